@@ -1,0 +1,2 @@
+namespace RuntimeAuthz.Client;
+internal static class AssemblyMarker;

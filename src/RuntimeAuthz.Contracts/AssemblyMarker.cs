@@ -1,0 +1,2 @@
+namespace RuntimeAuthz.Contracts;
+internal static class AssemblyMarker;

@@ -1,0 +1,2 @@
+namespace RuntimeAuthz.Grains;
+internal static class AssemblyMarker;

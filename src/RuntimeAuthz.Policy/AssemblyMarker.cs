@@ -1,0 +1,2 @@
+namespace RuntimeAuthz.Policy;
+internal static class AssemblyMarker;
