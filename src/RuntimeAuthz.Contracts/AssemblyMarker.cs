@@ -1,2 +1,0 @@
-namespace RuntimeAuthz.Contracts;
-internal static class AssemblyMarker;

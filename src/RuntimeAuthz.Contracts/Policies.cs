@@ -1,0 +1,91 @@
+using Orleans.Concurrency;
+
+namespace RuntimeAuthz.Contracts;
+
+[GenerateSerializer, Immutable, Alias("authz.PolicyPublishRequest")]
+public sealed record PolicyPublishRequest
+{
+    [Id(0)] public string Policies { get; init; } = "";
+    [Id(1)] public string? Schema { get; init; }
+    [Id(2)] public string Author { get; init; } = "";
+    [Id(3)] public string? Note { get; init; }
+}
+
+/// <summary>One published policy version with its full texts.</summary>
+[GenerateSerializer, Immutable, Alias("authz.PolicyVersionRecord")]
+public sealed record PolicyVersionRecord
+{
+    [Id(0)] public long Version { get; init; }
+    [Id(1)] public string Policies { get; init; } = "";
+    [Id(2)] public string? Schema { get; init; }
+    [Id(3)] public string Author { get; init; } = "";
+    [Id(4)] public string? Note { get; init; }
+    [Id(5)] public DateTimeOffset PublishedAt { get; init; }
+    [Id(6)] public int PolicyCount { get; init; }
+    [Id(7)] public long? RolledBackFrom { get; init; }
+
+    public PolicyVersionSummary ToSummary() => new()
+    {
+        Version = Version, Author = Author, Note = Note, PublishedAt = PublishedAt,
+        PolicyCount = PolicyCount, RolledBackFrom = RolledBackFrom, HasSchema = Schema is not null,
+    };
+}
+
+/// <summary>A policy version without its texts.</summary>
+[GenerateSerializer, Immutable, Alias("authz.PolicyVersionSummary")]
+public sealed record PolicyVersionSummary
+{
+    [Id(0)] public long Version { get; init; }
+    [Id(1)] public string Author { get; init; } = "";
+    [Id(2)] public string? Note { get; init; }
+    [Id(3)] public DateTimeOffset PublishedAt { get; init; }
+    [Id(4)] public int PolicyCount { get; init; }
+    [Id(5)] public long? RolledBackFrom { get; init; }
+    [Id(6)] public bool HasSchema { get; init; }
+}
+
+/// <summary>Receives publish notifications; one per silo (its policy cache).</summary>
+[Alias("authz.IPolicyObserver")]
+public interface IPolicyObserver : IGrainObserver
+{
+    [Alias("PolicyPublished"), OneWay] Task PolicyPublished(long version);
+}
+
+/// <summary>
+/// The versioned rule set (singleton, key 0). It keeps summaries only; each version's texts
+/// live in their own <see cref="IPolicyVersionGrain"/> so no storage row grows without bound.
+/// Every publish (and rollback) creates a new, higher version, which becomes current.
+/// </summary>
+[Alias("authz.IPolicyGrain")]
+public interface IPolicyGrain : IGrainWithIntegerKey
+{
+    /// <summary>Validates and publishes; Invalid with located issues when the text does not parse or validate.</summary>
+    [Alias("Publish")] Task<CommandResult<PolicyVersionRecord>> Publish(PolicyPublishRequest request);
+
+    /// <summary>Republishes an old version's texts as a new version.</summary>
+    [Alias("Rollback")] Task<CommandResult<PolicyVersionRecord>> Rollback(long version, string author, string? note);
+
+    /// <summary>Summaries, newest first (the most recent versions; see PolicyLimits).</summary>
+    [Alias("List")] Task<IReadOnlyList<PolicyVersionSummary>> List();
+
+    [Alias("Get")] Task<PolicyVersionRecord?> Get(long version);
+
+    [Alias("Current")] Task<PolicyVersionRecord?> Current();
+
+    /// <summary>The current version number, 0 when nothing was published.</summary>
+    [Alias("CurrentVersion")] Task<long> CurrentVersion();
+
+    [Alias("Subscribe")] Task Subscribe(IPolicyObserver observer);
+
+    [Alias("Unsubscribe")] Task Unsubscribe(IPolicyObserver observer);
+}
+
+/// <summary>The texts of one policy version; key = version number. Written once.</summary>
+[Alias("authz.IPolicyVersionGrain")]
+public interface IPolicyVersionGrain : IGrainWithIntegerKey
+{
+    /// <summary>Stores the record; Conflict when a different record is already stored under this version.</summary>
+    [Alias("Store")] Task<CommandResult<PolicyVersionRecord>> Store(PolicyVersionRecord record);
+
+    [Alias("Get")] Task<PolicyVersionRecord?> Get();
+}

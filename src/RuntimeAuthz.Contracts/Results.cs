@@ -1,0 +1,34 @@
+using System.Text.Json.Serialization;
+
+namespace RuntimeAuthz.Contracts;
+
+/// <summary>Why a command was refused; the HTTP layer maps these to 404, 409 and 400.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<CommandError>))]
+public enum CommandError { None, NotFound, Conflict, Invalid }
+
+/// <summary>A problem located in a source text (policy or schema), 1-based line and column.</summary>
+[GenerateSerializer, Immutable, Alias("authz.SourceIssue")]
+public sealed record SourceIssue
+{
+    [Id(0)] public string Source { get; init; } = "";
+    [Id(1)] public int Line { get; init; }
+    [Id(2)] public int Column { get; init; }
+    [Id(3)] public string Message { get; init; } = "";
+}
+
+/// <summary>The result of a grain command: a value, or an error with a message (and located issues).</summary>
+[GenerateSerializer, Immutable, Alias("authz.CommandResult`1")]
+public sealed record CommandResult<T>
+{
+    [Id(0)] public T? Value { get; init; }
+    [Id(1)] public CommandError Error { get; init; }
+    [Id(2)] public string? Message { get; init; }
+    [Id(3)] public IReadOnlyList<SourceIssue> Issues { get; init; } = [];
+
+    public bool IsSuccess => Error == CommandError.None;
+
+    public static CommandResult<T> Ok(T value) => new() { Value = value };
+
+    public static CommandResult<T> Fail(CommandError error, string message, IReadOnlyList<SourceIssue>? issues = null) =>
+        new() { Error = error, Message = message, Issues = issues ?? [] };
+}

@@ -1,0 +1,155 @@
+using System.Text.Json.Serialization;
+
+namespace RuntimeAuthz.Contracts;
+
+[JsonConverter(typeof(JsonStringEnumConverter<SessionStatus>))]
+public enum SessionStatus { Open, Closed, Expired }
+
+[JsonConverter(typeof(JsonStringEnumConverter<SessionEventKind>))]
+public enum SessionEventKind { Request, Response, Error }
+
+[JsonConverter(typeof(JsonStringEnumConverter<DecisionOutcome>))]
+public enum DecisionOutcome { Allow, Deny, ApprovalRequired }
+
+/// <summary>The deny reason codes of the HTTP API (<c>denyReason</c>).</summary>
+public static class DenyReasons
+{
+    public const string UnknownAgent = "unknown-agent";
+    public const string AgentSuspended = "agent-suspended";
+    public const string AgentRevoked = "agent-revoked";
+    public const string UnknownSession = "unknown-session";
+    public const string SessionClosed = "session-closed";
+    public const string SessionExpired = "session-expired";
+    public const string SessionAgentMismatch = "session-agent-mismatch";
+    public const string NoPolicy = "no-policy";
+    public const string NotPermitted = "not-permitted";
+    public const string NoDelegation = "no-delegation";
+    public const string InvalidRequest = "invalid-request";
+    public const string InternalError = "internal-error";
+}
+
+[GenerateSerializer, Immutable, Alias("authz.SessionOpenRequest")]
+public sealed record SessionOpenRequest
+{
+    [Id(0)] public string AgentId { get; init; } = "";
+    [Id(1)] public TimeSpan Lifetime { get; init; } = TimeSpan.FromHours(1);
+    [Id(2)] public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(15);
+}
+
+/// <summary>
+/// One authorization question inside a session. JSON payloads travel as JSON text so the wire
+/// format stays independent of any JSON DOM type.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("authz.DecisionRequest")]
+public sealed record DecisionRequest
+{
+    /// <summary>The agent the caller claims to act as; null = the session's agent.</summary>
+    [Id(0)] public string? AgentId { get; init; }
+    [Id(1)] public string Action { get; init; } = "";
+    [Id(2)] public string ResourceType { get; init; } = "";
+    [Id(3)] public string ResourceId { get; init; } = "";
+    /// <summary>JSON object: the resource's attributes.</summary>
+    [Id(4)] public string? ResourcePropertiesJson { get; init; }
+    /// <summary>JSON object: extra context keys from the caller.</summary>
+    [Id(5)] public string? ContextJson { get; init; }
+    /// <summary>Any JSON value: the tool input, exposed as <c>context.input</c>.</summary>
+    [Id(6)] public string? InputJson { get; init; }
+}
+
+[GenerateSerializer, Immutable, Alias("authz.PolicyErrorInfo")]
+public sealed record PolicyErrorInfo
+{
+    [Id(0)] public string PolicyId { get; init; } = "";
+    [Id(1)] public string Message { get; init; } = "";
+}
+
+/// <summary>The answer to a <see cref="DecisionRequest"/>; every decision is also recorded in the session.</summary>
+[GenerateSerializer, Immutable, Alias("authz.AuthzDecision")]
+public sealed record AuthzDecision
+{
+    [Id(0)] public Guid DecisionId { get; init; }
+    [Id(1)] public DecisionOutcome Outcome { get; init; } = DecisionOutcome.Deny;
+    [Id(2)] public IReadOnlyList<string> Reasons { get; init; } = [];
+    [Id(3)] public IReadOnlyList<PolicyErrorInfo> Errors { get; init; } = [];
+    /// <summary>The policy version that decided; 0 when none was available.</summary>
+    [Id(4)] public long PolicyVersion { get; init; }
+    [Id(5)] public string? DenyReason { get; init; }
+    [Id(6)] public string SessionId { get; init; } = "";
+    [Id(7)] public string AgentId { get; init; } = "";
+    [Id(8)] public DateTimeOffset DecidedAt { get; init; }
+    /// <summary>Risk this decision added to the session (max <c>@risk</c> of the determining policies).</summary>
+    [Id(9)] public long RiskAdded { get; init; }
+    [Id(10)] public long CumulativeRisk { get; init; }
+}
+
+[GenerateSerializer, Immutable, Alias("authz.OutcomeReport")]
+public sealed record OutcomeReport
+{
+    [Id(0)] public Guid DecisionId { get; init; }
+    /// <summary><see cref="SessionEventKind.Response"/> or <see cref="SessionEventKind.Error"/>.</summary>
+    [Id(1)] public SessionEventKind Kind { get; init; } = SessionEventKind.Response;
+    /// <summary>JSON value: the tool's output (stored truncated).</summary>
+    [Id(2)] public string? OutputJson { get; init; }
+    [Id(3)] public string? Error { get; init; }
+}
+
+/// <summary>One entry of a session's timeline.</summary>
+[GenerateSerializer, Immutable, Alias("authz.SessionEvent")]
+public sealed record SessionEvent
+{
+    [Id(0)] public long Seq { get; init; }
+    [Id(1)] public SessionEventKind Kind { get; init; }
+    [Id(2)] public DateTimeOffset At { get; init; }
+    [Id(3)] public Guid DecisionId { get; init; }
+    [Id(4)] public string Action { get; init; } = "";
+    /// <summary>The resource in Cedar literal form, e.g. <c>Document::"a"</c>.</summary>
+    [Id(5)] public string Resource { get; init; } = "";
+    [Id(6)] public DecisionOutcome? Outcome { get; init; }
+    [Id(7)] public long? PolicyVersion { get; init; }
+    [Id(8)] public IReadOnlyList<string>? Reasons { get; init; }
+    /// <summary>Deny reason, error text or (truncated) output.</summary>
+    [Id(9)] public string? Detail { get; init; }
+}
+
+/// <summary>A session as stored and returned, with its bounded event timeline.</summary>
+[GenerateSerializer, Immutable, Alias("authz.SessionInfo")]
+public sealed record SessionInfo
+{
+    [Id(0)] public string Id { get; init; } = "";
+    [Id(1)] public string AgentId { get; init; } = "";
+    [Id(2)] public SessionStatus Status { get; init; }
+    [Id(3)] public DateTimeOffset OpenedAt { get; init; }
+    [Id(4)] public DateTimeOffset ExpiresAt { get; init; }
+    [Id(5)] public TimeSpan IdleTimeout { get; init; }
+    [Id(6)] public DateTimeOffset LastActivityAt { get; init; }
+    [Id(7)] public DateTimeOffset? ClosedAt { get; init; }
+    [Id(8)] public string? CloseReason { get; init; }
+    [Id(9)] public long CumulativeRisk { get; init; }
+    [Id(10)] public long DecisionCount { get; init; }
+    /// <summary>Events ever recorded, including those dropped from <see cref="Events"/>.</summary>
+    [Id(11)] public long TotalEvents { get; init; }
+    [Id(12)] public long RequestEvents { get; init; }
+    [Id(13)] public long ResponseEvents { get; init; }
+    [Id(14)] public long ErrorEvents { get; init; }
+    /// <summary>The most recent events, oldest first (bounded; see SessionLimits).</summary>
+    [Id(15)] public IReadOnlyList<SessionEvent> Events { get; init; } = [];
+}
+
+/// <summary>An agent's session: the chain of its actions, its cumulative risk and lifetime; key = session id.</summary>
+[Alias("authz.IAgentSessionGrain")]
+public interface IAgentSessionGrain : IGrainWithStringKey
+{
+    /// <summary>Opens the session; NotFound for an unknown agent, Conflict if already opened or the agent is not active.</summary>
+    [Alias("Open")] Task<CommandResult<SessionInfo>> Open(SessionOpenRequest request);
+
+    /// <summary>Decides one request. Never throws: any failure is a Deny with reason internal-error.</summary>
+    [Alias("Decide")] Task<AuthzDecision> Decide(DecisionRequest request);
+
+    /// <summary>Appends a response/error event; NotFound when the decision id is not in this session's timeline.</summary>
+    [Alias("ReportOutcome")] Task<CommandResult<SessionEvent>> ReportOutcome(OutcomeReport report);
+
+    [Alias("Close")] Task<CommandResult<SessionInfo>> Close(string? reason);
+
+    /// <summary>The session (status brought up to date), or null when it was never opened.</summary>
+    [Alias("Get")] Task<SessionInfo?> Get();
+}
