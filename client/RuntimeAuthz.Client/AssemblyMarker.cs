@@ -1,2 +1,0 @@
-namespace RuntimeAuthz.Client;
-internal static class AssemblyMarker;

@@ -1,0 +1,246 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace RuntimeAuthz.Client;
+
+/// <summary>Lifecycle status of an agent identity. <c>Revoked</c> is final.</summary>
+[JsonConverter(typeof(CamelCaseEnumConverter<AgentStatus>))]
+public enum AgentStatus { Active, Suspended, Revoked }
+
+/// <summary>Status of an agent session.</summary>
+[JsonConverter(typeof(CamelCaseEnumConverter<SessionStatus>))]
+public enum SessionStatus { Open, Closed, Expired }
+
+/// <summary>Result of one authorization decision. Only <c>Allow</c> lets the call run.</summary>
+[JsonConverter(typeof(ExactNameEnumConverter<DecisionOutcome>))]
+public enum DecisionOutcome { Deny, Allow, ApprovalRequired }
+
+/// <summary>Kind of an event in a session's history.</summary>
+[JsonConverter(typeof(CamelCaseEnumConverter<SessionEventKind>))]
+public enum SessionEventKind { Request, Response, Error }
+
+/// <summary>Kind of outcome a caller reports after executing an allowed call.</summary>
+[JsonConverter(typeof(CamelCaseEnumConverter<OutcomeKind>))]
+public enum OutcomeKind { Response, Error }
+
+/// <summary>Enum as a camelCase string (<c>active</c>, <c>response</c>); reading ignores case.</summary>
+public sealed class CamelCaseEnumConverter<TEnum>() : JsonStringEnumConverter<TEnum>(JsonNamingPolicy.CamelCase, allowIntegerValues: false)
+    where TEnum : struct, Enum;
+
+/// <summary>Enum as its member name (<c>ApprovalRequired</c>); reading ignores case, numbers are rejected.</summary>
+public sealed class ExactNameEnumConverter<TEnum>() : JsonStringEnumConverter<TEnum>(namingPolicy: null, allowIntegerValues: false)
+    where TEnum : struct, Enum;
+
+/// <summary>The <c>reason</c> values the service uses when a decision is denied.</summary>
+public static class DenyReasons
+{
+    /// <summary>The agent id is not registered.</summary>
+    public const string UnknownAgent = "unknown-agent";
+    /// <summary>The agent is suspended.</summary>
+    public const string AgentSuspended = "agent-suspended";
+    /// <summary>The agent is revoked.</summary>
+    public const string AgentRevoked = "agent-revoked";
+    /// <summary>The session was closed.</summary>
+    public const string SessionClosed = "session-closed";
+    /// <summary>The session's lifetime or idle timeout passed.</summary>
+    public const string SessionExpired = "session-expired";
+    /// <summary>The session belongs to another agent.</summary>
+    public const string SessionAgentMismatch = "session-agent-mismatch";
+    /// <summary>No policy has been published.</summary>
+    public const string NoPolicy = "no-policy";
+    /// <summary>No permit policy applied, or a forbid policy did.</summary>
+    public const string NotPermitted = "not-permitted";
+    /// <summary>The agent holds no live delegation covering the action and resource.</summary>
+    public const string NoDelegation = "no-delegation";
+    /// <summary>The service failed while deciding (fail closed).</summary>
+    public const string InternalError = "internal-error";
+}
+
+// ---------------------------------------------------------------------------------------
+// Agents
+// ---------------------------------------------------------------------------------------
+
+/// <summary>Body of <c>POST /v1/agents</c>.</summary>
+public sealed record RegisterAgentRequest(
+    string Id,
+    string Name,
+    string Owner,
+    string Fleet,
+    IReadOnlyDictionary<string, string>? Labels = null);
+
+/// <summary>Body of <c>POST /v1/agents/{id}/status</c>.</summary>
+public sealed record ChangeAgentStatusRequest(AgentStatus Status, string Reason, string Actor);
+
+/// <summary>Body of <c>POST /v1/agents/{id}/delegations</c>.</summary>
+/// <param name="Actions">Action names, e.g. <c>read_file</c>.</param>
+/// <param name="Resources">Resource patterns: <c>Document::"a"</c>, <c>Document::*</c> or <c>*</c>.</param>
+public sealed record GrantDelegationRequest(
+    IReadOnlyList<string> Actions,
+    IReadOnlyList<string> Resources,
+    DateTimeOffset ExpiresAt,
+    string GrantedBy,
+    string? Purpose = null);
+
+/// <summary>An explicit, time-bounded grant of authority to an agent.</summary>
+public sealed record Delegation(
+    string Id,
+    IReadOnlyList<string> Actions,
+    IReadOnlyList<string> Resources,
+    string GrantedBy,
+    string? Purpose,
+    DateTimeOffset GrantedAt,
+    DateTimeOffset ExpiresAt)
+{
+    /// <summary>Whether the delegation is still in force at <paramref name="now"/>.</summary>
+    public bool IsLiveAt(DateTimeOffset now) => ExpiresAt > now;
+}
+
+/// <summary>An agent identity and the authority delegated to it.</summary>
+public sealed record Agent(
+    string Id,
+    string Name,
+    string Owner,
+    string Fleet,
+    IReadOnlyDictionary<string, string>? Labels,
+    AgentStatus Status,
+    DateTimeOffset RegisteredAt,
+    IReadOnlyList<Delegation>? Delegations)
+{
+    /// <summary>Fields the service sent that this SDK version does not know; kept so nothing is lost.</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? AdditionalProperties { get; init; }
+}
+
+// ---------------------------------------------------------------------------------------
+// Sessions and decisions
+// ---------------------------------------------------------------------------------------
+
+/// <summary>Body of <c>POST /v1/sessions</c>. Null lifetimes take the service defaults (3600 s and 900 s).</summary>
+public sealed record OpenSessionRequest(string AgentId, int? LifetimeSeconds = null, int? IdleTimeoutSeconds = null);
+
+/// <summary>Body of <c>POST /v1/sessions/{id}/close</c>.</summary>
+public sealed record CloseSessionRequest(string? Reason = null);
+
+/// <summary>One event in a session's history.</summary>
+public sealed record SessionEvent(
+    long Seq,
+    SessionEventKind Kind,
+    DateTimeOffset At,
+    string? DecisionId,
+    string? Action,
+    string? Resource,
+    DecisionOutcome? Outcome,
+    long? PolicyVersion,
+    IReadOnlyList<string>? Reasons,
+    string? Detail)
+{
+    /// <summary>Fields the service sent that this SDK version does not know.</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? AdditionalProperties { get; init; }
+}
+
+/// <summary>An agent session: its chained actions, cumulative risk and privilege lifetime.</summary>
+public sealed record Session(
+    string Id,
+    string AgentId,
+    SessionStatus Status,
+    DateTimeOffset OpenedAt,
+    DateTimeOffset ExpiresAt,
+    int IdleTimeoutSeconds,
+    DateTimeOffset LastActivityAt,
+    DateTimeOffset? ClosedAt,
+    string? CloseReason,
+    long CumulativeRisk,
+    long DecisionCount,
+    IReadOnlyList<SessionEvent>? Events)
+{
+    /// <summary>Fields the service sent that this SDK version does not know.</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? AdditionalProperties { get; init; }
+}
+
+/// <summary>The resource a call acts on: a Cedar entity <c>Type::"id"</c> with optional attributes.</summary>
+public sealed record ResourceRef(string Type, string Id, JsonElement? Properties = null)
+{
+    /// <summary>Cedar literal form, e.g. <c>Document::"q3 report"</c>.</summary>
+    public override string ToString() => EntityReference.Format(Type, Id);
+}
+
+/// <summary>Body of <c>POST /v1/sessions/{id}/decisions</c>: the call about to run.</summary>
+/// <param name="Context">Extra context keys (a JSON object), merged into the Cedar context.</param>
+/// <param name="Input">The tool input (a JSON object), visible to policy as <c>context.input</c>.</param>
+public sealed record DecisionRequest(string Action, ResourceRef Resource, JsonElement? Context = null, JsonElement? Input = null);
+
+/// <summary>An error raised by one policy while deciding (the policy was skipped).</summary>
+public sealed record PolicyError(string PolicyId, string Message);
+
+/// <summary>An authorization decision. Anything but <see cref="DecisionOutcome.Allow"/> means: do not run the call.</summary>
+public sealed record Decision(
+    string DecisionId,
+    DecisionOutcome Outcome,
+    IReadOnlyList<string>? Reasons,
+    IReadOnlyList<PolicyError>? Errors,
+    long PolicyVersion,
+    string? DenyReason,
+    string SessionId,
+    string AgentId,
+    DateTimeOffset DecidedAt)
+{
+    /// <summary>True only for <see cref="DecisionOutcome.Allow"/>.</summary>
+    [JsonIgnore]
+    public bool IsAllowed => Outcome == DecisionOutcome.Allow;
+
+    /// <summary>Fields the service sent that this SDK version does not know.</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? AdditionalProperties { get; init; }
+}
+
+/// <summary>Body of <c>POST /v1/sessions/{id}/outcomes</c>: what happened after an allowed call ran.</summary>
+public sealed record ReportOutcomeRequest(string DecisionId, OutcomeKind Kind, JsonElement? Output = null, string? Error = null);
+
+// ---------------------------------------------------------------------------------------
+// Policies
+// ---------------------------------------------------------------------------------------
+
+/// <summary>Body of <c>POST /v1/policies</c>.</summary>
+public sealed record PublishPolicyRequest(string Policies, string? Schema, string Author, string? Note = null);
+
+/// <summary>Body of <c>POST /v1/policies/rollback</c>.</summary>
+public sealed record RollbackPolicyRequest(long Version, string Author, string? Note = null);
+
+/// <summary>One published policy version, with its texts.</summary>
+public sealed record PolicyVersion(
+    long Version,
+    string Policies,
+    string? Schema,
+    string Author,
+    string? Note,
+    DateTimeOffset PublishedAt,
+    int PolicyCount,
+    long? RolledBackFrom)
+{
+    /// <summary>Fields the service sent that this SDK version does not know.</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? AdditionalProperties { get; init; }
+}
+
+/// <summary>A policy version without its texts (as listed).</summary>
+public sealed record PolicyVersionSummary(
+    long Version,
+    string Author,
+    string? Note,
+    DateTimeOffset PublishedAt,
+    int PolicyCount,
+    long? RolledBackFrom)
+{
+    /// <summary>Fields the service sent that this SDK version does not know.</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? AdditionalProperties { get; init; }
+}
+
+// ---------------------------------------------------------------------------------------
+// Health
+// ---------------------------------------------------------------------------------------
+
+/// <summary>Result of a health probe: whether the endpoint answered 2xx, and its body.</summary>
+public sealed record HealthStatus(bool Healthy, int StatusCode, string Body);
