@@ -1,2 +1,0 @@
-namespace RuntimeAuthz.Policy;
-internal static class AssemblyMarker;

@@ -1,0 +1,134 @@
+using System.Collections.Frozen;
+using RuntimeAuthz.Policy.Json;
+
+namespace RuntimeAuthz.Policy;
+
+/// <summary>One entity: attributes, tags, direct parents and all ancestors (precomputed).</summary>
+internal sealed class EntityData(EntityUid uid, IReadOnlyDictionary<string, Value> attributes, IReadOnlyDictionary<string, Value> tags, IReadOnlyCollection<EntityUid> parents)
+{
+    public EntityUid Uid { get; } = uid;
+    public IReadOnlyDictionary<string, Value> Attributes { get; } = attributes;
+    public IReadOnlyDictionary<string, Value> Tags { get; } = tags;
+    public IReadOnlyCollection<EntityUid> Parents { get; } = parents;
+    public FrozenSet<EntityUid> Ancestors { get; set; } = FrozenSet<EntityUid>.Empty;
+}
+
+/// <summary>
+/// The entities a decision may read. Immutable; the transitive closure of the parent relation is
+/// computed once at construction so <c>in</c> is a single hash lookup.
+/// </summary>
+public sealed class EntityStore
+{
+    private static readonly IReadOnlyDictionary<string, Value> NoValues = FrozenDictionary<string, Value>.Empty;
+    private readonly FrozenDictionary<EntityUid, EntityData> entities;
+
+    private EntityStore(Dictionary<EntityUid, EntityData> entities)
+    {
+        ComputeAncestors(entities);
+        this.entities = entities.ToFrozenDictionary();
+    }
+
+    public static EntityStore Empty { get; } = new(new Dictionary<EntityUid, EntityData>());
+
+    public int Count => entities.Count;
+
+    /// <summary>The uids of all entities in the store.</summary>
+    public IEnumerable<EntityUid> Uids => entities.Keys;
+
+    public static EntityStore FromJson(string json, CedarSchema? schema = null, string sourceName = "entities.json") =>
+        new(Parse(json, schema, sourceName, new Dictionary<EntityUid, EntityData>()));
+
+    /// <summary>A merged copy; an entity in <paramref name="json"/> replaces one with the same uid.</summary>
+    public EntityStore WithEntitiesFromJson(string json, CedarSchema? schema = null, string sourceName = "entities.json")
+    {
+        var merged = entities.ToDictionary(pair => pair.Key, pair => new EntityData(pair.Value.Uid, pair.Value.Attributes, pair.Value.Tags, pair.Value.Parents));
+        return new EntityStore(Parse(json, schema, sourceName, merged));
+    }
+
+    internal bool TryGet(EntityUid uid, out EntityData data) => entities.TryGetValue(uid, out data!);
+
+    internal bool Contains(EntityUid uid) => entities.ContainsKey(uid);
+
+    /// <summary>Cedar's <c>in</c>: the same entity, or an ancestor of it. Unknown entities have no ancestors.</summary>
+    internal bool IsDescendantOrSelf(EntityUid entity, EntityUid ancestor) =>
+        entity == ancestor || (entities.TryGetValue(entity, out var data) && data.Ancestors.Contains(ancestor));
+
+    internal IReadOnlyCollection<EntityUid> AncestorsOf(EntityUid uid) =>
+        entities.TryGetValue(uid, out var data) ? data.Ancestors : FrozenSet<EntityUid>.Empty;
+
+    private static Dictionary<EntityUid, EntityData> Parse(string json, CedarSchema? schema, string sourceName, Dictionary<EntityUid, EntityData> into)
+    {
+        json = SchemaIntegration.ResolveEntitiesJson(json, schema, sourceName);
+        var (source, root) = JsonSource.Parse(json, sourceName);
+        if (root.Kind != JsonKind.Array) throw source.Error(root, "expected a JSON array of entities");
+        var seen = new HashSet<EntityUid>();
+        foreach (var item in root.Items!)
+        {
+            if (item.Kind != JsonKind.Object) throw source.Error(item, "expected an entity object with \"uid\", \"attrs\" and \"parents\"");
+            var uidNode = item.Get("uid") ?? throw source.Error(item, "entity is missing \"uid\"");
+            var uid = CedarJson.ToEntityUid(source, uidNode);
+            if (!seen.Add(uid)) throw source.Error(uidNode, $"duplicate entity {uid}");
+            var attributes = ReadRecord(source, item.Get("attrs"), "attrs");
+            var tags = ReadRecord(source, item.Get("tags"), "tags");
+            var parents = new HashSet<EntityUid>();
+            if (item.Get("parents") is { } parentsNode)
+            {
+                if (parentsNode.Kind != JsonKind.Array) throw source.Error(parentsNode, "\"parents\" must be an array of entity references");
+                foreach (var parent in parentsNode.Items!) parents.Add(CedarJson.ToEntityUid(source, parent));
+            }
+            into[uid] = new EntityData(uid, attributes, tags, parents);
+        }
+        return into;
+    }
+
+    private static IReadOnlyDictionary<string, Value> ReadRecord(JsonSource source, JsonNode? node, string what)
+    {
+        if (node is null || node.Kind == JsonKind.Null) return NoValues;
+        if (node.Kind != JsonKind.Object) throw source.Error(node, $"\"{what}\" must be a JSON object");
+        if (node.Properties!.Count == 0) return NoValues;
+        var fields = new Dictionary<string, Value>(node.Properties.Count, StringComparer.Ordinal);
+        foreach (var (key, value) in node.Properties) fields[key] = CedarJson.ToValue(source, value);
+        return fields.Count <= 8 ? fields : fields.ToFrozenDictionary(StringComparer.Ordinal);
+    }
+
+    // A breadth-first walk per entity: correct even for cyclic data, and the work is proportional
+    // to the size of the closure being stored anyway.
+    private static void ComputeAncestors(Dictionary<EntityUid, EntityData> entities)
+    {
+        var queue = new Queue<EntityUid>();
+        foreach (var data in entities.Values)
+        {
+            if (data.Parents.Count == 0) { data.Ancestors = FrozenSet<EntityUid>.Empty; continue; }
+            var result = new HashSet<EntityUid>();
+            foreach (var parent in data.Parents)
+                if (result.Add(parent)) queue.Enqueue(parent);
+            while (queue.Count > 0)
+            {
+                if (!entities.TryGetValue(queue.Dequeue(), out var ancestor)) continue;
+                foreach (var parent in ancestor.Parents)
+                    if (result.Add(parent)) queue.Enqueue(parent);
+            }
+            data.Ancestors = result.ToFrozenSet();
+        }
+    }
+}
+
+/// <summary>The request context: a Cedar record.</summary>
+public sealed class CedarContext
+{
+    internal CedarContext(RecordValue record) => Record = record;
+
+    internal RecordValue Record { get; }
+
+    public static CedarContext Empty { get; } = new(RecordValue.Empty);
+
+    public static CedarContext FromJson(string json, CedarSchema? schema = null, EntityUid? action = null, string sourceName = "context.json")
+    {
+        json = SchemaIntegration.ResolveContextJson(json, schema, action, sourceName);
+        var (source, root) = JsonSource.Parse(json, sourceName);
+        if (root.Kind != JsonKind.Object) throw source.Error(root, "the context must be a JSON object");
+        var value = CedarJson.ToValue(source, root);
+        if (value is not RecordValue record) throw source.Error(root, "the context must be a record, not an entity or extension value");
+        return new CedarContext(record);
+    }
+}

@@ -1,0 +1,11 @@
+namespace RuntimeAuthz.Policy.Evaluation;
+
+/// <summary>Everything one evaluation reads: the request variables and the entity store.</summary>
+internal sealed class EvalEnv(EntityValue principal, EntityValue action, EntityValue resource, RecordValue context, EntityStore entities)
+{
+    public EntityValue Principal { get; } = principal;
+    public EntityValue Action { get; } = action;
+    public EntityValue Resource { get; } = resource;
+    public RecordValue Context { get; } = context;
+    public EntityStore Entities { get; } = entities;
+}

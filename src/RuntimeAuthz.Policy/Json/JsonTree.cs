@@ -1,0 +1,118 @@
+using System.Text;
+using System.Text.Json;
+
+namespace RuntimeAuthz.Policy.Json;
+
+internal enum JsonKind { Null, Bool, Number, String, Array, Object }
+
+/// <summary>
+/// A parsed JSON value that remembers where it started, so errors about its meaning (not only its
+/// syntax) can name a line and column.
+/// </summary>
+internal sealed class JsonNode
+{
+    public required JsonKind Kind { get; init; }
+    public required int Offset { get; init; }
+    public bool Bool { get; init; }
+    public string? Text { get; init; }           // string value, or the raw number text
+    public List<JsonNode>? Items { get; init; }
+    public List<KeyValuePair<string, JsonNode>>? Properties { get; init; }
+
+    public JsonNode? Get(string key)
+    {
+        if (Properties is null) return null;
+        foreach (var (k, v) in Properties)
+            if (k == key) return v;
+        return null;
+    }
+}
+
+/// <summary>Parses JSON text into <see cref="JsonNode"/>s and turns offsets into line:column errors.</summary>
+internal sealed class JsonSource
+{
+    private readonly byte[] utf8;
+
+    private JsonSource(byte[] utf8, string sourceName)
+    {
+        this.utf8 = utf8;
+        SourceName = sourceName;
+    }
+
+    public string SourceName { get; }
+
+    public static (JsonSource Source, JsonNode Root) Parse(string json, string sourceName)
+    {
+        var source = new JsonSource(Encoding.UTF8.GetBytes(json), sourceName);
+        var reader = new Utf8JsonReader(source.utf8, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 512 });
+        try
+        {
+            if (!reader.Read()) throw source.Error(0, "expected a JSON value, found end of input");
+            var root = source.ReadValue(ref reader);
+            if (reader.Read()) throw source.Error((int)reader.TokenStartIndex, "unexpected content after the JSON value");
+            return (source, root);
+        }
+        catch (JsonException e)
+        {
+            var line = (int)(e.LineNumber ?? 0) + 1;
+            var column = (int)(e.BytePositionInLine ?? 0) + 1;
+            throw new CedarSyntaxException(sourceName, line, column, "invalid JSON: " + FirstSentence(e.Message), e);
+        }
+    }
+
+    private static string FirstSentence(string message)
+    {
+        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
+        if (cut < 0) cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        return (cut > 0 ? message[..cut] : message).TrimEnd();
+    }
+
+    private JsonNode ReadValue(ref Utf8JsonReader reader)
+    {
+        var offset = (int)reader.TokenStartIndex;
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.Null: return new JsonNode { Kind = JsonKind.Null, Offset = offset };
+            case JsonTokenType.True: return new JsonNode { Kind = JsonKind.Bool, Offset = offset, Bool = true };
+            case JsonTokenType.False: return new JsonNode { Kind = JsonKind.Bool, Offset = offset, Bool = false };
+            case JsonTokenType.Number:
+                return new JsonNode { Kind = JsonKind.Number, Offset = offset, Text = Encoding.UTF8.GetString(reader.ValueSpan) };
+            case JsonTokenType.String: return new JsonNode { Kind = JsonKind.String, Offset = offset, Text = reader.GetString() };
+            case JsonTokenType.StartArray:
+            {
+                var items = new List<JsonNode>();
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray) items.Add(ReadValue(ref reader));
+                return new JsonNode { Kind = JsonKind.Array, Offset = offset, Items = items };
+            }
+            case JsonTokenType.StartObject:
+            {
+                var properties = new List<KeyValuePair<string, JsonNode>>();
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
+                {
+                    var keyOffset = (int)reader.TokenStartIndex;
+                    var key = reader.GetString()!;
+                    if (!seen.Add(key)) throw Error(keyOffset, $"duplicate key \"{key}\" in JSON object");
+                    reader.Read();
+                    properties.Add(new(key, ReadValue(ref reader)));
+                }
+                return new JsonNode { Kind = JsonKind.Object, Offset = offset, Properties = properties };
+            }
+            default:
+                throw Error(offset, $"unexpected JSON token {reader.TokenType}");
+        }
+    }
+
+    public CedarSyntaxException Error(int offset, string detail)
+    {
+        var line = 1;
+        var lineStart = 0;
+        for (var i = 0; i < offset && i < utf8.Length; i++)
+        {
+            if (utf8[i] == (byte)'\n') { line++; lineStart = i + 1; }
+        }
+        var column = Encoding.UTF8.GetCharCount(utf8, lineStart, Math.Max(0, Math.Min(offset, utf8.Length) - lineStart)) + 1;
+        return new CedarSyntaxException(SourceName, line, column, detail);
+    }
+
+    public CedarSyntaxException Error(JsonNode node, string detail) => Error(node.Offset, detail);
+}

@@ -1,0 +1,213 @@
+using System.Text;
+
+namespace RuntimeAuthz.Policy.Parsing;
+
+internal enum TokenKind
+{
+    Identifier, String, Integer, EndOfInput,
+    LeftParen, RightParen, LeftBracket, RightBracket, LeftBrace, RightBrace,
+    Comma, Semicolon, Colon, DoubleColon, Dot, At, Question,
+    Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual, And, Or,
+    Plus, Minus, Star, Bang, Assign,
+}
+
+internal readonly record struct Token(TokenKind Kind, string Text, int Offset, int Line, int Column)
+{
+    public string Describe() => Kind switch
+    {
+        TokenKind.EndOfInput => "end of input",
+        TokenKind.String => $"string {Text}",
+        TokenKind.Integer => $"number {Text}",
+        _ => $"'{Text}'",
+    };
+}
+
+/// <summary>Splits Cedar source into tokens, tracking 1-based line and column for messages.</summary>
+internal sealed class Lexer
+{
+    private readonly string text;
+    private readonly string sourceName;
+    private int position;
+    private int line = 1;
+    private int lineStart;
+
+    public Lexer(string text, string sourceName)
+    {
+        this.text = text;
+        this.sourceName = sourceName;
+    }
+
+    public List<Token> Tokenize()
+    {
+        var tokens = new List<Token>();
+        while (true)
+        {
+            SkipTrivia();
+            var token = Next();
+            tokens.Add(token);
+            if (token.Kind == TokenKind.EndOfInput) return tokens;
+        }
+    }
+
+    private void SkipTrivia()
+    {
+        while (position < text.Length)
+        {
+            var ch = text[position];
+            if (ch == '\n') { position++; line++; lineStart = position; }
+            else if (char.IsWhiteSpace(ch)) position++;
+            else if (ch == '/' && position + 1 < text.Length && text[position + 1] == '/')
+            {
+                while (position < text.Length && text[position] != '\n') position++;
+            }
+            else return;
+        }
+    }
+
+    private CedarSyntaxException Error(int offset, string detail) =>
+        new(sourceName, line, offset - lineStart + 1, detail);
+
+    private Token Make(TokenKind kind, int start) =>
+        new(kind, text[start..position], start, line, start - lineStart + 1);
+
+    private Token Next()
+    {
+        var start = position;
+        if (position >= text.Length) return new Token(TokenKind.EndOfInput, "", start, line, start - lineStart + 1);
+        var ch = text[position];
+        if (char.IsAsciiLetter(ch) || ch == '_')
+        {
+            while (position < text.Length && (char.IsAsciiLetterOrDigit(text[position]) || text[position] == '_')) position++;
+            return Make(TokenKind.Identifier, start);
+        }
+        if (char.IsAsciiDigit(ch))
+        {
+            while (position < text.Length && char.IsAsciiDigit(text[position])) position++;
+            return Make(TokenKind.Integer, start);
+        }
+        if (ch == '"')
+        {
+            var startLine = line;
+            var startColumn = start - lineStart + 1;
+            position++;
+            while (true)
+            {
+                if (position >= text.Length) throw Error(start, "unterminated string literal: missing closing '\"'");
+                var c = text[position];
+                if (c == '\\') { position += 2; continue; }
+                if (c == '"') { position++; break; }
+                if (c == '\n') { line++; lineStart = position + 1; }
+                position++;
+            }
+            // The token keeps the raw quoted text; unescaping happens where the meaning (string or pattern) is known.
+            return new Token(TokenKind.String, text[start..position], start, startLine, startColumn);
+        }
+        position++;
+        TokenKind Two(char second, TokenKind ifTwo, TokenKind ifOne)
+        {
+            if (position < text.Length && text[position] == second) { position++; return ifTwo; }
+            return ifOne;
+        }
+        TokenKind kind = ch switch
+        {
+            '(' => TokenKind.LeftParen,
+            ')' => TokenKind.RightParen,
+            '[' => TokenKind.LeftBracket,
+            ']' => TokenKind.RightBracket,
+            '{' => TokenKind.LeftBrace,
+            '}' => TokenKind.RightBrace,
+            ',' => TokenKind.Comma,
+            ';' => TokenKind.Semicolon,
+            '.' => TokenKind.Dot,
+            '@' => TokenKind.At,
+            '?' => TokenKind.Question,
+            '+' => TokenKind.Plus,
+            '-' => TokenKind.Minus,
+            '*' => TokenKind.Star,
+            ':' => Two(':', TokenKind.DoubleColon, TokenKind.Colon),
+            '=' => Two('=', TokenKind.Equal, TokenKind.Assign),
+            '!' => Two('=', TokenKind.NotEqual, TokenKind.Bang),
+            '<' => Two('=', TokenKind.LessEqual, TokenKind.Less),
+            '>' => Two('=', TokenKind.GreaterEqual, TokenKind.Greater),
+            '&' => Two('&', TokenKind.And, TokenKind.EndOfInput),
+            '|' => Two('|', TokenKind.Or, TokenKind.EndOfInput),
+            _ => TokenKind.EndOfInput,
+        };
+        if (kind == TokenKind.EndOfInput)
+        {
+            var shown = ch is '&' or '|' ? $"'{ch}' (did you mean '{ch}{ch}'?)" : $"character '{ch}'";
+            throw Error(start, $"unexpected {shown}");
+        }
+        return Make(kind, start);
+    }
+
+    /// <summary>
+    /// Unescapes a quoted Cedar string token. In patterns, <c>\*</c> is a literal star and bare <c>*</c> a wildcard;
+    /// the result then marks wildcards through <paramref name="wildcards"/>.
+    /// </summary>
+    public static string Unescape(string quoted, bool pattern, List<bool>? wildcards, Func<int, string, Exception> error)
+    {
+        var builder = new StringBuilder(quoted.Length);
+        var body = quoted.AsSpan(1, quoted.Length - 2);
+        for (var i = 0; i < body.Length; i++)
+        {
+            var ch = body[i];
+            if (ch != '\\')
+            {
+                if (char.IsHighSurrogate(ch) && i + 1 < body.Length)
+                {
+                    builder.Append(ch).Append(body[++i]);
+                    wildcards?.Add(false); wildcards?.Add(false);
+                    continue;
+                }
+                builder.Append(ch);
+                wildcards?.Add(pattern && ch == '*');
+                continue;
+            }
+            if (i + 1 >= body.Length) throw error(i + 1, "incomplete escape sequence '\\'");
+            var esc = body[++i];
+            string produced;
+            switch (esc)
+            {
+                case 'n': produced = "\n"; break;
+                case 'r': produced = "\r"; break;
+                case 't': produced = "\t"; break;
+                case '0': produced = "\0"; break;
+                case '\\': produced = "\\"; break;
+                case '\'': produced = "'"; break;
+                case '"': produced = "\""; break;
+                case '*' when pattern: produced = "*"; break;
+                case 'x':
+                {
+                    if (i + 2 >= body.Length) throw error(i, "invalid escape '\\x': expected two hex digits");
+                    var hex = body.Slice(i + 1, 2);
+                    if (!Uri.IsHexDigit(hex[0]) || !Uri.IsHexDigit(hex[1]))
+                        throw error(i, "invalid escape '\\x': expected two hex digits");
+                    var code = Convert.ToInt32(hex.ToString(), 16);
+                    if (code > 0x7F) throw error(i, $"invalid escape '\\x{hex}': only ASCII (up to \\x7f) is allowed");
+                    produced = ((char)code).ToString();
+                    i += 2;
+                    break;
+                }
+                case 'u':
+                {
+                    if (i + 1 >= body.Length || body[i + 1] != '{') throw error(i, "invalid escape '\\u': expected '\\u{XXXX}'");
+                    var close = body[(i + 2)..].IndexOf('}');
+                    if (close < 0) throw error(i, "invalid escape '\\u': missing '}'");
+                    var hex = body.Slice(i + 2, close);
+                    if (hex.Length is 0 or > 6 || !hex.ToString().All(Uri.IsHexDigit)) throw error(i, "invalid unicode escape: expected 1 to 6 hex digits");
+                    var code = Convert.ToInt32(hex.ToString(), 16);
+                    if (code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) throw error(i, $"invalid unicode escape: U+{code:X} is not a Unicode scalar value");
+                    produced = char.ConvertFromUtf32(code);
+                    i += 2 + close;
+                    break;
+                }
+                default:
+                    throw error(i, $"invalid escape sequence '\\{esc}'");
+            }
+            builder.Append(produced);
+            if (wildcards is not null) foreach (var _ in produced) wildcards.Add(false);
+        }
+        return builder.ToString();
+    }
+}

@@ -1,0 +1,589 @@
+using System.Globalization;
+using RuntimeAuthz.Policy.Evaluation;
+
+namespace RuntimeAuthz.Policy.Parsing;
+
+/// <summary>
+/// Recursive-descent parser for Cedar policies. It builds the evaluation tree directly, folding
+/// constant sub-expressions, so a policy is compiled exactly once.
+/// </summary>
+internal sealed class PolicyParser
+{
+    private static readonly HashSet<string> Reserved = new(StringComparer.Ordinal) { "true", "false", "if", "then", "else", "in", "is", "like", "has", "__cedar" };
+
+    private readonly string text;
+    private readonly string sourceName;
+    private readonly List<Token> tokens;
+    private int index;
+
+    private PolicyParser(string text, string sourceName)
+    {
+        this.text = text;
+        this.sourceName = sourceName;
+        tokens = new Lexer(text, sourceName).Tokenize();
+    }
+
+    public static List<Policy> ParsePolicies(string text, string sourceName)
+    {
+        var parser = new PolicyParser(text, sourceName);
+        var policies = new List<Policy>();
+        while (parser.Current.Kind != TokenKind.EndOfInput)
+            policies.Add(parser.ParsePolicy($"policy{policies.Count}"));
+        return policies;
+    }
+
+    private Token Current => tokens[index];
+    private Token Peek(int ahead = 1) => tokens[Math.Min(index + ahead, tokens.Count - 1)];
+    private Token Advance()
+    {
+        var token = tokens[index];
+        if (index < tokens.Count - 1) index++;
+        return token;
+    }
+
+    private CedarSyntaxException Error(Token at, string detail) => new(sourceName, at.Line, at.Column, detail);
+
+    private bool IsKeyword(string word) => Current.Kind == TokenKind.Identifier && Current.Text == word;
+
+    private Token Expect(TokenKind kind, string what, string context)
+    {
+        if (Current.Kind != kind) throw Error(Current, $"expected {what} {context}, found {Current.Describe()}");
+        return Advance();
+    }
+
+    private void ExpectKeyword(string word, string context)
+    {
+        if (!IsKeyword(word)) throw Error(Current, $"expected '{word}' {context}, found {Current.Describe()}");
+        Advance();
+    }
+
+    // ---- policies ------------------------------------------------------------------------
+
+    private Policy ParsePolicy(string id)
+    {
+        var start = Current;
+        var annotations = new Dictionary<string, string>(StringComparer.Ordinal);
+        while (Current.Kind == TokenKind.At)
+        {
+            Advance();
+            var key = Expect(TokenKind.Identifier, "an annotation name", "after '@'");
+            var value = "";
+            if (Current.Kind == TokenKind.LeftParen)
+            {
+                Advance();
+                value = UnescapeString(Expect(TokenKind.String, "a string", $"as the value of annotation '@{key.Text}'"));
+                Expect(TokenKind.RightParen, "')'", $"after the value of annotation '@{key.Text}'");
+            }
+            if (!annotations.TryAdd(key.Text, value)) throw Error(key, $"duplicate annotation '@{key.Text}'");
+        }
+        var effectToken = Current;
+        PolicyEffect effect;
+        if (IsKeyword("permit")) effect = PolicyEffect.Permit;
+        else if (IsKeyword("forbid")) effect = PolicyEffect.Forbid;
+        else throw Error(Current, $"expected 'permit' or 'forbid' to start a policy, found {Current.Describe()}");
+        Advance();
+        Expect(TokenKind.LeftParen, "'('", $"after '{effectToken.Text}'");
+        var principal = ParsePrincipalOrResource("principal");
+        Expect(TokenKind.Comma, "','", "after the principal constraint");
+        var action = ParseAction();
+        Expect(TokenKind.Comma, "','", "after the action constraint");
+        var resource = ParsePrincipalOrResource("resource");
+        if (Current.Kind == TokenKind.Comma && Peek().Kind == TokenKind.RightParen) Advance();
+        Expect(TokenKind.RightParen, "')'", "after the resource constraint");
+        var conditions = new List<Condition>();
+        while (IsKeyword("when") || IsKeyword("unless"))
+        {
+            var isWhen = Current.Text == "when";
+            var keyword = Advance();
+            Expect(TokenKind.LeftBrace, "'{'", $"after '{keyword.Text}'");
+            if (Current.Kind == TokenKind.RightBrace) throw Error(Current, $"the '{keyword.Text}' clause is empty: expected an expression");
+            var body = ParseExpr();
+            Expect(TokenKind.RightBrace, "'}'", $"to close the '{keyword.Text}' clause");
+            conditions.Add(new Condition(isWhen, body));
+        }
+        var end = Current;
+        if (end.Kind != TokenKind.Semicolon)
+        {
+            var hint = end.Kind == TokenKind.Identifier ? " (conditions start with 'when' or 'unless')" : "";
+            throw Error(end, $"expected ';' at the end of the policy, found {end.Describe()}{hint}");
+        }
+        Advance();
+        var policyText = text[start.Offset..(end.Offset + 1)];
+        return new Policy(id, effect, annotations, start.Line, start.Column, policyText, principal, action, resource, [.. conditions]);
+    }
+
+    private ScopeConstraint ParsePrincipalOrResource(string variable)
+    {
+        if (!IsKeyword(variable))
+        {
+            throw Error(Current, $"expected '{variable}' in the policy scope, found {Current.Describe()}");
+        }
+        Advance();
+        if (Current.Kind == TokenKind.Equal)
+        {
+            Advance();
+            return EntityOrSlot(variable, ScopeKind.Equal, null);
+        }
+        if (IsKeyword("is"))
+        {
+            Advance();
+            var type = ParsePath($"after '{variable} is'");
+            if (IsKeyword("in"))
+            {
+                Advance();
+                return EntityOrSlot(variable, ScopeKind.IsIn, type);
+            }
+            return new ScopeConstraint(ScopeKind.Is, EntityType: type);
+        }
+        if (IsKeyword("in"))
+        {
+            Advance();
+            return EntityOrSlot(variable, ScopeKind.In, null);
+        }
+        return ScopeConstraint.Any;
+    }
+
+    private ScopeConstraint EntityOrSlot(string variable, ScopeKind kind, string? type)
+    {
+        if (Current.Kind == TokenKind.Question)
+        {
+            var question = Advance();
+            var name = Expect(TokenKind.Identifier, "a slot name", "after '?'");
+            if (name.Text != variable) throw Error(question, $"the slot '?{name.Text}' cannot be used in the {variable} constraint (expected '?{variable}')");
+            return new ScopeConstraint(kind, EntityType: type, IsSlot: true);
+        }
+        return new ScopeConstraint(kind, ParseEntityReference($"in the {variable} constraint"), type);
+    }
+
+    private ScopeConstraint ParseAction()
+    {
+        if (!IsKeyword("action")) throw Error(Current, $"expected 'action' in the policy scope, found {Current.Describe()}");
+        Advance();
+        if (Current.Kind == TokenKind.Equal)
+        {
+            Advance();
+            return new ScopeConstraint(ScopeKind.Equal, ParseEntityReference("in the action constraint"));
+        }
+        if (IsKeyword("is")) throw Error(Current, "'is' is not allowed in the action constraint");
+        if (IsKeyword("in"))
+        {
+            Advance();
+            if (Current.Kind == TokenKind.LeftBracket)
+            {
+                Advance();
+                var entities = new List<EntityUid>();
+                while (Current.Kind != TokenKind.RightBracket)
+                {
+                    entities.Add(ParseEntityReference("in the action list"));
+                    if (Current.Kind == TokenKind.Comma) Advance();
+                    else if (Current.Kind != TokenKind.RightBracket)
+                        throw Error(Current, $"expected ',' or ']' in the action list, found {Current.Describe()}");
+                }
+                Advance();
+                return new ScopeConstraint(ScopeKind.InSet, Entities: [.. entities]);
+            }
+            return new ScopeConstraint(ScopeKind.In, ParseEntityReference("in the action constraint"));
+        }
+        return ScopeConstraint.Any;
+    }
+
+    private EntityUid ParseEntityReference(string context)
+    {
+        if (Current.Kind == TokenKind.Question) throw Error(Current, $"a template slot is not allowed {context}");
+        if (Current.Kind != TokenKind.Identifier) throw Error(Current, $"expected an entity like Type::\"id\" {context}, found {Current.Describe()}");
+        var first = Current;
+        var parts = new List<string>();
+        while (true)
+        {
+            var name = Expect(TokenKind.Identifier, "a type name", context);
+            CheckNotReserved(name);
+            parts.Add(name.Text);
+            Expect(TokenKind.DoubleColon, "'::'", $"after '{string.Join("::", parts)}' {context}");
+            if (Current.Kind == TokenKind.String) break;
+            if (Current.Kind != TokenKind.Identifier) throw Error(Current, $"expected an entity id string after '{string.Join("::", parts)}::', found {Current.Describe()}");
+        }
+        _ = first;
+        return new EntityUid(string.Join("::", parts), UnescapeString(Advance()));
+    }
+
+    private string ParsePath(string context)
+    {
+        var parts = new List<string>();
+        var name = Expect(TokenKind.Identifier, "an entity type name", context);
+        CheckNotReserved(name);
+        parts.Add(name.Text);
+        while (Current.Kind == TokenKind.DoubleColon && Peek().Kind == TokenKind.Identifier)
+        {
+            Advance();
+            var next = Advance();
+            CheckNotReserved(next);
+            parts.Add(next.Text);
+        }
+        return string.Join("::", parts);
+    }
+
+    private void CheckNotReserved(Token name)
+    {
+        if (Reserved.Contains(name.Text)) throw Error(name, $"'{name.Text}' is a reserved word and cannot be used as a name here");
+    }
+
+    // ---- expressions ---------------------------------------------------------------------
+
+    private Expr ParseExpr()
+    {
+        if (IsKeyword("if"))
+        {
+            Advance();
+            var condition = ParseExpr();
+            ExpectKeyword("then", "after the 'if' condition");
+            var then = ParseExpr();
+            ExpectKeyword("else", "after the 'then' branch");
+            var otherwise = ParseExpr();
+            return new IfExpr(condition, then, otherwise);
+        }
+        return ParseOr();
+    }
+
+    private Expr ParseOr()
+    {
+        var left = ParseAnd();
+        while (Current.Kind == TokenKind.Or)
+        {
+            Advance();
+            left = new OrExpr(left, ParseAnd());
+        }
+        return left;
+    }
+
+    private Expr ParseAnd()
+    {
+        var left = ParseRelation();
+        while (Current.Kind == TokenKind.And)
+        {
+            Advance();
+            left = new AndExpr(left, ParseRelation());
+        }
+        return left;
+    }
+
+    private Expr ParseRelation()
+    {
+        var left = ParseAdd();
+        var op = Current;
+        switch (op.Kind)
+        {
+            case TokenKind.Equal: Advance(); return new EqualsExpr(left, ParseAdd());
+            case TokenKind.NotEqual: Advance(); return new NotExpr(new EqualsExpr(left, ParseAdd()));
+            case TokenKind.Less: Advance(); return new CompareExpr(ComparisonOp.Less, left, ParseAdd());
+            case TokenKind.LessEqual: Advance(); return new CompareExpr(ComparisonOp.LessEqual, left, ParseAdd());
+            case TokenKind.Greater: Advance(); return new CompareExpr(ComparisonOp.Less, ParseAdd(), left);
+            case TokenKind.GreaterEqual: Advance(); return new CompareExpr(ComparisonOp.LessEqual, ParseAdd(), left);
+            case TokenKind.Assign: throw Error(op, "unexpected '=': use '==' to compare");
+            case TokenKind.Identifier:
+                switch (op.Text)
+                {
+                    case "in": Advance(); return new InExpr(left, ParseAdd());
+                    case "has":
+                    {
+                        Advance();
+                        if (Current.Kind == TokenKind.String) return new HasAttrExpr(left, UnescapeString(Advance()));
+                        var first = Expect(TokenKind.Identifier, "an attribute name", "after 'has'");
+                        Expr result = new HasAttrExpr(left, first.Text);
+                        Expr path = new GetAttrExpr(left, first.Text);
+                        // `e has a.b.c` means `e has a && e.a has b && e.a.b has c`.
+                        while (Current.Kind == TokenKind.Dot)
+                        {
+                            Advance();
+                            var next = Expect(TokenKind.Identifier, "an attribute name", "after '.' in 'has'");
+                            result = new AndExpr(result, new HasAttrExpr(path, next.Text));
+                            path = new GetAttrExpr(path, next.Text);
+                        }
+                        return result;
+                    }
+                    case "like":
+                    {
+                        Advance();
+                        var patternToken = Expect(TokenKind.String, "a pattern string", "after 'like'");
+                        var wildcards = new List<bool>();
+                        var literal = Lexer.Unescape(patternToken.Text, pattern: true, wildcards, (offset, detail) => Error(patternToken, detail));
+                        return new LikeExpr(left, new Pattern(literal, wildcards));
+                    }
+                    case "is":
+                    {
+                        Advance();
+                        var type = ParsePath("after 'is'");
+                        Expr isExpr = new IsExpr(left, type);
+                        if (IsKeyword("in"))
+                        {
+                            Advance();
+                            isExpr = new AndExpr(isExpr, new InExpr(left, ParseAdd()));
+                        }
+                        return isExpr;
+                    }
+                }
+                break;
+        }
+        return left;
+    }
+
+    private Expr ParseAdd()
+    {
+        var left = ParseMult();
+        while (Current.Kind is TokenKind.Plus or TokenKind.Minus)
+        {
+            var op = Advance().Kind == TokenKind.Plus ? ArithmeticOp.Add : ArithmeticOp.Subtract;
+            left = new ArithmeticExpr(op, left, ParseMult());
+        }
+        return left;
+    }
+
+    private Expr ParseMult()
+    {
+        var left = ParseUnary();
+        while (Current.Kind == TokenKind.Star)
+        {
+            Advance();
+            left = new ArithmeticExpr(ArithmeticOp.Multiply, left, ParseUnary());
+        }
+        return left;
+    }
+
+    private Expr ParseUnary()
+    {
+        var first = Current;
+        var ops = new List<TokenKind>();
+        while (Current.Kind is TokenKind.Bang or TokenKind.Minus)
+        {
+            ops.Add(Advance().Kind);
+        }
+        if (ops.Count > 4) throw Error(first, "too many unary operators in a row (at most 4)");
+        Expr operand;
+        // A '-' directly before an integer literal is part of the literal, so i64::MIN can be written.
+        if (ops.Count > 0 && ops[^1] == TokenKind.Minus && Current.Kind == TokenKind.Integer)
+        {
+            var literal = Advance();
+            operand = ParseMemberAccess(new LiteralExpr(LongValue.Of(ParseInteger(literal, negative: true))));
+            ops.RemoveAt(ops.Count - 1);
+        }
+        else
+        {
+            operand = ParseMember();
+        }
+        for (var i = ops.Count - 1; i >= 0; i--)
+            operand = ops[i] == TokenKind.Bang ? new NotExpr(operand) : new NegateExpr(operand);
+        return operand;
+    }
+
+    private long ParseInteger(Token literal, bool negative)
+    {
+        var digits = negative ? "-" + literal.Text : literal.Text;
+        if (!long.TryParse(digits, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
+            throw Error(literal, $"integer literal {digits} does not fit in 64 bits");
+        return value;
+    }
+
+    private Expr ParseMember() => ParseMemberAccess(ParsePrimary());
+
+    private Expr ParseMemberAccess(Expr target)
+    {
+        while (true)
+        {
+            if (Current.Kind == TokenKind.Dot)
+            {
+                Advance();
+                var name = Expect(TokenKind.Identifier, "an attribute or method name", "after '.'");
+                if (Current.Kind == TokenKind.LeftParen)
+                {
+                    var args = ParseArguments(name.Text);
+                    target = MakeMethodCall(name, target, args);
+                }
+                else
+                {
+                    target = new GetAttrExpr(target, name.Text);
+                }
+            }
+            else if (Current.Kind == TokenKind.LeftBracket)
+            {
+                Advance();
+                var key = Expect(TokenKind.String, "a string attribute name", "inside '[...]'");
+                Expect(TokenKind.RightBracket, "']'", "after the attribute name");
+                target = new GetAttrExpr(target, UnescapeString(key));
+            }
+            else return target;
+        }
+    }
+
+    private List<Expr> ParseArguments(string function)
+    {
+        Expect(TokenKind.LeftParen, "'('", $"after '{function}'");
+        var args = new List<Expr>();
+        if (Current.Kind != TokenKind.RightParen)
+        {
+            while (true)
+            {
+                args.Add(ParseExpr());
+                if (Current.Kind == TokenKind.Comma) { Advance(); continue; }
+                break;
+            }
+        }
+        if (Current.Kind != TokenKind.RightParen)
+            throw Error(Current, $"expected ')' after the arguments of '{function}', found {Current.Describe()}");
+        Advance();
+        return args;
+    }
+
+    private Expr MakeMethodCall(Token name, Expr target, List<Expr> args)
+    {
+        void Arity(int expected)
+        {
+            if (args.Count != expected)
+                throw Error(name, $"method '{name.Text}' takes {expected} argument{(expected == 1 ? "" : "s")}, but {args.Count} {(args.Count == 1 ? "was" : "were")} given");
+        }
+        switch (name.Text)
+        {
+            case "contains": Arity(1); return new SetOpExpr(SetOp.Contains, target, args[0]);
+            case "containsAll": Arity(1); return new SetOpExpr(SetOp.ContainsAll, target, args[0]);
+            case "containsAny": Arity(1); return new SetOpExpr(SetOp.ContainsAny, target, args[0]);
+            case "isEmpty": Arity(0); return new IsEmptyExpr(target);
+            case "hasTag": Arity(1); return new HasTagExpr(target, args[0]);
+            case "getTag": Arity(1); return new GetTagExpr(target, args[0]);
+        }
+        if (ExtensionFunction.Methods.TryGetValue(name.Text, out var function))
+        {
+            Arity(function.Arity - 1);
+            return Fold(new ExtensionCallExpr(function, [target, .. args]), [target, .. args]);
+        }
+        if (ExtensionFunction.Constructors.ContainsKey(name.Text))
+            throw Error(name, $"'{name.Text}' is a function, not a method: write {name.Text}(\"...\")");
+        throw Error(name, $"unknown method '{name.Text}'");
+    }
+
+    private Expr ParsePrimary()
+    {
+        var token = Current;
+        switch (token.Kind)
+        {
+            case TokenKind.Integer:
+                Advance();
+                return new LiteralExpr(LongValue.Of(ParseInteger(token, negative: false)));
+            case TokenKind.String:
+                Advance();
+                return new LiteralExpr(new StringValue(UnescapeString(token)));
+            case TokenKind.LeftParen:
+            {
+                Advance();
+                var inner = ParseExpr();
+                Expect(TokenKind.RightParen, "')'", "to close '('");
+                return inner;
+            }
+            case TokenKind.LeftBracket:
+            {
+                Advance();
+                var elements = new List<Expr>();
+                while (Current.Kind != TokenKind.RightBracket)
+                {
+                    elements.Add(ParseExpr());
+                    if (Current.Kind == TokenKind.Comma) Advance();
+                    else if (Current.Kind != TokenKind.RightBracket) throw Error(Current, $"expected ',' or ']' in the set literal, found {Current.Describe()}");
+                }
+                Advance();
+                if (elements.All(e => e.ConstantValue is not null))
+                    return new LiteralExpr(new SetValue(elements.Select(e => e.ConstantValue!)));
+                return new SetExpr([.. elements]);
+            }
+            case TokenKind.LeftBrace:
+            {
+                Advance();
+                var keys = new List<string>();
+                var values = new List<Expr>();
+                while (Current.Kind != TokenKind.RightBrace)
+                {
+                    var keyToken = Current;
+                    string key;
+                    if (keyToken.Kind == TokenKind.Identifier) key = Advance().Text;
+                    else if (keyToken.Kind == TokenKind.String) key = UnescapeString(Advance());
+                    else throw Error(keyToken, $"expected a record key (a name or a string), found {keyToken.Describe()}");
+                    if (keys.Contains(key)) throw Error(keyToken, $"duplicate key \"{key}\" in record literal");
+                    Expect(TokenKind.Colon, "':'", $"after the record key \"{key}\"");
+                    keys.Add(key);
+                    values.Add(ParseExpr());
+                    if (Current.Kind == TokenKind.Comma) Advance();
+                    else if (Current.Kind != TokenKind.RightBrace) throw Error(Current, $"expected ',' or '}}' in the record literal, found {Current.Describe()}");
+                }
+                Advance();
+                if (values.All(v => v.ConstantValue is not null))
+                {
+                    var fields = new Dictionary<string, Value>(StringComparer.Ordinal);
+                    for (var i = 0; i < keys.Count; i++) fields[keys[i]] = values[i].ConstantValue!;
+                    return new LiteralExpr(new RecordValue(fields));
+                }
+                return new RecordExpr([.. keys], [.. values]);
+            }
+            case TokenKind.Question:
+                throw Error(token, "template slots (?principal, ?resource) are only allowed in the policy scope");
+            case TokenKind.Identifier:
+                return ParseIdentifierPrimary();
+            default:
+                throw Error(token, $"expected an expression, found {token.Describe()}");
+        }
+    }
+
+    private Expr ParseIdentifierPrimary()
+    {
+        var token = Current;
+        switch (token.Text)
+        {
+            case "true": Advance(); return new LiteralExpr(BoolValue.True);
+            case "false": Advance(); return new LiteralExpr(BoolValue.False);
+            case "principal" when Peek().Kind != TokenKind.DoubleColon: Advance(); return new VariableExpr(Variable.Principal);
+            case "action" when Peek().Kind != TokenKind.DoubleColon: Advance(); return new VariableExpr(Variable.Action);
+            case "resource" when Peek().Kind != TokenKind.DoubleColon: Advance(); return new VariableExpr(Variable.Resource);
+            case "context" when Peek().Kind != TokenKind.DoubleColon: Advance(); return new VariableExpr(Variable.Context);
+            case "if": throw Error(token, "an 'if' expression must be in parentheses here");
+        }
+        var parts = new List<string>();
+        while (true)
+        {
+            var name = Advance();
+            CheckNotReserved(name);
+            parts.Add(name.Text);
+            if (Current.Kind != TokenKind.DoubleColon) break;
+            Advance();
+            if (Current.Kind == TokenKind.String)
+                return new LiteralExpr(new EntityValue(new EntityUid(string.Join("::", parts), UnescapeString(Advance()))));
+            if (Current.Kind != TokenKind.Identifier)
+                throw Error(Current, $"expected a name or an entity id string after '{string.Join("::", parts)}::', found {Current.Describe()}");
+        }
+        var path = string.Join("::", parts);
+        if (Current.Kind == TokenKind.LeftParen)
+        {
+            if (!ExtensionFunction.Constructors.TryGetValue(path, out var function))
+            {
+                if (ExtensionFunction.Methods.ContainsKey(path))
+                    throw Error(token, $"'{path}' is a method, not a function: write value.{path}(...)");
+                throw Error(token, $"unknown extension function '{path}'");
+            }
+            var args = ParseArguments(path);
+            if (args.Count != 1) throw Error(token, $"function '{path}' takes 1 argument, but {args.Count} {(args.Count == 1 ? "was" : "were")} given");
+            return Fold(new ExtensionCallExpr(function, [.. args]), args);
+        }
+        throw Error(token, $"unexpected name '{path}': expected a variable (principal, action, resource, context), a literal, or an entity like {path}::\"id\"");
+    }
+
+    /// <summary>Evaluates a call on constant arguments now; a call that would fail stays to fail at evaluation, as Cedar does.</summary>
+    private static Expr Fold(Expr call, IReadOnlyList<Expr> args)
+    {
+        if (!args.All(a => a.ConstantValue is not null)) return call;
+        try
+        {
+            return new LiteralExpr(call.Eval(null!));
+        }
+        catch (EvaluationException)
+        {
+            return call;
+        }
+    }
+
+    private string UnescapeString(Token token) =>
+        Lexer.Unescape(token.Text, pattern: false, null, (offset, detail) => Error(token, detail));
+}

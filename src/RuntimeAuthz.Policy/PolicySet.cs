@@ -1,0 +1,55 @@
+using RuntimeAuthz.Policy.Parsing;
+
+namespace RuntimeAuthz.Policy;
+
+/// <summary>An immutable set of policies and templates, compiled and indexed once.</summary>
+public sealed class PolicySet
+{
+    private readonly Dictionary<string, Policy> byId;
+
+    private PolicySet(IReadOnlyList<Policy> policies)
+    {
+        Policies = policies;
+        byId = new Dictionary<string, Policy>(StringComparer.Ordinal);
+        foreach (var policy in policies)
+        {
+            if (!byId.TryAdd(policy.Id, policy)) throw new ArgumentException($"duplicate policy id '{policy.Id}'");
+        }
+        Index = new PolicyIndex([.. policies.Where(p => !p.IsTemplate)]);
+    }
+
+    public static PolicySet Empty { get; } = new([]);
+
+    /// <summary>
+    /// Parses a whole policy file. Ids are "policy0", "policy1", ... in file order (templates count too);
+    /// an <c>@id("...")</c> annotation is kept in <see cref="Policy.Annotations"/>.
+    /// </summary>
+    public static PolicySet Parse(string text, string sourceName = "policies.cedar")
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return new PolicySet(PolicyParser.ParsePolicies(text, sourceName));
+    }
+
+    /// <summary>All policies and templates, in order (linked policies after the parsed ones).</summary>
+    public IReadOnlyList<Policy> Policies { get; }
+
+    internal PolicyIndex Index { get; }
+
+    public Policy? this[string id] => byId.GetValueOrDefault(id);
+
+    /// <summary>Links a template: returns a new set with the linked policy added under <paramref name="newId"/>.</summary>
+    public PolicySet Link(string templateId, string newId, EntityUid? principal, EntityUid? resource)
+    {
+        if (!byId.TryGetValue(templateId, out var template)) throw new ArgumentException($"no template with id '{templateId}'", nameof(templateId));
+        if (!template.IsTemplate) throw new ArgumentException($"'{templateId}' is a static policy, not a template", nameof(templateId));
+        if (byId.ContainsKey(newId)) throw new ArgumentException($"a policy with id '{newId}' already exists", nameof(newId));
+        if (template.Principal.IsSlot != (principal is not null))
+            throw new ArgumentException(template.Principal.IsSlot ? $"template '{templateId}' needs a value for ?principal" : $"template '{templateId}' has no ?principal slot", nameof(principal));
+        if (template.Resource.IsSlot != (resource is not null))
+            throw new ArgumentException(template.Resource.IsSlot ? $"template '{templateId}' needs a value for ?resource" : $"template '{templateId}' has no ?resource slot", nameof(resource));
+        return new PolicySet([.. Policies, template.Link(newId, principal, resource)]);
+    }
+
+    /// <summary>A set holding the policies of both sets; ids must not collide.</summary>
+    public PolicySet Merge(PolicySet other) => new([.. Policies, .. other.Policies]);
+}
