@@ -291,3 +291,13 @@ internal sealed class ExtensionCallExpr(ExtensionFunction function, Expr[] argum
         }
     }
 }
+
+/// <summary>An extension call with the wrong number of arguments: evaluates them, then fails, as Cedar does.</summary>
+internal sealed class WrongArityExpr(ExtensionFunction function, Expr[] arguments) : Expr
+{
+    public override Value Eval(EvalEnv env)
+    {
+        foreach (var argument in arguments) argument.Eval(env);
+        throw new EvaluationException($"wrong number of arguments for '{function.Name}': expected {function.Arity}, got {arguments.Length}");
+    }
+}

@@ -33,22 +33,27 @@ internal static class CedarJson
         }
     }
 
+    // `{"__extn": {"fn": F, "arg": A}}` or `{"fn": F, "args": [A, B]}`: any extension function applied to values.
     private static Value ToExtension(JsonSource source, JsonNode node)
     {
         if (node.Kind != JsonKind.Object) throw source.Error(node, "expected {\"fn\": ..., \"arg\": ...} after \"__extn\"");
         var fn = node.Get("fn");
         if (fn is not { Kind: JsonKind.String }) throw source.Error(node, "\"__extn\" needs a string \"fn\"");
-        var arg = node.Get("arg") ?? (node.Get("args") is { Kind: JsonKind.Array, Items.Count: 1 } args ? args.Items![0] : null);
-        if (arg is null) throw source.Error(node, $"\"__extn\" for '{fn.Text}' needs one \"arg\"");
-        if (!ExtensionFunction.Constructors.ContainsKey(fn.Text!)) throw source.Error(fn, $"unknown extension function '{fn.Text}'");
-        var argument = ToValue(source, arg);
+        var argNodes = node.Get("arg") is { } single ? [single]
+            : node.Get("args") is { Kind: JsonKind.Array } many ? many.Items!
+            : throw source.Error(node, $"\"__extn\" for '{fn.Text}' needs \"arg\" or \"args\"");
+        if (!ExtensionFunction.Constructors.TryGetValue(fn.Text!, out var function) && !ExtensionFunction.Methods.TryGetValue(fn.Text!, out function))
+            throw source.Error(fn, $"unknown extension function '{fn.Text}'");
+        if (argNodes.Count != function.Arity)
+            throw source.Error(node, $"extension function '{fn.Text}' takes {function.Arity} argument(s), but {argNodes.Count} were given");
+        var args = argNodes.Select(a => ToValue(source, a)).ToArray();
         try
         {
-            return ExtensionFunction.Construct(fn.Text!, argument)!;
+            return args.Length == 1 ? function.Invoke1(args[0]) : function.Invoke2(args[0], args[1]);
         }
         catch (EvaluationException e)
         {
-            throw source.Error(arg, e.Message);
+            throw source.Error(node, e.Message);
         }
     }
 

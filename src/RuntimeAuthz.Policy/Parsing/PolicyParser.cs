@@ -450,7 +450,8 @@ internal sealed class PolicyParser
         }
         if (ExtensionFunction.Methods.TryGetValue(name.Text, out var function))
         {
-            Arity(function.Arity - 1);
+            // Cedar checks the arity of extension functions when it calls them, so a wrong count is an evaluation error.
+            if (args.Count != function.Arity - 1) return new WrongArityExpr(function, [target, .. args]);
             return Fold(new ExtensionCallExpr(function, [target, .. args]), [target, .. args]);
         }
         if (ExtensionFunction.Constructors.ContainsKey(name.Text))
@@ -564,7 +565,7 @@ internal sealed class PolicyParser
                 throw Error(token, $"unknown extension function '{path}'");
             }
             var args = ParseArguments(path);
-            if (args.Count != 1) throw Error(token, $"function '{path}' takes 1 argument, but {args.Count} {(args.Count == 1 ? "was" : "were")} given");
+            if (args.Count != 1) return new WrongArityExpr(function, [.. args]);
             return Fold(new ExtensionCallExpr(function, [.. args]), args);
         }
         throw Error(token, $"unexpected name '{path}': expected a variable (principal, action, resource, context), a literal, or an entity like {path}::\"id\"");
