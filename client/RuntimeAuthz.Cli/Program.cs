@@ -1,1 +1,4 @@
-Console.WriteLine("authz");
+using RuntimeAuthz.Cli;
+using RuntimeAuthz.Cli.Infrastructure;
+
+return await CliApp.RunAsync(args, CliEnvironment.FromConsole()).ConfigureAwait(false);

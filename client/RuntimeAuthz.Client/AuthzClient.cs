@@ -217,12 +217,14 @@ public sealed class AuthzClient : IDisposable
         }
         catch (HttpRequestException exception)
         {
-            throw new AuthzUnavailableException(BaseAddress, $"cannot reach the authorization service at {Display(BaseAddress)}: {Describe(exception)}", exception);
+            var reason = Describe(exception);
+            throw new AuthzUnavailableException(BaseAddress, reason, $"cannot reach the authorization service at {Display(BaseAddress)}: {reason}", exception);
         }
         catch (TaskCanceledException exception) when (!cancellationToken.IsCancellationRequested)
         {
             // HttpClient reports its own timeout as a cancellation the caller did not ask for.
-            throw new AuthzUnavailableException(BaseAddress, $"the authorization service at {Display(BaseAddress)} did not answer within {_http.Timeout.TotalSeconds:0.#} s", exception);
+            var reason = $"no answer within {_http.Timeout.TotalSeconds:0.#} s";
+            throw new AuthzUnavailableException(BaseAddress, reason, $"the authorization service at {Display(BaseAddress)} gave {reason}", exception);
         }
     }
 

@@ -14,8 +14,15 @@ public class AuthzException : Exception
 public sealed class AuthzUnavailableException : AuthzException
 {
     /// <summary>Creates the exception.</summary>
-    public AuthzUnavailableException(Uri baseAddress, string message, Exception? innerException = null)
-        : base(message, innerException) => BaseAddress = baseAddress;
+    public AuthzUnavailableException(Uri baseAddress, string reason, string message, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        BaseAddress = baseAddress;
+        Reason = reason;
+    }
+
+    /// <summary>Short cause: "connection refused", "host name not found", "timed out after 30 s".</summary>
+    public string Reason { get; }
 
     /// <summary>The service address that was tried.</summary>
     public Uri BaseAddress { get; }

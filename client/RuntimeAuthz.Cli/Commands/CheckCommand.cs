@@ -1,0 +1,117 @@
+using System.CommandLine;
+using RuntimeAuthz.Cli.Infrastructure;
+using RuntimeAuthz.Client;
+
+namespace RuntimeAuthz.Cli.Commands;
+
+/// <summary>
+/// <c>authz check</c>: asks for one decision. Exit code 0 = Allow, 2 = Deny, 3 = ApprovalRequired,
+/// 1 = error (so a script can gate a tool call on it, failing closed on anything but 0).
+/// </summary>
+public static class CheckCommand
+{
+    /// <summary>Lifetime of the throwaway session opened when no --session is given.</summary>
+    private const int ShortSessionSeconds = 60;
+
+    public static Command Create(CommandRunner runner)
+    {
+        var agent = new Option<string?>("--agent") { Description = "Agent id (required unless --session is given)" };
+        var action = new Option<string>("--action") { Description = "Action (tool) name, e.g. read_file", Required = true };
+        var resource = new Option<string>("--resource") { Description = "Resource as a Cedar entity: 'Type::\"id\"'", Required = true };
+        var properties = new Option<string?>("--properties") { Description = "Resource attributes, a JSON object (or @file.json)" };
+        var session = new Option<string?>("--session") { Description = "Decide inside this session (its history and risk count); default: a short-lived session of its own" };
+        var context = new Option<string?>("--context") { Description = "Extra context, a JSON object (or @file.json)" };
+        var input = new Option<string?>("--input") { Description = "The tool input, a JSON object (or @file.json); policy sees it as context.input" };
+        var command = new Command(
+            "check",
+            "Ask for one decision. Exit code: 0 Allow, 2 Deny, 3 ApprovalRequired, 1 error")
+        {
+            agent, action, resource, properties, session, context, input,
+        };
+        runner.SetAction(command, async (call, cancellationToken) =>
+        {
+            var entity = InputParsing.ParseEntity(call.Get(resource)!, "--resource");
+            var request = new DecisionRequest(
+                call.Get(action)!,
+                entity with { Properties = InputParsing.ParseJsonObject(call.Get(properties), "--properties") },
+                InputParsing.ParseJsonObject(call.Get(context), "--context"),
+                InputParsing.ParseJsonObject(call.Get(input), "--input"));
+            var sessionId = call.Get(session);
+            var agentId = call.Get(agent);
+            Decision decision;
+            if (!string.IsNullOrWhiteSpace(sessionId))
+            {
+                decision = await call.Client.DecideAsync(sessionId, request, cancellationToken).ConfigureAwait(false);
+            }
+            else if (string.IsNullOrWhiteSpace(agentId))
+            {
+                throw new UserInputException("check needs --agent <id> (or --session <id> to decide inside an existing session)");
+            }
+            else
+            {
+                decision = await DecideInShortSessionAsync(call.Client, agentId, request, cancellationToken).ConfigureAwait(false);
+            }
+            Write(call, decision, request);
+            return ExitCodeFor(decision.Outcome);
+        });
+        return command;
+    }
+
+    public static int ExitCodeFor(DecisionOutcome outcome) => outcome switch
+    {
+        DecisionOutcome.Allow => ExitCodes.Success,
+        DecisionOutcome.ApprovalRequired => ExitCodes.ApprovalRequired,
+        _ => ExitCodes.Deny,
+    };
+
+    private static async Task<Decision> DecideInShortSessionAsync(AuthzClient client, string agentId, DecisionRequest request, CancellationToken cancellationToken)
+    {
+        var opened = await client.OpenSessionAsync(new OpenSessionRequest(agentId, ShortSessionSeconds, ShortSessionSeconds), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await client.DecideAsync(opened.Id, request, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            try
+            {
+                await client.CloseSessionAsync(opened.Id, new CloseSessionRequest("authz check: single decision"), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (AuthzException)
+            {
+                // The session expires on its own within a minute; the decision stands either way.
+            }
+        }
+    }
+
+    private static void Write(Invocation call, Decision decision, DecisionRequest request)
+    {
+        if (call.Json)
+        {
+            Display.Json(call.Output, decision);
+            return;
+        }
+        var headline = $"{Display.Outcome(decision.Outcome)}  {decision.AgentId} {request.Action} {request.Resource}";
+        var details = new List<string> { $"policy v{decision.PolicyVersion}" };
+        if (decision.Reasons is { Count: > 0 } reasons)
+        {
+            details.Add($"{(decision.Outcome == DecisionOutcome.Deny ? "denied by" : "permitted by")} {string.Join(", ", reasons)}");
+        }
+        if (!string.IsNullOrEmpty(decision.DenyReason))
+        {
+            details.Add($"reason: {decision.DenyReason}");
+        }
+        details.Add($"session {decision.SessionId}");
+        details.Add($"decision {decision.DecisionId}");
+        call.Output.WriteLine(headline);
+        call.Output.WriteLine($"  {string.Join("; ", details)}");
+        foreach (var error in decision.Errors ?? [])
+        {
+            call.Output.WriteLine($"  policy error in {error.PolicyId}: {error.Message}");
+        }
+        if (decision.Outcome == DecisionOutcome.ApprovalRequired)
+        {
+            call.Output.WriteLine("  this call must be approved by a human before it runs");
+        }
+    }
+}
