@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using RuntimeAuthz.Policy.Tests.Schema;
+using Xunit.Abstractions;
+
+namespace RuntimeAuthz.Policy.Tests.Differential;
+
+/// <summary>
+/// Differential test: random policies/entities/requests are decided by our Authorizer and by the real
+/// Cedar engine (cedar-wasm via tests/differential/oracle.cjs); decisions, reason sets and error sets
+/// must agree exactly. Knobs: DIFF_SEED, DIFF_COUNT (default 10000), DIFF_FAILURES_FILE (markdown
+/// file to append the first disagreements to).
+/// </summary>
+public sealed class DifferentialTests(ITestOutputHelper output)
+{
+    private const int DefaultSeed = 20261128;
+    private const int BatchSize = 500;
+
+    [Fact]
+    public void OurAuthorizerAgreesWithCedarWasm()
+    {
+        string repoRoot = SchemaTestPaths.RepoRoot;
+        string oracle = Path.Combine(repoRoot, "tests", "differential", "oracle.cjs");
+        string cedarWasm = Path.Combine(repoRoot, "node_modules", "@cedar-policy", "cedar-wasm", "nodejs");
+        string? node = FindNode();
+        if (node is null || !Directory.Exists(cedarWasm))
+        {
+            string why = node is null ? "node is not on PATH" : $"{cedarWasm} is missing (run npm ci in the repository root)";
+            Assert.False(SchemaTestPaths.IsCi, "differential test needs node and cedar-wasm under CI: " + why);
+            output.WriteLine("SKIPPED differential test: " + why);
+            return;
+        }
+
+        int seed = int.TryParse(Environment.GetEnvironmentVariable("DIFF_SEED"), out var s) ? s : DefaultSeed;
+        int total = int.TryParse(Environment.GetEnvironmentVariable("DIFF_COUNT"), out var n) ? n : 10_000;
+        var generator = new PolicyGenerator(seed);
+        var disagreements = new List<(DifferentialCase Case, DifferentialOutcome Ours, DifferentialOutcome Theirs)>();
+        int compared = 0, bothRejected = 0, allow = 0, withErrors = 0;
+
+        for (int start = 0; start < total; start += BatchSize)
+        {
+            var batch = Enumerable.Range(start, Math.Min(BatchSize, total - start)).Select(generator.NextCase).ToList();
+            var theirs = RunOracle(node, oracle, batch);
+            for (int i = 0; i < batch.Count; i++)
+            {
+                var ours = Decide(batch[i]);
+                compared++;
+                if (ours.Decision == "failure" && theirs[i].Decision == "failure") { bothRejected++; continue; }
+                if (!ours.SameAs(theirs[i])) disagreements.Add((batch[i], ours, theirs[i]));
+                if (theirs[i].Decision == "allow") allow++;
+                if (theirs[i].Errors.Count > 0) withErrors++;
+            }
+        }
+
+        output.WriteLine($"seed {seed}: {compared} requests compared, {disagreements.Count} disagreements; " +
+                         $"{allow} allow, {withErrors} with policy errors, {bothRejected} rejected by both parsers");
+        foreach (var (c, ours, theirs) in disagreements.Take(5))
+        {
+            output.WriteLine($"---- case #{c.Index} (seed {seed})\nours:   {ours}\ncedar:  {theirs}\n{c.Describe()}");
+        }
+        if (disagreements.Count > 0 && Environment.GetEnvironmentVariable("DIFF_FAILURES_FILE") is { Length: > 0 } file)
+            WriteFailures(file, seed, compared, disagreements);
+        // The generator must produce mostly meaningful cases, or the comparison proves little.
+        Assert.True(bothRejected < compared / 20, $"{bothRejected} of {compared} generated cases were rejected by both parsers");
+        Assert.True(allow > compared / 20, $"only {allow} of {compared} requests were allowed: policies rarely match");
+        Assert.True(disagreements.Count == 0,
+            $"{disagreements.Count} of {compared} requests disagree with cedar-wasm (seed {seed}); first: case #{disagreements.FirstOrDefault().Case?.Index}");
+    }
+
+    private static DifferentialOutcome Decide(DifferentialCase c)
+    {
+        try
+        {
+            var policies = PolicySet.Parse(c.PolicyText);
+            var entities = EntityStore.FromJson(c.Entities.ToJsonString());
+            var context = CedarContext.FromJson(c.Context.ToJsonString());
+            var response = Authorizer.IsAuthorized(new AuthorizationRequest(c.Principal, c.Action, c.Resource, context), policies, entities);
+            return new DifferentialOutcome(
+                response.Decision == Decision.Allow ? "allow" : "deny",
+                response.Reasons.Order(StringComparer.Ordinal).ToList(),
+                response.Errors.Select(e => e.PolicyId).Distinct().Order(StringComparer.Ordinal).ToList(),
+                string.Join("; ", response.Errors.Select(e => $"{e.PolicyId}: {e.Message}")));
+        }
+        catch (CedarSyntaxException e)
+        {
+            return new DifferentialOutcome("failure", [], [], e.Message);
+        }
+        catch (Exception e)
+        {
+            return new DifferentialOutcome("crash", [], [], e.GetType().Name + ": " + e.Message);
+        }
+    }
+
+    private static List<DifferentialOutcome> RunOracle(string node, string oracle, List<DifferentialCase> batch)
+    {
+        var input = new JsonArray(batch.Select(c => (JsonNode?)c.ToOracleJson()).ToArray()).ToJsonString();
+        var start = new ProcessStartInfo(node, [oracle])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            StandardInputEncoding = new UTF8Encoding(false),
+            StandardOutputEncoding = Encoding.UTF8,
+        };
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start node");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        process.StandardInput.Write(input);
+        process.StandardInput.Close();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(5))) { process.Kill(true); throw new TimeoutException("oracle did not finish in 5 minutes"); }
+        if (process.ExitCode != 0) throw new InvalidOperationException($"oracle exited with {process.ExitCode}: {stderr.Result}");
+        var results = JsonNode.Parse(stdout.Result)!.AsArray();
+        Assert.Equal(batch.Count, results.Count);
+        return results.Select(r =>
+        {
+            if (r!["failure"] is JsonArray failure)
+                return new DifferentialOutcome("failure", [], [], string.Join("; ", failure.Select(f => f!.GetValue<string>())));
+            return new DifferentialOutcome(
+                r["decision"]!.GetValue<string>(),
+                r["reason"]!.AsArray().Select(x => x!.GetValue<string>()).Order(StringComparer.Ordinal).ToList(),
+                r["errors"]!.AsArray().Select(x => x!.GetValue<string>()).Distinct().Order(StringComparer.Ordinal).ToList(),
+                string.Join("; ", r["errorMessages"]!.AsArray().Select(x => x!.GetValue<string>())));
+        }).ToList();
+    }
+
+    private static string? FindNode()
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator))
+        {
+            if (dir.Length == 0) continue;
+            var candidate = Path.Combine(dir, "node");
+            if (File.Exists(candidate)) return candidate;
+        }
+        return null;
+    }
+
+    private static void WriteFailures(string file, int seed, int compared, List<(DifferentialCase Case, DifferentialOutcome Ours, DifferentialOutcome Theirs)> disagreements)
+    {
+        var b = new StringBuilder();
+        b.AppendLine($"## Differential run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC — seed {seed}: {disagreements.Count} of {compared} disagree");
+        b.AppendLine($"Reproduce: `DIFF_SEED={seed} DIFF_COUNT={compared} dotnet test tests/RuntimeAuthz.Policy.Tests --filter FullyQualifiedName~Differential`");
+        b.AppendLine();
+        foreach (var (c, ours, theirs) in disagreements.Take(8))
+        {
+            b.AppendLine($"### case #{c.Index}");
+            b.AppendLine($"- ours:  {ours}");
+            b.AppendLine($"- cedar: {theirs}");
+            b.AppendLine("```");
+            b.AppendLine(c.Describe());
+            b.AppendLine("```");
+        }
+        File.AppendAllText(file, b.ToString());
+    }
+}
