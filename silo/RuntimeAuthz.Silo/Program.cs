@@ -1,3 +1,4 @@
-var builder = WebApplication.CreateBuilder(args);
-var app = builder.Build();
-app.Run();
+using RuntimeAuthz.Silo;
+
+var app = SiloHost.Build(args);
+await app.RunAsync();

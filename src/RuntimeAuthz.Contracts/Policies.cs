@@ -84,7 +84,7 @@ public interface IPolicyGrain : IGrainWithIntegerKey
 [Alias("authz.IPolicyVersionGrain")]
 public interface IPolicyVersionGrain : IGrainWithIntegerKey
 {
-    /// <summary>Stores the record; Conflict when a different record is already stored under this version.</summary>
+    /// <summary>Stores the record (written only by the policy grain, for a version it has not committed yet).</summary>
     [Alias("Store")] Task<CommandResult<PolicyVersionRecord>> Store(PolicyVersionRecord record);
 
     [Alias("Get")] Task<PolicyVersionRecord?> Get();

@@ -1,0 +1,132 @@
+using System.Text.Json.Nodes;
+using RuntimeAuthz.Contracts;
+
+namespace RuntimeAuthz.Silo.Http;
+
+/// <summary>
+/// OpenID AuthZEN Authorization API 1.0: evaluation, evaluations (batch) and the PDP metadata.
+/// subject = the agent, action.name = the tool, resource = the Cedar resource,
+/// context.session_id = the session deciding, context.tool_input = the tool input (context.input in Cedar).
+/// </summary>
+public static class AuthZenEndpoints
+{
+    public const string SubjectType = "agent";
+    public const string SessionIdKey = "session_id";
+    public const string ToolInputKey = "tool_input";
+    public const int MaxEvaluations = 64;
+
+    public static void MapAuthZenEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/.well-known/authzen-configuration", (HttpRequest request) =>
+        {
+            var baseUrl = $"{request.Scheme}://{request.Host}{request.PathBase}";
+            return Results.Json(new JsonObject
+            {
+                ["policy_decision_point"] = baseUrl,
+                ["access_evaluation_endpoint"] = $"{baseUrl}/access/v1/evaluation",
+                ["access_evaluations_endpoint"] = $"{baseUrl}/access/v1/evaluations",
+            });
+        });
+
+        app.MapPost("/access/v1/evaluation", async (HttpRequest request, IGrainFactory grains, TimeProvider time, ILogger<AuthzDecision> logger, CancellationToken ct) =>
+        {
+            var body = await RequestReading.ReadObjectAsync(request, ct);
+            var (sessionId, decisionRequest) = Parse(body, defaults: null, path: "");
+            var decision = await SessionEndpoints.DecideFailClosed(grains, sessionId, decisionRequest, time, logger);
+            return Results.Json(Response(decision));
+        });
+
+        app.MapPost("/access/v1/evaluations", async (HttpRequest request, IGrainFactory grains, TimeProvider time, ILogger<AuthzDecision> logger, CancellationToken ct) =>
+        {
+            var body = await RequestReading.ReadObjectAsync(request, ct);
+            var fields = new Fields(body);
+            if (!body.ContainsKey("evaluations"))
+            {
+                var (sessionId, single) = Parse(body, defaults: null, path: "");
+                return Results.Json(Response(await SessionEndpoints.DecideFailClosed(grains, sessionId, single, time, logger)));
+            }
+            if (body["evaluations"] is not JsonArray items)
+                throw new BadRequestException($"evaluations must be an array, not {RequestReading.Kind(body["evaluations"])}");
+            if (items.Count > MaxEvaluations) throw new BadRequestException($"evaluations has more than {MaxEvaluations} items");
+            var semantic = fields.Nested("options")?.String("evaluations_semantic") ?? "execute_all";
+            if (semantic is not ("execute_all" or "deny_on_first_deny" or "permit_on_first_permit"))
+                throw new BadRequestException($"options.evaluations_semantic must be execute_all, deny_on_first_deny or permit_on_first_permit, not '{RequestReading.Shorten(semantic)}'");
+
+            // Check every item before deciding any, so a malformed batch records no decisions.
+            var parsed = new List<(string SessionId, DecisionRequest Request)>(items.Count);
+            for (var i = 0; i < items.Count; i++)
+            {
+                if (items[i] is not JsonObject item)
+                    throw new BadRequestException($"evaluations[{i}] must be an object, not {RequestReading.Kind(items[i])}");
+                parsed.Add(Parse(item, body, $"evaluations[{i}]"));
+            }
+            var results = new JsonArray();
+            foreach (var (sessionId, decisionRequest) in parsed)
+            {
+                var decision = await SessionEndpoints.DecideFailClosed(grains, sessionId, decisionRequest, time, logger);
+                results.Add(Response(decision));
+                var permitted = decision.Outcome == DecisionOutcome.Allow;
+                if ((semantic == "deny_on_first_deny" && !permitted) || (semantic == "permit_on_first_permit" && permitted)) break;
+            }
+            return Results.Json(new JsonObject { ["evaluations"] = results });
+        });
+    }
+
+    /// <summary>Reads subject/action/resource/context from an item, falling back to the batch's top-level defaults.</summary>
+    private static (string SessionId, DecisionRequest Request) Parse(JsonObject item, JsonObject? defaults, string path)
+    {
+        Fields Part(string name)
+        {
+            var source = item.ContainsKey(name) ? item : defaults is not null && defaults.ContainsKey(name) ? defaults : item;
+            var prefix = ReferenceEquals(source, item) && path.Length > 0 ? $"{path}" : "";
+            return new Fields(source, prefix).Nested(name, required: true)!;
+        }
+
+        var subject = Part("subject");
+        var subjectType = subject.RequiredString("type");
+        if (!string.Equals(subjectType, SubjectType, StringComparison.OrdinalIgnoreCase))
+            throw new BadRequestException($"subject.type must be \"{SubjectType}\", not \"{RequestReading.Shorten(subjectType)}\"");
+        var agentId = RequestReading.CheckId(subject.RequiredString("id"), "subject.id");
+        var action = Part("action").RequiredString("name");
+        var resource = Part("resource");
+
+        // Context: the batch default's keys, overridden by the item's keys.
+        var context = new JsonObject();
+        foreach (var source in new[] { defaults, item })
+        {
+            if (source is null || !source.ContainsKey("context")) continue;
+            var part = new Fields(source, ReferenceEquals(source, item) ? path : "").Object("context")!;
+            foreach (var (key, value) in part) context[key] = value?.DeepClone();
+        }
+        var sessionNode = context[SessionIdKey];
+        if (sessionNode is not JsonValue sessionValue || !sessionValue.TryGetValue<string>(out var sessionId) || string.IsNullOrWhiteSpace(sessionId))
+            throw new BadRequestException($"{(path.Length > 0 ? path + "." : "")}context.{SessionIdKey} is required (a string): decisions are made inside an agent session");
+        RequestReading.CheckId(sessionId, $"context.{SessionIdKey}");
+        var input = context[ToolInputKey]?.DeepClone();
+        context.Remove(SessionIdKey);
+        context.Remove(ToolInputKey);
+        return (sessionId, DecisionInput.Build(agentId, action, resource, context, input));
+    }
+
+    private static JsonObject Response(AuthzDecision decision)
+    {
+        var context = new JsonObject
+        {
+            ["decision_id"] = decision.DecisionId.ToString(),
+            ["outcome"] = decision.Outcome.ToString(),
+            ["policy_version"] = decision.PolicyVersion,
+            ["reasons"] = new JsonArray(decision.Reasons.Select(r => (JsonNode?)JsonValue.Create(r)).ToArray()),
+            ["session_id"] = decision.SessionId,
+            ["risk_added"] = decision.RiskAdded,
+            ["cumulative_risk"] = decision.CumulativeRisk,
+        };
+        if (decision.DenyReason is not null) context["deny_reason"] = decision.DenyReason;
+        if (decision.Outcome == DecisionOutcome.ApprovalRequired) context["approval_required"] = true;
+        if (decision.Errors.Count > 0)
+        {
+            context["errors"] = new JsonArray(decision.Errors
+                .Select(e => (JsonNode?)new JsonObject { ["policy_id"] = e.PolicyId, ["message"] = e.Message }).ToArray());
+        }
+        return new JsonObject { ["decision"] = decision.Outcome == DecisionOutcome.Allow, ["context"] = context };
+    }
+}

@@ -1,0 +1,73 @@
+using RuntimeAuthz.Contracts;
+
+namespace RuntimeAuthz.Silo.Http;
+
+/// <summary>RFC 7807 problem responses.</summary>
+public static class Problems
+{
+    public static IResult Create(int status, string detail, object? errors = null)
+    {
+        var extensions = errors is null ? null : new Dictionary<string, object?> { ["errors"] = errors };
+        return Results.Problem(detail: detail, statusCode: status, title: Title(status), extensions: extensions);
+    }
+
+    public static IResult NotFound(string detail) => Create(StatusCodes.Status404NotFound, detail);
+
+    /// <summary>Maps a refused grain command to 404 / 409 / 400 (with located issues for policy texts).</summary>
+    public static IResult FromCommand<T>(CommandResult<T> result)
+    {
+        var status = result.Error switch
+        {
+            CommandError.NotFound => StatusCodes.Status404NotFound,
+            CommandError.Conflict => StatusCodes.Status409Conflict,
+            _ => StatusCodes.Status400BadRequest,
+        };
+        object? errors = result.Issues.Count == 0
+            ? null
+            : result.Issues.Select(i => new { line = i.Line, column = i.Column, message = i.Message, source = i.Source }).ToArray();
+        return Create(status, result.Message ?? result.Error.ToString(), errors);
+    }
+
+    private static string Title(int status) => status switch
+    {
+        400 => "Bad request",
+        404 => "Not found",
+        409 => "Conflict",
+        413 => "Payload too large",
+        415 => "Unsupported media type",
+        503 => "Service unavailable",
+        _ => "Error",
+    };
+}
+
+/// <summary>Turns refused input into problem responses and echoes X-Request-ID on every response.</summary>
+public sealed class ApiErrorMiddleware(RequestDelegate next, ILogger<ApiErrorMiddleware> logger)
+{
+    public const string RequestIdHeader = "X-Request-ID";
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        if (context.Request.Headers.TryGetValue(RequestIdHeader, out var requestId) && requestId.Count > 0)
+        {
+            var echoed = requestId.ToString();
+            context.Response.OnStarting(() =>
+            {
+                context.Response.Headers[RequestIdHeader] = echoed;
+                return Task.CompletedTask;
+            });
+        }
+        try
+        {
+            await next(context);
+        }
+        catch (BadRequestException ex) when (!context.Response.HasStarted)
+        {
+            await Problems.Create(ex.StatusCode, ex.Message, ex.Errors).ExecuteAsync(context);
+        }
+        catch (BadHttpRequestException ex) when (!context.Response.HasStarted)
+        {
+            logger.LogDebug(ex, "Bad HTTP request");
+            await Problems.Create(ex.StatusCode, ex.Message).ExecuteAsync(context);
+        }
+    }
+}

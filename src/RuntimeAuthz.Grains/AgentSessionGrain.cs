@@ -1,0 +1,305 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using RuntimeAuthz.Contracts;
+using RuntimeAuthz.Policy;
+
+namespace RuntimeAuthz.Grains;
+
+/// <summary>Persisted state of <see cref="AgentSessionGrain"/>.</summary>
+public sealed record SessionState
+{
+    public const int CurrentSchemaVersion = 1;
+    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+    public SessionInfo? Session { get; init; }
+}
+
+/// <summary>
+/// Bounds that keep a session row well under Azure Table's 1 MiB entity limit: the timeline
+/// keeps the most recent <see cref="MaxEvents"/> events and at most <see cref="MaxTimelineChars"/>
+/// characters of event text (estimated), each event's detail truncated to <see cref="MaxDetailChars"/>.
+/// Totals (<see cref="SessionInfo.TotalEvents"/> and per kind) count every event ever recorded.
+/// </summary>
+public static class SessionLimits
+{
+    public const int MaxEvents = 1000;
+    public const int MaxDetailChars = 2048;
+    public const int MaxTimelineChars = 400_000;
+    public const int EventOverheadChars = 220;
+    public static readonly TimeSpan MaxLifetime = TimeSpan.FromDays(7);
+
+    public static int EstimateChars(SessionEvent e) =>
+        EventOverheadChars + e.Action.Length + e.Resource.Length + (e.Detail?.Length ?? 0) + (e.Reasons?.Sum(r => r.Length + 3) ?? 0);
+
+    public static string? Truncate(string? text) =>
+        text is null || text.Length <= MaxDetailChars ? text : string.Concat(text.AsSpan(0, MaxDetailChars - 1), "…");
+}
+
+public sealed class AgentSessionGrain(
+    [PersistentState("session", AuthzStorage.ProviderName)] IPersistentState<SessionState> state,
+    PolicyCache policyCache,
+    AuthzClock clock,
+    ILogger<AgentSessionGrain> logger) : Grain, IAgentSessionGrain
+{
+    /// <summary>Upper bound for the identity lookup and policy load inside one decision.</summary>
+    public static readonly TimeSpan DecisionDependencyTimeout = TimeSpan.FromSeconds(5);
+
+    private const string ApprovalAnnotation = "approval";
+    private const string RiskAnnotation = "risk";
+
+    private string SessionId => this.GetPrimaryKeyString();
+
+    public async Task<CommandResult<SessionInfo>> Open(SessionOpenRequest request)
+    {
+        if (state.State.Session is not null)
+            return CommandResult<SessionInfo>.Fail(CommandError.Conflict, $"session '{SessionId}' already exists");
+        if (request.Lifetime <= TimeSpan.Zero || request.Lifetime > SessionLimits.MaxLifetime)
+            return CommandResult<SessionInfo>.Fail(CommandError.Invalid, $"lifetime must be between 1 second and {SessionLimits.MaxLifetime.TotalSeconds:0} seconds");
+        if (request.IdleTimeout <= TimeSpan.Zero || request.IdleTimeout > SessionLimits.MaxLifetime)
+            return CommandResult<SessionInfo>.Fail(CommandError.Invalid, $"idle timeout must be between 1 second and {SessionLimits.MaxLifetime.TotalSeconds:0} seconds");
+        var agent = await GrainFactory.GetGrain<IAgentGrain>(request.AgentId).Get();
+        if (agent is null)
+            return CommandResult<SessionInfo>.Fail(CommandError.NotFound, $"agent '{request.AgentId}' not found");
+        if (agent.Status != AgentStatus.Active)
+            return CommandResult<SessionInfo>.Fail(CommandError.Conflict, $"agent '{request.AgentId}' is {agent.Status.ToString().ToLowerInvariant()}");
+
+        var now = clock.UtcNow;
+        var session = new SessionInfo
+        {
+            Id = SessionId, AgentId = agent.Id, Status = SessionStatus.Open, OpenedAt = now,
+            ExpiresAt = now + request.Lifetime, IdleTimeout = request.IdleTimeout, LastActivityAt = now,
+        };
+        state.State = state.State with { Session = session };
+        await state.WriteStateAsync();
+        logger.LogInformation("Session {SessionId} opened for agent {AgentId} until {ExpiresAt}", SessionId, agent.Id, session.ExpiresAt);
+        return CommandResult<SessionInfo>.Ok(session);
+    }
+
+    public async Task<SessionInfo?> Get()
+    {
+        if (state.State.Session is not { } session) return null;
+        if (session.Status == SessionStatus.Open && ExpiryOf(session, clock.UtcNow) is not null)
+        {
+            state.State = state.State with { Session = session with { Status = SessionStatus.Expired } };
+            await state.WriteStateAsync();
+        }
+        return state.State.Session;
+    }
+
+    public async Task<CommandResult<SessionInfo>> Close(string? reason)
+    {
+        if (state.State.Session is not { } session)
+            return CommandResult<SessionInfo>.Fail(CommandError.NotFound, $"session '{SessionId}' not found");
+        if (session.Status != SessionStatus.Open) return CommandResult<SessionInfo>.Ok(session);
+        var closed = session with { Status = SessionStatus.Closed, ClosedAt = clock.UtcNow, CloseReason = SessionLimits.Truncate(reason) };
+        state.State = state.State with { Session = closed };
+        await state.WriteStateAsync();
+        logger.LogInformation("Session {SessionId} closed", SessionId);
+        return CommandResult<SessionInfo>.Ok(closed);
+    }
+
+    public async Task<CommandResult<SessionEvent>> ReportOutcome(OutcomeReport report)
+    {
+        if (state.State.Session is not { } session)
+            return CommandResult<SessionEvent>.Fail(CommandError.NotFound, $"session '{SessionId}' not found");
+        if (report.Kind == SessionEventKind.Request)
+            return CommandResult<SessionEvent>.Fail(CommandError.Invalid, "kind must be response or error");
+        var request = session.Events.LastOrDefault(e => e.Kind == SessionEventKind.Request && e.DecisionId == report.DecisionId);
+        if (request is null)
+            return CommandResult<SessionEvent>.Fail(CommandError.NotFound, $"decision '{report.DecisionId}' not found in session '{SessionId}'");
+        var recorded = new SessionEvent
+        {
+            Kind = report.Kind, At = clock.UtcNow, DecisionId = report.DecisionId, Action = request.Action, Resource = request.Resource,
+            Detail = SessionLimits.Truncate(report.Kind == SessionEventKind.Error ? report.Error ?? report.OutputJson : report.OutputJson),
+        };
+        var appended = Append(session, recorded);
+        state.State = state.State with { Session = appended };
+        await state.WriteStateAsync();
+        return CommandResult<SessionEvent>.Ok(appended.Events[^1]);
+    }
+
+    public async Task<AuthzDecision> Decide(DecisionRequest request)
+    {
+        var now = clock.UtcNow;
+        var decisionId = Guid.NewGuid();
+        if (state.State.Session is not { } session)
+        {
+            return new AuthzDecision
+            {
+                DecisionId = decisionId, Outcome = DecisionOutcome.Deny, DenyReason = DenyReasons.UnknownSession,
+                SessionId = SessionId, AgentId = request.AgentId ?? "", DecidedAt = now,
+            };
+        }
+
+        Evaluation evaluation;
+        try
+        {
+            evaluation = await Evaluate(session, request, now);
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "Decision {DecisionId} in session {SessionId} failed; denying", decisionId, SessionId);
+            evaluation = Evaluation.Denied(DenyReasons.InternalError, policyVersion: policyCache.Version, detail: "internal error while deciding");
+        }
+
+        var decision = new AuthzDecision
+        {
+            DecisionId = decisionId, Outcome = evaluation.Outcome, Reasons = evaluation.Reasons, Errors = evaluation.Errors,
+            PolicyVersion = evaluation.PolicyVersion, DenyReason = evaluation.DenyReason, SessionId = SessionId,
+            AgentId = session.AgentId, DecidedAt = now, RiskAdded = evaluation.RiskAdded,
+            CumulativeRisk = session.CumulativeRisk + evaluation.RiskAdded,
+        };
+        var updated = session with
+        {
+            Status = evaluation.ExpireSession ? SessionStatus.Expired : session.Status,
+            CumulativeRisk = decision.CumulativeRisk,
+            DecisionCount = session.DecisionCount + 1,
+            LastActivityAt = evaluation.CountsAsActivity ? now : session.LastActivityAt,
+        };
+        updated = Append(updated, new SessionEvent
+        {
+            Kind = SessionEventKind.Request, At = now, DecisionId = decisionId, Action = SessionLimits.Truncate(request.Action) ?? "",
+            Resource = SessionLimits.Truncate(SafeResourceLiteral(request)) ?? "", Outcome = decision.Outcome,
+            PolicyVersion = decision.PolicyVersion, Reasons = decision.Reasons,
+            Detail = SessionLimits.Truncate(decision.DenyReason is null ? evaluation.Detail : $"{decision.DenyReason}: {evaluation.Detail}".TrimEnd(' ', ':')),
+        });
+        state.State = state.State with { Session = updated };
+        try
+        {
+            await state.WriteStateAsync();
+        }
+        catch (Exception ex)
+        {
+            // No durable evidence, no permission. Drop the activation so the next call reloads the stored state.
+            logger.LogError(ex, "Could not persist decision {DecisionId} of session {SessionId}; denying", decisionId, SessionId);
+            DeactivateOnIdle();
+            return decision with
+            {
+                Outcome = DecisionOutcome.Deny, DenyReason = DenyReasons.InternalError, RiskAdded = 0,
+                CumulativeRisk = session.CumulativeRisk,
+            };
+        }
+        logger.LogInformation("Decision {DecisionId} session {SessionId} agent {AgentId} action {Action}: {Outcome} {DenyReason} policy v{PolicyVersion}",
+            decisionId, SessionId, session.AgentId, request.Action, decision.Outcome, decision.DenyReason, decision.PolicyVersion);
+        return decision;
+    }
+
+    private async Task<Evaluation> Evaluate(SessionInfo session, DecisionRequest request, DateTimeOffset now)
+    {
+        if (request.AgentId is not null && !string.Equals(request.AgentId, session.AgentId, StringComparison.Ordinal))
+            return Evaluation.Denied(DenyReasons.SessionAgentMismatch, detail: $"session belongs to another agent, not '{request.AgentId}'");
+        if (session.Status == SessionStatus.Closed)
+            return Evaluation.Denied(DenyReasons.SessionClosed);
+        if (session.Status == SessionStatus.Expired)
+            return Evaluation.Denied(DenyReasons.SessionExpired);
+        if (ExpiryOf(session, now) is { } expiry)
+            return Evaluation.Denied(DenyReasons.SessionExpired, detail: expiry) with { ExpireSession = true };
+
+        var agent = await GrainFactory.GetGrain<IAgentGrain>(session.AgentId).Get().WaitAsync(DecisionDependencyTimeout);
+        if (agent is null) return Evaluation.Denied(DenyReasons.UnknownAgent) with { CountsAsActivity = true };
+        if (agent.Status == AgentStatus.Revoked) return Evaluation.Denied(DenyReasons.AgentRevoked) with { CountsAsActivity = true };
+        if (agent.Status == AgentStatus.Suspended) return Evaluation.Denied(DenyReasons.AgentSuspended) with { CountsAsActivity = true };
+
+        var policy = await policyCache.GetAsync().WaitAsync(DecisionDependencyTimeout);
+        if (policy is null) return Evaluation.Denied(DenyReasons.NoPolicy) with { CountsAsActivity = true };
+
+        if (string.IsNullOrWhiteSpace(request.Action) || string.IsNullOrWhiteSpace(request.ResourceType) || request.ResourceId is null)
+            return Evaluation.Denied(DenyReasons.InvalidRequest, policy.Version, "action and resource type are required") with { CountsAsActivity = true };
+
+        var delegation = DelegationScope.FindCovering(agent.Delegations, request.Action, request.ResourceType, request.ResourceId, now);
+        if (delegation is null)
+            return Evaluation.Denied(DenyReasons.NoDelegation, policy.Version, $"no live delegation covers {request.Action} on {SafeResourceLiteral(request)}") with { CountsAsActivity = true };
+
+        AuthorizationRequest cedarRequest;
+        EntityStore entities;
+        try
+        {
+            var facts = new CedarRequestBuilder.SessionFacts(SessionId, session.CumulativeRisk, session.DecisionCount,
+                (long)Math.Max(0, (now - session.OpenedAt).TotalSeconds));
+            (cedarRequest, entities) = CedarRequestBuilder.Build(agent, facts, request);
+        }
+        catch (Exception ex) when (ex is CedarSyntaxException or JsonException or ArgumentException or FormatException)
+        {
+            return Evaluation.Denied(DenyReasons.InvalidRequest, policy.Version, ex.Message) with { CountsAsActivity = true };
+        }
+
+        var response = Authorizer.IsAuthorized(cedarRequest, policy.Policies, entities);
+        var errors = response.Errors.Select(e => new PolicyErrorInfo { PolicyId = e.PolicyId, Message = e.Message }).ToArray();
+        if (response.Decision != RuntimeAuthz.Policy.Decision.Allow)
+        {
+            return new Evaluation(DecisionOutcome.Deny, response.Reasons.ToArray(), errors, policy.Version, DenyReasons.NotPermitted, 0,
+                response.Reasons.Count > 0 ? $"forbidden by {string.Join(", ", response.Reasons)}" : "no policy permits") { CountsAsActivity = true };
+        }
+
+        var determining = response.Reasons
+            .Select(id => policy.PoliciesById.GetValueOrDefault(id))
+            .OfType<RuntimeAuthz.Policy.Policy>()
+            .ToArray();
+        var needsApproval = determining.Any(p =>
+            p.Annotations.TryGetValue(ApprovalAnnotation, out var value) && string.Equals(value, "required", StringComparison.OrdinalIgnoreCase));
+        long risk = 0;
+        foreach (var p in determining)
+        {
+            if (!p.Annotations.TryGetValue(RiskAnnotation, out var value)) continue;
+            if (long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed) && parsed > risk) risk = parsed;
+            else if (!long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
+                logger.LogWarning("Policy {PolicyId} has a non-integer @risk annotation {Risk}; ignored", p.Id, value);
+        }
+        return new Evaluation(needsApproval ? DecisionOutcome.ApprovalRequired : DecisionOutcome.Allow, response.Reasons.ToArray(), errors,
+            policy.Version, null, risk, $"delegation {delegation.Id}") { CountsAsActivity = true };
+    }
+
+    /// <summary>Why an open session is no longer usable at <paramref name="now"/>, or null when it still is.</summary>
+    private static string? ExpiryOf(SessionInfo session, DateTimeOffset now)
+    {
+        if (now >= session.ExpiresAt) return $"lifetime ended at {session.ExpiresAt:O}";
+        if (now - session.LastActivityAt >= session.IdleTimeout) return $"idle for more than {session.IdleTimeout.TotalSeconds:0} seconds";
+        return null;
+    }
+
+    private static string SafeResourceLiteral(DecisionRequest request)
+    {
+        try
+        {
+            return CedarRequestBuilder.ResourceLiteral(request.ResourceType, request.ResourceId);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException)
+        {
+            return $"{request.ResourceType}::\"{request.ResourceId}\"";
+        }
+    }
+
+    private static SessionInfo Append(SessionInfo session, SessionEvent recorded)
+    {
+        var seq = session.TotalEvents + 1;
+        var events = new List<SessionEvent>(session.Events.Count + 1);
+        events.AddRange(session.Events);
+        events.Add(recorded with { Seq = seq });
+        var chars = events.Sum(SessionLimits.EstimateChars);
+        var drop = 0;
+        while (events.Count - drop > SessionLimits.MaxEvents || (chars > SessionLimits.MaxTimelineChars && events.Count - drop > 1))
+        {
+            chars -= SessionLimits.EstimateChars(events[drop]);
+            drop++;
+        }
+        return session with
+        {
+            Events = drop == 0 ? events : events.GetRange(drop, events.Count - drop),
+            TotalEvents = seq,
+            RequestEvents = session.RequestEvents + (recorded.Kind == SessionEventKind.Request ? 1 : 0),
+            ResponseEvents = session.ResponseEvents + (recorded.Kind == SessionEventKind.Response ? 1 : 0),
+            ErrorEvents = session.ErrorEvents + (recorded.Kind == SessionEventKind.Error ? 1 : 0),
+        };
+    }
+
+    private sealed record Evaluation(
+        DecisionOutcome Outcome, IReadOnlyList<string> Reasons, IReadOnlyList<PolicyErrorInfo> Errors,
+        long PolicyVersion, string? DenyReason, long RiskAdded, string? Detail)
+    {
+        public bool ExpireSession { get; init; }
+        public bool CountsAsActivity { get; init; }
+
+        public static Evaluation Denied(string reason, long policyVersion = 0, string? detail = null) =>
+            new(DecisionOutcome.Deny, [], [], policyVersion, reason, 0, detail);
+    }
+}

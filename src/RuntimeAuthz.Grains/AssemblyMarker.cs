@@ -1,2 +1,0 @@
-namespace RuntimeAuthz.Grains;
-internal static class AssemblyMarker;

@@ -1,0 +1,82 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using RuntimeAuthz.Contracts;
+using RuntimeAuthz.Policy;
+
+namespace RuntimeAuthz.Grains;
+
+/// <summary>
+/// Turns an agent, a session and a decision request into a Cedar request, per the HTTP API's
+/// "Cedar mapping": principal <c>Agent::"id"</c> (parent <c>Fleet::"fleet"</c>), action
+/// <c>Action::"name"</c>, the resource with its properties as attributes, and a context holding
+/// the session facts, the tool input and the caller's other keys.
+/// Entities and context are read without the schema, so attribute values use Cedar's explicit
+/// JSON forms (<c>{"__entity": …}</c>, <c>{"__extn": …}</c>) when they are not plain JSON.
+/// </summary>
+public static class CedarRequestBuilder
+{
+    public const string AgentType = "Agent";
+    public const string FleetType = "Fleet";
+    public const string ActionType = "Action";
+
+    public sealed record SessionFacts(string SessionId, long Risk, long Decisions, long AgeSeconds);
+
+    public static (AuthorizationRequest Request, EntityStore Entities) Build(AgentInfo agent, SessionFacts session, DecisionRequest request)
+    {
+        var principal = new EntityUid(AgentType, agent.Id);
+        var fleet = new EntityUid(FleetType, agent.Fleet);
+        var resource = new EntityUid(request.ResourceType, request.ResourceId);
+
+        var labels = new JsonObject();
+        foreach (var (key, value) in agent.Labels) labels[key] = value;
+        var entities = new JsonArray
+        {
+            Entity(principal, new JsonObject
+            {
+                ["name"] = agent.Name,
+                ["owner"] = agent.Owner,
+                ["fleet"] = agent.Fleet,
+                ["labels"] = labels,
+                ["status"] = agent.Status.ToString().ToLowerInvariant(),
+            }, [fleet]),
+            Entity(fleet, new JsonObject(), []),
+        };
+        if (resource != principal && resource != fleet)
+        {
+            var properties = ParseObject(request.ResourcePropertiesJson, "resource.properties");
+            entities.Add(Entity(resource, properties, []));
+        }
+
+        var context = ParseObject(request.ContextJson, "context");
+        context["session"] = new JsonObject
+        {
+            ["id"] = session.SessionId,
+            ["risk"] = session.Risk,
+            ["decisions"] = session.Decisions,
+            ["ageSeconds"] = session.AgeSeconds,
+        };
+        context["input"] = request.InputJson is null ? new JsonObject() : JsonNode.Parse(request.InputJson) ?? new JsonObject();
+
+        var store = EntityStore.FromJson(entities.ToJsonString(), schema: null, sourceName: "entities.json");
+        var cedarContext = CedarContext.FromJson(context.ToJsonString(), schema: null, action: null, sourceName: "context.json");
+        return (new AuthorizationRequest(principal, new EntityUid(ActionType, request.Action), resource, cedarContext), store);
+    }
+
+    private static JsonObject Entity(EntityUid uid, JsonObject attributes, IEnumerable<EntityUid> parents)
+    {
+        var parentArray = new JsonArray();
+        foreach (var parent in parents) parentArray.Add(Uid(parent));
+        return new JsonObject { ["uid"] = Uid(uid), ["attrs"] = attributes, ["parents"] = parentArray };
+    }
+
+    private static JsonObject Uid(EntityUid uid) => new() { ["type"] = uid.Type, ["id"] = uid.Id };
+
+    private static JsonObject ParseObject(string? json, string what)
+    {
+        if (string.IsNullOrWhiteSpace(json)) return new JsonObject();
+        return JsonNode.Parse(json) as JsonObject ?? throw new JsonException($"{what} must be a JSON object");
+    }
+
+    /// <summary>The Cedar literal of a resource, as recorded in session events.</summary>
+    public static string ResourceLiteral(string type, string id) => new EntityUid(type, id).ToString();
+}

@@ -1,0 +1,142 @@
+using Microsoft.Extensions.Logging;
+using Orleans.Utilities;
+using RuntimeAuthz.Contracts;
+
+namespace RuntimeAuthz.Grains;
+
+/// <summary>Persisted state of <see cref="PolicyGrain"/>: summaries only, the texts live in version grains.</summary>
+public sealed record PolicyState
+{
+    public const int CurrentSchemaVersion = 1;
+    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+    public long CurrentVersion { get; init; }
+    /// <summary>The most recent summaries, oldest first (at most <see cref="PolicyGrain.MaxSummaries"/>).</summary>
+    public IReadOnlyList<PolicyVersionSummary> Summaries { get; init; } = [];
+}
+
+public sealed class PolicyGrain(
+    [PersistentState("policy", AuthzStorage.ProviderName)] IPersistentState<PolicyState> state,
+    AuthzClock clock,
+    ILogger<PolicyGrain> logger) : Grain, IPolicyGrain
+{
+    /// <summary>Summaries kept in the row (~300 bytes each); older versions stay readable by number.</summary>
+    public const int MaxSummaries = 1000;
+    public const int MaxPolicyTextLength = 256 * 1024;
+
+    /// <summary>Silo caches re-subscribe well within this period.</summary>
+    public static readonly TimeSpan ObserverExpiration = TimeSpan.FromMinutes(2);
+
+    private readonly ObserverManager<IPolicyObserver> observers = new(ObserverExpiration, logger);
+
+    public async Task<CommandResult<PolicyVersionRecord>> Publish(PolicyPublishRequest request)
+    {
+        if (string.IsNullOrWhiteSpace(request.Author))
+            return CommandResult<PolicyVersionRecord>.Fail(CommandError.Invalid, "author must not be empty");
+        if (request.Policies.Length > MaxPolicyTextLength || request.Schema?.Length > MaxPolicyTextLength)
+            return CommandResult<PolicyVersionRecord>.Fail(CommandError.Invalid, $"policy and schema texts are limited to {MaxPolicyTextLength} characters each");
+
+        IReadOnlyList<SourceIssue> issues;
+        int policyCount;
+        try
+        {
+            issues = CompiledPolicy.Check(request.Policies, request.Schema, out policyCount);
+        }
+        catch (Exception ex)
+        {
+            // A checker defect must not turn into an unexplained failure of the publish call.
+            logger.LogError(ex, "Policy check failed unexpectedly");
+            return CommandResult<PolicyVersionRecord>.Fail(CommandError.Invalid, $"the policy could not be checked: {ex.Message}");
+        }
+        if (issues.Count > 0)
+        {
+            var first = issues[0];
+            return CommandResult<PolicyVersionRecord>.Fail(CommandError.Invalid,
+                $"{first.Source}:{first.Line}:{first.Column}: {first.Message}" + (issues.Count > 1 ? $" (and {issues.Count - 1} more)" : ""),
+                issues);
+        }
+        return CommandResult<PolicyVersionRecord>.Ok(await Commit(request.Policies, request.Schema, request.Author, request.Note, policyCount, rolledBackFrom: null));
+    }
+
+    public async Task<CommandResult<PolicyVersionRecord>> Rollback(long version, string author, string? note)
+    {
+        if (string.IsNullOrWhiteSpace(author))
+            return CommandResult<PolicyVersionRecord>.Fail(CommandError.Invalid, "author must not be empty");
+        var old = version >= 1 && version <= state.State.CurrentVersion
+            ? await GrainFactory.GetGrain<IPolicyVersionGrain>(version).Get()
+            : null;
+        if (old is null)
+            return CommandResult<PolicyVersionRecord>.Fail(CommandError.NotFound, $"policy version {version} not found");
+        var record = await Commit(old.Policies, old.Schema, author, note ?? $"rollback to version {version}", old.PolicyCount, rolledBackFrom: version);
+        return CommandResult<PolicyVersionRecord>.Ok(record);
+    }
+
+    public Task<IReadOnlyList<PolicyVersionSummary>> List() =>
+        Task.FromResult<IReadOnlyList<PolicyVersionSummary>>(state.State.Summaries.Reverse().ToArray());
+
+    public async Task<PolicyVersionRecord?> Get(long version) =>
+        version >= 1 && version <= state.State.CurrentVersion
+            ? await GrainFactory.GetGrain<IPolicyVersionGrain>(version).Get()
+            : null;
+
+    public Task<PolicyVersionRecord?> Current() => Get(state.State.CurrentVersion);
+
+    public Task<long> CurrentVersion() => Task.FromResult(state.State.CurrentVersion);
+
+    public Task Subscribe(IPolicyObserver observer)
+    {
+        observers.Subscribe(observer, observer);
+        return Task.CompletedTask;
+    }
+
+    public Task Unsubscribe(IPolicyObserver observer)
+    {
+        observers.Unsubscribe(observer);
+        return Task.CompletedTask;
+    }
+
+    private async Task<PolicyVersionRecord> Commit(string policies, string? schema, string author, string? note, int policyCount, long? rolledBackFrom)
+    {
+        var version = state.State.CurrentVersion + 1;
+        var record = new PolicyVersionRecord
+        {
+            Version = version, Policies = policies, Schema = schema, Author = author, Note = note,
+            PublishedAt = clock.UtcNow, PolicyCount = policyCount, RolledBackFrom = rolledBackFrom,
+        };
+        // Texts first: a version number only becomes current once its texts are durable.
+        await GrainFactory.GetGrain<IPolicyVersionGrain>(version).Store(record);
+        var summaries = state.State.Summaries.Append(record.ToSummary()).TakeLast(MaxSummaries).ToArray();
+        state.State = state.State with { CurrentVersion = version, Summaries = summaries };
+        await state.WriteStateAsync();
+        logger.LogInformation("Policy version {Version} published by {Author} ({PolicyCount} policies, rolled back from {RolledBackFrom})",
+            version, author, policyCount, rolledBackFrom);
+        await observers.Notify(o => o.PolicyPublished(version));
+        return record;
+    }
+}
+
+/// <summary>Persisted state of <see cref="PolicyVersionGrain"/>.</summary>
+public sealed record PolicyVersionState
+{
+    public const int CurrentSchemaVersion = 1;
+    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+    public PolicyVersionRecord? Record { get; init; }
+}
+
+/// <summary>
+/// The texts of one version. Only <see cref="PolicyGrain"/> writes here, and only for a version
+/// number it has not committed yet, so a retried publish may overwrite an uncommitted record.
+/// </summary>
+public sealed class PolicyVersionGrain(
+    [PersistentState("policyVersion", AuthzStorage.ProviderName)] IPersistentState<PolicyVersionState> state) : Grain, IPolicyVersionGrain
+{
+    public async Task<CommandResult<PolicyVersionRecord>> Store(PolicyVersionRecord record)
+    {
+        if (record.Version != this.GetPrimaryKeyLong())
+            return CommandResult<PolicyVersionRecord>.Fail(CommandError.Invalid, $"record version {record.Version} does not match grain {this.GetPrimaryKeyLong()}");
+        state.State = state.State with { Record = record };
+        await state.WriteStateAsync();
+        return CommandResult<PolicyVersionRecord>.Ok(record);
+    }
+
+    public Task<PolicyVersionRecord?> Get() => Task.FromResult(state.State.Record);
+}

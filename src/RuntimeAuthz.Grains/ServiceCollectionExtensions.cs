@@ -1,0 +1,23 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Orleans.Runtime;
+
+namespace RuntimeAuthz.Grains;
+
+public static class ServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the silo-side services the grains need: the authorization clock (system time
+    /// unless an <see cref="AuthzClock"/> is already registered), the per-silo policy cache and
+    /// the service that keeps it current.
+    /// </summary>
+    public static IServiceCollection AddRuntimeAuthzGrainServices(this IServiceCollection services)
+    {
+        services.TryAddSingleton(new AuthzClock(TimeProvider.System));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<PolicyCache>();
+        services.AddSingleton<PolicyCacheService>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PolicyCacheService>());
+        return services;
+    }
+}
