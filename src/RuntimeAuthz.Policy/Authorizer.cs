@@ -13,21 +13,52 @@ public sealed record AuthorizationResponse(Decision Decision, IReadOnlyList<stri
 /// <summary>Cedar's authorizer: forbid overrides permit, default deny, erroring policies are skipped and reported.</summary>
 public static class Authorizer
 {
-    [ThreadStatic] private static List<int>? scratch;
+    [ThreadStatic] private static List<Policy>? scratch;
 
+    /// <summary>
+    /// Decides a request. Only the policies the scope index selects are evaluated; the result is the
+    /// same as evaluating every policy. Thread-safe.
+    /// </summary>
     public static AuthorizationResponse IsAuthorized(AuthorizationRequest request, PolicySet policies, EntityStore entities)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(policies);
         ArgumentNullException.ThrowIfNull(entities);
-        var env = new EvalEnv(new EntityValue(request.Principal), new EntityValue(request.Action), new EntityValue(request.Resource),
-            (request.Context ?? CedarContext.Empty).Record, entities);
-        var candidates = policies.Index.Candidates(request.Principal, request.Action, request.Resource, entities, scratch ??= []);
+        var candidates = scratch ??= [];
+        policies.Index.Candidates(request.Principal, request.Action, request.Resource, entities, candidates);
+        try
+        {
+            return Decide(CreateEnv(request, entities), candidates);
+        }
+        finally
+        {
+            candidates.Clear();
+        }
+    }
 
+    /// <summary>Evaluates every policy, bypassing the index (the reference the index is tested against).</summary>
+    internal static AuthorizationResponse IsAuthorizedByFullScan(AuthorizationRequest request, PolicySet policies, EntityStore entities) =>
+        Decide(CreateEnv(request, entities), policies.Index.Policies);
+
+    /// <summary>How many policies the index hands to evaluation for this request.</summary>
+    internal static int CandidateCount(AuthorizationRequest request, PolicySet policies, EntityStore entities)
+    {
+        var candidates = new List<Policy>();
+        policies.Index.Candidates(request.Principal, request.Action, request.Resource, entities, candidates);
+        return candidates.Count;
+    }
+
+    private static EvalEnv CreateEnv(AuthorizationRequest request, EntityStore entities) =>
+        new(new EntityValue(request.Principal), new EntityValue(request.Action), new EntityValue(request.Resource),
+            (request.Context ?? CedarContext.Empty).Record, entities);
+
+    private static AuthorizationResponse Decide(EvalEnv env, IReadOnlyList<Policy> candidates)
+    {
         List<string>? permits = null, forbids = null;
         List<PolicyEvaluationError>? errors = null;
-        foreach (var policy in candidates)
+        for (var i = 0; i < candidates.Count; i++)
         {
+            var policy = candidates[i];
             if (!policy.ScopeMatches(env)) continue;
             bool satisfied;
             try

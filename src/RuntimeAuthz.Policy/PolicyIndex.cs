@@ -1,68 +1,118 @@
 using System.Collections.Frozen;
+using System.Numerics;
 
 namespace RuntimeAuthz.Policy;
 
 /// <summary>
-/// Finds the policies whose scope can match a request without looking at the others. Each scope
-/// dimension (principal, action, resource) maps entity uids and entity types to policy positions;
-/// a request probes each dimension with its uid, its ancestors and its type, and the authorizer
-/// walks the smallest candidate list. The full scope check still runs on every candidate, so the
-/// index only needs to over-approximate.
+/// Finds the policies whose scope can match a request without looking at the others.
+/// Each scope dimension (principal, action, resource) maps entity uids and entity types to the
+/// positions of the policies that name them. For a request, each dimension yields a bitmap of
+/// candidates (unconstrained policies, plus those naming the uid, one of its ancestors, or its
+/// type); the three bitmaps are intersected. The full scope check still runs on each survivor,
+/// so the index only has to over-approximate. Cost per request is proportional to the number of
+/// policies / 64 plus the sizes of the buckets touched, not to the number of policies evaluated.
 /// </summary>
 internal sealed class PolicyIndex
 {
     // Below this size a linear scan is as fast as probing the index.
-    private const int ScanThreshold = 24;
+    private const int ScanThreshold = 32;
 
     private readonly Policy[] policies;
+    private readonly int words;
     private readonly Dimension principal;
     private readonly Dimension action;
     private readonly Dimension resource;
 
+    [ThreadStatic] private static ulong[]? scratchA;
+    [ThreadStatic] private static ulong[]? scratchB;
+
     public PolicyIndex(IReadOnlyList<Policy> active)
     {
         policies = [.. active];
-        principal = new Dimension(policies, p => p.Principal);
-        action = new Dimension(policies, p => p.Action);
-        resource = new Dimension(policies, p => p.Resource);
+        words = (policies.Length + 63) / 64;
+        principal = new Dimension(policies, words, p => p.Principal);
+        action = new Dimension(policies, words, p => p.Action);
+        resource = new Dimension(policies, words, p => p.Resource);
     }
 
     public IReadOnlyList<Policy> Policies => policies;
 
-    /// <summary>Policies that may apply, in policy-set order. <paramref name="buffer"/> is reused scratch space.</summary>
-    public IReadOnlyList<Policy> Candidates(EntityUid principalUid, EntityUid actionUid, EntityUid resourceUid, EntityStore entities, List<int> buffer)
+    /// <summary>Adds the policies that may apply to <paramref name="into"/>, in policy-set order.</summary>
+    public void Candidates(EntityUid principalUid, EntityUid actionUid, EntityUid resourceUid, EntityStore entities, List<Policy> into)
     {
-        if (policies.Length <= ScanThreshold) return policies;
-        var p = principal.Estimate(principalUid, entities);
-        var a = action.Estimate(actionUid, entities);
-        var r = resource.Estimate(resourceUid, entities);
-        var best = p <= a && p <= r ? principal : a <= r ? action : resource;
-        var uid = ReferenceEquals(best, principal) ? principalUid : ReferenceEquals(best, action) ? actionUid : resourceUid;
-        if (Math.Min(p, Math.Min(a, r)) >= policies.Length) return policies;
-        buffer.Clear();
-        best.Collect(uid, entities, buffer);
-        buffer.Sort();
-        var result = new List<Policy>(buffer.Count);
-        var previous = -1;
-        foreach (var position in buffer)
+        into.Clear();
+        if (policies.Length <= ScanThreshold)
         {
-            if (position == previous) continue;
-            previous = position;
-            result.Add(policies[position]);
+            into.AddRange(policies);
+            return;
         }
-        return result;
+        var result = Rent(ref scratchA);
+        var dimension = Rent(ref scratchB);
+        principal.Fill(principalUid, entities, result);
+        action.Fill(actionUid, entities, dimension);
+        And(result, dimension);
+        resource.Fill(resourceUid, entities, dimension);
+        And(result, dimension);
+        for (var w = 0; w < words; w++)
+        {
+            var bits = result[w];
+            while (bits != 0)
+            {
+                var bit = BitOperations.TrailingZeroCount(bits);
+                into.Add(policies[w * 64 + bit]);
+                bits &= bits - 1;
+            }
+        }
+    }
+
+    private ulong[] Rent(ref ulong[]? scratch)
+    {
+        if (scratch is null || scratch.Length < words) scratch = new ulong[Math.Max(words, 16)];
+        return scratch;
+    }
+
+    private void And(ulong[] target, ulong[] other)
+    {
+        for (var w = 0; w < words; w++) target[w] &= other[w];
+    }
+
+    private sealed class Bucket(int[] positions, ulong[]? dense)
+    {
+        public void OrInto(ulong[] bits)
+        {
+            if (dense is not null)
+            {
+                for (var w = 0; w < dense.Length; w++) bits[w] |= dense[w];
+                return;
+            }
+            foreach (var position in positions) bits[position >> 6] |= 1UL << (position & 63);
+        }
+
+        public static Bucket Create(List<int> positions, int words)
+        {
+            // Big buckets are kept as bitmaps: OR-ing words beats setting thousands of bits one by one.
+            ulong[]? dense = null;
+            if (positions.Count > words)
+            {
+                dense = new ulong[words];
+                foreach (var p in positions) dense[p >> 6] |= 1UL << (p & 63);
+            }
+            return new Bucket([.. positions], dense);
+        }
     }
 
     private sealed class Dimension
     {
-        private readonly int[] unconstrained;
-        private readonly FrozenDictionary<EntityUid, int[]> byEntity;
-        private readonly FrozenDictionary<string, int[]> byType;
+        private readonly ulong[] unconstrained;
+        private readonly FrozenDictionary<EntityUid, Bucket> byEntity;
+        private readonly FrozenDictionary<string, Bucket> byType;
         private readonly bool needsAncestors;
+        private readonly int words;
 
-        public Dimension(Policy[] policies, Func<Policy, ScopeConstraint> select)
+        public Dimension(Policy[] policies, int words, Func<Policy, ScopeConstraint> select)
         {
-            var any = new List<int>();
+            this.words = words;
+            unconstrained = new ulong[words];
             var entity = new Dictionary<EntityUid, List<int>>();
             var type = new Dictionary<string, List<int>>(StringComparer.Ordinal);
             for (var i = 0; i < policies.Length; i++)
@@ -70,20 +120,22 @@ internal sealed class PolicyIndex
                 var scope = select(policies[i]);
                 switch (scope.Kind)
                 {
-                    case ScopeKind.Any: any.Add(i); break;
+                    case ScopeKind.Any: unconstrained[i >> 6] |= 1UL << (i & 63); break;
                     case ScopeKind.Equal: Add(entity, scope.Entity!.Value, i); break;
-                    case ScopeKind.In: Add(entity, scope.Entity!.Value, i); needsAncestors = true; break;
-                    case ScopeKind.IsIn: Add(entity, scope.Entity!.Value, i); needsAncestors = true; break;
+                    case ScopeKind.In:
+                    case ScopeKind.IsIn:
+                        Add(entity, scope.Entity!.Value, i);
+                        needsAncestors = true;
+                        break;
                     case ScopeKind.Is: Add(type, scope.EntityType!, i); break;
                     case ScopeKind.InSet:
-                        foreach (var target in scope.Entities!) Add(entity, target, i);
+                        foreach (var target in scope.Entities!.Distinct()) Add(entity, target, i);
                         needsAncestors = true;
                         break;
                 }
             }
-            unconstrained = [.. any];
-            byEntity = entity.ToFrozenDictionary(pair => pair.Key, pair => pair.Value.ToArray());
-            byType = type.ToFrozenDictionary(pair => pair.Key, pair => pair.Value.ToArray(), StringComparer.Ordinal);
+            byEntity = entity.ToFrozenDictionary(pair => pair.Key, pair => Bucket.Create(pair.Value, words));
+            byType = type.ToFrozenDictionary(pair => pair.Key, pair => Bucket.Create(pair.Value, words), StringComparer.Ordinal);
         }
 
         private static void Add<TKey>(Dictionary<TKey, List<int>> map, TKey key, int position) where TKey : notnull
@@ -92,29 +144,14 @@ internal sealed class PolicyIndex
             list.Add(position);
         }
 
-        public int Estimate(EntityUid uid, EntityStore entities)
+        public void Fill(EntityUid uid, EntityStore entities, ulong[] bits)
         {
-            var count = unconstrained.Length;
-            if (byEntity.TryGetValue(uid, out var direct)) count += direct.Length;
-            if (byType.TryGetValue(uid.Type, out var typed)) count += typed.Length;
-            if (needsAncestors)
-            {
-                foreach (var ancestor in entities.AncestorsOf(uid))
-                    if (byEntity.TryGetValue(ancestor, out var inherited)) count += inherited.Length;
-            }
-            return count;
-        }
-
-        public void Collect(EntityUid uid, EntityStore entities, List<int> into)
-        {
-            into.AddRange(unconstrained);
-            if (byEntity.TryGetValue(uid, out var direct)) into.AddRange(direct);
-            if (byType.TryGetValue(uid.Type, out var typed)) into.AddRange(typed);
-            if (needsAncestors)
-            {
-                foreach (var ancestor in entities.AncestorsOf(uid))
-                    if (byEntity.TryGetValue(ancestor, out var inherited)) into.AddRange(inherited);
-            }
+            Array.Copy(unconstrained, bits, words);
+            if (byEntity.TryGetValue(uid, out var direct)) direct.OrInto(bits);
+            if (byType.TryGetValue(uid.Type, out var typed)) typed.OrInto(bits);
+            if (!needsAncestors) return;
+            foreach (var ancestor in entities.AncestorsOf(uid))
+                if (byEntity.TryGetValue(ancestor, out var inherited)) inherited.OrInto(bits);
         }
     }
 }
