@@ -33,6 +33,30 @@ public static class SessionLimits
 
     public static string? Truncate(string? text) =>
         text is null || text.Length <= MaxDetailChars ? text : string.Concat(text.AsSpan(0, MaxDetailChars - 1), "…");
+
+    /// <summary>Appends an event (numbering it), drops the oldest beyond the bounds, and updates the totals.</summary>
+    public static SessionInfo Append(SessionInfo session, SessionEvent recorded)
+    {
+        var seq = session.TotalEvents + 1;
+        var events = new List<SessionEvent>(session.Events.Count + 1);
+        events.AddRange(session.Events);
+        events.Add(recorded with { Seq = seq });
+        var chars = events.Sum(SessionLimits.EstimateChars);
+        var drop = 0;
+        while (events.Count - drop > SessionLimits.MaxEvents || (chars > SessionLimits.MaxTimelineChars && events.Count - drop > 1))
+        {
+            chars -= SessionLimits.EstimateChars(events[drop]);
+            drop++;
+        }
+        return session with
+        {
+            Events = drop == 0 ? events : events.GetRange(drop, events.Count - drop),
+            TotalEvents = seq,
+            RequestEvents = session.RequestEvents + (recorded.Kind == SessionEventKind.Request ? 1 : 0),
+            ResponseEvents = session.ResponseEvents + (recorded.Kind == SessionEventKind.Response ? 1 : 0),
+            ErrorEvents = session.ErrorEvents + (recorded.Kind == SessionEventKind.Error ? 1 : 0),
+        };
+    }
 }
 
 public sealed class AgentSessionGrain(
@@ -112,7 +136,7 @@ public sealed class AgentSessionGrain(
             Kind = report.Kind, At = clock.UtcNow, DecisionId = report.DecisionId, Action = request.Action, Resource = request.Resource,
             Detail = SessionLimits.Truncate(report.Kind == SessionEventKind.Error ? report.Error ?? report.OutputJson : report.OutputJson),
         };
-        var appended = Append(session, recorded);
+        var appended = SessionLimits.Append(session, recorded);
         state.State = state.State with { Session = appended };
         await state.WriteStateAsync();
         return CommandResult<SessionEvent>.Ok(appended.Events[^1]);
@@ -156,7 +180,7 @@ public sealed class AgentSessionGrain(
             DecisionCount = session.DecisionCount + 1,
             LastActivityAt = evaluation.CountsAsActivity ? now : session.LastActivityAt,
         };
-        updated = Append(updated, new SessionEvent
+        updated = SessionLimits.Append(updated, new SessionEvent
         {
             Kind = SessionEventKind.Request, At = now, DecisionId = decisionId, Action = SessionLimits.Truncate(request.Action) ?? "",
             Resource = SessionLimits.Truncate(SafeResourceLiteral(request)) ?? "", Outcome = decision.Outcome,
@@ -187,7 +211,13 @@ public sealed class AgentSessionGrain(
     private async Task<Evaluation> Evaluate(SessionInfo session, DecisionRequest request, DateTimeOffset now)
     {
         if (request.AgentId is not null && !string.Equals(request.AgentId, session.AgentId, StringComparison.Ordinal))
-            return Evaluation.Denied(DenyReasons.SessionAgentMismatch, detail: $"session belongs to another agent, not '{request.AgentId}'");
+        {
+            // The caller claims another agent: an agent that does not exist is "unknown", an existing one is a mismatch.
+            var claimed = await GrainFactory.GetGrain<IAgentGrain>(request.AgentId).Get().WaitAsync(DecisionDependencyTimeout);
+            return claimed is null
+                ? Evaluation.Denied(DenyReasons.UnknownAgent, detail: $"agent '{request.AgentId}' is not registered")
+                : Evaluation.Denied(DenyReasons.SessionAgentMismatch, detail: $"session belongs to another agent, not '{request.AgentId}'");
+        }
         if (session.Status == SessionStatus.Closed)
             return Evaluation.Denied(DenyReasons.SessionClosed);
         if (session.Status == SessionStatus.Expired)
@@ -267,29 +297,6 @@ public sealed class AgentSessionGrain(
         {
             return $"{request.ResourceType}::\"{request.ResourceId}\"";
         }
-    }
-
-    private static SessionInfo Append(SessionInfo session, SessionEvent recorded)
-    {
-        var seq = session.TotalEvents + 1;
-        var events = new List<SessionEvent>(session.Events.Count + 1);
-        events.AddRange(session.Events);
-        events.Add(recorded with { Seq = seq });
-        var chars = events.Sum(SessionLimits.EstimateChars);
-        var drop = 0;
-        while (events.Count - drop > SessionLimits.MaxEvents || (chars > SessionLimits.MaxTimelineChars && events.Count - drop > 1))
-        {
-            chars -= SessionLimits.EstimateChars(events[drop]);
-            drop++;
-        }
-        return session with
-        {
-            Events = drop == 0 ? events : events.GetRange(drop, events.Count - drop),
-            TotalEvents = seq,
-            RequestEvents = session.RequestEvents + (recorded.Kind == SessionEventKind.Request ? 1 : 0),
-            ResponseEvents = session.ResponseEvents + (recorded.Kind == SessionEventKind.Response ? 1 : 0),
-            ErrorEvents = session.ErrorEvents + (recorded.Kind == SessionEventKind.Error ? 1 : 0),
-        };
     }
 
     private sealed record Evaluation(

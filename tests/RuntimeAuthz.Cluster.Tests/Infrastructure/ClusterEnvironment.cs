@@ -1,0 +1,168 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.TestingHost;
+using RuntimeAuthz.Contracts;
+using RuntimeAuthz.Grains;
+using RuntimeAuthz.Silo;
+
+namespace RuntimeAuthz.Cluster.Tests.Infrastructure;
+
+/// <summary>
+/// Everything the tests share, started once: Azurite, a 3-silo in-process cluster whose
+/// authorization clock is a <see cref="FakeTimeProvider"/>, and a real seeded silo host.
+/// Further clusters and hosts are created on demand and disposed at the end.
+/// </summary>
+public sealed class ClusterEnvironment : IAsyncLifetime
+{
+    private readonly List<IAsyncDisposable> owned = [];
+    private readonly SemaphoreSlim gate = new(1, 1);
+    private InProcessTestCluster? sharedCluster;
+    private RunningHost? sharedHost;
+
+    public AzuriteServer Azurite { get; private set; } = null!;
+
+    /// <summary>The authorization clock of <see cref="GetSharedClusterAsync"/>; tests only move it forward.</summary>
+    public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2030, 1, 1, 8, 0, 0, TimeSpan.Zero));
+
+    public async Task InitializeAsync() => Azurite = await AzuriteServer.StartAsync();
+
+    public async Task DisposeAsync()
+    {
+        for (var i = owned.Count - 1; i >= 0; i--)
+        {
+            try { await owned[i].DisposeAsync(); }
+            catch (Exception) { /* best effort: the next resource must still be released */ }
+        }
+        await Azurite.DisposeAsync();
+    }
+
+    /// <summary>The shared 3-silo cluster with the example policy (and schema) published.</summary>
+    public async Task<InProcessTestCluster> GetSharedClusterAsync()
+    {
+        await gate.WaitAsync();
+        try
+        {
+            if (sharedCluster is null)
+            {
+                var cluster = await StartClusterAsync(3, Clock);
+                var published = await cluster.Client.GetGrain<IPolicyGrain>(0).Publish(new PolicyPublishRequest
+                {
+                    Policies = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Examples, "policies.cedar")),
+                    Schema = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Examples, "schema.cedarschema")),
+                    Author = "tests",
+                });
+                Assert.True(published.IsSuccess, published.Message);
+                await WaitForPolicyAsync(cluster, published.Value!.Version);
+                sharedCluster = cluster;
+            }
+            return sharedCluster;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>A new cluster with its own service id (so its own grain state), disposed at the end of the run.</summary>
+    public async Task<InProcessTestCluster> StartClusterAsync(short silos, TimeProvider? authzTime = null)
+    {
+        var builder = new InProcessTestClusterBuilder(silos);
+        builder.Options.ConfigureFileLogging = false;
+        builder.Options.ServiceId = "tests-" + Guid.NewGuid().ToString("N")[..12];
+        var connectionString = Azurite.ConnectionString;
+        builder.ConfigureSiloHost((_, host) =>
+        {
+            host.Logging.SetMinimumLevel(LogLevel.Warning);
+        });
+        builder.ConfigureSilo((_, silo) =>
+        {
+            if (authzTime is not null) silo.Services.AddSingleton(new AuthzClock(authzTime));
+            silo.AddRuntimeAuthz(connectionString);
+            silo.TuneMembershipForFastFailover();
+        });
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        owned.Add(cluster);
+        return cluster;
+    }
+
+    /// <summary>Waits until every silo's policy cache holds at least <paramref name="version"/>.</summary>
+    public static async Task WaitForPolicyAsync(InProcessTestCluster cluster, long version, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
+        while (cluster.Silos.Any(s => s.ServiceProvider.GetRequiredService<PolicyCache>().Version < version))
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"policy version {version} did not reach every silo");
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>The shared real silo host (HTTP on a free port), seeded with the example.</summary>
+    public async Task<RunningHost> GetSharedHostAsync()
+    {
+        await gate.WaitAsync();
+        try
+        {
+            sharedHost ??= await StartHostAsync("http-" + Guid.NewGuid().ToString("N")[..12], seed: true);
+            return sharedHost;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Starts the actual silo host: Kestrel on a free loopback port, Localhost clustering, Azurite storage.</summary>
+    public async Task<RunningHost> StartHostAsync(string serviceId, bool seed)
+    {
+        string[] args =
+        [
+            "--urls", "http://127.0.0.1:0",
+            "--environment", "Production",
+            $"--Storage:ConnectionString={Azurite.ConnectionString}",
+            $"--Orleans:ServiceId={serviceId}",
+            $"--Orleans:ClusterId={serviceId}",
+            $"--Orleans:SiloPort={FreePorts.Next()}",
+            $"--Orleans:GatewayPort={FreePorts.Next()}",
+            $"--Seed:Example={seed}",
+            $"--Seed:Directory={RepoPaths.Examples}",
+        ];
+        var app = SiloHost.Build(args, builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+        var host = new RunningHost(app, new Uri(address));
+        owned.Add(host);
+        return host;
+    }
+}
+
+public sealed class RunningHost(WebApplication app, Uri baseAddress) : IAsyncDisposable
+{
+    private bool stopped;
+
+    public WebApplication App { get; } = app;
+    public Uri BaseAddress { get; } = baseAddress;
+    public HttpClient Http { get; } = new() { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
+
+    public async Task StopAsync()
+    {
+        if (stopped) return;
+        stopped = true;
+        Http.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+
+    public ValueTask DisposeAsync() => new(StopAsync());
+}
+
+[CollectionDefinition(Name)]
+public sealed class ClusterCollection : ICollectionFixture<ClusterEnvironment>
+{
+    public const string Name = "cluster";
+}
