@@ -37,6 +37,7 @@ public class ParserTests
     [InlineData("permit(principal, action, resource) when { 1 + };", "expected an expression")]
     [InlineData("permit(principal, action, resource) when { 1 == 2 == 3 };", "expected '}'")]
     [InlineData("permit(principal, action, resource) when { 9223372036854775808 };", "does not fit in 64 bits")]
+    [InlineData("permit(principal, action, resource) when { -9223372036854775808.foo };", "does not fit in 64 bits")]
     [InlineData("permit(principal, action, resource) when { \"\\q\" };", "invalid escape sequence")]
     [InlineData("permit(principal, action, resource) when { \"open };", "unterminated string")]
     [InlineData("permit(principal, action, resource) when { {a: 1, a: 2} };", "duplicate key \"a\"")]

@@ -358,11 +358,12 @@ internal sealed class PolicyParser
         }
         if (ops.Count > 4) throw Error(first, "too many unary operators in a row (at most 4)");
         Expr operand;
-        // A '-' directly before an integer literal is part of the literal, so i64::MIN can be written.
-        if (ops.Count > 0 && ops[^1] == TokenKind.Minus && Current.Kind == TokenKind.Integer)
+        // A '-' directly before a bare integer literal is part of the literal, so i64::MIN can be written;
+        // with accessors after it (`-5.foo`), the '-' applies to the whole member expression, as in Cedar.
+        if (ops.Count > 0 && ops[^1] == TokenKind.Minus && Current.Kind == TokenKind.Integer && Peek().Kind is not (TokenKind.Dot or TokenKind.LeftBracket))
         {
             var literal = Advance();
-            operand = ParseMemberAccess(new LiteralExpr(LongValue.Of(ParseInteger(literal, negative: true))));
+            operand = new LiteralExpr(LongValue.Of(ParseInteger(literal, negative: true)));
             ops.RemoveAt(ops.Count - 1);
         }
         else

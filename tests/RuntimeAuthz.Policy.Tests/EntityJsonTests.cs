@@ -1,0 +1,93 @@
+namespace RuntimeAuthz.Policy.Tests;
+
+public class EntityJsonTests
+{
+    [Fact]
+    public void ParsesExplicitFormsHierarchyAndTags()
+    {
+        var store = EntityStore.FromJson("""
+            [
+              {"uid": {"__entity": {"type": "User", "id": "a"}}, "attrs": {
+                 "friend": {"__entity": {"type": "User", "id": "b"}},
+                 "limit": {"__extn": {"fn": "decimal", "arg": "1.5"}},
+                 "start": {"__extn": {"fn": "offset", "args": [{"__extn": {"fn": "datetime", "arg": "2024-01-01"}}, {"__extn": {"fn": "duration", "arg": "1h"}}]}},
+                 "plain": {"type": "User", "id": "b"}},
+               "parents": [{"type": "G", "id": "1"}], "tags": {"t": 1}},
+              {"uid": {"type": "G", "id": "1"}, "attrs": {}, "parents": [{"type": "G", "id": "2"}]},
+              {"uid": {"type": "G", "id": "2"}, "attrs": {}, "parents": [{"type": "G", "id": "1"}]}
+            ]
+            """);
+        Assert.Equal(3, store.Count);
+        Assert.True(store.IsDescendantOrSelf(new("User", "a"), new("G", "2")));
+        Assert.True(store.IsDescendantOrSelf(new("G", "2"), new("G", "2")));   // a cycle does not hang
+        Assert.True(store.TryGet(new("User", "a"), out var a));
+        Assert.Equal(new EntityValue(new("User", "b")), a.Attributes["friend"]);
+        Assert.Equal(new DecimalValue(15000), a.Attributes["limit"]);
+        Assert.Equal(DatetimeValue.Parse("2024-01-01T01:00:00Z"), a.Attributes["start"]);
+        Assert.IsType<RecordValue>(a.Attributes["plain"]);   // without a schema this is just a record
+        Assert.Equal(LongValue.Of(1), a.Tags["t"]);
+    }
+
+    [Theory]
+    [InlineData("[{\"uid\": {\"type\": \"U\", \"id\": \"a\"}, \"attrs\": {\"n\": 1.5}}]", 1, 51, "not a 64-bit integer")]
+    [InlineData("[\n  {\"uid\": {\"type\": \"U\"}, \"attrs\": {}}\n]", 2, 11, "string \"type\" and \"id\"")]
+    [InlineData("[\n {\"uid\": {\"type\": \"U\", \"id\": \"a\"}, \"attrs\": {\"x\": {\"__extn\": {\"fn\": \"nope\", \"arg\": \"1\"}}}}]", 2, 69, "unknown extension function 'nope'")]
+    [InlineData("[{\"uid\": {\"type\": \"U\", \"id\": \"a\"}, \"attrs\": {\"x\": {\"__extn\": {\"fn\": \"ip\", \"arg\": \"1.2.3\"}}}}]", 1, 62, "not a valid ip")]
+    [InlineData("[{\"uid\": {\"type\": \"U\", \"id\": \"a\"}}, {\"uid\": {\"type\": \"U\", \"id\": \"a\"}}]", 1, 45, "duplicate entity")]
+    [InlineData("[{\"uid\": {\"type\": \"U\", \"id\": \"a\"}, \"attrs\": {\"x\": null}}]", 1, 51, "null is not a Cedar value")]
+    [InlineData("{}", 1, 1, "expected a JSON array")]
+    [InlineData("[{\"uid\": ", 1, 10, "invalid JSON")]
+    public void BadEntitiesReportLineAndColumn(string json, int line, int column, string detail)
+    {
+        var error = Assert.Throws<CedarSyntaxException>(() => EntityStore.FromJson(json, sourceName: "e.json"));
+        Assert.Contains(detail, error.Detail);
+        Assert.Equal("e.json", error.SourceName);
+        Assert.Equal((line, column), (error.Line, error.Column));
+    }
+
+    [Fact]
+    public void WithEntitiesFromJsonMergesAndLaterWins()
+    {
+        var store = EntityStore.FromJson("""[{"uid": {"type": "U", "id": "a"}, "attrs": {"v": 1}, "parents": [{"type": "G", "id": "g"}]}]""");
+        var merged = store.WithEntitiesFromJson("""[{"uid": {"type": "U", "id": "a"}, "attrs": {"v": 2}, "parents": []}, {"uid": {"type": "U", "id": "b"}, "attrs": {}, "parents": []}]""");
+        Assert.Equal(1, store.Count);
+        Assert.Equal(2, merged.Count);
+        Assert.True(merged.TryGet(new("U", "a"), out var a));
+        Assert.Equal(LongValue.Of(2), a.Attributes["v"]);
+        Assert.False(merged.IsDescendantOrSelf(new("U", "a"), new("G", "g")));
+        Assert.True(store.IsDescendantOrSelf(new("U", "a"), new("G", "g")));
+    }
+
+    [Fact]
+    public void ContextMustBeARecord()
+    {
+        Assert.Throws<CedarSyntaxException>(() => CedarContext.FromJson("[1]"));
+        Assert.Throws<CedarSyntaxException>(() => CedarContext.FromJson("""{"__entity": {"type": "U", "id": "a"}}"""));
+        var context = CedarContext.FromJson("""{"a": [1, 1, 2], "b": {"c": "d"}}""");
+        Assert.Equal(2, ((SetValue)context.Record.Attributes["a"]).Count);
+    }
+
+    [Fact]
+    public void SchemaMakesImplicitFormsExplicit()
+    {
+        var schema = CedarSchema.Parse("""
+            entity Group;
+            entity User in [Group] { boss: User, addr: ipaddr, since: datetime };
+            action view appliesTo { principal: User, resource: User, context: { origin: ipaddr, who: User } };
+            action all;
+            """);
+        var store = EntityStore.FromJson("""
+            [{"uid": {"type": "User", "id": "a"}, "attrs": {"boss": {"type": "User", "id": "b"}, "addr": "10.0.0.1", "since": "2024-01-01"}, "parents": []}]
+            """, schema);
+        var context = CedarContext.FromJson("""{"origin": "192.168.0.1", "who": {"type": "User", "id": "a"}}""", schema, new EntityUid("Action", "view"));
+        var policies = PolicySet.Parse("""
+            permit(principal, action == Action::"view", resource) when {
+              principal.boss == User::"b" && principal.addr.isInRange(ip("10.0.0.0/8")) && principal.since < datetime("2025-01-01")
+              && context.origin.isIpv4() && context.who == principal
+            };
+            """);
+        var response = Authorizer.IsAuthorized(new AuthorizationRequest(new("User", "a"), new("Action", "view"), new("User", "x"), context), policies, store);
+        Assert.Empty(response.Errors);
+        Assert.Equal(Decision.Allow, response.Decision);
+    }
+}
