@@ -97,6 +97,7 @@ public sealed class PolicyCacheService(
 
     private readonly Channel<long> wakeUp = Channel.CreateBounded<long>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest });
     private readonly CancellationTokenSource stopping = new();
+    private PolicyObserver? observer; // Orleans holds observers weakly: keep it alive here.
     private IPolicyObserver? observerReference;
     private Task? loop;
 
@@ -105,7 +106,8 @@ public sealed class PolicyCacheService(
 
     private Task Start(CancellationToken cancellationToken)
     {
-        observerReference = grainFactory.CreateObjectReference<IPolicyObserver>(new PolicyObserver(wakeUp.Writer));
+        observer = new PolicyObserver(wakeUp.Writer);
+        observerReference = grainFactory.CreateObjectReference<IPolicyObserver>(observer);
         loop = Task.Run(() => RunAsync(stopping.Token), CancellationToken.None);
         return Task.CompletedTask;
     }

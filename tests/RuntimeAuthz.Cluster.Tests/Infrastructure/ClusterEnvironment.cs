@@ -78,6 +78,7 @@ public sealed class ClusterEnvironment : IAsyncLifetime
         builder.ConfigureSiloHost((_, host) =>
         {
             host.Logging.SetMinimumLevel(LogLevel.Warning);
+            if (Environment.GetEnvironmentVariable("AUTHZ_TEST_LOG") is { Length: > 0 }) host.Logging.AddConsole().AddFilter("RuntimeAuthz", LogLevel.Debug).AddFilter("Orleans.Utilities", LogLevel.Debug);
         });
         builder.ConfigureSilo((_, silo) =>
         {
