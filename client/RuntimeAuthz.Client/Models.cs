@@ -186,6 +186,12 @@ public sealed record Decision(
     string AgentId,
     DateTimeOffset DecidedAt)
 {
+    /// <summary>Risk this decision added to the session (the max <c>@risk</c> of its determining policies), when the service reports it.</summary>
+    public long? RiskAdded { get; init; }
+
+    /// <summary>The session's cumulative risk after this decision, when the service reports it.</summary>
+    public long? CumulativeRisk { get; init; }
+
     /// <summary>True only for <see cref="DecisionOutcome.Allow"/>.</summary>
     [JsonIgnore]
     public bool IsAllowed => Outcome == DecisionOutcome.Allow;

@@ -53,6 +53,18 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Check_shows_the_risk_the_decision_added()
+    {
+        var cli = new CliHarness();
+        cli.Handler.On("POST", "/v1/sessions/s-42/decisions", HttpStatusCode.OK,
+            Samples.Decision("Allow").Replace("\"policyVersion\":3,", "\"policyVersion\":3,\"riskAdded\":5,\"cumulativeRisk\":17,", StringComparison.Ordinal));
+
+        var result = await cli.RunAsync("check", "--session", "s-42", "--action", "search_web", "--resource", "WebSearch::\"q\"");
+
+        Assert.Contains("risk +5 (session total 17)", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Check_with_a_session_decides_in_it_and_leaves_it_open()
     {
         var cli = WithShortSessions("Allow");

@@ -101,6 +101,10 @@ public static class CheckCommand
         {
             details.Add($"reason: {decision.DenyReason}");
         }
+        if (decision.RiskAdded is { } risk && decision.CumulativeRisk is { } total)
+        {
+            details.Add($"risk +{risk} (session total {total})");
+        }
         details.Add($"session {decision.SessionId}");
         details.Add($"decision {decision.DecisionId}");
         call.Output.WriteLine(headline);
