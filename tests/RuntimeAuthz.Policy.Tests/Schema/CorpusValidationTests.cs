@@ -1,0 +1,67 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json.Nodes;
+using Xunit.Abstractions;
+
+namespace RuntimeAuthz.Policy.Tests.Schema;
+
+/// <summary>
+/// The Cedar corpus says for each test whether its policies validate against its schema. Our
+/// validator is narrower than Cedar's, so it must never flag a set Cedar accepts (no false
+/// positives); how many of the rejected sets it also flags is reported.
+/// </summary>
+public sealed class CorpusValidationTests(ITestOutputHelper output)
+{
+    [Fact]
+    public void ValidatorNeverFlagsPolicySetsCedarAccepts()
+    {
+        var root = SchemaTestPaths.ConformanceRoot;
+        if (root is null)
+        {
+            Assert.False(SchemaTestPaths.IsCi, "Cedar conformance data not found; it is required when CI=true");
+            output.WriteLine("SKIPPED: Cedar conformance data not found");
+            return;
+        }
+        var files = new Dictionary<string, string>(StringComparer.Ordinal);
+        using (var file = File.OpenRead(Path.Combine(root, "corpus-tests.tar.gz")))
+        using (var gzip = new GZipStream(file, CompressionMode.Decompress))
+        using (var tar = new TarReader(gzip))
+        {
+            while (tar.GetNextEntry() is { } entry)
+            {
+                if (entry.DataStream is null || entry.Name.EndsWith(".entities.json", StringComparison.Ordinal)) continue;
+                using var reader = new StreamReader(entry.DataStream, Encoding.UTF8);
+                files[entry.Name.StartsWith("./", StringComparison.Ordinal) ? entry.Name[2..] : entry.Name] = reader.ReadToEnd();
+            }
+        }
+        int valid = 0, invalid = 0, flaggedInvalid = 0;
+        var falsePositives = new List<string>();
+        foreach (var (name, text) in files)
+        {
+            if (!name.EndsWith(".json", StringComparison.Ordinal)) continue;
+            var test = JsonNode.Parse(text)!;
+            string policiesPath = test["policies"]!.GetValue<string>(), schemaPath = test["schema"]!.GetValue<string>();
+            if (!files.TryGetValue(policiesPath, out var policyText) || !files.TryGetValue(schemaPath, out var schemaText)) continue;
+            var schema = CedarSchema.Parse(schemaText, schemaPath);
+            PolicySet policies;
+            try { policies = PolicySet.Parse(policyText, policiesPath); }
+            catch (CedarSyntaxException) { continue; }
+            var issues = PolicyValidator.Validate(policies, schema);
+            if (test["shouldValidate"]!.GetValue<bool>())
+            {
+                valid++;
+                if (issues.Count > 0) falsePositives.Add($"{policiesPath}: {issues[0].PolicyId} {issues[0].Line}:{issues[0].Column} {issues[0].Message}");
+            }
+            else
+            {
+                invalid++;
+                if (issues.Count > 0) flaggedInvalid++;
+            }
+        }
+        output.WriteLine($"corpus validation: {valid} valid sets, {falsePositives.Count} wrongly flagged; {invalid} invalid sets, {flaggedInvalid} flagged");
+        foreach (var f in falsePositives.Take(15)) output.WriteLine(f);
+        Assert.True(valid > 4000, $"expected over 4000 valid corpus tests, found {valid}");
+        Assert.Empty(falsePositives);
+    }
+}
