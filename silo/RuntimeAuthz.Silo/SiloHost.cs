@@ -39,6 +39,10 @@ public static class SiloHost
         var gatewayPort = config.GetValue("Orleans:GatewayPort", 30000);
         var advertised = config["Orleans:AdvertisedIPAddress"];
 
+        // Orleans itself reads an "Orleans:Clustering" section (expecting a ProviderType child);
+        // our key is a plain value that we apply below, so hide it from Orleans' own provider setup.
+        config["Orleans:Clustering"] = null;
+
         builder.UseOrleans(silo =>
         {
             if (string.Equals(clustering, "Localhost", StringComparison.OrdinalIgnoreCase))
