@@ -64,6 +64,39 @@ public sealed class CliTests
         Assert.Contains("risk +5 (session total 17)", result.Output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(HttpStatusCode.Conflict, "suspended", "agent-suspended")]
+    [InlineData(HttpStatusCode.Conflict, "revoked", "agent-revoked")]
+    [InlineData(HttpStatusCode.NotFound, null, "unknown-agent")]
+    public async Task Check_denies_when_the_agent_cannot_open_a_session(HttpStatusCode refusal, string? status, string reason)
+    {
+        var cli = new CliHarness();
+        cli.Handler.On("POST", "/v1/sessions", refusal, """{"title":"refused","status":409,"detail":"agent 'billing-bot' cannot open a session"}""", "application/problem+json");
+        if (status is not null)
+        {
+            cli.Handler.On("GET", "/v1/agents/billing-bot", HttpStatusCode.OK, Samples.Agent.Replace("\"active\"", $"\"{status}\"", StringComparison.Ordinal));
+        }
+
+        var result = await cli.RunAsync("check", "--agent", "billing-bot", "--action", "refund", "--resource", "Invoice::\"inv-7\"");
+
+        Assert.Equal(ExitCodes.Deny, result.ExitCode);
+        Assert.StartsWith("DENY  billing-bot refund", result.Output, StringComparison.Ordinal);
+        Assert.Contains($"reason: {reason}", result.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(cli.Handler.Requests, request => request.Path.EndsWith("/decisions", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Check_reports_a_server_failure_as_an_error_not_a_decision()
+    {
+        var cli = new CliHarness();
+        cli.Handler.On("POST", "/v1/sessions", HttpStatusCode.ServiceUnavailable, """{"title":"Service unavailable","status":503}""", "application/problem+json");
+
+        var result = await cli.RunAsync("check", "--agent", "billing-bot", "--action", "refund", "--resource", "Invoice::\"inv-7\"");
+
+        Assert.Equal(ExitCodes.Error, result.ExitCode);
+        Assert.Equal("", result.Output);
+    }
+
     [Fact]
     public async Task Check_with_a_session_decides_in_it_and_leaves_it_open()
     {

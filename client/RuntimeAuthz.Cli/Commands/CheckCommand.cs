@@ -49,7 +49,19 @@ public static class CheckCommand
             }
             else
             {
-                decision = await DecideInShortSessionAsync(call.Client, agentId, request, cancellationToken).ConfigureAwait(false);
+                Session opened;
+                try
+                {
+                    opened = await call.Client.OpenSessionAsync(new OpenSessionRequest(agentId, ShortSessionSeconds, ShortSessionSeconds), cancellationToken).ConfigureAwait(false);
+                }
+                catch (AuthzApiException refused) when (refused.IsNotFound || refused.IsConflict)
+                {
+                    // No session for this agent (unknown, suspended or revoked): nothing it asks may run.
+                    var reason = await RefusalReasonAsync(call.Client, agentId, cancellationToken).ConfigureAwait(false);
+                    WriteRefusal(call, agentId, request, reason, refused);
+                    return ExitCodes.Deny;
+                }
+                decision = await DecideAndCloseAsync(call.Client, opened.Id, request, cancellationToken).ConfigureAwait(false);
             }
             Write(call, decision, request);
             return ExitCodeFor(decision.Outcome);
@@ -64,24 +76,53 @@ public static class CheckCommand
         _ => ExitCodes.Deny,
     };
 
-    private static async Task<Decision> DecideInShortSessionAsync(AuthzClient client, string agentId, DecisionRequest request, CancellationToken cancellationToken)
+    private static async Task<Decision> DecideAndCloseAsync(AuthzClient client, string sessionId, DecisionRequest request, CancellationToken cancellationToken)
     {
-        var opened = await client.OpenSessionAsync(new OpenSessionRequest(agentId, ShortSessionSeconds, ShortSessionSeconds), cancellationToken).ConfigureAwait(false);
         try
         {
-            return await client.DecideAsync(opened.Id, request, cancellationToken).ConfigureAwait(false);
+            return await client.DecideAsync(sessionId, request, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             try
             {
-                await client.CloseSessionAsync(opened.Id, new CloseSessionRequest("authz check: single decision"), CancellationToken.None).ConfigureAwait(false);
+                await client.CloseSessionAsync(sessionId, new CloseSessionRequest("authz check: single decision"), CancellationToken.None).ConfigureAwait(false);
             }
             catch (AuthzException)
             {
                 // The session expires on its own within a minute; the decision stands either way.
             }
         }
+    }
+
+    /// <summary>Why the service would not open a session: the agent's own state, as a deny reason.</summary>
+    private static async Task<string> RefusalReasonAsync(AuthzClient client, string agentId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var agent = await client.GetAgentAsync(agentId, cancellationToken).ConfigureAwait(false);
+            return agent.Status switch
+            {
+                AgentStatus.Suspended => DenyReasons.AgentSuspended,
+                AgentStatus.Revoked => DenyReasons.AgentRevoked,
+                _ => "session-refused",
+            };
+        }
+        catch (AuthzApiException lookup) when (lookup.IsNotFound)
+        {
+            return DenyReasons.UnknownAgent;
+        }
+    }
+
+    private static void WriteRefusal(Invocation call, string agentId, DecisionRequest request, string reason, AuthzApiException refused)
+    {
+        if (call.Json)
+        {
+            Display.Json(call.Output, new { outcome = "Deny", denyReason = reason, agentId, detail = refused.Detail ?? refused.Title, decidedBy = "no session could be opened" });
+            return;
+        }
+        call.Output.WriteLine($"{Display.Outcome(DecisionOutcome.Deny)}  {agentId} {request.Action} {request.Resource}");
+        call.Output.WriteLine($"  reason: {reason}; no session could be opened: {refused.Detail ?? refused.Title}");
     }
 
     private static void Write(Invocation call, Decision decision, DecisionRequest request)
@@ -101,7 +142,7 @@ public static class CheckCommand
         {
             details.Add($"reason: {decision.DenyReason}");
         }
-        if (decision.RiskAdded is { } risk && decision.CumulativeRisk is { } total)
+        if (decision.RiskAdded is { } risk and > 0 && decision.CumulativeRisk is { } total)
         {
             details.Add($"risk +{risk} (session total {total})");
         }

@@ -47,13 +47,13 @@ public static class PolicyCommands
             catch (AuthzApiException exception) when (exception.Errors.Count > 0)
             {
                 // Point at the user's files, not at the request fields, so editors can jump there.
-                call.Error.WriteLine($"error: {exception.Title}{(string.IsNullOrWhiteSpace(exception.Detail) ? string.Empty : $": {exception.Detail}")}");
                 foreach (var item in exception.Errors)
                 {
                     call.Error.WriteLine(item.Line is { } line
                         ? $"{FileFor(item.Source, policyFile, schemaFile)}:{line}:{item.Column ?? 1}: {item.Message}"
                         : item.ToString());
                 }
+                call.Error.WriteLine($"error: not published ({exception.Errors.Count} {(exception.Errors.Count == 1 ? "problem" : "problems")}; the current version is unchanged)");
                 return ExitCodes.Error;
             }
             if (call.Json)
