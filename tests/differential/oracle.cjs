@@ -3,7 +3,9 @@
 // (@cedar-policy/cedar-wasm, resolved from the repository root's node_modules).
 //
 // stdin:  JSON array of cases
-//         { policies: string | {id: text}, entities: [...], principal, action, resource, context }
+//         { policies: string | {id: text}, templates?: {id: text}, templateLinks?: [{templateId, newId, values}],
+//           entities: [...], principal, action, resource, context, schema?: human-readable schema text }
+//         (with a schema, entities and context are read through it; the request itself is not validated)
 //         (a policies string is named policy0..N by Cedar; a map keeps the given ids)
 // stdout: JSON array, one per case, in order:
 //         { decision: "allow"|"deny", reason: [ids], errors: [ids], errorMessages: [text] }
@@ -44,8 +46,9 @@ function main() {
       action: c.action,
       resource: c.resource,
       context: c.context ?? {},
-      policies: { staticPolicies: c.policies },
+      policies: { staticPolicies: c.policies, templates: c.templates ?? {}, templateLinks: c.templateLinks ?? [] },
       entities: c.entities ?? [],
+      ...(c.schema ? { schema: c.schema, validateRequest: false } : {}),
     });
     if (answer.type !== 'success') {
       return { failure: answer.errors.map((e) => e.message) };

@@ -12,20 +12,46 @@ internal sealed record DifferentialCase(
     EntityUid Resource,
     JsonObject Context)
 {
+    /// <summary>Template links: (template id, new id, ?principal value, ?resource value).</summary>
+    public IReadOnlyList<(string TemplateId, string NewId, EntityUid? Principal, EntityUid? Resource)> Links { get; init; } = [];
+
+    /// <summary>Ids (policyN) of the entries of <see cref="Policies"/> that are templates.</summary>
+    public IReadOnlySet<string> TemplateIds { get; init; } = new HashSet<string>();
+
+    /// <summary>Human-readable schema the entities and context are read with, or null.</summary>
+    public string? Schema { get; init; }
+
     public string PolicyText => string.Join("\n", Policies);
 
     public JsonObject ToOracleJson()
     {
-        var policies = new JsonObject();
-        for (int i = 0; i < Policies.Count; i++) policies[$"policy{i}"] = Policies[i];
+        var staticPolicies = new JsonObject();
+        var templates = new JsonObject();
+        for (int i = 0; i < Policies.Count; i++)
+        {
+            string id = $"policy{i}";
+            if (TemplateIds.Contains(id)) templates[id] = Policies[i];
+            else staticPolicies[id] = Policies[i];
+        }
+        var links = new JsonArray();
+        foreach (var (templateId, newId, principal, resource) in Links)
+        {
+            var values = new JsonObject();
+            if (principal is { } p) values["?principal"] = Uid(p);
+            if (resource is { } r) values["?resource"] = Uid(r);
+            links.Add(new JsonObject { ["templateId"] = templateId, ["newId"] = newId, ["values"] = values });
+        }
         return new JsonObject
         {
-            ["policies"] = policies,
+            ["policies"] = staticPolicies,
+            ["templates"] = templates,
+            ["templateLinks"] = links,
             ["entities"] = Entities.DeepClone(),
             ["principal"] = Uid(Principal),
             ["action"] = Uid(Action),
             ["resource"] = Uid(Resource),
             ["context"] = Context.DeepClone(),
+            ["schema"] = Schema,
         };
     }
 
@@ -37,7 +63,8 @@ internal sealed record DifferentialCase(
         var options = new System.Text.Json.JsonSerializerOptions { WriteIndented = true };
         return $"""
             policies:
-            {string.Join("\n", Policies.Select((p, i) => $"  // policy{i}\n  {p}"))}
+            {string.Join("\n", Policies.Select((p, i) => $"  // policy{i}{(TemplateIds.Contains($"policy{i}") ? " (template)" : "")}\n  {p}"))}
+            links: {string.Join("; ", Links.Select(l => $"{l.NewId} = {l.TemplateId}(?principal={l.Principal}, ?resource={l.Resource})"))}
             request: principal={Principal} action={Action} resource={Resource}
             context: {Context.ToJsonString()}
             entities: {Entities.ToJsonString(options)}

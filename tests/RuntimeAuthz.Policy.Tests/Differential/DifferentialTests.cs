@@ -19,7 +19,13 @@ public sealed class DifferentialTests(ITestOutputHelper output)
     private const int BatchSize = 500;
 
     [Fact]
-    public void OurAuthorizerAgreesWithCedarWasm()
+    public void OurAuthorizerAgreesWithCedarWasm() => CompareWithCedarWasm(withSchema: false, "DIFF_COUNT", 10_000, DefaultSeed);
+
+    /// <summary>Same, with entities and context written in implicit forms and read through a schema on both sides.</summary>
+    [Fact]
+    public void OurSchemaDirectedJsonReadingAgreesWithCedarWasm() => CompareWithCedarWasm(withSchema: true, "DIFF_SCHEMA_COUNT", 3_000, DefaultSeed + 1);
+
+    private void CompareWithCedarWasm(bool withSchema, string countVariable, int defaultCount, int defaultSeed)
     {
         string repoRoot = SchemaTestPaths.RepoRoot;
         string oracle = Path.Combine(repoRoot, "tests", "differential", "oracle.cjs");
@@ -33,9 +39,10 @@ public sealed class DifferentialTests(ITestOutputHelper output)
             return;
         }
 
-        int seed = int.TryParse(Environment.GetEnvironmentVariable("DIFF_SEED"), out var s) ? s : DefaultSeed;
-        int total = int.TryParse(Environment.GetEnvironmentVariable("DIFF_COUNT"), out var n) ? n : 10_000;
-        var generator = new PolicyGenerator(seed);
+        int seed = int.TryParse(Environment.GetEnvironmentVariable("DIFF_SEED"), out var s) ? s : defaultSeed;
+        int total = int.TryParse(Environment.GetEnvironmentVariable(countVariable), out var n) ? n : defaultCount;
+        var generator = new PolicyGenerator(seed, withSchema);
+        var schema = withSchema ? CedarSchema.Parse(PolicyGenerator.SchemaText, "differential.cedarschema") : null;
         var disagreements = new List<(DifferentialCase Case, DifferentialOutcome Ours, DifferentialOutcome Theirs)>();
         int compared = 0, bothRejected = 0, allow = 0, withErrors = 0;
 
@@ -45,7 +52,7 @@ public sealed class DifferentialTests(ITestOutputHelper output)
             var theirs = RunOracle(node, oracle, batch);
             for (int i = 0; i < batch.Count; i++)
             {
-                var ours = Decide(batch[i]);
+                var ours = Decide(batch[i], schema);
                 compared++;
                 if (ours.Decision == "failure" && theirs[i].Decision == "failure") { bothRejected++; continue; }
                 if (!ours.SameAs(theirs[i])) disagreements.Add((batch[i], ours, theirs[i]));
@@ -54,7 +61,7 @@ public sealed class DifferentialTests(ITestOutputHelper output)
             }
         }
 
-        output.WriteLine($"seed {seed}: {compared} requests compared, {disagreements.Count} disagreements; " +
+        output.WriteLine($"{(withSchema ? "with schema, " : "")}seed {seed}: {compared} requests compared, {disagreements.Count} disagreements; " +
                          $"{allow} allow, {withErrors} with policy errors, {bothRejected} rejected by both parsers");
         foreach (var (c, ours, theirs) in disagreements.Take(5))
         {
@@ -69,13 +76,15 @@ public sealed class DifferentialTests(ITestOutputHelper output)
             $"{disagreements.Count} of {compared} requests disagree with cedar-wasm (seed {seed}); first: case #{disagreements.FirstOrDefault().Case?.Index}");
     }
 
-    private static DifferentialOutcome Decide(DifferentialCase c)
+    private static DifferentialOutcome Decide(DifferentialCase c, CedarSchema? schema)
     {
         try
         {
             var policies = PolicySet.Parse(c.PolicyText);
-            var entities = EntityStore.FromJson(c.Entities.ToJsonString());
-            var context = CedarContext.FromJson(c.Context.ToJsonString());
+            foreach (var (templateId, newId, principal, resource) in c.Links)
+                policies = policies.Link(templateId, newId, principal, resource);
+            var entities = EntityStore.FromJson(c.Entities.ToJsonString(), schema);
+            var context = CedarContext.FromJson(c.Context.ToJsonString(), schema, c.Action);
             var response = Authorizer.IsAuthorized(new AuthorizationRequest(c.Principal, c.Action, c.Resource, context), policies, entities);
             return new DifferentialOutcome(
                 response.Decision == Decision.Allow ? "allow" : "deny",
@@ -141,11 +150,11 @@ public sealed class DifferentialTests(ITestOutputHelper output)
     {
         var b = new StringBuilder();
         b.AppendLine($"## Differential run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC — seed {seed}: {disagreements.Count} of {compared} disagree");
-        b.AppendLine($"Reproduce: `DIFF_SEED={seed} DIFF_COUNT={compared} dotnet test tests/RuntimeAuthz.Policy.Tests --filter FullyQualifiedName~Differential`");
+        b.AppendLine($"Reproduce: `DIFF_SEED={seed} DIFF_COUNT={compared} DIFF_SCHEMA_COUNT={compared} dotnet test tests/RuntimeAuthz.Policy.Tests --filter FullyQualifiedName~Differential`");
         b.AppendLine();
         foreach (var (c, ours, theirs) in disagreements.Take(8))
         {
-            b.AppendLine($"### case #{c.Index}");
+            b.AppendLine($"### case #{c.Index}{(c.Schema != null ? " (with the generator's schema)" : "")}");
             b.AppendLine($"- ours:  {ours}");
             b.AppendLine($"- cedar: {theirs}");
             b.AppendLine("```");

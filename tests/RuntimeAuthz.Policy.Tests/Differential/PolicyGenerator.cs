@@ -10,8 +10,39 @@ namespace RuntimeAuthz.Policy.Tests.Differential;
 /// attributes are sometimes missing or of the wrong type, and arithmetic sometimes overflows, so the
 /// error paths are exercised too. JSON integers stay within ±2^53 (cedar-wasm reads them as doubles).
 /// </summary>
-internal sealed class PolicyGenerator(int seed)
+internal sealed class PolicyGenerator(int seed, bool withSchema = false)
 {
+    /// <summary>
+    /// The schema the generated data conforms to when the generator runs with a schema. Entity
+    /// references and extension values in the data are then often written in their implicit forms
+    /// ({"type","id"}, plain strings, {"fn","arg"}) so the schema-directed JSON reading is compared too.
+    /// </summary>
+    public const string SchemaText = """
+        type Info = { x?: Long, y: String };
+        type Ctx = { n?: Long, s?: String, flag?: Bool, who?: User, list?: Set<Long>, ip?: ipaddr, score?: decimal, when?: datetime, rec?: Info };
+        entity Group in [Group] = {
+          age?: Long, level?: Long, name?: String, active?: Bool, roles?: Set<String>, owner?: User, ip?: ipaddr,
+          score?: decimal, created?: datetime, ttl?: duration, info?: Info, members?: Set<User>,
+        } tags String;
+        entity User in [Group] = {
+          age?: Long, level?: Long, name?: String, active?: Bool, roles?: Set<String>, owner?: User, ip?: ipaddr,
+          score?: decimal, created?: datetime, ttl?: duration, info?: Info, members?: Set<User>,
+        } tags String;
+        entity Doc in [App::Folder] = {
+          age?: Long, level?: Long, name?: String, active?: Bool, roles?: Set<String>, owner?: User, ip?: ipaddr,
+          score?: decimal, created?: datetime, ttl?: duration, info?: Info, members?: Set<User>,
+        } tags String;
+        namespace App {
+          entity Folder in [Folder] = {
+            age?: Long, level?: Long, name?: String, active?: Bool, roles?: Set<String>, owner?: User, ip?: ipaddr,
+            score?: decimal, created?: datetime, ttl?: duration, info?: Info, members?: Set<User>,
+          } tags String;
+        }
+        action all appliesTo { principal: [User, Group], resource: [Doc, App::Folder], context: Ctx };
+        action edit, delete in [all] appliesTo { principal: [User, Group], resource: [Doc, App::Folder], context: Ctx };
+        action view in [all, edit] appliesTo { principal: [User, Group], resource: [Doc, App::Folder], context: Ctx };
+        """;
+
     private enum T { Bool, Long, Str, Ent, Set, Rec, Ip, Dec, Dt, Dur }
 
     private readonly Random _random = new(seed);
@@ -21,7 +52,7 @@ internal sealed class PolicyGenerator(int seed)
     private static readonly string[] AllTypes = ["User", "Group", "Doc", "App::Folder"];
     private static readonly string[] Ids = ["a", "b", "c"];
     private static readonly string[] ActionIds = ["view", "edit", "delete", "all"];
-    private static readonly string[] Strings = ["", "a", "ab", "abc", "a*c", "x\"y", "日本", "A", "b\\n"];
+    private static readonly string[] Strings = ["", "a", "ab", "abc", "a*c", "x\"y", "日本", "A", "b\\n", "tab\there", "é"];
     private static readonly string[] Patterns = ["*", "a*", "*c", "a*c", "\\*", "ab", "", "*b*", "a\\*c", "日*"];
     private static readonly string[] Ips = ["10.0.0.1", "10.0.0.0/8", "127.0.0.1", "::1", "224.0.0.1", "192.168.1.0/24", "ff02::1", "192.168.1.7", "0.0.0.0/0"];
     private static readonly string[] Decimals = ["1.5", "-0.0001", "0.0", "922337203685477.5807", "-922337203685477.5808", "2.25", "1.50"];
@@ -33,7 +64,7 @@ internal sealed class PolicyGenerator(int seed)
     // Attribute names and the type each usually has (entity attributes and context).
     private static readonly (string Name, T Type)[] EntityAttributes =
         [("age", T.Long), ("level", T.Long), ("name", T.Str), ("active", T.Bool), ("roles", T.Set), ("owner", T.Ent),
-         ("ip", T.Ip), ("score", T.Dec), ("created", T.Dt), ("ttl", T.Dur), ("info", T.Rec)];
+         ("ip", T.Ip), ("score", T.Dec), ("created", T.Dt), ("ttl", T.Dur), ("info", T.Rec), ("members", T.Set)];
     private static readonly (string Name, T Type)[] ContextAttributes =
         [("n", T.Long), ("s", T.Str), ("flag", T.Bool), ("who", T.Ent), ("list", T.Set), ("ip", T.Ip), ("score", T.Dec), ("when", T.Dt), ("rec", T.Rec)];
 
@@ -51,6 +82,8 @@ internal sealed class PolicyGenerator(int seed)
                 case '"': b.Append("\\\""); break;
                 case '\\': b.Append("\\\\"); break;
                 case '\n': b.Append("\\n"); break;
+                case '\t': b.Append("\\t"); break;
+                case 'é': b.Append("\\u{e9}"); break;
                 default: b.Append(c); break;
             }
         }
@@ -67,7 +100,23 @@ internal sealed class PolicyGenerator(int seed)
         var principal = new EntityUid(Pick(PrincipalTypes), Chance(0.1) ? "zz" : Pick(Ids));
         var action = new EntityUid("Action", Pick(ActionIds));
         var resource = new EntityUid(Pick(ResourceTypes), Chance(0.1) ? "zz" : Pick(Ids));
-        return new DifferentialCase(index, policies, Entities(), principal, action, resource, Context());
+        var templateIds = new HashSet<string>();
+        var links = new List<(string, string, EntityUid?, EntityUid?)>();
+        if (Chance(0.2))
+        {
+            bool principalSlot = Chance(0.7), resourceSlot = !principalSlot || Chance(0.5);
+            string templateId = $"policy{policies.Count}";
+            policies.Add(Template(principalSlot, resourceSlot));
+            templateIds.Add(templateId);
+            int linkCount = 1 + _random.Next(2);
+            for (int l = 0; l < linkCount; l++)
+            {
+                EntityUid? p = principalSlot ? new EntityUid(Pick(AllTypes), Pick(Ids)) : null;
+                EntityUid? r = resourceSlot ? new EntityUid(Pick(AllTypes), Pick(Ids)) : null;
+                links.Add((templateId, $"link{l}", p, r));
+            }
+        }
+        return new DifferentialCase(index, policies, Entities(), principal, action, resource, Context()) { TemplateIds = templateIds, Links = links, Schema = withSchema ? SchemaText : null };
     }
 
     // ---- policies -------------------------------------------------------------------------
@@ -84,6 +133,14 @@ internal sealed class PolicyGenerator(int seed)
             b.Append(Chance(0.7) ? " when { " : " unless { ").Append(Expr(T.Bool, 3)).Append(" }");
         b.Append(';');
         return b.ToString();
+    }
+
+    private string Template(bool principalSlot, bool resourceSlot)
+    {
+        string principal = principalSlot ? (Chance(0.5) ? "principal == ?principal" : "principal in ?principal") : PrincipalOrResourceScope("principal", PrincipalTypes);
+        string resource = resourceSlot ? (Chance(0.5) ? "resource in ?resource" : $"resource is {Pick(ResourceTypes)} in ?resource") : PrincipalOrResourceScope("resource", ResourceTypes);
+        string condition = Chance(0.6) ? $" when {{ {Expr(T.Bool, 2)} }}" : "";
+        return $"{(Chance(0.7) ? "permit" : "forbid")} ({principal}, {ActionScope()}, {resource}){condition};";
     }
 
     private string PrincipalOrResourceScope(string variable, string[] types)
@@ -185,7 +242,7 @@ internal sealed class PolicyGenerator(int seed)
             case 3: return $"({Expr(T.Bool, d)} || {Expr(T.Bool, d)})";
             case 4: return $"!{Expr(T.Bool, d)}";
             case 5: return $"({Expr(T.Ent, d)} in {Expr(T.Ent, d)})";
-            case 6: return $"({Expr(T.Ent, d)} in [{Expr(T.Ent, d)}, {Expr(T.Ent, d)}])";
+            case 6: return Chance(0.5) ? $"({Expr(T.Ent, d)} in [{Expr(T.Ent, d)}, {Expr(T.Ent, d)}])" : $"({Expr(T.Ent, d)} in {EntityTarget(d)}.members)";
             case 7:
                 {
                     string target = Chance(0.6) ? Expr(T.Ent, d) : Expr(T.Rec, d);
@@ -290,7 +347,7 @@ internal sealed class PolicyGenerator(int seed)
                 foreach (var (name, attrType) in EntityAttributes)
                 {
                     if (Chance(0.3)) continue;
-                    attrs[name] = Value(Chance(0.05) ? Pick(AllExprTypes) : attrType);
+                    attrs[name] = withSchema ? SchemaValue(name, attrType) : Value(Chance(0.05) ? Pick(AllExprTypes) : attrType);
                 }
                 var parents = new JsonArray();
                 foreach (var parentType in ParentTypesOf(type))
@@ -306,12 +363,13 @@ internal sealed class PolicyGenerator(int seed)
                 if (Chance(0.3))
                 {
                     var tags = new JsonObject();
-                    foreach (var tag in Strings.Take(4)) if (Chance(0.5)) tags[tag] = Chance(0.5) ? Value(T.Str) : Value(T.Long);
+                    foreach (var tag in Strings.Take(4)) if (Chance(0.5)) tags[tag] = Chance(0.5) || withSchema ? Value(T.Str) : Value(T.Long);
                     entity["tags"] = tags;
                 }
                 entities.Add(entity);
             }
         }
+        if (withSchema) return entities; // the schema supplies the action entities and their groups
         foreach (var action in ActionIds)
         {
             var parents = new JsonArray();
@@ -339,7 +397,7 @@ internal sealed class PolicyGenerator(int seed)
         foreach (var (name, type) in ContextAttributes)
         {
             if (Chance(0.2)) continue;
-            context[name] = Value(Chance(0.05) ? Pick(AllExprTypes) : type);
+            context[name] = withSchema ? SchemaValue(name, type) : Value(Chance(0.05) ? Pick(AllExprTypes) : type);
         }
         return context;
     }
@@ -350,7 +408,9 @@ internal sealed class PolicyGenerator(int seed)
         T.Long => JsonValue.Create(Chance(0.1) ? (Chance(0.5) ? MaxJsonLong : -MaxJsonLong) : _random.Next(-5, 12)),
         T.Str => JsonValue.Create(Pick(Strings)),
         T.Ent => new JsonObject { ["__entity"] = UidJson(Pick(AllTypes), Pick(Ids)) },
-        T.Set => Chance(0.5)
+        T.Set => Chance(0.3)
+            ? new JsonArray(Enumerable.Range(0, _random.Next(4)).Select(_ => (JsonNode?)Value(T.Ent)).ToArray())
+            : Chance(0.5)
             ? new JsonArray(Enumerable.Range(0, _random.Next(4)).Select(_ => (JsonNode?)JsonValue.Create(Pick(Strings))).ToArray())
             : new JsonArray(Enumerable.Range(0, _random.Next(4)).Select(_ => (JsonNode?)JsonValue.Create(_random.Next(0, 4))).ToArray()),
         T.Rec => Chance(0.8)
@@ -362,6 +422,39 @@ internal sealed class PolicyGenerator(int seed)
         T.Dur => Extension("duration", Pick(Durations)),
         _ => JsonValue.Create(0),
     };
+
+    /// <summary>A value of the attribute's schema type, often in an implicit JSON form.</summary>
+    private JsonNode SchemaValue(string attribute, T type)
+    {
+        switch (type)
+        {
+            case T.Ent:
+                return UserReference();
+            case T.Set:
+                int n = _random.Next(4);
+                return attribute switch
+                {
+                    "roles" => new JsonArray(Enumerable.Range(0, n).Select(_ => (JsonNode?)JsonValue.Create(Pick(Strings))).ToArray()),
+                    "list" => new JsonArray(Enumerable.Range(0, n).Select(_ => (JsonNode?)JsonValue.Create(_random.Next(0, 4))).ToArray()),
+                    _ => new JsonArray(Enumerable.Range(0, n).Select(_ => (JsonNode?)UserReference()).ToArray()),
+                };
+            case T.Ip or T.Dec or T.Dt or T.Dur:
+                var explicitForm = (JsonObject)Value(type);
+                var call = (JsonObject)explicitForm["__extn"]!;
+                return _random.Next(10) switch
+                {
+                    < 4 => JsonValue.Create(call["arg"]!.GetValue<string>()),
+                    4 => new JsonObject { ["fn"] = call["fn"]!.GetValue<string>(), ["arg"] = call["arg"]!.GetValue<string>() },
+                    _ => explicitForm,
+                };
+            default:
+                return Value(type);
+        }
+    }
+
+    private JsonObject UserReference() => Chance(0.5)
+        ? UidJson("User", Pick(Ids))
+        : new JsonObject { ["__entity"] = UidJson("User", Pick(Ids)) };
 
     private static JsonObject Extension(string fn, string arg) => new() { ["__extn"] = new JsonObject { ["fn"] = fn, ["arg"] = arg } };
 }
