@@ -139,7 +139,7 @@ public sealed record SessionInfo
 [Alias("authz.IAgentSessionGrain")]
 public interface IAgentSessionGrain : IGrainWithStringKey
 {
-    /// <summary>Opens the session; NotFound for an unknown agent, Conflict if already opened or the agent is not active.</summary>
+    /// <summary>Opens the session; NotFound for an unknown agent, Conflict if already opened or the agent is revoked.</summary>
     [Alias("Open")] Task<CommandResult<SessionInfo>> Open(SessionOpenRequest request);
 
     /// <summary>Decides one request. Never throws: any failure is a Deny with reason internal-error.</summary>

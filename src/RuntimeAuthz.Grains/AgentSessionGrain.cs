@@ -84,8 +84,10 @@ public sealed class AgentSessionGrain(
         var agent = await GrainFactory.GetGrain<IAgentGrain>(request.AgentId).Get();
         if (agent is null)
             return CommandResult<SessionInfo>.Fail(CommandError.NotFound, $"agent '{request.AgentId}' not found");
-        if (agent.Status != AgentStatus.Active)
-            return CommandResult<SessionInfo>.Fail(CommandError.Conflict, $"agent '{request.AgentId}' is {agent.Status.ToString().ToLowerInvariant()}");
+        // A suspended agent may hold sessions (every decision is denied, with evidence, until it is
+        // reactivated); a revoked agent is gone for good.
+        if (agent.Status == AgentStatus.Revoked)
+            return CommandResult<SessionInfo>.Fail(CommandError.Conflict, $"agent '{request.AgentId}' is revoked");
 
         var now = clock.UtcNow;
         var session = new SessionInfo

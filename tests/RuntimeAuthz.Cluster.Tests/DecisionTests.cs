@@ -174,6 +174,25 @@ public sealed class DecisionTests(ClusterEnvironment env)
     }
 
     [Fact]
+    public async Task Suspended_agent_may_open_a_session_but_a_revoked_one_may_not()
+    {
+        var s = await ScenarioAsync();
+        var suspendedId = await s.NewAgentAsync();
+        var revokedId = await s.NewAgentAsync();
+        await s.Grains.GetGrain<IAgentGrain>(suspendedId).SetStatus(new AgentStatusChange { Status = AgentStatus.Suspended, Actor = "soc" });
+        await s.Grains.GetGrain<IAgentGrain>(revokedId).SetStatus(new AgentStatusChange { Status = AgentStatus.Revoked, Actor = "soc" });
+
+        var suspendedSession = await s.OpenSessionAsync(suspendedId);
+        var decision = await s.ReadOwnDocumentAsync(suspendedSession);
+        var revokedOpen = await s.Grains.GetGrain<IAgentSessionGrain>("revoked-" + Guid.NewGuid().ToString("N")).Open(new SessionOpenRequest { AgentId = revokedId });
+        var unknownOpen = await s.Grains.GetGrain<IAgentSessionGrain>("unknown-" + Guid.NewGuid().ToString("N")).Open(new SessionOpenRequest { AgentId = "nobody-" + Guid.NewGuid().ToString("N") });
+
+        Assert.Equal(DenyReasons.AgentSuspended, decision.DenyReason);
+        Assert.Equal(CommandError.Conflict, revokedOpen.Error);
+        Assert.Equal(CommandError.NotFound, unknownOpen.Error);
+    }
+
+    [Fact]
     public async Task Closed_session_is_denied()
     {
         var s = await ScenarioAsync();
