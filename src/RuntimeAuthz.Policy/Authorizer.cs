@@ -25,10 +25,11 @@ public static class Authorizer
         ArgumentNullException.ThrowIfNull(policies);
         ArgumentNullException.ThrowIfNull(entities);
         var candidates = scratch ??= [];
-        policies.Index.Candidates(request.Principal, request.Action, request.Resource, entities, candidates);
+        var env = CreateEnv(request, entities);
+        policies.Index.Candidates(env, candidates);
         try
         {
-            return Decide(CreateEnv(request, entities), candidates);
+            return Decide(env, candidates);
         }
         finally
         {
@@ -44,7 +45,7 @@ public static class Authorizer
     internal static int CandidateCount(AuthorizationRequest request, PolicySet policies, EntityStore entities)
     {
         var candidates = new List<Policy>();
-        policies.Index.Candidates(request.Principal, request.Action, request.Resource, entities, candidates);
+        policies.Index.Candidates(CreateEnv(request, entities), candidates);
         return candidates.Count;
     }
 

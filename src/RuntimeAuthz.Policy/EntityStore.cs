@@ -4,13 +4,14 @@ using RuntimeAuthz.Policy.Json;
 namespace RuntimeAuthz.Policy;
 
 /// <summary>One entity: attributes, tags, direct parents and all ancestors (precomputed).</summary>
-internal sealed class EntityData(EntityUid uid, IReadOnlyDictionary<string, Value> attributes, IReadOnlyDictionary<string, Value> tags, IReadOnlyCollection<EntityUid> parents)
+internal sealed class EntityData(EntityValue key, IReadOnlyDictionary<string, Value> attributes, IReadOnlyDictionary<string, Value> tags, IReadOnlyCollection<EntityValue> parents)
 {
-    public EntityUid Uid { get; } = uid;
+    public EntityValue Key { get; } = key;
+    public EntityUid Uid => Key.Uid;
     public IReadOnlyDictionary<string, Value> Attributes { get; } = attributes;
     public IReadOnlyDictionary<string, Value> Tags { get; } = tags;
-    public IReadOnlyCollection<EntityUid> Parents { get; } = parents;
-    public FrozenSet<EntityUid> Ancestors { get; set; } = FrozenSet<EntityUid>.Empty;
+    public IReadOnlyCollection<EntityValue> Parents { get; } = parents;
+    public AncestorSet Ancestors { get; set; } = AncestorSet.Empty;
 }
 
 /// <summary>
@@ -20,43 +21,52 @@ internal sealed class EntityData(EntityUid uid, IReadOnlyDictionary<string, Valu
 public sealed class EntityStore
 {
     private static readonly IReadOnlyDictionary<string, Value> NoValues = FrozenDictionary<string, Value>.Empty;
-    private readonly FrozenDictionary<EntityUid, EntityData> entities;
+    // Never mutated after construction, so concurrent readers are safe.
+    private readonly Dictionary<EntityValue, EntityData> entities;
 
-    private EntityStore(Dictionary<EntityUid, EntityData> entities)
+    private EntityStore(Dictionary<EntityValue, EntityData> entities)
     {
         ComputeAncestors(entities);
-        this.entities = entities.ToFrozenDictionary();
+        this.entities = entities;
     }
 
-    public static EntityStore Empty { get; } = new(new Dictionary<EntityUid, EntityData>());
+    public static EntityStore Empty { get; } = new(NewMap());
+
+    private static Dictionary<EntityValue, EntityData> NewMap() => new(EntityValueComparer.Instance);
 
     public int Count => entities.Count;
 
     /// <summary>The uids of all entities in the store.</summary>
-    public IEnumerable<EntityUid> Uids => entities.Keys;
+    public IEnumerable<EntityUid> Uids => entities.Keys.Select(k => k.Uid);
 
     public static EntityStore FromJson(string json, CedarSchema? schema = null, string sourceName = "entities.json") =>
-        new(Parse(json, schema, sourceName, new Dictionary<EntityUid, EntityData>()));
+        new(Parse(json, schema, sourceName, NewMap()));
 
     /// <summary>A merged copy; an entity in <paramref name="json"/> replaces one with the same uid.</summary>
     public EntityStore WithEntitiesFromJson(string json, CedarSchema? schema = null, string sourceName = "entities.json")
     {
-        var merged = entities.ToDictionary(pair => pair.Key, pair => new EntityData(pair.Value.Uid, pair.Value.Attributes, pair.Value.Tags, pair.Value.Parents));
+        var merged = NewMap();
+        foreach (var (key, data) in entities) merged[key] = new EntityData(key, data.Attributes, data.Tags, data.Parents);
         return new EntityStore(Parse(json, schema, sourceName, merged));
     }
 
-    internal bool TryGet(EntityUid uid, out EntityData data) => entities.TryGetValue(uid, out data!);
+    internal bool TryGet(EntityValue entity, out EntityData data) => entities.TryGetValue(entity, out data!);
 
-    internal bool Contains(EntityUid uid) => entities.ContainsKey(uid);
+    internal bool TryGet(EntityUid uid, out EntityData data) => TryGet(new EntityValue(uid), out data);
+
+    /// <summary>Whether the store holds an entity with this uid.</summary>
+    public bool Contains(EntityUid uid) => entities.ContainsKey(new EntityValue(uid));
 
     /// <summary>Cedar's <c>in</c>: the same entity, or an ancestor of it. Unknown entities have no ancestors.</summary>
-    internal bool IsDescendantOrSelf(EntityUid entity, EntityUid ancestor) =>
-        entity == ancestor || (entities.TryGetValue(entity, out var data) && data.Ancestors.Contains(ancestor));
+    internal bool IsDescendantOrSelf(EntityValue entity, EntityValue ancestor) =>
+        entity.SameAs(ancestor) || (entities.TryGetValue(entity, out var data) && data.Ancestors.Contains(ancestor));
 
-    internal IReadOnlyCollection<EntityUid> AncestorsOf(EntityUid uid) =>
-        entities.TryGetValue(uid, out var data) ? data.Ancestors : FrozenSet<EntityUid>.Empty;
+    internal bool IsDescendantOrSelf(EntityUid entity, EntityUid ancestor) => IsDescendantOrSelf(new EntityValue(entity), new EntityValue(ancestor));
 
-    private static Dictionary<EntityUid, EntityData> Parse(string json, CedarSchema? schema, string sourceName, Dictionary<EntityUid, EntityData> into)
+    internal AncestorSet AncestorsOf(EntityValue entity) =>
+        entities.TryGetValue(entity, out var data) ? data.Ancestors : AncestorSet.Empty;
+
+    private static Dictionary<EntityValue, EntityData> Parse(string json, CedarSchema? schema, string sourceName, Dictionary<EntityValue, EntityData> into)
     {
         json = SchemaIntegration.ResolveEntitiesJson(json, schema, sourceName);
         var (source, root) = JsonSource.Parse(json, sourceName);
@@ -70,13 +80,14 @@ public sealed class EntityStore
             if (!seen.Add(uid)) throw source.Error(uidNode, $"duplicate entity {uid}");
             var attributes = ReadRecord(source, item.Get("attrs"), "attrs");
             var tags = ReadRecord(source, item.Get("tags"), "tags");
-            var parents = new HashSet<EntityUid>();
+            var parents = new HashSet<EntityValue>(EntityValueComparer.Instance);
             if (item.Get("parents") is { } parentsNode)
             {
                 if (parentsNode.Kind != JsonKind.Array) throw source.Error(parentsNode, "\"parents\" must be an array of entity references");
-                foreach (var parent in parentsNode.Items!) parents.Add(CedarJson.ToEntityUid(source, parent));
+                foreach (var parent in parentsNode.Items!) parents.Add(new EntityValue(CedarJson.ToEntityUid(source, parent)));
             }
-            into[uid] = new EntityData(uid, attributes, tags, parents);
+            var key = new EntityValue(uid);
+            into[key] = new EntityData(key, attributes, tags, parents);
         }
         return into;
     }
@@ -93,13 +104,13 @@ public sealed class EntityStore
 
     // A breadth-first walk per entity: correct even for cyclic data, and the work is proportional
     // to the size of the closure being stored anyway.
-    private static void ComputeAncestors(Dictionary<EntityUid, EntityData> entities)
+    private static void ComputeAncestors(Dictionary<EntityValue, EntityData> entities)
     {
-        var queue = new Queue<EntityUid>();
+        var queue = new Queue<EntityValue>();
         foreach (var data in entities.Values)
         {
-            if (data.Parents.Count == 0) { data.Ancestors = FrozenSet<EntityUid>.Empty; continue; }
-            var result = new HashSet<EntityUid>();
+            if (data.Parents.Count == 0) { data.Ancestors = AncestorSet.Empty; continue; }
+            var result = new HashSet<EntityValue>(EntityValueComparer.Instance);
             foreach (var parent in data.Parents)
                 if (result.Add(parent)) queue.Enqueue(parent);
             while (queue.Count > 0)
@@ -108,7 +119,7 @@ public sealed class EntityStore
                 foreach (var parent in ancestor.Parents)
                     if (result.Add(parent)) queue.Enqueue(parent);
             }
-            data.Ancestors = result.ToFrozenSet();
+            data.Ancestors = new AncestorSet([.. result]);
         }
     }
 }

@@ -7,24 +7,44 @@ public enum PolicyEffect { Permit, Forbid }
 internal enum ScopeKind { Any, Equal, In, Is, IsIn, InSet }
 
 /// <summary>One of the three scope constraints of a policy (principal, action or resource).</summary>
-internal sealed record ScopeConstraint(ScopeKind Kind, EntityUid? Entity = null, string? EntityType = null, EntityUid[]? Entities = null, bool IsSlot = false)
+internal sealed class ScopeConstraint
 {
     public static readonly ScopeConstraint Any = new(ScopeKind.Any);
 
-    public bool Matches(EntityUid uid, EntityStore entities) => Kind switch
+    public ScopeConstraint(ScopeKind kind, EntityUid? entity = null, string? entityType = null, EntityUid[]? entities = null, bool isSlot = false)
+    {
+        Kind = kind;
+        Entity = entity;
+        EntityType = entityType;
+        Entities = entities;
+        IsSlot = isSlot;
+        Target = entity is { } e ? new EntityValue(e) : null;
+        Targets = entities?.Select(t => new EntityValue(t)).ToArray();
+    }
+
+    public ScopeKind Kind { get; }
+    public EntityUid? Entity { get; }
+    public string? EntityType { get; }
+    public EntityUid[]? Entities { get; }
+    public bool IsSlot { get; }
+    /// <summary>The entity as a value with its hash precomputed, for the hot path.</summary>
+    public EntityValue? Target { get; }
+    public EntityValue[]? Targets { get; }
+
+    public bool Matches(EntityValue entity, AncestorSet ancestors) => Kind switch
     {
         ScopeKind.Any => true,
-        ScopeKind.Equal => uid == Entity,
-        ScopeKind.In => entities.IsDescendantOrSelf(uid, Entity!.Value),
-        ScopeKind.Is => string.Equals(uid.Type, EntityType, StringComparison.Ordinal),
-        ScopeKind.IsIn => string.Equals(uid.Type, EntityType, StringComparison.Ordinal) && entities.IsDescendantOrSelf(uid, Entity!.Value),
-        _ => MatchesAny(uid, entities),
+        ScopeKind.Equal => entity.SameAs(Target!),
+        ScopeKind.In => entity.SameAs(Target!) || ancestors.Contains(Target!),
+        ScopeKind.Is => string.Equals(entity.Uid.Type, EntityType, StringComparison.Ordinal),
+        ScopeKind.IsIn => string.Equals(entity.Uid.Type, EntityType, StringComparison.Ordinal) && (entity.SameAs(Target!) || ancestors.Contains(Target!)),
+        _ => MatchesAny(entity, ancestors),
     };
 
-    private bool MatchesAny(EntityUid uid, EntityStore entities)
+    private bool MatchesAny(EntityValue entity, AncestorSet ancestors)
     {
-        foreach (var target in Entities!)
-            if (entities.IsDescendantOrSelf(uid, target)) return true;
+        foreach (var target in Targets!)
+            if (entity.SameAs(target) || ancestors.Contains(target)) return true;
         return false;
     }
 
@@ -32,7 +52,7 @@ internal sealed record ScopeConstraint(ScopeKind Kind, EntityUid? Entity = null,
     {
         if (!IsSlot) return this;
         if (value is null) throw new ArgumentException($"the template needs a value for {slotName}");
-        return this with { Entity = value, IsSlot = false };
+        return new ScopeConstraint(Kind, value, EntityType, Entities);
     }
 }
 
@@ -76,9 +96,9 @@ public sealed class Policy
     internal Condition[] Conditions { get; }
 
     internal bool ScopeMatches(EvalEnv env) =>
-        Principal.Matches(env.Principal.Uid, env.Entities)
-        && Action.Matches(env.Action.Uid, env.Entities)
-        && Resource.Matches(env.Resource.Uid, env.Entities);
+        Principal.Matches(env.Principal, env.PrincipalAncestors)
+        && Action.Matches(env.Action, env.ActionAncestors)
+        && Resource.Matches(env.Resource, env.ResourceAncestors);
 
     /// <summary>Whether the conditions hold; throws <see cref="EvaluationException"/> when evaluation errs.</summary>
     internal bool ConditionsHold(EvalEnv env)

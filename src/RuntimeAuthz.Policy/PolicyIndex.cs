@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using System.Numerics;
+using RuntimeAuthz.Policy.Evaluation;
 
 namespace RuntimeAuthz.Policy;
 
@@ -25,6 +26,8 @@ internal sealed class PolicyIndex
 
     [ThreadStatic] private static ulong[]? scratchA;
     [ThreadStatic] private static ulong[]? scratchB;
+    [ThreadStatic] private static List<int>? scratchPositions;
+    [ThreadStatic] private static List<int>? scratchOther;
 
     public PolicyIndex(IReadOnlyList<Policy> active)
     {
@@ -38,7 +41,7 @@ internal sealed class PolicyIndex
     public IReadOnlyList<Policy> Policies => policies;
 
     /// <summary>Adds the policies that may apply to <paramref name="into"/>, in policy-set order.</summary>
-    public void Candidates(EntityUid principalUid, EntityUid actionUid, EntityUid resourceUid, EntityStore entities, List<Policy> into)
+    public void Candidates(EvalEnv env, List<Policy> into)
     {
         into.Clear();
         if (policies.Length <= ScanThreshold)
@@ -46,12 +49,31 @@ internal sealed class PolicyIndex
             into.AddRange(policies);
             return;
         }
+        // When dimensions name only a few policies each, intersecting their sorted position lists
+        // beats bitmap work proportional to the whole set.
+        var p = principal.Estimate(env.Principal, env.PrincipalAncestors);
+        var a = action.Estimate(env.Action, env.ActionAncestors);
+        var r = resource.Estimate(env.Resource, env.ResourceAncestors);
+        if (Math.Min(p, Math.Min(a, r)) <= words)
+        {
+            // Order the dimensions by how few policies they name.
+            Span<(int Estimate, int Which)> order = [(p, 0), (a, 1), (r, 2)];
+            order.Sort((x, y) => x.Estimate.CompareTo(y.Estimate));
+            var first = SortedPositions(order[0].Which, env, scratchPositions ??= []);
+            if (order[1].Estimate <= words)
+            {
+                var second = SortedPositions(order[1].Which, env, scratchOther ??= []);
+                IntersectInPlace(first, second);
+            }
+            foreach (var position in first) into.Add(policies[position]);
+            return;
+        }
         var result = Rent(ref scratchA);
         var dimension = Rent(ref scratchB);
-        principal.Fill(principalUid, entities, result);
-        action.Fill(actionUid, entities, dimension);
+        principal.Fill(env.Principal, env.PrincipalAncestors, result);
+        action.Fill(env.Action, env.ActionAncestors, dimension);
         And(result, dimension);
-        resource.Fill(resourceUid, entities, dimension);
+        resource.Fill(env.Resource, env.ResourceAncestors, dimension);
         And(result, dimension);
         for (var w = 0; w < words; w++)
         {
@@ -63,6 +85,38 @@ internal sealed class PolicyIndex
                 bits &= bits - 1;
             }
         }
+    }
+
+    private List<int> SortedPositions(int which, EvalEnv env, List<int> positions)
+    {
+        positions.Clear();
+        switch (which)
+        {
+            case 0: principal.Collect(env.Principal, env.PrincipalAncestors, positions); break;
+            case 1: action.Collect(env.Action, env.ActionAncestors, positions); break;
+            default: resource.Collect(env.Resource, env.ResourceAncestors, positions); break;
+        }
+        positions.Sort();
+        // Remove duplicates (a policy can be reached through several ancestors).
+        var kept = 0;
+        for (var i = 0; i < positions.Count; i++)
+            if (kept == 0 || positions[kept - 1] != positions[i]) positions[kept++] = positions[i];
+        positions.RemoveRange(kept, positions.Count - kept);
+        return positions;
+    }
+
+    private static void IntersectInPlace(List<int> target, List<int> other)
+    {
+        int i = 0, j = 0, kept = 0;
+        while (i < target.Count && j < other.Count)
+        {
+            var x = target[i];
+            var y = other[j];
+            if (x == y) { target[kept++] = x; i++; j++; }
+            else if (x < y) i++;
+            else j++;
+        }
+        target.RemoveRange(kept, target.Count - kept);
     }
 
     private ulong[] Rent(ref ulong[]? scratch)
@@ -78,6 +132,9 @@ internal sealed class PolicyIndex
 
     private sealed class Bucket(int[] positions, ulong[]? dense)
     {
+        public int Count => positions.Length;
+        public int[] Positions => positions;
+
         public void OrInto(ulong[] bits)
         {
             if (dense is not null)
@@ -104,7 +161,8 @@ internal sealed class PolicyIndex
     private sealed class Dimension
     {
         private readonly ulong[] unconstrained;
-        private readonly FrozenDictionary<EntityUid, Bucket> byEntity;
+        private readonly int[] unconstrainedPositions;
+        private readonly Dictionary<EntityValue, Bucket> byEntity;
         private readonly FrozenDictionary<string, Bucket> byType;
         private readonly bool needsAncestors;
         private readonly int words;
@@ -113,28 +171,30 @@ internal sealed class PolicyIndex
         {
             this.words = words;
             unconstrained = new ulong[words];
-            var entity = new Dictionary<EntityUid, List<int>>();
+            var any = new List<int>();
+            var entity = new Dictionary<EntityValue, List<int>>(EntityValueComparer.Instance);
             var type = new Dictionary<string, List<int>>(StringComparer.Ordinal);
             for (var i = 0; i < policies.Length; i++)
             {
                 var scope = select(policies[i]);
                 switch (scope.Kind)
                 {
-                    case ScopeKind.Any: unconstrained[i >> 6] |= 1UL << (i & 63); break;
-                    case ScopeKind.Equal: Add(entity, scope.Entity!.Value, i); break;
+                    case ScopeKind.Any: unconstrained[i >> 6] |= 1UL << (i & 63); any.Add(i); break;
+                    case ScopeKind.Equal: Add(entity, scope.Target!, i); break;
                     case ScopeKind.In:
                     case ScopeKind.IsIn:
-                        Add(entity, scope.Entity!.Value, i);
+                        Add(entity, scope.Target!, i);
                         needsAncestors = true;
                         break;
                     case ScopeKind.Is: Add(type, scope.EntityType!, i); break;
                     case ScopeKind.InSet:
-                        foreach (var target in scope.Entities!.Distinct()) Add(entity, target, i);
+                        foreach (var target in scope.Targets!.Distinct(EntityValueComparer.Instance)) Add(entity, target, i);
                         needsAncestors = true;
                         break;
                 }
             }
-            byEntity = entity.ToFrozenDictionary(pair => pair.Key, pair => Bucket.Create(pair.Value, words));
+            unconstrainedPositions = [.. any];
+            byEntity = entity.ToDictionary(pair => pair.Key, pair => Bucket.Create(pair.Value, words), EntityValueComparer.Instance);
             byType = type.ToFrozenDictionary(pair => pair.Key, pair => Bucket.Create(pair.Value, words), StringComparer.Ordinal);
         }
 
@@ -144,13 +204,34 @@ internal sealed class PolicyIndex
             list.Add(position);
         }
 
-        public void Fill(EntityUid uid, EntityStore entities, ulong[] bits)
+        public int Estimate(EntityValue uid, AncestorSet ancestors)
+        {
+            var count = unconstrainedPositions.Length;
+            if (byEntity.TryGetValue(uid, out var direct)) count += direct.Count;
+            if (byType.TryGetValue(uid.Uid.Type, out var typed)) count += typed.Count;
+            if (!needsAncestors) return count;
+            foreach (var ancestor in ancestors.Items)
+                if (byEntity.TryGetValue(ancestor, out var inherited)) count += inherited.Count;
+            return count;
+        }
+
+        public void Collect(EntityValue uid, AncestorSet ancestors, List<int> into)
+        {
+            into.AddRange(unconstrainedPositions);
+            if (byEntity.TryGetValue(uid, out var direct)) into.AddRange(direct.Positions);
+            if (byType.TryGetValue(uid.Uid.Type, out var typed)) into.AddRange(typed.Positions);
+            if (!needsAncestors) return;
+            foreach (var ancestor in ancestors.Items)
+                if (byEntity.TryGetValue(ancestor, out var inherited)) into.AddRange(inherited.Positions);
+        }
+
+        public void Fill(EntityValue uid, AncestorSet ancestors, ulong[] bits)
         {
             Array.Copy(unconstrained, bits, words);
             if (byEntity.TryGetValue(uid, out var direct)) direct.OrInto(bits);
-            if (byType.TryGetValue(uid.Type, out var typed)) typed.OrInto(bits);
+            if (byType.TryGetValue(uid.Uid.Type, out var typed)) typed.OrInto(bits);
             if (!needsAncestors) return;
-            foreach (var ancestor in entities.AncestorsOf(uid))
+            foreach (var ancestor in ancestors.Items)
                 if (byEntity.TryGetValue(ancestor, out var inherited)) inherited.OrInto(bits);
         }
     }

@@ -69,13 +69,27 @@ internal sealed class StringValue(string value) : Value
     public override void Write(StringBuilder builder) => builder.Append('"').Append(EntityUid.EscapeString(Value)).Append('"');
 }
 
-internal sealed class EntityValue(EntityUid uid) : Value
+/// <summary>
+/// An entity reference. The hash is computed once, because entity values are the keys of every
+/// hot lookup (store, ancestors, scope index) and hashing the two strings again each time dominated.
+/// </summary>
+internal sealed class EntityValue : Value
 {
-    public EntityUid Uid { get; } = uid;
+    private readonly int hash;
+
+    public EntityValue(EntityUid uid)
+    {
+        Uid = uid;
+        hash = uid.GetHashCode();
+    }
+
+    public EntityUid Uid { get; }
     public override ValueKind Kind => ValueKind.Entity;
     public override string TypeName => "entity";
-    public override bool Equals(Value? other) => other is EntityValue e && e.Uid == Uid;
-    public override int GetHashCode() => Uid.GetHashCode();
+    public override bool Equals(Value? other) => other is EntityValue e && SameAs(e);
+    public bool SameAs(EntityValue other) =>
+        ReferenceEquals(this, other) || (other.hash == hash && string.Equals(other.Uid.Id, Uid.Id, StringComparison.Ordinal) && string.Equals(other.Uid.Type, Uid.Type, StringComparison.Ordinal));
+    public override int GetHashCode() => hash;
     public override void Write(StringBuilder builder) => builder.Append(Uid.ToString());
 }
 
@@ -195,5 +209,36 @@ internal sealed class RecordValue : Value
             value.Write(builder);
         }
         builder.Append('}');
+    }
+}
+
+internal sealed class EntityValueComparer : IEqualityComparer<EntityValue>
+{
+    public static readonly EntityValueComparer Instance = new();
+    public bool Equals(EntityValue? x, EntityValue? y) => x is null ? y is null : y is not null && x.SameAs(y);
+    public int GetHashCode(EntityValue obj) => obj.GetHashCode();
+}
+
+/// <summary>The ancestors of one entity: a short array scanned linearly, or a hash set when large.</summary>
+internal sealed class AncestorSet
+{
+    private const int LinearScanLimit = 8;
+    public static readonly AncestorSet Empty = new([]);
+    private readonly HashSet<EntityValue>? lookup;
+
+    public AncestorSet(EntityValue[] items)
+    {
+        Items = items;
+        if (items.Length > LinearScanLimit) lookup = new HashSet<EntityValue>(items, EntityValueComparer.Instance);
+    }
+
+    public EntityValue[] Items { get; }
+
+    public bool Contains(EntityValue entity)
+    {
+        if (lookup is not null) return lookup.Contains(entity);
+        foreach (var item in Items)
+            if (item.SameAs(entity)) return true;
+        return false;
     }
 }

@@ -18,9 +18,9 @@ public class EntityJsonTests
             ]
             """);
         Assert.Equal(3, store.Count);
-        Assert.True(store.IsDescendantOrSelf(new("User", "a"), new("G", "2")));
-        Assert.True(store.IsDescendantOrSelf(new("G", "2"), new("G", "2")));   // a cycle does not hang
-        Assert.True(store.TryGet(new("User", "a"), out var a));
+        Assert.True(store.IsDescendantOrSelf(new EntityUid("User", "a"), new EntityUid("G", "2")));
+        Assert.True(store.IsDescendantOrSelf(new EntityUid("G", "2"), new EntityUid("G", "2")));   // a cycle does not hang
+        Assert.True(store.TryGet(new EntityUid("User", "a"), out var a));
         Assert.Equal(new EntityValue(new("User", "b")), a.Attributes["friend"]);
         Assert.Equal(new DecimalValue(15000), a.Attributes["limit"]);
         Assert.Equal(DatetimeValue.Parse("2024-01-01T01:00:00Z"), a.Attributes["start"]);
@@ -52,10 +52,10 @@ public class EntityJsonTests
         var merged = store.WithEntitiesFromJson("""[{"uid": {"type": "U", "id": "a"}, "attrs": {"v": 2}, "parents": []}, {"uid": {"type": "U", "id": "b"}, "attrs": {}, "parents": []}]""");
         Assert.Equal(1, store.Count);
         Assert.Equal(2, merged.Count);
-        Assert.True(merged.TryGet(new("U", "a"), out var a));
+        Assert.True(merged.TryGet(new EntityUid("U", "a"), out var a));
         Assert.Equal(LongValue.Of(2), a.Attributes["v"]);
-        Assert.False(merged.IsDescendantOrSelf(new("U", "a"), new("G", "g")));
-        Assert.True(store.IsDescendantOrSelf(new("U", "a"), new("G", "g")));
+        Assert.False(merged.IsDescendantOrSelf(new EntityUid("U", "a"), new EntityUid("G", "g")));
+        Assert.True(store.IsDescendantOrSelf(new EntityUid("U", "a"), new EntityUid("G", "g")));
     }
 
     [Fact]

@@ -8,4 +8,8 @@ internal sealed class EvalEnv(EntityValue principal, EntityValue action, EntityV
     public EntityValue Resource { get; } = resource;
     public RecordValue Context { get; } = context;
     public EntityStore Entities { get; } = entities;
+    // Looked up once per request: scope checks and the index read them for every candidate policy.
+    public AncestorSet PrincipalAncestors { get; } = entities.AncestorsOf(principal);
+    public AncestorSet ActionAncestors { get; } = entities.AncestorsOf(action);
+    public AncestorSet ResourceAncestors { get; } = entities.AncestorsOf(resource);
 }

@@ -130,12 +130,12 @@ internal sealed class InExpr(Expr left, Expr right) : Expr
         var a = left.Eval(env);
         var b = right.Eval(env);
         if (a is not EntityValue entity) throw EvaluationException.TypeError("entity", a);
-        if (b is EntityValue target) return BoolValue.Of(env.Entities.IsDescendantOrSelf(entity.Uid, target.Uid));
+        if (b is EntityValue target) return BoolValue.Of(env.Entities.IsDescendantOrSelf(entity, target));
         if (b is not SetValue set) throw EvaluationException.TypeError("entity or set of entities", b);
         foreach (var item in set.Items)
             if (item is not EntityValue) throw EvaluationException.TypeError("set of entities", item);
         foreach (var item in set.Items)
-            if (env.Entities.IsDescendantOrSelf(entity.Uid, ((EntityValue)item).Uid)) return BoolValue.True;
+            if (env.Entities.IsDescendantOrSelf(entity, (EntityValue)item)) return BoolValue.True;
         return BoolValue.False;
     }
 }
@@ -180,7 +180,7 @@ internal sealed class HasTagExpr(Expr entity, Expr tag) : Expr
         var b = tag.Eval(env);
         if (a is not EntityValue e) throw EvaluationException.TypeError("entity", a);
         if (b is not StringValue s) throw EvaluationException.TypeError("string", b);
-        return BoolValue.Of(env.Entities.TryGet(e.Uid, out var data) && data.Tags.ContainsKey(s.Value));
+        return BoolValue.Of(env.Entities.TryGet(e, out var data) && data.Tags.ContainsKey(s.Value));
     }
 }
 
@@ -192,7 +192,7 @@ internal sealed class GetTagExpr(Expr entity, Expr tag) : Expr
         var b = tag.Eval(env);
         if (a is not EntityValue e) throw EvaluationException.TypeError("entity", a);
         if (b is not StringValue s) throw EvaluationException.TypeError("string", b);
-        if (env.Entities.TryGet(e.Uid, out var data) && data.Tags.TryGetValue(s.Value, out var value)) return value;
+        if (env.Entities.TryGet(e, out var data) && data.Tags.TryGetValue(s.Value, out var value)) return value;
         throw new EvaluationException($"entity {e.Uid} has no tag \"{s.Value}\"");
     }
 }
@@ -226,7 +226,7 @@ internal sealed class HasAttrExpr(Expr operand, string attribute) : Expr
         {
             case RecordValue record: return BoolValue.Of(record.Attributes.ContainsKey(attribute));
             case EntityValue entity:
-                return BoolValue.Of(env.Entities.TryGet(entity.Uid, out var data) && data.Attributes.ContainsKey(attribute));
+                return BoolValue.Of(env.Entities.TryGet(entity, out var data) && data.Attributes.ContainsKey(attribute));
             default: throw EvaluationException.TypeError("entity or record", value);
         }
     }
@@ -244,7 +244,7 @@ internal sealed class GetAttrExpr(Expr operand, string attribute) : Expr
                     ? field
                     : throw new EvaluationException($"record does not have the attribute \"{attribute}\"");
             case EntityValue entity:
-                if (!env.Entities.TryGet(entity.Uid, out var data))
+                if (!env.Entities.TryGet(entity, out var data))
                     throw new EvaluationException($"entity {entity.Uid} does not exist");
                 return data.Attributes.TryGetValue(attribute, out var attr)
                     ? attr

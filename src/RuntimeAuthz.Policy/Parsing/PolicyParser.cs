@@ -133,7 +133,7 @@ internal sealed class PolicyParser
                 Advance();
                 return EntityOrSlot(variable, ScopeKind.IsIn, type);
             }
-            return new ScopeConstraint(ScopeKind.Is, EntityType: type);
+            return new ScopeConstraint(ScopeKind.Is, entityType: type);
         }
         if (IsKeyword("in"))
         {
@@ -150,7 +150,7 @@ internal sealed class PolicyParser
             var question = Advance();
             var name = Expect(TokenKind.Identifier, "a slot name", "after '?'");
             if (name.Text != variable) throw Error(question, $"the slot '?{name.Text}' cannot be used in the {variable} constraint (expected '?{variable}')");
-            return new ScopeConstraint(kind, EntityType: type, IsSlot: true);
+            return new ScopeConstraint(kind, entityType: type, isSlot: true);
         }
         return new ScopeConstraint(kind, ParseEntityReference($"in the {variable} constraint"), type);
     }
@@ -180,7 +180,7 @@ internal sealed class PolicyParser
                         throw Error(Current, $"expected ',' or ']' in the action list, found {Current.Describe()}");
                 }
                 Advance();
-                return new ScopeConstraint(ScopeKind.InSet, Entities: [.. entities]);
+                return new ScopeConstraint(ScopeKind.InSet, entities: [.. entities]);
             }
             return new ScopeConstraint(ScopeKind.In, ParseEntityReference("in the action constraint"));
         }
