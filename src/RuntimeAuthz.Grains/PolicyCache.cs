@@ -101,6 +101,9 @@ public sealed class PolicyCacheService(
     private IPolicyObserver? observerReference;
     private Task? loop;
 
+    /// <summary>This silo's observer as registered with the policy grain (null before start).</summary>
+    internal IPolicyObserver? ObserverReference => observerReference;
+
     public void Participate(ISiloLifecycle lifecycle) =>
         lifecycle.Subscribe(nameof(PolicyCacheService), ServiceLifecycleStage.Active, Start, Stop);
 
