@@ -128,6 +128,8 @@ public class OperatorTests
         Cedar.True("\"aaa\" like \"a*a*a\"");
         Cedar.False("\"aa\" like \"a*a*a\"");
         Cedar.True("\"line\\nbreak\" like \"line*\"");
+        Cedar.True("\"anything\" like \"\\u{2a}\"");   // only a backslash-star is a literal star, as in Cedar
+        Cedar.True("\"anything\" like \"\\x2a\"");
         Assert.Contains("type error", Cedar.Fails("1 like \"1\""));
     }
 

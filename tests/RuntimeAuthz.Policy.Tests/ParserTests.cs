@@ -35,7 +35,7 @@ public class ParserTests
     [InlineData("allow(principal, action, resource);", "expected 'permit' or 'forbid'")]
     [InlineData("permit(action, principal, resource);", "expected 'principal'")]
     [InlineData("permit(principal, action, resource) when { 1 + };", "expected an expression")]
-    [InlineData("permit(principal, action, resource) when { 1 == 2 == 3 };", "expected '}'")]
+    [InlineData("permit(principal, action, resource) when { 1 == 2 == 3 };", "chained comparisons")]
     [InlineData("permit(principal, action, resource) when { 9223372036854775808 };", "does not fit in 64 bits")]
     [InlineData("permit(principal, action, resource) when { -9223372036854775808.foo };", "does not fit in 64 bits")]
     [InlineData("permit(principal, action, resource) when { \"\\q\" };", "invalid escape sequence")]
@@ -48,6 +48,17 @@ public class ParserTests
     [InlineData("permit(principal, action, resource) when { a & b };", "did you mean '&&'")]
     [InlineData("permit(principal, action, resource) when { [1].contains() };", "takes 1 argument")]
     [InlineData("permit(principal, action, resource) when { !!!!!true };", "too many unary operators")]
+    [InlineData("permit(principal, action == User::\"x\", resource);", "expected an action entity")]
+    [InlineData("permit(principal, action in [Action::\"a\", User::\"x\"], resource);", "expected an action entity")]
+    [InlineData("permit(principal, action, resource) when { principal.if == 1 };", "'if' is a reserved word")]
+    [InlineData("permit(principal, action, resource) when { context has a.then };", "'then' is a reserved word")]
+    [InlineData("permit(principal, action, resource) when { {in: 1} == {} };", "'in' is a reserved word")]
+    [InlineData("permit(principal, action, resource) when { 1 < 2 < 3 };", "chained comparisons need parentheses")]
+    [InlineData("permit(principal, action, resource) when { principal in User::\"x\" == true };", "chained comparisons need parentheses")]
+    [InlineData("permit(principal, action, resource) when { 1 + if true then 1 else 2 == 2 };", "must be in parentheses")]
+    [InlineData("permit(principal is User in [Group::\"a\"], action, resource);", "expected an entity like Type::\"id\"")]
+    [InlineData("permit(principal, action, resource) when { lessThan(decimal(\"1.0\"), decimal(\"2.0\")) };", "'lessThan' is a method, not a function")]
+    [InlineData("permit(principal, action, resource) when { __cedar::ip(\"1.2.3.4\") };", "'__cedar' is a reserved word")]
     public void InvalidPoliciesAreRejectedWithAClearMessage(string text, string expected)
     {
         Assert.Contains(expected, SyntaxError(text).Detail);
@@ -100,6 +111,17 @@ public class ParserTests
         var set = PolicySet.Parse("permit(principal == A::B::User::\"al\\\"ice\", action, resource);");
         Assert.Equal(new EntityUid("A::B::User", "al\"ice"), set.Policies[0].Principal.Entity);
         Assert.Equal("A::B::User::\"al\\\"ice\"", new EntityUid("A::B::User", "al\"ice").ToString());
+    }
+
+    [Theory]
+    [InlineData("permit(principal, action, resource) when { [1, 2,].contains(1,) };")]
+    [InlineData("permit(principal, action, resource,);")]
+    [InlineData("permit(principal, action == NS::Action::\"x\", resource) when { true } when { principal.contains };")]
+    [InlineData("permit(principal, action, resource) when { principal == principal::\"x\" && {\"a b\": 1}[\"a b\"] == 1 };")]
+    [InlineData("permit(principal, action, resource) when { principal is User in [Group::\"a\"] };")]
+    public void CedarAcceptsTheseAndSoDoWe(string text)
+    {
+        Assert.Single(PolicySet.Parse(text).Policies);
     }
 
     [Fact]

@@ -206,7 +206,8 @@ internal sealed class Lexer
                     throw error(i, $"invalid escape sequence '\\{esc}'");
             }
             builder.Append(produced);
-            if (wildcards is not null) foreach (var _ in produced) wildcards.Add(false);
+            // Only `\*` is a literal star; a star spelled as \x2a or \u{2a} is still a wildcard, as in Cedar.
+            if (wildcards is not null) foreach (var c in produced) wildcards.Add(pattern && esc != '*' && c == '*');
         }
         return builder.ToString();
     }

@@ -162,7 +162,7 @@ internal sealed class PolicyParser
         if (Current.Kind == TokenKind.Equal)
         {
             Advance();
-            return new ScopeConstraint(ScopeKind.Equal, ParseEntityReference("in the action constraint"));
+            return new ScopeConstraint(ScopeKind.Equal, ParseActionReference("in the action constraint"));
         }
         if (IsKeyword("is")) throw Error(Current, "'is' is not allowed in the action constraint");
         if (IsKeyword("in"))
@@ -174,7 +174,7 @@ internal sealed class PolicyParser
                 var entities = new List<EntityUid>();
                 while (Current.Kind != TokenKind.RightBracket)
                 {
-                    entities.Add(ParseEntityReference("in the action list"));
+                    entities.Add(ParseActionReference("in the action list"));
                     if (Current.Kind == TokenKind.Comma) Advance();
                     else if (Current.Kind != TokenKind.RightBracket)
                         throw Error(Current, $"expected ',' or ']' in the action list, found {Current.Describe()}");
@@ -182,9 +182,18 @@ internal sealed class PolicyParser
                 Advance();
                 return new ScopeConstraint(ScopeKind.InSet, entities: [.. entities]);
             }
-            return new ScopeConstraint(ScopeKind.In, ParseEntityReference("in the action constraint"));
+            return new ScopeConstraint(ScopeKind.In, ParseActionReference("in the action constraint"));
         }
         return ScopeConstraint.Any;
+    }
+
+    private EntityUid ParseActionReference(string context)
+    {
+        var at = Current;
+        var uid = ParseEntityReference(context);
+        if (uid.Type != "Action" && !uid.Type.EndsWith("::Action", StringComparison.Ordinal))
+            throw Error(at, $"expected an action entity (type 'Action' or 'Namespace::Action') {context}, found {uid}");
+        return uid;
     }
 
     private EntityUid ParseEntityReference(string context)
@@ -269,6 +278,18 @@ internal sealed class PolicyParser
     private Expr ParseRelation()
     {
         var left = ParseAdd();
+        var relation = ParseRelationTail(left);
+        if (relation is not null && IsRelationalOperator(Current))
+            throw Error(Current, $"unexpected {Current.Describe()}: chained comparisons need parentheses to make the order explicit");
+        return relation ?? left;
+    }
+
+    private bool IsRelationalOperator(Token token) =>
+        token.Kind is TokenKind.Equal or TokenKind.NotEqual or TokenKind.Less or TokenKind.LessEqual or TokenKind.Greater or TokenKind.GreaterEqual
+        || (token.Kind == TokenKind.Identifier && token.Text is "in" or "has" or "like" or "is");
+
+    private Expr? ParseRelationTail(Expr left)
+    {
         var op = Current;
         switch (op.Kind)
         {
@@ -287,14 +308,14 @@ internal sealed class PolicyParser
                     {
                         Advance();
                         if (Current.Kind == TokenKind.String) return new HasAttrExpr(left, UnescapeString(Advance()));
-                        var first = Expect(TokenKind.Identifier, "an attribute name", "after 'has'");
+                        var first = ExpectAttributeName("after 'has'");
                         Expr result = new HasAttrExpr(left, first.Text);
                         Expr path = new GetAttrExpr(left, first.Text);
                         // `e has a.b.c` means `e has a && e.a has b && e.a.b has c`.
                         while (Current.Kind == TokenKind.Dot)
                         {
                             Advance();
-                            var next = Expect(TokenKind.Identifier, "an attribute name", "after '.' in 'has'");
+                            var next = ExpectAttributeName("after '.' in 'has'");
                             result = new AndExpr(result, new HasAttrExpr(path, next.Text));
                             path = new GetAttrExpr(path, next.Text);
                         }
@@ -323,7 +344,14 @@ internal sealed class PolicyParser
                 }
                 break;
         }
-        return left;
+        return null;
+    }
+
+    private Token ExpectAttributeName(string context)
+    {
+        var name = Expect(TokenKind.Identifier, "an attribute name", context);
+        CheckNotReserved(name);
+        return name;
     }
 
     private Expr ParseAdd()
@@ -393,6 +421,7 @@ internal sealed class PolicyParser
             {
                 Advance();
                 var name = Expect(TokenKind.Identifier, "an attribute or method name", "after '.'");
+                CheckNotReserved(name);
                 if (Current.Kind == TokenKind.LeftParen)
                 {
                     var args = ParseArguments(name.Text);
@@ -423,8 +452,9 @@ internal sealed class PolicyParser
             while (true)
             {
                 args.Add(ParseExpr());
-                if (Current.Kind == TokenKind.Comma) { Advance(); continue; }
-                break;
+                if (Current.Kind != TokenKind.Comma) break;
+                Advance();
+                if (Current.Kind == TokenKind.RightParen) break;   // a trailing comma is allowed
             }
         }
         if (Current.Kind != TokenKind.RightParen)
@@ -502,7 +532,11 @@ internal sealed class PolicyParser
                 {
                     var keyToken = Current;
                     string key;
-                    if (keyToken.Kind == TokenKind.Identifier) key = Advance().Text;
+                    if (keyToken.Kind == TokenKind.Identifier)
+                    {
+                        CheckNotReserved(keyToken);
+                        key = Advance().Text;
+                    }
                     else if (keyToken.Kind == TokenKind.String) key = UnescapeString(Advance());
                     else throw Error(keyToken, $"expected a record key (a name or a string), found {keyToken.Describe()}");
                     if (keys.Contains(key)) throw Error(keyToken, $"duplicate key \"{key}\" in record literal");
