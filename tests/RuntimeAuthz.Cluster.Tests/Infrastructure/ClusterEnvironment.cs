@@ -119,20 +119,22 @@ public sealed class ClusterEnvironment : IAsyncLifetime
     }
 
     /// <summary>Starts the actual silo host: Kestrel on a free loopback port, Localhost clustering, Azurite storage.</summary>
-    public async Task<RunningHost> StartHostAsync(string serviceId, bool seed)
+    public Task<RunningHost> StartHostAsync(string serviceId, bool seed) => StartHostAsync(
+    [
+        "--urls", "http://127.0.0.1:0",
+        "--environment", "Production",
+        $"--Storage:ConnectionString={Azurite.ConnectionString}",
+        $"--Orleans:ServiceId={serviceId}",
+        $"--Orleans:ClusterId={serviceId}",
+        $"--Orleans:SiloPort={FreePorts.Next()}",
+        $"--Orleans:GatewayPort={FreePorts.Next()}",
+        $"--Seed:Example={seed}",
+        $"--Seed:Directory={RepoPaths.Examples}",
+    ]);
+
+    /// <summary>Starts the actual silo host with these command-line arguments; it is stopped at the end of the run.</summary>
+    public async Task<RunningHost> StartHostAsync(string[] args)
     {
-        string[] args =
-        [
-            "--urls", "http://127.0.0.1:0",
-            "--environment", "Production",
-            $"--Storage:ConnectionString={Azurite.ConnectionString}",
-            $"--Orleans:ServiceId={serviceId}",
-            $"--Orleans:ClusterId={serviceId}",
-            $"--Orleans:SiloPort={FreePorts.Next()}",
-            $"--Orleans:GatewayPort={FreePorts.Next()}",
-            $"--Seed:Example={seed}",
-            $"--Seed:Directory={RepoPaths.Examples}",
-        ];
         var app = SiloHost.Build(args, builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
