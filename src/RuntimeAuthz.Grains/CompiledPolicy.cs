@@ -56,39 +56,9 @@ public sealed class CompiledPolicy
         {
             return [Issue(ex)];
         }
-        return ValidateAgainstSchema(set, parsedSchema);
-    }
-
-    // PolicyValidator (POLICY_API.md) is being written concurrently by the schema owners; bind to it
-    // when the engine assembly provides it, so publishing validates as soon as it exists.
-    private static readonly System.Reflection.MethodInfo? ValidateMethod =
-        typeof(PolicySet).Assembly.GetType("RuntimeAuthz.Policy.PolicyValidator")?.GetMethod("Validate", [typeof(PolicySet), typeof(CedarSchema)]);
-
-    /// <summary>True when the engine provides schema validation of policies.</summary>
-    public static bool CanValidateAgainstSchema => ValidateMethod is not null;
-
-    private static IReadOnlyList<SourceIssue> ValidateAgainstSchema(PolicySet set, CedarSchema schema)
-    {
-        if (ValidateMethod is null) return [];
-        object? result;
-        try
-        {
-            result = ValidateMethod.Invoke(null, [set, schema]);
-        }
-        catch (System.Reflection.TargetInvocationException ex) when (ex.InnerException is not null)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(ex.InnerException);
-            throw;
-        }
-        var issues = new List<SourceIssue>();
-        foreach (var issue in result as System.Collections.IEnumerable ?? Array.Empty<object>())
-        {
-            var type = issue.GetType();
-            string Text(string name) => type.GetProperty(name)?.GetValue(issue)?.ToString() ?? "";
-            int Number(string name) => type.GetProperty(name)?.GetValue(issue) is int n ? n : 0;
-            issues.Add(new SourceIssue { Source = PolicySourceName, Line = Number("Line"), Column = Number("Column"), Message = $"{Text("PolicyId")}: {Text("Message")}" });
-        }
-        return issues;
+        return PolicyValidator.Validate(set, parsedSchema)
+            .Select(i => new SourceIssue { Source = PolicySourceName, Line = i.Line, Column = i.Column, Message = $"{i.PolicyId}: {i.Message}" })
+            .ToArray();
     }
 
     private static SourceIssue Issue(CedarSyntaxException ex) =>

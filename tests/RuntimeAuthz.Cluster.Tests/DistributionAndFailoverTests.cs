@@ -87,6 +87,27 @@ public sealed class DistributionAndFailoverTests(ClusterEnvironment env)
     }
 
     [Fact]
+    public async Task Policy_that_does_not_match_its_schema_is_rejected_with_its_location()
+    {
+        var cluster = await env.GetSharedClusterAsync();
+        var policyGrain = cluster.Client.GetGrain<IPolicyGrain>(0);
+        var before = await policyGrain.CurrentVersion();
+        var schema = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Examples, "schema.cedarschema"));
+
+        var result = await policyGrain.Publish(new PolicyPublishRequest
+        {
+            Policies = "permit (principal is Agent, action == Action::\"read_file\", resource is Document);\npermit (principal is Agent, action == Action::\"launch\", resource is Spaceship);",
+            Schema = schema, Author = "tests",
+        });
+
+        Assert.Equal(CommandError.Invalid, result.Error);
+        Assert.NotEmpty(result.Issues);
+        Assert.All(result.Issues, i => Assert.Equal(2, i.Line));
+        Assert.All(result.Issues, i => Assert.Equal("policies.cedar", i.Source));
+        Assert.Equal(before, await policyGrain.CurrentVersion());
+    }
+
+    [Fact]
     public async Task Without_a_published_policy_decisions_are_denied()
     {
         var cluster = await env.StartClusterAsync(1);
