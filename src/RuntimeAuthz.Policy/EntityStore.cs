@@ -77,24 +77,28 @@ public sealed class EntityStore
             if (item.Kind != JsonKind.Object) throw source.Error(item, "expected an entity object with \"uid\", \"attrs\" and \"parents\"");
             var uidNode = item.Get("uid") ?? throw source.Error(item, "entity is missing \"uid\"");
             var uid = CedarJson.ToEntityUid(source, uidNode);
-            if (!seen.Add(uid)) throw source.Error(uidNode, $"duplicate entity {uid}");
-            var attributes = ReadRecord(source, item.Get("attrs"), "attrs");
-            var tags = ReadRecord(source, item.Get("tags"), "tags");
+            var attributes = ReadRecord(source, item.Get("attrs") ?? throw source.Error(item, $"entity {uid} is missing \"attrs\""), "attrs");
+            var tags = item.Get("tags") is { } tagsNode ? ReadRecord(source, tagsNode, "tags") : NoValues;
             var parents = new HashSet<EntityValue>(EntityValueComparer.Instance);
-            if (item.Get("parents") is { } parentsNode)
-            {
-                if (parentsNode.Kind != JsonKind.Array) throw source.Error(parentsNode, "\"parents\" must be an array of entity references");
-                foreach (var parent in parentsNode.Items!) parents.Add(new EntityValue(CedarJson.ToEntityUid(source, parent)));
-            }
+            var parentsNode = item.Get("parents") ?? throw source.Error(item, $"entity {uid} is missing \"parents\"");
+            if (parentsNode.Kind != JsonKind.Array) throw source.Error(parentsNode, "\"parents\" must be an array of entity references");
+            foreach (var parent in parentsNode.Items!) parents.Add(new EntityValue(CedarJson.ToEntityUid(source, parent)));
             var key = new EntityValue(uid);
-            into[key] = new EntityData(key, attributes, tags, parents);
+            var data = new EntityData(key, attributes, tags, parents);
+            // Cedar accepts an entity listed twice only when both entries are the same.
+            if (!seen.Add(uid) && !SameEntity(into[key], data)) throw source.Error(uidNode, $"duplicate entity {uid} with different contents");
+            into[key] = data;
         }
         return into;
     }
 
-    private static IReadOnlyDictionary<string, Value> ReadRecord(JsonSource source, JsonNode? node, string what)
+    private static bool SameEntity(EntityData a, EntityData b) =>
+        new RecordValue(a.Attributes).Equals(new RecordValue(b.Attributes))
+        && new RecordValue(a.Tags).Equals(new RecordValue(b.Tags))
+        && a.Parents.Count == b.Parents.Count && a.Parents.All(p => b.Parents.Contains(p));
+
+    private static IReadOnlyDictionary<string, Value> ReadRecord(JsonSource source, JsonNode node, string what)
     {
-        if (node is null || node.Kind == JsonKind.Null) return NoValues;
         if (node.Kind != JsonKind.Object) throw source.Error(node, $"\"{what}\" must be a JSON object");
         if (node.Properties!.Count == 0) return NoValues;
         var fields = new Dictionary<string, Value>(node.Properties.Count, StringComparer.Ordinal);

@@ -29,11 +29,16 @@ public class EntityJsonTests
     }
 
     [Theory]
-    [InlineData("[{\"uid\": {\"type\": \"U\", \"id\": \"a\"}, \"attrs\": {\"n\": 1.5}}]", 1, 51, "not a 64-bit integer")]
-    [InlineData("[\n  {\"uid\": {\"type\": \"U\"}, \"attrs\": {}}\n]", 2, 11, "string \"type\" and \"id\"")]
+    [InlineData("[{\"uid\": {\"type\": \"U\", \"id\": \"a\"}, \"attrs\": {\"n\": 1.5}, \"parents\": []}]", 1, 51, "not a 64-bit integer")]
+    [InlineData("[\n  {\"uid\": {\"type\": \"U\"}, \"attrs\": {}, \"parents\": []}\n]", 2, 11, "string \"type\" and \"id\"")]
     [InlineData("[\n {\"uid\": {\"type\": \"U\", \"id\": \"a\"}, \"attrs\": {\"x\": {\"__extn\": {\"fn\": \"nope\", \"arg\": \"1\"}}}}]", 2, 69, "unknown extension function 'nope'")]
     [InlineData("[{\"uid\": {\"type\": \"U\", \"id\": \"a\"}, \"attrs\": {\"x\": {\"__extn\": {\"fn\": \"ip\", \"arg\": \"1.2.3\"}}}}]", 1, 62, "not a valid ip")]
-    [InlineData("[{\"uid\": {\"type\": \"U\", \"id\": \"a\"}}, {\"uid\": {\"type\": \"U\", \"id\": \"a\"}}]", 1, 45, "duplicate entity")]
+    [InlineData("[{\"uid\": {\"type\": \"U\", \"id\": \"a\"}, \"attrs\": {}, \"parents\": []}, {\"uid\": {\"type\": \"U\", \"id\": \"a\"}, \"attrs\": {\"x\": 1}, \"parents\": []}]", 1, 73, "duplicate entity")]
+    [InlineData("[{\"uid\": {\"type\": \"U\", \"id\": \"a\"}, \"parents\": []}]", 1, 2, "missing \"attrs\"")]
+    [InlineData("[{\"uid\": {\"type\": \"U\", \"id\": \"a\"}, \"attrs\": {}}]", 1, 2, "missing \"parents\"")]
+    [InlineData("[{\"uid\": {\"type\": \"A:: B\", \"id\": \"a\"}, \"attrs\": {}, \"parents\": []}]", 1, 19, "not a valid entity type name")]
+    [InlineData("[{\"uid\": {\"type\": \"if\", \"id\": \"a\"}, \"attrs\": {}, \"parents\": []}]", 1, 19, "not a valid entity type name")]
+    [InlineData("[{\"uid\": {\"type\": \"U\", \"id\": \"a\"}, \"attrs\": null, \"parents\": []}]", 1, 45, "must be a JSON object")]
     [InlineData("[{\"uid\": {\"type\": \"U\", \"id\": \"a\"}, \"attrs\": {\"x\": null}}]", 1, 51, "null is not a Cedar value")]
     [InlineData("{}", 1, 1, "expected a JSON array")]
     [InlineData("[{\"uid\": ", 1, 10, "invalid JSON")]
@@ -52,6 +57,7 @@ public class EntityJsonTests
         var merged = store.WithEntitiesFromJson("""[{"uid": {"type": "U", "id": "a"}, "attrs": {"v": 2}, "parents": []}, {"uid": {"type": "U", "id": "b"}, "attrs": {}, "parents": []}]""");
         Assert.Equal(1, store.Count);
         Assert.Equal(2, merged.Count);
+        Assert.Equal(1, EntityStore.FromJson("""[{"uid": {"type": "U", "id": "a"}, "attrs": {"v": [1, 2]}, "parents": []}, {"uid": {"type": "U", "id": "a"}, "attrs": {"v": [2, 1]}, "parents": []}]""").Count);
         Assert.True(merged.TryGet(new EntityUid("U", "a"), out var a));
         Assert.Equal(LongValue.Of(2), a.Attributes["v"]);
         Assert.False(merged.IsDescendantOrSelf(new EntityUid("U", "a"), new EntityUid("G", "g")));

@@ -67,6 +67,22 @@ internal static class CedarJson
         var id = node.Get("id");
         if (type is not { Kind: JsonKind.String } || id is not { Kind: JsonKind.String })
             throw source.Error(node, "expected an entity reference with string \"type\" and \"id\"");
+        if (!IsValidTypeName(type.Text!))
+            throw source.Error(type, $"\"{type.Text}\" is not a valid entity type name (identifiers joined by '::', no spaces or reserved words)");
         return new EntityUid(type.Text!, id.Text!);
+    }
+
+    private static readonly HashSet<string> Reserved = new(StringComparer.Ordinal) { "true", "false", "if", "then", "else", "in", "is", "like", "has", "__cedar" };
+
+    /// <summary>A Cedar name: identifiers joined by <c>::</c>, none of them reserved.</summary>
+    public static bool IsValidTypeName(string name)
+    {
+        foreach (var part in name.Split("::"))
+        {
+            if (part.Length == 0 || Reserved.Contains(part) || !(char.IsAsciiLetter(part[0]) || part[0] == '_')) return false;
+            foreach (var ch in part)
+                if (!char.IsAsciiLetterOrDigit(ch) && ch != '_') return false;
+        }
+        return true;
     }
 }
