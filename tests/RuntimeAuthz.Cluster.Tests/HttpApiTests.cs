@@ -144,9 +144,10 @@ public sealed class HttpApiTests(ClusterEnvironment env)
     {
         var http = await HttpAsync();
 
-        var reply = await http.PostJsonAsync("/access/v1/evaluation", body);
+        var reply = await http.PostJsonAsync("/access/v1/evaluation", body, requestId: "bad-1");
 
         Assert.Contains(expectedInDetail, reply.AssertProblem(HttpStatusCode.BadRequest));
+        Assert.Equal("bad-1", reply.Response.Headers.GetValues("X-Request-ID").Single());
     }
 
     [Fact]

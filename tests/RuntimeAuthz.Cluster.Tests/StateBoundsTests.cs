@@ -40,6 +40,32 @@ public sealed class StateBoundsTests(ClusterEnvironment env)
     }
 
     [Fact]
+    public async Task Stored_rows_are_versioned_system_text_json_without_type_names()
+    {
+        var cluster = await env.GetSharedClusterAsync();
+        var scenario = new Scenario(cluster.Client, env.Clock.GetUtcNow);
+        var agentId = await scenario.NewAgentAsync();
+
+        var table = new Azure.Data.Tables.TableServiceClient(env.Azurite.ConnectionString).GetTableClient(RuntimeAuthz.Silo.SiloConfiguration.DefaultGrainStateTable);
+        var payloads = new List<string>();
+        await foreach (var entity in table.QueryAsync<Azure.Data.Tables.TableEntity>())
+        {
+            if (!entity.PartitionKey.Contains(agentId, StringComparison.Ordinal) && !entity.RowKey.Contains(agentId, StringComparison.Ordinal)) continue;
+            foreach (var (key, value) in entity)
+            {
+                if (value is byte[] binary) payloads.Add(System.Text.Encoding.UTF8.GetString(binary));
+                else if (value is BinaryData data) payloads.Add(data.ToString());
+                else if (value is string text && key is not ("PartitionKey" or "RowKey")) payloads.Add(text);
+            }
+        }
+
+        var json = string.Concat(payloads);
+        Assert.Contains("\"SchemaVersion\":1", json, StringComparison.Ordinal);
+        Assert.Contains(agentId, json, StringComparison.Ordinal);
+        Assert.DoesNotContain("$type", json, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Small_events_keep_the_last_thousand()
     {
         var cluster = await env.GetSharedClusterAsync();
