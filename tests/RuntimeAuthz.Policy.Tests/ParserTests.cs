@@ -125,6 +125,21 @@ public class ParserTests
     }
 
     [Fact]
+    public void HostileNestingIsASyntaxErrorNotAStackOverflow()
+    {
+        var deepParens = new string('(', 5000) + "1" + new string(')', 5000);
+        Assert.Contains("nested too deeply", SyntaxError($"permit(principal, action, resource) when {{ {deepParens} == 1 }};").Detail);
+        var deepSets = new string('[', 5000) + new string(']', 5000);
+        Assert.Contains("nested too deeply", SyntaxError($"permit(principal, action, resource) when {{ {deepSets} == [] }};").Detail);
+        var longChain = string.Join(" || ", Enumerable.Repeat("false", 5000));
+        Assert.Contains("expression too large", SyntaxError($"permit(principal, action, resource) when {{ {longChain} }};").Detail);
+        // Within the bounds, deep expressions still work.
+        var fine = new string('(', 150) + "1" + new string(')', 150);
+        Cedar.True($"{fine} == 1");
+        Cedar.False(string.Join(" || ", Enumerable.Repeat("false", 500)));
+    }
+
+    [Fact]
     public void EmptyInputHasNoPolicies()
     {
         Assert.Empty(PolicySet.Parse("  // nothing here\n").Policies);

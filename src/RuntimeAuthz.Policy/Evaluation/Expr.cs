@@ -6,6 +6,20 @@ namespace RuntimeAuthz.Policy.Evaluation;
 /// </summary>
 internal abstract class Expr
 {
+    protected Expr(params Expr[] children)
+    {
+        var deepest = 0;
+        foreach (var child in children) deepest = Math.Max(deepest, child.Depth);
+        Depth = deepest + 1;
+    }
+
+    protected Expr(int deepestChild) => Depth = deepestChild + 1;
+
+    protected static int Deepest(Expr[] children) => children.Length == 0 ? 0 : children.Max(c => c.Depth);
+
+    /// <summary>Height of the tree under this node; the parser bounds it so evaluation cannot exhaust the stack.</summary>
+    public int Depth { get; }
+
     public abstract Value Eval(EvalEnv env);
 
     /// <summary>Evaluates and requires a boolean, as conditions and the boolean operators do.</summary>
@@ -40,27 +54,27 @@ internal sealed class VariableExpr(Variable variable) : Expr
     };
 }
 
-internal sealed class IfExpr(Expr condition, Expr then, Expr otherwise) : Expr
+internal sealed class IfExpr(Expr condition, Expr then, Expr otherwise) : Expr(condition, then, otherwise)
 {
     public override Value Eval(EvalEnv env) => condition.EvalBool(env) ? then.Eval(env) : otherwise.Eval(env);
 }
 
-internal sealed class AndExpr(Expr left, Expr right) : Expr
+internal sealed class AndExpr(Expr left, Expr right) : Expr(left, right)
 {
     public override Value Eval(EvalEnv env) => BoolValue.Of(left.EvalBool(env) && right.EvalBool(env));
 }
 
-internal sealed class OrExpr(Expr left, Expr right) : Expr
+internal sealed class OrExpr(Expr left, Expr right) : Expr(left, right)
 {
     public override Value Eval(EvalEnv env) => BoolValue.Of(left.EvalBool(env) || right.EvalBool(env));
 }
 
-internal sealed class NotExpr(Expr operand) : Expr
+internal sealed class NotExpr(Expr operand) : Expr(operand)
 {
     public override Value Eval(EvalEnv env) => BoolValue.Of(!operand.EvalBool(env));
 }
 
-internal sealed class NegateExpr(Expr operand) : Expr
+internal sealed class NegateExpr(Expr operand) : Expr(operand)
 {
     public override Value Eval(EvalEnv env)
     {
@@ -71,14 +85,14 @@ internal sealed class NegateExpr(Expr operand) : Expr
     }
 }
 
-internal sealed class EqualsExpr(Expr left, Expr right) : Expr
+internal sealed class EqualsExpr(Expr left, Expr right) : Expr(left, right)
 {
     public override Value Eval(EvalEnv env) => BoolValue.Of(left.Eval(env).Equals(right.Eval(env)));
 }
 
 internal enum ComparisonOp { Less, LessEqual }
 
-internal sealed class CompareExpr(ComparisonOp op, Expr left, Expr right) : Expr
+internal sealed class CompareExpr(ComparisonOp op, Expr left, Expr right) : Expr(left, right)
 {
     public override Value Eval(EvalEnv env)
     {
@@ -99,7 +113,7 @@ internal sealed class CompareExpr(ComparisonOp op, Expr left, Expr right) : Expr
 
 internal enum ArithmeticOp { Add, Subtract, Multiply }
 
-internal sealed class ArithmeticExpr(ArithmeticOp op, Expr left, Expr right) : Expr
+internal sealed class ArithmeticExpr(ArithmeticOp op, Expr left, Expr right) : Expr(left, right)
 {
     public override Value Eval(EvalEnv env)
     {
@@ -123,7 +137,7 @@ internal sealed class ArithmeticExpr(ArithmeticOp op, Expr left, Expr right) : E
     }
 }
 
-internal sealed class InExpr(Expr left, Expr right) : Expr
+internal sealed class InExpr(Expr left, Expr right) : Expr(left, right)
 {
     public override Value Eval(EvalEnv env)
     {
@@ -142,7 +156,7 @@ internal sealed class InExpr(Expr left, Expr right) : Expr
 
 internal enum SetOp { Contains, ContainsAll, ContainsAny }
 
-internal sealed class SetOpExpr(SetOp op, Expr left, Expr right) : Expr
+internal sealed class SetOpExpr(SetOp op, Expr left, Expr right) : Expr(left, right)
 {
     public override Value Eval(EvalEnv env)
     {
@@ -163,7 +177,7 @@ internal sealed class SetOpExpr(SetOp op, Expr left, Expr right) : Expr
     }
 }
 
-internal sealed class IsEmptyExpr(Expr operand) : Expr
+internal sealed class IsEmptyExpr(Expr operand) : Expr(operand)
 {
     public override Value Eval(EvalEnv env)
     {
@@ -172,7 +186,7 @@ internal sealed class IsEmptyExpr(Expr operand) : Expr
     }
 }
 
-internal sealed class HasTagExpr(Expr entity, Expr tag) : Expr
+internal sealed class HasTagExpr(Expr entity, Expr tag) : Expr(entity, tag)
 {
     public override Value Eval(EvalEnv env)
     {
@@ -184,7 +198,7 @@ internal sealed class HasTagExpr(Expr entity, Expr tag) : Expr
     }
 }
 
-internal sealed class GetTagExpr(Expr entity, Expr tag) : Expr
+internal sealed class GetTagExpr(Expr entity, Expr tag) : Expr(entity, tag)
 {
     public override Value Eval(EvalEnv env)
     {
@@ -197,7 +211,7 @@ internal sealed class GetTagExpr(Expr entity, Expr tag) : Expr
     }
 }
 
-internal sealed class LikeExpr(Expr operand, Pattern pattern) : Expr
+internal sealed class LikeExpr(Expr operand, Pattern pattern) : Expr(operand)
 {
     public override Value Eval(EvalEnv env)
     {
@@ -206,7 +220,7 @@ internal sealed class LikeExpr(Expr operand, Pattern pattern) : Expr
     }
 }
 
-internal sealed class IsExpr(Expr operand, string entityType) : Expr
+internal sealed class IsExpr(Expr operand, string entityType) : Expr(operand)
 {
     public override Value Eval(EvalEnv env)
     {
@@ -217,7 +231,7 @@ internal sealed class IsExpr(Expr operand, string entityType) : Expr
     }
 }
 
-internal sealed class HasAttrExpr(Expr operand, string attribute) : Expr
+internal sealed class HasAttrExpr(Expr operand, string attribute) : Expr(operand)
 {
     public override Value Eval(EvalEnv env)
     {
@@ -232,7 +246,7 @@ internal sealed class HasAttrExpr(Expr operand, string attribute) : Expr
     }
 }
 
-internal sealed class GetAttrExpr(Expr operand, string attribute) : Expr
+internal sealed class GetAttrExpr(Expr operand, string attribute) : Expr(operand)
 {
     public override Value Eval(EvalEnv env)
     {
@@ -254,7 +268,7 @@ internal sealed class GetAttrExpr(Expr operand, string attribute) : Expr
     }
 }
 
-internal sealed class SetExpr(Expr[] elements) : Expr
+internal sealed class SetExpr(Expr[] elements) : Expr(Deepest(elements))
 {
     public override Value Eval(EvalEnv env)
     {
@@ -264,7 +278,7 @@ internal sealed class SetExpr(Expr[] elements) : Expr
     }
 }
 
-internal sealed class RecordExpr(string[] keys, Expr[] values) : Expr
+internal sealed class RecordExpr(string[] keys, Expr[] values) : Expr(Deepest(values))
 {
     public override Value Eval(EvalEnv env)
     {
@@ -275,7 +289,7 @@ internal sealed class RecordExpr(string[] keys, Expr[] values) : Expr
 }
 
 /// <summary>A call of an extension function or method; arguments are evaluated left to right first.</summary>
-internal sealed class ExtensionCallExpr(ExtensionFunction function, Expr[] arguments) : Expr
+internal sealed class ExtensionCallExpr(ExtensionFunction function, Expr[] arguments) : Expr(Deepest(arguments))
 {
     public override Value Eval(EvalEnv env)
     {
@@ -293,7 +307,7 @@ internal sealed class ExtensionCallExpr(ExtensionFunction function, Expr[] argum
 }
 
 /// <summary>An extension call with the wrong number of arguments: evaluates them, then fails, as Cedar does.</summary>
-internal sealed class WrongArityExpr(ExtensionFunction function, Expr[] arguments) : Expr
+internal sealed class WrongArityExpr(ExtensionFunction function, Expr[] arguments) : Expr(Deepest(arguments))
 {
     public override Value Eval(EvalEnv env)
     {

@@ -238,7 +238,30 @@ internal sealed class PolicyParser
 
     // ---- expressions ---------------------------------------------------------------------
 
+    // Bounds that keep parsing and evaluation far from the thread's stack limit on hostile input.
+    private const int MaxNesting = 200;
+    private const int MaxTreeDepth = 1000;
+    private int nesting;
+
     private Expr ParseExpr()
+    {
+        var start = Current;
+        if (++nesting > MaxNesting)
+            throw Error(start, $"expression nested too deeply (more than {MaxNesting} levels of parentheses, brackets or calls)");
+        try
+        {
+            var expr = ParseExprUnbounded();
+            if (expr.Depth > MaxTreeDepth)
+                throw Error(start, $"expression too large: more than {MaxTreeDepth} operators deep; split it into several conditions or policies");
+            return expr;
+        }
+        finally
+        {
+            nesting--;
+        }
+    }
+
+    private Expr ParseExprUnbounded()
     {
         if (IsKeyword("if"))
         {
