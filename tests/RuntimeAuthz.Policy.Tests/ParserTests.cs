@@ -48,6 +48,8 @@ public class ParserTests
     [InlineData("permit(principal, action, resource) when { a & b };", "did you mean '&&'")]
     [InlineData("permit(principal, action, resource) when { [1].contains() };", "takes 1 argument")]
     [InlineData("permit(principal, action, resource) when { !!!!!true };", "too many unary operators")]
+    [InlineData("permit(principal, action, resource) when { !-1 };", "cannot be combined without parentheses")]
+    [InlineData("permit(principal, action, resource) when { -!true };", "cannot be combined without parentheses")]
     [InlineData("permit(principal, action == User::\"x\", resource);", "expected an action entity")]
     [InlineData("permit(principal, action in [Action::\"a\", User::\"x\"], resource);", "expected an action entity")]
     [InlineData("permit(principal, action, resource) when { principal.if == 1 };", "'if' is a reserved word")]

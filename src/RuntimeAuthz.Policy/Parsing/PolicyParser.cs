@@ -405,6 +405,9 @@ internal sealed class PolicyParser
         var ops = new List<TokenKind>();
         while (Current.Kind is TokenKind.Bang or TokenKind.Minus)
         {
+            // Cedar allows a run of one unary operator only: `!!x` and `--x`, but not `!-x`.
+            if (ops.Count > 0 && Current.Kind != ops[0])
+                throw Error(Current, $"unexpected {Current.Describe()} after {first.Describe()}: '!' and '-' cannot be combined without parentheses");
             ops.Add(Advance().Kind);
         }
         if (ops.Count > 4) throw Error(first, "too many unary operators in a row (at most 4)");
