@@ -1,3 +1,4 @@
+using RuntimeAuthz.Policy.Evaluation;
 using RuntimeAuthz.Policy.Parsing;
 using RuntimeAuthz.Policy.Schema;
 
@@ -7,12 +8,12 @@ namespace RuntimeAuthz.Policy;
 public sealed record ValidationIssue(string PolicyId, int Line, int Column, string Message);
 
 /// <summary>
-/// Checks policies against a schema: unknown entity types and actions (in the scope and in entity
-/// literals of conditions), scopes that no action's appliesTo allows, attributes that no possible
-/// principal/resource type or context declares, and basic operand types of attribute accesses
-/// (e.g. <c>like</c> on a non-string, arithmetic on a non-Long, set methods on a non-set).
-/// Conditions are checked on their tokens, following attribute chains
-/// (<c>principal.manager.name</c>, <c>context.input["amount"]</c>) through the schema's types.
+/// Checks policies against a schema, as a subset of Cedar's strict validation: unknown entity types
+/// and actions (in the scope and in entity literals of conditions), scopes that no action's appliesTo
+/// allows, and a type check of the conditions once per request environment (principal type, action,
+/// resource type): undeclared attributes of entities, context and records, operand types, tags,
+/// empty set literals and extension calls (arity, string-literal argument, valid literal).
+/// It never reports what Cedar accepts: code Cedar may consider unreachable is checked silently.
 /// </summary>
 public static class PolicyValidator
 {
@@ -87,6 +88,7 @@ public static class PolicyValidator
                 return; // the policy parsed as part of its set, so this cannot happen; nothing to check
             }
             int conditionsStart = FindConditionsStart();
+            CheckEntityNames(conditionsStart);
 
             bool scopeOk = true;
             var principalTypes = ScopeTypes(policy.Principal, "principal", ref scopeOk);
@@ -105,10 +107,7 @@ public static class PolicyValidator
                         "the policy can never apply: no action in its scope applies to its principal and resource types (see appliesTo in the schema)");
                 return; // nothing is known about the variables' types
             }
-            var principals = applicable.SelectMany(a => a.PrincipalTypes).Where(t => principalTypes is null || principalTypes.Contains(t)).ToHashSet(StringComparer.Ordinal);
-            var resources = applicable.SelectMany(a => a.ResourceTypes).Where(t => resourceTypes is null || resourceTypes.Contains(t)).ToHashSet(StringComparer.Ordinal);
-            var contexts = applicable.Select(a => (SchemaType)a.Context).Distinct().ToList();
-            CheckConditions(conditionsStart, principals, resources, contexts);
+            CheckConditions(conditionsStart, applicable, principalTypes, resourceTypes);
         }
 
         // ---- scope ---------------------------------------------------------------------------
@@ -165,9 +164,11 @@ public static class PolicyValidator
 
         private int FindConditionsStart()
         {
-            // The scope is the first parenthesised group; conditions follow its closing parenthesis.
+            // Skip the annotations, then the scope is the parenthesised group after permit/forbid.
+            int i = _tokens.FindIndex(t => t is { Kind: TokenKind.Identifier, Text: "permit" or "forbid" });
+            if (i < 0) return _tokens.Count;
             int depth = 0;
-            for (int i = 0; i < _tokens.Count; i++)
+            for (; i < _tokens.Count; i++)
             {
                 if (_tokens[i].Kind == TokenKind.LeftParen) depth++;
                 else if (_tokens[i].Kind == TokenKind.RightParen && --depth == 0) return i + 1;
@@ -175,39 +176,46 @@ public static class PolicyValidator
             return _tokens.Count;
         }
 
-        private void CheckConditions(int start, HashSet<string> principals, HashSet<string> resources, List<SchemaType> contexts)
+        /// <summary>Entity literals and type names anywhere in the conditions must be declared (checked even in unreachable code, as Cedar does).</summary>
+        private void CheckEntityNames(int start)
         {
             for (int i = start; i < _tokens.Count; i++)
             {
                 var token = _tokens[i];
-                if (token.Kind != TokenKind.Identifier) continue;
-                bool afterDot = i > 0 && _tokens[i - 1].Kind == TokenKind.Dot;
-                if (afterDot) continue;
+                if (token.Kind != TokenKind.Identifier || (i > 0 && _tokens[i - 1].Kind == TokenKind.Dot)) continue;
                 if (i > 0 && _tokens[i - 1] is { Kind: TokenKind.Identifier, Text: "is" })
-                {
                     i = CheckTypeName(i);
-                    continue;
-                }
-                if (IsAfterHasOrIs(i)) continue;
-                if (Peek(i + 1) == TokenKind.DoubleColon)
-                {
+                else if (Peek(i + 1) == TokenKind.DoubleColon)
                     i = CheckEntityLiteral(i);
-                    continue;
-                }
-                IReadOnlyCollection<SchemaType>? start0 = token.Text switch
-                {
-                    "principal" => principals.Select(t => (SchemaType)new EntitySchemaType(t)).ToList(),
-                    "resource" => resources.Select(t => (SchemaType)new EntitySchemaType(t)).ToList(),
-                    "context" => contexts,
-                    _ => null,
-                };
-                if (start0 is null) continue;
-                i = FollowChain(i, start0);
             }
         }
 
-        private bool IsAfterHasOrIs(int i) =>
-            i > 0 && _tokens[i - 1].Kind == TokenKind.Identifier && _tokens[i - 1].Text is "has" or "is" or "like";
+        /// <summary>Type-checks the conditions once per request environment the policy applies to.</summary>
+        private void CheckConditions(int start, List<SchemaAction> applicable, HashSet<string>? principalTypes, HashSet<string>? resourceTypes)
+        {
+            var conditions = new ConditionReader(_tokens).ReadConditions(start);
+            if (conditions is null || conditions.Count == 0) return;
+            var seen = new HashSet<(int, string)>();
+            int environments = 0;
+            foreach (var action in applicable)
+            {
+                foreach (var principal in action.PrincipalTypes.Where(t => principalTypes is null || principalTypes.Contains(t)))
+                {
+                    foreach (var resource in action.ResourceTypes.Where(t => resourceTypes is null || resourceTypes.Contains(t)))
+                    {
+                        if (++environments > MaxEnvironments) return;
+                        var checker = new ConditionChecker(_schema, principal, action, resource, (token, message) =>
+                        {
+                            if (seen.Add((token, message))) Report(_tokens[token], message);
+                        });
+                        foreach (var condition in conditions) checker.Check(condition);
+                    }
+                }
+            }
+        }
+
+        // Each environment is a full pass over the conditions; the product of types can be large.
+        private const int MaxEnvironments = 64;
 
         private TokenKind? Peek(int i) => i < _tokens.Count ? _tokens[i].Kind : null;
 
@@ -252,138 +260,6 @@ public static class PolicyValidator
                 break; // a function path such as ip(...) has no string after '::'
             }
             return j - 1;
-        }
-
-        /// <summary>Follows <c>var.a.b["c"]</c> through the schema; returns the index of the chain's last token.</summary>
-        private int FollowChain(int i, IReadOnlyCollection<SchemaType> types)
-        {
-            int last = i;
-            var current = types;
-            while (true)
-            {
-                string? attribute = null;
-                Token attributeToken = default;
-                int next = last;
-                if (Peek(last + 1) == TokenKind.Dot && last + 2 < _tokens.Count && _tokens[last + 2].Kind == TokenKind.Identifier
-                    && Peek(last + 3) != TokenKind.LeftParen)
-                {
-                    attributeToken = _tokens[last + 2];
-                    attribute = attributeToken.Text;
-                    next = last + 2;
-                }
-                else if (Peek(last + 1) == TokenKind.LeftBracket && last + 3 < _tokens.Count && _tokens[last + 2].Kind == TokenKind.String
-                         && _tokens[last + 3].Kind == TokenKind.RightBracket)
-                {
-                    attributeToken = _tokens[last + 2];
-                    attribute = Lexer.Unescape(attributeToken.Text, false, null, (_, detail) => new InvalidOperationException(detail));
-                    next = last + 3;
-                }
-                if (attribute is null) break;
-
-                var found = new List<SchemaType>();
-                bool anyRecordLike = false;
-                foreach (var type in current)
-                {
-                    var record = RecordOf(type);
-                    if (record is null) continue;
-                    anyRecordLike = true;
-                    if (record.Attributes.TryGetValue(attribute, out var declared)) found.Add(declared.Type);
-                }
-                if (anyRecordLike && found.Count == 0)
-                {
-                    string owners = string.Join(", ", current.Select(Describe).Distinct().Order(StringComparer.Ordinal));
-                    Report(attributeToken, $"attribute '{attribute}' is not declared for {owners}");
-                    return next;
-                }
-                current = found.Distinct().ToList();
-                last = next;
-                if (current.Count == 0) return last;
-            }
-            CheckOperandUse(i, last, current);
-            return last;
-        }
-
-        private RecordSchemaType? RecordOf(SchemaType type) => type switch
-        {
-            RecordSchemaType r => r,
-            EntitySchemaType e => _schema.GetEntityType(e.EntityTypeName) is { } definition
-                ? (definition.EnumIds is null ? definition.Attributes : RecordSchemaType.Empty)
-                : null,
-            _ => null,
-        };
-
-        private static string Describe(SchemaType type) => type switch
-        {
-            EntitySchemaType e => $"entity type '{e.EntityTypeName}'",
-            RecordSchemaType => "the record (context or attribute) it is read from",
-            _ => type.ToString(),
-        };
-
-        /// <summary>What follows an attribute value must fit its declared type.</summary>
-        /// <summary>
-        /// Operators bind by precedence, so the value is the whole left operand of the next binary
-        /// operator only when the token before the chain binds more loosely than that operator.
-        /// </summary>
-        private bool IsWholeLeftOperand(int chainStart, TokenKind next)
-        {
-            if (chainStart == 0) return true;
-            var previous = _tokens[chainStart - 1];
-            bool separator = previous.Kind is TokenKind.LeftBrace or TokenKind.LeftParen or TokenKind.LeftBracket or TokenKind.Comma
-                or TokenKind.And or TokenKind.Or
-                || previous is { Kind: TokenKind.Identifier, Text: "if" or "then" or "else" };
-            if (separator) return true;
-            bool relational = previous.Kind is TokenKind.Less or TokenKind.LessEqual or TokenKind.Greater or TokenKind.GreaterEqual
-                or TokenKind.Equal or TokenKind.NotEqual;
-            return next switch
-            {
-                TokenKind.Plus or TokenKind.Minus => relational,
-                TokenKind.Star => relational || previous.Kind is TokenKind.Plus or TokenKind.Minus,
-                _ => false,
-            };
-        }
-
-        private void CheckOperandUse(int chainStart, int last, IReadOnlyCollection<SchemaType> types)
-        {
-            if (types.Count != 1 || last + 1 >= _tokens.Count) return;
-            var type = types.First();
-            var next = _tokens[last + 1];
-            string? expected = null;
-            bool wholeOperand = IsWholeLeftOperand(chainStart, next.Kind);
-            switch (next.Kind)
-            {
-                case TokenKind.Plus or TokenKind.Minus or TokenKind.Star when wholeOperand:
-                    if (type != PrimitiveSchemaType.Long) expected = "Long";
-                    break;
-                case TokenKind.Less or TokenKind.LessEqual or TokenKind.Greater or TokenKind.GreaterEqual when wholeOperand:
-                    if (type != PrimitiveSchemaType.Long && type is not ExtensionSchemaType { Name: "datetime" or "duration" }) expected = "Long, datetime or duration";
-                    break;
-                case TokenKind.And or TokenKind.Or when wholeOperand:
-                    if (type != PrimitiveSchemaType.Bool) expected = "Bool";
-                    break;
-                case TokenKind.Identifier when next.Text == "like" && wholeOperand:
-                    if (type != PrimitiveSchemaType.String) expected = "String";
-                    break;
-                case TokenKind.Identifier when next.Text == "in" && wholeOperand:
-                    if (type is not EntitySchemaType) expected = "an entity";
-                    break;
-                case TokenKind.Dot when last + 2 < _tokens.Count && Peek(last + 3) == TokenKind.LeftParen:
-                    expected = _tokens[last + 2].Text switch
-                    {
-                        "contains" or "containsAll" or "containsAny" or "isEmpty" when type is not SetSchemaType => "Set",
-                        "lessThan" or "lessThanOrEqual" or "greaterThan" or "greaterThanOrEqual" when type is not ExtensionSchemaType { Name: "decimal" } => "decimal",
-                        "isIpv4" or "isIpv6" or "isLoopback" or "isMulticast" or "isInRange" when type is not ExtensionSchemaType { Name: "ipaddr" } => "ipaddr",
-                        "hasTag" or "getTag" when type is not EntitySchemaType => "an entity",
-                        _ => null,
-                    };
-                    if (expected is null && _tokens[last + 2].Text == "getTag" && type is EntitySchemaType e
-                        && _schema.GetEntityType(e.EntityTypeName) is { Tags: null })
-                    {
-                        Report(_tokens[last + 2], $"entity type '{e.EntityTypeName}' has no tags");
-                    }
-                    if (expected != null) next = _tokens[last + 2];
-                    break;
-            }
-            if (expected != null) Report(next, $"type mismatch: '{next.Text}' needs {expected}, but the attribute is declared as {type}");
         }
 
         // ---- reporting --------------------------------------------------------------------------

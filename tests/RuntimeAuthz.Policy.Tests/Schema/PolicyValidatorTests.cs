@@ -64,8 +64,8 @@ public sealed class PolicyValidatorTests
         var issues = Validate("""
             permit (principal, action == App::Action::"read", resource)
             when {
-              principal.nickname == "x" ||
-              resource.meta.colour == "red" || context.amout > 3 || context["ip"].isIpv4()
+              principal.nickname like "x" &&
+              resource.meta.colour like "red" && context.amout > 3 && context["ip"].isIpv4()
             };
             """);
         Assert.Equal(3, issues.Count);
@@ -73,8 +73,21 @@ public sealed class PolicyValidatorTests
         Assert.Contains("'nickname' is not declared for entity type 'App::User'", issues[0].Message);
         Assert.Equal((4, 17), (issues[1].Line, issues[1].Column));
         Assert.Contains("'colour'", issues[1].Message);
-        Assert.Equal((4, 44), (issues[2].Line, issues[2].Column));
+        Assert.Equal((4, 46), (issues[2].Line, issues[2].Column));
         Assert.Contains("'amout'", issues[2].Message);
+    }
+
+    [Fact]
+    public void ChecksEachRequestEnvironmentSeparately()
+    {
+        // Under action "read" the principal is a User, which has no attribute "members"; the error is
+        // reported even though another environment could have it.
+        var schema = CedarSchema.Parse("""
+            entity Team = { members: Long }; entity User; entity Doc;
+            action read appliesTo { principal: [User, Team], resource: [Doc] };
+            """);
+        var issues = PolicyValidator.Validate(PolicySet.Parse("permit (principal, action, resource) when { principal.members > 1 };"), schema);
+        Assert.Equal("attribute 'members' is not declared for entity type 'User'", Assert.Single(issues).Message);
     }
 
     [Fact]
@@ -88,17 +101,38 @@ public sealed class PolicyValidatorTests
     public void ReportsOperandTypeMismatches()
     {
         var issues = Validate("""
-            permit (principal, action == App::Action::"read", resource)
-            when { principal.name + 1 > 0 && principal.age like "1*" && resource.public.contains(1) && principal.name.isIpv4() && resource.getTag("x") == "" };
+            permit (principal, action == App::Action::"read", resource) when { principal.name + 1 > 0 };
+            permit (principal, action == App::Action::"read", resource) when { principal.age like "1*" };
+            permit (principal, action == App::Action::"read", resource) when { resource.public.contains(1) };
+            permit (principal, action == App::Action::"read", resource) when { principal.name.isIpv4() };
+            permit (principal, action == App::Action::"read", resource) when { resource.getTag("x") like "" };
+            permit (principal, action == App::Action::"read", resource) when { context.ip < 3 };
+            permit (principal, action == App::Action::"read", resource) when { resource.meta };
             """);
-        Assert.Equal(5, issues.Count);
-        Assert.All(issues.Take(4), i => Assert.Contains("type mismatch", i.Message));
-        Assert.Contains("needs Long", issues[0].Message);
-        Assert.Contains("needs String", issues[1].Message);
-        Assert.Contains("needs Set", issues[2].Message);
-        Assert.Contains("needs ipaddr", issues[3].Message);
-        Assert.Contains("'App::Doc' has no tags", issues[4].Message);
-        Assert.Equal((2, 23), (issues[0].Line, issues[0].Column));
+        Assert.Equal(
+            ["policy0 1:78 type mismatch: expected Long, but the expression is String",
+             "policy1 2:82 type mismatch: expected String, but the expression is Long",
+             "policy2 3:77 type mismatch: expected a Set, but the expression is Bool",
+             "policy3 4:78 type mismatch: expected ipaddr, but the expression is String",
+             "policy4 5:77 entity type 'App::Doc' has no tags",
+             "policy5 6:76 type mismatch: expected Long, datetime or duration, but the expression is ipaddr",
+             "policy6 7:77 type mismatch: expected Bool, but the expression is a record"],
+            issues.Select(i => $"{i.PolicyId} {i.Line}:{i.Column} {i.Message}"));
+    }
+
+    [Fact]
+    public void CodeCedarMayConsiderUnreachableIsNotFlagged()
+    {
+        // After a test Cedar may type as a constant (==, in, has, is) or a literal false, nothing is reported.
+        var issues = Validate("""
+            permit (principal, action == App::Action::"read", resource)
+            when { (false && [].isEmpty()) || (principal has manager || ip("bad").isIpv4()) || (if principal == principal then true else principal.bogus) };
+            """);
+        Assert.Empty(issues);
+        var live = Validate("""
+            permit (principal, action == App::Action::"read", resource) when { true && ip("bad").isIpv4() };
+            """);
+        Assert.StartsWith("invalid argument to 'ip'", Assert.Single(live).Message);
     }
 
     [Fact]
@@ -107,11 +141,29 @@ public sealed class PolicyValidatorTests
         // "principal.name" is not the left operand of "&&" or "<" here, so nothing is wrong.
         var issues = Validate("""
             permit (principal, action == App::Action::"read", resource)
-            when { "a" == principal.name && 1 + principal.age < 3 && !principal.roles.isEmpty() };
+            when { principal.name like "a" && 1 + principal.age < 3 && !principal.roles.isEmpty() };
             """);
         Assert.Empty(issues);
         var bad = Validate("""permit (principal, action == App::Action::"read", resource) when { principal.roles && true };""");
-        Assert.Contains("needs Bool", Assert.Single(bad).Message);
+        Assert.Contains("expected Bool, but the expression is a Set", Assert.Single(bad).Message);
+    }
+
+    [Fact]
+    public void ReportsEmptySetsAndBadExtensionCalls()
+    {
+        var issues = Validate("""
+            permit (principal, action == App::Action::"read", resource) when { principal.roles.containsAny([]) };
+            permit (principal, action == App::Action::"read", resource) when { ip("10.0.0.300").isIpv4() };
+            permit (principal, action == App::Action::"read", resource) when { decimal(principal.name).lessThan(decimal("1.0")) };
+            permit (principal, action == App::Action::"read", resource) when { context.ip.isInRange() };
+            permit (principal, action == App::Action::"read", resource) when { datetime("2024-01-01", "x") < datetime("2024-01-01") };
+            permit (principal, action == App::Action::"read", resource) when { duration("1h").toHours() > 0 };
+            """);
+        Assert.Equal(
+            ["empty set literals", "invalid argument to 'ip'", "'decimal' must be called with a string literal",
+             "wrong number of arguments for 'isInRange': expected 1, got 0", "wrong number of arguments for 'datetime': expected 1, got 2"],
+            issues.Select(i => i.Message.Contains("empty set") ? "empty set literals" : i.Message.StartsWith("invalid argument to 'ip'", StringComparison.Ordinal) ? "invalid argument to 'ip'" : i.Message));
+        Assert.Equal((1, 96), (issues[0].Line, issues[0].Column));
     }
 
     [Fact]

@@ -1,0 +1,309 @@
+using RuntimeAuthz.Policy.Evaluation;
+
+namespace RuntimeAuthz.Policy.Schema;
+
+/// <summary>
+/// Type-checks condition trees in one request environment (one principal type, one action, one
+/// resource type), as Cedar's validator does. It reports only what it is sure of: code that Cedar
+/// may treat as unreachable (after a boolean it may type as constant: ==, in, has, is, hasTag ...)
+/// is checked silently, so a valid policy is never flagged.
+/// </summary>
+internal sealed class ConditionChecker(CedarSchema schema, string principalType, SchemaAction action, string resourceType, Action<int, string> report)
+{
+    private enum Truth { True, False, Any, Unsure }
+
+    private abstract record VT;
+    private sealed record VBool(Truth Value) : VT;
+    private sealed record VLong : VT;
+    private sealed record VString : VT;
+    private sealed record VEntity(string? Type) : VT;             // null: an entity of unknown type
+    private sealed record VSet(VT Element) : VT;
+    private sealed record VRecord(IReadOnlyDictionary<string, SchemaAttribute> Attributes) : VT;
+    private sealed record VExt(string Name) : VT;
+    private sealed record VUnknown : VT;
+
+    private static readonly VT Long = new VLong(), Str = new VString(), Unknown = new VUnknown();
+    private static readonly VT AnyBool = new VBool(Truth.Any), UnsureBool = new VBool(Truth.Unsure);
+
+    public void Check(CNode condition) => Expect(true, condition, Visit(condition, live: true), "Bool", t => t is VBool);
+
+    private void Report(bool live, CNode at, string message)
+    {
+        if (live) report(at.Token, message);
+    }
+
+    private static string Name(VT t) => t switch
+    {
+        VBool => "Bool", VLong => "Long", VString => "String", VEntity e => e.Type is null ? "an entity" : $"entity of type '{e.Type}'",
+        VSet => "a Set", VRecord => "a record", VExt x => x.Name, _ => "unknown",
+    };
+
+    private void Expect(bool live, CNode at, VT actual, string expected, Func<VT, bool> ok)
+    {
+        if (actual is VUnknown || ok(actual)) return;
+        Report(live, at, $"type mismatch: expected {expected}, but the expression is {Name(actual)}");
+    }
+
+    private VT FromSchema(SchemaType t) => t switch
+    {
+        PrimitiveSchemaType { Kind: PrimitiveKind.Long } => Long,
+        PrimitiveSchemaType { Kind: PrimitiveKind.String } => Str,
+        PrimitiveSchemaType => AnyBool,
+        EntitySchemaType e => new VEntity(e.EntityTypeName),
+        SetSchemaType s => new VSet(FromSchema(s.Element)),
+        RecordSchemaType r => new VRecord(r.Attributes),
+        ExtensionSchemaType x => new VExt(x.Name),
+        _ => Unknown,
+    };
+
+    private VT Visit(CNode node, bool live)
+    {
+        switch (node)
+        {
+            case CBool b: return new VBool(b.Value ? Truth.True : Truth.False);
+            case CLong: return Long;
+            case CString: return Str;
+            case CVar v:
+                return v.Name switch
+                {
+                    "principal" => new VEntity(principalType),
+                    "resource" => new VEntity(resourceType),
+                    "action" => new VEntity(action.Uid.Type),
+                    _ => new VRecord(action.Context.Attributes),
+                };
+            case CEntity e: return schema.GetEntityType(e.Type) != null || schema.IsActionEntityType(e.Type) ? new VEntity(e.Type) : Unknown;
+            case CIf i:
+                {
+                    var c = Visit(i.Condition, live);
+                    Expect(live, i.Condition, c, "Bool", t => t is VBool);
+                    var truth = (c as VBool)?.Value ?? Truth.Unsure;
+                    var then = Visit(i.Then, live && truth is Truth.True or Truth.Any);
+                    var otherwise = Visit(i.Else, live && truth is Truth.False or Truth.Any);
+                    if (truth == Truth.True) return then;
+                    if (truth == Truth.False) return otherwise;
+                    return then.GetType() == otherwise.GetType() && then is not VBool ? then : then is VBool && otherwise is VBool ? UnsureBool : Unknown;
+                }
+            case CAnd a:
+                {
+                    var left = Visit(a.Left, live);
+                    Expect(live, a.Left, left, "Bool", t => t is VBool);
+                    var l = (left as VBool)?.Value ?? Truth.Unsure;
+                    var right = Visit(a.Right, live && l is Truth.True or Truth.Any);
+                    Expect(live && l is Truth.True or Truth.Any, a.Right, right, "Bool", t => t is VBool);
+                    var r = (right as VBool)?.Value ?? Truth.Unsure;
+                    if (l == Truth.False || r == Truth.False) return new VBool(Truth.False);
+                    if (l == Truth.True) return new VBool(r);
+                    return l == Truth.Any && r is Truth.Any or Truth.True ? AnyBool : UnsureBool;
+                }
+            case COr o:
+                {
+                    var left = Visit(o.Left, live);
+                    Expect(live, o.Left, left, "Bool", t => t is VBool);
+                    var l = (left as VBool)?.Value ?? Truth.Unsure;
+                    var right = Visit(o.Right, live && l is Truth.False or Truth.Any);
+                    Expect(live && l is Truth.False or Truth.Any, o.Right, right, "Bool", t => t is VBool);
+                    var r = (right as VBool)?.Value ?? Truth.Unsure;
+                    if (l == Truth.True || r == Truth.True) return new VBool(Truth.True);
+                    if (l == Truth.False) return new VBool(r);
+                    return l == Truth.Any && r is Truth.Any or Truth.False ? AnyBool : UnsureBool;
+                }
+            case CUnary u:
+                {
+                    var operand = Visit(u.Operand, live);
+                    if (u.Op == "-") { Expect(live, u, operand, "Long", t => t is VLong); return Long; }
+                    Expect(live, u, operand, "Bool", t => t is VBool);
+                    return (operand as VBool)?.Value switch
+                    {
+                        Truth.True => new VBool(Truth.False),
+                        Truth.False => new VBool(Truth.True),
+                        Truth.Any => AnyBool,
+                        _ => UnsureBool,
+                    };
+                }
+            case CBinary b: return VisitBinary(b, live);
+            case CHas h:
+                {
+                    var operand = Visit(h.Operand, live);
+                    Expect(live, h, operand, "an entity or a record", t => t is VEntity or VRecord or VRecordLiteral);
+                    return UnsureBool;
+                }
+            case CLike l:
+                {
+                    var operand = Visit(l.Operand, live);
+                    Expect(live, l, operand, "String", t => t is VString);
+                    return AnyBool;
+                }
+            case CIs i:
+                {
+                    var operand = Visit(i.Operand, live);
+                    Expect(live, i, operand, "an entity", t => t is VEntity);
+                    if (i.In != null)
+                    {
+                        var target = Visit(i.In, live);
+                        Expect(live, i.In, target, "an entity or a set of entities", t => t is VEntity or VSet);
+                    }
+                    return UnsureBool;
+                }
+            case CGetAttr g: return VisitGetAttr(g, live);
+            case CMethod m: return VisitMethod(m, live);
+            case CCall c: return VisitCall(c, live);
+            case CSet s:
+                {
+                    if (s.Elements.Count == 0)
+                    {
+                        Report(live, s, "empty set literals are not allowed in validated policies (their element type cannot be known)");
+                        return new VSet(Unknown);
+                    }
+                    var types = s.Elements.Select(e => Visit(e, live)).ToList();
+                    var first = types[0];
+                    return new VSet(types.All(t => t.GetType() == first.GetType()) && first is not VBool ? first : Unknown);
+                }
+            case CRecord r:
+                {
+                    var attributes = new Dictionary<string, SchemaAttribute>(StringComparer.Ordinal);
+                    foreach (var (key, value) in r.Fields)
+                    {
+                        Visit(value, live);
+                        attributes[key] = new SchemaAttribute(PrimitiveSchemaType.Long, true, new Dictionary<string, string>()); // value types are not tracked
+                    }
+                    return new VRecordLiteral(attributes.Keys.ToHashSet(StringComparer.Ordinal));
+                }
+            default:
+                return Unknown;
+        }
+    }
+
+    // A record literal: its keys are known, the value types are not followed.
+    private sealed record VRecordLiteral(IReadOnlySet<string> Keys) : VT;
+
+    private VT VisitBinary(CBinary b, bool live)
+    {
+        var left = Visit(b.Left, live);
+        var right = Visit(b.Right, live);
+        switch (b.Op)
+        {
+            case "+" or "-" or "*":
+                Expect(live, b.Left, left, "Long", t => t is VLong);
+                Expect(live, b.Right, right, "Long", t => t is VLong);
+                return Long;
+            case "<" or "<=" or ">" or ">=":
+                {
+                    static bool Comparable(VT t) => t is VLong or VExt { Name: "datetime" or "duration" };
+                    Expect(live, b.Left, left, "Long, datetime or duration", Comparable);
+                    Expect(live, b.Right, right, "Long, datetime or duration", Comparable);
+                    if (Comparable(left) && Comparable(right) && left != right)
+                        Report(live, b, $"type mismatch: cannot compare {Name(left)} with {Name(right)}");
+                    return AnyBool;
+                }
+            case "in":
+                Expect(live, b.Left, left, "an entity", t => t is VEntity or VUnknown);
+                Expect(live, b.Right, right, "an entity or a set of entities", t => t is VEntity or VSet);
+                return UnsureBool;
+            default:
+                return UnsureBool; // == and != (Cedar may type these as constants)
+        }
+    }
+
+    private VT VisitGetAttr(CGetAttr g, bool live)
+    {
+        var operand = Visit(g.Operand, live);
+        switch (operand)
+        {
+            case VEntity { Type: { } type }:
+                {
+                    var definition = schema.GetEntityType(type);
+                    if (definition is null) return Unknown; // action entities and undeclared types
+                    var attributes = definition.EnumIds is null ? definition.Attributes.Attributes : RecordSchemaType.Empty.Attributes;
+                    if (attributes.TryGetValue(g.Attribute, out var declared)) return FromSchema(declared.Type);
+                    Report(live, g, $"attribute '{g.Attribute}' is not declared for entity type '{type}'");
+                    return Unknown;
+                }
+            case VRecord record:
+                if (record.Attributes.TryGetValue(g.Attribute, out var field)) return FromSchema(field.Type);
+                Report(live, g, $"attribute '{g.Attribute}' is not declared in this record type");
+                return Unknown;
+            case VRecordLiteral literal:
+                if (!literal.Keys.Contains(g.Attribute)) Report(live, g, $"the record has no attribute '{g.Attribute}'");
+                return Unknown;
+            default:
+                Expect(live, g, operand, "an entity or a record", t => t is VEntity or VRecord or VRecordLiteral);
+                return Unknown;
+        }
+    }
+
+    private VT VisitMethod(CMethod m, bool live)
+    {
+        var receiver = Visit(m.Receiver, live);
+        var arguments = m.Arguments.Select(a => Visit(a, live)).ToList();
+        switch (m.Name)
+        {
+            case "contains" or "containsAll" or "containsAny" or "isEmpty":
+                {
+                    int arity = m.Name == "isEmpty" ? 0 : 1;
+                    if (arguments.Count != arity) { Report(live, m, $"wrong number of arguments for '{m.Name}': expected {arity}, got {arguments.Count}"); return AnyBool; }
+                    Expect(live, m.Receiver, receiver, "a Set", t => t is VSet);
+                    if (m.Name is "containsAll" or "containsAny") Expect(live, m.Arguments[0], arguments[0], "a Set", t => t is VSet);
+                    return AnyBool;
+                }
+            case "hasTag" or "getTag":
+                {
+                    if (arguments.Count != 1) { Report(live, m, $"wrong number of arguments for '{m.Name}': expected 1, got {arguments.Count}"); return Unknown; }
+                    Expect(live, m.Receiver, receiver, "an entity", t => t is VEntity);
+                    Expect(live, m.Arguments[0], arguments[0], "String", t => t is VString);
+                    if (m.Name == "hasTag") return UnsureBool;
+                    if (receiver is VEntity { Type: { } type } && schema.GetEntityType(type) is { } definition)
+                    {
+                        if (definition.Tags is null) { Report(live, m, $"entity type '{type}' has no tags"); return Unknown; }
+                        return FromSchema(definition.Tags);
+                    }
+                    return Unknown;
+                }
+        }
+        if (!ExtensionFunction.Methods.TryGetValue(m.Name, out var function)) return Unknown;
+        if (arguments.Count != function.Arity - 1)
+        {
+            Report(live, m, $"wrong number of arguments for '{m.Name}': expected {function.Arity - 1}, got {arguments.Count}");
+            return Unknown;
+        }
+        (string receiverType, string? argumentType, VT result) = m.Name switch
+        {
+            "lessThan" or "lessThanOrEqual" or "greaterThan" or "greaterThanOrEqual" => ("decimal", "decimal", AnyBool),
+            "isIpv4" or "isIpv6" or "isLoopback" or "isMulticast" => ("ipaddr", (string?)null, AnyBool),
+            "isInRange" => ("ipaddr", "ipaddr", AnyBool),
+            "offset" => ("datetime", "duration", new VExt("datetime")),
+            "durationSince" => ("datetime", "datetime", new VExt("duration")),
+            "toDate" => ("datetime", null, new VExt("datetime")),
+            "toTime" => ("datetime", null, new VExt("duration")),
+            _ => ("duration", null, Long), // toMilliseconds, toSeconds, toMinutes, toHours, toDays
+        };
+        Expect(live, m.Receiver, receiver, receiverType, t => t is VExt x && x.Name == receiverType);
+        if (argumentType != null) Expect(live, m.Arguments[0], arguments[0], argumentType, t => t is VExt x && x.Name == argumentType);
+        return result;
+    }
+
+    private VT VisitCall(CCall c, bool live)
+    {
+        foreach (var argument in c.Arguments) Visit(argument, live);
+        if (!ExtensionFunction.Constructors.TryGetValue(c.Name, out var constructor)) return Unknown;
+        VT result = new VExt(c.Name == "ip" ? "ipaddr" : c.Name);
+        if (c.Arguments.Count != 1)
+        {
+            Report(live, c, $"wrong number of arguments for '{c.Name}': expected 1, got {c.Arguments.Count}");
+            return result;
+        }
+        if (c.Arguments[0] is not CString literal)
+        {
+            Report(live, c, $"'{c.Name}' must be called with a string literal");
+            return result;
+        }
+        try
+        {
+            constructor.Invoke1(new StringValue(literal.Value));
+        }
+        catch (EvaluationException e)
+        {
+            Report(live, literal, $"invalid argument to '{c.Name}': {e.Message}");
+        }
+        return result;
+    }
+}
