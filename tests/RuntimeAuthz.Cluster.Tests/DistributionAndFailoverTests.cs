@@ -32,7 +32,8 @@ public sealed class DistributionAndFailoverTests(ClusterEnvironment env)
         var agent = await scenario.NewAgentAsync();
         var management = cluster.Client.GetGrain<IManagementGrain>(0);
         var sessionsBySilo = new Dictionary<SiloAddress, string>();
-        for (var i = 0; i < 60 && sessionsBySilo.Count < cluster.Silos.Count; i++)
+        // Placement is load-based, so keep opening sessions until every silo hosts one.
+        for (var i = 0; i < 500 && sessionsBySilo.Count < cluster.Silos.Count; i++)
         {
             var session = await scenario.OpenSessionAsync(agent);
             var host = await management.GetActivationAddress(cluster.Client.GetGrain<IAgentSessionGrain>(session));
