@@ -150,6 +150,34 @@ public sealed class HttpApiTests(ClusterEnvironment env)
         Assert.Equal("bad-1", reply.Response.Headers.GetValues("X-Request-ID").Single());
     }
 
+    [Theory]
+    [InlineData("{\"fleet\":\"research\",\"size\":1.5}")]
+    [InlineData("{\"fleet\":\"research\",\"size\":1e30}")]
+    [InlineData("{\"fleet\":\"research\",\"size\":123456789012345678901234567890}")]
+    [InlineData("{\"fleet\":\"research\",\"owner\":{\"__entity\":{\"type\":\"User\"}}}")]
+    [InlineData("{\"fleet\":\"research\",\"limit\":{\"__extn\":{\"fn\":\"nonsense\",\"arg\":\"1\"}}}")]
+    [InlineData("{\"fleet\":\"research\",\"tags\":[1,\"a\",null]}")]
+    [InlineData("{\"fleet\":null}")]
+    public async Task Resource_properties_cedar_cannot_represent_are_denied_not_errors(string properties)
+    {
+        var http = await HttpAsync();
+        var session = await OpenSessionAsync(http);
+
+        var reply = await http.PostJsonAsync("/access/v1/evaluation", Evaluation(session, "read_file", "Document", "odd", properties));
+
+        Assert.Equal(HttpStatusCode.OK, reply.Status);
+        Assert.False(reply.Json["decision"]!.GetValue<bool>());
+        Assert.Equal("invalid-request", reply.Json["context"]!["deny_reason"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Duplicate_json_properties_are_a_400()
+    {
+        var http = await HttpAsync();
+        var reply = await http.PostJsonAsync("/v1/agents", """{"id":"dup-agent","id":"other","name":"n","owner":"o","fleet":"f"}""");
+        Assert.Contains("not valid JSON", reply.AssertProblem(HttpStatusCode.BadRequest));
+    }
+
     [Fact]
     public async Task Agents_can_be_registered_listed_suspended_and_given_delegations()
     {
