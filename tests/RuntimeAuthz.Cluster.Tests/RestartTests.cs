@@ -44,6 +44,25 @@ public sealed class RestartTests(ClusterEnvironment env)
         await second.StopAsync();
     }
 
+    [Fact]
+    public async Task Seeding_twice_creates_the_example_once()
+    {
+        var serviceId = "seed-" + Guid.NewGuid().ToString("N")[..12];
+        var first = await env.StartHostAsync(serviceId, seed: true);
+        await first.StopAsync();
+        var second = await env.StartHostAsync(serviceId, seed: true);
+
+        var versions = await second.Http.GetJsonAsync("/v1/policies");
+        var agent = await second.Http.GetJsonAsync("/v1/agents/demo-agent");
+
+        var only = Assert.Single(versions.Json.AsArray());
+        Assert.Equal("seed", only!["author"]!.GetValue<string>());
+        Assert.True(only["hasSchema"]!.GetValue<bool>());
+        Assert.Equal("research", agent.Json["fleet"]!.GetValue<string>());
+        Assert.Single(agent.Json["delegations"]!.AsArray());
+        await second.StopAsync();
+    }
+
     /// <summary>The publish is pushed to the silo's cache asynchronously; returns the allowing decision's id.</summary>
     private static async Task<string> PostUntilAllowedAsync(HttpClient http, string path, string body)
     {
