@@ -111,6 +111,7 @@ public class AuthorizerTests
         Assert.Throws<ArgumentException>(() => set.Link("policy0", "x", null, null));
         Assert.Throws<ArgumentException>(() => set.Link("policy0", "x", new EntityUid("User", "a"), new EntityUid("Doc", "d")));
         Assert.Throws<ArgumentException>(() => set.Link("policy0", "policy1", new EntityUid("User", "a"), null));
+        Assert.Throws<ArgumentException>(() => set.LinkMany([new TemplateLink("policy0", "x", new EntityUid("User", "a"), null), new TemplateLink("policy0", "x", new EntityUid("User", "b"), null)]));
     }
 
     [Fact]

@@ -200,7 +200,6 @@ internal sealed class PolicyParser
     {
         if (Current.Kind == TokenKind.Question) throw Error(Current, $"a template slot is not allowed {context}");
         if (Current.Kind != TokenKind.Identifier) throw Error(Current, $"expected an entity like Type::\"id\" {context}, found {Current.Describe()}");
-        var first = Current;
         var parts = new List<string>();
         while (true)
         {
@@ -211,7 +210,6 @@ internal sealed class PolicyParser
             if (Current.Kind == TokenKind.String) break;
             if (Current.Kind != TokenKind.Identifier) throw Error(Current, $"expected an entity id string after '{string.Join("::", parts)}::', found {Current.Describe()}");
         }
-        _ = first;
         return new EntityUid(string.Join("::", parts), UnescapeString(Advance()));
     }
 
