@@ -156,7 +156,25 @@ public sealed class AgentSessionGrain(
                 SessionId = SessionId, AgentId = request.AgentId ?? "", DecidedAt = now,
             };
         }
+        try
+        {
+            return await DecideAndRecord(session, request, decisionId, now);
+        }
+        catch (Exception ex)
+        {
+            // Last line of defence: whatever failed (recording included), the answer is a deny.
+            logger.LogError(ex, "Decision {DecisionId} in session {SessionId} could not be made or recorded; denying", decisionId, SessionId);
+            DeactivateOnIdle();
+            return new AuthzDecision
+            {
+                DecisionId = decisionId, Outcome = DecisionOutcome.Deny, DenyReason = DenyReasons.InternalError,
+                SessionId = SessionId, AgentId = session.AgentId, DecidedAt = now, CumulativeRisk = session.CumulativeRisk,
+            };
+        }
+    }
 
+    private async Task<AuthzDecision> DecideAndRecord(SessionInfo session, DecisionRequest request, Guid decisionId, DateTimeOffset now)
+    {
         Evaluation evaluation;
         try
         {
@@ -205,7 +223,8 @@ public sealed class AgentSessionGrain(
                 CumulativeRisk = session.CumulativeRisk,
             };
         }
-        logger.LogInformation("Decision {DecisionId} session {SessionId} agent {AgentId} action {Action}: {Outcome} {DenyReason} policy v{PolicyVersion}",
+        // Debug: the session timeline is the durable record of every decision; this is for tracing.
+        logger.LogDebug("Decision {DecisionId} session {SessionId} agent {AgentId} action {Action}: {Outcome} {DenyReason} policy v{PolicyVersion}",
             decisionId, SessionId, session.AgentId, request.Action, decision.Outcome, decision.DenyReason, decision.PolicyVersion);
         return decision;
     }
