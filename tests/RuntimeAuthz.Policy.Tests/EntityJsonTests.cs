@@ -41,6 +41,7 @@ public class EntityJsonTests
     [InlineData("[{\"uid\": {\"type\": \"U\", \"id\": \"a\"}, \"attrs\": null, \"parents\": []}]", 1, 45, "must be a JSON object")]
     [InlineData("[{\"uid\": {\"type\": \"U\", \"id\": \"a\"}, \"attrs\": {\"x\": null}}]", 1, 51, "null is not a Cedar value")]
     [InlineData("{}", 1, 1, "expected a JSON array")]
+    [InlineData("[{\"uid\": {\"type\": \"U\", \"id\": \"\\ud800\"}, \"attrs\": {}, \"parents\": []}]", 1, 30, "invalid JSON string")]
     [InlineData("[{\"uid\": ", 1, 10, "invalid JSON")]
     public void BadEntitiesReportLineAndColumn(string json, int line, int column, string detail)
     {

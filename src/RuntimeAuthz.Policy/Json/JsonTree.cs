@@ -51,6 +51,11 @@ internal sealed class JsonSource
             if (reader.Read()) throw source.Error((int)reader.TokenStartIndex, "unexpected content after the JSON value");
             return (source, root);
         }
+        catch (InvalidOperationException e)
+        {
+            // e.g. a string with an unpaired surrogate escape, which has no .NET string form.
+            throw source.Error(source.lastOffset, "invalid JSON string: " + e.Message);
+        }
         catch (JsonException e)
         {
             var line = (int)(e.LineNumber ?? 0) + 1;
@@ -66,9 +71,12 @@ internal sealed class JsonSource
         return (cut > 0 ? message[..cut] : message).TrimEnd();
     }
 
+    private int lastOffset;
+
     private JsonNode ReadValue(ref Utf8JsonReader reader)
     {
         var offset = (int)reader.TokenStartIndex;
+        lastOffset = offset;
         switch (reader.TokenType)
         {
             case JsonTokenType.Null: return new JsonNode { Kind = JsonKind.Null, Offset = offset };
@@ -90,6 +98,7 @@ internal sealed class JsonSource
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
                 {
                     var keyOffset = (int)reader.TokenStartIndex;
+                    lastOffset = keyOffset;
                     var key = reader.GetString()!;
                     if (!seen.Add(key)) throw Error(keyOffset, $"duplicate key \"{key}\" in JSON object");
                     reader.Read();
