@@ -69,5 +69,11 @@ public sealed class ApiErrorMiddleware(RequestDelegate next, ILogger<ApiErrorMid
             logger.LogDebug(ex, "Bad HTTP request");
             await Problems.Create(ex.StatusCode, ex.Message).ExecuteAsync(context);
         }
+        catch (Exception ex) when (!context.Response.HasStarted && ex is TimeoutException or Orleans.Runtime.SiloUnavailableException or Orleans.Runtime.OrleansMessageRejectionException)
+        {
+            // The cluster is reachable in principle but did not answer: the caller may retry.
+            logger.LogWarning(ex, "Cluster unavailable for {Method} {Path}", context.Request.Method, context.Request.Path);
+            await Problems.Create(StatusCodes.Status503ServiceUnavailable, "the cluster did not answer in time; retry later").ExecuteAsync(context);
+        }
     }
 }
