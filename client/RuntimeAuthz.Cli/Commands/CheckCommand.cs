@@ -133,7 +133,8 @@ public static class CheckCommand
             return;
         }
         var headline = $"{Display.Outcome(decision.Outcome)}  {decision.AgentId} {request.Action} {request.Resource}";
-        var details = new List<string> { $"policy v{decision.PolicyVersion}" };
+        // Version 0: refused before any policy was consulted (unknown agent, closed session, ...).
+        var details = new List<string> { decision.PolicyVersion > 0 ? $"policy v{decision.PolicyVersion}" : "no policy consulted" };
         if (decision.Reasons is { Count: > 0 } reasons)
         {
             details.Add($"{(decision.Outcome == DecisionOutcome.Deny ? "denied by" : "permitted by")} {string.Join(", ", reasons)}");

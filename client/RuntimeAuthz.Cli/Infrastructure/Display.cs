@@ -14,7 +14,10 @@ public static class Display
     public static string Relative(DateTimeOffset instant, DateTimeOffset now)
     {
         var delta = instant - now;
-        var text = Span(delta.Duration());
+        // Round to the unit shown, so a grant of 2h made a moment ago reads "in 2h", not "in 1h59m".
+        var unit = delta.Duration() >= TimeSpan.FromHours(1) ? TimeSpan.FromMinutes(1) : TimeSpan.FromSeconds(1);
+        var rounded = TimeSpan.FromTicks((long)Math.Round(delta.Duration().Ticks / (double)unit.Ticks) * unit.Ticks);
+        var text = Span(rounded);
         return delta >= TimeSpan.Zero ? $"in {text}" : $"{text} ago";
     }
 
