@@ -16,20 +16,23 @@ public sealed record SessionState
 
 /// <summary>
 /// Bounds that keep a session row well under Azure Table's 1 MiB entity limit: the timeline
-/// keeps the most recent <see cref="MaxEvents"/> events and at most <see cref="MaxTimelineChars"/>
-/// characters of event text (estimated), each event's detail truncated to <see cref="MaxDetailChars"/>.
-/// Totals (<see cref="SessionInfo.TotalEvents"/> and per kind) count every event ever recorded.
+/// keeps the most recent <see cref="MaxEvents"/> events and at most <see cref="MaxTimelineBytes"/>
+/// bytes of stored JSON (an upper bound that counts escaping), each event's detail truncated to
+/// <see cref="MaxDetailChars"/> characters. Totals (<see cref="SessionInfo.TotalEvents"/> and per
+/// kind) count every event ever recorded.
 /// </summary>
 public static class SessionLimits
 {
     public const int MaxEvents = 1000;
     public const int MaxDetailChars = 2048;
-    public const int MaxTimelineChars = 400_000;
-    public const int EventOverheadChars = 220;
+    public const int MaxTimelineBytes = 600_000;
+    /// <summary>Property names, numbers, the GUID and timestamps of one stored event.</summary>
+    public const int EventOverheadBytes = 260;
     public static readonly TimeSpan MaxLifetime = TimeSpan.FromDays(7);
 
-    public static int EstimateChars(SessionEvent e) =>
-        EventOverheadChars + e.Action.Length + e.Resource.Length + (e.Detail?.Length ?? 0) + (e.Reasons?.Sum(r => r.Length + 3) ?? 0);
+    public static int EstimateBytes(SessionEvent e) =>
+        EventOverheadBytes + JsonSize.EscapedUtf8Bytes(e.Action) + JsonSize.EscapedUtf8Bytes(e.Resource) + JsonSize.EscapedUtf8Bytes(e.Detail)
+        + (e.Reasons?.Sum(r => JsonSize.EscapedUtf8Bytes(r) + 1) ?? 0);
 
     public static string? Truncate(string? text) =>
         text is null || text.Length <= MaxDetailChars ? text : string.Concat(text.AsSpan(0, MaxDetailChars - 1), "…");
@@ -41,11 +44,11 @@ public static class SessionLimits
         var events = new List<SessionEvent>(session.Events.Count + 1);
         events.AddRange(session.Events);
         events.Add(recorded with { Seq = seq });
-        var chars = events.Sum(SessionLimits.EstimateChars);
+        var bytes = events.Sum(EstimateBytes);
         var drop = 0;
-        while (events.Count - drop > SessionLimits.MaxEvents || (chars > SessionLimits.MaxTimelineChars && events.Count - drop > 1))
+        while (events.Count - drop > MaxEvents || (bytes > MaxTimelineBytes && events.Count - drop > 1))
         {
-            chars -= SessionLimits.EstimateChars(events[drop]);
+            bytes -= EstimateBytes(events[drop]);
             drop++;
         }
         return session with

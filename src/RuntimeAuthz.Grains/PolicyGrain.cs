@@ -22,6 +22,8 @@ public sealed class PolicyGrain(
     /// <summary>Summaries kept in the row (~300 bytes each); older versions stay readable by number.</summary>
     public const int MaxSummaries = 1000;
     public const int MaxPolicyTextLength = 256 * 1024;
+    /// <summary>Upper bound for one version's stored row (texts as escaped JSON), below Azure's 1 MiB entity limit.</summary>
+    public const int MaxVersionRecordBytes = 768 * 1024;
 
     /// <summary>Silo caches re-subscribe well within this period.</summary>
     public static readonly TimeSpan ObserverExpiration = TimeSpan.FromMinutes(2);
@@ -34,6 +36,11 @@ public sealed class PolicyGrain(
             return CommandResult<PolicyVersionRecord>.Fail(CommandError.Invalid, "author must not be empty");
         if (request.Policies.Length > MaxPolicyTextLength || request.Schema?.Length > MaxPolicyTextLength)
             return CommandResult<PolicyVersionRecord>.Fail(CommandError.Invalid, $"policy and schema texts are limited to {MaxPolicyTextLength} characters each");
+        var storedBytes = 512 + JsonSize.EscapedUtf8Bytes(request.Policies) + JsonSize.EscapedUtf8Bytes(request.Schema)
+            + JsonSize.EscapedUtf8Bytes(request.Author) + JsonSize.EscapedUtf8Bytes(request.Note);
+        if (storedBytes > MaxVersionRecordBytes)
+            return CommandResult<PolicyVersionRecord>.Fail(CommandError.Invalid,
+                $"policy and schema are too large to store: up to {storedBytes} bytes as JSON, at most {MaxVersionRecordBytes} (Azure Table rows are limited to 1 MiB)");
 
         IReadOnlyList<SourceIssue> issues;
         int policyCount;

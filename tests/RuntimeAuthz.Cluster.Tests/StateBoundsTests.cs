@@ -17,13 +17,14 @@ public sealed class StateBoundsTests(ClusterEnvironment env)
         var cluster = await env.GetSharedClusterAsync();
         var serializer = cluster.Silos[0].ServiceProvider.GetRequiredService<IGrainStorageSerializer>();
         var session = new SessionInfo { Id = "s", AgentId = "a", Status = SessionStatus.Open };
-        var big = new string('x', 10_000);
+        // Worst case for escaping: every character becomes a 6-byte \\uXXXX sequence in JSON.
+        var big = string.Concat(Enumerable.Repeat("<é>\"", 2_500));
         for (var i = 0; i < 3_000; i++)
         {
             session = SessionLimits.Append(session, new SessionEvent
             {
                 Kind = i % 2 == 0 ? SessionEventKind.Request : SessionEventKind.Response, DecisionId = Guid.NewGuid(),
-                Action = "read_file", Resource = "Document::\"" + i + "\"", Reasons = ["policy0"],
+                Action = "read_file", Resource = "Document::\"<" + i + ">\"", Reasons = ["policy0"],
                 Detail = SessionLimits.Truncate(big),
             });
         }
@@ -37,6 +38,22 @@ public sealed class StateBoundsTests(ClusterEnvironment env)
         Assert.InRange(bytes.Length, 1, AzureEntityLimitBytes * 3 / 4);
         Assert.DoesNotContain("$type", System.Text.Encoding.UTF8.GetString(bytes), StringComparison.Ordinal);
         Assert.Contains("\"SchemaVersion\":1", System.Text.Encoding.UTF8.GetString(bytes), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Policy_texts_too_large_for_one_row_are_refused()
+    {
+        var cluster = await env.GetSharedClusterAsync();
+        var policyGrain = cluster.Client.GetGrain<IPolicyGrain>(0);
+        var before = await policyGrain.CurrentVersion();
+        // Valid Cedar, but the comment's '<' characters are escaped as 6 bytes each in stored JSON.
+        var text = "// " + new string('<', 200_000) + "\npermit (principal, action, resource);";
+
+        var result = await policyGrain.Publish(new PolicyPublishRequest { Policies = text, Author = "tests" });
+
+        Assert.Equal(CommandError.Invalid, result.Error);
+        Assert.Contains("too large", result.Message);
+        Assert.Equal(before, await policyGrain.CurrentVersion());
     }
 
     [Fact]
