@@ -10,6 +10,8 @@
 // stdout: JSON array, one per case, in order:
 //         { decision: "allow"|"deny", reason: [ids], errors: [ids], errorMessages: [text] }
 //         or { failure: [messages] } when cedar-wasm could not even evaluate the request.
+//         A case with validateOnly: true (policies + schema) is validated instead (strict mode):
+//         { invalid: [ids of policies with validation errors], messages: [text] }
 'use strict';
 const path = require('path');
 
@@ -41,6 +43,14 @@ function main() {
   const cedar = loadCedar();
   const cases = JSON.parse(readStdin());
   const results = cases.map((c) => {
+    if (c.validateOnly) {
+      const v = cedar.validate({ schema: c.schema, policies: { staticPolicies: c.policies, templates: c.templates ?? {} } });
+      if (v.type !== 'success') return { failure: v.errors.map((e) => e.message) };
+      return {
+        invalid: [...new Set(v.validationErrors.map((e) => e.policyId))].sort(),
+        messages: v.validationErrors.map((e) => `${e.policyId}: ${e.error.message}`),
+      };
+    }
     const answer = cedar.isAuthorized({
       principal: c.principal,
       action: c.action,

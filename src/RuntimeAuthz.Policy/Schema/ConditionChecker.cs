@@ -25,7 +25,19 @@ internal sealed class ConditionChecker(CedarSchema schema, string principalType,
     private static readonly VT Long = new VLong(), Str = new VString(), Unknown = new VUnknown();
     private static readonly VT AnyBool = new VBool(Truth.Any), UnsureBool = new VBool(Truth.Unsure);
 
-    public void Check(CNode condition) => Expect(true, condition, Visit(condition, live: true), "Bool", t => t is VBool);
+    /// <summary>Checks the clauses in order: they are conjoined, so after a clause that may be false, Cedar may skip the rest.</summary>
+    public void Check(IEnumerable<(bool IsWhen, CNode Body)> clauses)
+    {
+        bool live = true;
+        foreach (var (isWhen, body) in clauses)
+        {
+            var type = Visit(body, live);
+            Expect(live, body, type, "Bool", t => t is VBool);
+            var truth = (type as VBool)?.Value ?? Truth.Unsure;
+            if (!isWhen) truth = truth switch { Truth.True => Truth.False, Truth.False => Truth.True, _ => truth };
+            if (truth is not (Truth.True or Truth.Any)) live = false;
+        }
+    }
 
     private void Report(bool live, CNode at, string message)
     {
@@ -137,11 +149,8 @@ internal sealed class ConditionChecker(CedarSchema schema, string principalType,
                 {
                     var operand = Visit(i.Operand, live);
                     Expect(live, i, operand, "an entity", t => t is VEntity);
-                    if (i.In != null)
-                    {
-                        var target = Visit(i.In, live);
-                        Expect(live, i.In, target, "an entity or a set of entities", t => t is VEntity or VSet);
-                    }
+                    // "x is T in e" means "x is T && x in e", and the "is" part may be constant: check "in" silently.
+                    if (i.In != null) Visit(i.In, live: false);
                     return UnsureBool;
                 }
             case CGetAttr g: return VisitGetAttr(g, live);

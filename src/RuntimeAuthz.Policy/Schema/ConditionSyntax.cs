@@ -34,19 +34,19 @@ internal sealed class ConditionReader(List<Token> tokens)
     private int _i;
 
     /// <summary>Reads every when/unless body after <paramref name="start"/>; null when the text is not understood.</summary>
-    public List<CNode>? ReadConditions(int start)
+    public List<(bool IsWhen, CNode Body)>? ReadConditions(int start)
     {
         _i = start;
-        var bodies = new List<CNode>();
+        var bodies = new List<(bool, CNode)>();
         try
         {
             while (_i < tokens.Count && tokens[_i].Kind != TokenKind.Semicolon && tokens[_i].Kind != TokenKind.EndOfInput)
             {
-                if (tokens[_i] is { Kind: TokenKind.Identifier, Text: "when" or "unless" }) _i++;
-                else return null;
+                if (tokens[_i] is not { Kind: TokenKind.Identifier, Text: "when" or "unless" }) return null;
+                bool isWhen = tokens[_i++].Text == "when";
                 Expect(TokenKind.LeftBrace);
                 if (Is(TokenKind.RightBrace)) { _i++; continue; }
-                bodies.Add(Expr());
+                bodies.Add((isWhen, Expr()));
                 Expect(TokenKind.RightBrace);
             }
             return bodies;

@@ -17,6 +17,9 @@ public sealed record ValidationIssue(string PolicyId, int Line, int Column, stri
 /// </summary>
 public static class PolicyValidator
 {
+    /// <summary>Start of the message for a policy whose scope no action's appliesTo allows (Cedar itself only warns about these).</summary>
+    public const string ImpossiblePolicyMessage = "the policy can never apply";
+
     public static IReadOnlyList<ValidationIssue> Validate(PolicySet policies, CedarSchema schema)
     {
         ArgumentNullException.ThrowIfNull(policies);
@@ -104,7 +107,7 @@ public static class PolicyValidator
             {
                 if (scopeOk)
                     Report(policy.Line, policy.Column,
-                        "the policy can never apply: no action in its scope applies to its principal and resource types (see appliesTo in the schema)");
+                        ImpossiblePolicyMessage + ": no action in its scope applies to its principal and resource types (see appliesTo in the schema)");
                 return; // nothing is known about the variables' types
             }
             CheckConditions(conditionsStart, applicable, principalTypes, resourceTypes);
@@ -208,7 +211,7 @@ public static class PolicyValidator
                         {
                             if (seen.Add((token, message))) Report(_tokens[token], message);
                         });
-                        foreach (var condition in conditions) checker.Check(condition);
+                        checker.Check(conditions);
                     }
                 }
             }

@@ -25,19 +25,74 @@ public sealed class DifferentialTests(ITestOutputHelper output)
     [Fact]
     public void OurSchemaDirectedJsonReadingAgreesWithCedarWasm() => CompareWithCedarWasm(withSchema: true, "DIFF_SCHEMA_COUNT", 3_000, DefaultSeed + 1);
 
-    private void CompareWithCedarWasm(bool withSchema, string countVariable, int defaultCount, int defaultSeed)
+    /// <summary>
+    /// Our validator against cedar-wasm's strict validation on generated policies and the generator's
+    /// schema: a policy Cedar accepts must never be flagged (DIFF_VALIDATE_COUNT, default 3000).
+    /// </summary>
+    [Fact]
+    public void OurValidatorNeverFlagsPoliciesCedarValidates()
+    {
+        if (!OracleAvailable(out var node, out var oracle)) return;
+        int seed = int.TryParse(Environment.GetEnvironmentVariable("DIFF_SEED"), out var s) ? s : DefaultSeed + 2;
+        int total = int.TryParse(Environment.GetEnvironmentVariable("DIFF_VALIDATE_COUNT"), out var n) ? n : 3_000;
+        var generator = new PolicyGenerator(seed, withSchema: true);
+        var schema = CedarSchema.Parse(PolicyGenerator.SchemaText, "differential.cedarschema");
+        int policiesCompared = 0, cedarInvalid = 0, weAlsoFlag = 0;
+        var falsePositives = new List<string>();
+        for (int start = 0; start < total; start += BatchSize)
+        {
+            var batch = Enumerable.Range(start, Math.Min(BatchSize, total - start)).Select(generator.NextCase).ToList();
+            var input = new JsonArray(batch.Select(c =>
+            {
+                var json = c.ToOracleJson();
+                json["validateOnly"] = true;
+                return (JsonNode?)json;
+            }).ToArray()).ToJsonString();
+            var answers = RunNode(node, oracle, input, batch.Count);
+            for (int i = 0; i < batch.Count; i++)
+            {
+                if (answers[i]!["invalid"] is not JsonArray invalidIds) continue; // cedar-wasm could not parse
+                var cedarFlags = invalidIds.Select(x => x!.GetValue<string>()).ToHashSet(StringComparer.Ordinal);
+                var ours = PolicyValidator.Validate(PolicySet.Parse(batch[i].PolicyText), schema);
+                foreach (var id in Enumerable.Range(0, batch[i].Policies.Count).Select(k => $"policy{k}"))
+                {
+                    policiesCompared++;
+                    // "can never apply" is only a warning for Cedar (an impossible policy), an error for us.
+                    var ourIssues = ours.Where(x => x.PolicyId == id && !x.Message.StartsWith(PolicyValidator.ImpossiblePolicyMessage, StringComparison.Ordinal)).ToList();
+                    if (cedarFlags.Contains(id))
+                    {
+                        cedarInvalid++;
+                        if (ourIssues.Count > 0) weAlsoFlag++;
+                    }
+                    else if (ourIssues.Count > 0)
+                    {
+                        falsePositives.Add($"case #{batch[i].Index} {id}: {ourIssues[0].Line}:{ourIssues[0].Column} {ourIssues[0].Message}\n  {batch[i].Policies[int.Parse(id["policy".Length..], System.Globalization.CultureInfo.InvariantCulture)]}");
+                    }
+                }
+            }
+        }
+        output.WriteLine($"validation, seed {seed}: {policiesCompared} policies, cedar flags {cedarInvalid}, we flag {weAlsoFlag} of those; {falsePositives.Count} flagged by us only");
+        foreach (var f in falsePositives.Take(10)) output.WriteLine(f);
+        Assert.True(policiesCompared > total, "too few policies were compared");
+        Assert.Empty(falsePositives);
+    }
+
+    private bool OracleAvailable(out string node, out string oracle)
     {
         string repoRoot = SchemaTestPaths.RepoRoot;
-        string oracle = Path.Combine(repoRoot, "tests", "differential", "oracle.cjs");
+        oracle = Path.Combine(repoRoot, "tests", "differential", "oracle.cjs");
         string cedarWasm = Path.Combine(repoRoot, "node_modules", "@cedar-policy", "cedar-wasm", "nodejs");
-        string? node = FindNode();
-        if (node is null || !Directory.Exists(cedarWasm))
-        {
-            string why = node is null ? "node is not on PATH" : $"{cedarWasm} is missing (run npm ci in the repository root)";
-            Assert.False(SchemaTestPaths.IsCi, "differential test needs node and cedar-wasm under CI: " + why);
-            output.WriteLine("SKIPPED differential test: " + why);
-            return;
-        }
+        node = FindNode() ?? "";
+        if (node.Length > 0 && Directory.Exists(cedarWasm)) return true;
+        string why = node.Length == 0 ? "node is not on PATH" : $"{cedarWasm} is missing (run npm ci in the repository root)";
+        Assert.False(SchemaTestPaths.IsCi, "differential test needs node and cedar-wasm under CI: " + why);
+        output.WriteLine("SKIPPED differential test: " + why);
+        return false;
+    }
+
+    private void CompareWithCedarWasm(bool withSchema, string countVariable, int defaultCount, int defaultSeed)
+    {
+        if (!OracleAvailable(out var node, out var oracle)) return;
 
         int seed = int.TryParse(Environment.GetEnvironmentVariable("DIFF_SEED"), out var s) ? s : defaultSeed;
         int total = int.TryParse(Environment.GetEnvironmentVariable(countVariable), out var n) ? n : defaultCount;
@@ -105,6 +160,20 @@ public sealed class DifferentialTests(ITestOutputHelper output)
     private static List<DifferentialOutcome> RunOracle(string node, string oracle, List<DifferentialCase> batch)
     {
         var input = new JsonArray(batch.Select(c => (JsonNode?)c.ToOracleJson()).ToArray()).ToJsonString();
+        return RunNode(node, oracle, input, batch.Count).Select(r =>
+        {
+            if (r!["failure"] is JsonArray failure)
+                return new DifferentialOutcome("failure", [], [], string.Join("; ", failure.Select(f => f!.GetValue<string>())));
+            return new DifferentialOutcome(
+                r["decision"]!.GetValue<string>(),
+                r["reason"]!.AsArray().Select(x => x!.GetValue<string>()).Order(StringComparer.Ordinal).ToList(),
+                r["errors"]!.AsArray().Select(x => x!.GetValue<string>()).Distinct().Order(StringComparer.Ordinal).ToList(),
+                string.Join("; ", r["errorMessages"]!.AsArray().Select(x => x!.GetValue<string>())));
+        }).ToList();
+    }
+
+    private static JsonArray RunNode(string node, string oracle, string input, int expectedCount)
+    {
         var start = new ProcessStartInfo(node, [oracle])
         {
             RedirectStandardInput = true,
@@ -122,17 +191,8 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         if (!process.WaitForExit(TimeSpan.FromMinutes(5))) { process.Kill(true); throw new TimeoutException("oracle did not finish in 5 minutes"); }
         if (process.ExitCode != 0) throw new InvalidOperationException($"oracle exited with {process.ExitCode}: {stderr.Result}");
         var results = JsonNode.Parse(stdout.Result)!.AsArray();
-        Assert.Equal(batch.Count, results.Count);
-        return results.Select(r =>
-        {
-            if (r!["failure"] is JsonArray failure)
-                return new DifferentialOutcome("failure", [], [], string.Join("; ", failure.Select(f => f!.GetValue<string>())));
-            return new DifferentialOutcome(
-                r["decision"]!.GetValue<string>(),
-                r["reason"]!.AsArray().Select(x => x!.GetValue<string>()).Order(StringComparer.Ordinal).ToList(),
-                r["errors"]!.AsArray().Select(x => x!.GetValue<string>()).Distinct().Order(StringComparer.Ordinal).ToList(),
-                string.Join("; ", r["errorMessages"]!.AsArray().Select(x => x!.GetValue<string>())));
-        }).ToList();
+        Assert.Equal(expectedCount, results.Count);
+        return results;
     }
 
     private static string? FindNode()
