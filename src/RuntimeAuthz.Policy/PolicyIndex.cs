@@ -6,12 +6,13 @@ namespace RuntimeAuthz.Policy;
 
 /// <summary>
 /// Finds the policies whose scope can match a request without looking at the others.
-/// Each scope dimension (principal, action, resource) maps entity uids and entity types to the
-/// positions of the policies that name them. For a request, each dimension yields a bitmap of
-/// candidates (unconstrained policies, plus those naming the uid, one of its ancestors, or its
-/// type); the three bitmaps are intersected. The full scope check still runs on each survivor,
-/// so the index only has to over-approximate. Cost per request is proportional to the number of
-/// policies / 64 plus the sizes of the buckets touched, not to the number of policies evaluated.
+/// Each scope dimension (principal, action, resource) maps entity uids and entity types to
+/// "buckets" of positions of the policies that name them. A request probes each dimension with its
+/// uid, its ancestors and its type. When a dimension names few policies, the two most selective
+/// dimensions are intersected position by position; otherwise the three dimensions are intersected
+/// as bitmaps. The full scope check still runs on each survivor, so the index only has to
+/// over-approximate. The cost per request depends on the buckets touched (or the number of
+/// policies / 64), not on how many policies exist.
 /// </summary>
 internal sealed class PolicyIndex
 {
@@ -24,10 +25,15 @@ internal sealed class PolicyIndex
     private readonly Dimension action;
     private readonly Dimension resource;
 
+    // Per-thread scratch space, so deciding a request allocates nothing here.
     [ThreadStatic] private static ulong[]? scratchA;
     [ThreadStatic] private static ulong[]? scratchB;
     [ThreadStatic] private static List<int>? scratchPositions;
-    [ThreadStatic] private static List<int>? scratchOther;
+    [ThreadStatic] private static List<Bucket>? principalBuckets;
+    [ThreadStatic] private static List<Bucket>? actionBuckets;
+    [ThreadStatic] private static List<Bucket>? resourceBuckets;
+    [ThreadStatic] private static int[]? stamps;
+    [ThreadStatic] private static int stampCounter;
 
     public PolicyIndex(IReadOnlyList<Policy> active)
     {
@@ -49,79 +55,107 @@ internal sealed class PolicyIndex
             into.AddRange(policies);
             return;
         }
-        // When dimensions name only a few policies each, intersecting their sorted position lists
-        // beats bitmap work proportional to the whole set.
-        var p = principal.Estimate(env.Principal, env.PrincipalAncestors);
-        var a = action.Estimate(env.Action, env.ActionAncestors);
-        var r = resource.Estimate(env.Resource, env.ResourceAncestors);
-        if (Math.Min(p, Math.Min(a, r)) <= words)
+        var pb = principalBuckets ??= [];
+        var ab = actionBuckets ??= [];
+        var rb = resourceBuckets ??= [];
+        var p = principal.Probe(env.Principal, env.PrincipalAncestors, pb);
+        var a = action.Probe(env.Action, env.ActionAncestors, ab);
+        var r = resource.Probe(env.Resource, env.ResourceAncestors, rb);
+        try
         {
-            // Order the dimensions by how few policies they name.
-            Span<(int Estimate, int Which)> order = [(p, 0), (a, 1), (r, 2)];
-            order.Sort((x, y) => x.Estimate.CompareTo(y.Estimate));
-            var first = SortedPositions(order[0].Which, env, scratchPositions ??= []);
-            if (order[1].Estimate <= words)
+            if (Math.Min(p, Math.Min(a, r)) <= words)
             {
-                var second = SortedPositions(order[1].Which, env, scratchOther ??= []);
-                IntersectInPlace(first, second);
+                // Most selective dimension first, then the runner-up if it is selective too.
+                (int Count, List<Bucket> Buckets) first = (p, pb), second = (a, ab), third = (r, rb);
+                if (second.Count < first.Count) (first, second) = (second, first);
+                if (third.Count < first.Count) (first, third) = (third, first);
+                if (third.Count < second.Count) second = third;
+                var positions = Intersect(first.Buckets, second.Count <= words ? second.Buckets : null);
+                foreach (var position in positions) into.Add(policies[position]);
+                return;
             }
-            foreach (var position in first) into.Add(policies[position]);
-            return;
+            var result = Rent(ref scratchA);
+            var dimension = Rent(ref scratchB);
+            Fill(pb, result);
+            Fill(ab, dimension);
+            And(result, dimension);
+            Fill(rb, dimension);
+            And(result, dimension);
+            for (var w = 0; w < words; w++)
+            {
+                var bits = result[w];
+                while (bits != 0)
+                {
+                    var bit = BitOperations.TrailingZeroCount(bits);
+                    into.Add(policies[w * 64 + bit]);
+                    bits &= bits - 1;
+                }
+            }
         }
-        var result = Rent(ref scratchA);
-        var dimension = Rent(ref scratchB);
-        principal.Fill(env.Principal, env.PrincipalAncestors, result);
-        action.Fill(env.Action, env.ActionAncestors, dimension);
-        And(result, dimension);
-        resource.Fill(env.Resource, env.ResourceAncestors, dimension);
-        And(result, dimension);
-        for (var w = 0; w < words; w++)
+        finally
         {
-            var bits = result[w];
-            while (bits != 0)
-            {
-                var bit = BitOperations.TrailingZeroCount(bits);
-                into.Add(policies[w * 64 + bit]);
-                bits &= bits - 1;
-            }
+            pb.Clear();
+            ab.Clear();
+            rb.Clear();
         }
     }
 
-    private List<int> SortedPositions(int which, EvalEnv env, List<int> positions)
+    /// <summary>
+    /// Positions named by <paramref name="first"/> (and by <paramref name="second"/>, when given), sorted
+    /// and without duplicates. Uses per-thread stamps instead of sets: a position is "seen" when its
+    /// stamp equals the stamp of the current pass.
+    /// </summary>
+    private List<int> Intersect(List<Bucket> first, List<Bucket>? second)
     {
-        positions.Clear();
-        switch (which)
+        var marks = stamps;
+        if (marks is null || marks.Length < policies.Length) stamps = marks = new int[Math.Max(policies.Length, 64)];
+        if (stampCounter > int.MaxValue - 4)
         {
-            case 0: principal.Collect(env.Principal, env.PrincipalAncestors, positions); break;
-            case 1: action.Collect(env.Action, env.ActionAncestors, positions); break;
-            default: resource.Collect(env.Resource, env.ResourceAncestors, positions); break;
+            Array.Clear(marks);
+            stampCounter = 0;
         }
-        positions.Sort();
-        // Remove duplicates (a policy can be reached through several ancestors).
-        var kept = 0;
-        for (var i = 0; i < positions.Count; i++)
-            if (kept == 0 || positions[kept - 1] != positions[i]) positions[kept++] = positions[i];
-        positions.RemoveRange(kept, positions.Count - kept);
-        return positions;
+        var seenInFirst = ++stampCounter;
+        var taken = ++stampCounter;
+        var result = scratchPositions ??= [];
+        result.Clear();
+        foreach (var bucket in first)
+        {
+            foreach (var position in bucket.Positions)
+            {
+                if (second is null)
+                {
+                    if (marks[position] == taken) continue;
+                    marks[position] = taken;
+                    result.Add(position);
+                }
+                else marks[position] = seenInFirst;
+            }
+        }
+        if (second is not null)
+        {
+            foreach (var bucket in second)
+            {
+                foreach (var position in bucket.Positions)
+                {
+                    if (marks[position] != seenInFirst) continue;
+                    marks[position] = taken;
+                    result.Add(position);
+                }
+            }
+        }
+        if (result.Count > 1) result.Sort();
+        return result;
     }
 
-    private static void IntersectInPlace(List<int> target, List<int> other)
+    private static void Fill(List<Bucket> buckets, ulong[] bits)
     {
-        int i = 0, j = 0, kept = 0;
-        while (i < target.Count && j < other.Count)
-        {
-            var x = target[i];
-            var y = other[j];
-            if (x == y) { target[kept++] = x; i++; j++; }
-            else if (x < y) i++;
-            else j++;
-        }
-        target.RemoveRange(kept, target.Count - kept);
+        Array.Clear(bits);
+        foreach (var bucket in buckets) bucket.OrInto(bits);
     }
 
     private ulong[] Rent(ref ulong[]? scratch)
     {
-        if (scratch is null || scratch.Length < words) scratch = new ulong[Math.Max(words, 16)];
+        if (scratch is null || scratch.Length != words) scratch = new ulong[words];
         return scratch;
     }
 
@@ -147,7 +181,7 @@ internal sealed class PolicyIndex
 
         public static Bucket Create(List<int> positions, int words)
         {
-            // Big buckets are kept as bitmaps: OR-ing words beats setting thousands of bits one by one.
+            // Big buckets are kept as bitmaps too: OR-ing words beats setting thousands of bits one by one.
             ulong[]? dense = null;
             if (positions.Count > words)
             {
@@ -160,17 +194,13 @@ internal sealed class PolicyIndex
 
     private sealed class Dimension
     {
-        private readonly ulong[] unconstrained;
-        private readonly int[] unconstrainedPositions;
+        private readonly Bucket? unconstrained;
         private readonly Dictionary<EntityValue, Bucket> byEntity;
         private readonly FrozenDictionary<string, Bucket> byType;
         private readonly bool needsAncestors;
-        private readonly int words;
 
         public Dimension(Policy[] policies, int words, Func<Policy, ScopeConstraint> select)
         {
-            this.words = words;
-            unconstrained = new ulong[words];
             var any = new List<int>();
             var entity = new Dictionary<EntityValue, List<int>>(EntityValueComparer.Instance);
             var type = new Dictionary<string, List<int>>(StringComparer.Ordinal);
@@ -179,7 +209,7 @@ internal sealed class PolicyIndex
                 var scope = select(policies[i]);
                 switch (scope.Kind)
                 {
-                    case ScopeKind.Any: unconstrained[i >> 6] |= 1UL << (i & 63); any.Add(i); break;
+                    case ScopeKind.Any: any.Add(i); break;
                     case ScopeKind.Equal: Add(entity, scope.Target!, i); break;
                     case ScopeKind.In:
                     case ScopeKind.IsIn:
@@ -193,7 +223,7 @@ internal sealed class PolicyIndex
                         break;
                 }
             }
-            unconstrainedPositions = [.. any];
+            unconstrained = any.Count > 0 ? Bucket.Create(any, words) : null;
             byEntity = entity.ToDictionary(pair => pair.Key, pair => Bucket.Create(pair.Value, words), EntityValueComparer.Instance);
             byType = type.ToFrozenDictionary(pair => pair.Key, pair => Bucket.Create(pair.Value, words), StringComparer.Ordinal);
         }
@@ -204,35 +234,19 @@ internal sealed class PolicyIndex
             list.Add(position);
         }
 
-        public int Estimate(EntityValue uid, AncestorSet ancestors)
+        /// <summary>Collects the buckets that may match <paramref name="uid"/>; returns how many positions they hold.</summary>
+        public int Probe(EntityValue uid, AncestorSet ancestors, List<Bucket> found)
         {
-            var count = unconstrainedPositions.Length;
-            if (byEntity.TryGetValue(uid, out var direct)) count += direct.Count;
-            if (byType.TryGetValue(uid.Uid.Type, out var typed)) count += typed.Count;
+            var count = 0;
+            if (unconstrained is not null) { found.Add(unconstrained); count += unconstrained.Count; }
+            if (byEntity.TryGetValue(uid, out var direct)) { found.Add(direct); count += direct.Count; }
+            if (byType.TryGetValue(uid.Uid.Type, out var typed)) { found.Add(typed); count += typed.Count; }
             if (!needsAncestors) return count;
             foreach (var ancestor in ancestors.Items)
-                if (byEntity.TryGetValue(ancestor, out var inherited)) count += inherited.Count;
+            {
+                if (byEntity.TryGetValue(ancestor, out var inherited)) { found.Add(inherited); count += inherited.Count; }
+            }
             return count;
-        }
-
-        public void Collect(EntityValue uid, AncestorSet ancestors, List<int> into)
-        {
-            into.AddRange(unconstrainedPositions);
-            if (byEntity.TryGetValue(uid, out var direct)) into.AddRange(direct.Positions);
-            if (byType.TryGetValue(uid.Uid.Type, out var typed)) into.AddRange(typed.Positions);
-            if (!needsAncestors) return;
-            foreach (var ancestor in ancestors.Items)
-                if (byEntity.TryGetValue(ancestor, out var inherited)) into.AddRange(inherited.Positions);
-        }
-
-        public void Fill(EntityValue uid, AncestorSet ancestors, ulong[] bits)
-        {
-            Array.Copy(unconstrained, bits, words);
-            if (byEntity.TryGetValue(uid, out var direct)) direct.OrInto(bits);
-            if (byType.TryGetValue(uid.Uid.Type, out var typed)) typed.OrInto(bits);
-            if (!needsAncestors) return;
-            foreach (var ancestor in ancestors.Items)
-                if (byEntity.TryGetValue(ancestor, out var inherited)) inherited.OrInto(bits);
         }
     }
 }

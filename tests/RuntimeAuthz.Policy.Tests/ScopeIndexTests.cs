@@ -85,6 +85,56 @@ public class ScopeIndexTests
     }
 
     [Fact]
+    public void SelectiveScopesStillDecideLikeAFullScan()
+    {
+        // Mostly specific scopes over a large id space, so the index intersects short position lists.
+        var random = new Random(4321);
+        var store = BuildStore();
+        var text = new StringBuilder();
+        for (var i = 0; i < 3000; i++)
+        {
+            var principal = random.Next(1000) switch
+            {
+                0 => "principal",
+                < 600 => $"principal == User::\"u{random.Next(300)}\"",
+                < 900 => $"principal in Group::\"g{random.Next(60)}\"",
+                _ => $"principal is User in Group::\"g{random.Next(60)}\"",
+            };
+            var action = random.Next(100) switch
+            {
+                0 => "action",
+                < 80 => $"action == Action::\"{Actions[random.Next(Actions.Length)]}\"",
+                _ => $"action in [Action::\"{Actions[random.Next(Actions.Length)]}\", Action::\"all\"]",
+            };
+            var resource = random.Next(1000) switch
+            {
+                0 => "resource",
+                < 700 => $"resource == Doc::\"d{random.Next(300)}\"",
+                _ => $"resource in Folder::\"f{random.Next(40)}\"",
+            };
+            var effect = random.Next(6) == 0 ? "forbid" : "permit";
+            var condition = random.Next(3) == 0 ? " when { principal.level > 1 }" : "";
+            text.AppendLine($"{effect}({principal}, {action}, {resource}){condition};");
+        }
+        var policies = PolicySet.Parse(text.ToString());
+        var allowed = 0;
+        foreach (var principal in Users.Append("u200"))
+        foreach (var action in Actions)
+        foreach (var resource in Docs.Append("d100"))
+        {
+            var request = new AuthorizationRequest(new("User", principal), new("Action", action), new("Doc", resource), CedarContext.Empty);
+            Assert.True(Authorizer.CandidateCount(request, policies, store) < 30);
+            var indexed = Authorizer.IsAuthorized(request, policies, store);
+            var scanned = Authorizer.IsAuthorizedByFullScan(request, policies, store);
+            Assert.Equal(scanned.Decision, indexed.Decision);
+            Assert.Equal(scanned.Reasons, indexed.Reasons);
+            Assert.Equal(scanned.Errors.Select(e => e.PolicyId), indexed.Errors.Select(e => e.PolicyId));
+            if (indexed.Decision == Decision.Allow) allowed++;
+        }
+        Assert.InRange(allowed, 1, 119);
+    }
+
+    [Fact]
     public void LinkedTemplatesAreIndexedLikeStaticPolicies()
     {
         var store = BuildStore();
