@@ -20,6 +20,10 @@ public sealed class AgentGrain(
     public const int MaxDelegations = 100;
     public const int MaxDelegationEntries = 64;
     public const int MaxTextLength = 256;
+    /// <summary>Room for <c>Type::"id"</c> with the longest resource id a decision accepts (1024).</summary>
+    public const int MaxResourcePatternLength = 1400;
+    /// <summary>Upper bound for the stored identity row as escaped JSON, below Azure's 1 MiB entity limit.</summary>
+    public const int MaxRowBytes = 512 * 1024;
 
     private string AgentId => this.GetPrimaryKeyString();
 
@@ -55,6 +59,8 @@ public sealed class AgentGrain(
     {
         if (state.State.Agent is not { } agent)
             return CommandResult<AgentInfo>.Fail(CommandError.NotFound, $"agent '{AgentId}' not found");
+        if (change.Reason.Length > 1024 || change.Actor.Length > MaxTextLength)
+            return CommandResult<AgentInfo>.Fail(CommandError.Invalid, "reason is limited to 1024 characters and actor to 256");
         if (!Enum.IsDefined(change.Status))
             return CommandResult<AgentInfo>.Fail(CommandError.Invalid, "status must be active, suspended or revoked");
         if (agent.Status == AgentStatus.Revoked)
@@ -90,7 +96,10 @@ public sealed class AgentGrain(
             GrantedBy = grant.GrantedBy, Purpose = grant.Purpose, GrantedAt = now, ExpiresAt = grant.ExpiresAt,
         };
         live.Add(delegation);
-        state.State = state.State with { Agent = agent with { Delegations = live, UpdatedAt = now } };
+        var updated = agent with { Delegations = live, UpdatedAt = now };
+        if (EstimateBytes(updated) > MaxRowBytes)
+            return CommandResult<Delegation>.Fail(CommandError.Conflict, $"agent '{AgentId}' has too many or too large delegations to store another; remove some first");
+        state.State = state.State with { Agent = updated };
         await state.WriteStateAsync();
         logger.LogInformation("Delegation {DelegationId} granted to agent {AgentId} by {GrantedBy} until {ExpiresAt}", delegation.Id, AgentId, grant.GrantedBy, grant.ExpiresAt);
         return CommandResult<Delegation>.Ok(delegation);
@@ -109,6 +118,14 @@ public sealed class AgentGrain(
         return CommandResult<AgentInfo>.Ok(updated);
     }
 
+    /// <summary>Upper bound of the agent's stored JSON size.</summary>
+    public static int EstimateBytes(AgentInfo agent) =>
+        1024
+        + new[] { agent.Id, agent.Name, agent.Owner, agent.Fleet, agent.StatusReason, agent.StatusChangedBy }.Sum(JsonSize.EscapedUtf8Bytes)
+        + agent.Labels.Sum(l => JsonSize.EscapedUtf8Bytes(l.Key) + JsonSize.EscapedUtf8Bytes(l.Value) + 2)
+        + agent.Delegations.Sum(d => 256 + JsonSize.EscapedUtf8Bytes(d.Id) + JsonSize.EscapedUtf8Bytes(d.GrantedBy) + JsonSize.EscapedUtf8Bytes(d.Purpose)
+            + d.Actions.Sum(a => JsonSize.EscapedUtf8Bytes(a) + 1) + d.Resources.Sum(r => JsonSize.EscapedUtf8Bytes(r) + 1));
+
     private static string? ValidateGrant(DelegationGrant grant, DateTimeOffset now)
     {
         if (grant.Actions.Count == 0) return "actions must list at least one action";
@@ -121,7 +138,7 @@ public sealed class AgentGrain(
         }
         foreach (var resource in grant.Resources)
         {
-            if (CheckText("resource", resource) is { } problem) return problem;
+            if (CheckText("resource", resource, maxLength: MaxResourcePatternLength) is { } problem) return problem;
             if (!ResourcePattern.TryParse(resource, out _, out var error)) return error;
         }
         if (CheckText("grantedBy", grant.GrantedBy) is { } grantor) return grantor;
@@ -130,10 +147,10 @@ public sealed class AgentGrain(
         return null;
     }
 
-    private static string? CheckText(string field, string? value, bool allowEmpty = false)
+    private static string? CheckText(string field, string? value, bool allowEmpty = false, int maxLength = MaxTextLength)
     {
         if (value is null || (!allowEmpty && string.IsNullOrWhiteSpace(value))) return $"{field} must not be empty";
-        if (value.Length > MaxTextLength) return $"{field} is longer than {MaxTextLength} characters";
+        if (value.Length > maxLength) return $"{field} is longer than {maxLength} characters";
         return null;
     }
 }

@@ -41,6 +41,33 @@ public sealed class StateBoundsTests(ClusterEnvironment env)
     }
 
     [Fact]
+    public async Task Agent_row_refuses_delegations_beyond_its_size_bound()
+    {
+        var cluster = await env.GetSharedClusterAsync();
+        var scenario = new Scenario(cluster.Client, env.Clock.GetUtcNow);
+        var agent = cluster.Client.GetGrain<IAgentGrain>(await scenario.NewAgentAsync(actions: []));
+        // 64 resources of ~1000 escaped-heavy characters: about 380 KB of JSON per delegation.
+        var resources = Enumerable.Range(0, 64).Select(i => $"Document::\"{i}{new string('<', 160)}\"").ToArray();
+        var results = new List<CommandResult<Delegation>>();
+        for (var i = 0; i < 10; i++)
+        {
+            results.Add(await agent.AddDelegation(new DelegationGrant
+            {
+                Actions = ["read_file"], Resources = resources, GrantedBy = "g", ExpiresAt = env.Clock.GetUtcNow().AddDays(1),
+            }));
+        }
+
+        var stored = (await agent.Get())!;
+        var serializer = cluster.Silos[0].ServiceProvider.GetRequiredService<IGrainStorageSerializer>();
+        var bytes = serializer.Serialize(new AgentState { Agent = stored }).ToArray().Length;
+
+        Assert.True(results[0].IsSuccess, results[0].Message);
+        Assert.Contains(results, r => r.Error == CommandError.Conflict);
+        Assert.Equal(results.Count(r => r.IsSuccess), stored.Delegations.Count);
+        Assert.InRange(bytes, 1, AgentGrain.MaxRowBytes);
+    }
+
+    [Fact]
     public async Task Policy_texts_too_large_for_one_row_are_refused()
     {
         var cluster = await env.GetSharedClusterAsync();

@@ -63,7 +63,7 @@ public static class AgentEndpoints
             var grant = new DelegationGrant
             {
                 Actions = body.StringArray("actions", required: true)!,
-                Resources = body.StringArray("resources", required: true, maxLength: 1024)!,
+                Resources = body.StringArray("resources", required: true, maxLength: Grains.AgentGrain.MaxResourcePatternLength)!,
                 ExpiresAt = body.Timestamp("expiresAt", required: true)!.Value,
                 GrantedBy = body.RequiredString("grantedBy"),
                 Purpose = body.String("purpose", maxLength: 1024),
