@@ -68,6 +68,10 @@ public class EntityJsonTests
     [Fact]
     public void ContextMustBeARecord()
     {
+        Assert.Contains("duplicate key \"a\"", Assert.Throws<CedarSyntaxException>(() => CedarContext.FromJson("""{"a": 1, "b": 2, "a": 3}""")).Detail);
+        var many = string.Join(", ", Enumerable.Range(0, 20).Select(i => $"\"k{i}\": {i}"));
+        Assert.Equal(20, CedarContext.FromJson($"{{{many}}}").Record.Attributes.Count);
+        Assert.Contains("duplicate key \"k3\"", Assert.Throws<CedarSyntaxException>(() => CedarContext.FromJson($"{{{many}, \"k3\": 0}}")).Detail);
         Assert.Throws<CedarSyntaxException>(() => CedarContext.FromJson("[1]"));
         Assert.Throws<CedarSyntaxException>(() => CedarContext.FromJson("""{"__entity": {"type": "U", "id": "a"}}"""));
         var context = CedarContext.FromJson("""{"a": [1, 1, 2], "b": {"c": "d"}}""");

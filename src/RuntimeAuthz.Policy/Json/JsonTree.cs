@@ -94,13 +94,13 @@ internal sealed class JsonSource
             case JsonTokenType.StartObject:
             {
                 var properties = new List<KeyValuePair<string, JsonNode>>();
-                var seen = new HashSet<string>(StringComparer.Ordinal);
+                HashSet<string>? seen = null;   // only for big objects; small ones are scanned
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
                 {
                     var keyOffset = (int)reader.TokenStartIndex;
                     lastOffset = keyOffset;
                     var key = reader.GetString()!;
-                    if (!seen.Add(key)) throw Error(keyOffset, $"duplicate key \"{key}\" in JSON object");
+                    if (IsDuplicate(properties, ref seen, key)) throw Error(keyOffset, $"duplicate key \"{key}\" in JSON object");
                     reader.Read();
                     properties.Add(new(key, ReadValue(ref reader)));
                 }
@@ -109,6 +109,19 @@ internal sealed class JsonSource
             default:
                 throw Error(offset, $"unexpected JSON token {reader.TokenType}");
         }
+    }
+
+    private static bool IsDuplicate(List<KeyValuePair<string, JsonNode>> properties, ref HashSet<string>? seen, string key)
+    {
+        if (seen is not null) return !seen.Add(key);
+        foreach (var property in properties)
+            if (string.Equals(property.Key, key, StringComparison.Ordinal)) return true;
+        if (properties.Count >= 8)
+        {
+            seen = new HashSet<string>(properties.Select(p => p.Key), StringComparer.Ordinal);
+            seen.Add(key);
+        }
+        return false;
     }
 
     public CedarSyntaxException Error(int offset, string detail)
