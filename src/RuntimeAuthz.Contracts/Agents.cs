@@ -92,6 +92,7 @@ public interface IAgentGrain : IGrainWithStringKey
 [Alias("authz.IAgentDirectoryGrain")]
 public interface IAgentDirectoryGrain : IGrainWithIntegerKey
 {
-    [Alias("Add")] Task Add(string agentId);
+    /// <summary>Adds the id (idempotent); false when the directory row is full.</summary>
+    [Alias("Add")] Task<bool> Add(string agentId);
     [Alias("List")] Task<IReadOnlyList<string>> List();
 }

@@ -39,7 +39,8 @@ public sealed class AgentGrain(
 
         // Listed first: a listed id whose registration failed is skipped when listing,
         // while a registered agent missing from the list would be invisible.
-        await GrainFactory.GetGrain<IAgentDirectoryGrain>(0).Add(AgentId);
+        if (!await GrainFactory.GetGrain<IAgentDirectoryGrain>(0).Add(AgentId))
+            return CommandResult<AgentInfo>.Fail(CommandError.Conflict, "the agent directory is full; no more agents can be registered");
         var now = clock.UtcNow;
         var agent = new AgentInfo
         {
@@ -164,17 +165,28 @@ public sealed record AgentDirectoryState
 }
 
 /// <summary>
-/// The list of agent ids, in one row. With ids of up to 128 characters this holds a few
-/// thousand agents within the 1 MiB row limit; larger fleets need a partitioned directory.
+/// The list of agent ids, in one row of at most <see cref="MaxRowBytes"/>: with ids of up to 128
+/// characters that is several thousand agents (tens of thousands with short ids); larger fleets
+/// need a partitioned directory.
 /// </summary>
 public sealed class AgentDirectoryGrain(
     [PersistentState("agentDirectory", AuthzStorage.ProviderName)] IPersistentState<AgentDirectoryState> state) : Grain, IAgentDirectoryGrain
 {
-    public async Task Add(string agentId)
+    /// <summary>Upper bound for the directory row as escaped JSON, below Azure's 1 MiB entity limit.</summary>
+    public const int MaxRowBytes = 768 * 1024;
+
+    private int? rowBytes;
+
+    public async Task<bool> Add(string agentId)
     {
-        if (state.State.AgentIds.Contains(agentId, StringComparer.Ordinal)) return;
+        if (state.State.AgentIds.Contains(agentId, StringComparer.Ordinal)) return true;
+        rowBytes ??= 256 + state.State.AgentIds.Sum(id => JsonSize.EscapedUtf8Bytes(id) + 1);
+        var added = JsonSize.EscapedUtf8Bytes(agentId) + 1;
+        if (rowBytes + added > MaxRowBytes) return false;
         state.State = state.State with { AgentIds = [.. state.State.AgentIds, agentId] };
         await state.WriteStateAsync();
+        rowBytes += added;
+        return true;
     }
 
     public Task<IReadOnlyList<string>> List() => Task.FromResult(state.State.AgentIds);
