@@ -68,7 +68,19 @@ public sealed class EntityStore
 
     private static Dictionary<EntityValue, EntityData> Parse(string json, CedarSchema? schema, string sourceName, Dictionary<EntityValue, EntityData> into)
     {
-        json = SchemaIntegration.ResolveEntitiesJson(json, schema, sourceName);
+        var explicitJson = SchemaIntegration.ResolveEntitiesJson(json, schema, sourceName);
+        try
+        {
+            return ParseExplicit(explicitJson, sourceName, into);
+        }
+        catch (CedarSyntaxException error) when (!ReferenceEquals(explicitJson, json))
+        {
+            throw JsonSource.Relocate(error, json, explicitJson, sourceName);
+        }
+    }
+
+    private static Dictionary<EntityValue, EntityData> ParseExplicit(string json, string sourceName, Dictionary<EntityValue, EntityData> into)
+    {
         var (source, root) = JsonSource.Parse(json, sourceName);
         if (root.Kind != JsonKind.Array) throw source.Error(root, "expected a JSON array of entities");
         var seen = new HashSet<EntityUid>();
@@ -139,11 +151,18 @@ public sealed class CedarContext
 
     public static CedarContext FromJson(string json, CedarSchema? schema = null, EntityUid? action = null, string sourceName = "context.json")
     {
-        json = SchemaIntegration.ResolveContextJson(json, schema, action, sourceName);
-        var (source, root) = JsonSource.Parse(json, sourceName);
-        if (root.Kind != JsonKind.Object) throw source.Error(root, "the context must be a JSON object");
-        var value = CedarJson.ToValue(source, root);
-        if (value is not RecordValue record) throw source.Error(root, "the context must be a record, not an entity or extension value");
-        return new CedarContext(record);
+        var explicitJson = SchemaIntegration.ResolveContextJson(json, schema, action, sourceName);
+        try
+        {
+            var (source, root) = JsonSource.Parse(explicitJson, sourceName);
+            if (root.Kind != JsonKind.Object) throw source.Error(root, "the context must be a JSON object");
+            var value = CedarJson.ToValue(source, root);
+            if (value is not RecordValue record) throw source.Error(root, "the context must be a record, not an entity or extension value");
+            return new CedarContext(record);
+        }
+        catch (CedarSyntaxException error) when (!ReferenceEquals(explicitJson, json))
+        {
+            throw JsonSource.Relocate(error, json, explicitJson, sourceName);
+        }
     }
 }

@@ -79,6 +79,16 @@ public class EntityJsonTests
     }
 
     [Fact]
+    public void ErrorsFoundAfterTheSchemaRewritePointIntoTheOriginalText()
+    {
+        var schema = CedarSchema.Parse("entity User { addr: ipaddr, n: Long };");
+        var json = "[\n  {\"uid\": {\"type\": \"User\", \"id\": \"a\"},\n   \"attrs\": {\"n\": 1, \"addr\": \"10.0.0.300\"}, \"parents\": []}\n]";
+        var error = Assert.Throws<CedarSyntaxException>(() => EntityStore.FromJson(json, schema, "e.json"));
+        Assert.Contains("not a valid ip", error.Detail);
+        Assert.Equal((3, 30), (error.Line, error.Column));
+    }
+
+    [Fact]
     public void SchemaMakesImplicitFormsExplicit()
     {
         var schema = CedarSchema.Parse("""

@@ -124,6 +124,8 @@ internal sealed class JsonSource
         return false;
     }
 
+    private const string OffsetKey = "RuntimeAuthz.JsonOffset";
+
     public CedarSyntaxException Error(int offset, string detail)
     {
         var line = 1;
@@ -133,8 +135,63 @@ internal sealed class JsonSource
             if (utf8[i] == (byte)'\n') { line++; lineStart = i + 1; }
         }
         var column = Encoding.UTF8.GetCharCount(utf8, lineStart, Math.Max(0, Math.Min(offset, utf8.Length) - lineStart)) + 1;
-        return new CedarSyntaxException(SourceName, line, column, detail);
+        var error = new CedarSyntaxException(SourceName, line, column, detail);
+        error.Data[OffsetKey] = offset;   // lets Relocate map the error after a schema rewrite
+        return error;
     }
 
     public CedarSyntaxException Error(JsonNode node, string detail) => Error(node.Offset, detail);
+
+    /// <summary>
+    /// Moves an error found in schema-rewritten JSON back onto the text the caller gave: the node
+    /// at the error is found by its path, and the same path is followed in the original as far as it exists.
+    /// </summary>
+    public static CedarSyntaxException Relocate(CedarSyntaxException error, string originalJson, string rewrittenJson, string sourceName)
+    {
+        if (error.Data[OffsetKey] is not int offset) return error;
+        try
+        {
+            var (_, rewrittenRoot) = Parse(rewrittenJson, sourceName);
+            var path = new List<object>();
+            if (!FindPath(rewrittenRoot, offset, path)) return error;
+            var (originalSource, node) = Parse(originalJson, sourceName);
+            foreach (var step in path)
+            {
+                var next = step is int index
+                    ? node.Items is { } items && index < items.Count ? items[index] : null
+                    : node.Get((string)step);
+                if (next is null) break;
+                node = next;
+            }
+            return originalSource.Error(node, error.Detail);
+        }
+        catch (CedarSyntaxException)
+        {
+            return error;
+        }
+    }
+
+    private static bool FindPath(JsonNode node, int offset, List<object> path)
+    {
+        if (node.Offset == offset) return true;
+        if (node.Items is { } items)
+        {
+            for (var i = 0; i < items.Count; i++)
+            {
+                path.Add(i);
+                if (FindPath(items[i], offset, path)) return true;
+                path.RemoveAt(path.Count - 1);
+            }
+        }
+        if (node.Properties is { } properties)
+        {
+            foreach (var (key, value) in properties)
+            {
+                path.Add(key);
+                if (FindPath(value, offset, path)) return true;
+                path.RemoveAt(path.Count - 1);
+            }
+        }
+        return false;
+    }
 }
