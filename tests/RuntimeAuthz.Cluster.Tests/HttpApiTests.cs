@@ -121,6 +121,40 @@ public sealed class HttpApiTests(ClusterEnvironment env)
     }
 
     [Fact]
+    public async Task AuthZen_evaluation_items_override_defaults_and_a_bad_item_rejects_the_batch()
+    {
+        var http = await HttpAsync();
+        var first = await OpenSessionAsync(http);
+        var second = await OpenSessionAsync(http);
+        var body = $$$"""
+        {
+          "subject": {"type": "agent", "id": "demo-agent"},
+          "action": {"name": "search_web"},
+          "resource": {"type": "WebSearch", "id": "web"},
+          "context": {"session_id": "{{{first}}}"},
+          "evaluations": [
+            {},
+            {"context": {"session_id": "{{{second}}}"}},
+            {"action": {"name": "read_file"}, "resource": {"type": "Document", "id": "d", "properties": {"fleet": "elsewhere"} } }
+          ]
+        }
+        """;
+        var bad = body.Replace("\"action\": {\"name\": \"read_file\"}", "\"action\": {\"name\": 42}", StringComparison.Ordinal);
+
+        var reply = await http.PostJsonAsync("/access/v1/evaluations", body);
+        var rejected = await http.PostJsonAsync("/access/v1/evaluations", bad);
+        var firstSession = await http.GetJsonAsync($"/v1/sessions/{first}");
+
+        var results = reply.Json["evaluations"]!.AsArray();
+        Assert.Equal([true, true, false], results.Select(r => r!["decision"]!.GetValue<bool>()));
+        Assert.Equal(first, results[0]!["context"]!["session_id"]!.GetValue<string>());
+        Assert.Equal(second, results[1]!["context"]!["session_id"]!.GetValue<string>());
+        Assert.Equal("not-permitted", results[2]!["context"]!["deny_reason"]!.GetValue<string>());
+        Assert.Contains("evaluations[2].action.name", rejected.AssertProblem(HttpStatusCode.BadRequest));
+        Assert.Equal(2, firstSession.Json["decisionCount"]!.GetValue<long>());
+    }
+
+    [Fact]
     public async Task AuthZen_evaluations_without_a_list_is_a_single_evaluation()
     {
         var http = await HttpAsync();
