@@ -24,8 +24,20 @@ public static class Authorizer
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(policies);
         ArgumentNullException.ThrowIfNull(entities);
+        // Temporal conditions need the session's history: without it, fail closed.
+        if (policies.HasTemporal)
+            return new AuthorizationResponse(Decision.Deny, [], [new PolicyEvaluationError("temporal", "the policy set has temporal conditions: decide within a session")]);
+        return Decide(request, policies, entities, temporal: null);
+    }
+
+    /// <summary>Decides with the verdicts of the set's temporal blocks already computed over the session's history.</summary>
+    internal static AuthorizationResponse IsAuthorizedWithTemporal(AuthorizationRequest request, PolicySet policies, EntityStore entities, IReadOnlyDictionary<Temporal.TemporalBlock, bool> temporal) =>
+        Decide(request, policies, entities, temporal);
+
+    private static AuthorizationResponse Decide(AuthorizationRequest request, PolicySet policies, EntityStore entities, IReadOnlyDictionary<Temporal.TemporalBlock, bool>? temporal)
+    {
         var candidates = scratch ??= [];
-        var env = CreateEnv(request, entities);
+        var env = CreateEnv(request, entities, temporal);
         policies.Index.Candidates(env, candidates);
         try
         {
@@ -49,9 +61,9 @@ public static class Authorizer
         return candidates.Count;
     }
 
-    private static EvalEnv CreateEnv(AuthorizationRequest request, EntityStore entities) =>
+    private static EvalEnv CreateEnv(AuthorizationRequest request, EntityStore entities, IReadOnlyDictionary<Temporal.TemporalBlock, bool>? temporal = null) =>
         new(new EntityValue(request.Principal), new EntityValue(request.Action), new EntityValue(request.Resource),
-            (request.Context ?? CedarContext.Empty).Record, entities);
+            (request.Context ?? CedarContext.Empty).Record, entities) { Temporal = temporal };
 
     private static AuthorizationResponse Decide(EvalEnv env, IReadOnlyList<Policy> candidates)
     {

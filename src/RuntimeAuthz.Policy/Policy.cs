@@ -94,6 +94,8 @@ public sealed class Policy
     internal ScopeConstraint Action { get; }
     internal ScopeConstraint Resource { get; }
     internal Condition[] Conditions { get; }
+    /// <summary>The <c>temporal { … }</c> blocks in this policy's conditions (Dogwood policies only).</summary>
+    internal Temporal.TemporalBlock[] TemporalBlocks { get; init; } = [];
 
     internal bool ScopeMatches(EvalEnv env) =>
         Principal.Matches(env.Principal, env.PrincipalAncestors)
@@ -112,7 +114,8 @@ public sealed class Policy
 
     internal Policy Link(string newId, EntityUid? principal, EntityUid? resource) =>
         new(newId, Effect, Annotations, Line, Column, Text,
-            Principal.Link(principal, "?principal"), Action, Resource.Link(resource, "?resource"), Conditions, Id);
+            Principal.Link(principal, "?principal"), Action, Resource.Link(resource, "?resource"), Conditions, Id)
+        { TemporalBlocks = TemporalBlocks };
 
     public override string ToString() => $"{Id} ({Effect}) at {Line}:{Column}";
 }

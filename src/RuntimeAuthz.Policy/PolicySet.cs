@@ -19,6 +19,7 @@ public sealed class PolicySet
             if (!byId.TryAdd(policy.Id, policy)) throw new ArgumentException($"duplicate policy id '{policy.Id}'");
         }
         Index = new PolicyIndex([.. policies.Where(p => !p.IsTemplate)]);
+        HasTemporal = policies.Any(p => p.TemporalBlocks.Length > 0);
     }
 
     public static PolicySet Empty { get; } = new([]);
@@ -32,6 +33,13 @@ public sealed class PolicySet
         ArgumentNullException.ThrowIfNull(text);
         return new PolicySet(PolicyParser.ParsePolicies(text, sourceName));
     }
+
+    /// <summary>Parses a Dogwood file: Cedar whose conditions may hold <c>temporal { … }</c> blocks (unchecked; see <see cref="TemporalPolicySet"/>).</summary>
+    internal static PolicySet ParseDogwood(string text, string sourceName) =>
+        new(PolicyParser.ParsePolicies(text, sourceName, allowTemporal: true));
+
+    /// <summary>True when a policy has temporal blocks: such a set decides only within a session (see <see cref="TemporalSession"/>).</summary>
+    internal bool HasTemporal { get; }
 
     /// <summary>All policies and templates, in order (linked policies after the parsed ones).</summary>
     public IReadOnlyList<Policy> Policies { get; }

@@ -23,6 +23,7 @@ public static class PolicyCommands
         {
             policies.Subcommands.Add(local);
         }
+        policies.Subcommands.Add(ReplayCommand.Create(runner));
         return policies;
     }
 

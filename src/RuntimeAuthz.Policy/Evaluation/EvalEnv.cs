@@ -12,4 +12,6 @@ internal sealed class EvalEnv(EntityValue principal, EntityValue action, EntityV
     public AncestorSet PrincipalAncestors { get; } = entities.AncestorsOf(principal);
     public AncestorSet ActionAncestors { get; } = entities.AncestorsOf(action);
     public AncestorSet ResourceAncestors { get; } = entities.AncestorsOf(resource);
+    /// <summary>The verdicts of the policy set's temporal blocks, computed over the session's history; null outside a session.</summary>
+    public IReadOnlyDictionary<Temporal.TemporalBlock, bool>? Temporal { get; init; }
 }

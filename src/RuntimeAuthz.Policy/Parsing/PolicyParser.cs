@@ -15,17 +15,21 @@ internal sealed class PolicyParser
     private readonly string sourceName;
     private readonly List<Token> tokens;
     private int index;
+    // Dogwood: `temporal { … }` blocks are accepted only when parsing a .dw set.
+    private readonly bool allowTemporal;
+    private List<Temporal.TemporalBlock>? temporalBlocks;
 
-    private PolicyParser(string text, string sourceName)
+    private PolicyParser(string text, string sourceName, bool allowTemporal)
     {
         this.text = text;
         this.sourceName = sourceName;
+        this.allowTemporal = allowTemporal;
         tokens = new Lexer(text, sourceName).Tokenize();
     }
 
-    public static List<Policy> ParsePolicies(string text, string sourceName)
+    public static List<Policy> ParsePolicies(string text, string sourceName, bool allowTemporal = false)
     {
-        var parser = new PolicyParser(text, sourceName);
+        var parser = new PolicyParser(text, sourceName, allowTemporal);
         var policies = new List<Policy>();
         while (parser.Current.Kind != TokenKind.EndOfInput)
             policies.Add(parser.ParsePolicy($"policy{policies.Count}"));
@@ -95,6 +99,11 @@ internal sealed class PolicyParser
         {
             var isWhen = Current.Text == "when";
             var keyword = Advance();
+            if (allowTemporal && IsKeyword("temporal") && Peek().Kind == TokenKind.LeftBrace)
+            {
+                conditions.Add(new Condition(isWhen, ParseTemporalBlock()));
+                continue;
+            }
             Expect(TokenKind.LeftBrace, "'{'", $"after '{keyword.Text}'");
             if (Current.Kind == TokenKind.RightBrace) throw Error(Current, $"the '{keyword.Text}' clause is empty: expected an expression");
             var body = ParseExpr();
@@ -109,7 +118,18 @@ internal sealed class PolicyParser
         }
         Advance();
         var policyText = text[start.Offset..(end.Offset + 1)];
-        return new Policy(id, effect, annotations, start.Line, start.Column, policyText, principal, action, resource, [.. conditions]);
+        var blocks = temporalBlocks is null ? [] : temporalBlocks.ToArray();
+        temporalBlocks = null;
+        return new Policy(id, effect, annotations, start.Line, start.Column, policyText, principal, action, resource, [.. conditions])
+        { TemporalBlocks = blocks };
+    }
+
+    private Expr ParseTemporalBlock()
+    {
+        var (block, next) = Temporal.TemporalParser.ParseBlock(tokens, index, sourceName);
+        index = next;
+        (temporalBlocks ??= []).Add(block);
+        return new Temporal.TemporalExpr(block);
     }
 
     private ScopeConstraint ParsePrincipalOrResource(string variable)
@@ -600,6 +620,7 @@ internal sealed class PolicyParser
             case "resource" when Peek().Kind != TokenKind.DoubleColon: Advance(); return new VariableExpr(Variable.Resource);
             case "context" when Peek().Kind != TokenKind.DoubleColon: Advance(); return new VariableExpr(Variable.Context);
             case "if": throw Error(token, "an 'if' expression must be in parentheses here");
+            case "temporal" when allowTemporal && Peek().Kind == TokenKind.LeftBrace: return ParseTemporalBlock();
         }
         var parts = new List<string>();
         while (true)
