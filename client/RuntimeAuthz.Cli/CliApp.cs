@@ -21,6 +21,7 @@ public static class CliApp
         root.Subcommands.Add(SessionCommands.Create(runner));
         root.Subcommands.Add(PolicyCommands.Create(runner));
         root.Subcommands.Add(CheckCommand.Create(runner));
+        root.Subcommands.Add(EvaluateCommand.Create(runner));
         root.Subcommands.Add(HealthCommand.Create(runner));
         return root;
     }

@@ -98,6 +98,20 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Evaluate_treats_a_false_decision_as_deny_even_if_the_outcome_claims_allow()
+    {
+        var cli = new CliHarness();
+        cli.Handler.On("POST", "/access/v1/evaluation", HttpStatusCode.OK, """{"decision":false,"context":{"outcome":"Allow","policy_version":2}}""");
+
+        var result = await cli.RunAsync("evaluate", "--agent", "a", "--session", "s", "--action", "x", "--resource", "Doc::\"d\"");
+
+        Assert.Equal(ExitCodes.Deny, result.ExitCode);
+        var body = JsonDocument.Parse(cli.Handler.Requests.Single().Body!).RootElement;
+        Assert.Equal("s", body.GetProperty("context").GetProperty("session_id").GetString());
+        Assert.Equal("a", body.GetProperty("subject").GetProperty("id").GetString());
+    }
+
+    [Fact]
     public async Task Check_with_a_session_decides_in_it_and_leaves_it_open()
     {
         var cli = WithShortSessions("Allow");

@@ -138,6 +138,26 @@ public sealed class RealSiloTests(RealSilo silo)
     }
 
     [Fact]
+    public async Task Evaluate_asks_through_AuthZEN_with_the_same_exit_codes()
+    {
+        var session = (await Authz("sessions", "open", "--agent", "demo-agent")).OutputLines[0];
+
+        var allowed = await Authz("evaluate", "--agent", "demo-agent", "--session", session, "--action", "search_web", "--resource", "WebSearch::\"web\"", "--input", """{"query":"cedar"}""");
+        var held = await Authz("--json", "evaluate", "--agent", "demo-agent", "--session", session, "--action", "send_payment", "--resource", "Account::\"acme\"", "--input", """{"amount":100}""");
+        var denied = await Authz("evaluate", "--agent", "demo-agent", "--session", session, "--action", "delete_database", "--resource", "Database::\"prod\"");
+
+        Assert.Equal(ExitCodes.Success, allowed.ExitCode);
+        Assert.StartsWith("ALLOW  decision: true", allowed.Output, StringComparison.Ordinal);
+        Assert.Equal(ExitCodes.ApprovalRequired, held.ExitCode);
+        var heldJson = JsonDocument.Parse(held.Output).RootElement;
+        Assert.False(heldJson.GetProperty("decision").GetBoolean());
+        Assert.Equal("ApprovalRequired", heldJson.GetProperty("context").GetProperty("outcome").GetString());
+        Assert.Equal(ExitCodes.Deny, denied.ExitCode);
+        var timeline = await Authz("sessions", "show", session);
+        Assert.Contains(timeline.OutputLines, line => line.StartsWith("Decisions", StringComparison.Ordinal) && line.EndsWith(" 3", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Sdk_speaks_AuthZEN_and_maps_problems_to_exceptions()
     {
         using var client = new AuthzClient(silo.BaseAddress);
