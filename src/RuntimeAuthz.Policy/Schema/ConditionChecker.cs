@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using RuntimeAuthz.Policy.Evaluation;
 
 namespace RuntimeAuthz.Policy.Schema;
@@ -29,9 +30,11 @@ internal sealed class ConditionChecker(CedarSchema schema, string principalType,
     public void Check(IEnumerable<(bool IsWhen, CNode Body)> clauses)
     {
         bool live = true;
+        _capabilities = NoCapabilities;
         foreach (var (isWhen, body) in clauses)
         {
             var type = Visit(body, live);
+            if (isWhen) _capabilities = _capabilities.Union(_produced); // a when clause's tests guard the later clauses
             Expect(live, body, type, "Bool", t => t is VBool);
             var truth = (type as VBool)?.Value ?? Truth.Unsure;
             if (!isWhen) truth = truth switch { Truth.True => Truth.False, Truth.False => Truth.True, _ => truth };
@@ -68,8 +71,38 @@ internal sealed class ConditionChecker(CedarSchema schema, string principalType,
         _ => Unknown,
     };
 
+    // Capabilities (Cedar's guards): "path.attr" after "path has attr", "tag\u0001path\u0001key" after
+    // "path.hasTag(\"key\")". _capabilities hold where the node is; _produced hold when it was true.
+    private static readonly ImmutableHashSet<string> NoCapabilities = ImmutableHashSet.Create<string>(StringComparer.Ordinal);
+    private ImmutableHashSet<string> _capabilities = NoCapabilities;
+    private ImmutableHashSet<string> _produced = NoCapabilities;
+
+    /// <summary>A key naming the value of a variable/attribute path, or null for other expressions.</summary>
+    private static string? PathKey(CNode node) => node switch
+    {
+        CVar v => v.Name,
+        CGetAttr g when PathKey(g.Operand) is { } prefix => prefix + "\u0001" + g.Attribute,
+        _ => null,
+    };
+
     private VT Visit(CNode node, bool live)
     {
+        var type = VisitCore(node, live, out var produced);
+        _produced = produced;
+        return type;
+    }
+
+    private VT WithCapabilities(ImmutableHashSet<string> added, Func<VT> visit)
+    {
+        var saved = _capabilities;
+        _capabilities = saved.Union(added);
+        try { return visit(); }
+        finally { _capabilities = saved; }
+    }
+
+    private VT VisitCore(CNode node, bool live, out ImmutableHashSet<string> produced)
+    {
+        produced = NoCapabilities;
         switch (node)
         {
             case CBool b: return new VBool(b.Value ? Truth.True : Truth.False);
@@ -87,10 +120,13 @@ internal sealed class ConditionChecker(CedarSchema schema, string principalType,
             case CIf i:
                 {
                     var c = Visit(i.Condition, live);
+                    var conditionCapabilities = _produced;
                     Expect(live, i.Condition, c, "Bool", t => t is VBool);
                     var truth = (c as VBool)?.Value ?? Truth.Unsure;
-                    var then = Visit(i.Then, live && truth is Truth.True or Truth.Any);
+                    var then = WithCapabilities(conditionCapabilities, () => Visit(i.Then, live && truth is Truth.True or Truth.Any));
+                    var thenCapabilities = conditionCapabilities.Union(_produced);
                     var otherwise = Visit(i.Else, live && truth is Truth.False or Truth.Any);
+                    produced = thenCapabilities.Intersect(_produced);
                     if (truth == Truth.True) return then;
                     if (truth == Truth.False) return otherwise;
                     return then.GetType() == otherwise.GetType() && then is not VBool ? then : then is VBool && otherwise is VBool ? UnsureBool : Unknown;
@@ -98,9 +134,11 @@ internal sealed class ConditionChecker(CedarSchema schema, string principalType,
             case CAnd a:
                 {
                     var left = Visit(a.Left, live);
+                    var leftCapabilities = _produced;
                     Expect(live, a.Left, left, "Bool", t => t is VBool);
                     var l = (left as VBool)?.Value ?? Truth.Unsure;
-                    var right = Visit(a.Right, live && l is Truth.True or Truth.Any);
+                    var right = WithCapabilities(leftCapabilities, () => Visit(a.Right, live && l is Truth.True or Truth.Any));
+                    produced = leftCapabilities.Union(_produced);
                     Expect(live && l is Truth.True or Truth.Any, a.Right, right, "Bool", t => t is VBool);
                     var r = (right as VBool)?.Value ?? Truth.Unsure;
                     if (l == Truth.False || r == Truth.False) return new VBool(Truth.False);
@@ -110,9 +148,11 @@ internal sealed class ConditionChecker(CedarSchema schema, string principalType,
             case COr o:
                 {
                     var left = Visit(o.Left, live);
+                    var leftCapabilities = _produced;
                     Expect(live, o.Left, left, "Bool", t => t is VBool);
                     var l = (left as VBool)?.Value ?? Truth.Unsure;
                     var right = Visit(o.Right, live && l is Truth.False or Truth.Any);
+                    produced = leftCapabilities.Intersect(_produced);
                     Expect(live && l is Truth.False or Truth.Any, o.Right, right, "Bool", t => t is VBool);
                     var r = (right as VBool)?.Value ?? Truth.Unsure;
                     if (l == Truth.True || r == Truth.True) return new VBool(Truth.True);
@@ -137,6 +177,12 @@ internal sealed class ConditionChecker(CedarSchema schema, string principalType,
                 {
                     var operand = Visit(h.Operand, live);
                     Expect(live, h, operand, "an entity or a record", t => t is VEntity or VRecord or VRecordLiteral);
+                    if (PathKey(h.Operand) is { } key)
+                    {
+                        var builder = NoCapabilities.ToBuilder();
+                        foreach (var attribute in h.Path) builder.Add(key += "\u0001" + attribute);
+                        produced = builder.ToImmutable();
+                    }
                     return UnsureBool;
                 }
             case CLike l:
@@ -154,7 +200,13 @@ internal sealed class ConditionChecker(CedarSchema schema, string principalType,
                     return UnsureBool;
                 }
             case CGetAttr g: return VisitGetAttr(g, live);
-            case CMethod m: return VisitMethod(m, live);
+            case CMethod m:
+                {
+                    var type = VisitMethod(m, live);
+                    if (m.Name == "hasTag" && m.Arguments.Count == 1 && m.Arguments[0] is CString tag && PathKey(m.Receiver) is { } key)
+                        produced = NoCapabilities.Add("tag\u0001" + key + "\u0001" + tag.Value);
+                    return type;
+                }
             case CCall c: return VisitCall(c, live);
             case CSet s:
                 {
@@ -223,12 +275,12 @@ internal sealed class ConditionChecker(CedarSchema schema, string principalType,
                     var definition = schema.GetEntityType(type);
                     if (definition is null) return Unknown; // action entities and undeclared types
                     var attributes = definition.EnumIds is null ? definition.Attributes.Attributes : RecordSchemaType.Empty.Attributes;
-                    if (attributes.TryGetValue(g.Attribute, out var declared)) return FromSchema(declared.Type);
+                    if (attributes.TryGetValue(g.Attribute, out var declared)) return Guarded(g, declared, live);
                     Report(live, g, $"attribute '{g.Attribute}' is not declared for entity type '{type}'");
                     return Unknown;
                 }
             case VRecord record:
-                if (record.Attributes.TryGetValue(g.Attribute, out var field)) return FromSchema(field.Type);
+                if (record.Attributes.TryGetValue(g.Attribute, out var field)) return Guarded(g, field, live);
                 Report(live, g, $"attribute '{g.Attribute}' is not declared in this record type");
                 return Unknown;
             case VRecordLiteral literal:
@@ -238,6 +290,14 @@ internal sealed class ConditionChecker(CedarSchema schema, string principalType,
                 Expect(live, g, operand, "an entity or a record", t => t is VEntity or VRecord or VRecordLiteral);
                 return Unknown;
         }
+    }
+
+    /// <summary>An optional attribute may only be read where a 'has' test guards it.</summary>
+    private VT Guarded(CGetAttr access, SchemaAttribute declared, bool live)
+    {
+        if (!declared.Required && PathKey(access) is { } key && !_capabilities.Contains(key))
+            Report(live, access, $"attribute '{access.Attribute}' is optional: test it with 'has' before reading it");
+        return FromSchema(declared.Type);
     }
 
     private VT VisitMethod(CMethod m, bool live)
@@ -263,6 +323,8 @@ internal sealed class ConditionChecker(CedarSchema schema, string principalType,
                     if (receiver is VEntity { Type: { } type } && schema.GetEntityType(type) is { } definition)
                     {
                         if (definition.Tags is null) { Report(live, m, $"entity type '{type}' has no tags"); return Unknown; }
+                        if (m.Arguments[0] is CString tag && PathKey(m.Receiver) is { } key && !_capabilities.Contains("tag\u0001" + key + "\u0001" + tag.Value))
+                            Report(live, m, $"tag \"{tag.Value}\" may be absent: test it with hasTag before reading it");
                         return FromSchema(definition.Tags);
                     }
                     return Unknown;

@@ -11,7 +11,8 @@ public sealed record ValidationIssue(string PolicyId, int Line, int Column, stri
 /// Checks policies against a schema, as a subset of Cedar's strict validation: unknown entity types
 /// and actions (in the scope and in entity literals of conditions), scopes that no action's appliesTo
 /// allows, and a type check of the conditions once per request environment (principal type, action,
-/// resource type): undeclared attributes of entities, context and records, operand types, tags,
+/// resource type): undeclared attributes of entities, context and records, optional attributes and
+/// tags read without a has/hasTag guard, operand types, tags,
 /// empty set literals and extension calls (arity, string-literal argument, valid literal).
 /// It never reports what Cedar accepts: code Cedar may consider unreachable is checked silently.
 /// </summary>

@@ -20,15 +20,33 @@ public sealed class PolicyValidatorTests
     [Fact]
     public void AcceptsWellTypedPolicies()
     {
+        // Constant-typed tests (==, has, is) come last so that everything before them is checked.
         var issues = Validate("""
             permit (principal in App::Team::"t", action in App::Action::"readGroup", resource is App::Doc)
-            when { resource.owner == principal && principal.age >= 18 && resource.meta.label like "pub*"
+            when { principal.age >= 18 && resource.meta.label like "pub*"
                    && principal.roles.contains("admin") && context.ip.isInRange(ip("10.0.0.0/8"))
-                   && context["amount"] + 1 < 100 && principal has manager && principal.manager.name == "x"
-                   && principal.getTag("k") == "v" && resource is App::Doc && App::Color::"red" != principal };
+                   && context["amount"] + 1 < 100 && (if principal has manager then principal.manager.age > 3 else true)
+                   && (principal.hasTag("k") && principal.getTag("k") like "v")
+                   && resource.owner == principal && resource is App::Doc && App::Color::"red" != principal };
             forbid (principal, action, resource) unless { resource.public };
             """);
         Assert.Empty(issues);
+    }
+
+    [Fact]
+    public void OptionalAttributesAndTagsMustBeGuarded()
+    {
+        var issues = Validate("""
+            permit (principal, action == App::Action::"read", resource) when { principal.manager.age > 3 };
+            permit (principal, action == App::Action::"read", resource) when { principal.getTag("k") like "v" };
+            permit (principal, action == App::Action::"read", resource) when { principal has manager } when { principal.manager.age > 3 };
+            permit (principal, action == App::Action::"read", resource) when { (principal has manager || true) && principal.manager.age > 3 };
+            """);
+        Assert.Equal(
+            ["policy0 attribute 'manager' is optional: test it with 'has' before reading it",
+             "policy1 tag \"k\" may be absent: test it with hasTag before reading it",
+             "policy3 attribute 'manager' is optional: test it with 'has' before reading it"], // "||" keeps only guards both sides give
+            issues.Select(i => $"{i.PolicyId} {i.Message}"));
     }
 
     [Fact]
