@@ -14,6 +14,29 @@ namespace RuntimeAuthz.Policy.Tests.Schema;
 public sealed class CorpusValidationTests(ITestOutputHelper output)
 {
     [Fact]
+    public void HandWrittenTestsThatShouldValidateHaveNoIssues()
+    {
+        var root = SchemaTestPaths.ConformanceRoot;
+        if (root is null)
+        {
+            Assert.False(SchemaTestPaths.IsCi, "Cedar conformance data not found; it is required when CI=true");
+            return;
+        }
+        int checkedSets = 0;
+        foreach (var path in Directory.GetFiles(Path.Combine(root, "tests"), "*.json", SearchOption.AllDirectories))
+        {
+            var test = JsonNode.Parse(File.ReadAllText(path))!;
+            if (!test["shouldValidate"]!.GetValue<bool>()) continue;
+            var schema = CedarSchema.Parse(File.ReadAllText(Path.Combine(root, test["schema"]!.GetValue<string>())));
+            string policyFile = test["policies"]!.GetValue<string>();
+            var issues = PolicyValidator.Validate(PolicySet.Parse(File.ReadAllText(Path.Combine(root, policyFile)), policyFile), schema);
+            Assert.True(issues.Count == 0, $"{policyFile}: {string.Join("; ", issues.Select(i => $"{i.PolicyId} {i.Line}:{i.Column} {i.Message}"))}");
+            checkedSets++;
+        }
+        Assert.True(checkedSets >= 10, $"only {checkedSets} hand-written tests were checked");
+    }
+
+    [Fact]
     public void ValidatorNeverFlagsPolicySetsCedarAccepts()
     {
         var root = SchemaTestPaths.ConformanceRoot;
