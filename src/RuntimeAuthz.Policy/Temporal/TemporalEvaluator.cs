@@ -226,6 +226,16 @@ internal sealed class TemporalEvaluator(TemporalMonitor monitor, TemporalHistory
         if (now is null) yield break;
         var leftFree = monitor.FreeVariables(s.Left);
         var leftClosed = leftFree.All(env.Has);
+        // An anchor predicate that binds nothing: only the latest anchor in the window matters
+        // (an earlier one must satisfy the left over a longer stretch), found by one index lookup.
+        if (leftClosed && s.Right is PredicateCond anchor && history.IndexFor(anchor) is { } anchorIndex && KeyFor(anchorIndex, j, env) is { } anchorKey)
+        {
+            var anchors = anchorIndex.Get(anchorKey);
+            if (anchors is null) yield break;
+            var (lo, hi) = PredicateIndex.Range(anchors, j, now.TimeMs - s.Window.Milliseconds);
+            if (lo < hi && LeftHoldsThrough(s.Left, anchors.Index[hi - 1] + 1, j, env)) yield return env;
+            yield break;
+        }
         var streakHolds = true; // left holds at every step in (k, j] — used when the left reads no anchor binding
         var seen = new HashSet<Row>();
         for (var k = j; k >= history.FirstRetainedIndex; k--)

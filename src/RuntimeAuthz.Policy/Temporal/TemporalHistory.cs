@@ -135,6 +135,7 @@ internal sealed class TemporalHistory
 {
     private readonly List<HistoryEvent> events = [];
     private int start;
+    private int expiredSinceSweep;
     private readonly long horizonMs;
     private readonly Dictionary<PredicateCond, PredicateIndex> indexes;
     private readonly HashSet<string> signatures;
@@ -209,8 +210,14 @@ internal sealed class TemporalHistory
         // Always keep the newest event: it is the decision point (and the predecessor of the next one).
         while (events.Count - start > 1 && events[start].TimeMs < cutoff) start++;
         if (start == before) return;
-        var first = events[start].Index;
-        foreach (var index in indexes.Values) index.Expire(first);
+        // Index entries are found by time, so expired ones only cost memory: sweep them in batches.
+        expiredSinceSweep += start - before;
+        if (expiredSinceSweep >= Math.Max(64, (events.Count - start) / 2))
+        {
+            expiredSinceSweep = 0;
+            var first = events[start].Index;
+            foreach (var index in indexes.Values) index.Expire(first);
+        }
         if (start > 256 && start * 2 > events.Count)
         {
             events.RemoveRange(0, start);

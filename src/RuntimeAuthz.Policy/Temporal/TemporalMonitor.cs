@@ -63,13 +63,20 @@ internal sealed class TemporalMonitor
         }
     }
 
-    /// <summary>Evaluates every block at the newest timepoint of <paramref name="history"/>.</summary>
-    public Dictionary<TemporalBlock, bool> EvaluateAll(TemporalHistory history, DecisionInput request)
+    /// <summary>
+    /// Evaluates, at the newest timepoint of <paramref name="history"/>, the blocks of the policies
+    /// whose scope matches the request (the others cannot affect the decision).
+    /// </summary>
+    public Dictionary<TemporalBlock, bool> Evaluate(TemporalHistory history, DecisionInput request, IReadOnlyList<Policy> policies, EvalEnv scope)
     {
         var evaluator = new TemporalEvaluator(this, history, request);
         var at = history.NextIndex - 1;
-        var values = new Dictionary<TemporalBlock, bool>(Blocks.Count, ReferenceEqualityComparer.Instance);
-        foreach (var block in Blocks) values[block] = evaluator.Holds(block.Condition, at);
+        var values = new Dictionary<TemporalBlock, bool>(ReferenceEqualityComparer.Instance);
+        foreach (var policy in policies)
+        {
+            if (policy.TemporalBlocks.Length == 0 || policy.IsTemplate || !policy.ScopeMatches(scope)) continue;
+            foreach (var block in policy.TemporalBlocks) values[block] = evaluator.Holds(block.Condition, at);
+        }
         return values;
     }
 
@@ -105,6 +112,7 @@ internal sealed class TemporalMonitor
             case PreviousCond p: Analyze(p.Body); break;
             case SinceCond s:
                 if (s.Left is NotCond { Inner: PredicateCond lp } && !HasAggregate(lp)) indexSpecs.Add(new IndexSpec(lp, null));
+                if (s.Right is PredicateCond rp && !HasAggregate(rp)) indexSpecs.Add(new IndexSpec(rp, null));
                 Analyze(s.Left);
                 Analyze(s.Right);
                 break;

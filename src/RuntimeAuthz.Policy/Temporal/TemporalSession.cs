@@ -58,23 +58,34 @@ public sealed class TemporalPolicySet
     }
 }
 
-/// <summary>Persisted temporal history of one session (System.Text.Json). Only events a window can still see are kept.</summary>
+/// <summary>
+/// Persisted temporal history of one session (System.Text.Json, compact: it is stored with the
+/// session). Only events a window can still see are kept; their timepoints are consecutive from
+/// <see cref="FirstIndex"/>.
+/// </summary>
 public sealed record TemporalSessionState
 {
     public const int CurrentVersion = 1;
-    public int Version { get; init; } = CurrentVersion;
+    [System.Text.Json.Serialization.JsonPropertyName("v")] public int Version { get; init; } = CurrentVersion;
     /// <summary>The timepoint the next event gets (every event of the session counts).</summary>
-    public long NextIndex { get; init; }
-    public IReadOnlyList<TemporalStoredEvent> Events { get; init; } = [];
+    [System.Text.Json.Serialization.JsonPropertyName("n")] public long NextIndex { get; init; }
+    /// <summary>The timepoint of the first retained event.</summary>
+    [System.Text.Json.Serialization.JsonPropertyName("i")] public long FirstIndex { get; init; }
+    /// <summary>Event names (<c>Ns::Action::"Id"::kind</c>) the events refer to by position.</summary>
+    [System.Text.Json.Serialization.JsonPropertyName("s")] public IReadOnlyList<string> Signatures { get; init; } = [];
+    [System.Text.Json.Serialization.JsonPropertyName("e")] public IReadOnlyList<TemporalStoredEvent> Events { get; init; } = [];
     public static TemporalSessionState Empty { get; } = new();
 }
 
 /// <summary>
-/// One retained event. <see cref="Action"/>/<see cref="Kind"/>/<see cref="Fields"/> are null for an
-/// event no predicate can match (kept only as a timepoint). <see cref="Fields"/> holds the fields
-/// predicates read, in Cedar literal syntax.
+/// One retained event: milliseconds since the previous retained event (the first: since the Unix
+/// epoch), the index of its name in <see cref="TemporalSessionState.Signatures"/> (-1 for an event no
+/// predicate can match, kept only as a timepoint), and the fields predicates read, in Cedar literal syntax.
 /// </summary>
-public sealed record TemporalStoredEvent(long Index, long TimeMs, string? Action = null, string? Kind = null, string? Fields = null);
+public sealed record TemporalStoredEvent(
+    [property: System.Text.Json.Serialization.JsonPropertyName("d")] long DeltaMs,
+    [property: System.Text.Json.Serialization.JsonPropertyName("s")] int Signature = -1,
+    [property: System.Text.Json.Serialization.JsonPropertyName("f"), System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Fields = null);
 
 /// <summary>
 /// The temporal side of one session: its bounded history and the decisions over it. Not thread-safe:
@@ -84,11 +95,13 @@ public sealed class TemporalSession
 {
     private readonly TemporalPolicySet policies;
     private readonly TemporalHistory history;
+    private readonly Policy[] temporalPolicies;
 
     public TemporalSession(TemporalPolicySet policies, TemporalSessionState? state = null)
     {
         ArgumentNullException.ThrowIfNull(policies);
         this.policies = policies;
+        temporalPolicies = [.. policies.Policies.Policies.Where(p => p.TemporalBlocks.Length > 0)];
         history = policies.Monitor.CreateHistory();
         if (state is not null) Import(state);
     }
@@ -126,7 +139,8 @@ public sealed class TemporalSession
         Dictionary<TemporalBlock, bool> values;
         try
         {
-            values = policies.Monitor.EvaluateAll(history, new DecisionInput(logged, requestContext, request.Principal, request.Resource, entities));
+            var scope = new Evaluation.EvalEnv(new EntityValue(request.Principal), new EntityValue(request.Action), new EntityValue(request.Resource), RecordValue.Empty, entities);
+            values = policies.Monitor.Evaluate(history, new DecisionInput(logged, requestContext, request.Principal, request.Resource, entities), temporalPolicies, scope);
         }
         catch (Exception e) when (e is TemporalEvaluationException or EvaluationException or InvalidOperationException or ArgumentException)
         {
@@ -156,28 +170,96 @@ public sealed class TemporalSession
     public TemporalSessionState ExportState()
     {
         var events = new List<TemporalStoredEvent>(history.RetainedCount);
+        var signatures = new List<string>();
+        var signatureIndex = new Dictionary<(string, string, string), int>();
+        long previous = 0;
         foreach (var e in history.Retained())
         {
-            events.Add(e.IsStub
-                ? new TemporalStoredEvent(e.Index, e.TimeMs)
-                : new TemporalStoredEvent(e.Index, e.TimeMs, new EntityUid(e.ActionType!, e.ActionId!).ToString(), e.Kind, e.Fields!.ToString()));
+            var delta = e.TimeMs - previous;
+            previous = e.TimeMs;
+            if (e.IsStub)
+            {
+                events.Add(new TemporalStoredEvent(delta));
+                continue;
+            }
+            if (!signatureIndex.TryGetValue((e.ActionType!, e.ActionId!, e.Kind!), out var sig))
+            {
+                sig = signatures.Count;
+                signatureIndex[(e.ActionType!, e.ActionId!, e.Kind!)] = sig;
+                signatures.Add(new EntityUid(e.ActionType!, e.ActionId!) + "::" + e.Kind);
+            }
+            events.Add(new TemporalStoredEvent(delta, sig, CompactText(e.Fields!)));
         }
-        return new TemporalSessionState { NextIndex = history.NextIndex, Events = events };
+        return new TemporalSessionState { NextIndex = history.NextIndex, FirstIndex = history.FirstRetainedIndex, Signatures = signatures, Events = events };
     }
+
+    // Record keys are plain names here (the trace syntax reads them unquoted), which keeps the stored JSON small.
+    private static string CompactText(Value value)
+    {
+        var builder = new StringBuilder();
+        void Write(Value v)
+        {
+            switch (v)
+            {
+                case RecordValue r:
+                    builder.Append('{');
+                    var first = true;
+                    foreach (var (key, item) in r.Attributes)
+                    {
+                        if (!first) builder.Append(',');
+                        first = false;
+                        if (IsPlainName(key)) builder.Append(key);
+                        else builder.Append('"').Append(EntityUid.EscapeString(key)).Append('"');
+                        builder.Append(':');
+                        Write(item);
+                    }
+                    builder.Append('}');
+                    break;
+                case SetValue set:
+                    builder.Append('[');
+                    for (var i = 0; i < set.Items.Length; i++)
+                    {
+                        if (i > 0) builder.Append(',');
+                        Write(set.Items[i]);
+                    }
+                    builder.Append(']');
+                    break;
+                default:
+                    v.Write(builder);
+                    break;
+            }
+        }
+        Write(value);
+        return builder.ToString();
+    }
+
+    private static bool IsPlainName(string key) =>
+        key.Length > 0 && (char.IsAsciiLetter(key[0]) || key[0] == '_') && key.All(c => char.IsAsciiLetterOrDigit(c) || c == '_');
 
     private void Import(TemporalSessionState state)
     {
         if (state.Version != TemporalSessionState.CurrentVersion) throw new ArgumentException($"unsupported temporal state version {state.Version}", nameof(state));
+        var signatures = new List<(string Type, string Id, string Kind)>(state.Signatures.Count);
+        foreach (var text in state.Signatures)
+        {
+            var split = text.LastIndexOf("::", StringComparison.Ordinal);
+            if (split < 0 || TraceReader.ParseValue(text[..split]) is not EntityValue action) throw new ArgumentException($"malformed event name '{text}' in the temporal state", nameof(state));
+            signatures.Add((action.Uid.Type, action.Uid.Id, text[(split + 2)..]));
+        }
+        long time = 0;
+        var index = state.FirstIndex;
         foreach (var stored in state.Events)
         {
-            if (stored.Action is null || stored.Kind is null || stored.Fields is null)
+            time += stored.DeltaMs;
+            if (stored.Signature < 0 || stored.Fields is null)
             {
-                history.Add(new HistoryEvent(stored.Index, stored.TimeMs, null, null, null, null));
+                history.Add(new HistoryEvent(index++, time, null, null, null, null));
                 continue;
             }
-            var action = TraceReader.ParseValue(stored.Action) as EntityValue ?? throw new ArgumentException($"stored event {stored.Index} has a malformed action", nameof(state));
-            var fields = TraceReader.ParseValue(stored.Fields) as RecordValue ?? throw new ArgumentException($"stored event {stored.Index} has malformed fields", nameof(state));
-            history.Add(new HistoryEvent(stored.Index, stored.TimeMs, action.Uid.Type, action.Uid.Id, stored.Kind, fields));
+            if (stored.Signature >= signatures.Count) throw new ArgumentException($"stored event {index} refers to an unknown event name", nameof(state));
+            var (type, id, kind) = signatures[stored.Signature];
+            var fields = TraceReader.ParseValue(stored.Fields) as RecordValue ?? throw new ArgumentException($"stored event {index} has malformed fields", nameof(state));
+            history.Add(new HistoryEvent(index++, time, type, id, kind, fields));
         }
         if (state.NextIndex > history.NextIndex) history.SkipTo(state.NextIndex);
     }
