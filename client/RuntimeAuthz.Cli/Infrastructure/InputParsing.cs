@@ -137,10 +137,18 @@ public static partial class InputParsing
     public static List<string> SplitList(IEnumerable<string>? values) =>
         [.. (values ?? []).SelectMany(value => value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))];
 
+    // System.Text.Json appends "Path: ..." and "LineNumber: ..." to its messages; the position is already given.
     private static string FirstSentence(string message)
     {
-        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
-        return cut > 0 ? message[..cut] : message;
+        foreach (var marker in new[] { " Path:", " LineNumber:" })
+        {
+            var cut = message.IndexOf(marker, StringComparison.Ordinal);
+            if (cut > 0)
+            {
+                message = message[..cut];
+            }
+        }
+        return message.TrimEnd();
     }
 
     [GeneratedRegex(@"^(?<part>\d+(\.\d+)?[dhmsDHMS])+$")]
