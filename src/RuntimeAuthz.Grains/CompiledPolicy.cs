@@ -1,21 +1,25 @@
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Policy;
+using RuntimeAuthz.Policy.Temporal;
 
 namespace RuntimeAuthz.Grains;
 
 /// <summary>A policy version parsed and ready for <see cref="Authorizer.IsAuthorized"/>.</summary>
 public sealed class CompiledPolicy
 {
-    private CompiledPolicy(long version, PolicySet policies, CedarSchema? schema)
+    private CompiledPolicy(long version, TemporalPolicySet temporal, CedarSchema? schema)
     {
         Version = version;
-        Policies = policies;
+        Temporal = temporal;
+        Policies = temporal.Policies;
         Schema = schema;
-        PoliciesById = policies.Policies.ToDictionary(p => p.Id, StringComparer.Ordinal);
+        PoliciesById = Policies.Policies.ToDictionary(p => p.Id, StringComparer.Ordinal);
     }
 
     public long Version { get; }
     public PolicySet Policies { get; }
+    /// <summary>The same policies with their Dogwood temporal blocks checked (AgentCore's event schema); decided per session.</summary>
+    public TemporalPolicySet Temporal { get; }
     public CedarSchema? Schema { get; }
     public IReadOnlyDictionary<string, RuntimeAuthz.Policy.Policy> PoliciesById { get; }
 
@@ -23,10 +27,11 @@ public sealed class CompiledPolicy
     public const string SchemaSourceName = "schema.cedarschema";
 
     /// <summary>Compiles stored texts (already validated when published).</summary>
-    public static CompiledPolicy FromRecord(PolicyVersionRecord record) =>
-        new(record.Version,
-            PolicySet.Parse(record.Policies, PolicySourceName),
-            record.Schema is null ? null : CedarSchema.Parse(record.Schema, SchemaSourceName));
+    public static CompiledPolicy FromRecord(PolicyVersionRecord record)
+    {
+        var schema = record.Schema is null ? null : CedarSchema.Parse(record.Schema, SchemaSourceName);
+        return new(record.Version, TemporalPolicySet.Parse(record.Policies, PolicySourceName, EventSchema.AgentCore, schema), schema);
+    }
 
     /// <summary>
     /// Parses the policy text, the schema if given, and validates the policies against the
@@ -35,10 +40,13 @@ public sealed class CompiledPolicy
     public static IReadOnlyList<SourceIssue> Check(string policies, string? schema, out int policyCount)
     {
         policyCount = 0;
+        CedarSchema? parsedSchema = null;
         PolicySet set;
         try
         {
-            set = PolicySet.Parse(policies, PolicySourceName);
+            // Policy text is Dogwood: Cedar whose conditions may hold temporal blocks, checked
+            // against AgentCore's event schema (and, below, against the Cedar schema too).
+            set = TemporalPolicySet.Parse(policies, PolicySourceName, EventSchema.AgentCore).Policies;
         }
         catch (CedarSyntaxException ex)
         {
@@ -46,11 +54,11 @@ public sealed class CompiledPolicy
         }
         policyCount = set.Policies.Count;
         if (schema is null) return [];
-
-        CedarSchema parsedSchema;
         try
         {
             parsedSchema = CedarSchema.Parse(schema, SchemaSourceName);
+            if (set.Policies.Any(p => p.Text.Contains("temporal", StringComparison.Ordinal)))
+                TemporalPolicySet.Parse(policies, PolicySourceName, EventSchema.AgentCore, parsedSchema);
         }
         catch (CedarSyntaxException ex)
         {
