@@ -1,0 +1,245 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Azure;
+using Azure.Core;
+using Azure.Data.Tables;
+
+namespace RuntimeAuthz.Evidence;
+
+/// <summary>
+/// Evidence in its own Azure Table. Session chains are spread over <see cref="SessionPartitions"/>
+/// partitions (<c>s00</c>..<c>s15</c>, by a hash of the chain id) so that records of concurrent
+/// decisions in different sessions can share one batch transaction; the governance chain has the
+/// partition <c>governance</c>. RowKey = <c>chain|sequence</c> (19 digits), so a chain is one range
+/// query in sequence order. Rows are only ever added (<c>AddEntity</c> / transaction Add): a taken
+/// sequence fails, nothing is overwritten. Public keys and the development key live in
+/// partition <c>$keys</c>.
+/// </summary>
+public sealed class AzureTableEvidenceStore : IEvidenceStore
+{
+    public const string DefaultTableName = "AuthzEvidence";
+    public const int SessionPartitions = 16;
+    /// <summary>Azure Table transactions hold at most 100 entities of one partition.</summary>
+    public const int MaxBatch = 100;
+    private const string KeysPartition = "$keys";
+    private const string DevelopmentKeyRow = "$development-private-key";
+
+    private readonly TableClient table;
+    private readonly ConcurrentDictionary<string, PartitionQueue> queues = new(StringComparer.Ordinal);
+    private volatile bool tableExists;
+
+    public AzureTableEvidenceStore(string connectionString, string tableName = DefaultTableName, TimeSpan? requestTimeout = null)
+    {
+        // Few, quick retries: an append the caller waits on must fail fast (and deny) when storage is down.
+        var options = new TableClientOptions();
+        options.Retry.MaxRetries = 2;
+        options.Retry.Delay = TimeSpan.FromMilliseconds(100);
+        options.Retry.MaxDelay = TimeSpan.FromSeconds(1);
+        options.Retry.Mode = RetryMode.Exponential;
+        options.Retry.NetworkTimeout = requestTimeout ?? TimeSpan.FromSeconds(5);
+        table = new TableServiceClient(connectionString, options).GetTableClient(tableName);
+    }
+
+    public string TableName => table.Name;
+
+    public static string PartitionOf(string chain)
+    {
+        if (chain == EvidenceChains.Governance) return EvidenceChains.Governance;
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(chain));
+        return "s" + (hash[0] % SessionPartitions).ToString("00", CultureInfo.InvariantCulture);
+    }
+
+    public static string RowKeyOf(string chain, long sequence) => chain + "|" + sequence.ToString("D19", CultureInfo.InvariantCulture);
+
+    public async Task AppendAsync(EvidenceEntry entry, CancellationToken cancellationToken = default)
+    {
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var pending = new PendingAppend(entry);
+        var queue = queues.GetOrAdd(PartitionOf(entry.Chain), p => new PartitionQueue(p));
+        if (queue.Enqueue(pending)) _ = Task.Run(() => DrainAsync(queue));
+        await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>One drainer per partition: sends whatever queued up while the previous request was in flight as one transaction.</summary>
+    private async Task DrainAsync(PartitionQueue queue)
+    {
+        while (queue.TakeBatch(MaxBatch) is { Count: > 0 } batch)
+        {
+            if (batch.Count == 1)
+            {
+                await AppendOneAsync(batch[0]).ConfigureAwait(false);
+                continue;
+            }
+            try
+            {
+                await table.SubmitTransactionAsync(batch.Select(p => new TableTransactionAction(TableTransactionActionType.Add, ToEntity(p.Entry)))).ConfigureAwait(false);
+                foreach (var p in batch) p.Completion.TrySetResult();
+            }
+            catch (TableTransactionFailedException)
+            {
+                // One bad entity (a taken sequence) fails the whole transaction: retry each on its own so only that one fails.
+                foreach (var p in batch) await AppendOneAsync(p).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                foreach (var p in batch) p.Completion.TrySetException(ex);
+            }
+        }
+    }
+
+    private async Task AppendOneAsync(PendingAppend pending)
+    {
+        try
+        {
+            await table.AddEntityAsync(ToEntity(pending.Entry)).ConfigureAwait(false);
+            pending.Completion.TrySetResult();
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            pending.Completion.TrySetException(new EvidenceConflictException(pending.Entry.Chain, pending.Entry.Sequence, ex));
+        }
+        catch (Exception ex)
+        {
+            pending.Completion.TrySetException(ex);
+        }
+    }
+
+    public async Task<IReadOnlyList<EvidenceEntry>> ReadChainAsync(string chain, CancellationToken cancellationToken = default)
+    {
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var result = new List<EvidenceEntry>();
+        await foreach (var entity in table.QueryAsync<TableEntity>(ChainFilter(chain), cancellationToken: cancellationToken).ConfigureAwait(false))
+            result.Add(FromEntity(chain, entity));
+        return result;
+    }
+
+    public async Task<EvidenceHead> ReadHeadAsync(string chain, CancellationToken cancellationToken = default)
+    {
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        EvidenceHead head = EvidenceHead.Empty;
+        await foreach (var entity in table.QueryAsync<TableEntity>(ChainFilter(chain), select: ["RowKey", "Hash"], cancellationToken: cancellationToken).ConfigureAwait(false))
+            head = new EvidenceHead(SequenceOf(chain, entity.RowKey), entity.GetString("Hash") ?? "");
+        return head;
+    }
+
+    public async Task<IReadOnlyList<string>> ListChainsAsync(CancellationToken cancellationToken = default)
+    {
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var chains = new SortedSet<string>(StringComparer.Ordinal);
+        await foreach (var entity in table.QueryAsync<TableEntity>($"PartitionKey ne '{KeysPartition}'", select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            var bar = entity.RowKey.LastIndexOf('|');
+            if (bar > 0) chains.Add(entity.RowKey[..bar]);
+        }
+        return chains.ToArray();
+    }
+
+    public async Task PublishPublicKeyAsync(string keyId, string publicKeyPem, CancellationToken cancellationToken = default)
+    {
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await table.AddEntityAsync(new TableEntity(KeysPartition, keyId) { ["PublicKeyPem"] = publicKeyPem }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            var existing = await table.GetEntityAsync<TableEntity>(KeysPartition, keyId, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (!string.Equals(existing.Value.GetString("PublicKeyPem")?.Trim(), publicKeyPem.Trim(), StringComparison.Ordinal))
+                throw new EvidenceKeyException($"key id '{keyId}' is already registered for a different public key; give the new key its own id", ex);
+        }
+    }
+
+    public async Task<IReadOnlyDictionary<string, string>> ListPublicKeysAsync(CancellationToken cancellationToken = default)
+    {
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var keys = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        await foreach (var entity in table.QueryAsync<TableEntity>($"PartitionKey eq '{KeysPartition}'", cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (entity.RowKey != DevelopmentKeyRow && entity.GetString("PublicKeyPem") is { } pem) keys[entity.RowKey] = pem;
+        }
+        return keys;
+    }
+
+    public async Task<string> GetOrCreateDevelopmentKeyAsync(string candidatePem, CancellationToken cancellationToken = default)
+    {
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await table.AddEntityAsync(new TableEntity(KeysPartition, DevelopmentKeyRow) { ["PrivateKeyPem"] = candidatePem }, cancellationToken).ConfigureAwait(false);
+            return candidatePem;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            var existing = await table.GetEntityAsync<TableEntity>(KeysPartition, DevelopmentKeyRow, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return existing.Value.GetString("PrivateKeyPem") ?? throw new EvidenceKeyException("the stored development key row has no key");
+        }
+    }
+
+    private async Task EnsureTableAsync(CancellationToken cancellationToken)
+    {
+        if (tableExists) return;
+        await table.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
+        tableExists = true;
+    }
+
+    private static string ChainFilter(string chain)
+    {
+        var partition = PartitionOf(chain);
+        return TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey gt {chain + "|"} and RowKey lt {chain + "|~"}");
+    }
+
+    private static TableEntity ToEntity(EvidenceEntry entry) => new(PartitionOf(entry.Chain), RowKeyOf(entry.Chain, entry.Sequence))
+    {
+        ["Body"] = entry.Body,
+        ["Hash"] = entry.Hash,
+        ["Signature"] = entry.Signature,
+        ["KeyId"] = entry.KeyId,
+    };
+
+    private static long SequenceOf(string chain, string rowKey) =>
+        long.TryParse(rowKey.AsSpan(chain.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var seq) ? seq : -1;
+
+    private static EvidenceEntry FromEntity(string chain, TableEntity entity) => new(
+        chain, SequenceOf(chain, entity.RowKey), entity.GetString("Body") ?? "", entity.GetString("Hash") ?? "",
+        entity.GetString("Signature") ?? "", entity.GetString("KeyId") ?? "");
+
+    private sealed class PendingAppend(EvidenceEntry entry)
+    {
+        public EvidenceEntry Entry { get; } = entry;
+        public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed class PartitionQueue(string partition)
+    {
+        private readonly Queue<PendingAppend> pending = new();
+        private bool draining;
+
+        public string Partition { get; } = partition;
+
+        /// <summary>True when the caller must start the drainer.</summary>
+        public bool Enqueue(PendingAppend append)
+        {
+            lock (pending)
+            {
+                pending.Enqueue(append);
+                if (draining) return false;
+                draining = true;
+                return true;
+            }
+        }
+
+        /// <summary>Up to <paramref name="max"/> queued appends; empty (and the drainer ends) when none are left.</summary>
+        public List<PendingAppend> TakeBatch(int max)
+        {
+            lock (pending)
+            {
+                var batch = new List<PendingAppend>(Math.Min(max, pending.Count));
+                while (batch.Count < max && pending.TryDequeue(out var next)) batch.Add(next);
+                if (batch.Count == 0) draining = false;
+                return batch;
+            }
+        }
+    }
+}

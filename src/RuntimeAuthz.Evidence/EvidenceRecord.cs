@@ -1,0 +1,77 @@
+using System.Text.Json.Serialization;
+
+namespace RuntimeAuthz.Evidence;
+
+/// <summary>What an evidence record attests.</summary>
+public static class EvidenceKinds
+{
+    public const string Decision = "decision";
+    public const string Approval = "approval";
+    public const string Revocation = "revocation";
+    public const string Grant = "grant";
+    public const string PolicyPublish = "policy-publish";
+    public const string PolicyRollback = "policy-rollback";
+    public const string AgentStatus = "agent-status";
+    public const string Governance = "governance";
+}
+
+/// <summary>Chain ids: one chain per session, one for governance events.</summary>
+public static class EvidenceChains
+{
+    public const string Governance = "governance";
+    private const string SessionPrefix = "session:";
+
+    public static string ForSession(string sessionId) => SessionPrefix + sessionId;
+
+    public static string? SessionOf(string chainId) => chainId.StartsWith(SessionPrefix, StringComparison.Ordinal) ? chainId[SessionPrefix.Length..] : null;
+}
+
+/// <summary>
+/// The signed content of one evidence record. Its hash is SHA-256 over the RFC 8785 canonical
+/// JSON of this object (camelCase names, nulls omitted) and the signature is over the same bytes,
+/// so every field here, including the previous record's hash and the key id, is covered.
+/// </summary>
+public sealed record EvidenceBody
+{
+    public const int CurrentFormat = 1;
+    /// <summary>64 zeros: the previous hash of a chain's first record.</summary>
+    public static readonly string GenesisHash = new('0', 64);
+
+    [JsonPropertyName("format")] public int Format { get; init; } = CurrentFormat;
+    [JsonPropertyName("chain")] public string Chain { get; init; } = "";
+    [JsonPropertyName("seq")] public long Sequence { get; init; }
+    [JsonPropertyName("time")] public string Time { get; init; } = "";
+    [JsonPropertyName("kind")] public string Kind { get; init; } = EvidenceKinds.Decision;
+    [JsonPropertyName("decisionId")] public string? DecisionId { get; init; }
+    [JsonPropertyName("agentId")] public string? AgentId { get; init; }
+    [JsonPropertyName("sessionId")] public string? SessionId { get; init; }
+    [JsonPropertyName("action")] public string? Action { get; init; }
+    [JsonPropertyName("resource")] public string? Resource { get; init; }
+    /// <summary><c>sha256:&lt;hex&gt;</c> of the full canonical input (before redaction and truncation).</summary>
+    [JsonPropertyName("inputDigest")] public string? InputDigest { get; init; }
+    /// <summary>The canonical input with redacted fields replaced, truncated when huge.</summary>
+    [JsonPropertyName("input")] public string? Input { get; init; }
+    [JsonPropertyName("inputTruncated")] public bool? InputTruncated { get; init; }
+    [JsonPropertyName("outcome")] public string? Outcome { get; init; }
+    [JsonPropertyName("denyReason")] public string? DenyReason { get; init; }
+    [JsonPropertyName("determiningPolicies")] public IReadOnlyList<string>? DeterminingPolicies { get; init; }
+    [JsonPropertyName("policyVersion")] public long? PolicyVersion { get; init; }
+    [JsonPropertyName("approvalIds")] public IReadOnlyList<string>? ApprovalIds { get; init; }
+    /// <summary>Who caused a governance event (publisher, approver, revoker).</summary>
+    [JsonPropertyName("actor")] public string? Actor { get; init; }
+    [JsonPropertyName("detail")] public string? Detail { get; init; }
+    [JsonPropertyName("prevHash")] public string PreviousHash { get; init; } = GenesisHash;
+    [JsonPropertyName("keyId")] public string KeyId { get; init; } = "";
+}
+
+/// <summary>
+/// One stored record: the canonical body text exactly as signed, its SHA-256 (hex) and the
+/// signature (base64url, ECDSA P-256 over the body bytes, IEEE P1363 r||s).
+/// </summary>
+public sealed record EvidenceEntry(string Chain, long Sequence, string Body, string Hash, string Signature, string KeyId);
+
+/// <summary>The last record of a chain: the next record gets <c>Sequence + 1</c> and links to <c>Hash</c>.</summary>
+public sealed record EvidenceHead(long Sequence, string Hash)
+{
+    public static readonly EvidenceHead Empty = new(0, EvidenceBody.GenesisHash);
+}

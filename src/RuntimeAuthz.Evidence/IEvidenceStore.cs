@@ -1,0 +1,37 @@
+namespace RuntimeAuthz.Evidence;
+
+/// <summary>Append-only storage of evidence entries, plus the public keys (and the development key) that go with them.</summary>
+public interface IEvidenceStore
+{
+    /// <summary>Durably appends one entry. Throws <see cref="EvidenceConflictException"/> when the sequence number is taken, any other exception when storage fails.</summary>
+    Task AppendAsync(EvidenceEntry entry, CancellationToken cancellationToken = default);
+
+    /// <summary>A chain's entries in sequence order (as stored; nothing is checked here).</summary>
+    Task<IReadOnlyList<EvidenceEntry>> ReadChainAsync(string chain, CancellationToken cancellationToken = default);
+
+    /// <summary>The last stored entry of a chain, or <see cref="EvidenceHead.Empty"/>.</summary>
+    Task<EvidenceHead> ReadHeadAsync(string chain, CancellationToken cancellationToken = default);
+
+    /// <summary>Every chain id that holds records, sorted.</summary>
+    Task<IReadOnlyList<string>> ListChainsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Registers a public key under its id (idempotent for the same key; a different key under a used id is a conflict).</summary>
+    Task PublishPublicKeyAsync(string keyId, string publicKeyPem, CancellationToken cancellationToken = default);
+
+    /// <summary>Every registered public key: key id → SubjectPublicKeyInfo PEM.</summary>
+    Task<IReadOnlyDictionary<string, string>> ListPublicKeysAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The shared development signing key (PKCS#8 PEM), created from <paramref name="candidatePem"/>
+    /// when none exists yet; concurrent callers all get the one that was stored first.
+    /// </summary>
+    Task<string> GetOrCreateDevelopmentKeyAsync(string candidatePem, CancellationToken cancellationToken = default);
+}
+
+/// <summary>The entry's sequence number is already taken in its chain (append-only: nothing is overwritten).</summary>
+public sealed class EvidenceConflictException(string chain, long sequence, Exception? inner = null)
+    : Exception($"evidence record {sequence} of chain '{chain}' already exists", inner)
+{
+    public string Chain { get; } = chain;
+    public long Sequence { get; } = sequence;
+}
