@@ -273,10 +273,10 @@ public static class TemporalReplay
     /// i counts every event from 0. Throws <see cref="CedarSyntaxException"/> for a malformed trace.
     /// </summary>
     public static IReadOnlyList<string> Run(TemporalPolicySet policies, string traceText, string traceName = "trace.log", CedarSchema? schema = null) =>
-        Run(policies, traceText, traceName, roundTripState: false);
+        Run(policies, traceText, traceName, roundTripState: false, schema);
 
     /// <param name="roundTripState">Persist each session's state as JSON and restore it after every event (what a grain deactivation does).</param>
-    internal static IReadOnlyList<string> Run(TemporalPolicySet policies, string traceText, string traceName, bool roundTripState)
+    internal static IReadOnlyList<string> Run(TemporalPolicySet policies, string traceText, string traceName, bool roundTripState, CedarSchema? schema = null)
     {
         ArgumentNullException.ThrowIfNull(policies);
         ArgumentNullException.ThrowIfNull(traceText);
@@ -311,7 +311,7 @@ public static class TemporalReplay
             }
             else
             {
-                var entities = e.EntitiesJson is null ? EntityStore.Empty : EntityStore.FromJson(e.EntitiesJson, null, traceName);
+                var entities = e.EntitiesJson is null ? EntityStore.Empty : EntityStore.FromJson(e.EntitiesJson, schema, traceName);
                 var request = new AuthorizationRequest(e.Principal.Value, action, e.Resource.Value, new CedarContext((RecordValue)TemporalValueOps.ToCedar(contextRecord)));
                 var response = session.DecideAtLatest(request, entities, e.Logged, contextRecord);
                 allowed = response.Decision == Decision.Allow;

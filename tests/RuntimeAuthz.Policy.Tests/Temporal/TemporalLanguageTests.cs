@@ -102,6 +102,16 @@ public sealed class TemporalLanguageTests
     }
 
     [Fact]
+    public void The_cedar_validator_accepts_policies_with_temporal_blocks()
+    {
+        var schema = CedarSchema.Parse("namespace App { entity User; entity Doc; action \"Read\", \"Login\" appliesTo { principal: User, resource: Doc, context: { input: { user: String } } }; }");
+        var set = TemporalPolicySet.Parse(
+            "permit ( principal, action == App::Action::\"Read\", resource ) when { context.input.user == \"a\" && temporal { formerly within 1h " + Login + "{ input.user: context.input.user } } };",
+            "p.dw", EventSchema.DogwoodDefault, schema);
+        Assert.Empty(PolicyValidator.Validate(set.Policies, schema));
+    }
+
+    [Fact]
     public void Event_schemas_parse_decision_kinds_pins_and_the_window_cap()
     {
         var agentCore = EventSchema.AgentCore;
