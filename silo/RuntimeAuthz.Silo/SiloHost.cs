@@ -67,6 +67,7 @@ public static class SiloHost
             silo.TuneMembershipForFastFailover();
         });
 
+        builder.Services.Configure<DelegationOptions>(config.GetSection(DelegationOptions.SectionName));
         builder.Services.AddHostedService<ExampleSeeder>();
         builder.Services.AddProblemDetails();
         builder.Services.ConfigureHttpJsonOptions(o =>
@@ -83,6 +84,7 @@ public static class SiloHost
         app.MapHealthChecks("/health/ready", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         app.MapAuthZenEndpoints();
         app.MapAgentEndpoints();
+        app.MapGovernanceEndpoints();
         app.MapSessionEndpoints();
         app.MapPolicyEndpoints();
         return app;

@@ -38,6 +38,15 @@ public sealed record DelegationGrant
     [Id(2)] public DateTimeOffset ExpiresAt { get; init; }
     [Id(3)] public string GrantedBy { get; init; } = "";
     [Id(4)] public string? Purpose { get; init; }
+    /// <summary>Sub-delegation: the agent handing on part of its own grant <see cref="ParentGrantId"/>.</summary>
+    [Id(5)] public string? DelegatorAgentId { get; init; }
+    [Id(6)] public string? ParentGrantId { get; init; }
+    /// <summary>A Cedar expression (as in a <c>when</c> clause) that must hold for the grant to cover a request.</summary>
+    [Id(7)] public string? Condition { get; init; }
+    /// <summary>The grant covers nothing before this instant (default: when granted).</summary>
+    [Id(8)] public DateTimeOffset? NotBefore { get; init; }
+    /// <summary>Just-in-time elevation: only decisions in this session may use the grant.</summary>
+    [Id(9)] public string? SessionId { get; init; }
 }
 
 /// <summary>Authority delegated to an agent: which actions on which resources, until when.</summary>
@@ -51,6 +60,41 @@ public sealed record Delegation
     [Id(4)] public string? Purpose { get; init; }
     [Id(5)] public DateTimeOffset GrantedAt { get; init; }
     [Id(6)] public DateTimeOffset ExpiresAt { get; init; }
+    /// <summary>The agent that sub-delegated this grant from its own grant <see cref="ParentGrantId"/>; null when a human granted it.</summary>
+    [Id(7)] public string? DelegatorAgentId { get; init; }
+    [Id(8)] public string? ParentGrantId { get; init; }
+    [Id(9)] public string? Condition { get; init; }
+    [Id(10)] public DateTimeOffset? NotBefore { get; init; }
+    /// <summary>Set for a just-in-time elevation bound to one session.</summary>
+    [Id(11)] public string? SessionId { get; init; }
+    /// <summary>0 for a grant made by a human principal, parent depth + 1 for a sub-delegation.</summary>
+    [Id(12)] public int Depth { get; init; }
+    [Id(13)] public DateTimeOffset? RevokedAt { get; init; }
+    [Id(14)] public string? RevokedBy { get; init; }
+    [Id(15)] public string? RevokeReason { get; init; }
+
+    /// <summary>The instant from which the grant covers requests.</summary>
+    public DateTimeOffset StartsAt => NotBefore is { } notBefore && notBefore > GrantedAt ? notBefore : GrantedAt;
+
+    public bool IsLiveAt(DateTimeOffset now) => RevokedAt is null && StartsAt <= now && now < ExpiresAt;
+}
+
+/// <summary>Who performed a governance action and why; recorded with its effect.</summary>
+[GenerateSerializer, Immutable, Alias("authz.GovernanceActor")]
+public sealed record GovernanceActor
+{
+    [Id(0)] public string Actor { get; init; } = "";
+    [Id(1)] public string Reason { get; init; } = "";
+}
+
+/// <summary>One link of a delegation chain as seen by its holder: the grant and whether its holder is active.</summary>
+[GenerateSerializer, Immutable, Alias("authz.GrantLink")]
+public sealed record GrantLink
+{
+    [Id(0)] public Delegation? Grant { get; init; }
+    [Id(1)] public AgentStatus? HolderStatus { get; init; }
+    [Id(2)] public string HolderFleet { get; init; } = "";
+    [Id(3)] public IReadOnlyDictionary<string, string> HolderLabels { get; init; } = new Dictionary<string, string>();
 }
 
 /// <summary>An agent identity as stored and returned.</summary>
@@ -67,7 +111,10 @@ public sealed record AgentInfo
     [Id(7)] public string? StatusChangedBy { get; init; }
     [Id(8)] public DateTimeOffset RegisteredAt { get; init; }
     [Id(9)] public DateTimeOffset UpdatedAt { get; init; }
+    /// <summary>Grants in force or waiting for their not-before (revoked grants move to <see cref="RevokedDelegations"/>).</summary>
     [Id(10)] public IReadOnlyList<Delegation> Delegations { get; init; } = [];
+    /// <summary>The most recently revoked grants, with who revoked them, when and why (bounded).</summary>
+    [Id(11)] public IReadOnlyList<Delegation> RevokedDelegations { get; init; } = [];
 }
 
 /// <summary>The identity of one agent; key = agent id.</summary>
@@ -86,6 +133,21 @@ public interface IAgentGrain : IGrainWithStringKey
     [Alias("AddDelegation")] Task<CommandResult<Delegation>> AddDelegation(DelegationGrant grant);
 
     [Alias("RemoveDelegation")] Task<CommandResult<AgentInfo>> RemoveDelegation(string delegationId);
+
+    /// <summary>Revokes one grant (persisted before returning); returns the revoked grant. NotFound when it is not current.</summary>
+    [Alias("RevokeDelegation")] Task<CommandResult<Delegation>> RevokeDelegation(string delegationId, GovernanceActor by);
+
+    /// <summary>Revokes every current grant of the agent; returns the revoked grants.</summary>
+    [Alias("RevokeAllDelegations")] Task<CommandResult<IReadOnlyList<Delegation>>> RevokeAllDelegations(GovernanceActor by);
+
+    /// <summary>Revokes the agent's grants derived from <paramref name="parentGrantId"/> (cascade); returns them.</summary>
+    [Alias("RevokeDerived")] Task<IReadOnlyList<Delegation>> RevokeDerived(string parentGrantId, GovernanceActor by);
+
+    /// <summary>One grant (current or revoked) and the holder's status, for chain checks; null grant when unknown.</summary>
+    [Alias("GetGrantLink")] Task<GrantLink> GetGrantLink(string delegationId);
+
+    /// <summary>Records an open session so revocations can be noted in its timeline; returns the agent (null when unknown).</summary>
+    [Alias("RegisterSession")] Task<AgentInfo?> RegisterSession(string sessionId);
 }
 
 /// <summary>The list of registered agent ids (singleton, key 0).</summary>

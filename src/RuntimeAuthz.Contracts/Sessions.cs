@@ -6,7 +6,7 @@ namespace RuntimeAuthz.Contracts;
 public enum SessionStatus { Open, Closed, Expired }
 
 [JsonConverter(typeof(JsonStringEnumConverter<SessionEventKind>))]
-public enum SessionEventKind { Request, Response, Error }
+public enum SessionEventKind { Request, Response, Error, Revocation }
 
 [JsonConverter(typeof(JsonStringEnumConverter<DecisionOutcome>))]
 public enum DecisionOutcome { Allow, Deny, ApprovalRequired }

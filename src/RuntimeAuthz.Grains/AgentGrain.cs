@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using RuntimeAuthz.Contracts;
 
 namespace RuntimeAuthz.Grains;
@@ -9,13 +10,22 @@ public sealed record AgentState
     public const int CurrentSchemaVersion = 1;
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;
     public AgentInfo? Agent { get; init; }
+    /// <summary>Sessions opened for the agent (most recent, bounded), told about revocations.</summary>
+    public IReadOnlyList<string> Sessions { get; init; } = [];
 }
 
 public sealed class AgentGrain(
     [PersistentState("agent", AuthzStorage.ProviderName)] IPersistentState<AgentState> state,
     AuthzClock clock,
+    IGovernanceEventSink governanceSink,
+    IOptions<DelegationOptions> delegationOptions,
     ILogger<AgentGrain> logger) : Grain, IAgentGrain
 {
+    /// <summary>Revoked grants kept for inspection (most recent first out).</summary>
+    public const int MaxRevokedKept = 50;
+    /// <summary>Open sessions remembered for revocation notices.</summary>
+    public const int MaxTrackedSessions = 2000;
+
     /// <summary>Keeps the identity row far below Azure's 1 MiB entity limit.</summary>
     public const int MaxDelegations = 100;
     public const int MaxDelegationEntries = 64;
@@ -73,6 +83,13 @@ public sealed class AgentGrain(
         state.State = state.State with { Agent = updated };
         await state.WriteStateAsync();
         logger.LogInformation("Agent {AgentId} status {OldStatus} -> {NewStatus} by {Actor}", AgentId, agent.Status, change.Status, change.Actor);
+        await GovernanceEvents.PublishAsync(governanceSink, logger, new GovernanceEvent
+        {
+            Kind = "agent-status", Actor = change.Actor, Reason = change.Reason, At = updated.UpdatedAt, AgentId = AgentId,
+            Detail = $"{agent.Status.ToString().ToLowerInvariant()} -> {change.Status.ToString().ToLowerInvariant()}",
+        });
+        if (change.Status != AgentStatus.Active)
+            NotifySessions($"agent {change.Status.ToString().ToLowerInvariant()}", new GovernanceActor { Actor = change.Actor, Reason = change.Reason }, updated.UpdatedAt);
         return CommandResult<AgentInfo>.Ok(updated);
     }
 
@@ -85,6 +102,19 @@ public sealed class AgentGrain(
         var now = clock.UtcNow;
         var problem = ValidateGrant(grant, now);
         if (problem is not null) return CommandResult<Delegation>.Fail(CommandError.Invalid, problem);
+        if (grant.Condition is { Length: > 0 } condition && GrantRules.CheckCondition(condition) is { } issue)
+            return CommandResult<Delegation>.Fail(CommandError.Invalid, $"{issue.Source}:{issue.Line}:{issue.Column}: {issue.Message}", [issue]);
+
+        var depth = 0;
+        if (grant.ParentGrantId is not null || grant.DelegatorAgentId is not null)
+        {
+            var (parentDepth, parentProblem, parentError) = await CheckParentAsync(grant, now);
+            if (parentProblem is not null) return CommandResult<Delegation>.Fail(parentError, parentProblem);
+            depth = parentDepth + 1;
+            if (depth > delegationOptions.Value.MaxDelegationDepth)
+                return CommandResult<Delegation>.Fail(CommandError.Invalid,
+                    $"delegation depth {depth} exceeds the maximum of {delegationOptions.Value.MaxDelegationDepth} (Authz:MaxDelegationDepth)");
+        }
 
         var live = agent.Delegations.Where(d => d.ExpiresAt > now).ToList();
         if (live.Count >= MaxDelegations)
@@ -95,37 +125,161 @@ public sealed class AgentGrain(
             Actions = grant.Actions.Select(a => a.Trim()).Distinct(StringComparer.Ordinal).ToArray(),
             Resources = grant.Resources.Select(r => r.Trim()).Distinct(StringComparer.Ordinal).ToArray(),
             GrantedBy = grant.GrantedBy, Purpose = grant.Purpose, GrantedAt = now, ExpiresAt = grant.ExpiresAt,
+            DelegatorAgentId = grant.DelegatorAgentId, ParentGrantId = grant.ParentGrantId,
+            Condition = string.IsNullOrWhiteSpace(grant.Condition) ? null : grant.Condition,
+            NotBefore = grant.NotBefore, SessionId = grant.SessionId, Depth = depth,
         };
         live.Add(delegation);
         var updated = agent with { Delegations = live, UpdatedAt = now };
-        if (EstimateBytes(updated) > MaxRowBytes)
+        if (EstimateBytes(updated, state.State.Sessions) > MaxRowBytes)
             return CommandResult<Delegation>.Fail(CommandError.Conflict, $"agent '{AgentId}' has too many or too large delegations to store another; remove some first");
+        // Indexed first: a listed grant that was never stored is skipped by a cascade, while a stored
+        // grant missing from its delegator's index would escape "revoke everything granted by X".
+        var delegatorKey = grant.DelegatorAgentId is { } delegatorAgent ? DelegatorKeys.Agent(delegatorAgent) : DelegatorKeys.Principal(grant.GrantedBy);
+        if (!await GrainFactory.GetGrain<IDelegatorIndexGrain>(delegatorKey).Add(new IssuedGrant { AgentId = AgentId, GrantId = delegation.Id, ParentGrantId = grant.ParentGrantId }))
+            return CommandResult<Delegation>.Fail(CommandError.Conflict, $"delegator '{delegatorKey}' has issued the maximum number of grants");
         state.State = state.State with { Agent = updated };
         await state.WriteStateAsync();
         logger.LogInformation("Delegation {DelegationId} granted to agent {AgentId} by {GrantedBy} until {ExpiresAt}", delegation.Id, AgentId, grant.GrantedBy, grant.ExpiresAt);
+        await GovernanceEvents.PublishAsync(governanceSink, logger, new GovernanceEvent
+        {
+            Kind = grant.SessionId is null ? "grant" : "elevation", Actor = grant.GrantedBy, Reason = grant.Purpose ?? "", At = now,
+            AgentId = AgentId, GrantId = delegation.Id,
+            Detail = $"actions [{string.Join(", ", delegation.Actions)}] resources [{string.Join(", ", delegation.Resources)}] until {delegation.ExpiresAt:O}"
+                + (grant.ParentGrantId is null ? "" : $" from {grant.DelegatorAgentId}/{grant.ParentGrantId}"),
+        });
         return CommandResult<Delegation>.Ok(delegation);
     }
 
     public async Task<CommandResult<AgentInfo>> RemoveDelegation(string delegationId)
     {
+        var revoked = await RevokeDelegation(delegationId, new GovernanceActor { Actor = "unknown", Reason = "delegation removed" });
+        return revoked.IsSuccess
+            ? CommandResult<AgentInfo>.Ok(state.State.Agent!)
+            : CommandResult<AgentInfo>.Fail(revoked.Error, revoked.Message ?? "not removed");
+    }
+
+    public async Task<CommandResult<Delegation>> RevokeDelegation(string delegationId, GovernanceActor by)
+    {
         if (state.State.Agent is not { } agent)
-            return CommandResult<AgentInfo>.Fail(CommandError.NotFound, $"agent '{AgentId}' not found");
+            return CommandResult<Delegation>.Fail(CommandError.NotFound, $"agent '{AgentId}' not found");
         if (!agent.Delegations.Any(d => d.Id == delegationId))
-            return CommandResult<AgentInfo>.Fail(CommandError.NotFound, $"delegation '{delegationId}' not found on agent '{AgentId}'");
-        var updated = agent with { Delegations = agent.Delegations.Where(d => d.Id != delegationId).ToArray(), UpdatedAt = clock.UtcNow };
+            return CommandResult<Delegation>.Fail(CommandError.NotFound, $"delegation '{delegationId}' not found on agent '{AgentId}' (or already revoked)");
+        var revoked = await RevokeWhereAsync(d => d.Id == delegationId, by, $"grant {delegationId}");
+        return CommandResult<Delegation>.Ok(revoked.Single());
+    }
+
+    public async Task<CommandResult<IReadOnlyList<Delegation>>> RevokeAllDelegations(GovernanceActor by)
+    {
+        if (state.State.Agent is null)
+            return CommandResult<IReadOnlyList<Delegation>>.Fail(CommandError.NotFound, $"agent '{AgentId}' not found");
+        return CommandResult<IReadOnlyList<Delegation>>.Ok(await RevokeWhereAsync(_ => true, by, "all grants"));
+    }
+
+    public async Task<IReadOnlyList<Delegation>> RevokeDerived(string parentGrantId, GovernanceActor by)
+    {
+        if (state.State.Agent is not { } agent || !agent.Delegations.Any(d => d.ParentGrantId == parentGrantId)) return [];
+        return await RevokeWhereAsync(d => d.ParentGrantId == parentGrantId, by, $"grants derived from {parentGrantId}");
+    }
+
+    public Task<GrantLink> GetGrantLink(string delegationId)
+    {
+        if (state.State.Agent is not { } agent) return Task.FromResult(new GrantLink());
+        var grant = agent.Delegations.FirstOrDefault(d => d.Id == delegationId) ?? agent.RevokedDelegations.FirstOrDefault(d => d.Id == delegationId);
+        return Task.FromResult(new GrantLink { Grant = grant, HolderStatus = agent.Status, HolderFleet = agent.Fleet, HolderLabels = agent.Labels });
+    }
+
+    public async Task<AgentInfo?> RegisterSession(string sessionId)
+    {
+        if (state.State.Agent is not { } agent) return null;
+        if (!state.State.Sessions.Contains(sessionId, StringComparer.Ordinal))
+        {
+            state.State = state.State with { Sessions = state.State.Sessions.Append(sessionId).TakeLast(MaxTrackedSessions).ToArray() };
+            await state.WriteStateAsync();
+        }
+        return agent;
+    }
+
+    /// <summary>Moves the matching current grants to the revoked list, persists, reports, and tells the sessions.</summary>
+    private async Task<IReadOnlyList<Delegation>> RevokeWhereAsync(Func<Delegation, bool> match, GovernanceActor by, string what)
+    {
+        var agent = state.State.Agent!;
+        var now = clock.UtcNow;
+        var revoked = agent.Delegations.Where(match)
+            .Select(d => d with { RevokedAt = now, RevokedBy = by.Actor, RevokeReason = by.Reason })
+            .ToArray();
+        if (revoked.Length == 0) return revoked;
+        var revokedIds = revoked.Select(d => d.Id).ToHashSet(StringComparer.Ordinal);
+        var updated = agent with
+        {
+            Delegations = agent.Delegations.Where(d => !revokedIds.Contains(d.Id)).ToArray(),
+            RevokedDelegations = agent.RevokedDelegations.Concat(revoked).TakeLast(MaxRevokedKept).ToArray(),
+            UpdatedAt = now,
+        };
         state.State = state.State with { Agent = updated };
         await state.WriteStateAsync();
-        logger.LogInformation("Delegation {DelegationId} removed from agent {AgentId}", delegationId, AgentId);
-        return CommandResult<AgentInfo>.Ok(updated);
+        logger.LogWarning("Agent {AgentId}: revoked {What} ({Count}) by {Actor}: {Reason}", AgentId, what, revoked.Length, by.Actor, by.Reason);
+        foreach (var grant in revoked)
+        {
+            await GovernanceEvents.PublishAsync(governanceSink, logger, new GovernanceEvent
+            {
+                Kind = "revoke-grant", Actor = by.Actor, Reason = by.Reason, At = now, AgentId = AgentId, GrantId = grant.Id, Detail = what,
+            });
+        }
+        NotifySessions(what, by, now);
+        return revoked;
+    }
+
+    /// <summary>
+    /// Notes the revocation in the agent's live sessions. One-way and after persisting: enforcement
+    /// never depends on it (every decision reads this grain).
+    /// </summary>
+    private void NotifySessions(string what, GovernanceActor by, DateTimeOffset at)
+    {
+        var notice = new RevocationNotice { AgentId = AgentId, What = what, Actor = by.Actor, Reason = by.Reason, At = at };
+        foreach (var sessionId in state.State.Sessions)
+        {
+            try
+            {
+                _ = GrainFactory.GetGrain<IRevocationObserverGrain>(sessionId).NoteRevocation(notice);
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning(ex, "Could not notify session {SessionId} of a revocation", sessionId);
+            }
+        }
+    }
+
+    /// <summary>Checks a sub-delegation's parent grant: (parent depth, problem, error kind).</summary>
+    private async Task<(int Depth, string? Problem, CommandError Error)> CheckParentAsync(DelegationGrant grant, DateTimeOffset now)
+    {
+        if (grant.ParentGrantId is null || grant.DelegatorAgentId is null)
+            return (0, "a sub-delegation names both delegatorAgentId and parentGrantId", CommandError.Invalid);
+        if (string.Equals(grant.DelegatorAgentId, AgentId, StringComparison.Ordinal))
+            return (0, "an agent cannot delegate to itself", CommandError.Invalid);
+        var link = await GrainFactory.GetGrain<IAgentGrain>(grant.DelegatorAgentId).GetGrantLink(grant.ParentGrantId);
+        if (link.HolderStatus is null) return (0, $"delegating agent '{grant.DelegatorAgentId}' not found", CommandError.NotFound);
+        if (link.Grant is not { } parent) return (0, $"grant '{grant.ParentGrantId}' not found on agent '{grant.DelegatorAgentId}'", CommandError.NotFound);
+        if (link.HolderStatus != AgentStatus.Active) return (0, $"delegating agent '{grant.DelegatorAgentId}' is not active", CommandError.Conflict);
+        if (!parent.IsLiveAt(now)) return (0, $"parent grant '{parent.Id}' is not in force (revoked, expired or not yet valid)", CommandError.Conflict);
+        if (GrantRules.AttenuationProblem(grant, parent, now) is { } problem) return (0, $"attenuation: {problem}", CommandError.Invalid);
+        return (parent.Depth, null, CommandError.None);
     }
 
     /// <summary>Upper bound of the agent's stored JSON size.</summary>
-    public static int EstimateBytes(AgentInfo agent) =>
+    public static int EstimateBytes(AgentInfo agent) => EstimateBytes(agent, []);
+
+    public static int EstimateBytes(AgentInfo agent, IReadOnlyList<string> sessions) =>
         1024
+        + sessions.Sum(s => JsonSize.EscapedUtf8Bytes(s) + 1)
+        + agent.RevokedDelegations.Sum(EstimateBytes)
         + new[] { agent.Id, agent.Name, agent.Owner, agent.Fleet, agent.StatusReason, agent.StatusChangedBy }.Sum(JsonSize.EscapedUtf8Bytes)
         + agent.Labels.Sum(l => JsonSize.EscapedUtf8Bytes(l.Key) + JsonSize.EscapedUtf8Bytes(l.Value) + 2)
-        + agent.Delegations.Sum(d => 256 + JsonSize.EscapedUtf8Bytes(d.Id) + JsonSize.EscapedUtf8Bytes(d.GrantedBy) + JsonSize.EscapedUtf8Bytes(d.Purpose)
-            + d.Actions.Sum(a => JsonSize.EscapedUtf8Bytes(a) + 1) + d.Resources.Sum(r => JsonSize.EscapedUtf8Bytes(r) + 1));
+        + agent.Delegations.Sum(EstimateBytes);
+
+    private static int EstimateBytes(Delegation d) =>
+        512 + new[] { d.Id, d.GrantedBy, d.Purpose, d.DelegatorAgentId, d.ParentGrantId, d.Condition, d.SessionId, d.RevokedBy, d.RevokeReason }.Sum(JsonSize.EscapedUtf8Bytes)
+        + d.Actions.Sum(a => JsonSize.EscapedUtf8Bytes(a) + 1) + d.Resources.Sum(r => JsonSize.EscapedUtf8Bytes(r) + 1);
 
     private static string? ValidateGrant(DelegationGrant grant, DateTimeOffset now)
     {
@@ -145,6 +299,10 @@ public sealed class AgentGrain(
         if (CheckText("grantedBy", grant.GrantedBy) is { } grantor) return grantor;
         if (grant.Purpose is { Length: > 1024 }) return "purpose is longer than 1024 characters";
         if (grant.ExpiresAt <= now) return $"expiresAt ({grant.ExpiresAt:O}) must be in the future";
+        if (grant.NotBefore is { } notBefore && notBefore >= grant.ExpiresAt) return $"notBefore ({notBefore:O}) must be before expiresAt";
+        if (grant.SessionId is { } sessionId && CheckText("sessionId", sessionId) is { } session) return session;
+        if (grant.DelegatorAgentId is { } delegator && CheckText("delegatorAgentId", delegator) is { } delegatorProblem) return delegatorProblem;
+        if (grant.ParentGrantId is { } parentId && CheckText("parentGrantId", parentId) is { } parentProblem) return parentProblem;
         return null;
     }
 

@@ -66,7 +66,7 @@ public sealed class AgentSessionGrain(
     [PersistentState("session", AuthzStorage.ProviderName)] IPersistentState<SessionState> state,
     PolicyCache policyCache,
     AuthzClock clock,
-    ILogger<AgentSessionGrain> logger) : Grain, IAgentSessionGrain
+    ILogger<AgentSessionGrain> logger) : Grain, IAgentSessionGrain, IRevocationObserverGrain
 {
     /// <summary>Upper bound for the identity lookup and policy load inside one decision.</summary>
     public static readonly TimeSpan DecisionDependencyTimeout = TimeSpan.FromSeconds(5);
@@ -84,7 +84,7 @@ public sealed class AgentSessionGrain(
             return CommandResult<SessionInfo>.Fail(CommandError.Invalid, $"lifetime must be between 1 second and {SessionLimits.MaxLifetime.TotalSeconds:0} seconds");
         if (request.IdleTimeout <= TimeSpan.Zero || request.IdleTimeout > SessionLimits.MaxLifetime)
             return CommandResult<SessionInfo>.Fail(CommandError.Invalid, $"idle timeout must be between 1 second and {SessionLimits.MaxLifetime.TotalSeconds:0} seconds");
-        var agent = await GrainFactory.GetGrain<IAgentGrain>(request.AgentId).Get();
+        var agent = await GrainFactory.GetGrain<IAgentGrain>(request.AgentId).RegisterSession(SessionId);
         if (agent is null)
             return CommandResult<SessionInfo>.Fail(CommandError.NotFound, $"agent '{request.AgentId}' not found");
         // A suspended agent may hold sessions (every decision is denied, with evidence, until it is
@@ -260,9 +260,9 @@ public sealed class AgentSessionGrain(
         if (string.IsNullOrWhiteSpace(request.Action) || string.IsNullOrWhiteSpace(request.ResourceType) || request.ResourceId is null)
             return Evaluation.Denied(DenyReasons.InvalidRequest, policy.Version, "action and resource type are required") with { CountsAsActivity = true };
 
-        var delegation = DelegationScope.FindCovering(agent.Delegations, request.Action, request.ResourceType, request.ResourceId, now);
-        if (delegation is null)
-            return Evaluation.Denied(DenyReasons.NoDelegation, policy.Version, $"no live delegation covers {request.Action} on {SafeResourceLiteral(request)}") with { CountsAsActivity = true };
+        var authority = await GrantAuthority.ResolveAsync(GrainFactory, agent, SessionId, request, now).WaitAsync(DecisionDependencyTimeout);
+        if (authority.DenyReason is { } authorityDenied)
+            return Evaluation.Denied(authorityDenied, policy.Version, authority.Detail) with { CountsAsActivity = true };
 
         AuthorizationRequest cedarRequest;
         EntityStore entities;
@@ -276,6 +276,8 @@ public sealed class AgentSessionGrain(
         {
             return Evaluation.Denied(DenyReasons.InvalidRequest, policy.Version, ex.Message) with { CountsAsActivity = true };
         }
+        if (authority.Select(cedarRequest, entities) is not { } delegation)
+            return Evaluation.Denied(DenyReasons.NoDelegation, policy.Version, "the conditions of the covering grants do not hold") with { CountsAsActivity = true };
 
         var response = Authorizer.IsAuthorized(cedarRequest, policy.Policies, entities);
         var errors = response.Errors.Select(e => new PolicyErrorInfo { PolicyId = e.PolicyId, Message = e.Message }).ToArray();
@@ -301,6 +303,21 @@ public sealed class AgentSessionGrain(
         }
         return new Evaluation(needsApproval ? DecisionOutcome.ApprovalRequired : DecisionOutcome.Allow, response.Reasons.ToArray(), errors,
             policy.Version, null, risk, $"delegation {delegation.Id}") { CountsAsActivity = true };
+    }
+
+    /// <summary>Notes a revocation of the agent's authority in the timeline of a live session (enforcement does not depend on it).</summary>
+    public async Task NoteRevocation(RevocationNotice notice)
+    {
+        if (state.State.Session is not { Status: SessionStatus.Open } session) return;
+        state.State = state.State with
+        {
+            Session = SessionLimits.Append(session, new SessionEvent
+            {
+                Kind = SessionEventKind.Revocation, At = notice.At, Action = "", Resource = "",
+                Detail = SessionLimits.Truncate($"{notice.What} revoked by {notice.Actor}: {notice.Reason}"),
+            }),
+        };
+        await state.WriteStateAsync();
     }
 
     /// <summary>Why an open session is no longer usable at <paramref name="now"/>, or null when it still is.</summary>

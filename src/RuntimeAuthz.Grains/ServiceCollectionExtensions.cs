@@ -15,6 +15,8 @@ public static class ServiceCollectionExtensions
     {
         services.TryAddSingleton(new AuthzClock(TimeProvider.System));
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IGovernanceEventSink, LoggingGovernanceEventSink>();
+        services.AddOptions<DelegationOptions>();
         services.AddSingleton<PolicyCache>();
         services.AddSingleton<PolicyCacheService>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PolicyCacheService>());

@@ -51,8 +51,8 @@ public sealed class TemporalHistoryKeeper(IPersistentState<SessionTemporalState>
     /// <summary>Decides; with temporal policies the request is first recorded in the session's history.</summary>
     public AuthorizationResponse Decide(CompiledPolicy policy, AuthorizationRequest request, EntityStore entities, DecisionRequest call, string agentId, Guid decisionId, DateTimeOffset now, string sessionId)
     {
-        lastDecided = new PendingOutcome(decisionId, agentId, call.Action, call.ResourceType, call.ResourceId, call.InputJson);
         if (!policy.Temporal.HasTemporalConditions) return Authorizer.IsAuthorized(request, policy.Policies, entities);
+        lastDecided = new PendingOutcome(decisionId, agentId, call.Action, call.ResourceType, call.ResourceId, call.InputJson);
         var response = SessionFor(policy).Decide(request, entities, now, decisionId.ToString("N"), sessionId);
         dirty = true;
         return response;
@@ -61,6 +61,8 @@ public sealed class TemporalHistoryKeeper(IPersistentState<SessionTemporalState>
     /// <summary>Persists the history (when it changed) and remembers the decision for its outcome. Throws when it cannot.</summary>
     public async Task CommitAsync(Guid decisionId)
     {
+        var remember = lastDecided is { } last && last.DecisionId == decisionId;
+        if (!dirty && !remember) return; // nothing temporal happened in this call
         var pending = state.State.Pending;
         if (lastDecided is { } decided && decided.DecisionId == decisionId)
             pending = [.. pending.Skip(Math.Max(0, pending.Count - MaxPending + 1)), decided];

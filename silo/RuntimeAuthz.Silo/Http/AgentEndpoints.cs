@@ -60,14 +60,7 @@ public static class AgentEndpoints
         {
             RequestReading.CheckId(id, "agent id");
             var body = new Fields(await RequestReading.ReadObjectAsync(request, ct));
-            var grant = new DelegationGrant
-            {
-                Actions = body.StringArray("actions", required: true)!,
-                Resources = body.StringArray("resources", required: true, maxLength: Grains.AgentGrain.MaxResourcePatternLength)!,
-                ExpiresAt = body.Timestamp("expiresAt", required: true)!.Value,
-                GrantedBy = body.RequiredString("grantedBy"),
-                Purpose = body.String("purpose", maxLength: 1024),
-            };
+            var grant = GovernanceEndpoints.ReadGrant(body);
             var result = await grains.GetGrain<IAgentGrain>(id).AddDelegation(grant);
             return result.IsSuccess
                 ? Results.Created($"/v1/agents/{Uri.EscapeDataString(id)}", DelegationDto.From(result.Value!))
@@ -77,8 +70,10 @@ public static class AgentEndpoints
         agents.MapDelete("/{id}/delegations/{delegationId}", async (string id, string delegationId, IGrainFactory grains) =>
         {
             RequestReading.CheckId(id, "agent id");
-            var result = await grains.GetGrain<IAgentGrain>(id).RemoveDelegation(delegationId);
-            return result.IsSuccess ? Results.Ok(AgentDto.From(result.Value!)) : Problems.FromCommand(result);
+            // Revoked through governance so grants sub-delegated from it are revoked too.
+            var result = await grains.GetGrain<IGovernanceGrain>(0).RevokeGrant(id, delegationId, new GovernanceActor { Actor = "unknown", Reason = "delegation removed" });
+            if (!result.IsSuccess) return Problems.FromCommand(result);
+            return Results.Ok(AgentDto.From((await grains.GetGrain<IAgentGrain>(id).Get())!));
         });
     }
 }

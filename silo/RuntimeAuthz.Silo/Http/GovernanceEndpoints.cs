@@ -1,0 +1,177 @@
+using RuntimeAuthz.Contracts;
+using RuntimeAuthz.Grains;
+
+namespace RuntimeAuthz.Silo.Http;
+
+public sealed record GrantDto(string Id, IReadOnlyList<string> Actions, IReadOnlyList<string> Resources, string GrantedBy, string? Purpose,
+    DateTimeOffset GrantedAt, DateTimeOffset ExpiresAt, DateTimeOffset? NotBefore, string? Condition, string? DelegatorAgentId, string? ParentGrantId,
+    string? SessionId, int Depth, string Status, DateTimeOffset? RevokedAt, string? RevokedBy, string? RevokeReason)
+{
+    public static GrantDto From(Delegation d, DateTimeOffset now) => new(d.Id, d.Actions, d.Resources, d.GrantedBy, d.Purpose, d.GrantedAt, d.ExpiresAt,
+        d.NotBefore, d.Condition, d.DelegatorAgentId, d.ParentGrantId, d.SessionId, d.Depth,
+        d.RevokedAt is not null ? "revoked" : now >= d.ExpiresAt ? "expired" : now < d.StartsAt ? "pending" : "active",
+        d.RevokedAt, d.RevokedBy, d.RevokeReason);
+}
+
+public sealed record GrantListDto(string AgentId, IReadOnlyList<GrantDto> Grants, IReadOnlyList<GrantDto> Revoked);
+
+public sealed record RevokedGrantDto(string AgentId, GrantDto Grant);
+
+public sealed record RevocationDto(DateTimeOffset RevokedAt, int Count, IReadOnlyList<RevokedGrantDto> Revoked)
+{
+    public static RevocationDto From(RevocationResult r) =>
+        new(r.RevokedAt, r.Revoked.Count, r.Revoked.Select(g => new RevokedGrantDto(g.AgentId, GrantDto.From(g.Grant, r.RevokedAt))).ToArray());
+}
+
+public sealed record SuspensionChangeDto(bool Suspended, DateTimeOffset At, string Actor, string Reason);
+
+public sealed record SuspensionDto(string Scope, bool Suspended, DateTimeOffset? ChangedAt, string? ChangedBy, string? Reason, IReadOnlyList<SuspensionChangeDto> History)
+{
+    public static SuspensionDto From(SuspensionInfo s) => new(s.Scope, s.Suspended, s.ChangedAt, s.ChangedBy, s.Reason,
+        s.History.Select(h => new SuspensionChangeDto(h.Suspended, h.At, h.Actor, h.Reason)).ToArray());
+}
+
+/// <summary>Delegation governance: grants, sub-delegation, elevations, revocation, fleet/label suspension (docs/http-api.md).</summary>
+public static class GovernanceEndpoints
+{
+    public static void MapGovernanceEndpoints(this IEndpointRouteBuilder app)
+    {
+        var agents = app.MapGroup("/v1/agents");
+
+        agents.MapPost("/{id}/grants", async (string id, HttpRequest request, IGrainFactory grains, AuthzClock clock, CancellationToken ct) =>
+        {
+            RequestReading.CheckId(id, "agent id");
+            var body = new Fields(await RequestReading.ReadObjectAsync(request, ct));
+            var result = await grains.GetGrain<IAgentGrain>(id).AddDelegation(ReadGrant(body));
+            return result.IsSuccess
+                ? Results.Created($"/v1/agents/{Uri.EscapeDataString(id)}/grants/{result.Value!.Id}", GrantDto.From(result.Value!, clock.UtcNow))
+                : Problems.FromCommand(result);
+        });
+
+        agents.MapGet("/{id}/grants", async (string id, IGrainFactory grains, AuthzClock clock) =>
+        {
+            RequestReading.CheckId(id, "agent id");
+            var agent = await grains.GetGrain<IAgentGrain>(id).Get();
+            if (agent is null) return Problems.NotFound($"agent '{id}' not found");
+            var now = clock.UtcNow;
+            return Results.Ok(new GrantListDto(agent.Id, agent.Delegations.Select(d => GrantDto.From(d, now)).ToArray(),
+                agent.RevokedDelegations.Reverse().Select(d => GrantDto.From(d, now)).ToArray()));
+        });
+
+        agents.MapGet("/{id}/grants/{grantId}", async (string id, string grantId, IGrainFactory grains, AuthzClock clock) =>
+        {
+            RequestReading.CheckId(id, "agent id");
+            var link = await grains.GetGrain<IAgentGrain>(id).GetGrantLink(grantId);
+            if (link.HolderStatus is null) return Problems.NotFound($"agent '{id}' not found");
+            return link.Grant is null ? Problems.NotFound($"grant '{grantId}' not found on agent '{id}'") : Results.Ok(GrantDto.From(link.Grant, clock.UtcNow));
+        });
+
+        agents.MapPost("/{id}/grants/{grantId}/revoke", async (string id, string grantId, HttpRequest request, IGrainFactory grains, CancellationToken ct) =>
+        {
+            RequestReading.CheckId(id, "agent id");
+            var by = await ReadActorAsync(request, ct);
+            var result = await grains.GetGrain<IGovernanceGrain>(0).RevokeGrant(id, grantId, by);
+            return result.IsSuccess ? Results.Ok(RevocationDto.From(result.Value!)) : Problems.FromCommand(result);
+        });
+
+        agents.MapPost("/{id}/revoke", async (string id, HttpRequest request, IGrainFactory grains, CancellationToken ct) =>
+        {
+            RequestReading.CheckId(id, "agent id");
+            var by = await ReadActorAsync(request, ct);
+            var result = await grains.GetGrain<IGovernanceGrain>(0).RevokeAgent(id, by);
+            return result.IsSuccess ? Results.Ok(RevocationDto.From(result.Value!)) : Problems.FromCommand(result);
+        });
+
+        app.MapPost("/v1/delegators/revoke", async (HttpRequest request, IGrainFactory grains, CancellationToken ct) =>
+        {
+            var body = new Fields(await RequestReading.ReadObjectAsync(request, ct));
+            var agent = body.String("agent");
+            var principal = body.String("principal");
+            if ((agent is null) == (principal is null))
+                throw new BadRequestException("give exactly one of \"agent\" (an agent that sub-delegated) or \"principal\" (a human grantedBy)");
+            var key = agent is not null ? DelegatorKeys.Agent(RequestReading.CheckId(agent, "agent")) : DelegatorKeys.Principal(principal!);
+            var result = await grains.GetGrain<IGovernanceGrain>(0).RevokeByDelegator(key, ReadActor(body));
+            return result.IsSuccess ? Results.Ok(RevocationDto.From(result.Value!)) : Problems.FromCommand(result);
+        });
+
+        app.MapPost("/v1/sessions/{id}/elevations", async (string id, HttpRequest request, IGrainFactory grains, AuthzClock clock,
+            Microsoft.Extensions.Options.IOptions<DelegationOptions> options, CancellationToken ct) =>
+        {
+            RequestReading.CheckId(id, "session id");
+            var body = new Fields(await RequestReading.ReadObjectAsync(request, ct));
+            var maxSeconds = (long)options.Value.MaxElevationLifetime.TotalSeconds;
+            var seconds = body.Long("durationSeconds", required: true, min: 1, max: maxSeconds)!.Value;
+            var session = await grains.GetGrain<IAgentSessionGrain>(id).Get();
+            if (session is null) return Problems.NotFound($"session '{id}' not found");
+            if (session.Status != SessionStatus.Open)
+                return Problems.Create(StatusCodes.Status409Conflict, $"session '{id}' is {session.Status.ToString().ToLowerInvariant()}");
+            var now = clock.UtcNow;
+            var expiresAt = now.AddSeconds(seconds);
+            if (expiresAt > session.ExpiresAt) expiresAt = session.ExpiresAt;
+            var grant = new DelegationGrant
+            {
+                Actions = body.StringArray("actions", required: true)!,
+                Resources = body.StringArray("resources", required: true, maxLength: AgentGrain.MaxResourcePatternLength)!,
+                ExpiresAt = expiresAt,
+                GrantedBy = body.RequiredString("grantedBy"),
+                Purpose = body.String("purpose", maxLength: 1024),
+                Condition = body.String("condition", maxLength: GrantRules.MaxConditionLength),
+                SessionId = id,
+            };
+            var result = await grains.GetGrain<IAgentGrain>(session.AgentId).AddDelegation(grant);
+            return result.IsSuccess
+                ? Results.Created($"/v1/agents/{Uri.EscapeDataString(session.AgentId)}/grants/{result.Value!.Id}", GrantDto.From(result.Value!, now))
+                : Problems.FromCommand(result);
+        });
+
+        MapSuspension(app, "/v1/fleets/{fleet}", r => SuspensionScopes.Fleet(Name(r, "fleet")));
+        MapSuspension(app, "/v1/labels/{key}/{value}", r => SuspensionScopes.Label(Name(r, "key"), Name(r, "value", allowEmpty: true)));
+    }
+
+    private static void MapSuspension(IEndpointRouteBuilder app, string prefix, Func<HttpRequest, string> scopeOf)
+    {
+        app.MapGet(prefix + "/suspension", async (HttpRequest request, IGrainFactory grains) =>
+            Results.Ok(SuspensionDto.From(await grains.GetGrain<ISuspensionGrain>(scopeOf(request)).Get())));
+        foreach (var (verb, suspended) in new[] { ("suspend", true), ("reactivate", false) })
+        {
+            app.MapPost(prefix + "/" + verb, async (HttpRequest request, IGrainFactory grains, CancellationToken ct) =>
+            {
+                var scope = scopeOf(request);
+                var by = await ReadActorAsync(request, ct);
+                var result = await grains.GetGrain<ISuspensionGrain>(scope).Set(suspended, by);
+                return result.IsSuccess ? Results.Ok(SuspensionDto.From(result.Value!)) : Problems.FromCommand(result);
+            });
+        }
+    }
+
+    private static string Name(HttpRequest request, string key, bool allowEmpty = false)
+    {
+        var value = request.RouteValues[key]?.ToString() ?? "";
+        if ((!allowEmpty && string.IsNullOrWhiteSpace(value)) || value.Length > AgentGrain.MaxTextLength)
+            throw new BadRequestException($"{key} must be 1-{AgentGrain.MaxTextLength} characters");
+        return value;
+    }
+
+    /// <summary>The grant fields shared by <c>/grants</c> and <c>/delegations</c>.</summary>
+    public static DelegationGrant ReadGrant(Fields body) => new()
+    {
+        Actions = body.StringArray("actions", required: true)!,
+        Resources = body.StringArray("resources", required: true, maxLength: AgentGrain.MaxResourcePatternLength)!,
+        ExpiresAt = body.Timestamp("expiresAt", required: true)!.Value,
+        NotBefore = body.Timestamp("notBefore"),
+        GrantedBy = body.RequiredString("grantedBy"),
+        Purpose = body.String("purpose", maxLength: 1024),
+        Condition = body.String("condition", maxLength: GrantRules.MaxConditionLength),
+        DelegatorAgentId = body.String("delegatorAgentId") is { } delegator ? RequestReading.CheckId(delegator, "delegatorAgentId") : null,
+        ParentGrantId = body.String("parentGrantId"),
+    };
+
+    private static async Task<GovernanceActor> ReadActorAsync(HttpRequest request, CancellationToken ct) =>
+        ReadActor(new Fields(await RequestReading.ReadObjectAsync(request, ct)));
+
+    private static GovernanceActor ReadActor(Fields body) => new()
+    {
+        Actor = body.RequiredString("actor"),
+        Reason = body.RequiredString("reason", maxLength: 1024),
+    };
+}

@@ -1,0 +1,113 @@
+using System.Collections.Concurrent;
+using RuntimeAuthz.Contracts;
+using RuntimeAuthz.Policy;
+
+namespace RuntimeAuthz.Grains;
+
+/// <summary>Configuration of delegation governance (section <c>Authz</c>).</summary>
+public sealed class DelegationOptions
+{
+    public const string SectionName = "Authz";
+
+    /// <summary>How many times authority may be handed on: a grant from a human has depth 0, each sub-delegation adds 1.</summary>
+    public int MaxDelegationDepth { get; set; } = 3;
+
+    /// <summary>Longest just-in-time elevation.</summary>
+    public TimeSpan MaxElevationLifetime { get; set; } = TimeSpan.FromHours(1);
+}
+
+/// <summary>Attenuation and grant conditions: pure rules, shared by grant time and decision time.</summary>
+public static class GrantRules
+{
+    public const string ConditionSourceName = "condition";
+    public const int MaxConditionLength = 4096;
+
+    /// <summary>The child's actions are all held by the parent.</summary>
+    public static bool ActionsCovered(IReadOnlyList<string> child, IReadOnlyList<string> parent)
+    {
+        if (parent.Contains(DelegationScope.AnyAction, StringComparer.Ordinal)) return true;
+        return child.All(a => a != DelegationScope.AnyAction && parent.Contains(a, StringComparer.Ordinal));
+    }
+
+    /// <summary>Every child resource pattern is contained in some parent pattern.</summary>
+    public static bool ResourcesCovered(IReadOnlyList<string> child, IReadOnlyList<string> parent)
+    {
+        var parents = parent.Select(p => ResourcePattern.TryParse(p, out var parsed, out _) ? parsed : (ResourcePattern?)null).OfType<ResourcePattern>().ToArray();
+        foreach (var text in child)
+        {
+            if (!ResourcePattern.TryParse(text, out var c, out _)) return false;
+            if (!parents.Any(p => Contains(p, c))) return false;
+        }
+        return true;
+    }
+
+    private static bool Contains(ResourcePattern parent, ResourcePattern child)
+    {
+        if (parent.Type is null) return true;
+        if (child.Type is null || !string.Equals(parent.Type, child.Type, StringComparison.Ordinal)) return false;
+        if (parent.Id is null) return true;
+        return child.Id is not null && string.Equals(parent.Id, child.Id, StringComparison.Ordinal);
+    }
+
+    /// <summary>Why <paramref name="child"/> asks for more than <paramref name="parent"/> holds, or null when it is a subset.</summary>
+    public static string? AttenuationProblem(DelegationGrant child, Delegation parent, DateTimeOffset now)
+    {
+        if (!ActionsCovered(child.Actions, parent.Actions))
+            return $"actions [{string.Join(", ", child.Actions)}] exceed the parent grant's actions [{string.Join(", ", parent.Actions)}]";
+        if (!ResourcesCovered(child.Resources, parent.Resources))
+            return $"resources [{string.Join(", ", child.Resources)}] exceed the parent grant's resources [{string.Join(", ", parent.Resources)}]";
+        if (child.ExpiresAt > parent.ExpiresAt)
+            return $"expiresAt ({child.ExpiresAt:O}) is later than the parent grant's expiry ({parent.ExpiresAt:O})";
+        if (parent.SessionId is not null) return "a session elevation cannot be delegated further";
+        return null;
+    }
+
+    private static readonly ConcurrentDictionary<string, PolicySet> Compiled = new(StringComparer.Ordinal);
+
+    /// <summary>Parses a grant condition; returns the located problem, or null when it is a valid Cedar expression.</summary>
+    public static SourceIssue? CheckCondition(string condition)
+    {
+        if (condition.Length > MaxConditionLength)
+            return new SourceIssue { Source = ConditionSourceName, Line = 1, Column = 1, Message = $"condition is longer than {MaxConditionLength} characters" };
+        try
+        {
+            var set = Compile(condition);
+            if (set.Policies.Count != 1 || set.Policies[0].IsTemplate)
+                return new SourceIssue { Source = ConditionSourceName, Line = 1, Column = 1, Message = "condition must be a single Cedar expression" };
+            return null;
+        }
+        catch (CedarSyntaxException ex)
+        {
+            // The expression starts on line 2 of the wrapper, column 1.
+            return new SourceIssue { Source = ConditionSourceName, Line = Math.Max(1, ex.Line - 1), Column = ex.Column, Message = ex.Detail };
+        }
+    }
+
+    /// <summary>Whether every condition holds for the request; an evaluation error counts as not holding (fail closed).</summary>
+    public static bool ConditionsHold(IEnumerable<string> conditions, AuthorizationRequest request, EntityStore entities)
+    {
+        foreach (var condition in conditions)
+        {
+            PolicySet set;
+            try
+            {
+                set = Compile(condition);
+            }
+            catch (CedarSyntaxException)
+            {
+                return false;
+            }
+            var response = Authorizer.IsAuthorized(request, set, entities);
+            if (response.Decision != Decision.Allow) return false;
+        }
+        return true;
+    }
+
+    private static PolicySet Compile(string condition)
+    {
+        if (Compiled.TryGetValue(condition, out var set)) return set;
+        set = PolicySet.Parse("permit (principal, action, resource) when {\n" + condition + "\n};", ConditionSourceName);
+        if (Compiled.Count < 10_000) Compiled.TryAdd(condition, set);
+        return set;
+    }
+}
