@@ -29,6 +29,7 @@ public static class SiloConfiguration
                 o.GrainStorageSerializer = serializer;
             }));
         silo.Services.AddRuntimeAuthzGrainServices();
+        silo.Services.AddRuntimeAuthzEvidence(storageConnectionString);
         return silo;
     }
 

@@ -67,6 +67,7 @@ public static class SiloHost
             silo.TuneMembershipForFastFailover();
         });
 
+        builder.Services.Configure<EvidenceOptions>(config.GetSection(EvidenceOptions.Section));
         builder.Services.Configure<DelegationOptions>(config.GetSection(DelegationOptions.SectionName));
         builder.Services.AddHostedService<ExampleSeeder>();
         builder.Services.AddProblemDetails();
@@ -87,6 +88,7 @@ public static class SiloHost
         app.MapGovernanceEndpoints();
         app.MapSessionEndpoints();
         app.MapPolicyEndpoints();
+        app.MapEvidenceEndpoints();
         return app;
     }
 }

@@ -12,6 +12,9 @@ public sealed record SessionState
     public const int CurrentSchemaVersion = 1;
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;
     public SessionInfo? Session { get; init; }
+    /// <summary>Head of the session's evidence chain: the last record's sequence (0 = none) and hash.</summary>
+    public long EvidenceSequence { get; init; }
+    public string? EvidenceHash { get; init; }
 }
 
 /// <summary>
@@ -66,6 +69,7 @@ public sealed class AgentSessionGrain(
     [PersistentState("session", AuthzStorage.ProviderName)] IPersistentState<SessionState> state,
     PolicyCache policyCache,
     AuthzClock clock,
+    EvidenceRecorder evidence,
     ILogger<AgentSessionGrain> logger) : Grain, IAgentSessionGrain, IRevocationObserverGrain
 {
     /// <summary>Upper bound for the identity lookup and policy load inside one decision.</summary>
@@ -210,7 +214,18 @@ public sealed class AgentSessionGrain(
             PolicyVersion = decision.PolicyVersion, Reasons = decision.Reasons,
             Detail = SessionLimits.Truncate(decision.DenyReason is null ? evaluation.Detail : $"{decision.DenyReason}: {evaluation.Detail}".TrimEnd(' ', ':')),
         });
-        state.State = state.State with { Session = updated };
+        // No evidence, no allow: the signed record is durable before any answer leaves; on failure the head stays put.
+        var evidenceHead = await evidence.AppendAsync(
+            DecisionEvidence.Build(evidence.Redactor, SessionId, SafeResourceLiteral(request), request, decision, evaluation.Detail),
+            new(state.State.EvidenceSequence, state.State.EvidenceHash ?? RuntimeAuthz.Evidence.EvidenceBody.GenesisHash));
+        if (evidenceHead is null)
+        {
+            return decision with
+            {
+                Outcome = DecisionOutcome.Deny, DenyReason = EvidenceDenyReasons.NoEvidence, RiskAdded = 0, CumulativeRisk = session.CumulativeRisk,
+            };
+        }
+        state.State = state.State with { Session = updated, EvidenceSequence = evidenceHead.Sequence, EvidenceHash = evidenceHead.Hash };
         try
         {
             await state.WriteStateAsync();

@@ -14,7 +14,7 @@ public sealed record PolicyState
     public IReadOnlyList<PolicyVersionSummary> Summaries { get; init; } = [];
 }
 
-public sealed class PolicyGrain(
+public sealed partial class PolicyGrain(
     [PersistentState("policy", AuthzStorage.ProviderName)] IPersistentState<PolicyState> state,
     AuthzClock clock,
     ILogger<PolicyGrain> logger) : Grain, IPolicyGrain
@@ -117,7 +117,33 @@ public sealed class PolicyGrain(
         logger.LogInformation("Policy version {Version} published by {Author} ({PolicyCount} policies, rolled back from {RolledBackFrom})",
             version, author, policyCount, rolledBackFrom);
         await observers.Notify(o => o.PolicyPublished(version));
+        await RecordPublishEvidence(record);
         return record;
+    }
+}
+
+public sealed partial class PolicyGrain
+{
+    /// <summary>Governance evidence of a publish or rollback: digest over the texts, who, which version. The publish stands either way.</summary>
+    private async Task RecordPublishEvidence(PolicyVersionRecord record)
+    {
+        try
+        {
+            var input = new System.Text.Json.Nodes.JsonObject { ["policies"] = record.Policies, ["schema"] = record.Schema, ["note"] = record.Note };
+            var recorded = await GrainFactory.GetGrain<IGovernanceEvidenceGrain>(0).Record(new GovernanceRecord
+            {
+                Kind = record.RolledBackFrom is null ? RuntimeAuthz.Evidence.EvidenceKinds.PolicyPublish : RuntimeAuthz.Evidence.EvidenceKinds.PolicyRollback,
+                Action = record.RolledBackFrom is null ? "publish" : "rollback", Actor = record.Author, At = record.PublishedAt,
+                Resource = $"policy version {record.Version}", PolicyVersion = record.Version,
+                Detail = record.RolledBackFrom is { } from ? $"rolled back to the texts of version {from}" : $"{record.PolicyCount} policies",
+                InputJson = input.ToJsonString(),
+            });
+            if (!recorded) logger.LogError("Policy version {Version} has no evidence record", record.Version);
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "Policy version {Version} has no evidence record", record.Version);
+        }
     }
 }
 

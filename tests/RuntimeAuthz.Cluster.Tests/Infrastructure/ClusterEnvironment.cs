@@ -69,7 +69,10 @@ public sealed class ClusterEnvironment : IAsyncLifetime
     }
 
     /// <summary>A new cluster with its own service id (so its own grain state), disposed at the end of the run.</summary>
-    public async Task<InProcessTestCluster> StartClusterAsync(short silos, TimeProvider? authzTime = null)
+    public Task<InProcessTestCluster> StartClusterAsync(short silos, TimeProvider? authzTime = null) => StartClusterAsync(silos, authzTime, configureSilo: null);
+
+    /// <summary>As above; <paramref name="configureSilo"/> runs after the standard silo setup (to override services or options).</summary>
+    public async Task<InProcessTestCluster> StartClusterAsync(short silos, TimeProvider? authzTime, Action<ISiloBuilder>? configureSilo)
     {
         var builder = new InProcessTestClusterBuilder(silos);
         builder.Options.ConfigureFileLogging = false;
@@ -85,6 +88,7 @@ public sealed class ClusterEnvironment : IAsyncLifetime
             if (authzTime is not null) silo.Services.AddSingleton(new AuthzClock(authzTime));
             silo.AddRuntimeAuthz(connectionString);
             silo.TuneMembershipForFastFailover();
+            configureSilo?.Invoke(silo);
         });
         var cluster = builder.Build();
         await cluster.DeployAsync();

@@ -1,0 +1,223 @@
+using Azure.Data.Tables;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
+using RuntimeAuthz.Cluster.Tests.Infrastructure;
+using RuntimeAuthz.Contracts;
+using RuntimeAuthz.Evidence;
+using RuntimeAuthz.Grains;
+
+namespace RuntimeAuthz.Cluster.Tests.Evidence;
+
+[Collection(ClusterCollection.Name)]
+public sealed class EvidenceClusterTests(ClusterEnvironment env)
+{
+    private const string ReadProps = """{"fleet":"research"}""";
+
+    private AzureTableEvidenceStore SharedStore() => new(env.Azurite.ConnectionString);
+
+    private static async Task<EvidencePublicKeys> KeysAsync(IEvidenceStore store)
+    {
+        var keys = new EvidencePublicKeys();
+        foreach (var (id, pem) in await store.ListPublicKeysAsync()) keys.Add(id, pem);
+        return keys;
+    }
+
+    private async Task<(Scenario Scenario, string Session, List<AuthzDecision> Decisions)> SessionWithDecisionsAsync(InProcessTestCluster cluster, int rounds = 2)
+    {
+        var s = new Scenario(cluster.Client, () => env.Clock.GetUtcNow());
+        var agent = await s.NewAgentAsync();
+        var session = await s.OpenSessionAsync(agent);
+        var decisions = new List<AuthzDecision>();
+        for (var i = 0; i < rounds; i++)
+        {
+            decisions.Add(await s.ReadOwnDocumentAsync(session));                                            // Allow
+            decisions.Add(await s.DecideAsync(session, "delete_database", "Database", "prod"));             // Deny: forbid
+            decisions.Add(await s.DecideAsync(session, "send_payment", "Account", "acme", input: """{"amount":250}""")); // ApprovalRequired
+            decisions.Add(await s.DecideAsync(session, "read_file", "Document", "doc-1", properties: ReadProps, context: "[1, 2")); // Deny: invalid-request
+        }
+        return (s, session, decisions);
+    }
+
+    [Fact]
+    public async Task Every_decision_has_exactly_one_record_and_the_session_chain_verifies()
+    {
+        var cluster = await env.GetSharedClusterAsync();
+        var (_, session, decisions) = await SessionWithDecisionsAsync(cluster);
+        Assert.Contains(decisions, d => d.Outcome == DecisionOutcome.Allow);
+        Assert.Contains(decisions, d => d.Outcome == DecisionOutcome.Deny);
+        Assert.Contains(decisions, d => d.Outcome == DecisionOutcome.ApprovalRequired);
+
+        var store = SharedStore();
+        var chain = EvidenceChains.ForSession(session);
+        var entries = await store.ReadChainAsync(chain);
+        var bodies = entries.Select(e => EvidenceSealer.ParseBody(e.Body)).ToList();
+        Assert.Equal(decisions.Select(d => d.DecisionId.ToString()), bodies.Select(b => b.DecisionId));
+        Assert.Equal(decisions.Select(d => d.Outcome.ToString()), bodies.Select(b => b.Outcome));
+        Assert.Equal(decisions.Select(d => (long?)d.PolicyVersion), bodies.Select(b => b.PolicyVersion));
+        Assert.Equal(decisions.Select(d => d.DenyReason), bodies.Select(b => b.DenyReason));
+        Assert.Equal(decisions[1].Reasons, bodies[1].DeterminingPolicies);
+        Assert.All(bodies, b => Assert.StartsWith("sha256:", b.InputDigest));
+        Assert.All(bodies, b => Assert.Equal(session, b.SessionId));
+
+        using var keys = await KeysAsync(store);
+        var info = await cluster.Client.GetGrain<IAgentSessionGrain>(session).Get();
+        var result = EvidenceVerifier.Verify(chain, entries, keys, info!.DecisionCount);
+        Assert.True(result.Valid, result.ToString());
+        Assert.Equal(decisions.Count, result.Records);
+    }
+
+    [Fact]
+    public async Task Concurrent_decisions_in_many_sessions_each_leave_exactly_one_record()
+    {
+        var cluster = await env.GetSharedClusterAsync();
+        var s = new Scenario(cluster.Client, () => env.Clock.GetUtcNow());
+        var agent = await s.NewAgentAsync();
+        var sessions = new List<string>();
+        for (var i = 0; i < 24; i++) sessions.Add(await s.OpenSessionAsync(agent));
+        var perSession = await Task.WhenAll(sessions.Select(async session =>
+        {
+            var made = new List<AuthzDecision>();
+            for (var i = 0; i < 5; i++) made.Add(await s.ReadOwnDocumentAsync(session));
+            return (session, made);
+        }));
+        var store = SharedStore();
+        using var keys = await KeysAsync(store);
+        foreach (var (session, made) in perSession)
+        {
+            Assert.All(made, d => Assert.Equal(DecisionOutcome.Allow, d.Outcome));
+            var entries = await store.ReadChainAsync(EvidenceChains.ForSession(session));
+            Assert.Equal(made.Select(d => d.DecisionId.ToString()), entries.Select(e => EvidenceSealer.ParseBody(e.Body).DecisionId));
+            var result = EvidenceVerifier.Verify(EvidenceChains.ForSession(session), entries, keys, made.Count);
+            Assert.True(result.Valid, result.ToString());
+        }
+    }
+
+    [Fact]
+    public async Task Changing_deleting_or_reordering_a_row_in_the_table_breaks_verification_at_that_record()
+    {
+        var cluster = await env.GetSharedClusterAsync();
+        var (_, session, decisions) = await SessionWithDecisionsAsync(cluster);
+        Assert.Equal(8, decisions.Count);
+        var store = SharedStore();
+        using var keys = await KeysAsync(store);
+        var chain = EvidenceChains.ForSession(session);
+        var table = new TableServiceClient(env.Azurite.ConnectionString).GetTableClient(AzureTableEvidenceStore.DefaultTableName);
+        var partition = AzureTableEvidenceStore.PartitionOf(chain);
+        async Task<TableEntity> Row(long seq) => (await table.GetEntityAsync<TableEntity>(partition, AzureTableEvidenceStore.RowKeyOf(chain, seq))).Value;
+        async Task<ChainVerification> VerifyAsync() => EvidenceVerifier.Verify(chain, await store.ReadChainAsync(chain), keys, decisions.Count);
+
+        Assert.True((await VerifyAsync()).Valid);
+
+        // Change: record 3's outcome edited in place.
+        var third = await Row(3);
+        var original = third.GetString("Body");
+        var edited = new TableEntity(third) { ["Body"] = original.Replace("\"ApprovalRequired\"", "\"Allow\"", StringComparison.Ordinal) };
+        Assert.NotEqual(original, edited.GetString("Body"));
+        await table.UpdateEntityAsync(edited, Azure.ETag.All, TableUpdateMode.Replace);
+        var changed = await VerifyAsync();
+        Assert.False(changed.Valid);
+        Assert.Equal(3, changed.BrokenSequence);
+        await table.UpdateEntityAsync(third, Azure.ETag.All, TableUpdateMode.Replace);
+        Assert.True((await VerifyAsync()).Valid);
+
+        // Delete: record 5 removed.
+        var fifth = await Row(5);
+        await table.DeleteEntityAsync(partition, fifth.RowKey);
+        var deleted = await VerifyAsync();
+        Assert.Equal(5, deleted.BrokenSequence);
+        Assert.Contains("missing", deleted.Problem);
+        await table.AddEntityAsync(fifth);
+        Assert.True((await VerifyAsync()).Valid);
+
+        // Delete the last record: found through the session's decision count.
+        var last = await Row(8);
+        await table.DeleteEntityAsync(partition, last.RowKey);
+        Assert.Equal(8, (await VerifyAsync()).BrokenSequence);
+        await table.AddEntityAsync(last);
+
+        // Reorder: the contents of rows 2 and 6 swapped.
+        var (second, sixth) = (await Row(2), await Row(6));
+        foreach (var column in new[] { "Body", "Hash", "Signature", "KeyId" })
+            (second[column], sixth[column]) = (sixth[column], second[column]);
+        await table.UpdateEntityAsync(second, Azure.ETag.All, TableUpdateMode.Replace);
+        await table.UpdateEntityAsync(sixth, Azure.ETag.All, TableUpdateMode.Replace);
+        var reordered = await VerifyAsync();
+        Assert.False(reordered.Valid);
+        Assert.Equal(2, reordered.BrokenSequence);
+    }
+
+    [Fact]
+    public async Task Without_reachable_evidence_storage_nothing_is_allowed_and_decisions_recover_when_it_returns()
+    {
+        await using var link = new TcpSwitch(env.Azurite.Port);
+        link.On();
+        var table = "Evidence" + Guid.NewGuid().ToString("N")[..10];
+        var viaLink = env.Azurite.ConnectionString.Replace($":{env.Azurite.Port}/", $":{link.Port}/", StringComparison.Ordinal);
+        var cluster = await env.StartClusterAsync(1, env.Clock, silo => silo.Services.Configure<EvidenceOptions>(o =>
+        {
+            o.ConnectionString = viaLink;
+            o.Table = table;
+            o.Redact = ["/input/apiKey", "/context/token"];
+        }));
+        var published = await cluster.Client.GetGrain<IPolicyGrain>(0).Publish(new PolicyPublishRequest
+        {
+            Policies = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Examples, "policies.cedar")),
+            Schema = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Examples, "schema.cedarschema")),
+            Author = "evidence-tests",
+        });
+        Assert.True(published.IsSuccess, published.Message);
+        await ClusterEnvironment.WaitForPolicyAsync(cluster, published.Value!.Version);
+        var s = new Scenario(cluster.Client, () => env.Clock.GetUtcNow());
+        var session = await s.OpenSessionAsync(await s.NewAgentAsync());
+        Task<AuthzDecision> Read() => s.DecideAsync(session, "read_file", "Document", "doc-1", properties: ReadProps,
+            input: """{"path":"/a","apiKey":"sk-live-123"}""", context: """{"token":"bearer-xyz","purpose":"audit"}""");
+
+        var returned = new List<AuthzDecision> { await Read() };
+        Assert.Equal(DecisionOutcome.Allow, returned[0].Outcome);
+
+        link.Off();
+        var unrecorded = new List<AuthzDecision>();
+        for (var i = 0; i < 3; i++) unrecorded.Add(await Read());
+        Assert.All(unrecorded, d =>
+        {
+            Assert.Equal(DecisionOutcome.Deny, d.Outcome);
+            Assert.Equal(EvidenceDenyReasons.NoEvidence, d.DenyReason);
+        });
+
+        link.On();
+        for (var i = 0; i < 3; i++) returned.Add(await Read());
+        Assert.All(returned, d => Assert.Equal(DecisionOutcome.Allow, d.Outcome));
+
+        // Exactly the decisions that were returned with evidence are in the chain, and it verifies.
+        var store = new AzureTableEvidenceStore(env.Azurite.ConnectionString, table);
+        var chain = EvidenceChains.ForSession(session);
+        var entries = await store.ReadChainAsync(chain);
+        var bodies = entries.Select(e => EvidenceSealer.ParseBody(e.Body)).ToList();
+        Assert.Equal(returned.Select(d => d.DecisionId.ToString()), bodies.Select(b => b.DecisionId));
+        using var keys = await KeysAsync(store);
+        var verified = EvidenceVerifier.Verify(chain, entries, keys, returned.Count);
+        Assert.True(verified.Valid, verified.ToString());
+
+        // Secrets are redacted in the stored input; the digest covers the input as sent.
+        Assert.All(bodies, b =>
+        {
+            Assert.DoesNotContain("sk-live-123", b.Input);
+            Assert.DoesNotContain("bearer-xyz", b.Input);
+            Assert.Contains("\"purpose\":\"audit\"", b.Input);
+        });
+        var fullInput = DecisionEvidence.InputOf(new DecisionRequest
+        {
+            Action = "read_file", ResourceType = "Document", ResourceId = "doc-1", ResourcePropertiesJson = ReadProps,
+            InputJson = """{"path":"/a","apiKey":"sk-live-123"}""", ContextJson = """{"token":"bearer-xyz","purpose":"audit"}""",
+        });
+        Assert.Equal(new EvidenceRedactor().Prepare(fullInput).Digest, bodies[0].InputDigest);
+
+        // The publish is in the governance chain of this table, which verifies too.
+        var governance = await store.ReadChainAsync(EvidenceChains.Governance);
+        var publish = governance.Select(e => EvidenceSealer.ParseBody(e.Body)).Single(b => b.Kind == EvidenceKinds.PolicyPublish);
+        Assert.Equal(published.Value.Version, publish.PolicyVersion);
+        Assert.Equal("evidence-tests", publish.Actor);
+        var governanceResult = EvidenceVerifier.Verify(EvidenceChains.Governance, governance, keys);
+        Assert.True(governanceResult.Valid, governanceResult.ToString());
+    }
+}
