@@ -9,7 +9,8 @@ namespace RuntimeAuthz.Policy.Schema;
 /// may treat as unreachable (after a boolean it may type as constant: ==, in, has, is, hasTag ...)
 /// is checked silently, so a valid policy is never flagged.
 /// </summary>
-internal sealed class ConditionChecker(CedarSchema schema, string principalType, SchemaAction action, string resourceType, Action<int, string> report)
+internal sealed class ConditionChecker(
+    CedarSchema schema, string principalType, SchemaAction action, string resourceType, bool policyTestsAttributes, bool policyTestsTags, Action<int, string> report)
 {
     private enum Truth { True, False, Any, Unsure }
 
@@ -273,8 +274,10 @@ internal sealed class ConditionChecker(CedarSchema schema, string principalType,
             case VEntity { Type: { } type }:
                 {
                     var definition = schema.GetEntityType(type);
-                    if (definition is null) return Unknown; // action entities and undeclared types
-                    var attributes = definition.EnumIds is null ? definition.Attributes.Attributes : RecordSchemaType.Empty.Attributes;
+                    IReadOnlyDictionary<string, SchemaAttribute> attributes;
+                    if (definition is not null) attributes = definition.EnumIds is null ? definition.Attributes.Attributes : RecordSchemaType.Empty.Attributes;
+                    else if (schema.IsActionEntityType(type)) attributes = RecordSchemaType.Empty.Attributes; // actions have no attributes in this schema format
+                    else return Unknown;
                     if (attributes.TryGetValue(g.Attribute, out var declared)) return Guarded(g, declared, live);
                     Report(live, g, $"attribute '{g.Attribute}' is not declared for entity type '{type}'");
                     return Unknown;
@@ -295,7 +298,8 @@ internal sealed class ConditionChecker(CedarSchema schema, string principalType,
     /// <summary>An optional attribute may only be read where a 'has' test guards it.</summary>
     private VT Guarded(CGetAttr access, SchemaAttribute declared, bool live)
     {
-        if (!declared.Required && PathKey(access) is { } key && !_capabilities.Contains(key))
+        bool guarded = PathKey(access) is { } key ? _capabilities.Contains(key) : policyTestsAttributes;
+        if (!declared.Required && !guarded)
             Report(live, access, $"attribute '{access.Attribute}' is optional: test it with 'has' before reading it");
         return FromSchema(declared.Type);
     }
@@ -320,11 +324,18 @@ internal sealed class ConditionChecker(CedarSchema schema, string principalType,
                     Expect(live, m.Receiver, receiver, "an entity", t => t is VEntity);
                     Expect(live, m.Arguments[0], arguments[0], "String", t => t is VString);
                     if (m.Name == "hasTag") return UnsureBool;
+                    if (receiver is VEntity { Type: { } actionType } && schema.GetEntityType(actionType) is null && schema.IsActionEntityType(actionType))
+                    {
+                        Report(live, m, $"entity type '{actionType}' has no tags");
+                        return Unknown;
+                    }
                     if (receiver is VEntity { Type: { } type } && schema.GetEntityType(type) is { } definition)
                     {
                         if (definition.Tags is null) { Report(live, m, $"entity type '{type}' has no tags"); return Unknown; }
-                        if (m.Arguments[0] is CString tag && PathKey(m.Receiver) is { } key && !_capabilities.Contains("tag\u0001" + key + "\u0001" + tag.Value))
-                            Report(live, m, $"tag \"{tag.Value}\" may be absent: test it with hasTag before reading it");
+                        bool guarded = m.Arguments[0] is CString tag && PathKey(m.Receiver) is { } key
+                            ? _capabilities.Contains("tag\u0001" + key + "\u0001" + tag.Value)
+                            : policyTestsTags; // a guard on another expression form cannot be matched here: only sure when there is none at all
+                        if (!guarded) Report(live, m, "the tag may be absent: test it with hasTag before reading it");
                         return FromSchema(definition.Tags);
                     }
                     return Unknown;

@@ -200,6 +200,9 @@ public static class PolicyValidator
             var conditions = new ConditionReader(_tokens).ReadConditions(start);
             if (conditions is null || conditions.Count == 0) return;
             var seen = new HashSet<(int, string)>();
+            // Guards on expressions other than variable/attribute paths cannot be matched; then only a policy without any guard is judged.
+            bool testsAttributes = _tokens.Skip(start).Any(t => t is { Kind: TokenKind.Identifier, Text: "has" });
+            bool testsTags = _tokens.Skip(start).Any(t => t is { Kind: TokenKind.Identifier, Text: "hasTag" });
             int environments = 0;
             foreach (var action in applicable)
             {
@@ -208,7 +211,7 @@ public static class PolicyValidator
                     foreach (var resource in action.ResourceTypes.Where(t => resourceTypes is null || resourceTypes.Contains(t)))
                     {
                         if (++environments > MaxEnvironments) return;
-                        var checker = new ConditionChecker(_schema, principal, action, resource, (token, message) =>
+                        var checker = new ConditionChecker(_schema, principal, action, resource, testsAttributes, testsTags, (token, message) =>
                         {
                             if (seen.Add((token, message))) Report(_tokens[token], message);
                         });

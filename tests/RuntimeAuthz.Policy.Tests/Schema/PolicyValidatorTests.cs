@@ -44,7 +44,7 @@ public sealed class PolicyValidatorTests
             """);
         Assert.Equal(
             ["policy0 attribute 'manager' is optional: test it with 'has' before reading it",
-             "policy1 tag \"k\" may be absent: test it with hasTag before reading it",
+             "policy1 the tag may be absent: test it with hasTag before reading it",
              "policy3 attribute 'manager' is optional: test it with 'has' before reading it"], // "||" keeps only guards both sides give
             issues.Select(i => $"{i.PolicyId} {i.Message}"));
     }
