@@ -32,6 +32,8 @@ public class ParserTests
 
     [Theory]
     [InlineData("permit(principal, action, resource)", "expected ';'")]
+    [InlineData("permit(principal, action, resource)\nforbid(principal, action, resource);", "is the ';' after the previous policy missing?")]
+    [InlineData("permit(principal, action, resource) whenever { true };", "conditions start with 'when' or 'unless'")]
     [InlineData("allow(principal, action, resource);", "expected 'permit' or 'forbid'")]
     [InlineData("permit(action, principal, resource);", "expected 'principal'")]
     [InlineData("permit(principal, action, resource) when { 1 + };", "expected an expression")]

@@ -113,7 +113,9 @@ internal sealed class PolicyParser
         var end = Current;
         if (end.Kind != TokenKind.Semicolon)
         {
-            var hint = end.Kind == TokenKind.Identifier ? " (conditions start with 'when' or 'unless')" : "";
+            var hint = end.Kind == TokenKind.At || end is { Kind: TokenKind.Identifier, Text: "permit" or "forbid" }
+                ? " (is the ';' after the previous policy missing?)"
+                : end.Kind == TokenKind.Identifier ? " (conditions start with 'when' or 'unless')" : "";
             throw Error(end, $"expected ';' at the end of the policy, found {end.Describe()}{hint}");
         }
         Advance();
