@@ -135,6 +135,28 @@ public class ScopeIndexTests
     }
 
     [Fact]
+    public void ConcurrentDecisionsEqualSequentialOnes()
+    {
+        var store = BuildStore();
+        var sets = new[] { RandomPolicies(new Random(7), 20), RandomPolicies(new Random(8), 500) };
+        var requests = (from principal in Users
+                        from action in Actions
+                        from resource in Docs
+                        select new AuthorizationRequest(new("User", principal), new("Action", action), new("Doc", resource), CedarContext.Empty)).ToArray();
+        var expected = sets.Select(set => requests.Select(r => Authorizer.IsAuthorized(r, set, store)).ToArray()).ToArray();
+        Parallel.For(0, 4000, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i =>
+        {
+            var setIndex = i % sets.Length;
+            var requestIndex = i / sets.Length % requests.Length;
+            var actual = Authorizer.IsAuthorized(requests[requestIndex], sets[setIndex], store);
+            var want = expected[setIndex][requestIndex];
+            Assert.Equal(want.Decision, actual.Decision);
+            Assert.Equal(want.Reasons, actual.Reasons);
+            Assert.Equal(want.Errors.Select(e => e.PolicyId), actual.Errors.Select(e => e.PolicyId));
+        });
+    }
+
+    [Fact]
     public void LinkedTemplatesAreIndexedLikeStaticPolicies()
     {
         var store = BuildStore();
