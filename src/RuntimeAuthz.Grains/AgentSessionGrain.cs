@@ -67,6 +67,7 @@ public static class SessionLimits
 
 public sealed class AgentSessionGrain(
     [PersistentState("session", AuthzStorage.ProviderName)] IPersistentState<SessionState> state,
+    [PersistentState("temporal", AuthzStorage.ProviderName)] IPersistentState<SessionTemporalState> temporalState,
     PolicyCache policyCache,
     AuthzClock clock,
     EvidenceRecorder evidence,
@@ -79,6 +80,10 @@ public sealed class AgentSessionGrain(
     private const string RiskAnnotation = "risk";
 
     private string SessionId => this.GetPrimaryKeyString();
+
+    private TemporalHistoryKeeper? temporalKeeper;
+    /// <summary>The session's Dogwood history (its own storage row), for policies with temporal conditions.</summary>
+    private TemporalHistoryKeeper Temporal => temporalKeeper ??= new TemporalHistoryKeeper(temporalState, logger);
 
     public async Task<CommandResult<SessionInfo>> Open(SessionOpenRequest request)
     {
@@ -148,6 +153,8 @@ public sealed class AgentSessionGrain(
         var appended = SessionLimits.Append(session, recorded);
         state.State = state.State with { Session = appended };
         await state.WriteStateAsync();
+        // Temporal policies see the outcome as a `response` (with the output) or `error` event.
+        await Temporal.RecordOutcomeAsync(await policyCache.GetAsync().WaitAsync(DecisionDependencyTimeout), report, recorded.At, SessionId);
         return CommandResult<SessionEvent>.Ok(appended.Events[^1]);
     }
 
@@ -185,7 +192,9 @@ public sealed class AgentSessionGrain(
         Evaluation evaluation;
         try
         {
-            evaluation = await Evaluate(session, request, now);
+            evaluation = await Evaluate(session, request, now, decisionId);
+            // The request event is durable before the answer leaves (a failure here is a deny).
+            await Temporal.CommitAsync(decisionId);
         }
         catch (Exception ex)
         {
@@ -247,7 +256,7 @@ public sealed class AgentSessionGrain(
         return decision;
     }
 
-    private async Task<Evaluation> Evaluate(SessionInfo session, DecisionRequest request, DateTimeOffset now)
+    private async Task<Evaluation> Evaluate(SessionInfo session, DecisionRequest request, DateTimeOffset now, Guid decisionId)
     {
         if (request.AgentId is not null && !string.Equals(request.AgentId, session.AgentId, StringComparison.Ordinal))
         {
@@ -294,7 +303,8 @@ public sealed class AgentSessionGrain(
         if (authority.Select(cedarRequest, entities) is not { } delegation)
             return Evaluation.Denied(DenyReasons.NoDelegation, policy.Version, "the conditions of the covering grants do not hold") with { CountsAsActivity = true };
 
-        var response = Authorizer.IsAuthorized(cedarRequest, policy.Policies, entities);
+        // With temporal policies the request is recorded as a `request` event, then decided over the session's history.
+        var response = Temporal.Decide(policy, cedarRequest, entities, request, session.AgentId, decisionId, now, SessionId);
         var errors = response.Errors.Select(e => new PolicyErrorInfo { PolicyId = e.PolicyId, Message = e.Message }).ToArray();
         if (response.Decision != RuntimeAuthz.Policy.Decision.Allow)
         {

@@ -1,0 +1,157 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Time.Testing;
+using Orleans.TestingHost;
+using RuntimeAuthz.Cluster.Tests.Infrastructure;
+using RuntimeAuthz.Contracts;
+
+namespace RuntimeAuthz.Cluster.Tests;
+
+/// <summary>
+/// AgentCore's temporal patterns through a live session grain: each agentcore_* case of
+/// tests/data/dogwood (the same policy, trace and expected verdicts the replay tests use) is
+/// published to a 1-silo cluster and its trace is played as grain calls — requests as decisions,
+/// responses and errors as outcome reports — with time moved by a fake clock.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed partial class TemporalPolicyTests(ClusterEnvironment env)
+{
+    private static readonly string CasesRoot = Path.Combine(RepoPaths.Root, "tests", "data", "dogwood");
+
+    public static TheoryData<string> AgentCoreCases()
+    {
+        var data = new TheoryData<string>();
+        foreach (var directory in Directory.EnumerateDirectories(CasesRoot, "agentcore_*").Order(StringComparer.Ordinal))
+            data.Add(Path.GetFileName(directory));
+        return data;
+    }
+
+    private sealed record TraceLine(long Seconds, string Tool, string Kind, string InputJson, string? OutputJson, string Session);
+
+    [GeneratedRegex("""^@(?<ts>\d+) scope\([^)]*\) request_context\(.*?\) AgentCore::Action::"(?<tool>[^"]+)"::(?<kind>\w+)\(input: (?<input>\{[^}]*\})(, output: (?<output>\{[^}]*\}))?.*sessionId: "(?<session>[^"]+)"\)$""")]
+    private static partial Regex TraceLinePattern();
+
+    [GeneratedRegex("""(?<=[{,]\s*)(?<key>[A-Za-z_][A-Za-z0-9_]*)\s*:""")]
+    private static partial Regex BareKey();
+
+    private static string ToJson(string traceRecord) => BareKey().Replace(traceRecord, "\"${key}\":");
+
+    private static List<TraceLine> ReadTrace(string path) =>
+        [.. File.ReadAllLines(path).Where(l => l.Trim().Length > 0).Select(l =>
+        {
+            var m = TraceLinePattern().Match(l.Trim());
+            Assert.True(m.Success, $"unreadable trace line: {l}");
+            return new TraceLine(long.Parse(m.Groups["ts"].Value), m.Groups["tool"].Value, m.Groups["kind"].Value,
+                ToJson(m.Groups["input"].Value), m.Groups["output"].Success ? ToJson(m.Groups["output"].Value) : null, m.Groups["session"].Value);
+        })];
+
+    [Theory]
+    [MemberData(nameof(AgentCoreCases))]
+    public async Task Pattern_decides_in_a_live_session_grain_as_in_replay(string name)
+    {
+        var directory = Path.Combine(CasesRoot, name);
+        var clock = new FakeTimeProvider(new DateTimeOffset(2031, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var cluster = await env.StartClusterAsync(1, clock);
+        // Our cluster names actions Action::"tool" (no namespace); the policy is otherwise unchanged.
+        var policy = File.ReadAllText(Path.Combine(directory, "policy_1.dw")).Replace("AgentCore::Action::\"", "Action::\"", StringComparison.Ordinal);
+        var published = await cluster.Client.GetGrain<IPolicyGrain>(0).Publish(new PolicyPublishRequest { Policies = policy, Author = "temporal-tests" });
+        Assert.True(published.IsSuccess, published.Message);
+        await ClusterEnvironment.WaitForPolicyAsync(cluster, published.Value!.Version);
+
+        var trace = ReadTrace(Path.Combine(directory, "trace_1.log"));
+        var expected = File.ReadAllLines(Path.Combine(directory, "expected_1.out"))
+            .Where(l => l.Trim().Length > 0).Select(l => l.Trim().EndsWith("true", StringComparison.Ordinal)).ToList();
+        var actual = await PlayAsync(cluster, clock, trace);
+        Assert.Equal(expected, actual);
+    }
+
+    private static async Task<List<bool>> PlayAsync(InProcessTestCluster cluster, FakeTimeProvider clock, List<TraceLine> trace)
+    {
+        var scenario = new Scenario(cluster.Client, clock.GetUtcNow);
+        var tools = trace.Select(t => t.Tool).Distinct().ToArray();
+        var agent = await scenario.NewAgentAsync(actions: tools, resources: ["Gateway::*"]);
+        var sessions = new Dictionary<string, string>();
+        var lastDecision = new Dictionary<(string, string), Guid>();
+        var start = clock.GetUtcNow();
+        var verdicts = new List<bool>();
+        foreach (var line in trace)
+        {
+            clock.SetUtcNow(start.AddSeconds(line.Seconds));
+            if (!sessions.TryGetValue(line.Session, out var session))
+                sessions[line.Session] = session = await scenario.OpenSessionAsync(agent, TimeSpan.FromDays(7), TimeSpan.FromDays(7));
+            if (line.Kind == "request")
+            {
+                var decision = await scenario.DecideAsync(session, line.Tool, "Gateway", "gw1", input: line.InputJson);
+                Assert.True(decision.DenyReason is null or DenyReasons.NotPermitted, $"@{line.Seconds} {line.Tool}: {decision.DenyReason}");
+                verdicts.Add(decision.Outcome == DecisionOutcome.Allow);
+                lastDecision[(line.Session, line.Tool)] = decision.DecisionId;
+            }
+            else
+            {
+                var reported = await cluster.Client.GetGrain<IAgentSessionGrain>(session).ReportOutcome(new OutcomeReport
+                {
+                    DecisionId = lastDecision[(line.Session, line.Tool)],
+                    Kind = line.Kind == "error" ? SessionEventKind.Error : SessionEventKind.Response,
+                    OutputJson = line.OutputJson,
+                    Error = line.Kind == "error" ? "failed" : null,
+                });
+                Assert.True(reported.IsSuccess, reported.Message);
+            }
+        }
+        return verdicts;
+    }
+
+    [Fact]
+    public async Task Temporal_history_survives_deactivation_of_the_session_grain()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2031, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var cluster = await env.StartClusterAsync(1, clock);
+        var published = await cluster.Client.GetGrain<IPolicyGrain>(0).Publish(new PolicyPublishRequest
+        {
+            Policies = """
+                permit ( principal, action == Action::"lookup", resource );
+                permit ( principal, action == Action::"transfer", resource )
+                when temporal { formerly within 10m Action::"lookup"::response{ output.accountId: context.input.to } };
+                """,
+            Author = "temporal-tests",
+        });
+        Assert.True(published.IsSuccess, published.Message);
+        await ClusterEnvironment.WaitForPolicyAsync(cluster, published.Value!.Version);
+        var scenario = new Scenario(cluster.Client, clock.GetUtcNow);
+        var agent = await scenario.NewAgentAsync(actions: ["lookup", "transfer"], resources: ["Gateway::*"]);
+        var session = await scenario.OpenSessionAsync(agent);
+        var lookup = await scenario.DecideAsync(session, "lookup", "Gateway", "gw1", input: """{"name":"bob"}""");
+        Assert.Equal(DecisionOutcome.Allow, lookup.Outcome);
+        var reported = await cluster.Client.GetGrain<IAgentSessionGrain>(session).ReportOutcome(new OutcomeReport
+        {
+            DecisionId = lookup.DecisionId, Kind = SessionEventKind.Response, OutputJson = """{"accountId":"ACC-7"}""",
+        });
+        Assert.True(reported.IsSuccess, reported.Message);
+
+        // Every activation goes away; the next call activates the grain from storage.
+        var management = cluster.Client.GetGrain<IManagementGrain>(0);
+        await management.ForceActivationCollection(TimeSpan.Zero);
+        clock.Advance(TimeSpan.FromMinutes(1));
+
+        var allowed = await scenario.DecideAsync(session, "transfer", "Gateway", "gw1", input: """{"to":"ACC-7"}""");
+        var denied = await scenario.DecideAsync(session, "transfer", "Gateway", "gw1", input: """{"to":"ACC-9"}""");
+        Assert.Equal(DecisionOutcome.Allow, allowed.Outcome);
+        Assert.Equal(DecisionOutcome.Deny, denied.Outcome);
+        clock.Advance(TimeSpan.FromMinutes(10));
+        var stale = await scenario.DecideAsync(session, "transfer", "Gateway", "gw1", input: """{"to":"ACC-7"}""");
+        Assert.Equal(DecisionOutcome.Deny, stale.Outcome);
+    }
+
+    [Fact]
+    public async Task Publishing_a_temporal_policy_that_breaks_an_acceptance_rule_is_refused_with_its_position()
+    {
+        var cluster = await env.GetSharedClusterAsync();
+        var refused = await cluster.Client.GetGrain<IPolicyGrain>(0).Publish(new PolicyPublishRequest
+        {
+            Policies = "permit ( principal, action, resource )\nwhen temporal { formerly within 1h Action::\"lookup\"::response{ output.id: x } };",
+            Author = "temporal-tests",
+        });
+        Assert.False(refused.IsSuccess);
+        Assert.Contains("WF-Closed", JsonSerializer.Serialize(refused), StringComparison.Ordinal);
+    }
+}
