@@ -23,6 +23,7 @@ public static class CliApp
         root.Subcommands.Add(CheckCommand.Create(runner));
         root.Subcommands.Add(EvaluateCommand.Create(runner));
         root.Subcommands.Add(HealthCommand.Create(runner));
+        foreach (var governance in GovernanceCommands.Create(runner)) root.Subcommands.Add(governance);
         root.Subcommands.Add(EvidenceCommands.Create(runner));
         return root;
     }

@@ -18,7 +18,7 @@ namespace RuntimeAuthz.Client;
 /// raises <see cref="AuthzUnavailableException"/>. Callers that gate tool calls must treat any
 /// exception as a deny.
 /// </remarks>
-public sealed class AuthzClient : IDisposable
+public sealed partial class AuthzClient : IDisposable
 {
     /// <summary>The address the CLI and the quick start use.</summary>
     public static readonly Uri DefaultBaseAddress = new("http://127.0.0.1:5080/");

@@ -17,7 +17,7 @@ public enum DecisionOutcome { Deny, Allow, ApprovalRequired }
 
 /// <summary>Kind of an event in a session's history.</summary>
 [JsonConverter(typeof(CamelCaseEnumConverter<SessionEventKind>))]
-public enum SessionEventKind { Request, Response, Error }
+public enum SessionEventKind { Request, Response, Error, Revocation }
 
 /// <summary>Kind of outcome a caller reports after executing an allowed call.</summary>
 [JsonConverter(typeof(CamelCaseEnumConverter<OutcomeKind>))]

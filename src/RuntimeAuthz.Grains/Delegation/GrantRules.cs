@@ -78,8 +78,17 @@ public static class GrantRules
         }
         catch (CedarSyntaxException ex)
         {
-            // The expression starts on line 2 of the wrapper, column 1.
-            return new SourceIssue { Source = ConditionSourceName, Line = Math.Max(1, ex.Line - 1), Column = ex.Column, Message = ex.Detail };
+            // The expression starts on line 2 of the wrapper, column 1; an error found on the
+            // wrapper's closing line means the expression ended early: report its end.
+            var lines = condition.Split('\n');
+            var line = ex.Line - 1;
+            var column = ex.Column;
+            if (line > lines.Length)
+            {
+                line = lines.Length;
+                column = lines[^1].TrimEnd('\r').Length + 1;
+            }
+            return new SourceIssue { Source = ConditionSourceName, Line = Math.Max(1, line), Column = column, Message = ex.Detail };
         }
     }
 
