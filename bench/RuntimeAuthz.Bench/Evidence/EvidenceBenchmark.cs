@@ -1,0 +1,232 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using RuntimeAuthz.Contracts;
+using RuntimeAuthz.Silo;
+
+namespace RuntimeAuthz.Bench.Evidence;
+
+/// <summary>
+/// Decisions per second and cost per decision of the session grain with evidence on and off:
+/// a real silo host (Localhost clustering) on Azurite, callers inside the silo, N sessions each
+/// deciding in a loop (a session decides one request at a time).
+/// </summary>
+public static class EvidenceBenchmark
+{
+    public static int Run(string[] args)
+    {
+        var seconds = ArgValue(args, "--seconds", 10);
+        var concurrency = ArgValue(args, "--sessions", 64);
+        var root = FindRoot();
+        using var azurite = Azurite.Start(root);
+        Console.WriteLine($"Azurite on port {azurite.Port}; {concurrency} concurrent sessions, 2 s warm-up, {seconds} s timed per mode");
+        Console.WriteLine("| evidence | decisions/s | p50 ms | p99 ms | silo CPU µs/decision | Azurite CPU µs/decision | evidence records | not Allow |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var enabled in new[] { false, true, false, true })
+        {
+            var result = RunModeAsync(root, azurite, enabled, concurrency, TimeSpan.FromSeconds(seconds)).GetAwaiter().GetResult();
+            Console.WriteLine(result);
+        }
+        return 0;
+    }
+
+    private static async Task<string> RunModeAsync(string root, Azurite azurite, bool evidence, int concurrency, TimeSpan duration)
+    {
+        var service = "bench-" + Guid.NewGuid().ToString("N")[..8];
+        var table = "BenchEvidence" + Guid.NewGuid().ToString("N")[..8];
+        var app = SiloHost.Build(
+        [
+            "--urls", "http://127.0.0.1:0", "--environment", "Production",
+            $"--Storage:ConnectionString={azurite.ConnectionString}",
+            $"--Orleans:ServiceId={service}", $"--Orleans:ClusterId={service}",
+            $"--Orleans:SiloPort={FreePort()}", $"--Orleans:GatewayPort={FreePort()}",
+            $"--Evidence:Enabled={evidence}", $"--Evidence:Table={table}",
+        ], builder => builder.Logging.SetMinimumLevel(LogLevel.Error));
+        await app.StartAsync();
+        try
+        {
+            var grains = app.Services.GetRequiredService<IGrainFactory>();
+            // The example policy without its risk cap, so long runs stay on the Allow path.
+            var published = await grains.GetGrain<IPolicyGrain>(0).Publish(new PolicyPublishRequest
+            {
+                Policies = """
+                    @id("read-own-fleet-documents")
+                    permit (principal is Agent, action == Action::"read_file", resource is Document)
+                    when { resource.fleet == principal.fleet };
+                    """,
+                Author = "bench",
+            });
+            if (!published.IsSuccess) throw new InvalidOperationException(published.Message);
+            var agentId = "bench-agent";
+            await grains.GetGrain<IAgentGrain>(agentId).Register(new AgentRegistration { Name = "bench", Owner = "bench", Fleet = "research" });
+            await grains.GetGrain<IAgentGrain>(agentId).AddDelegation(new DelegationGrant
+            {
+                Actions = ["read_file"], Resources = ["Document::*"], GrantedBy = "bench", ExpiresAt = DateTimeOffset.UtcNow.AddDays(1),
+            });
+            // Wait for this silo's policy cache.
+            var probeSession = await OpenAsync(grains, agentId);
+            for (var i = 0; i < 200 && (await DecideAsync(grains, probeSession)).Outcome != DecisionOutcome.Allow; i++) await Task.Delay(50);
+
+            var sessions = new List<string>();
+            for (var i = 0; i < concurrency; i++) sessions.Add(await OpenAsync(grains, agentId));
+
+            await Loop(grains, sessions, TimeSpan.FromSeconds(2), null);
+            var latencies = new List<double>[concurrency];
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            var azuriteBefore = azurite.ProcessorTime;
+            var watch = Stopwatch.StartNew();
+            var (count, denied) = await Loop(grains, sessions, duration, latencies);
+            var elapsed = watch.Elapsed;
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
+            var azuriteCpu = azurite.ProcessorTime - azuriteBefore;
+            var all = latencies.SelectMany(l => l).Order().ToArray();
+            long records = 0;
+            if (evidence)
+            {
+                var store = new RuntimeAuthz.Evidence.AzureTableEvidenceStore(azurite.ConnectionString, table);
+                foreach (var chain in await store.ListChainsAsync()) records += (await store.ReadChainAsync(chain)).Count;
+            }
+            return string.Create(CultureInfo.InvariantCulture,
+                $"| {(evidence ? "on" : "off")} | {count / elapsed.TotalSeconds:0} | {Percentile(all, 0.50):0.00} | {Percentile(all, 0.99):0.00} | {cpu.TotalMicroseconds / count:0} | {azuriteCpu.TotalMicroseconds / count:0} | {(evidence ? records.ToString(CultureInfo.InvariantCulture) : "-")} | {FormatDenied(denied)} |");
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    private static string FormatDenied(Dictionary<string, long> denied) =>
+        denied.Count == 0 ? "0" : string.Join(", ", denied.Select(d => $"{d.Value} {d.Key}"));
+
+    private static async Task<(long Count, Dictionary<string, long> NotAllowed)> Loop(IGrainFactory grains, List<string> sessions, TimeSpan duration, List<double>[]? latencies)
+    {
+        long count = 0;
+        var notAllowed = new Dictionary<string, long>();
+        var until = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        await Task.WhenAll(sessions.Select(async (session, index) =>
+        {
+            var mine = latencies is null ? null : latencies[index] = [];
+            while (Stopwatch.GetTimestamp() < until)
+            {
+                var start = Stopwatch.GetTimestamp();
+                var decision = await DecideAsync(grains, session);
+                mine?.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                Interlocked.Increment(ref count);
+                if (decision.Outcome != DecisionOutcome.Allow)
+                {
+                    lock (notAllowed) notAllowed[decision.DenyReason ?? decision.Outcome.ToString()] = notAllowed.GetValueOrDefault(decision.DenyReason ?? decision.Outcome.ToString()) + 1;
+                }
+            }
+        }));
+        return (count, notAllowed);
+    }
+
+    private static Task<AuthzDecision> DecideAsync(IGrainFactory grains, string session) =>
+        grains.GetGrain<IAgentSessionGrain>(session).Decide(new DecisionRequest
+        {
+            Action = "read_file", ResourceType = "Document", ResourceId = "doc-1",
+            ResourcePropertiesJson = """{"fleet":"research"}""", InputJson = """{"path":"/reports/q3.pdf"}""",
+        });
+
+    private static async Task<string> OpenAsync(IGrainFactory grains, string agentId)
+    {
+        var id = "s-" + Guid.NewGuid().ToString("N");
+        var opened = await grains.GetGrain<IAgentSessionGrain>(id).Open(new SessionOpenRequest
+        {
+            AgentId = agentId, Lifetime = TimeSpan.FromDays(1), IdleTimeout = TimeSpan.FromDays(1),
+        });
+        if (!opened.IsSuccess) throw new InvalidOperationException(opened.Message);
+        return id;
+    }
+
+    private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
+
+    private static int ArgValue(string[] args, string name, int fallback)
+    {
+        var at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length && int.TryParse(args[at + 1], CultureInfo.InvariantCulture, out var value) ? value : fallback;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "RuntimeAuthz.Cluster.sln"))) return dir.FullName;
+        for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "RuntimeAuthz.Cluster.sln"))) return dir.FullName;
+        throw new InvalidOperationException("run from inside the repository (RuntimeAuthz.Cluster.sln not found)");
+    }
+
+    /// <summary>azurite-table from node_modules on a free port, data in a temp folder; stopped with SIGTERM.</summary>
+    private sealed class Azurite : IDisposable
+    {
+        private readonly Process process;
+        private readonly string data;
+
+        private Azurite(Process process, int port, string data)
+        {
+            this.process = process;
+            Port = port;
+            this.data = data;
+        }
+
+        public int Port { get; }
+
+        public TimeSpan ProcessorTime
+        {
+            get { process.Refresh(); return process.TotalProcessorTime; }
+        }
+
+        public string ConnectionString =>
+            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
+            $"TableEndpoint=http://127.0.0.1:{Port}/devstoreaccount1;";
+
+        public static Azurite Start(string root)
+        {
+            var executable = Path.Combine(root, "node_modules", ".bin", "azurite-table");
+            if (!File.Exists(executable)) throw new InvalidOperationException($"{executable} is missing: run npm ci");
+            var port = FreePort();
+            var data = Directory.CreateTempSubdirectory("bench-azurite-").FullName;
+            var process = Process.Start(new ProcessStartInfo(executable)
+            {
+                ArgumentList = { "--tableHost", "127.0.0.1", "--tablePort", port.ToString(CultureInfo.InvariantCulture), "--location", data, "--silent", "--skipApiVersionCheck", "--disableTelemetry" },
+                RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            }) ?? throw new InvalidOperationException("could not start azurite-table");
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (true)
+            {
+                try
+                {
+                    using var client = new TcpClient();
+                    client.Connect("127.0.0.1", port);
+                    return new Azurite(process, port, data);
+                }
+                catch (SocketException) when (DateTime.UtcNow < deadline && !process.HasExited)
+                {
+                    Thread.Sleep(100);
+                }
+            }
+        }
+
+        public void Dispose()
+        {
+            if (!process.HasExited)
+            {
+                using (var term = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)])) term.WaitForExit();
+                if (!process.WaitForExit(10_000)) process.Kill(entireProcessTree: true);
+            }
+            process.Dispose();
+            try { Directory.Delete(data, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+}
