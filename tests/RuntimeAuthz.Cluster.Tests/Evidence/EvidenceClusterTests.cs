@@ -221,3 +221,50 @@ public sealed class EvidenceClusterTests(ClusterEnvironment env)
         Assert.True(governanceResult.Valid, governanceResult.ToString());
     }
 }
+
+[Collection(ClusterCollection.Name)]
+public sealed class EvidenceLedgerTests(ClusterEnvironment env)
+{
+    /// <summary>
+    /// Every decision the integration tests received so far (from any test class in this run, through
+    /// grains or HTTP) has exactly one evidence record with its id and outcome, except the
+    /// no-evidence denies, which have none.
+    /// </summary>
+    [Fact]
+    public async Task Every_decision_returned_in_the_integration_tests_has_exactly_one_evidence_record()
+    {
+        var cluster = await env.GetSharedClusterAsync();
+        // Make sure there is something to count even when this test runs first.
+        var s = new Scenario(cluster.Client, () => env.Clock.GetUtcNow());
+        var session = await s.OpenSessionAsync(await s.NewAgentAsync());
+        await s.ReadOwnDocumentAsync(session);
+        await s.DecideAsync(session, "delete_database", "Database", "prod");
+
+        var returned = DecisionLedger.Returned.ToArray();
+        var counted = 0;
+        foreach (var group in returned.Where(e => e.Decision.DenyReason != DenyReasons.UnknownSession).GroupBy(e => (e.Table, e.Decision.SessionId)))
+        {
+            var store = new AzureTableEvidenceStore(env.Azurite.ConnectionString, group.Key.Table);
+            var records = (await store.ReadChainAsync(EvidenceChains.ForSession(group.Key.SessionId)))
+                .Select(e => EvidenceSealer.ParseBody(e.Body))
+                .GroupBy(b => b.DecisionId!)
+                .ToDictionary(g => g.Key, g => g.ToList());
+            foreach (var entry in group)
+            {
+                var id = entry.Decision.DecisionId.ToString();
+                var found = records.GetValueOrDefault(id) ?? [];
+                if (entry.Decision.DenyReason == EvidenceDenyReasons.NoEvidence)
+                {
+                    Assert.Empty(found);
+                    continue;
+                }
+                Assert.True(found.Count == 1, $"decision {id} of session {group.Key.SessionId} has {found.Count} evidence records");
+                // A decision denied because its state could not be saved keeps the record of what was decided.
+                if (entry.Decision.DenyReason != DenyReasons.InternalError)
+                    Assert.Equal(entry.Decision.Outcome.ToString(), found[0].Outcome);
+                counted++;
+            }
+        }
+        Assert.True(counted >= 2, $"only {counted} decisions counted");
+    }
+}

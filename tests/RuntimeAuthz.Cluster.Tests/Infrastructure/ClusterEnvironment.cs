@@ -88,6 +88,7 @@ public sealed class ClusterEnvironment : IAsyncLifetime
             if (authzTime is not null) silo.Services.AddSingleton(new AuthzClock(authzTime));
             silo.AddRuntimeAuthz(connectionString);
             silo.TuneMembershipForFastFailover();
+            silo.AddIncomingGrainCallFilter<Evidence.DecisionLedger>();
             configureSilo?.Invoke(silo);
         });
         var cluster = builder.Build();
@@ -139,7 +140,11 @@ public sealed class ClusterEnvironment : IAsyncLifetime
     /// <summary>Starts the actual silo host with these command-line arguments; it is stopped at the end of the run.</summary>
     public async Task<RunningHost> StartHostAsync(string[] args)
     {
-        var app = SiloHost.Build(args, builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
+        var app = SiloHost.Build(args, builder =>
+        {
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            builder.Services.AddSingleton<IIncomingGrainCallFilter, Evidence.DecisionLedger>();
+        });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
         var host = new RunningHost(app, new Uri(address));

@@ -1,0 +1,25 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using RuntimeAuthz.Contracts;
+using RuntimeAuthz.Grains;
+
+namespace RuntimeAuthz.Cluster.Tests.Evidence;
+
+/// <summary>
+/// Notes every decision a session grain returns in the test silos (with the evidence table it
+/// should be in), so a test can count evidence records against all decisions the integration
+/// tests received.
+/// </summary>
+public sealed class DecisionLedger(IOptions<EvidenceOptions> options) : IIncomingGrainCallFilter
+{
+    public sealed record Entry(string Table, AuthzDecision Decision);
+
+    public static ConcurrentQueue<Entry> Returned { get; } = new();
+
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        await context.Invoke();
+        if (context.Result is AuthzDecision decision && context.InterfaceMethod.Name == nameof(IAgentSessionGrain.Decide))
+            Returned.Enqueue(new Entry(options.Value.Table, decision));
+    }
+}
