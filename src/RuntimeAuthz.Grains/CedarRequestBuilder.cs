@@ -7,7 +7,8 @@ namespace RuntimeAuthz.Grains;
 
 /// <summary>
 /// Turns an agent, a session and a decision request into a Cedar request, per the HTTP API's
-/// "Cedar mapping": principal <c>Agent::"id"</c> (parent <c>Fleet::"fleet"</c>), action
+/// "Cedar mapping": principal <c>Agent::"id"</c> (parent <c>Fleet::"fleet"</c>, attribute
+/// <c>grants</c>: the agent's current grants), action
 /// <c>Action::"name"</c>, the resource with its properties as attributes, and a context holding
 /// the session facts, the tool input and the caller's other keys.
 /// Entities and context are read without the schema, so attribute values use Cedar's explicit
@@ -38,6 +39,7 @@ public static class CedarRequestBuilder
                 ["fleet"] = agent.Fleet,
                 ["labels"] = labels,
                 ["status"] = agent.Status.ToString().ToLowerInvariant(),
+                ["grants"] = GrantRecords(agent, session.SessionId),
             }, [fleet]),
             Entity(fleet, new JsonObject(), []),
         };
@@ -60,6 +62,31 @@ public static class CedarRequestBuilder
         var store = EntityStore.FromJson(entities.ToJsonString(), schema: null, sourceName: "entities.json");
         var cedarContext = CedarContext.FromJson(context.ToJsonString(), schema: null, action: null, sourceName: "context.json");
         return (new AuthorizationRequest(principal, new EntityUid(ActionType, request.Action), resource, cedarContext), store);
+    }
+
+    /// <summary>
+    /// The agent's current grants as <c>principal.grants</c>: a set of records
+    /// <c>{id, purpose, grantedBy, delegator, depth, elevated}</c> (delegator "" for a human grant;
+    /// elevations of other sessions are left out). Whether a grant covers the request is decided
+    /// by the cluster before the policies run; this lets policies reason about provenance.
+    /// </summary>
+    private static JsonArray GrantRecords(AgentInfo agent, string sessionId)
+    {
+        var grants = new JsonArray();
+        foreach (var grant in agent.Delegations)
+        {
+            if (grant.SessionId is not null && !string.Equals(grant.SessionId, sessionId, StringComparison.Ordinal)) continue;
+            grants.Add(new JsonObject
+            {
+                ["id"] = grant.Id,
+                ["purpose"] = grant.Purpose ?? "",
+                ["grantedBy"] = grant.GrantedBy,
+                ["delegator"] = grant.DelegatorAgentId ?? "",
+                ["depth"] = grant.Depth,
+                ["elevated"] = grant.SessionId is not null,
+            });
+        }
+        return grants;
     }
 
     private static JsonObject Entity(EntityUid uid, JsonObject attributes, IEnumerable<EntityUid> parents)
