@@ -74,6 +74,8 @@ public sealed class EvidenceGovernanceEventSink(IGrainFactory grains, ILogger<Ev
 {
     public async Task RecordAsync(GovernanceEvent e)
     {
+        logger.LogInformation("Governance {Kind} by {Actor} at {At}: agent {AgentId} grant {GrantId} scope {Scope} ({Reason})",
+            e.Kind, e.Actor, e.At, e.AgentId, e.GrantId, e.Scope, e.Reason);
         var kind = e.Kind switch
         {
             var k when k.StartsWith("revoke", StringComparison.OrdinalIgnoreCase) => EvidenceKinds.Revocation,

@@ -268,3 +268,66 @@ public sealed class EvidenceLedgerTests(ClusterEnvironment env)
         Assert.True(counted >= 2, $"only {counted} decisions counted");
     }
 }
+
+[Collection(ClusterCollection.Name)]
+public sealed class GovernanceEvidenceTests(ClusterEnvironment env)
+{
+    [Fact]
+    public async Task Governance_events_are_signed_with_the_configured_key_into_a_chain_that_verifies_with_that_public_key_alone()
+    {
+        using var signing = EvidenceSigningKey.Generate();
+        var keyFile = Path.Combine(Path.GetTempPath(), $"evidence-key-{Guid.NewGuid():N}.pem");
+        await File.WriteAllTextAsync(keyFile, signing.ExportPrivateKeyPem());
+        try
+        {
+            var table = "Evidence" + Guid.NewGuid().ToString("N")[..10];
+            var cluster = await env.StartClusterAsync(1, env.Clock, silo => silo.Services.Configure<EvidenceOptions>(o =>
+            {
+                o.Table = table;
+                o.SigningKeyPath = keyFile;
+                o.KeyId = "governance-test-key-1";
+            }));
+            var policies = cluster.Client.GetGrain<IPolicyGrain>(0);
+            var first = await policies.Publish(new PolicyPublishRequest { Policies = "permit (principal, action, resource);", Author = "alice" });
+            Assert.True(first.IsSuccess, first.Message);
+            var rollback = await policies.Rollback(first.Value!.Version, "bob", "back");
+            Assert.True(rollback.IsSuccess, rollback.Message);
+
+            var s = new Scenario(cluster.Client, () => env.Clock.GetUtcNow());
+            var agentId = await s.NewAgentAsync();
+            var agent = cluster.Client.GetGrain<IAgentGrain>(agentId);
+            var grantId = (await agent.Get())!.Delegations.Single().Id;
+            var revoked = await cluster.Client.GetGrain<IGovernanceGrain>(0).RevokeGrant(agentId, grantId, new GovernanceActor { Actor = "carol", Reason = "incident 42" });
+            Assert.True(revoked.IsSuccess, revoked.Message);
+            var suspended = await agent.SetStatus(new AgentStatusChange { Status = AgentStatus.Suspended, Actor = "dave", Reason = "review" });
+            Assert.True(suspended.IsSuccess, suspended.Message);
+
+            var store = new AzureTableEvidenceStore(env.Azurite.ConnectionString, table);
+            var entries = await store.ReadChainAsync(EvidenceChains.Governance);
+            var bodies = entries.Select(e => EvidenceSealer.ParseBody(e.Body)).ToList();
+            Assert.Equal([EvidenceKinds.PolicyPublish, EvidenceKinds.PolicyRollback, EvidenceKinds.Grant, EvidenceKinds.Revocation, EvidenceKinds.AgentStatus],
+                bodies.Select(b => b.Kind));
+            Assert.Equal(["alice", "bob", "governance@example.com", "carol", "dave"], bodies.Select(b => b.Actor));
+            Assert.Equal(2, bodies[1].PolicyVersion);
+            Assert.Equal(agentId, bodies[3].AgentId);
+            Assert.All(entries, e => Assert.Equal("governance-test-key-1", e.KeyId));
+
+            // Only the configured key's public half is needed (pinned, not read from the table).
+            using var pinned = new EvidencePublicKeys();
+            pinned.Add("governance-test-key-1", signing.PublicKeyPem);
+            var result = EvidenceVerifier.Verify(EvidenceChains.Governance, entries, pinned);
+            Assert.True(result.Valid, result.ToString());
+            Assert.Equal(signing.PublicKeyPem, (await store.ListPublicKeysAsync())["governance-test-key-1"]);
+
+            // A key from elsewhere does not verify the chain.
+            using var other = EvidenceSigningKey.Generate();
+            using var wrong = new EvidencePublicKeys();
+            wrong.Add("governance-test-key-1", other.PublicKeyPem);
+            Assert.Equal(1, EvidenceVerifier.Verify(EvidenceChains.Governance, entries, wrong).BrokenSequence);
+        }
+        finally
+        {
+            File.Delete(keyFile);
+        }
+    }
+}
