@@ -143,6 +143,41 @@ public sealed partial class TemporalPolicyTests(ClusterEnvironment env)
     }
 
     [Fact]
+    public async Task Over_http_a_reported_output_feeds_the_next_decision()
+    {
+        var host = await env.StartHostAsync("temporal-http-" + Guid.NewGuid().ToString("N")[..8], seed: false);
+        var http = host.Http;
+        Assert.Equal(System.Net.HttpStatusCode.Created, (await http.PostJsonAsync("/v1/agents", """{"id":"temporal-agent","name":"T","owner":"o@example.com","fleet":"research"}""")).Status);
+        Assert.Equal(System.Net.HttpStatusCode.Created, (await http.PostJsonAsync("/v1/agents/temporal-agent/delegations",
+            """{"actions":["lookup","transfer"],"resources":["Gateway::*"],"expiresAt":"2099-01-01T00:00:00Z","grantedBy":"gov"}""")).Status);
+        var session = (await http.PostJsonAsync("/v1/sessions", """{"agentId":"temporal-agent"}""")).Json["id"]!.GetValue<string>();
+        var policies = """
+            permit ( principal, action == Action::"lookup", resource );
+            permit ( principal, action == Action::"transfer", resource )
+            when temporal { formerly within 10m Action::"lookup"::response{ output.accountId: context.input.to } };
+            """;
+        Assert.Equal(System.Net.HttpStatusCode.Created,
+            (await http.PostJsonAsync("/v1/policies", new System.Text.Json.Nodes.JsonObject { ["policies"] = policies, ["author"] = "temporal-tests" }.ToJsonString())).Status);
+
+        string lookupId;
+        for (var attempt = 0; ; attempt++)
+        {
+            var reply = await http.PostJsonAsync($"/v1/sessions/{session}/decisions", """{"action":"lookup","resource":{"type":"Gateway","id":"gw1"},"input":{"name":"bob"}}""");
+            if (reply.Json["outcome"]!.GetValue<string>() == "Allow") { lookupId = reply.Json["decisionId"]!.GetValue<string>(); break; }
+            Assert.True(attempt < 200, reply.Json.ToJsonString());
+            await Task.Delay(20);
+        }
+        var transfer = $"/v1/sessions/{session}/decisions";
+        const string toAcc7 = """{"action":"transfer","resource":{"type":"Gateway","id":"gw1"},"input":{"to":"ACC-7"}}""";
+        Assert.Equal("Deny", (await http.PostJsonAsync(transfer, toAcc7)).Json["outcome"]!.GetValue<string>());
+        var outcome = await http.PostJsonAsync($"/v1/sessions/{session}/outcomes", $$$"""{"decisionId":"{{{lookupId}}}","kind":"response","output":{"accountId":"ACC-7"}}""");
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, outcome.Status);
+        Assert.Equal("Allow", (await http.PostJsonAsync(transfer, toAcc7)).Json["outcome"]!.GetValue<string>());
+        Assert.Equal("Deny", (await http.PostJsonAsync(transfer, toAcc7.Replace("ACC-7", "ACC-9", StringComparison.Ordinal))).Json["outcome"]!.GetValue<string>());
+        await host.StopAsync();
+    }
+
+    [Fact]
     public async Task Publishing_a_temporal_policy_that_breaks_an_acceptance_rule_is_refused_with_its_position()
     {
         var cluster = await env.GetSharedClusterAsync();
