@@ -66,8 +66,25 @@ internal sealed class TemporalParser
         Advance();
     }
 
+    // Nesting bound: a hostile policy must fail to parse, not exhaust the stack (evaluation recurses as deep).
+    private const int MaxNesting = 48;
+    private int nesting;
+
     // condition ::= conjunct_or_since { "&&" conjunct_or_since }
     private Cond ParseCondition()
+    {
+        if (++nesting > MaxNesting) throw Error(Current, $"the temporal condition is nested too deeply (more than {MaxNesting} levels)");
+        try
+        {
+            return ParseConditionBody();
+        }
+        finally
+        {
+            nesting--;
+        }
+    }
+
+    private Cond ParseConditionBody()
     {
         var left = ParseConjunctOrSince();
         while (Current.Kind == TokenKind.And)
@@ -99,7 +116,15 @@ internal sealed class TemporalParser
         if (Current.Kind == TokenKind.Bang)
         {
             var bang = Advance();
-            return new NotCond(ParseNegated(), Pos(bang));
+            if (++nesting > MaxNesting) throw Error(bang, $"too many '!' in a row (more than {MaxNesting})");
+            try
+            {
+                return new NotCond(ParseNegated(), Pos(bang));
+            }
+            finally
+            {
+                nesting--;
+            }
         }
         if (Current.Kind == TokenKind.NotEqual) throw Error(Current, "there is no '!=' in the temporal language: write !(x == y)");
         return ParseConjunct();
@@ -324,6 +349,7 @@ internal sealed class TemporalParser
             case TokenKind.LeftBracket:
             {
                 Advance();
+                if (++nesting > MaxNesting) throw Error(token, $"arrays are nested too deeply (more than {MaxNesting} levels)");
                 var items = new List<Term>();
                 while (Current.Kind != TokenKind.RightBracket)
                 {
@@ -332,6 +358,7 @@ internal sealed class TemporalParser
                     else if (Current.Kind != TokenKind.RightBracket) throw Error(Current, $"expected ',' or ']' in the array, found {Current.Describe()}");
                 }
                 Advance();
+                nesting--;
                 return new ArrayTerm(items, Pos(token));
             }
             case TokenKind.LeftParen when Peek().Kind == TokenKind.Identifier && Peek().Text is "count" or "sum":

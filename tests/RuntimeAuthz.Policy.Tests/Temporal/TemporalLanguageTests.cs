@@ -72,6 +72,16 @@ public sealed class TemporalLanguageTests
     }
 
     [Fact]
+    public void Hostile_nesting_fails_to_parse_instead_of_overflowing_the_stack()
+    {
+        var deep = new string('(', 5000) + Login + "{}" + new string(')', 5000);
+        var error = Rejects(Permit("formerly within 1h " + deep));
+        Assert.Contains("nested too deeply", error.Detail, StringComparison.Ordinal);
+        var bangs = Rejects(Permit(new string('!', 5000) + Login + "{}"));
+        Assert.Contains("too many '!'", bangs.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Accepted_shapes_from_the_guide_parse()
     {
         string[] accepted =
