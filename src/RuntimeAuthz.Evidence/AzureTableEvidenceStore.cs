@@ -29,6 +29,8 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
     private readonly TableClient table;
     private readonly ConcurrentDictionary<string, PartitionQueue> queues = new(StringComparer.Ordinal);
     private volatile bool tableExists;
+    private long appendRequests;
+    private long appendedEntries;
 
     public AzureTableEvidenceStore(string connectionString, string tableName = DefaultTableName, TimeSpan? requestTimeout = null)
     {
@@ -43,6 +45,9 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
     }
 
     public string TableName => table.Name;
+
+    /// <summary>Storage requests made for appends (single adds and batch transactions) and entries they carried: shows how much batching happened.</summary>
+    public (long Requests, long Entries) AppendStatistics => (Interlocked.Read(ref appendRequests), Interlocked.Read(ref appendedEntries));
 
     public static string PartitionOf(string chain)
     {
@@ -74,7 +79,9 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
             }
             try
             {
+                Interlocked.Increment(ref appendRequests);
                 await table.SubmitTransactionAsync(batch.Select(p => new TableTransactionAction(TableTransactionActionType.Add, ToEntity(p.Entry)))).ConfigureAwait(false);
+                Interlocked.Add(ref appendedEntries, batch.Count);
                 foreach (var p in batch) p.Completion.TrySetResult();
             }
             catch (TableTransactionFailedException)
@@ -93,7 +100,9 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
     {
         try
         {
+            Interlocked.Increment(ref appendRequests);
             await table.AddEntityAsync(ToEntity(pending.Entry)).ConfigureAwait(false);
+            Interlocked.Increment(ref appendedEntries);
             pending.Completion.TrySetResult();
         }
         catch (RequestFailedException ex) when (ex.Status == 409)
