@@ -1,19 +1,70 @@
+using System.Collections.Concurrent;
 using System.Text;
 using System.Text.RegularExpressions;
 using RuntimeAuthz.Contracts;
 
 namespace RuntimeAuthz.Grains;
 
-/// <summary>A parsed delegation resource pattern: <c>*</c>, <c>Type::*</c> or <c>Type::"id"</c>.</summary>
+/// <summary>
+/// A parsed delegation resource pattern: <c>*</c>, <c>Type::*</c>, <c>Type::"id"</c>, or
+/// <c>Type like "glob"</c> where <c>*</c> in the glob matches any characters (<c>\*</c> is a
+/// literal star), e.g. <c>Document like "projects/alpha/*"</c> for a hierarchy of ids.
+/// </summary>
 public readonly record struct ResourcePattern(string? Type, string? Id)
 {
     private static readonly Regex Shape = new(
-        "^(?<type>[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)*)::(?:(?<star>\\*)|\"(?<id>(?:[^\"\\\\]|\\\\.)*)\")$",
+        "^(?<type>[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)*)(?:::(?:(?<star>\\*)|\"(?<id>(?:[^\"\\\\]|\\\\.)*)\")|\\s+like\\s+\"(?<glob>(?:[^\"\\\\]|\\\\.)*)\")$",
         RegexOptions.CultureInvariant);
+
+    private static readonly ConcurrentDictionary<string, Regex> GlobCache = new(StringComparer.Ordinal);
+
+    /// <summary>The glob of a <c>like</c> pattern, as written (escapes kept); null otherwise.</summary>
+    public string? Glob { get; init; }
 
     public bool Matches(string type, string id) =>
         (Type is null || string.Equals(Type, type, StringComparison.Ordinal)) &&
-        (Id is null || string.Equals(Id, id, StringComparison.Ordinal));
+        (Id is null || string.Equals(Id, id, StringComparison.Ordinal)) &&
+        (Glob is null || GlobMatches(Glob, id));
+
+    public static bool GlobMatches(string glob, string id)
+    {
+        var regex = GlobCache.TryGetValue(glob, out var cached) ? cached : Compile(glob);
+        return regex.IsMatch(id);
+    }
+
+    /// <summary>The literal text before the first wildcard, and whether the glob is exactly that prefix followed by one final <c>*</c>.</summary>
+    public static (string Prefix, bool IsPrefixGlob) LiteralPrefix(string glob)
+    {
+        var builder = new StringBuilder();
+        for (var i = 0; i < glob.Length; i++)
+        {
+            var c = glob[i];
+            if (c == '\\' && i + 1 < glob.Length)
+            {
+                builder.Append(Unescape("\\" + glob[++i]));
+                continue;
+            }
+            if (c == '*') return (builder.ToString(), i == glob.Length - 1);
+            builder.Append(c);
+        }
+        return (builder.ToString(), false);
+    }
+
+    private static Regex Compile(string glob)
+    {
+        var pattern = new StringBuilder("^");
+        for (var i = 0; i < glob.Length; i++)
+        {
+            var c = glob[i];
+            if (c == '\\' && i + 1 < glob.Length) pattern.Append(Regex.Escape(Unescape("\\" + glob[++i])));
+            else if (c == '*') pattern.Append(".*");
+            else pattern.Append(Regex.Escape(c.ToString()));
+        }
+        pattern.Append('$');
+        var regex = new Regex(pattern.ToString(), RegexOptions.CultureInvariant | RegexOptions.Singleline, TimeSpan.FromMilliseconds(100));
+        if (GlobCache.Count < 10_000) GlobCache.TryAdd(glob, regex);
+        return regex;
+    }
 
     public static bool TryParse(string text, out ResourcePattern pattern, out string error)
     {
@@ -28,10 +79,15 @@ public readonly record struct ResourcePattern(string? Type, string? Id)
         var match = Shape.Match(trimmed);
         if (!match.Success)
         {
-            error = $"resource pattern '{text}' must be '*', 'Type::*' or 'Type::\"id\"'";
+            error = $"resource pattern '{text}' must be '*', 'Type::*', 'Type::\"id\"' or 'Type like \"glob\"'";
             return false;
         }
         var type = match.Groups["type"].Value;
+        if (match.Groups["glob"].Success)
+        {
+            pattern = new ResourcePattern(type, null) { Glob = match.Groups["glob"].Value };
+            return true;
+        }
         if (match.Groups["star"].Success)
         {
             pattern = new ResourcePattern(type, null);

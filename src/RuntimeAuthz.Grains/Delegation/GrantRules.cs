@@ -41,12 +41,22 @@ public static class GrantRules
         return true;
     }
 
+    /// <summary>
+    /// Whether every resource the child pattern matches is matched by the parent. Conservative for
+    /// two globs: equal globs, or a parent <c>prefix*</c> whose prefix starts the child's literal prefix.
+    /// </summary>
     private static bool Contains(ResourcePattern parent, ResourcePattern child)
     {
         if (parent.Type is null) return true;
         if (child.Type is null || !string.Equals(parent.Type, child.Type, StringComparison.Ordinal)) return false;
-        if (parent.Id is null) return true;
-        return child.Id is not null && string.Equals(parent.Id, child.Id, StringComparison.Ordinal);
+        if (parent.Id is null && parent.Glob is null) return true;
+        if (parent.Id is not null) return child.Id is not null && string.Equals(parent.Id, child.Id, StringComparison.Ordinal);
+        var parentGlob = parent.Glob!;
+        if (child.Id is not null) return ResourcePattern.GlobMatches(parentGlob, child.Id);
+        if (child.Glob is null) return parentGlob == "*";
+        if (string.Equals(parentGlob, child.Glob, StringComparison.Ordinal)) return true;
+        var (parentPrefix, isPrefixGlob) = ResourcePattern.LiteralPrefix(parentGlob);
+        return isPrefixGlob && ResourcePattern.LiteralPrefix(child.Glob).Prefix.StartsWith(parentPrefix, StringComparison.Ordinal);
     }
 
     /// <summary>Why <paramref name="child"/> asks for more than <paramref name="parent"/> holds, or null when it is a subset.</summary>

@@ -129,6 +129,37 @@ public sealed class GrantTests(ClusterEnvironment env)
     }
 
     [Fact]
+    public async Task Like_patterns_cover_a_hierarchy_of_ids_and_attenuate()
+    {
+        var s = await ScenarioAsync();
+        var parent = await s.NewAgentAsync(actions: []);
+        var child = await s.NewAgentAsync(actions: []);
+        var parentGrant = await GrantAsync(s, parent, Grant(["read_file"], ["Document like \"projects/alpha/*\"", "Document like \"a\\*b\""], Now.AddDays(1)));
+        var childGrain = s.Grains.GetGrain<IAgentGrain>(child);
+        DelegationGrant Derived(params string[] resources) =>
+            Grant(["read_file"], resources, Now.AddHours(1), parent) with { DelegatorAgentId = parent, ParentGrantId = parentGrant };
+
+        var narrower = await childGrain.AddDelegation(Derived("Document like \"projects/alpha/reports/*\"", "Document::\"projects/alpha/y\""));
+        var wider = await childGrain.AddDelegation(Derived("Document like \"projects/*\""));
+        var wholeType = await childGrain.AddDelegation(Derived("Document::*"));
+        var session = await s.OpenSessionAsync(parent);
+        var properties = """{"fleet":"research"}""";
+
+        var inside = await s.DecideAsync(session, "read_file", "Document", "projects/alpha/x/y", properties);
+        var outside = await s.DecideAsync(session, "read_file", "Document", "projects/beta/x", properties);
+        var literalStar = await s.DecideAsync(session, "read_file", "Document", "a*b", properties);
+        var notLiteral = await s.DecideAsync(session, "read_file", "Document", "axxb", properties);
+
+        Assert.True(narrower.IsSuccess, narrower.Message);
+        Assert.Equal(CommandError.Invalid, wider.Error);
+        Assert.Equal(CommandError.Invalid, wholeType.Error);
+        Assert.Equal(DecisionOutcome.Allow, inside.Outcome);
+        Assert.Equal(DenyReasons.NoDelegation, outside.DenyReason);
+        Assert.Equal(DecisionOutcome.Allow, literalStar.Outcome);
+        Assert.Equal(DenyReasons.NoDelegation, notLiteral.DenyReason);
+    }
+
+    [Fact]
     public async Task Delegation_depth_is_bounded()
     {
         var s = await ScenarioAsync();
