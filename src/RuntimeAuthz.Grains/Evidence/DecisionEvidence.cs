@@ -38,8 +38,9 @@ public static class DecisionEvidence
             DecisionId = decision.DecisionId.ToString(),
             AgentId = decision.AgentId,
             SessionId = sessionId,
-            Action = request.Action,
-            Resource = resourceLiteral,
+            // Bounded like the session timeline (the digest covers the full values).
+            Action = SessionLimits.Truncate(request.Action),
+            Resource = SessionLimits.Truncate(resourceLiteral),
             InputDigest = input.Digest,
             Input = input.Stored,
             InputTruncated = input.Truncated ? true : null,
@@ -48,7 +49,7 @@ public static class DecisionEvidence
             DeterminingPolicies = decision.Reasons,
             PolicyVersion = decision.PolicyVersion,
             // Request-derived parse errors may quote the input: keep them out of the record (the digest covers the input).
-            Detail = decision.DenyReason == DenyReasons.InvalidRequest ? null : detail,
+            Detail = decision.DenyReason == DenyReasons.InvalidRequest ? null : SessionLimits.Truncate(detail),
         };
     }
 
