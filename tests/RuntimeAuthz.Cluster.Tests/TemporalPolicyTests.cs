@@ -143,6 +143,64 @@ public sealed partial class TemporalPolicyTests(ClusterEnvironment env)
     }
 
     [Fact]
+    public async Task Temporal_history_survives_the_failure_of_the_silo_hosting_the_session()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2031, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var cluster = await env.StartClusterAsync(2, clock);
+        var published = await cluster.Client.GetGrain<IPolicyGrain>(0).Publish(new PolicyPublishRequest
+        {
+            Policies = """
+                permit ( principal, action == Action::"approve_claim", resource );
+                permit ( principal, action == Action::"disburse", resource )
+                when temporal {
+                    !Action::"disburse"::response{ input.claimId: context.input.claimId }
+                    since within 1h Action::"approve_claim"::response{ output.claimId: context.input.claimId }
+                };
+                """,
+            Author = "temporal-tests",
+        });
+        Assert.True(published.IsSuccess, published.Message);
+        await ClusterEnvironment.WaitForPolicyAsync(cluster, published.Value!.Version);
+        var scenario = new Scenario(cluster.Client, clock.GetUtcNow);
+        var agent = await scenario.NewAgentAsync(actions: ["approve_claim", "disburse"], resources: ["Gateway::*"]);
+        var session = await scenario.OpenSessionAsync(agent);
+        var grain = cluster.Client.GetGrain<IAgentSessionGrain>(session);
+        var approve = await scenario.DecideAsync(session, "approve_claim", "Gateway", "gw1", input: """{"claimId":"C1"}""");
+        Assert.True((await grain.ReportOutcome(new OutcomeReport { DecisionId = approve.DecisionId, OutputJson = """{"claimId":"C1"}""" })).IsSuccess);
+        clock.Advance(TimeSpan.FromSeconds(5));
+        var disburse = await scenario.DecideAsync(session, "disburse", "Gateway", "gw1", input: """{"claimId":"C1"}""");
+        Assert.Equal(DecisionOutcome.Allow, disburse.Outcome);
+        Assert.True((await grain.ReportOutcome(new OutcomeReport { DecisionId = disburse.DecisionId, OutputJson = """{"paid":true}""" })).IsSuccess);
+        var approveOther = await scenario.DecideAsync(session, "approve_claim", "Gateway", "gw1", input: """{"claimId":"C2"}""");
+        Assert.True((await grain.ReportOutcome(new OutcomeReport { DecisionId = approveOther.DecisionId, OutputJson = """{"claimId":"C2"}""" })).IsSuccess);
+
+        await cluster.StartAdditionalSiloAsync();
+        var host = await cluster.Client.GetGrain<IManagementGrain>(0).GetActivationAddress(grain);
+        Assert.NotNull(host);
+        await cluster.KillSiloAsync(cluster.Silos.Single(s => s.SiloAddress.Equals(host)));
+        clock.Advance(TimeSpan.FromSeconds(5));
+
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        AuthzDecision again;
+        while (true)
+        {
+            try
+            {
+                again = await scenario.DecideAsync(session, "disburse", "Gateway", "gw1", input: """{"claimId":"C1"}""").WaitAsync(TimeSpan.FromSeconds(10));
+                if (again.DenyReason != DenyReasons.InternalError && again.DenyReason != DenyReasons.NoPolicy) break;
+            }
+            catch (Exception) when (DateTime.UtcNow < deadline) { }
+            Assert.True(DateTime.UtcNow < deadline, "the session never came back");
+            await Task.Delay(200);
+        }
+        // The C1 approval was used before the crash, the C2 approval was not: the restored history knows both.
+        Assert.Equal(DecisionOutcome.Deny, again.Outcome);
+        Assert.Equal(DenyReasons.NotPermitted, again.DenyReason);
+        var other = await scenario.DecideAsync(session, "disburse", "Gateway", "gw1", input: """{"claimId":"C2"}""");
+        Assert.Equal(DecisionOutcome.Allow, other.Outcome);
+    }
+
+    [Fact]
     public async Task Over_http_a_reported_output_feeds_the_next_decision()
     {
         var host = await env.StartHostAsync("temporal-http-" + Guid.NewGuid().ToString("N")[..8], seed: false);
