@@ -331,3 +331,53 @@ public sealed class GovernanceEvidenceTests(ClusterEnvironment env)
         }
     }
 }
+
+[Collection(ClusterCollection.Name)]
+public sealed class EvidenceKeyRotationTests(ClusterEnvironment env)
+{
+    [Fact]
+    public async Task A_chain_continues_across_a_key_rotation_and_verifies_with_the_published_public_keys()
+    {
+        using var oldKey = EvidenceSigningKey.Generate("rotation-old");
+        using var newKey = EvidenceSigningKey.Generate("rotation-new");
+        var folder = Directory.CreateTempSubdirectory("evidence-keys-").FullName;
+        try
+        {
+            var oldPrivate = Path.Combine(folder, "old.pem");
+            var oldPublic = Path.Combine(folder, "old.pub.pem");
+            var newPrivate = Path.Combine(folder, "new.pem");
+            await File.WriteAllTextAsync(oldPrivate, oldKey.ExportPrivateKeyPem());
+            await File.WriteAllTextAsync(oldPublic, oldKey.PublicKeyPem);
+            await File.WriteAllTextAsync(newPrivate, newKey.ExportPrivateKeyPem());
+            var table = "Evidence" + Guid.NewGuid().ToString("N")[..10];
+
+            var before = await env.StartClusterAsync(1, env.Clock, silo => silo.Services.Configure<EvidenceOptions>(o =>
+            {
+                o.Table = table; o.SigningKeyPath = oldPrivate; o.KeyId = "rotation-old";
+            }));
+            Assert.True((await before.Client.GetGrain<IPolicyGrain>(0).Publish(new PolicyPublishRequest { Policies = "permit (principal, action, resource);", Author = "a" })).IsSuccess);
+
+            // The rotated deployment signs with the new key and lists the old public key from configuration.
+            var after = await env.StartClusterAsync(1, env.Clock, silo => silo.Services.Configure<EvidenceOptions>(o =>
+            {
+                o.Table = table; o.SigningKeyPath = newPrivate; o.KeyId = "rotation-new"; o.AdditionalPublicKeys = [$"rotation-old={oldPublic}"];
+            }));
+            Assert.True((await after.Client.GetGrain<IPolicyGrain>(0).Publish(new PolicyPublishRequest { Policies = "forbid (principal, action, resource);", Author = "b" })).IsSuccess);
+
+            var store = new AzureTableEvidenceStore(env.Azurite.ConnectionString, table);
+            var entries = await store.ReadChainAsync(EvidenceChains.Governance);
+            Assert.Equal(["rotation-old", "rotation-new"], entries.Select(e => e.KeyId));
+            var published = await after.Silos[0].ServiceProvider.GetRequiredService<EvidenceRecorder>().PublicKeysAsync(CancellationToken.None);
+            Assert.Equal(oldKey.PublicKeyPem, published["rotation-old"]);
+            Assert.Equal(newKey.PublicKeyPem, published["rotation-new"]);
+            using var keys = new EvidencePublicKeys();
+            foreach (var (id, pem) in published) keys.Add(id, pem);
+            var result = EvidenceVerifier.Verify(EvidenceChains.Governance, entries, keys);
+            Assert.True(result.Valid, result.ToString());
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+}
