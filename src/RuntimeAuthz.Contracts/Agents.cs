@@ -143,8 +143,14 @@ public interface IAgentGrain : IGrainWithStringKey
     /// <summary>Revokes the agent's grants derived from <paramref name="parentGrantId"/> (cascade); returns them.</summary>
     [Alias("RevokeDerived")] Task<IReadOnlyList<Delegation>> RevokeDerived(string parentGrantId, GovernanceActor by);
 
-    /// <summary>One grant (current or revoked) and the holder's status, for chain checks; null grant when unknown.</summary>
-    [Alias("GetGrantLink")] Task<GrantLink> GetGrantLink(string delegationId);
+    /// <summary>
+    /// One grant (current or revoked) and the holder's status, for chain checks; null grant when unknown.
+    /// A pure read that may interleave: sub-delegations between agents cannot deadlock, and a chain
+    /// check never waits behind the holder's other calls. A revocation is visible from the moment
+    /// its state is set (before it is persisted); a new grant whose write then fails leaves grants
+    /// derived from it with a missing parent, which deny.
+    /// </summary>
+    [Alias("GetGrantLink"), Orleans.Concurrency.AlwaysInterleave] Task<GrantLink> GetGrantLink(string delegationId);
 
     /// <summary>Records an open session so revocations can be noted in its timeline; returns the agent (null when unknown).</summary>
     [Alias("RegisterSession")] Task<AgentInfo?> RegisterSession(string sessionId);
