@@ -8,7 +8,7 @@ using RuntimeAuthz.Contracts;
 namespace RuntimeAuthz.Cluster.Tests;
 
 /// <summary>
-/// AgentCore's temporal patterns through a live session grain: each agentcore_* case of
+/// The operators and AgentCore's temporal patterns through a live session grain: each case of
 /// tests/data/dogwood (the same policy, trace and expected verdicts the replay tests use) is
 /// published to a 1-silo cluster and its trace is played as grain calls — requests as decisions,
 /// responses and errors as outcome reports — with time moved by a fake clock.
@@ -18,18 +18,22 @@ public sealed partial class TemporalPolicyTests(ClusterEnvironment env)
 {
     private static readonly string CasesRoot = Path.Combine(RepoPaths.Root, "tests", "data", "dogwood");
 
-    public static TheoryData<string> AgentCoreCases()
+    /// <summary>Every case: the operators (op_*) and AgentCore's patterns (agentcore_*).</summary>
+    public static TheoryData<string> Cases()
     {
         var data = new TheoryData<string>();
-        foreach (var directory in Directory.EnumerateDirectories(CasesRoot, "agentcore_*").Order(StringComparer.Ordinal))
+        foreach (var directory in Directory.EnumerateDirectories(CasesRoot).Where(d => File.Exists(Path.Combine(d, "trace_1.log"))).Order(StringComparer.Ordinal))
             data.Add(Path.GetFileName(directory));
         return data;
     }
 
     private sealed record TraceLine(long Seconds, string Tool, string Kind, string InputJson, string? OutputJson, string Session);
 
-    [GeneratedRegex("""^@(?<ts>\d+) scope\([^)]*\) request_context\(.*?\) AgentCore::Action::"(?<tool>[^"]+)"::(?<kind>\w+)\(input: (?<input>\{[^}]*\})(, output: (?<output>\{[^}]*\}))?.*sessionId: "(?<session>[^"]+)"\)$""")]
+    [GeneratedRegex("""^@(?<ts>\d+) scope\([^)]*\) request_context\(.*?\) (\w+::)*Action::"(?<tool>[^"]+)"::(?<kind>\w+)\(input: (?<input>\{[^}]*\})(, output: (?<output>\{[^}]*\}))?(.*sessionId: "(?<session>[^"]+)")?.*\)$""")]
     private static partial Regex TraceLinePattern();
+
+    [GeneratedRegex("\\b[A-Za-z_]\\w*::Action::\"")]
+    private static partial Regex ActionNamespace();
 
     [GeneratedRegex("""(?<=[{,]\s*)(?<key>[A-Za-z_][A-Za-z0-9_]*)\s*:""")]
     private static partial Regex BareKey();
@@ -42,18 +46,19 @@ public sealed partial class TemporalPolicyTests(ClusterEnvironment env)
             var m = TraceLinePattern().Match(l.Trim());
             Assert.True(m.Success, $"unreadable trace line: {l}");
             return new TraceLine(long.Parse(m.Groups["ts"].Value), m.Groups["tool"].Value, m.Groups["kind"].Value,
-                ToJson(m.Groups["input"].Value), m.Groups["output"].Success ? ToJson(m.Groups["output"].Value) : null, m.Groups["session"].Value);
+                ToJson(m.Groups["input"].Value), m.Groups["output"].Success ? ToJson(m.Groups["output"].Value) : null,
+                m.Groups["session"].Success ? m.Groups["session"].Value : "s1");
         })];
 
     [Theory]
-    [MemberData(nameof(AgentCoreCases))]
+    [MemberData(nameof(Cases))]
     public async Task Pattern_decides_in_a_live_session_grain_as_in_replay(string name)
     {
         var directory = Path.Combine(CasesRoot, name);
         var clock = new FakeTimeProvider(new DateTimeOffset(2031, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var cluster = await env.StartClusterAsync(1, clock);
         // Our cluster names actions Action::"tool" (no namespace); the policy is otherwise unchanged.
-        var policy = File.ReadAllText(Path.Combine(directory, "policy_1.dw")).Replace("AgentCore::Action::\"", "Action::\"", StringComparison.Ordinal);
+        var policy = ActionNamespace().Replace(File.ReadAllText(Path.Combine(directory, "policy_1.dw")), "Action::\"");
         var published = await cluster.Client.GetGrain<IPolicyGrain>(0).Publish(new PolicyPublishRequest { Policies = policy, Author = "temporal-tests" });
         Assert.True(published.IsSuccess, published.Message);
         await ClusterEnvironment.WaitForPolicyAsync(cluster, published.Value!.Version);
