@@ -13,18 +13,23 @@ internal sealed class TemporalChecker
     private readonly CedarSchema? cedarSchema;
     private readonly string sourceName;
 
-    private TemporalChecker(EventSchema eventSchema, CedarSchema? cedarSchema, string sourceName)
+    private readonly IReadOnlyList<EntityUid>? scopedActions;
+
+    private TemporalChecker(EventSchema eventSchema, CedarSchema? cedarSchema, string sourceName, IReadOnlyList<EntityUid>? scopedActions)
     {
         this.eventSchema = eventSchema;
         this.cedarSchema = cedarSchema;
         this.sourceName = sourceName;
+        this.scopedActions = scopedActions;
     }
 
-    public static void Check(TemporalBlock block, EventSchema eventSchema, CedarSchema? cedarSchema)
+    /// <param name="scopedActions">The actions the policy's scope names (null when unconstrained): context paths are checked against each.</param>
+    public static void Check(TemporalBlock block, EventSchema eventSchema, CedarSchema? cedarSchema, IReadOnlyList<EntityUid>? scopedActions = null)
     {
-        var checker = new TemporalChecker(eventSchema, cedarSchema, block.SourceName);
+        var checker = new TemporalChecker(eventSchema, cedarSchema, block.SourceName, scopedActions);
         var condition = block.AuthoredCondition;
         checker.CheckNames(condition);
+        checker.CheckContextPaths(condition);
         checker.CheckWindows(condition);
         checker.CheckChain(condition, new HashSet<string>(StringComparer.Ordinal), new Dictionary<string, string>(StringComparer.Ordinal));
         checker.CheckClosed(condition);
@@ -358,11 +363,63 @@ internal sealed class TemporalChecker
                 throw Fail(p.Position, "EVENT-Predicate-DeclaredEvent", $"predicate `{p.Signature}` does not name a declared event: action {p.ActionType}::\"{p.ActionId}\" is not in the schema");
             foreach (var arg in p.Args)
             {
-                var shape = kind.Resolve(arg.Path, out _);
+                var shape = kind.Resolve(arg.Path, out var field);
                 if (shape is null)
                     throw Fail(arg.Position, "EVENT-Field-Absent", $"field '{arg.Path}' is not declared on '{p.Kind}' events");
                 if (shape == EventFieldShape.Group)
                     throw Fail(arg.Position, "EVENT-Field-Group", $"field '{arg.Path}' of '{p.Kind}' events is a group, not a leaf: name a field inside it");
+                // A field spread from the action's input/output: with a schema, it must be declared there.
+                if (cedarSchema?.GetAction(new EntityUid(p.ActionType, p.ActionId)) is { } action && field?.Shape == EventFieldShape.Spread)
+                {
+                    var segments = arg.Path.Split('.');
+                    var found = Walk(action.Context, [field.Name, .. segments[1..]]);
+                    if (found is null)
+                        throw Fail(arg.Position, "EVENT-Field-Absent", $"field '{arg.Path}' is not declared in the context of {p.ActionType}::\"{p.ActionId}\" in the schema");
+                    if (found is Schema.RecordSchemaType)
+                        throw Fail(arg.Position, "EVENT-Field-Group", $"field '{arg.Path}' of {p.ActionType}::\"{p.ActionId}\" is a record, not a leaf: name a field inside it");
+                }
+            }
+        });
+    }
+
+    private static Schema.SchemaType? Walk(Schema.RecordSchemaType record, IEnumerable<string> path)
+    {
+        Schema.SchemaType current = record;
+        foreach (var segment in path)
+        {
+            if (current is not Schema.RecordSchemaType r || !r.Attributes.TryGetValue(segment, out var attribute)) return null;
+            current = attribute.Type;
+        }
+        return current;
+    }
+
+    /// <summary>TEMP-ContextPath: with a schema, every context.&lt;path&gt; term resolves in the context of every action the policy's scope names.</summary>
+    private void CheckContextPaths(Cond c)
+    {
+        if (cedarSchema is null || scopedActions is null) return;
+        void Term(Term t)
+        {
+            switch (t)
+            {
+                case ContextTerm context:
+                    foreach (var uid in scopedActions)
+                    {
+                        if (cedarSchema.GetAction(uid) is not { } action) continue;
+                        if (Walk(action.Context, context.Path) is null)
+                            throw Fail(context.Position, "TEMP-ContextPath", $"context.{context.Dotted} is not declared in the context of {uid} in the schema");
+                    }
+                    break;
+                case ArrayTerm array:
+                    foreach (var item in array.Items) Term(item);
+                    break;
+            }
+        }
+        Visit(c, cond =>
+        {
+            switch (cond)
+            {
+                case CompareCond cmp: Term(cmp.Left); Term(cmp.Right); break;
+                case PredicateCond p: foreach (var arg in p.Args) Term(arg.Term); break;
             }
         });
     }

@@ -40,12 +40,19 @@ public sealed class TemporalPolicySet
             foreach (var block in policy.TemporalBlocks)
             {
                 block.PolicyId = policy.Id;
-                TemporalChecker.Check(block, eventSchema, schema);
+                TemporalChecker.Check(block, eventSchema, schema, ScopedActions(policy));
                 blocks.Add(block);
             }
         }
         return new TemporalPolicySet(policies, eventSchema, new TemporalMonitor(blocks, eventSchema));
     }
+
+    private static IReadOnlyList<EntityUid>? ScopedActions(Policy policy) => policy.Action.Kind switch
+    {
+        ScopeKind.Equal => [policy.Action.Entity!.Value],
+        ScopeKind.InSet => policy.Action.Entities,
+        _ => null,
+    };
 
     /// <summary>Wraps a plain Cedar set (no temporal blocks).</summary>
     public static TemporalPolicySet FromCedar(PolicySet policies, EventSchema? eventSchema = null)

@@ -112,6 +112,20 @@ public sealed class TemporalLanguageTests
     }
 
     [Fact]
+    public void With_a_schema_input_fields_and_context_paths_must_be_declared()
+    {
+        var schema = CedarSchema.Parse("namespace App { entity User; entity Doc; action \"Read\", \"Login\" appliesTo { principal: User, resource: Doc, context: { input: { user: String, meta: { tag: String } } } }; }");
+        Assert.True(TemporalPolicySet.Parse(Permit($"formerly within 1h {Login}{{ input.user: context.input.user, input.meta.tag: \"x\" }}"), "p.dw", EventSchema.DogwoodDefault, schema).HasTemporalConditions);
+        var field = Rejects(Permit($"formerly within 1h {Login}{{ input.nope: 1 }}"), schema: schema);
+        Assert.Contains("[EVENT-Field-Absent]", field.Detail, StringComparison.Ordinal);
+        var group = Rejects(Permit($"formerly within 1h {Login}{{ input.meta: 1 }}"), schema: schema);
+        Assert.Contains("[EVENT-Field-Group]", group.Detail, StringComparison.Ordinal);
+        var context = Rejects(Permit($"formerly within 1h {Login}{{ input.user: context.input.nope }}"), schema: schema);
+        Assert.Contains("[TEMP-ContextPath]", context.Detail, StringComparison.Ordinal);
+        Assert.Equal((3, 67), (context.Line, context.Column));
+    }
+
+    [Fact]
     public void The_cedar_validator_accepts_policies_with_temporal_blocks()
     {
         var schema = CedarSchema.Parse("namespace App { entity User; entity Doc; action \"Read\", \"Login\" appliesTo { principal: User, resource: Doc, context: { input: { user: String } } }; }");
