@@ -10,12 +10,22 @@ public sealed record AgentState
     public const int CurrentSchemaVersion = 1;
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;
     public AgentInfo? Agent { get; init; }
-    /// <summary>Sessions opened for the agent (most recent, bounded), told about revocations.</summary>
+}
+
+/// <summary>
+/// The agent's open sessions (most recent, bounded), told about revocations. A row of its own so
+/// that a revocation writes only the small identity row, whatever the number of sessions.
+/// </summary>
+public sealed record AgentSessionsState
+{
+    public const int CurrentSchemaVersion = 1;
+    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
     public IReadOnlyList<string> Sessions { get; init; } = [];
 }
 
 public sealed class AgentGrain(
     [PersistentState("agent", AuthzStorage.ProviderName)] IPersistentState<AgentState> state,
+    [PersistentState("agentSessions", AuthzStorage.ProviderName)] IPersistentState<AgentSessionsState> sessions,
     AuthzClock clock,
     IGovernanceEventSink governanceSink,
     IOptions<DelegationOptions> delegationOptions,
@@ -131,7 +141,7 @@ public sealed class AgentGrain(
         };
         live.Add(delegation);
         var updated = agent with { Delegations = live, UpdatedAt = now };
-        if (EstimateBytes(updated, state.State.Sessions) > MaxRowBytes)
+        if (EstimateBytes(updated) > MaxRowBytes)
             return CommandResult<Delegation>.Fail(CommandError.Conflict, $"agent '{AgentId}' has too many or too large delegations to store another; remove some first");
         // Indexed first: a listed grant that was never stored is skipped by a cascade, while a stored
         // grant missing from its delegator's index would escape "revoke everything granted by X".
@@ -192,10 +202,10 @@ public sealed class AgentGrain(
     public async Task<AgentInfo?> RegisterSession(string sessionId)
     {
         if (state.State.Agent is not { } agent) return null;
-        if (!state.State.Sessions.Contains(sessionId, StringComparer.Ordinal))
+        if (!sessions.State.Sessions.Contains(sessionId, StringComparer.Ordinal))
         {
-            state.State = state.State with { Sessions = state.State.Sessions.Append(sessionId).TakeLast(MaxTrackedSessions).ToArray() };
-            await state.WriteStateAsync();
+            sessions.State = sessions.State with { Sessions = sessions.State.Sessions.Append(sessionId).TakeLast(MaxTrackedSessions).ToArray() };
+            await sessions.WriteStateAsync();
         }
         return agent;
     }
@@ -236,17 +246,15 @@ public sealed class AgentGrain(
     /// </summary>
     private void NotifySessions(string what, GovernanceActor by, DateTimeOffset at)
     {
+        if (sessions.State.Sessions.Count == 0) return;
         var notice = new RevocationNotice { AgentId = AgentId, What = what, Actor = by.Actor, Reason = by.Reason, At = at };
-        foreach (var sessionId in state.State.Sessions)
+        try
         {
-            try
-            {
-                _ = GrainFactory.GetGrain<IRevocationObserverGrain>(sessionId).NoteRevocation(notice);
-            }
-            catch (Exception ex)
-            {
-                logger.LogWarning(ex, "Could not notify session {SessionId} of a revocation", sessionId);
-            }
+            _ = GrainFactory.GetGrain<IRevocationFanoutGrain>(0).Notify(sessions.State.Sessions, notice);
+        }
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Could not hand revocation notices for agent {AgentId} to the fan-out", AgentId);
         }
     }
 
@@ -267,11 +275,8 @@ public sealed class AgentGrain(
     }
 
     /// <summary>Upper bound of the agent's stored JSON size.</summary>
-    public static int EstimateBytes(AgentInfo agent) => EstimateBytes(agent, []);
-
-    public static int EstimateBytes(AgentInfo agent, IReadOnlyList<string> sessions) =>
+    public static int EstimateBytes(AgentInfo agent) =>
         1024
-        + sessions.Sum(s => JsonSize.EscapedUtf8Bytes(s) + 1)
         + agent.RevokedDelegations.Sum(EstimateBytes)
         + new[] { agent.Id, agent.Name, agent.Owner, agent.Fleet, agent.StatusReason, agent.StatusChangedBy }.Sum(JsonSize.EscapedUtf8Bytes)
         + agent.Labels.Sum(l => JsonSize.EscapedUtf8Bytes(l.Key) + JsonSize.EscapedUtf8Bytes(l.Value) + 2)

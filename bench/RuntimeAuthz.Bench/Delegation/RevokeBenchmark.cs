@@ -25,11 +25,12 @@ public static class RevokeBenchmark
         var sessionCount = ArgValue(args, "--sessions", 1000);
         var cycles = ArgValue(args, "--cycles", 60);
         var deciders = ArgValue(args, "--deciders", 16);
-        RunAsync(sessionCount, cycles, deciders).GetAwaiter().GetResult();
+        var evidence = !args.Contains("--no-evidence");
+        RunAsync(sessionCount, cycles, deciders, evidence).GetAwaiter().GetResult();
         return 0;
     }
 
-    private static async Task RunAsync(int sessionCount, int cycles, int deciderCount)
+    private static async Task RunAsync(int sessionCount, int cycles, int deciderCount, bool evidence)
     {
         var root = FindRoot();
         var azuriteData = Directory.CreateTempSubdirectory("bench-revoke-azurite-").FullName;
@@ -46,10 +47,12 @@ public static class RevokeBenchmark
                 $"--Storage:ConnectionString={connection}",
                 $"--Orleans:ServiceId={service}", $"--Orleans:ClusterId={service}",
                 $"--Orleans:SiloPort={FreePort()}", $"--Orleans:GatewayPort={FreePort()}",
+                $"--Evidence:Enabled={evidence}",
             ], builder => builder.Logging.SetMinimumLevel(LogLevel.Error));
             await app.StartAsync();
             try
             {
+                Console.WriteLine($"evidence {(evidence ? "on" : "off")}");
                 await MeasureAsync(app.Services.GetRequiredService<IGrainFactory>(), sessionCount, cycles, deciderCount);
             }
             finally

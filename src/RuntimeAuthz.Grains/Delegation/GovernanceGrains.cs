@@ -191,3 +191,24 @@ public sealed class GovernanceGrain(AuthzClock clock) : Grain, IGovernanceGrain
             ? CommandResult<RevocationResult>.Fail(CommandError.Invalid, "actor is required (at most 256 characters); reason is limited to 1024")
             : null;
 }
+
+/// <summary>Sends revocation notices to sessions, so the revoking agent grain sends one message instead of one per session.</summary>
+[StatelessWorker]
+public sealed class RevocationFanoutGrain(ILogger<RevocationFanoutGrain> logger) : Grain, IRevocationFanoutGrain
+{
+    public Task Notify(IReadOnlyList<string> sessionIds, RevocationNotice notice)
+    {
+        foreach (var sessionId in sessionIds)
+        {
+            try
+            {
+                _ = GrainFactory.GetGrain<IRevocationObserverGrain>(sessionId).NoteRevocation(notice);
+            }
+            catch (Exception ex)
+            {
+                logger.LogWarning(ex, "Could not notify session {SessionId} of a revocation", sessionId);
+            }
+        }
+        return Task.CompletedTask;
+    }
+}
