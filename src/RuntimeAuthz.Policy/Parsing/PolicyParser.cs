@@ -7,24 +7,20 @@ namespace RuntimeAuthz.Policy.Parsing;
 /// Recursive-descent parser for Cedar policies. It builds the evaluation tree directly, folding
 /// constant sub-expressions, so a policy is compiled exactly once.
 /// </summary>
-internal sealed class PolicyParser
+internal sealed class PolicyParser : TokenParser
 {
     private static readonly HashSet<string> Reserved = new(StringComparer.Ordinal) { "true", "false", "if", "then", "else", "in", "is", "like", "has", "__cedar" };
 
     private readonly string text;
-    private readonly string sourceName;
-    private readonly List<Token> tokens;
-    private int index;
     // Dogwood: `temporal { … }` blocks are accepted only when parsing a .dw set.
     private readonly bool allowTemporal;
     private List<Temporal.TemporalBlock>? temporalBlocks;
 
     private PolicyParser(string text, string sourceName, bool allowTemporal)
+        : base(new Lexer(text, sourceName).Tokenize(), 0, sourceName)
     {
         this.text = text;
-        this.sourceName = sourceName;
         this.allowTemporal = allowTemporal;
-        tokens = new Lexer(text, sourceName).Tokenize();
     }
 
     public static List<Policy> ParsePolicies(string text, string sourceName, bool allowTemporal = false)
@@ -34,31 +30,6 @@ internal sealed class PolicyParser
         while (parser.Current.Kind != TokenKind.EndOfInput)
             policies.Add(parser.ParsePolicy($"policy{policies.Count}"));
         return policies;
-    }
-
-    private Token Current => tokens[index];
-    private Token Peek(int ahead = 1) => tokens[Math.Min(index + ahead, tokens.Count - 1)];
-    private Token Advance()
-    {
-        var token = tokens[index];
-        if (index < tokens.Count - 1) index++;
-        return token;
-    }
-
-    private CedarSyntaxException Error(Token at, string detail) => new(sourceName, at.Line, at.Column, detail);
-
-    private bool IsKeyword(string word) => Current.Kind == TokenKind.Identifier && Current.Text == word;
-
-    private Token Expect(TokenKind kind, string what, string context)
-    {
-        if (Current.Kind != kind) throw Error(Current, $"expected {what} {context}, found {Current.Describe()}");
-        return Advance();
-    }
-
-    private void ExpectKeyword(string word, string context)
-    {
-        if (!IsKeyword(word)) throw Error(Current, $"expected '{word}' {context}, found {Current.Describe()}");
-        Advance();
     }
 
     // ---- policies ------------------------------------------------------------------------

@@ -8,22 +8,16 @@ namespace RuntimeAuthz.Policy.Temporal;
 /// stream. Precedence, loosest first: <c>&amp;&amp;</c>, <c>since</c>, <c>!</c>; <c>exists</c> and aggregate
 /// <c>where</c> bodies extend as far right as possible.
 /// </summary>
-internal sealed class TemporalParser
+internal sealed class TemporalParser : TokenParser
 {
     private static readonly HashSet<string> Keywords = new(StringComparer.Ordinal)
     {
         "formerly", "previous", "since", "within", "exists", "tp", "count", "sum", "for", "where",
     };
 
-    private readonly List<Token> tokens;
-    private readonly string sourceName;
-    private int index;
-
     private TemporalParser(List<Token> tokens, int index, string sourceName)
+        : base(tokens, index, sourceName)
     {
-        this.tokens = tokens;
-        this.index = index;
-        this.sourceName = sourceName;
     }
 
     /// <summary>
@@ -41,30 +35,7 @@ internal sealed class TemporalParser
         return (new TemporalBlock(condition, Pos(keyword), sourceName), parser.index);
     }
 
-    private Token Current => tokens[index];
-    private Token Peek(int ahead = 1) => tokens[Math.Min(index + ahead, tokens.Count - 1)];
-    private Token Advance()
-    {
-        var token = tokens[index];
-        if (index < tokens.Count - 1) index++;
-        return token;
-    }
-
     private static SourcePosition Pos(Token token) => new(token.Line, token.Column);
-    private CedarSyntaxException Error(Token at, string detail) => new(sourceName, at.Line, at.Column, detail);
-    private bool IsWord(string word) => Current.Kind == TokenKind.Identifier && Current.Text == word;
-
-    private Token Expect(TokenKind kind, string what, string context)
-    {
-        if (Current.Kind != kind) throw Error(Current, $"expected {what} {context}, found {Current.Describe()}");
-        return Advance();
-    }
-
-    private void ExpectWord(string word, string context)
-    {
-        if (!IsWord(word)) throw Error(Current, $"expected '{word}' {context}, found {Current.Describe()}");
-        Advance();
-    }
 
     // Nesting bound: a hostile policy must fail to parse, not exhaust the stack (evaluation recurses as deep).
     private const int MaxNesting = 48;
@@ -101,7 +72,7 @@ internal sealed class TemporalParser
     {
         var start = Current;
         var left = ParseNegated();
-        if (IsWord("since"))
+        if (IsKeyword("since"))
         {
             Advance();
             var window = ParseWithin("after 'since'");
@@ -163,8 +134,8 @@ internal sealed class TemporalParser
     // atom ::= "(" condition ")" | tp | predicate | comparison
     private Cond ParseAtom(string context)
     {
-        if (IsWord("tp") && Peek().Kind == TokenKind.LeftParen) return ParseTp();
-        if (IsWord("formerly") || IsWord("previous") || IsWord("exists"))
+        if (IsKeyword("tp") && Peek().Kind == TokenKind.LeftParen) return ParseTp();
+        if (IsKeyword("formerly") || IsKeyword("previous") || IsKeyword("exists"))
             throw Error(Current, $"'{Current.Text}' must be in parentheses {context}: write ({Current.Text} …)");
         return ParseAtomOrComparison(context, allowParenthesized: true);
     }
@@ -309,7 +280,7 @@ internal sealed class TemporalParser
 
     private Window ParseWithin(string context)
     {
-        ExpectWord("within", $"{context} (every temporal operator needs a window, e.g. 'within 1h')");
+        ExpectKeyword("within", $"{context} (every temporal operator needs a window, e.g. 'within 1h')");
         var amount = Current;
         if (amount.Kind != TokenKind.Integer) throw Error(amount, $"expected a window like 30s, 5m, 1h or 1d after 'within', found {amount.Describe()}");
         Advance();
@@ -444,7 +415,7 @@ internal sealed class TemporalParser
         var keyword = Advance();
         string? sumVariable = null;
         if (keyword.Text == "sum") sumVariable = ExpectVariableName("after 'sum' (the summed variable)").Text;
-        ExpectWord("for", $"after '{keyword.Text}{(sumVariable is null ? "" : " " + sumVariable)}' (the aggregation domain, e.g. for (t: Timepoint).)");
+        ExpectKeyword("for", $"after '{keyword.Text}{(sumVariable is null ? "" : " " + sumVariable)}' (the aggregation domain, e.g. for (t: Timepoint).)");
         var binders = new List<Binder> { ParseTypedBinder("after 'for'") };
         while (Current.Kind == TokenKind.Comma)
         {
@@ -452,7 +423,7 @@ internal sealed class TemporalParser
             binders.Add(ParseTypedBinder("after ','"));
         }
         Expect(TokenKind.Dot, "'.'", "after the aggregation domain");
-        ExpectWord("where", "after the aggregation domain");
+        ExpectKeyword("where", "after the aggregation domain");
         var body = ParseCondition();
         return new AggregateTerm(sumVariable, binders, body, Pos(keyword));
     }

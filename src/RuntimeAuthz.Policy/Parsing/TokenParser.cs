@@ -1,0 +1,37 @@
+namespace RuntimeAuthz.Policy.Parsing;
+
+/// <summary>
+/// The cursor the Cedar policy parser and the Dogwood temporal parser share over one token stream,
+/// so look-ahead, expectations and their file:line:column errors read the same in both.
+/// </summary>
+internal abstract class TokenParser(List<Token> tokens, int index, string sourceName)
+{
+    protected readonly List<Token> tokens = tokens;
+    protected readonly string sourceName = sourceName;
+    protected int index = index;
+
+    protected Token Current => tokens[index];
+    protected Token Peek(int ahead = 1) => tokens[Math.Min(index + ahead, tokens.Count - 1)];
+    protected Token Advance()
+    {
+        var token = tokens[index];
+        if (index < tokens.Count - 1) index++;
+        return token;
+    }
+
+    protected CedarSyntaxException Error(Token at, string detail) => new(sourceName, at.Line, at.Column, detail);
+
+    protected bool IsKeyword(string word) => Current.Kind == TokenKind.Identifier && Current.Text == word;
+
+    protected Token Expect(TokenKind kind, string what, string context)
+    {
+        if (Current.Kind != kind) throw Error(Current, $"expected {what} {context}, found {Current.Describe()}");
+        return Advance();
+    }
+
+    protected void ExpectKeyword(string word, string context)
+    {
+        if (!IsKeyword(word)) throw Error(Current, $"expected '{word}' {context}, found {Current.Describe()}");
+        Advance();
+    }
+}
