@@ -86,13 +86,6 @@ internal sealed class TemporalChecker
         }
     }
 
-    private static HashSet<string> FreeVarSet(Cond c)
-    {
-        var d = new Dictionary<string, SourcePosition>(StringComparer.Ordinal);
-        FreeVars(c, d);
-        return [.. d.Keys];
-    }
-
     private static Dictionary<string, SourcePosition> FreeVarMap(Term t)
     {
         var d = new Dictionary<string, SourcePosition>(StringComparer.Ordinal);
