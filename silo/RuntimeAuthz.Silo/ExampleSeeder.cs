@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Grains;
 

@@ -1,5 +1,4 @@
 using Azure.Data.Tables;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Storage;

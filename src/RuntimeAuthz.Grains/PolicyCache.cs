@@ -1,6 +1,5 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
-using Orleans.Runtime;
 using RuntimeAuthz.Contracts;
 
 namespace RuntimeAuthz.Grains;

@@ -1,4 +1,3 @@
-using RuntimeAuthz.Policy.Evaluation;
 using RuntimeAuthz.Policy.Parsing;
 using RuntimeAuthz.Policy.Schema;
 

@@ -1,5 +1,4 @@
 using System.Text;
-using RuntimeAuthz.Policy.Parsing;
 using RuntimeAuthz.Policy.Temporal;
 
 namespace RuntimeAuthz.Policy;
