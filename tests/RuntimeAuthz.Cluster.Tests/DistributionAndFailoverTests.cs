@@ -160,10 +160,10 @@ public sealed class DistributionAndFailoverTests(ClusterEnvironment env)
         Assert.True(victims.Length < cluster.Silos.Count, "at least one silo must survive");
         foreach (var victim in victims) await cluster.KillSiloAsync(victim);
 
-        var agentAfter = await RetryAsync(() => client.GetGrain<IAgentGrain>(agentId).Get());
-        var sessionAfter = await RetryAsync(() => client.GetGrain<IAgentSessionGrain>(sessionId).Get());
-        var policyAfter = await RetryAsync(() => client.GetGrain<IPolicyGrain>(0).Current());
-        var listed = await RetryAsync(() => client.GetGrain<IAgentDirectoryGrain>(0).List());
+        var agentAfter = await SiloFailover.RetryAsync(() => client.GetGrain<IAgentGrain>(agentId).Get());
+        var sessionAfter = await SiloFailover.RetryAsync(() => client.GetGrain<IAgentSessionGrain>(sessionId).Get());
+        var policyAfter = await SiloFailover.RetryAsync(() => client.GetGrain<IPolicyGrain>(0).Current());
+        var listed = await SiloFailover.RetryAsync(() => client.GetGrain<IAgentDirectoryGrain>(0).List());
 
         Assert.NotNull(agentAfter);
         Assert.Equal(agentBefore.Delegations.Single().Id, agentAfter.Delegations.Single().Id);
@@ -176,25 +176,8 @@ public sealed class DistributionAndFailoverTests(ClusterEnvironment env)
         Assert.Contains(agentId, listed);
 
         // The survivors keep deciding with the recovered state.
-        var after = await RetryAsync(() => scenario.ReadOwnDocumentAsync(sessionId));
+        var after = await SiloFailover.RetryAsync(() => scenario.ReadOwnDocumentAsync(sessionId));
         Assert.Equal(DecisionOutcome.Allow, after.Outcome);
         Assert.Equal(2, after.CumulativeRisk);
-    }
-
-    /// <summary>Until the dead silos are declared dead, calls to their former activations may fail or time out.</summary>
-    private static async Task<T> RetryAsync<T>(Func<Task<T>> call)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        while (true)
-        {
-            try
-            {
-                return await call().WaitAsync(TimeSpan.FromSeconds(10));
-            }
-            catch (Exception) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200);
-            }
-        }
     }
 }

@@ -94,7 +94,7 @@ public sealed class RevocationAcceptanceTests(ClusterEnvironment env)
         foreach (var session in sessions)
         {
             // Internal errors while the dead silo is being declared dead are denies too, but retried to see the real reason.
-            var decision = await RetryAsync(async () =>
+            var decision = await SiloFailover.RetryAsync(async () =>
             {
                 var d = await scenario.ReadOwnDocumentAsync(session);
                 return d.DenyReason == DenyReasons.InternalError ? throw new TimeoutException("cluster still recovering") : d;
@@ -111,7 +111,7 @@ public sealed class RevocationAcceptanceTests(ClusterEnvironment env)
         });
         Assert.True(regranted.IsSuccess, regranted.Message);
         Assert.Equal(DecisionOutcome.Allow, (await scenario.ReadOwnDocumentAsync(sessions[^1])).Outcome);
-        var reloaded = (await RetryAsync(() => agent.Get()))!;
+        var reloaded = (await SiloFailover.RetryAsync(() => agent.Get()))!;
         Assert.DoesNotContain(reloaded.Delegations, d => d.Id == grantId);
         var kept = Assert.Single(reloaded.RevokedDelegations);
         Assert.Equal(grantId, kept.Id);
@@ -129,22 +129,5 @@ public sealed class RevocationAcceptanceTests(ClusterEnvironment env)
             await Task.Delay(100);
         }
         return false;
-    }
-
-    /// <summary>Until the dead silo is declared dead, calls to its former activations may fail or time out.</summary>
-    private static async Task<T> RetryAsync<T>(Func<Task<T>> call)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        while (true)
-        {
-            try
-            {
-                return await call().WaitAsync(TimeSpan.FromSeconds(10));
-            }
-            catch (Exception) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200);
-            }
-        }
     }
 }
