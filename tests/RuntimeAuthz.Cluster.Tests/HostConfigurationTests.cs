@@ -1,6 +1,5 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
-using Orleans.Runtime;
 using RuntimeAuthz.Cluster.Tests.Infrastructure;
 using RuntimeAuthz.Silo;
 

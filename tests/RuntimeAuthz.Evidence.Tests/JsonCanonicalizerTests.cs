@@ -1,7 +1,5 @@
-using System.Buffers.Binary;
 using System.Globalization;
 using System.Text.Json;
-using RuntimeAuthz.Evidence;
 
 namespace RuntimeAuthz.Evidence.Tests;
 

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using RuntimeAuthz.Evidence;
 
 namespace RuntimeAuthz.Evidence.Tests;
 

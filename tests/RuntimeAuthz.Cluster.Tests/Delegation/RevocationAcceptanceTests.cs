@@ -1,4 +1,3 @@
-using Orleans.Runtime;
 using RuntimeAuthz.Cluster.Tests.Infrastructure;
 using RuntimeAuthz.Contracts;
 

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using RuntimeAuthz.Policy.Temporal;
 
 namespace RuntimeAuthz.Policy.Tests.Temporal;
