@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using RuntimeAuthz.Contracts;
@@ -21,9 +19,9 @@ public static class RevokeBenchmark
 {
     public static int Run(string[] args)
     {
-        var sessionCount = ArgValue(args, "--sessions", 1000);
-        var cycles = ArgValue(args, "--cycles", 60);
-        var deciders = ArgValue(args, "--deciders", 16);
+        var sessionCount = BenchSupport.ArgValue(args, "--sessions", 1000);
+        var cycles = BenchSupport.ArgValue(args, "--cycles", 60);
+        var deciders = BenchSupport.ArgValue(args, "--deciders", 16);
         var evidence = !args.Contains("--no-evidence");
         RunAsync(sessionCount, cycles, deciders, evidence).GetAwaiter().GetResult();
         return 0;
@@ -31,38 +29,27 @@ public static class RevokeBenchmark
 
     private static async Task RunAsync(int sessionCount, int cycles, int deciderCount, bool evidence)
     {
-        var root = FindRoot();
-        var azuriteData = Directory.CreateTempSubdirectory("bench-revoke-azurite-").FullName;
-        var azuritePort = FreePort();
-        using var azurite = StartAzurite(root, azuritePort, azuriteData);
+        using var azurite = AzuriteProcess.Start(BenchSupport.FindRepoRoot());
+        var connection = azurite.ConnectionString;
+        var service = "bench-revoke-" + Guid.NewGuid().ToString("N")[..8];
+        var app = SiloHost.Build(
+        [
+            "--urls", "http://127.0.0.1:0", "--environment", "Production",
+            $"--Storage:ConnectionString={connection}",
+            $"--Orleans:ServiceId={service}", $"--Orleans:ClusterId={service}",
+            $"--Orleans:SiloPort={BenchSupport.FreePort()}", $"--Orleans:GatewayPort={BenchSupport.FreePort()}",
+            $"--Evidence:Enabled={evidence}",
+        ], builder => builder.Logging.SetMinimumLevel(LogLevel.Error));
+        await app.StartAsync();
         try
         {
-            var connection = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
-                $"TableEndpoint=http://127.0.0.1:{azuritePort}/devstoreaccount1;";
-            var service = "bench-revoke-" + Guid.NewGuid().ToString("N")[..8];
-            var app = SiloHost.Build(
-            [
-                "--urls", "http://127.0.0.1:0", "--environment", "Production",
-                $"--Storage:ConnectionString={connection}",
-                $"--Orleans:ServiceId={service}", $"--Orleans:ClusterId={service}",
-                $"--Orleans:SiloPort={FreePort()}", $"--Orleans:GatewayPort={FreePort()}",
-                $"--Evidence:Enabled={evidence}",
-            ], builder => builder.Logging.SetMinimumLevel(LogLevel.Error));
-            await app.StartAsync();
-            try
-            {
-                Console.WriteLine($"evidence {(evidence ? "on" : "off")}");
-                await MeasureAsync(app.Services.GetRequiredService<IGrainFactory>(), sessionCount, cycles, deciderCount);
-            }
-            finally
-            {
-                await app.StopAsync();
-                await app.DisposeAsync();
-            }
+            Console.WriteLine($"evidence {(evidence ? "on" : "off")}");
+            await MeasureAsync(app.Services.GetRequiredService<IGrainFactory>(), sessionCount, cycles, deciderCount);
         }
         finally
         {
-            StopAzurite(azurite);
+            await app.StopAsync();
+            await app.DisposeAsync();
         }
     }
 
@@ -151,67 +138,4 @@ public static class RevokeBenchmark
 
     private static double Percentile(List<double> sorted, double p) =>
         sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
-
-    private static int ArgValue(string[] args, string name, int fallback)
-    {
-        var index = Array.IndexOf(args, name);
-        return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], CultureInfo.InvariantCulture, out var value) ? value : fallback;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static string FindRoot()
-    {
-        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
-        {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-                if (File.Exists(Path.Combine(dir.FullName, "RuntimeAuthz.Cluster.sln"))) return dir.FullName;
-        }
-        throw new InvalidOperationException("run from inside the repository (RuntimeAuthz.Cluster.sln not found)");
-    }
-
-    private static Process StartAzurite(string root, int port, string data)
-    {
-        var executable = Path.Combine(root, "node_modules", ".bin", "azurite-table");
-        if (!File.Exists(executable)) throw new InvalidOperationException($"{executable} is missing: run npm ci");
-        var process = Process.Start(new ProcessStartInfo(executable)
-        {
-            ArgumentList = { "--tableHost", "127.0.0.1", "--tablePort", port.ToString(CultureInfo.InvariantCulture), "--location", data, "--silent", "--skipApiVersionCheck", "--disableTelemetry" },
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        }) ?? throw new InvalidOperationException("could not start azurite-table");
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            try
-            {
-                using var client = new TcpClient();
-                client.Connect("127.0.0.1", port);
-                return process;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline)
-            {
-                Thread.Sleep(100);
-            }
-        }
-    }
-
-    /// <summary>SIGTERM, so Azurite flushes; then wait briefly.</summary>
-    private static void StopAzurite(Process process)
-    {
-        if (process.HasExited) return;
-        try
-        {
-            Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)])?.WaitForExit(5000);
-            if (!process.WaitForExit(5000)) process.Kill(entireProcessTree: true);
-        }
-        catch (InvalidOperationException)
-        {
-            // already gone
-        }
-    }
 }

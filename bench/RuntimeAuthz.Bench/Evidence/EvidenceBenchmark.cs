@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using RuntimeAuthz.Contracts;
@@ -17,10 +16,10 @@ public static class EvidenceBenchmark
 {
     public static int Run(string[] args)
     {
-        var seconds = ArgValue(args, "--seconds", 10);
-        var concurrency = ArgValue(args, "--sessions", 64);
-        var root = FindRoot();
-        using var azurite = Azurite.Start(root);
+        var seconds = BenchSupport.ArgValue(args, "--seconds", 10);
+        var concurrency = BenchSupport.ArgValue(args, "--sessions", 64);
+        var root = BenchSupport.FindRepoRoot();
+        using var azurite = AzuriteProcess.Start(root);
         Console.WriteLine($"Azurite on port {azurite.Port}; {concurrency} concurrent sessions, 2 s warm-up, {seconds} s timed per mode");
         Console.WriteLine("| evidence | decisions/s | p50 ms | p99 ms | silo CPU µs/decision | Azurite CPU µs/decision | evidence records | records per storage request | not Allow |");
         Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
@@ -32,7 +31,7 @@ public static class EvidenceBenchmark
         return 0;
     }
 
-    private static async Task<string> RunModeAsync(string root, Azurite azurite, bool evidence, int concurrency, TimeSpan duration)
+    private static async Task<string> RunModeAsync(string root, AzuriteProcess azurite, bool evidence, int concurrency, TimeSpan duration)
     {
         var service = "bench-" + Guid.NewGuid().ToString("N")[..8];
         var table = "BenchEvidence" + Guid.NewGuid().ToString("N")[..8];
@@ -41,7 +40,7 @@ public static class EvidenceBenchmark
             "--urls", "http://127.0.0.1:0", "--environment", "Production",
             $"--Storage:ConnectionString={azurite.ConnectionString}",
             $"--Orleans:ServiceId={service}", $"--Orleans:ClusterId={service}",
-            $"--Orleans:SiloPort={FreePort()}", $"--Orleans:GatewayPort={FreePort()}",
+            $"--Orleans:SiloPort={BenchSupport.FreePort()}", $"--Orleans:GatewayPort={BenchSupport.FreePort()}",
             $"--Evidence:Enabled={evidence}", $"--Evidence:Table={table}",
         ], builder => builder.Logging.SetMinimumLevel(LogLevel.Error));
         await app.StartAsync();
@@ -146,89 +145,4 @@ public static class EvidenceBenchmark
     }
 
     private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
-
-    private static int ArgValue(string[] args, string name, int fallback)
-    {
-        var at = Array.IndexOf(args, name);
-        return at >= 0 && at + 1 < args.Length && int.TryParse(args[at + 1], CultureInfo.InvariantCulture, out var value) ? value : fallback;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "RuntimeAuthz.Cluster.sln"))) return dir.FullName;
-        for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "RuntimeAuthz.Cluster.sln"))) return dir.FullName;
-        throw new InvalidOperationException("run from inside the repository (RuntimeAuthz.Cluster.sln not found)");
-    }
-
-    /// <summary>azurite-table from node_modules on a free port, data in a temp folder; stopped with SIGTERM.</summary>
-    private sealed class Azurite : IDisposable
-    {
-        private readonly Process process;
-        private readonly string data;
-
-        private Azurite(Process process, int port, string data)
-        {
-            this.process = process;
-            Port = port;
-            this.data = data;
-        }
-
-        public int Port { get; }
-
-        public TimeSpan ProcessorTime
-        {
-            get { process.Refresh(); return process.TotalProcessorTime; }
-        }
-
-        public string ConnectionString =>
-            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
-            $"TableEndpoint=http://127.0.0.1:{Port}/devstoreaccount1;";
-
-        public static Azurite Start(string root)
-        {
-            var executable = Path.Combine(root, "node_modules", ".bin", "azurite-table");
-            if (!File.Exists(executable)) throw new InvalidOperationException($"{executable} is missing: run npm ci");
-            var port = FreePort();
-            var data = Directory.CreateTempSubdirectory("bench-azurite-").FullName;
-            var process = Process.Start(new ProcessStartInfo(executable)
-            {
-                ArgumentList = { "--tableHost", "127.0.0.1", "--tablePort", port.ToString(CultureInfo.InvariantCulture), "--location", data, "--silent", "--skipApiVersionCheck", "--disableTelemetry" },
-                RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-            }) ?? throw new InvalidOperationException("could not start azurite-table");
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (true)
-            {
-                try
-                {
-                    using var client = new TcpClient();
-                    client.Connect("127.0.0.1", port);
-                    return new Azurite(process, port, data);
-                }
-                catch (SocketException) when (DateTime.UtcNow < deadline && !process.HasExited)
-                {
-                    Thread.Sleep(100);
-                }
-            }
-        }
-
-        public void Dispose()
-        {
-            if (!process.HasExited)
-            {
-                using (var term = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)])) term.WaitForExit();
-                if (!process.WaitForExit(10_000)) process.Kill(entireProcessTree: true);
-            }
-            process.Dispose();
-            try { Directory.Delete(data, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        }
-    }
 }

@@ -24,7 +24,7 @@ internal static class PolicyBenchmark
     public static int Run(string[] args)
     {
         bool skipWasm = args.Contains("--no-wasm");
-        string repoRoot = FindRepoRoot();
+        string repoRoot = BenchSupport.FindRepoRoot();
         Console.WriteLine($"policy benchmark — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
         var rows = new List<(int Size, Figures Ours, Figures? Wasm, int Allowed, bool Agree)>();
         foreach (int size in Sizes)
@@ -181,15 +181,5 @@ internal static class PolicyBenchmark
                 $"| {size:N0} | {ours.PerSecond:N0} | {ours.P50Us:F2} | {ours.P90Us:F2} | {ours.P99Us:F2} | {w} | {allowed} |"));
         }
         return b.ToString();
-    }
-
-    private static string FindRepoRoot([System.Runtime.CompilerServices.CallerFilePath] string sourceFile = "")
-    {
-        foreach (var startDir in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory(), Path.GetDirectoryName(sourceFile) ?? "" })
-        {
-            for (var dir = new DirectoryInfo(startDir); dir != null; dir = dir.Parent)
-                if (File.Exists(Path.Combine(dir.FullName, "RuntimeAuthz.Cluster.sln"))) return dir.FullName;
-        }
-        throw new InvalidOperationException("could not find the repository root (RuntimeAuthz.Cluster.sln)");
     }
 }
