@@ -243,6 +243,7 @@ public static class ClusterSecurityExtensions
     public static ISiloBuilder UseClusterSecurity(this ISiloBuilder silo, IConfiguration config)
     {
         var security = ClusterSecurityOptions.Read(config);
+        silo.Services.AddSingleton(security);
         // Runs after the clustering setup's endpoint configuration, so it decides the gateway alone.
         silo.Configure<EndpointOptions>(endpoints =>
         {
