@@ -16,8 +16,9 @@ namespace RuntimeAuthz.Silo;
 /// </summary>
 public sealed record ClusterSecurityOptions
 {
-    public const string GatewayEnabledKey = "Orleans:Gateway:Enabled";
-    public const string GatewayListenAddressKey = "Orleans:Gateway:ListenAddress";
+    public const string GatewaySection = "Orleans:Gateway";
+    public const string GatewayEnabledKey = GatewaySection + ":Enabled";
+    public const string GatewayListenAddressKey = GatewaySection + ":ListenAddress";
     public const string GatewayPortKey = "Orleans:GatewayPort";
     public const string TlsSection = "Orleans:Tls";
     public const string CertificatePathKey = TlsSection + ":CertificatePath";
@@ -40,6 +41,11 @@ public sealed record ClusterSecurityOptions
     /// <summary>Reads and checks the configuration; anything wrong stops start-up with a message naming the key.</summary>
     public static ClusterSecurityOptions Read(IConfiguration config)
     {
+        // A misspelt key would otherwise be ignored silently, e.g. leaving a pinned peer out.
+        RefuseUnknownKeys(config, GatewaySection, ["Enabled", "ListenAddress"]);
+        RefuseUnknownKeys(config, TlsSection,
+            ["CertificatePath", "CertificatePassword", "CertificateThumbprint", "CertificateStoreLocation", "AllowedThumbprints", "TrustedIssuerCertificatePath"]);
+
         var enabledText = config[GatewayEnabledKey];
         var gatewayEnabled = false;
         if (!string.IsNullOrWhiteSpace(enabledText) && !bool.TryParse(enabledText, out gatewayEnabled))
@@ -190,6 +196,16 @@ public sealed record ClusterSecurityOptions
             }
         }
         return new ClusterPeerTrust(pinned, issuers);
+    }
+
+    private static void RefuseUnknownKeys(IConfiguration config, string section, string[] known)
+    {
+        var unknown = config.GetSection(section).GetChildren().Select(c => c.Key).Where(k => !known.Contains(k, StringComparer.OrdinalIgnoreCase)).ToList();
+        if (unknown.Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"unknown setting {string.Join(", ", unknown.Select(k => $"{section}:{k}"))} (known: {string.Join(", ", known.Select(k => $"{section}:{k}"))})");
+        }
     }
 
     private static bool IsHex(string text, int length) => text.Length == length && text.All(Uri.IsHexDigit);

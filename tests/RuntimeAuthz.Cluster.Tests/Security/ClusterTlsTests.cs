@@ -179,6 +179,8 @@ public sealed class ClusterTlsTests(ClusterEnvironment env, ClusterTlsTests.Shar
         { "gateway listen address not an IP address", ClusterSecurityOptions.GatewayListenAddressKey },
         { "gateway on every interface without TLS", ClusterSecurityOptions.GatewayListenAddressKey },
         { "gateway enabled on port 0", ClusterSecurityOptions.GatewayPortKey },
+        { "misspelt TLS key", "Orleans:Tls:AllowedThumbprint" },
+        { "misspelt gateway key", "Orleans:Gateway:Enable" },
     };
 
     [Theory]
@@ -209,6 +211,8 @@ public sealed class ClusterTlsTests(ClusterEnvironment env, ClusterTlsTests.Shar
             "gateway listen address not an IP address" => ["--Orleans:Gateway:Enabled=true", "--Orleans:Gateway:ListenAddress=silo.internal"],
             "gateway on every interface without TLS" => ["--Orleans:Gateway:Enabled=true", "--Orleans:Gateway:ListenAddress=0.0.0.0"],
             "gateway enabled on port 0" => ["--Orleans:Gateway:Enabled=true", "--Orleans:GatewayPort=0"],
+            "misspelt TLS key" => [.. WithSiloCertificate(siloPfx), Tls("AllowedThumbprint:0", new string('A', 64))],
+            "misspelt gateway key" => ["--Orleans:Gateway:Enable=true"],
             _ => throw new ArgumentOutOfRangeException(nameof(configuration)),
         };
 
