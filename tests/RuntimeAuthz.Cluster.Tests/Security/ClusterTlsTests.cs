@@ -88,13 +88,9 @@ public sealed class ClusterTlsTests(ClusterEnvironment env, ClusterTlsTests.Shar
         var id = "nogw-" + Guid.NewGuid().ToString("N")[..10];
         var siloPort = FreePorts.Next();
         var gatewayPort = FreePorts.Next();
-        var host = await env.StartHostAsync(
-        [
-            "--urls", "http://127.0.0.1:0", "--environment", "Production",
-            $"--Storage:ConnectionString={env.Azurite.ConnectionString}",
+        var host = await env.StartHostAsync(SiloArgs(env,
             $"--Orleans:ClusterId={id}", $"--Orleans:ServiceId={id}",
-            $"--Orleans:SiloPort={siloPort}", $"--Orleans:GatewayPort={gatewayPort}",
-        ]);
+            $"--Orleans:SiloPort={siloPort}", $"--Orleans:GatewayPort={gatewayPort}"));
 
         var details = host.App.Services.GetRequiredService<ILocalSiloDetails>();
         await ConnectAsync(siloPort); // the silo itself is up and listening
@@ -112,14 +108,10 @@ public sealed class ClusterTlsTests(ClusterEnvironment env, ClusterTlsTests.Shar
     {
         var id = "gw-" + Guid.NewGuid().ToString("N")[..10];
         var gatewayPort = FreePorts.Next();
-        var host = await env.StartHostAsync(
-        [
-            "--urls", "http://127.0.0.1:0", "--environment", "Production",
-            $"--Storage:ConnectionString={env.Azurite.ConnectionString}",
+        var host = await env.StartHostAsync(SiloArgs(env,
             $"--Orleans:ClusterId={id}", $"--Orleans:ServiceId={id}",
             $"--Orleans:SiloPort={FreePorts.Next()}", $"--Orleans:GatewayPort={gatewayPort}",
-            "--Orleans:Gateway:Enabled=true",
-        ]);
+            "--Orleans:Gateway:Enabled=true"));
 
         var listening = host.App.Services.GetRequiredService<IOptions<EndpointOptions>>().Value.GatewayListeningEndpoint;
         using var client = await StartPlainClientAsync(id, gatewayPort);
@@ -137,12 +129,9 @@ public sealed class ClusterTlsTests(ClusterEnvironment env, ClusterTlsTests.Shar
     public async Task With_an_advertised_address_the_gateway_still_binds_only_where_configured(bool enabled, string? listenAddress, string? expectedAddress)
     {
         var gatewayPort = FreePorts.Next();
-        string[] args =
-        [
-            "--environment", "Production", $"--Storage:ConnectionString={env.Azurite.ConnectionString}",
+        var args = SiloArgs(env,
             "--Orleans:Clustering=AzureTable", "--Orleans:AdvertisedIPAddress=127.0.0.1",
-            $"--Orleans:GatewayPort={gatewayPort}", $"--Orleans:Gateway:Enabled={enabled}",
-        ];
+            $"--Orleans:GatewayPort={gatewayPort}", $"--Orleans:Gateway:Enabled={enabled}");
         if (listenAddress is not null) args = [.. args, $"--Orleans:Gateway:ListenAddress={listenAddress}"];
 
         // Built, not started: only the resulting endpoint options are read.
@@ -217,7 +206,7 @@ public sealed class ClusterTlsTests(ClusterEnvironment env, ClusterTlsTests.Shar
         };
 
         var error = Assert.Throws<InvalidOperationException>(() =>
-            SiloHost.Build(["--environment", "Production", $"--Storage:ConnectionString={env.Azurite.ConnectionString}", .. settings]));
+            SiloHost.Build(SiloArgs(env, settings)));
 
         Assert.Contains(key, error.Message);
         Assert.DoesNotContain(wrongPassword, error.Message);
@@ -238,11 +227,7 @@ public sealed class ClusterTlsTests(ClusterEnvironment env, ClusterTlsTests.Shar
         store.Add(certificate);
         try
         {
-            await using var app = SiloHost.Build(
-            [
-                "--environment", "Production", $"--Storage:ConnectionString={env.Azurite.ConnectionString}",
-                $"--Orleans:Tls:CertificateThumbprint={certificate.Thumbprint}",
-            ]);
+            await using var app = SiloHost.Build(SiloArgs(env, $"--Orleans:Tls:CertificateThumbprint={certificate.Thumbprint}"));
             var security = app.Services.GetRequiredService<ClusterSecurityOptions>();
 
             Assert.Equal(certificate.Thumbprint, security.Certificate?.Thumbprint);
@@ -285,18 +270,14 @@ public sealed class ClusterTlsTests(ClusterEnvironment env, ClusterTlsTests.Shar
             {
                 var pfx = Certificates.WritePfx(Certificates.IssueSilo($"silo {i}"), $"{id}-silo{i}");
                 int siloPort = FreePorts.Next(), gatewayPort = FreePorts.Next();
-                await env.StartHostAsync(
-                [
-                    "--urls", "http://127.0.0.1:0", "--environment", "Production",
-                    $"--Storage:ConnectionString={env.Azurite.ConnectionString}",
+                await env.StartHostAsync(SiloArgs(env,
                     // AzureTable clustering without an advertised address: silos advertise and listen on loopback only.
                     "--Orleans:Clustering=AzureTable", $"--Orleans:ClusterId={id}", $"--Orleans:ServiceId={id}",
                     $"--Orleans:SiloPort={siloPort}", $"--Orleans:GatewayPort={gatewayPort}",
                     "--Orleans:Gateway:Enabled=true",
                     $"--Orleans:Tls:CertificatePath={pfx}", $"--Orleans:Tls:CertificatePassword={TestCertificates.Password}",
                     $"--Orleans:Tls:TrustedIssuerCertificatePath={Certificates.AuthorityPath}",
-                    $"--Orleans:Tls:AllowedThumbprints:0={TestCertificates.Sha256(pinnedClient)}",
-                ]);
+                    $"--Orleans:Tls:AllowedThumbprints:0={TestCertificates.Sha256(pinnedClient)}"));
                 siloPorts.Add(siloPort);
                 gateways.Add(new IPEndPoint(IPAddress.Loopback, gatewayPort));
             }
@@ -305,6 +286,10 @@ public sealed class ClusterTlsTests(ClusterEnvironment env, ClusterTlsTests.Shar
 
         public void Dispose() => Certificates.Dispose();
     }
+
+    /// <summary>A Production silo host on a free loopback HTTP port with Azurite storage, plus <paramref name="settings"/>.</summary>
+    private static string[] SiloArgs(ClusterEnvironment env, params string[] settings) =>
+        ["--urls", "http://127.0.0.1:0", "--environment", "Production", $"--Storage:ConnectionString={env.Azurite.ConnectionString}", .. settings];
 
     public sealed record TlsCluster(string Id, IReadOnlyList<int> SiloPorts, IReadOnlyList<IPEndPoint> Gateways, X509Certificate2 PinnedClient, ClusterPeerTrust SiloTrust);
 
