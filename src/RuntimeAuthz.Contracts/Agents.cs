@@ -23,6 +23,7 @@ public sealed record AgentStatusChange
     [Id(0)] public AgentStatus Status { get; init; }
     [Id(1)] public string Reason { get; init; } = "";
     [Id(2)] public string Actor { get; init; } = "";
+    [Id(3)] public string? ActorIssuer { get; init; }
 }
 
 /// <summary>
@@ -47,6 +48,8 @@ public sealed record DelegationGrant
     [Id(8)] public DateTimeOffset? NotBefore { get; init; }
     /// <summary>Just-in-time elevation: only decisions in this session may use the grant.</summary>
     [Id(9)] public string? SessionId { get; init; }
+    /// <summary>The issuer of the grantor's token (<see cref="GrantedBy"/> is its subject).</summary>
+    [Id(10)] public string? GrantedByIssuer { get; init; }
 }
 
 /// <summary>Authority delegated to an agent: which actions on which resources, until when.</summary>
@@ -72,6 +75,9 @@ public sealed record Delegation
     [Id(13)] public DateTimeOffset? RevokedAt { get; init; }
     [Id(14)] public string? RevokedBy { get; init; }
     [Id(15)] public string? RevokeReason { get; init; }
+    /// <summary>The issuers of the tokens whose subjects are <see cref="GrantedBy"/> and <see cref="RevokedBy"/>.</summary>
+    [Id(16)] public string? GrantedByIssuer { get; init; }
+    [Id(17)] public string? RevokedByIssuer { get; init; }
 
     /// <summary>The instant from which the grant covers requests.</summary>
     public DateTimeOffset StartsAt => NotBefore is { } notBefore && notBefore > GrantedAt ? notBefore : GrantedAt;
@@ -85,6 +91,8 @@ public sealed record GovernanceActor
 {
     [Id(0)] public string Actor { get; init; } = "";
     [Id(1)] public string Reason { get; init; } = "";
+    /// <summary>The issuer of the actor's token (<see cref="Actor"/> is its subject).</summary>
+    [Id(2)] public string? Issuer { get; init; }
 }
 
 /// <summary>One link of a delegation chain as seen by its holder: the grant and whether its holder is active.</summary>
@@ -115,6 +123,7 @@ public sealed record AgentInfo
     [Id(10)] public IReadOnlyList<Delegation> Delegations { get; init; } = [];
     /// <summary>The most recently revoked grants, with who revoked them, when and why (bounded).</summary>
     [Id(11)] public IReadOnlyList<Delegation> RevokedDelegations { get; init; } = [];
+    [Id(12)] public string? StatusChangedByIssuer { get; init; }
 }
 
 /// <summary>The identity of one agent; key = agent id.</summary>

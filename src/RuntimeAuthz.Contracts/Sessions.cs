@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Orleans.Concurrency;
 
 namespace RuntimeAuthz.Contracts;
 
@@ -54,6 +55,8 @@ public sealed record DecisionRequest
     [Id(5)] public string? ContextJson { get; init; }
     /// <summary>Any JSON value: the tool input, exposed as <c>context.input</c>.</summary>
     [Id(6)] public string? InputJson { get; init; }
+    /// <summary>Who asked (the authenticated caller's subject: the agent, an enforcement point or an admin); recorded as the evidence's actor.</summary>
+    [Id(7)] public string? Caller { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("authz.PolicyErrorInfo")]
@@ -152,4 +155,7 @@ public interface IAgentSessionGrain : IGrainWithStringKey
 
     /// <summary>The session (status brought up to date), or null when it was never opened.</summary>
     [Alias("Get")] Task<SessionInfo?> Get();
+
+    /// <summary>The agent the session belongs to, or null when it was never opened (a cheap read for caller checks).</summary>
+    [Alias("AgentOf"), ReadOnly] Task<string?> AgentOf();
 }

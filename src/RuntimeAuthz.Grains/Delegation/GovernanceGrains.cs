@@ -14,6 +14,8 @@ public sealed record GovernanceEvent
     /// <summary>e.g. <c>grant</c>, <c>elevation</c>, <c>revoke-grant</c>, <c>agent-status</c>, <c>suspend</c>, <c>reactivate</c>.</summary>
     public string Kind { get; init; } = "";
     public string Actor { get; init; } = "";
+    /// <summary>The issuer of the actor's token, when the action came through the authenticated API.</summary>
+    public string? ActorIssuer { get; init; }
     public string Reason { get; init; } = "";
     public DateTimeOffset At { get; init; }
     public string? AgentId { get; init; }
@@ -82,14 +84,14 @@ public sealed class SuspensionGrain(
             return CommandResult<SuspensionInfo>.Fail(CommandError.Invalid, "actor is required (at most 256 characters); reason is limited to 1024");
         var now = clock.UtcNow;
         var current = state.State.Info ?? new SuspensionInfo { Scope = Scope };
-        var history = current.History.Append(new SuspensionChange { Suspended = suspended, At = now, Actor = by.Actor, Reason = by.Reason }).TakeLast(MaxHistory).ToArray();
-        var updated = current with { Suspended = suspended, ChangedAt = now, ChangedBy = by.Actor, Reason = by.Reason, History = history };
+        var history = current.History.Append(new SuspensionChange { Suspended = suspended, At = now, Actor = by.Actor, ActorIssuer = by.Issuer, Reason = by.Reason }).TakeLast(MaxHistory).ToArray();
+        var updated = current with { Suspended = suspended, ChangedAt = now, ChangedBy = by.Actor, ChangedByIssuer = by.Issuer, Reason = by.Reason, History = history };
         state.State = state.State with { Info = updated };
         await state.WriteStateAsync();
         logger.LogWarning("Scope {Scope} {Change} by {Actor}: {Reason}", Scope, suspended ? "suspended" : "reactivated", by.Actor, by.Reason);
         await GovernanceEvents.PublishAsync(sink, logger, new GovernanceEvent
         {
-            Kind = suspended ? "suspend" : "reactivate", Actor = by.Actor, Reason = by.Reason, At = now, Scope = Scope,
+            Kind = suspended ? "suspend" : "reactivate", Actor = by.Actor, ActorIssuer = by.Issuer, Reason = by.Reason, At = now, Scope = Scope,
         });
         return CommandResult<SuspensionInfo>.Ok(updated);
     }
