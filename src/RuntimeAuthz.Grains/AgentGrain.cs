@@ -13,8 +13,8 @@ public sealed record AgentState
 }
 
 /// <summary>
-/// The agent's open sessions (most recent, bounded), told about revocations. A row of its own so
-/// that a revocation writes only the small identity row, whatever the number of sessions.
+/// The agent's session list as earlier versions stored it (a row rewritten by every open). Read
+/// only to move its ids into the <see cref="FleetIndex"/>, then emptied.
 /// </summary>
 public sealed record AgentSessionsState
 {
@@ -25,7 +25,8 @@ public sealed record AgentSessionsState
 
 public sealed class AgentGrain(
     [PersistentState("agent", AuthzStorage.ProviderName)] IPersistentState<AgentState> state,
-    [PersistentState("agentSessions", AuthzStorage.ProviderName)] IPersistentState<AgentSessionsState> sessions,
+    [PersistentState("agentSessions", AuthzStorage.ProviderName)] IPersistentState<AgentSessionsState> legacySessions,
+    FleetIndex fleetIndex,
     AuthzClock clock,
     IGovernanceEventSink governanceSink,
     IOptions<DelegationOptions> delegationOptions,
@@ -33,8 +34,6 @@ public sealed class AgentGrain(
 {
     /// <summary>Revoked grants kept for inspection (most recent first out).</summary>
     public const int MaxRevokedKept = 50;
-    /// <summary>Open sessions remembered for revocation notices.</summary>
-    public const int MaxTrackedSessions = 2000;
 
     /// <summary>Keeps the identity row far below Azure's 1 MiB entity limit.</summary>
     public const int MaxDelegations = 100;
@@ -46,6 +45,16 @@ public sealed class AgentGrain(
     public const int MaxRowBytes = 512 * 1024;
 
     private string AgentId => this.GetPrimaryKeyString();
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // Sessions listed by an earlier version move to the index once (their open time is unknown: now keeps them notified).
+        if (legacySessions.State.Sessions.Count == 0) return;
+        var now = clock.UtcNow;
+        foreach (var sessionId in legacySessions.State.Sessions)
+            await fleetIndex.AddSessionAsync(AgentId, sessionId, now, cancellationToken);
+        await legacySessions.ClearStateAsync(cancellationToken);
+    }
 
     public async Task<CommandResult<AgentInfo>> Register(AgentRegistration registration)
     {
@@ -59,8 +68,7 @@ public sealed class AgentGrain(
 
         // Listed first: a listed id whose registration failed is skipped when listing,
         // while a registered agent missing from the list would be invisible.
-        if (!await GrainFactory.GetGrain<IAgentDirectoryGrain>(0).Add(AgentId))
-            return CommandResult<AgentInfo>.Fail(CommandError.Conflict, "the agent directory is full; no more agents can be registered");
+        await fleetIndex.AddAgentAsync(AgentId);
         var now = clock.UtcNow;
         var agent = new AgentInfo
         {
@@ -202,11 +210,7 @@ public sealed class AgentGrain(
     public async Task<AgentInfo?> RegisterSession(string sessionId)
     {
         if (state.State.Agent is not { } agent) return null;
-        if (!sessions.State.Sessions.Contains(sessionId, StringComparer.Ordinal))
-        {
-            sessions.State = sessions.State with { Sessions = sessions.State.Sessions.Append(sessionId).TakeLast(MaxTrackedSessions).ToArray() };
-            await sessions.WriteStateAsync();
-        }
+        await fleetIndex.AddSessionAsync(AgentId, sessionId, clock.UtcNow);
         return agent;
     }
 
@@ -246,11 +250,10 @@ public sealed class AgentGrain(
     /// </summary>
     private void NotifySessions(string what, GovernanceActor by, DateTimeOffset at)
     {
-        if (sessions.State.Sessions.Count == 0) return;
         var notice = new RevocationNotice { AgentId = AgentId, What = what, Actor = by.Actor, Reason = by.Reason, At = at };
         try
         {
-            _ = GrainFactory.GetGrain<IRevocationFanoutGrain>(0).Notify(sessions.State.Sessions, notice);
+            _ = GrainFactory.GetGrain<IRevocationFanoutGrain>(0).Notify(notice);
         }
         catch (Exception ex)
         {
@@ -319,7 +322,7 @@ public sealed class AgentGrain(
     }
 }
 
-/// <summary>Persisted state of <see cref="AgentDirectoryGrain"/>.</summary>
+/// <summary>The single-row agent directory of earlier versions; read only to move its ids into the <see cref="FleetIndex"/>.</summary>
 public sealed record AgentDirectoryState
 {
     public const int CurrentSchemaVersion = 1;
@@ -328,29 +331,34 @@ public sealed record AgentDirectoryState
 }
 
 /// <summary>
-/// The list of agent ids, in one row of at most <see cref="MaxRowBytes"/>: with ids of up to 128
-/// characters that is several thousand agents (tens of thousands with short ids); larger fleets
-/// need a partitioned directory.
+/// Pages over the agents in the <see cref="FleetIndex"/>. On its first listing it moves the ids of
+/// an earlier version's one-row directory into the index and empties that row.
 /// </summary>
 public sealed class AgentDirectoryGrain(
-    [PersistentState("agentDirectory", AuthzStorage.ProviderName)] IPersistentState<AgentDirectoryState> state) : Grain, IAgentDirectoryGrain
+    [PersistentState("agentDirectory", AuthzStorage.ProviderName)] IPersistentState<AgentDirectoryState> legacy,
+    FleetIndex fleetIndex) : Grain, IAgentDirectoryGrain
 {
-    /// <summary>Upper bound for the directory row as escaped JSON, below Azure's 1 MiB entity limit.</summary>
-    public const int MaxRowBytes = 768 * 1024;
+    private Task? migration;
 
-    private int? rowBytes;
-
-    public async Task<bool> Add(string agentId)
+    public async Task<CommandResult<AgentIdPage>> List(int limit, string? continuation)
     {
-        if (state.State.AgentIds.Contains(agentId, StringComparer.Ordinal)) return true;
-        rowBytes ??= 256 + state.State.AgentIds.Sum(id => JsonSize.EscapedUtf8Bytes(id) + 1);
-        var added = JsonSize.EscapedUtf8Bytes(agentId) + 1;
-        if (rowBytes + added > MaxRowBytes) return false;
-        state.State = state.State with { AgentIds = [.. state.State.AgentIds, agentId] };
-        await state.WriteStateAsync();
-        rowBytes += added;
-        return true;
+        try
+        {
+            await (migration ??= MigrateLegacyAsync());
+        }
+        catch
+        {
+            migration = null; // the next listing tries again
+            throw;
+        }
+        return await fleetIndex.ListAgentsAsync(limit, continuation);
     }
 
-    public Task<IReadOnlyList<string>> List() => Task.FromResult(state.State.AgentIds);
+    private async Task MigrateLegacyAsync()
+    {
+        if (legacy.State.AgentIds.Count == 0) return;
+        foreach (var chunk in legacy.State.AgentIds.Chunk(32))
+            await Task.WhenAll(chunk.Select(id => fleetIndex.AddAgentAsync(id)));
+        await legacy.ClearStateAsync();
+    }
 }

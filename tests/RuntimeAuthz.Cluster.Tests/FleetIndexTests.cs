@@ -1,0 +1,99 @@
+using System.Net;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using RuntimeAuthz.Cluster.Tests.Infrastructure;
+using RuntimeAuthz.Contracts;
+using RuntimeAuthz.Grains;
+
+namespace RuntimeAuthz.Cluster.Tests;
+
+/// <summary>The fleet index: agents listed through paged table queries (real silo host, Azurite, HTTP).</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class FleetIndexTests(ClusterEnvironment env)
+{
+    [Fact]
+    public async Task Paging_through_the_agents_returns_every_agent_exactly_once()
+    {
+        // A service of its own, so the fleet is exactly the agents registered here.
+        var host = await env.StartHostAsync("fleet-" + Guid.NewGuid().ToString("N")[..12], seed: false);
+        var grains = host.App.Services.GetRequiredService<IGrainFactory>();
+        var registered = Enumerable.Range(0, 130).Select(i => $"fleet-agent-{i:D3}").ToArray();
+        foreach (var chunk in registered.Chunk(32))
+        {
+            var results = await Task.WhenAll(chunk.Select(id => grains.GetGrain<IAgentGrain>(id).Register(new AgentRegistration { Name = id, Owner = "o", Fleet = "f" })));
+            Assert.All(results, r => Assert.True(r.IsSuccess, r.Message));
+        }
+
+        var overHttp = await AgentListing.AllOverHttpAsync(host.Http, limit: 7);
+        var throughGrains = await AgentListing.AllIdsAsync(grains, pageSize: 50);
+        var firstPage = await host.Http.GetJsonAsync("/v1/agents");
+
+        var ids = overHttp.Select(a => a["id"]!.GetValue<string>()).ToArray();
+        Assert.Equal(registered.Length, ids.Length);
+        Assert.Equal(registered.Order(StringComparer.Ordinal), ids.Order(StringComparer.Ordinal));
+        Assert.All(overHttp, a => Assert.Equal("active", a["status"]!.GetValue<string>()));
+        Assert.Equal(ids, throughGrains);
+        // Without a limit: the default page size, and a continuation because more agents remain.
+        Assert.Equal(AgentDirectoryLimits.DefaultPageSize, firstPage.Json["agents"]!.AsArray().Count);
+        Assert.NotNull(firstPage.Json["continuation"]);
+    }
+
+    [Fact]
+    public async Task A_page_that_reaches_the_end_has_no_continuation()
+    {
+        var host = await env.StartHostAsync("fleet-" + Guid.NewGuid().ToString("N")[..12], seed: false);
+        var grains = host.App.Services.GetRequiredService<IGrainFactory>();
+        Assert.Empty((await host.Http.GetJsonAsync("/v1/agents")).Json["agents"]!.AsArray());
+        await grains.GetGrain<IAgentGrain>("only-agent").Register(new AgentRegistration { Name = "n", Owner = "o", Fleet = "f" });
+
+        var page = await host.Http.GetJsonAsync("/v1/agents?limit=10");
+
+        Assert.Equal("only-agent", Assert.Single(page.Json["agents"]!.AsArray())!["id"]!.GetValue<string>());
+        Assert.Null(page.Json["continuation"]);
+    }
+
+    [Theory]
+    [InlineData("limit=0")]
+    [InlineData("limit=1001")]
+    [InlineData("limit=-5")]
+    [InlineData("limit=ten")]
+    [InlineData("limit=1.5")]
+    [InlineData("limit=")]
+    [InlineData("limit=5&limit=6")]
+    public async Task A_bad_limit_is_a_400(string query)
+    {
+        var http = (await env.GetSharedHostAsync()).Http;
+        Assert.Contains("limit", (await http.GetJsonAsync("/v1/agents?" + query)).AssertProblem(HttpStatusCode.BadRequest), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("not base64 at all!")]
+    [InlineData("")]
+    [InlineData("YTF8OTl8eA")] // "a1|99|x": a shard that does not exist
+    [InlineData("YjF8MXx4")] // "b1|1|x": an unknown version
+    [InlineData("YTF8MXw")] // "a1|1|": no position
+    [InlineData("_w")] // not UTF-8
+    public async Task A_continuation_the_service_did_not_issue_is_a_400(string continuation)
+    {
+        var http = (await env.GetSharedHostAsync()).Http;
+        var reply = await http.GetJsonAsync("/v1/agents?limit=5&continuation=" + Uri.EscapeDataString(continuation));
+        Assert.Contains("continuation", reply.AssertProblem(HttpStatusCode.BadRequest), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_repeated_continuation_is_a_400()
+    {
+        var http = (await env.GetSharedHostAsync()).Http;
+        var continuation = Convert.ToBase64String(Encoding.UTF8.GetBytes("a1|0|x")).TrimEnd('=');
+        var reply = await http.GetJsonAsync($"/v1/agents?continuation={continuation}&continuation={continuation}");
+        Assert.Contains("continuation", reply.AssertProblem(HttpStatusCode.BadRequest), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Keys_escape_the_characters_table_storage_refuses()
+    {
+        Assert.Equal("plain-id_1.x:y@z", FleetIndex.EscapeKey("plain-id_1.x:y@z"));
+        Assert.Equal("a%2Fb%5Cc%23d%3Fe%25f%0Ag", FleetIndex.EscapeKey("a/b\\c#d?e%f\ng"));
+        Assert.NotEqual(FleetIndex.EscapeKey("a%2Fb"), FleetIndex.EscapeKey("a/b"));
+    }
+}
