@@ -12,20 +12,8 @@ public sealed record AgentState
     public AgentInfo? Agent { get; init; }
 }
 
-/// <summary>
-/// The agent's session list as earlier versions stored it (a row rewritten by every open). Read
-/// only to move its ids into the <see cref="FleetIndex"/>, then emptied.
-/// </summary>
-public sealed record AgentSessionsState
-{
-    public const int CurrentSchemaVersion = 1;
-    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
-    public IReadOnlyList<string> Sessions { get; init; } = [];
-}
-
 public sealed class AgentGrain(
     [PersistentState("agent", AuthzStorage.ProviderName)] IPersistentState<AgentState> state,
-    [PersistentState("agentSessions", AuthzStorage.ProviderName)] IPersistentState<AgentSessionsState> legacySessions,
     FleetIndex fleetIndex,
     AuthzClock clock,
     IGovernanceEventSink governanceSink,
@@ -45,16 +33,6 @@ public sealed class AgentGrain(
     public const int MaxRowBytes = 512 * 1024;
 
     private string AgentId => this.GetPrimaryKeyString();
-
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
-    {
-        // Sessions listed by an earlier version move to the index once (their open time is unknown: now keeps them notified).
-        if (legacySessions.State.Sessions.Count == 0) return;
-        var now = clock.UtcNow;
-        foreach (var sessionId in legacySessions.State.Sessions)
-            await fleetIndex.AddSessionAsync(AgentId, sessionId, now, cancellationToken);
-        await legacySessions.ClearStateAsync(cancellationToken);
-    }
 
     public async Task<CommandResult<AgentInfo>> Register(AgentRegistration registration)
     {

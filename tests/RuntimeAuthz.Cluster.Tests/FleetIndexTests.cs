@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Storage;
 using RuntimeAuthz.Cluster.Tests.Infrastructure;
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Grains;
@@ -50,6 +51,31 @@ public sealed class FleetIndexTests(ClusterEnvironment env)
 
         Assert.Equal("only-agent", Assert.Single(page.Json["agents"]!.AsArray())!["id"]!.GetValue<string>());
         Assert.Null(page.Json["continuation"]);
+    }
+
+    [Fact]
+    public async Task Agents_of_the_one_row_directory_of_earlier_versions_are_listed_and_the_row_emptied()
+    {
+        var host = await env.StartHostAsync("fleet-" + Guid.NewGuid().ToString("N")[..12], seed: false);
+        var grains = host.App.Services.GetRequiredService<IGrainFactory>();
+        var storage = host.App.Services.GetRequiredKeyedService<IGrainStorage>(AuthzStorage.ProviderName);
+        // State as an earlier version left it: identity rows, and their ids only in the directory row.
+        string[] old = ["old-agent-1", "old-agent-2"];
+        foreach (var id in old)
+        {
+            var agent = new AgentInfo { Id = id, Name = id, Owner = "o", Fleet = "f", Status = AgentStatus.Active, RegisteredAt = DateTimeOffset.UtcNow, UpdatedAt = DateTimeOffset.UtcNow };
+            await storage.WriteStateAsync("agent", grains.GetGrain<IAgentGrain>(id).GetGrainId(), new GrainState<AgentState>(new AgentState { Agent = agent }));
+        }
+        var directoryId = grains.GetGrain<IAgentDirectoryGrain>(0).GetGrainId();
+        await storage.WriteStateAsync("agentDirectory", directoryId, new GrainState<AgentDirectoryState>(new AgentDirectoryState { AgentIds = old }));
+        await grains.GetGrain<IAgentGrain>("new-agent").Register(new AgentRegistration { Name = "n", Owner = "o", Fleet = "f" });
+
+        var listed = await AgentListing.AllOverHttpAsync(host.Http, limit: 2);
+
+        Assert.Equal(["new-agent", .. old], listed.Select(a => a["id"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+        var legacy = new GrainState<AgentDirectoryState>(new AgentDirectoryState());
+        await storage.ReadStateAsync("agentDirectory", directoryId, legacy);
+        Assert.Empty(legacy.State?.AgentIds ?? []);
     }
 
     [Theory]
