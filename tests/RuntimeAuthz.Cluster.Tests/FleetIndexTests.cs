@@ -116,6 +116,48 @@ public sealed class FleetIndexTests(ClusterEnvironment env)
     }
 
     [Fact]
+    public async Task An_agents_sessions_are_found_page_by_page_and_no_other_agents()
+    {
+        var host = await env.StartHostAsync("fleet-" + Guid.NewGuid().ToString("N")[..12], seed: false);
+        var grains = host.App.Services.GetRequiredService<IGrainFactory>();
+        foreach (var id in new[] { "busy-agent", "other-agent" })
+            Assert.True((await grains.GetGrain<IAgentGrain>(id).Register(new AgentRegistration { Name = id, Owner = "o", Fleet = "f" })).IsSuccess);
+        var opened = new List<string>();
+        for (var i = 0; i < 11; i++)
+        {
+            var reply = await host.Http.PostJsonAsync("/v1/sessions", """{"agentId":"busy-agent"}""");
+            Assert.Equal(HttpStatusCode.Created, reply.Status);
+            opened.Add(reply.Json["id"]!.GetValue<string>());
+        }
+        Assert.Equal(HttpStatusCode.Created, (await host.Http.PostJsonAsync("/v1/sessions", """{"agentId":"other-agent"}""")).Status);
+
+        var found = new List<string>();
+        string? continuation = null;
+        var pages = 0;
+        do
+        {
+            var page = await host.Http.GetJsonAsync("/v1/agents/busy-agent/sessions?limit=4" + (continuation is null ? "" : "&continuation=" + Uri.EscapeDataString(continuation)));
+            Assert.Equal(HttpStatusCode.OK, page.Status);
+            var sessions = page.Json["sessions"]!.AsArray();
+            Assert.InRange(sessions.Count, 0, 4);
+            Assert.All(sessions, s => Assert.True(s!["openedAt"]!.GetValue<DateTimeOffset>() > DateTimeOffset.UtcNow.AddHours(-1)));
+            found.AddRange(sessions.Select(s => s!["id"]!.GetValue<string>()));
+            continuation = page.Json["continuation"]?.GetValue<string>();
+            pages++;
+        }
+        while (continuation is not null);
+        var agentContinuation = (await host.Http.GetJsonAsync("/v1/agents?limit=1")).Json["continuation"]!.GetValue<string>();
+        var crossed = await host.Http.GetJsonAsync("/v1/agents/busy-agent/sessions?continuation=" + Uri.EscapeDataString(agentContinuation));
+        var badLimit = await host.Http.GetJsonAsync("/v1/agents/busy-agent/sessions?limit=0");
+
+        Assert.Equal(opened.Order(StringComparer.Ordinal), found.Order(StringComparer.Ordinal));
+        Assert.True(pages >= 3, $"{pages} pages for 11 sessions at 4 per page");
+        Assert.Contains("continuation", crossed.AssertProblem(HttpStatusCode.BadRequest), StringComparison.Ordinal);
+        Assert.Contains("limit", badLimit.AssertProblem(HttpStatusCode.BadRequest), StringComparison.Ordinal);
+        Assert.Empty((await host.Http.GetJsonAsync("/v1/agents/never-registered/sessions")).Json["sessions"]!.AsArray());
+    }
+
+    [Fact]
     public void Keys_escape_the_characters_table_storage_refuses()
     {
         Assert.Equal("plain-id_1.x:y@z", FleetIndex.EscapeKey("plain-id_1.x:y@z"));

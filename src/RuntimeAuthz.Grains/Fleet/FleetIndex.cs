@@ -23,10 +23,13 @@ public sealed class FleetIndex
     public const string TableName = "AuthzIndex";
     /// <summary>Agent rows are spread over this many partitions, so registrations at fleet scale are not bound by one partition's throughput.</summary>
     public const int AgentShards = 16;
-    private const string ContinuationVersion = "a1";
+    /// <summary>Continuations name their listing (and format version), so one listing's token is refused by another.</summary>
+    private const string AgentListing = "a1";
+    private const string SessionListing = "s1";
 
     private readonly TableClient table;
     private readonly string servicePrefix;
+    private readonly string[] agentPartitions;
     private volatile bool tableExists;
 
     public FleetIndex(string connectionString, IOptions<ClusterOptions> cluster)
@@ -40,6 +43,7 @@ public sealed class FleetIndex
         options.Retry.NetworkTimeout = TimeSpan.FromSeconds(5);
         table = new TableServiceClient(connectionString, options).GetTableClient(TableName);
         servicePrefix = EscapeKey(cluster.Value.ServiceId) + "|";
+        agentPartitions = Enumerable.Range(0, AgentShards).Select(AgentPartition).ToArray();
     }
 
     /// <summary>Lists the agent (idempotent).</summary>
@@ -57,27 +61,48 @@ public sealed class FleetIndex
     /// </summary>
     public async Task<CommandResult<AgentIdPage>> ListAgentsAsync(int limit, string? continuation, CancellationToken cancellationToken = default)
     {
+        var page = await PageAsync(AgentListing, agentPartitions, "AgentId", limit, continuation, cancellationToken).ConfigureAwait(false);
+        return page.IsSuccess
+            ? CommandResult<AgentIdPage>.Ok(new AgentIdPage { AgentIds = page.Value!.Rows.Select(r => r.GetString("AgentId") ?? "").ToArray(), Continuation = page.Value.Continuation })
+            : CommandResult<AgentIdPage>.Fail(page.Error, page.Message!);
+    }
+
+    /// <summary>The agent's sessions, a page at a time in id order, with when each was opened (same limits as <see cref="ListAgentsAsync"/>).</summary>
+    public async Task<CommandResult<SessionIndexPage>> ListSessionsAsync(string agentId, int limit, string? continuation, CancellationToken cancellationToken = default)
+    {
+        var page = await PageAsync(SessionListing, [SessionPartition(agentId)], "SessionId", limit, continuation, cancellationToken).ConfigureAwait(false);
+        return page.IsSuccess
+            ? CommandResult<SessionIndexPage>.Ok(new SessionIndexPage(
+                page.Value!.Rows.Select(r => new IndexedSession(r.GetString("SessionId") ?? "", r.GetDateTimeOffset("OpenedAt") ?? DateTimeOffset.MinValue)).ToArray(),
+                page.Value.Continuation))
+            : CommandResult<SessionIndexPage>.Fail(page.Error, page.Message!);
+    }
+
+    private sealed record RowPage(IReadOnlyList<TableEntity> Rows, string? Continuation);
+
+    /// <summary>Keyset paging over <paramref name="partitions"/> in order: the continuation names a partition and the last row key returned.</summary>
+    private async Task<CommandResult<RowPage>> PageAsync(string listing, string[] partitions, string property, int limit, string? continuation, CancellationToken cancellationToken)
+    {
         if (limit is < 1 or > AgentDirectoryLimits.MaxPageSize)
-            return CommandResult<AgentIdPage>.Fail(CommandError.Invalid, $"limit must be between 1 and {AgentDirectoryLimits.MaxPageSize}");
-        var (shard, after) = (0, "");
-        if (continuation is not null && !TryReadContinuation(continuation, out shard, out after))
-            return CommandResult<AgentIdPage>.Fail(CommandError.Invalid, "continuation is not one this service issued (pass back the value of a previous page unchanged)");
+            return CommandResult<RowPage>.Fail(CommandError.Invalid, $"limit must be between 1 and {AgentDirectoryLimits.MaxPageSize}");
+        var (partition, after) = (0, "");
+        if (continuation is not null && !TryReadContinuation(listing, partitions.Length, continuation, out partition, out after))
+            return CommandResult<RowPage>.Fail(CommandError.Invalid, "continuation is not one this listing issued (pass back the value of a previous page unchanged)");
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
 
-        var ids = new List<string>(limit);
-        var lastRow = after;
-        for (; shard < AgentShards; shard++, lastRow = "")
+        var rows = new List<TableEntity>(limit);
+        for (var lastRow = after; partition < partitions.Length; partition++, lastRow = "")
         {
-            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {AgentPartition(shard)} and RowKey gt {lastRow}");
-            await foreach (var entity in table.QueryAsync<TableEntity>(filter, maxPerPage: limit - ids.Count, select: ["RowKey", "AgentId"], cancellationToken: cancellationToken).ConfigureAwait(false))
+            var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partitions[partition]} and RowKey gt {lastRow}");
+            var select = new[] { "RowKey", property, "OpenedAt" };
+            await foreach (var entity in table.QueryAsync<TableEntity>(filter, maxPerPage: limit - rows.Count, select: select, cancellationToken: cancellationToken).ConfigureAwait(false))
             {
-                ids.Add(entity.GetString("AgentId") ?? "");
-                lastRow = entity.RowKey;
-                if (ids.Count == limit)
-                    return CommandResult<AgentIdPage>.Ok(new AgentIdPage { AgentIds = ids, Continuation = WriteContinuation(shard, lastRow) });
+                rows.Add(entity);
+                if (rows.Count == limit)
+                    return CommandResult<RowPage>.Ok(new RowPage(rows, WriteContinuation(listing, partition, entity.RowKey)));
             }
         }
-        return CommandResult<AgentIdPage>.Ok(new AgentIdPage { AgentIds = ids });
+        return CommandResult<RowPage>.Ok(new RowPage(rows, null));
     }
 
     /// <summary>Records a session of the agent (idempotent), stamped with when it was opened.</summary>
@@ -105,12 +130,12 @@ public sealed class FleetIndex
 
     private string SessionPartition(string agentId) => servicePrefix + "s|" + EscapeKey(agentId);
 
-    private static string WriteContinuation(int shard, string lastRow) =>
-        Base64Url.EncodeToString(Encoding.UTF8.GetBytes($"{ContinuationVersion}|{shard.ToString(CultureInfo.InvariantCulture)}|{lastRow}"));
+    private static string WriteContinuation(string listing, int partition, string lastRow) =>
+        Base64Url.EncodeToString(Encoding.UTF8.GetBytes($"{listing}|{partition.ToString(CultureInfo.InvariantCulture)}|{lastRow}"));
 
-    private static bool TryReadContinuation(string continuation, out int shard, out string lastRow)
+    private static bool TryReadContinuation(string listing, int partitions, string continuation, out int partition, out string lastRow)
     {
-        (shard, lastRow) = (0, "");
+        (partition, lastRow) = (0, "");
         if (continuation.Length is 0 or > 1024 || !Base64Url.IsValid(continuation)) return false;
         string text;
         try
@@ -122,8 +147,8 @@ public sealed class FleetIndex
             return false;
         }
         var parts = text.Split('|', 3);
-        if (parts.Length != 3 || parts[0] != ContinuationVersion || parts[2].Length == 0) return false;
-        if (!int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out shard) || shard >= AgentShards) return false;
+        if (parts.Length != 3 || parts[0] != listing || parts[2].Length == 0) return false;
+        if (!int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out partition) || partition >= partitions) return false;
         lastRow = parts[2];
         return true;
     }
@@ -153,3 +178,9 @@ public sealed class FleetIndex
         tableExists = true;
     }
 }
+
+/// <summary>A session as the fleet index knows it.</summary>
+public sealed record IndexedSession(string SessionId, DateTimeOffset OpenedAt);
+
+/// <summary>One page of an agent's sessions; <see cref="Continuation"/> is null on the last page.</summary>
+public sealed record SessionIndexPage(IReadOnlyList<IndexedSession> Sessions, string? Continuation);
