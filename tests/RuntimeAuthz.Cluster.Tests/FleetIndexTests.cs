@@ -158,6 +158,29 @@ public sealed class FleetIndexTests(ClusterEnvironment env)
     }
 
     [Fact]
+    public async Task Concurrent_listings_of_agents_share_transactions_and_a_repeated_id_is_one_row()
+    {
+        var host = await env.StartHostAsync("fleet-" + Guid.NewGuid().ToString("N")[..12], seed: false);
+        var index = host.App.Services.GetRequiredService<FleetIndex>();
+        var ids = Enumerable.Range(0, 400).Select(i => $"burst-{i:D3}").ToArray();
+
+        // Every id twice, all at once: most meet others of their shard in flight, some themselves.
+        await Task.WhenAll(ids.Concat(ids).Select(id => index.AddAgentAsync(id)));
+
+        var listed = new List<string>();
+        string? continuation = null;
+        do
+        {
+            var page = await index.ListAgentsAsync(97, continuation);
+            Assert.True(page.IsSuccess, page.Message);
+            listed.AddRange(page.Value!.AgentIds);
+            continuation = page.Value.Continuation;
+        }
+        while (continuation is not null);
+        Assert.Equal(ids, listed.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void Keys_escape_the_characters_table_storage_refuses()
     {
         Assert.Equal("plain-id_1.x:y@z", FleetIndex.EscapeKey("plain-id_1.x:y@z"));

@@ -30,6 +30,7 @@ public sealed class FleetIndex
     private readonly TableClient table;
     private readonly string servicePrefix;
     private readonly string[] agentPartitions;
+    private readonly AgentRowWriter[] agentWriters;
     private volatile bool tableExists;
 
     public FleetIndex(string connectionString, IOptions<ClusterOptions> cluster)
@@ -44,14 +45,15 @@ public sealed class FleetIndex
         table = new TableServiceClient(connectionString, options).GetTableClient(TableName);
         servicePrefix = EscapeKey(cluster.Value.ServiceId) + "|";
         agentPartitions = Enumerable.Range(0, AgentShards).Select(AgentPartition).ToArray();
+        agentWriters = Enumerable.Range(0, AgentShards).Select(_ => new AgentRowWriter(table)).ToArray();
     }
 
-    /// <summary>Lists the agent (idempotent).</summary>
+    /// <summary>Lists the agent (idempotent); registrations that meet in a shard share one batch transaction.</summary>
     public async Task AddAgentAsync(string agentId, CancellationToken cancellationToken = default)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var entity = new TableEntity(AgentPartition(ShardOf(agentId)), EscapeKey(agentId)) { ["AgentId"] = agentId };
-        await table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        var shard = ShardOf(agentId);
+        await agentWriters[shard].UpsertAsync(new TableEntity(agentPartitions[shard], EscapeKey(agentId)) { ["AgentId"] = agentId }).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -184,3 +186,58 @@ public sealed record IndexedSession(string SessionId, DateTimeOffset OpenedAt);
 
 /// <summary>One page of an agent's sessions; <see cref="Continuation"/> is null on the last page.</summary>
 public sealed record SessionIndexPage(IReadOnlyList<IndexedSession> Sessions, string? Continuation);
+
+/// <summary>
+/// Upserts into one agent partition: rows that arrive while a request is in flight go out together
+/// in the next one, as a batch transaction of at most 100 (Azure's limit per transaction), so
+/// registrations at fleet scale cost a fraction of a storage request each. Nothing waits for company.
+/// </summary>
+internal sealed class AgentRowWriter(TableClient table)
+{
+    private const int MaxBatch = 100;
+    private readonly Lock gate = new();
+    private readonly Queue<(TableEntity Row, TaskCompletionSource Written)> waiting = new();
+    private bool sending;
+
+    public Task UpsertAsync(TableEntity row)
+    {
+        var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (gate)
+        {
+            waiting.Enqueue((row, written));
+            if (sending) return written.Task;
+            sending = true;
+        }
+        _ = Task.Run(SendWaitingAsync);
+        return written.Task;
+    }
+
+    private async Task SendWaitingAsync()
+    {
+        while (true)
+        {
+            var batch = new List<(TableEntity Row, TaskCompletionSource Written)>(MaxBatch);
+            lock (gate)
+            {
+                while (batch.Count < MaxBatch && waiting.TryDequeue(out var next)) batch.Add(next);
+                if (batch.Count == 0)
+                {
+                    sending = false;
+                    return;
+                }
+            }
+            try
+            {
+                // A transaction may not name a row twice: the last upsert of a row stands for all of them.
+                var rows = batch.GroupBy(b => b.Row.RowKey, StringComparer.Ordinal).Select(g => g.Last().Row).ToArray();
+                if (rows.Length == 1) await table.UpsertEntityAsync(rows[0], TableUpdateMode.Replace).ConfigureAwait(false);
+                else await table.SubmitTransactionAsync(rows.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r))).ConfigureAwait(false);
+                foreach (var (_, written) in batch) written.TrySetResult();
+            }
+            catch (Exception ex)
+            {
+                foreach (var (_, written) in batch) written.TrySetException(ex);
+            }
+        }
+    }
+}
