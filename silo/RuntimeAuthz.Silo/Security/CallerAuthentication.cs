@@ -76,7 +76,7 @@ public static class CallerAuthentication
         {
             return new JsonWebToken(token).Issuer == DevelopmentIssuer.Issuer ? DevelopmentScheme : AuthorityScheme;
         }
-        catch (ArgumentException)
+        catch (Exception ex) when (ex is ArgumentException or SecurityTokenException)
         {
             return AuthorityScheme; // not a JWT: the authority scheme refuses it with a 401
         }
@@ -106,7 +106,8 @@ public static class CallerAuthentication
         if (context.AuthenticateFailure is not null)
         {
             var description = string.IsNullOrEmpty(context.ErrorDescription) ? "the token is not valid" : context.ErrorDescription;
-            description = description.Replace("\"", "'", StringComparison.Ordinal);
+            // A header value: no quotes that would end the parameter, no line breaks.
+            description = new string(description.Select(c => c == '"' ? '\'' : char.IsControl(c) ? ' ' : c).ToArray());
             header = $"Bearer error=\"invalid_token\", error_description=\"{description}\"";
             detail = $"the bearer token was refused: {description}";
         }
