@@ -1,7 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Json;
 using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RuntimeAuthz.Contracts;
 
 namespace RuntimeAuthz.Bench;
 
@@ -12,6 +18,40 @@ internal static class BenchSupport
     {
         var at = Array.IndexOf(args, name);
         return at >= 0 && at + 1 < args.Length && int.TryParse(args[at + 1], CultureInfo.InvariantCulture, out var value) ? value : fallback;
+    }
+
+    public static bool HasFlag(string[] args, string name) => args.Contains(name, StringComparer.Ordinal);
+
+    /// <summary>The value at quantile <paramref name="p"/> of an ascending array (0 when empty).</summary>
+    public static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
+
+    /// <summary>The short commit id of <paramref name="root"/>'s HEAD ("unknown" outside git), for the figures in docs/benchmarks.md.</summary>
+    public static string GitCommit(string root)
+    {
+        try
+        {
+            using var git = Process.Start(new ProcessStartInfo("git", ["-C", root, "rev-parse", "--short", "HEAD"]) { RedirectStandardOutput = true, UseShellExecute = false });
+            var commit = git?.StandardOutput.ReadToEnd().Trim();
+            git?.WaitForExit();
+            return string.IsNullOrEmpty(commit) ? "unknown" : commit;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return "unknown";
+        }
+    }
+
+    /// <summary>SIGTERM, then a kill after <paramref name="grace"/>: servers get the chance to flush and close.</summary>
+    public static async Task StopAsync(Process process, TimeSpan grace)
+    {
+        if (!process.HasExited)
+        {
+            using (var term = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)])) await term!.WaitForExitAsync();
+            using var wait = new CancellationTokenSource(grace);
+            try { await process.WaitForExitAsync(wait.Token); }
+            catch (OperationCanceledException) { process.Kill(entireProcessTree: true); }
+        }
+        process.Dispose();
     }
 
     public static int FreePort()
@@ -93,5 +133,209 @@ internal sealed class AzuriteProcess : IDisposable
         }
         process.Dispose();
         try { Directory.Delete(data, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
+
+/// <summary>
+/// The Release build of silo/RuntimeAuthz.Silo as its own process, configured as ./start runs it
+/// (Development, Localhost clustering, Azurite), on free loopback ports, with the client gateway
+/// and the development token issuer on. Output goes to a log file; stopped with SIGTERM.
+/// </summary>
+internal sealed class SiloProcess : IAsyncDisposable
+{
+    private readonly Process process;
+    private readonly string serviceId;
+
+    private SiloProcess(Process process, Uri baseAddress, int gatewayPort, string serviceId, string logPath)
+    {
+        this.process = process;
+        BaseAddress = baseAddress;
+        GatewayPort = gatewayPort;
+        this.serviceId = serviceId;
+        LogPath = logPath;
+        Http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public Uri BaseAddress { get; }
+    public int GatewayPort { get; }
+    public string LogPath { get; }
+    public HttpClient Http { get; }
+
+    /// <summary>The silo built by the bench's own Release build (the bench references the silo project).</summary>
+    public static string LocateBuild(string root)
+    {
+        var dll = Path.Combine(root, "silo", "RuntimeAuthz.Silo", "bin", "Release", "net10.0", "RuntimeAuthz.Silo.dll");
+        if (!File.Exists(dll))
+            throw new InvalidOperationException($"{dll} is missing: run the bench with dotnet run -c Release --project bench/RuntimeAuthz.Bench (it builds the silo)");
+        return dll;
+    }
+
+    public static async Task<SiloProcess> StartAsync(string root, AzuriteProcess azurite, bool evidence, string logPath)
+    {
+        var dll = LocateBuild(root);
+        var httpPort = BenchSupport.FreePort();
+        var gatewayPort = BenchSupport.FreePort();
+        var serviceId = "bench-" + Guid.NewGuid().ToString("N")[..8];
+        var info = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList =
+            {
+                dll, "--contentRoot", Path.GetDirectoryName(dll)!, "--urls", $"http://127.0.0.1:{httpPort}",
+                $"--Storage:ConnectionString={azurite.ConnectionString}",
+                $"--Orleans:ServiceId={serviceId}", $"--Orleans:ClusterId={serviceId}",
+                $"--Orleans:SiloPort={BenchSupport.FreePort()}", $"--Orleans:GatewayPort={gatewayPort}",
+                "--Orleans:Gateway:Enabled=true", "--Authentication:DevelopmentIssuer:Enabled=true",
+                $"--Evidence:Enabled={evidence}",
+            },
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        info.Environment["DOTNET_ENVIRONMENT"] = "Development";
+        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start the silo");
+        var log = new StreamWriter(logPath, append: true) { AutoFlush = true };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
+        process.Exited += (_, _) => { lock (log) log.Dispose(); };
+        process.EnableRaisingEvents = true;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var silo = new SiloProcess(process, new Uri($"http://127.0.0.1:{httpPort}/"), gatewayPort, serviceId, logPath);
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        while (true)
+        {
+            if (process.HasExited) throw new InvalidOperationException($"the silo exited during start-up (log: {logPath})");
+            try
+            {
+                if ((await silo.Http.GetAsync("health/ready")).IsSuccessStatusCode) return silo;
+            }
+            catch (HttpRequestException) { }
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the silo was not ready within 120 s (log: {logPath})");
+            await Task.Delay(250);
+        }
+    }
+
+    /// <summary>A token from the development issuer (POST /dev/token), or null when this silo has no such endpoint (no authentication yet).</summary>
+    public async Task<string?> DevTokenAsync(string subject, string[] roles, string[]? agents = null)
+    {
+        var reply = await Http.PostAsJsonAsync("dev/token", new { subject, roles, agents });
+        if (reply.StatusCode == HttpStatusCode.NotFound) return null;
+        reply.EnsureSuccessStatusCode();
+        var body = await reply.Content.ReadFromJsonAsync<JsonObject>();
+        return body?["access_token"]?.GetValue<string>() ?? throw new InvalidOperationException("/dev/token answered without access_token");
+    }
+
+    /// <summary>An Orleans cluster client connected through this silo's gateway.</summary>
+    public async Task<IHost> ConnectClientAsync()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.UseOrleansClient(client => client.UseLocalhostClustering(GatewayPort, serviceId, serviceId));
+        var host = builder.Build();
+        await host.StartAsync();
+        return host;
+    }
+
+    public TimeSpan ProcessorTime
+    {
+        get { process.Refresh(); return process.TotalProcessorTime; }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await BenchSupport.StopAsync(process, TimeSpan.FromSeconds(30));
+    }
+}
+
+/// <summary>
+/// The decision every HTTP and cluster-client benchmark makes: agent <see cref="AgentId"/> of fleet
+/// research reads a document of its fleet, under one permit and a delegation for read_file on
+/// every document (Cerbos gets the equivalent resource policy).
+/// </summary>
+internal static class DecisionWorkload
+{
+    public const string AgentId = "bench-agent";
+    public const string Fleet = "research";
+
+    /// <summary>The example policy without its risk cap, so long runs stay on the Allow path.</summary>
+    public const string Policy = """
+        @id("read-own-fleet-documents")
+        permit (principal is Agent, action == Action::"read_file", resource is Document)
+        when { resource.fleet == principal.fleet };
+        """;
+
+    public static readonly DecisionRequest Request = new()
+    {
+        Action = "read_file", ResourceType = "Document", ResourceId = "doc-1",
+        ResourcePropertiesJson = """{"fleet":"research"}""", InputJson = """{"path":"/reports/q3.pdf"}""",
+    };
+
+    /// <summary>Publishes the policy, registers the agent with its delegation, and waits until the silos decide Allow.</summary>
+    public static async Task SetUpAsync(IGrainFactory grains)
+    {
+        var published = await grains.GetGrain<IPolicyGrain>(0).Publish(new PolicyPublishRequest { Policies = Policy, Author = "bench" });
+        if (!published.IsSuccess) throw new InvalidOperationException(published.Message);
+        var registered = await grains.GetGrain<IAgentGrain>(AgentId).Register(new AgentRegistration { Name = "bench", Owner = "bench", Fleet = Fleet });
+        if (!registered.IsSuccess) throw new InvalidOperationException(registered.Message);
+        var delegated = await grains.GetGrain<IAgentGrain>(AgentId).AddDelegation(new DelegationGrant
+        {
+            Actions = ["read_file"], Resources = ["Document::*"], GrantedBy = "bench", ExpiresAt = DateTimeOffset.UtcNow.AddDays(1),
+        });
+        if (!delegated.IsSuccess) throw new InvalidOperationException(delegated.Message);
+        // Policy caches pick the new version up by push or poll.
+        var probe = await OpenSessionAsync(grains);
+        for (var i = 0; (await DecideAsync(grains, probe)).Outcome != DecisionOutcome.Allow; i++)
+        {
+            if (i == 200) throw new TimeoutException("the silo did not decide Allow within 10 s of publishing the bench policy");
+            await Task.Delay(50);
+        }
+    }
+
+    public static async Task<string> OpenSessionAsync(IGrainFactory grains)
+    {
+        var id = "s-" + Guid.NewGuid().ToString("N");
+        var opened = await grains.GetGrain<IAgentSessionGrain>(id).Open(new SessionOpenRequest
+        {
+            AgentId = AgentId, Lifetime = TimeSpan.FromDays(1), IdleTimeout = TimeSpan.FromDays(1),
+        });
+        if (!opened.IsSuccess) throw new InvalidOperationException(opened.Message);
+        return id;
+    }
+
+    public static async Task<string[]> OpenSessionsAsync(IGrainFactory grains, int count) =>
+        await Task.WhenAll(Enumerable.Range(0, count).Select(_ => OpenSessionAsync(grains)));
+
+    public static Task<AuthzDecision> DecideAsync(IGrainFactory grains, string session) =>
+        grains.GetGrain<IAgentSessionGrain>(session).Decide(Request);
+
+    public static string FormatNotAllowed(Dictionary<string, long> notAllowed) =>
+        notAllowed.Count == 0 ? "0" : string.Join(", ", notAllowed.Select(d => $"{d.Value} {d.Key}"));
+
+    /// <summary>
+    /// Each session decides in a loop for <paramref name="duration"/> (a session decides one request
+    /// at a time); latencies in ms per session when <paramref name="latencies"/> is given.
+    /// </summary>
+    public static async Task<(long Count, Dictionary<string, long> NotAllowed)> ClosedLoopAsync(IGrainFactory grains, IReadOnlyList<string> sessions, TimeSpan duration, List<double>[]? latencies)
+    {
+        long count = 0;
+        var notAllowed = new Dictionary<string, long>();
+        var until = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        await Task.WhenAll(sessions.Select(async (session, index) =>
+        {
+            var mine = latencies is null ? null : latencies[index] = [];
+            while (Stopwatch.GetTimestamp() < until)
+            {
+                var start = Stopwatch.GetTimestamp();
+                var decision = await DecideAsync(grains, session);
+                mine?.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                Interlocked.Increment(ref count);
+                if (decision.Outcome != DecisionOutcome.Allow)
+                {
+                    var why = decision.DenyReason ?? decision.Outcome.ToString();
+                    lock (notAllowed) notAllowed[why] = notAllowed.GetValueOrDefault(why) + 1;
+                }
+            }
+        }));
+        return (count, notAllowed);
     }
 }

@@ -1,4 +1,7 @@
+using RuntimeAuthz.Bench.ClusterClient;
 using RuntimeAuthz.Bench.Evidence;
+using RuntimeAuthz.Bench.Fleet;
+using RuntimeAuthz.Bench.Http;
 using RuntimeAuthz.Bench.Delegation;
 using RuntimeAuthz.Bench.Policy;
 using RuntimeAuthz.Bench.Temporal;
@@ -10,6 +13,9 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
     ["temporal"] = TemporalBenchmark.Run,
     ["revoke"] = RevokeBenchmark.Run,
     ["evidence"] = EvidenceBenchmark.Run,
+    ["http"] = HttpBenchmark.Run,
+    ["cluster-client"] = ClusterClientBenchmark.Run,
+    ["agents"] = AgentsBenchmark.Run,
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
@@ -19,6 +25,10 @@ if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
     Console.Error.WriteLine("  temporal             session decisions with 10 temporal policies at 10, 1,000, 100,000 past events");
     Console.Error.WriteLine("  revoke [--sessions 1000] [--cycles 60] [--deciders 16] [--no-evidence]   revoke-call latency with N active sessions of the agent (starts Azurite)");
     Console.Error.WriteLine("  evidence [--seconds 10] [--sessions 64]   decisions/s and cost per decision with evidence on and off (starts Azurite)");
+    Console.Error.WriteLine("  http [--seconds 20] [--warmup 3] [--rounds 2] [--sessions 64] [--connections 32] [--threads 2] [--no-evidence]");
+    Console.Error.WriteLine("                       decisions over HTTP (wrk) against Cerbos 0.55 with and without decision log, alternating (starts Azurite, a silo process, Cerbos)");
+    Console.Error.WriteLine("  cluster-client [--seconds 20] [--sessions 64] [--rounds 1]   decisions through grain calls from a cluster client, evidence off and on");
+    Console.Error.WriteLine("  agents [--count 10000] [--parallel 256] [--page 1000]   registers N agents through the grains, then pages through GET /v1/agents");
     return 2;
 }
 return run(args[1..]);

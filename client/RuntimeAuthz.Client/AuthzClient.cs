@@ -54,9 +54,29 @@ public sealed partial class AuthzClient : IDisposable
     public Task<Agent> RegisterAgentAsync(RegisterAgentRequest request, CancellationToken cancellationToken = default) =>
         SendAsync<Agent>(HttpMethod.Post, "v1/agents", request, cancellationToken);
 
-    /// <summary><c>GET /v1/agents</c>.</summary>
-    public Task<IReadOnlyList<Agent>> ListAgentsAsync(CancellationToken cancellationToken = default) =>
-        SendAsync<IReadOnlyList<Agent>>(HttpMethod.Get, "v1/agents", null, cancellationToken);
+    /// <summary><c>GET /v1/agents</c>, every page: the whole fleet (use <see cref="ListAgentsPageAsync"/> for large fleets).</summary>
+    public async Task<IReadOnlyList<Agent>> ListAgentsAsync(CancellationToken cancellationToken = default)
+    {
+        var agents = new List<Agent>();
+        string? continuation = null;
+        do
+        {
+            var page = await ListAgentsPageAsync(continuation: continuation, cancellationToken: cancellationToken).ConfigureAwait(false);
+            agents.AddRange(page.Agents);
+            continuation = page.Continuation;
+        }
+        while (continuation is not null);
+        return agents;
+    }
+
+    /// <summary><c>GET /v1/agents?limit=&amp;continuation=</c>: one page (server default size when <paramref name="limit"/> is null); pass <see cref="AgentPage.Continuation"/> back for the next.</summary>
+    public Task<AgentPage> ListAgentsPageAsync(int? limit = null, string? continuation = null, CancellationToken cancellationToken = default)
+    {
+        var query = new List<string>(2);
+        if (limit is { } size) query.Add("limit=" + size.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (continuation is not null) query.Add("continuation=" + Uri.EscapeDataString(continuation));
+        return SendAsync<AgentPage>(HttpMethod.Get, query.Count == 0 ? "v1/agents" : "v1/agents?" + string.Join("&", query), null, cancellationToken);
+    }
 
     /// <summary><c>GET /v1/agents/{id}</c>. 404 if unknown.</summary>
     public Task<Agent> GetAgentAsync(string agentId, CancellationToken cancellationToken = default) =>

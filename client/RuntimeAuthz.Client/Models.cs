@@ -111,6 +111,9 @@ public sealed record Agent(
     public Dictionary<string, JsonElement>? AdditionalProperties { get; init; }
 }
 
+/// <summary>One page of <c>GET /v1/agents</c>; <see cref="Continuation"/> is null on the last page.</summary>
+public sealed record AgentPage(IReadOnlyList<Agent> Agents, string? Continuation);
+
 // ---------------------------------------------------------------------------------------
 // Sessions and decisions
 // ---------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ public static class SiloConfiguration
                 o.TableName = grainStateTable;
                 o.GrainStorageSerializer = serializer;
             }));
+        silo.Services.AddSingleton(sp => new FleetIndex(storageConnectionString, sp.GetRequiredService<IOptions<ClusterOptions>>()));
         silo.Services.AddRuntimeAuthzGrainServices();
         silo.Services.AddRuntimeAuthzEvidence(storageConnectionString);
         return silo;

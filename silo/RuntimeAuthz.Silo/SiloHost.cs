@@ -96,6 +96,7 @@ public static class SiloHost
         app.MapIdentityEndpoints();
         app.MapAuthZenEndpoints();
         app.MapAgentEndpoints();
+        app.MapFleetEndpoints();
         app.MapGovernanceEndpoints();
         app.MapSessionEndpoints();
         app.MapPolicyEndpoints();

@@ -161,15 +161,34 @@ public interface IAgentGrain : IGrainWithStringKey
     /// </summary>
     [Alias("GetGrantLink"), Orleans.Concurrency.AlwaysInterleave] Task<GrantLink> GetGrantLink(string delegationId);
 
-    /// <summary>Records an open session so revocations can be noted in its timeline; returns the agent (null when unknown).</summary>
-    [Alias("RegisterSession")] Task<AgentInfo?> RegisterSession(string sessionId);
+    /// <summary>
+    /// Records an open session in the fleet index (its own small row, so opening a session never
+    /// rewrites a row that grows with the agent's sessions) so revocations can be noted in its
+    /// timeline; returns the agent (null when unknown). Interleaves: it reads the identity and
+    /// writes only the index, so concurrent opens for one agent do not queue behind each other.
+    /// </summary>
+    [Alias("RegisterSession"), Orleans.Concurrency.AlwaysInterleave] Task<AgentInfo?> RegisterSession(string sessionId);
 }
 
-/// <summary>The list of registered agent ids (singleton, key 0).</summary>
+/// <summary>One page of agent ids from the fleet index; <see cref="Continuation"/> is null on the last page.</summary>
+[GenerateSerializer, Immutable, Alias("authz.AgentIdPage")]
+public sealed record AgentIdPage
+{
+    [Id(0)] public IReadOnlyList<string> AgentIds { get; init; } = [];
+    /// <summary>Opaque; pass it back to get the next page.</summary>
+    [Id(1)] public string? Continuation { get; init; }
+}
+
+/// <summary>Paged listing of registered agent ids (key 0) from the fleet index table: one row per agent, no row that grows with the fleet.</summary>
 [Alias("authz.IAgentDirectoryGrain")]
 public interface IAgentDirectoryGrain : IGrainWithIntegerKey
 {
-    /// <summary>Adds the id (idempotent); false when the directory row is full.</summary>
-    [Alias("Add")] Task<bool> Add(string agentId);
-    [Alias("List")] Task<IReadOnlyList<string>> List();
+    /// <summary>At most <paramref name="limit"/> ids (1..<see cref="AgentDirectoryLimits.MaxPageSize"/>) after <paramref name="continuation"/>; Invalid for a bad limit or continuation.</summary>
+    [Alias("List"), Orleans.Concurrency.AlwaysInterleave] Task<CommandResult<AgentIdPage>> List(int limit, string? continuation);
+}
+
+public static class AgentDirectoryLimits
+{
+    public const int DefaultPageSize = 100;
+    public const int MaxPageSize = 1000;
 }

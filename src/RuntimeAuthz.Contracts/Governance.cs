@@ -124,9 +124,9 @@ public interface IRevocationObserverGrain : IGrainWithStringKey
     [Alias("NoteRevocation"), OneWay] Task NoteRevocation(RevocationNotice notice);
 }
 
-/// <summary>Fans a revocation notice out to many sessions, off the revoking call's path (stateless).</summary>
+/// <summary>Fans a revocation notice out to the agent's sessions (<see cref="RevocationNotice.AgentId"/>), off the revoking call's path (stateless).</summary>
 [Alias("authz.IRevocationFanoutGrain")]
 public interface IRevocationFanoutGrain : IGrainWithIntegerKey
 {
-    [Alias("Notify"), OneWay] Task Notify(IReadOnlyList<string> sessionIds, RevocationNotice notice);
+    [Alias("Notify"), OneWay] Task Notify(RevocationNotice notice);
 }

@@ -12,20 +12,9 @@ public sealed record AgentState
     public AgentInfo? Agent { get; init; }
 }
 
-/// <summary>
-/// The agent's open sessions (most recent, bounded), told about revocations. A row of its own so
-/// that a revocation writes only the small identity row, whatever the number of sessions.
-/// </summary>
-public sealed record AgentSessionsState
-{
-    public const int CurrentSchemaVersion = 1;
-    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
-    public IReadOnlyList<string> Sessions { get; init; } = [];
-}
-
 public sealed class AgentGrain(
     [PersistentState("agent", AuthzStorage.ProviderName)] IPersistentState<AgentState> state,
-    [PersistentState("agentSessions", AuthzStorage.ProviderName)] IPersistentState<AgentSessionsState> sessions,
+    FleetIndex fleetIndex,
     AuthzClock clock,
     IGovernanceEventSink governanceSink,
     IOptions<DelegationOptions> delegationOptions,
@@ -33,8 +22,6 @@ public sealed class AgentGrain(
 {
     /// <summary>Revoked grants kept for inspection (most recent first out).</summary>
     public const int MaxRevokedKept = 50;
-    /// <summary>Open sessions remembered for revocation notices.</summary>
-    public const int MaxTrackedSessions = 2000;
 
     /// <summary>Keeps the identity row far below Azure's 1 MiB entity limit.</summary>
     public const int MaxDelegations = 100;
@@ -59,8 +46,7 @@ public sealed class AgentGrain(
 
         // Listed first: a listed id whose registration failed is skipped when listing,
         // while a registered agent missing from the list would be invisible.
-        if (!await GrainFactory.GetGrain<IAgentDirectoryGrain>(0).Add(AgentId))
-            return CommandResult<AgentInfo>.Fail(CommandError.Conflict, "the agent directory is full; no more agents can be registered");
+        await fleetIndex.AddAgentAsync(AgentId);
         var now = clock.UtcNow;
         var agent = new AgentInfo
         {
@@ -202,11 +188,7 @@ public sealed class AgentGrain(
     public async Task<AgentInfo?> RegisterSession(string sessionId)
     {
         if (state.State.Agent is not { } agent) return null;
-        if (!sessions.State.Sessions.Contains(sessionId, StringComparer.Ordinal))
-        {
-            sessions.State = sessions.State with { Sessions = sessions.State.Sessions.Append(sessionId).TakeLast(MaxTrackedSessions).ToArray() };
-            await sessions.WriteStateAsync();
-        }
+        await fleetIndex.AddSessionAsync(AgentId, sessionId, clock.UtcNow);
         return agent;
     }
 
@@ -246,11 +228,10 @@ public sealed class AgentGrain(
     /// </summary>
     private void NotifySessions(string what, GovernanceActor by, DateTimeOffset at)
     {
-        if (sessions.State.Sessions.Count == 0) return;
         var notice = new RevocationNotice { AgentId = AgentId, What = what, Actor = by.Actor, Reason = by.Reason, At = at };
         try
         {
-            _ = GrainFactory.GetGrain<IRevocationFanoutGrain>(0).Notify(sessions.State.Sessions, notice);
+            _ = GrainFactory.GetGrain<IRevocationFanoutGrain>(0).Notify(notice);
         }
         catch (Exception ex)
         {
@@ -319,7 +300,7 @@ public sealed class AgentGrain(
     }
 }
 
-/// <summary>Persisted state of <see cref="AgentDirectoryGrain"/>.</summary>
+/// <summary>The single-row agent directory of earlier versions; read only to move its ids into the <see cref="FleetIndex"/>.</summary>
 public sealed record AgentDirectoryState
 {
     public const int CurrentSchemaVersion = 1;
@@ -328,29 +309,34 @@ public sealed record AgentDirectoryState
 }
 
 /// <summary>
-/// The list of agent ids, in one row of at most <see cref="MaxRowBytes"/>: with ids of up to 128
-/// characters that is several thousand agents (tens of thousands with short ids); larger fleets
-/// need a partitioned directory.
+/// Pages over the agents in the <see cref="FleetIndex"/>. On its first listing it moves the ids of
+/// an earlier version's one-row directory into the index and empties that row.
 /// </summary>
 public sealed class AgentDirectoryGrain(
-    [PersistentState("agentDirectory", AuthzStorage.ProviderName)] IPersistentState<AgentDirectoryState> state) : Grain, IAgentDirectoryGrain
+    [PersistentState("agentDirectory", AuthzStorage.ProviderName)] IPersistentState<AgentDirectoryState> legacy,
+    FleetIndex fleetIndex) : Grain, IAgentDirectoryGrain
 {
-    /// <summary>Upper bound for the directory row as escaped JSON, below Azure's 1 MiB entity limit.</summary>
-    public const int MaxRowBytes = 768 * 1024;
+    private Task? migration;
 
-    private int? rowBytes;
-
-    public async Task<bool> Add(string agentId)
+    public async Task<CommandResult<AgentIdPage>> List(int limit, string? continuation)
     {
-        if (state.State.AgentIds.Contains(agentId, StringComparer.Ordinal)) return true;
-        rowBytes ??= 256 + state.State.AgentIds.Sum(id => JsonSize.EscapedUtf8Bytes(id) + 1);
-        var added = JsonSize.EscapedUtf8Bytes(agentId) + 1;
-        if (rowBytes + added > MaxRowBytes) return false;
-        state.State = state.State with { AgentIds = [.. state.State.AgentIds, agentId] };
-        await state.WriteStateAsync();
-        rowBytes += added;
-        return true;
+        try
+        {
+            await (migration ??= MigrateLegacyAsync());
+        }
+        catch
+        {
+            migration = null; // the next listing tries again
+            throw;
+        }
+        return await fleetIndex.ListAgentsAsync(limit, continuation);
     }
 
-    public Task<IReadOnlyList<string>> List() => Task.FromResult(state.State.AgentIds);
+    private async Task MigrateLegacyAsync()
+    {
+        if (legacy.State.AgentIds.Count == 0) return;
+        foreach (var chunk in legacy.State.AgentIds.Chunk(32))
+            await Task.WhenAll(chunk.Select(id => fleetIndex.AddAgentAsync(id)));
+        await legacy.ClearStateAsync();
+    }
 }

@@ -179,7 +179,7 @@ public sealed class CliTests
     public async Task The_address_comes_from_url_then_AUTHZ_URL_then_the_default()
     {
         var cli = new CliHarness();
-        cli.Handler.On("GET", "/v1/agents", HttpStatusCode.OK, "[]");
+        cli.Handler.On("GET", "/v1/agents", HttpStatusCode.OK, """{"agents":[]}""");
 
         await cli.RunAsync("agents", "list");
         cli.Variables["AUTHZ_URL"] = "http://from-env:9000";
@@ -205,7 +205,7 @@ public sealed class CliTests
     {
         var cli = new CliHarness();
         var second = Samples.Agent.Replace("\"billing-bot\"", "\"support-assistant-long-name\"", StringComparison.Ordinal).Replace("\"active\"", "\"suspended\"", StringComparison.Ordinal);
-        cli.Handler.On("GET", "/v1/agents", HttpStatusCode.OK, $"[{Samples.Agent},{second}]");
+        cli.Handler.On("GET", "/v1/agents", HttpStatusCode.OK, $$"""{"agents":[{{Samples.Agent}},{{second}}]}""");
 
         var result = await cli.RunAsync("agents", "list");
 

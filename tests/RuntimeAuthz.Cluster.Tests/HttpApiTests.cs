@@ -220,7 +220,7 @@ public sealed class HttpApiTests(ClusterEnvironment env)
 
         var created = await http.PostJsonAsync("/v1/agents", $$$"""{"id":"{{{id}}}","name":"Bot","owner":"bob@example.com","fleet":"ops","labels":{"env":"test"}}""");
         var duplicate = await http.PostJsonAsync("/v1/agents", $$"""{"id":"{{id}}","name":"Bot","owner":"bob@example.com","fleet":"ops"}""");
-        var listed = await http.GetJsonAsync("/v1/agents");
+        var listed = await AgentListing.AllOverHttpAsync(http);
         var delegation = await http.PostJsonAsync($"/v1/agents/{id}/delegations",
             """{"actions":["read_file"],"resources":["Document::\"a\"","Document::*"],"expiresAt":"2099-01-01T00:00:00Z","purpose":"test"}""");
         var delegationId = delegation.Json["id"]!.GetValue<string>();
@@ -233,8 +233,8 @@ public sealed class HttpApiTests(ClusterEnvironment env)
         Assert.Equal("active", created.Json["status"]!.GetValue<string>());
         Assert.Equal("test", created.Json["labels"]!["env"]!.GetValue<string>());
         duplicate.AssertProblem(HttpStatusCode.Conflict);
-        Assert.Contains(listed.Json.AsArray(), a => a!["id"]!.GetValue<string>() == id);
-        Assert.Contains(listed.Json.AsArray(), a => a!["id"]!.GetValue<string>() == "demo-agent");
+        Assert.Contains(listed, a => a["id"]!.GetValue<string>() == id);
+        Assert.Contains(listed, a => a["id"]!.GetValue<string>() == "demo-agent");
         Assert.Equal(HttpStatusCode.Created, delegation.Status);
         Assert.Equal(2, delegation.Json["resources"]!.AsArray().Count);
         Assert.Equal("suspended", suspended.Json["status"]!.GetValue<string>());

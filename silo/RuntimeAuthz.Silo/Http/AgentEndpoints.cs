@@ -26,11 +26,14 @@ public static class AgentEndpoints
                 : Problems.FromCommand(result);
         }).RequirePermission(Permissions.AgentsRegister);
 
-        agents.MapGet("", async (IGrainFactory grains) =>
+        agents.MapGet("", async (HttpRequest request, IGrainFactory grains) =>
         {
-            var ids = await grains.GetGrain<IAgentDirectoryGrain>(0).List();
-            var found = await Task.WhenAll(ids.Select(id => grains.GetGrain<IAgentGrain>(id).Get()));
-            return Results.Ok(found.OfType<AgentInfo>().OrderBy(a => a.Id, StringComparer.Ordinal).Select(AgentDto.From).ToArray());
+            var (limit, continuation) = Paging.Read(request.Query, AgentDirectoryLimits.DefaultPageSize, AgentDirectoryLimits.MaxPageSize);
+            var page = await grains.GetGrain<IAgentDirectoryGrain>(0).List(limit, continuation);
+            if (!page.IsSuccess) return Problems.FromCommand(page);
+            // An id listed by a registration whose identity write then failed has no agent: skipped.
+            var found = await Task.WhenAll(page.Value!.AgentIds.Select(id => grains.GetGrain<IAgentGrain>(id).Get()));
+            return Results.Ok(new AgentPageDto(found.OfType<AgentInfo>().Select(AgentDto.From).ToArray(), page.Value.Continuation));
         }).RequirePermission(Permissions.AgentsRead);
 
         agents.MapGet("/{id}", async (string id, IGrainFactory grains) =>

@@ -194,23 +194,33 @@ public sealed class GovernanceGrain(AuthzClock clock) : Grain, IGovernanceGrain
             : null;
 }
 
-/// <summary>Sends revocation notices to sessions, so the revoking agent grain sends one message instead of one per session.</summary>
+/// <summary>
+/// Sends revocation notices to the agent's sessions, read page by page from the fleet index, so the
+/// revoking agent grain sends one message instead of one per session. Sessions opened longer ago
+/// than the longest session lifetime have ended and are skipped.
+/// </summary>
 [StatelessWorker]
-public sealed class RevocationFanoutGrain(ILogger<RevocationFanoutGrain> logger) : Grain, IRevocationFanoutGrain
+public sealed class RevocationFanoutGrain(FleetIndex fleetIndex, ILogger<RevocationFanoutGrain> logger) : Grain, IRevocationFanoutGrain
 {
-    public Task Notify(IReadOnlyList<string> sessionIds, RevocationNotice notice)
+    public async Task Notify(RevocationNotice notice)
     {
-        foreach (var sessionId in sessionIds)
+        try
         {
-            try
+            await foreach (var sessionId in fleetIndex.SessionsOpenedSinceAsync(notice.AgentId, notice.At - SessionLimits.MaxLifetime))
             {
-                _ = GrainFactory.GetGrain<IRevocationObserverGrain>(sessionId).NoteRevocation(notice);
-            }
-            catch (Exception ex)
-            {
-                logger.LogWarning(ex, "Could not notify session {SessionId} of a revocation", sessionId);
+                try
+                {
+                    _ = GrainFactory.GetGrain<IRevocationObserverGrain>(sessionId).NoteRevocation(notice);
+                }
+                catch (Exception ex)
+                {
+                    logger.LogWarning(ex, "Could not notify session {SessionId} of a revocation", sessionId);
+                }
             }
         }
-        return Task.CompletedTask;
+        catch (Exception ex)
+        {
+            logger.LogWarning(ex, "Could not read the sessions of agent {AgentId} to notify them of a revocation", notice.AgentId);
+        }
     }
 }

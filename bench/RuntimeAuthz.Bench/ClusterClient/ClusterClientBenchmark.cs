@@ -1,0 +1,55 @@
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace RuntimeAuthz.Bench.ClusterClient;
+
+/// <summary>
+/// The decisions of `bench http`, made through grain calls from an Orleans cluster client in this
+/// process (through the silo's gateway) instead of HTTP: a real silo process on Azurite, N open
+/// sessions each deciding in a loop, evidence off and on (a new silo and service for each mode).
+/// </summary>
+public static class ClusterClientBenchmark
+{
+    public static int Run(string[] args) => RunAsync(args).GetAwaiter().GetResult();
+
+    private static async Task<int> RunAsync(string[] args)
+    {
+        var seconds = BenchSupport.ArgValue(args, "--seconds", 20);
+        var warmup = BenchSupport.ArgValue(args, "--warmup", 3);
+        var rounds = BenchSupport.ArgValue(args, "--rounds", 1);
+        var sessionCount = BenchSupport.ArgValue(args, "--sessions", 64);
+        var root = BenchSupport.FindRepoRoot();
+        var work = Directory.CreateTempSubdirectory("bench-cluster-client-").FullName;
+        using var azurite = AzuriteProcess.Start(root);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {BenchSupport.GitCommit(root)}; {sessionCount} sessions deciding in a loop, {warmup} s warm-up + {seconds} s timed per mode, {rounds} rounds"));
+        Console.WriteLine("| round | evidence | decisions/s | p50 ms | p90 ms | p99 ms | silo CPU µs/decision | not allowed |");
+        Console.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+        for (var round = 1; round <= rounds; round++)
+        {
+            foreach (var evidence in new[] { false, true })
+            {
+                var log = Path.Combine(work, $"silo-{round}-{(evidence ? "evidence" : "no-evidence")}.log");
+                await using var silo = await SiloProcess.StartAsync(root, azurite, evidence, log);
+                using var client = await silo.ConnectClientAsync();
+                var grains = client.Services.GetRequiredService<IGrainFactory>();
+                await DecisionWorkload.SetUpAsync(grains);
+                var sessions = await DecisionWorkload.OpenSessionsAsync(grains, sessionCount);
+                await DecisionWorkload.ClosedLoopAsync(grains, sessions, TimeSpan.FromSeconds(warmup), null);
+                var latencies = new List<double>[sessions.Length];
+                var cpuBefore = silo.ProcessorTime;
+                var watch = System.Diagnostics.Stopwatch.StartNew();
+                var (count, notAllowed) = await DecisionWorkload.ClosedLoopAsync(grains, sessions, TimeSpan.FromSeconds(seconds), latencies);
+                var elapsed = watch.Elapsed;
+                var cpu = silo.ProcessorTime - cpuBefore;
+                var all = latencies.SelectMany(l => l).Order().ToArray();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {round} | {(evidence ? "on" : "off")} | {count / elapsed.TotalSeconds:0} | {BenchSupport.Percentile(all, 0.50):0.00} | {BenchSupport.Percentile(all, 0.90):0.00} | " +
+                    $"{BenchSupport.Percentile(all, 0.99):0.00} | {cpu.TotalMicroseconds / Math.Max(1, count):0} | {DecisionWorkload.FormatNotAllowed(notAllowed)} |"));
+                await client.StopAsync();
+            }
+        }
+        return 0;
+    }
+}

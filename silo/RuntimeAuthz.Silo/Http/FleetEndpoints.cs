@@ -1,0 +1,28 @@
+using RuntimeAuthz.Contracts;
+using RuntimeAuthz.Grains;
+using RuntimeAuthz.Silo.Security;
+
+namespace RuntimeAuthz.Silo.Http;
+
+/// <summary>Finding an agent's sessions through the fleet index, page by page.</summary>
+public static class FleetEndpoints
+{
+    public static void MapFleetEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/v1/agents/{id}/sessions", async (string id, HttpContext context, FleetIndex fleetIndex, CallerAccess access, CancellationToken ct) =>
+        {
+            RequestReading.CheckId(id, "agent id");
+            var (limit, continuation) = Paging.Read(context.Request.Query, AgentDirectoryLimits.DefaultPageSize, AgentDirectoryLimits.MaxPageSize);
+            if (await access.RefuseUnlessActsForAsync(context, Permissions.SessionsRead, id) is { } refused) return refused;
+            var page = await fleetIndex.ListSessionsAsync(id, limit, continuation, ct);
+            return page.IsSuccess
+                ? Results.Ok(new SessionPageDto(page.Value!.Sessions.Select(s => new IndexedSessionDto(s.SessionId, s.OpenedAt)).ToArray(), page.Value.Continuation))
+                : Problems.FromCommand(page);
+        }).RequirePermission(Permissions.SessionsRead);
+    }
+}
+
+public sealed record IndexedSessionDto(string Id, DateTimeOffset OpenedAt);
+
+/// <summary>A page of <c>GET /v1/agents/{id}/sessions</c>; <c>continuation</c> is absent on the last page.</summary>
+public sealed record SessionPageDto(IReadOnlyList<IndexedSessionDto> Sessions, string? Continuation);
