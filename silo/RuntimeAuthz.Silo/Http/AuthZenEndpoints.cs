@@ -76,12 +76,16 @@ public static class AuthZenEndpoints
         }).RequirePermission(Permissions.Decide);
     }
 
-    /// <summary>An agent token decides only as itself, a pep only for its agents: every subject.id of the call is checked before any is decided.</summary>
+    /// <summary>
+    /// An agent token decides only as itself and in its own sessions, a pep only for its agents: every subject.id and
+    /// session of the call is checked before any is decided.
+    /// </summary>
     private static async Task<IResult?> RefuseUnlessSubjectAsync(HttpContext context, CallerAccess access, IEnumerable<(string SessionId, DecisionRequest Request)> calls)
     {
         foreach (var (sessionId, request) in calls)
         {
             if (await access.RefuseUnlessActsForAsync(context, Permissions.Decide, request.AgentId!, sessionId) is { } refused) return refused;
+            if (await access.RefuseUnlessOwnsSessionAsync(context, Permissions.Decide, sessionId) is { } notOwned) return notOwned;
         }
         return null;
     }
