@@ -133,6 +133,9 @@ public sealed class CallerIdentityTests(ClusterEnvironment env)
         Assert.Equal(HttpStatusCode.OK, revoked.Status);
         Assert.Equal(subject, revoked.Json["revoked"]![0]!["grant"]!["revokedBy"]!.GetValue<string>());
         Assert.Equal(subject, published.Json["author"]!.GetValue<string>());
+        Assert.Equal(TestTokens.Issuer, granted.Json["grantedByIssuer"]!.GetValue<string>());
+        Assert.Equal(TestTokens.Issuer, revoked.Json["revoked"]![0]!["grant"]!["revokedByIssuer"]!.GetValue<string>());
+        Assert.Equal(TestTokens.Issuer, published.Json["authorIssuer"]!.GetValue<string>());
         var mine = (await GovernanceRecordsAsync(host.Http)).Where(r => r["actor"]?.GetValue<string>() == subject).ToArray();
         Assert.Contains(mine, r => r["kind"]!.GetValue<string>() == "grant" && r["agentId"]!.GetValue<string>() == agent);
         Assert.Contains(mine, r => r["kind"]!.GetValue<string>() == "revocation" && r["agentId"]!.GetValue<string>() == agent);
@@ -186,6 +189,7 @@ public sealed class CallerIdentityTests(ClusterEnvironment env)
         Assert.Contains("grants:write", selfGrant.AssertProblem(HttpStatusCode.Forbidden), StringComparison.Ordinal);
         Assert.Contains("policies:publish", publish.AssertProblem(HttpStatusCode.Forbidden), StringComparison.Ordinal);
         Assert.Equal("test-responder", suspended.Json["statusChangedBy"]!.GetValue<string>());
+        Assert.Equal(TestTokens.Issuer, suspended.Json["statusChangedByIssuer"]!.GetValue<string>());
         Assert.Contains("agents:status", reactivated.AssertProblem(HttpStatusCode.Forbidden), StringComparison.Ordinal);
     }
 
