@@ -104,7 +104,17 @@ public sealed class CallerIdentityTests(ClusterEnvironment env)
         var foreign = await pep.PostJsonAsync("/v1/sessions", $$"""{"agentId":"{{other}}"}""");
         var anyAgent = await host.ClientWith(TestTokens.ForPep("gateway-any", Caller.AnyAgent)).PostJsonAsync("/v1/sessions", $$"""{"agentId":"{{other}}"}""");
 
+        var session = own.Json["id"]!.GetValue<string>();
+        var decided = await pep.PostJsonAsync("/access/v1/evaluation", Evaluation("demo-agent", session));
+        var native = await pep.PostJsonAsync($"/v1/sessions/{session}/decisions", """{"action":"read_file","resource":{"type":"Document","id":"q3-report"}}""");
+        var records = (await host.Http.GetJsonAsync($"/v1/evidence/sessions/{session}")).Json["records"]!.AsArray()
+            .Select(r => JsonNode.Parse(r!["body"]!.GetValue<string>())!).ToArray();
+
         Assert.Equal(HttpStatusCode.Created, own.Status);
+        Assert.Equal(HttpStatusCode.OK, decided.Status);
+        Assert.Equal(HttpStatusCode.OK, native.Status);
+        Assert.Equal(2, records.Length);
+        Assert.All(records, r => Assert.Equal("gateway-1", r["actor"]!.GetValue<string>()));
         Assert.Contains("gateway-1", foreign.AssertProblem(HttpStatusCode.Forbidden), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Created, anyAgent.Status);
     }
