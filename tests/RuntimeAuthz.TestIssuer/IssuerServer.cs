@@ -29,6 +29,8 @@ public static class IssuerServer
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         // The in-memory data-protection key ring warns that it is unencrypted; this process keeps nothing on disk worth protecting.
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
+        // A port in use is reported by Program in one line; the host would log it again with a stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
 
         var keys = new SigningKeyRing();
         builder.Services.AddSingleton(keys);

@@ -16,5 +16,14 @@ catch (IssuerSetupException e)
 }
 
 if (commandLine.ParentProcessId is { } parent) ParentWatch.StopWhenGone(app, parent);
-await app.RunAsync();
+try
+{
+    await app.RunAsync();
+}
+catch (IOException e)
+{
+    // Kestrel reports a port that is already in use this way; say so in one line rather than with a stack trace.
+    await Console.Error.WriteLineAsync($"test issuer: cannot listen on {commandLine.BaseAddress}: {e.Message}");
+    return 3;
+}
 return 0;

@@ -77,18 +77,26 @@ public sealed class OidcIssuerProcess : IAsyncDisposable
     {
         var clientsFile = Path.Combine(Path.GetTempPath(), $"authz-issuer-clients-{Guid.NewGuid():N}.json");
         await File.WriteAllTextAsync(clientsFile, JsonSerializer.Serialize(new { clients }, ClientsFormat), cancellation);
-        var port = FreePorts.Next();
-        var (process, errors) = Launch(["--port", port.ToString(), "--clients", clientsFile, "--parent-pid", Environment.ProcessId.ToString()]);
-        var issuer = new OidcIssuerProcess(process, errors, clientsFile, new Uri($"http://127.0.0.1:{port}/"));
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            await issuer.WaitForDiscoveryAsync(cancellation);
-            return issuer;
-        }
-        catch
-        {
-            await issuer.DisposeAsync();
-            throw;
+            var port = FreePorts.Next();
+            var (process, errors) = Launch(["--port", port.ToString(), "--clients", clientsFile, "--parent-pid", Environment.ProcessId.ToString()]);
+            var issuer = new OidcIssuerProcess(process, errors, clientsFile, new Uri($"http://127.0.0.1:{port}/"));
+            try
+            {
+                await issuer.WaitForDiscoveryAsync(cancellation);
+                return issuer;
+            }
+            catch (IssuerExitedException) when (attempt < 3)
+            {
+                // Most likely another process took the free port before the issuer bound it: try another port.
+                await issuer.StopProcessAsync();
+            }
+            catch
+            {
+                await issuer.DisposeAsync();
+                throw;
+            }
         }
     }
 
@@ -161,6 +169,12 @@ public sealed class OidcIssuerProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await StopProcessAsync();
+        try { File.Delete(clientsFile); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    private async Task StopProcessAsync()
+    {
         http.Dispose();
         if (!process.HasExited)
         {
@@ -170,33 +184,42 @@ public sealed class OidcIssuerProcess : IAsyncDisposable
             catch (OperationCanceledException) { /* killed; the OS reaps it */ }
         }
         process.Dispose();
-        try { File.Delete(clientsFile); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
     private async Task WaitForDiscoveryAsync(CancellationToken cancellation)
     {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        // Generous: it starts in about a second, but the tests share two cores with other test runs.
+        var deadline = DateTime.UtcNow.AddSeconds(120);
         while (true)
         {
             if (process.HasExited)
             {
                 string output;
                 lock (errors) output = errors.ToString();
-                throw new InvalidOperationException($"the test issuer exited with code {process.ExitCode} while starting: {output}");
+                throw new IssuerExitedException($"the test issuer exited with code {process.ExitCode} while starting: {output}");
             }
+            if (DateTime.UtcNow >= deadline) throw new TimeoutException($"the test issuer at {Authority} did not serve discovery within 120 s");
+            // Short attempts: a port taken by another process may accept the connection and never answer.
+            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+            attempt.CancelAfter(TimeSpan.FromSeconds(2));
             try
             {
-                using var response = await http.GetAsync(".well-known/openid-configuration", cancellation);
+                using var response = await http.GetAsync(".well-known/openid-configuration", attempt.Token);
                 if (response.IsSuccessStatusCode) return;
             }
-            catch (HttpRequestException) when (DateTime.UtcNow < deadline)
+            catch (HttpRequestException)
             {
                 // Not listening yet.
             }
-            if (DateTime.UtcNow >= deadline) throw new TimeoutException($"the test issuer at {Authority} did not serve discovery within 60 s");
+            catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+            {
+                // No answer yet (a slow start under load, or someone else's listener): look again.
+            }
             await Task.Delay(100, cancellation);
         }
     }
+
+    private sealed class IssuerExitedException(string message) : Exception(message);
 
     private static (Process Process, StringBuilder Errors) Launch(IReadOnlyList<string> args)
     {

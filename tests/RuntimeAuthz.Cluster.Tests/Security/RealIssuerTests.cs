@@ -29,8 +29,18 @@ public sealed class RealIssuerFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         IssuerClient[] clients = [Governance, Auditor, Agent, Pep, OtherAudience, ShortLived];
-        var issuers = await Task.WhenAll(OidcIssuerProcess.StartAsync(clients), OidcIssuerProcess.StartAsync(clients));
-        (Issuer, Stranger) = (issuers[0], issuers[1]);
+        var trusted = OidcIssuerProcess.StartAsync(clients);
+        var stranger = OidcIssuerProcess.StartAsync(clients);
+        try
+        {
+            await Task.WhenAll(trusted, stranger);
+        }
+        finally
+        {
+            // Keep whichever started, so DisposeAsync stops it even when the other failed.
+            if (trusted.IsCompletedSuccessfully) Issuer = trusted.Result;
+            if (stranger.IsCompletedSuccessfully) Stranger = stranger.Result;
+        }
     }
 
     /// <summary>The silo host trusting <see cref="Issuer"/>; owned (and stopped) by the cluster environment.</summary>
@@ -53,8 +63,8 @@ public sealed class RealIssuerFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        await Issuer.DisposeAsync();
-        await Stranger.DisposeAsync();
+        if (Issuer is not null) await Issuer.DisposeAsync();
+        if (Stranger is not null) await Stranger.DisposeAsync();
     }
 }
 

@@ -16,7 +16,10 @@ public sealed class SharedTestIssuer : IAsyncLifetime
 
     public async Task InitializeAsync() => Issuer = await OidcIssuerProcess.StartAsync([Governance, Pep, Agent, ShortLivedOtherAudience]);
 
-    public async Task DisposeAsync() => await Issuer.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        if (Issuer is not null) await Issuer.DisposeAsync();
+    }
 }
 
 /// <summary>The test issuer on its own, before any silo trusts it: what it publishes and issues, and what it refuses.</summary>
@@ -214,6 +217,28 @@ public sealed class TestIssuerLifecycleTests
             Assert.Equal(2, exitCode);
             Assert.Contains(file, error);
             Assert.Contains(message, error);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task A_port_in_use_exits_3_with_one_line_naming_the_address()
+    {
+        using var occupant = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        occupant.Start();
+        var port = ((IPEndPoint)occupant.LocalEndpoint).Port;
+        var file = Path.Combine(Path.GetTempPath(), $"authz-clients-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, """{"clients": [{"client_id": "a", "secret": "s"}]}""");
+        try
+        {
+            var (exitCode, error) = await OidcIssuerProcess.RunToExitAsync(["--port", port.ToString(), "--clients", file]);
+
+            Assert.Equal(3, exitCode);
+            Assert.Contains($"test issuer: cannot listen on http://127.0.0.1:{port}/", error);
+            Assert.DoesNotContain("   at ", error);
         }
         finally
         {
