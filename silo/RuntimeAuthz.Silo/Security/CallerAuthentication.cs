@@ -48,6 +48,12 @@ public static class CallerAuthentication
             o.AutomaticRefreshInterval = TimeSpan.FromMinutes(a.MetadataRefreshMinutes);
             o.RefreshInterval = TimeSpan.FromSeconds(30);
         });
+        // JwtBearer keeps "last known good" configurations for an hour and retries them when a
+        // key is not found, so a key the issuer retired from its JWKS would still be accepted.
+        services.PostConfigure<JwtBearerOptions>(AuthorityScheme, o =>
+        {
+            if (o.ConfigurationManager is BaseConfigurationManager manager) manager.UseLastKnownGoodConfiguration = false;
+        });
         services.AddOptions<JwtBearerOptions>(DevelopmentScheme).Configure<IOptions<CallerAuthenticationOptions>, DevelopmentIssuer>((o, auth, issuer) =>
         {
             Common(o, auth.Value);

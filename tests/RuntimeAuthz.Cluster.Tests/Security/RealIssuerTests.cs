@@ -214,7 +214,7 @@ public sealed class RealIssuerTests(ClusterEnvironment environment, RealIssuerFi
     // Fails today (the old token gets 200): JwtBearer's ConfigurationManager keeps "last known good" configurations for an
     // hour and JsonWebTokenHandler retries them, so a key removed from JWKS keeps working. Passes once CallerAuthentication
     // sets UseLastKnownGoodConfiguration = false on the authority scheme's configuration manager (see the issue 9 report).
-    [Fact(Skip = "silo accepts keys retired from JWKS via JwtBearer's last-known-good configuration; unskip with the CallerAuthentication fix")]
+    [Fact]
     public async Task A_token_signed_with_a_key_retired_from_jwks_is_refused_once_the_silo_has_reread_jwks()
     {
         var (issuer, host, client, old) = await StartOwnIssuerAndSiloAsync("retire-governance");
