@@ -26,10 +26,15 @@ public sealed partial class AuthzClient : IDisposable
 
     private const string RequestIdHeader = "X-Request-ID";
     private readonly HttpClient _http;
+    private readonly IAccessTokenSource? _tokens;
     private readonly bool _ownsHttpClient;
 
-    /// <summary>Wraps an <see cref="HttpClient"/> whose <see cref="HttpClient.BaseAddress"/> is the service address.</summary>
-    public AuthzClient(HttpClient httpClient)
+    /// <summary>
+    /// Wraps an <see cref="HttpClient"/> whose <see cref="HttpClient.BaseAddress"/> is the service address.
+    /// Every request except health probes and the AuthZEN discovery document carries a bearer token from
+    /// <paramref name="tokens"/> (without one the service answers 401).
+    /// </summary>
+    public AuthzClient(HttpClient httpClient, IAccessTokenSource? tokens = null)
     {
         ArgumentNullException.ThrowIfNull(httpClient);
         if (httpClient.BaseAddress is null)
@@ -37,16 +42,23 @@ public sealed partial class AuthzClient : IDisposable
             throw new ArgumentException("The HttpClient needs a BaseAddress (the service address).", nameof(httpClient));
         }
         _http = httpClient;
+        _tokens = tokens;
         BaseAddress = WithTrailingSlash(httpClient.BaseAddress);
     }
 
     /// <summary>Creates a client with its own <see cref="HttpClient"/> for <paramref name="baseAddress"/>.</summary>
-    public AuthzClient(Uri baseAddress, TimeSpan? timeout = null)
-        : this(new HttpClient { BaseAddress = WithTrailingSlash(baseAddress), Timeout = timeout ?? TimeSpan.FromSeconds(30) }) =>
+    public AuthzClient(Uri baseAddress, IAccessTokenSource? tokens = null, TimeSpan? timeout = null)
+        : this(new HttpClient { BaseAddress = WithTrailingSlash(baseAddress), Timeout = timeout ?? TimeSpan.FromSeconds(30) }, tokens) =>
         _ownsHttpClient = true;
 
     /// <summary>The service address requests are sent to.</summary>
     public Uri BaseAddress { get; }
+
+    // ---- identity ----------------------------------------------------------------------
+
+    /// <summary><c>GET /v1/whoami</c>: who the service takes the caller to be (subject, issuer, roles, agent, expiry).</summary>
+    public Task<WhoAmI> WhoAmIAsync(CancellationToken cancellationToken = default) =>
+        SendAsync<WhoAmI>(HttpMethod.Get, "v1/whoami", null, cancellationToken);
 
     // ---- agents ------------------------------------------------------------------------
 
@@ -122,7 +134,7 @@ public sealed partial class AuthzClient : IDisposable
 
     /// <summary><c>GET /.well-known/authzen-configuration</c>.</summary>
     public Task<AuthZenConfiguration> GetAuthZenConfigurationAsync(CancellationToken cancellationToken = default) =>
-        SendAsync<AuthZenConfiguration>(HttpMethod.Get, ".well-known/authzen-configuration", null, cancellationToken);
+        SendAsync<AuthZenConfiguration>(HttpMethod.Get, ".well-known/authzen-configuration", null, cancellationToken, authenticate: false);
 
     /// <summary><c>POST /access/v1/evaluation</c>. <paramref name="requestId"/> is sent as <c>X-Request-ID</c>.</summary>
     public Task<AuthZenEvaluationResponse> EvaluateAsync(AuthZenEvaluationRequest request, string? requestId = null, CancellationToken cancellationToken = default) =>
@@ -163,12 +175,12 @@ public sealed partial class AuthzClient : IDisposable
 
     private async Task SendAsync(HttpMethod method, string path, object? body, CancellationToken cancellationToken, string? requestId = null)
     {
-        using var response = await SendCoreAsync(method, path, body, requestId, cancellationToken).ConfigureAwait(false);
+        using var response = await SendCoreAsync(method, path, body, requestId, authenticate: true, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken cancellationToken, string? requestId = null)
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken cancellationToken, string? requestId = null, bool authenticate = true)
     {
-        using var response = await SendCoreAsync(method, path, body, requestId, cancellationToken).ConfigureAwait(false);
+        using var response = await SendCoreAsync(method, path, body, requestId, authenticate, cancellationToken).ConfigureAwait(false);
         var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -181,9 +193,14 @@ public sealed partial class AuthzClient : IDisposable
         }
     }
 
-    private async Task<HttpResponseMessage> SendCoreAsync(HttpMethod method, string path, object? body, string? requestId, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendCoreAsync(HttpMethod method, string path, object? body, string? requestId, bool authenticate, CancellationToken cancellationToken)
     {
         using var request = new HttpRequestMessage(method, path);
+        if (authenticate && _tokens is not null)
+        {
+            var token = await _tokens.GetTokenAsync(cancellationToken).ConfigureAwait(false);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Value);
+        }
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/problem+json"));
         if (requestId is not null)
@@ -203,7 +220,7 @@ public sealed partial class AuthzClient : IDisposable
         {
             var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
             var echoedRequestId = response.Headers.TryGetValues(RequestIdHeader, out var values) ? values.FirstOrDefault() : null;
-            throw AuthzApiException.FromResponse(response.StatusCode, response.ReasonPhrase, text, echoedRequestId);
+            throw AuthzApiException.FromResponse(response.StatusCode, response.ReasonPhrase, text, echoedRequestId, BearerErrorDescription(response));
         }
     }
 
@@ -235,6 +252,20 @@ public sealed partial class AuthzClient : IDisposable
             HttpRequestError.NameResolutionError => "host name not found",
             _ => innermost.Message,
         };
+    }
+
+    // A 401 without a problem body still says why in WWW-Authenticate: Bearer error_description="...".
+    private static string? BearerErrorDescription(HttpResponseMessage response)
+    {
+        foreach (var challenge in response.Headers.WwwAuthenticate)
+        {
+            if (challenge.Parameter is { } parameters
+                && System.Text.RegularExpressions.Regex.Match(parameters, "error_description=\"(?<text>[^\"]*)\"") is { Success: true } match)
+            {
+                return match.Groups["text"].Value;
+            }
+        }
+        return null;
     }
 
     /// <summary>The address as people type it (no trailing slash).</summary>
