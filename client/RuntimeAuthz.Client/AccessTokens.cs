@@ -143,6 +143,7 @@ public sealed record DevelopmentIdentity(string Subject, IReadOnlyList<string> R
 public sealed class DevelopmentTokenSource : CachingTokenSource
 {
     private readonly HttpClient _http;
+    private readonly Uri _service;
     private readonly Uri _tokenEndpoint;
     private readonly DevelopmentIdentity _identity;
 
@@ -153,7 +154,8 @@ public sealed class DevelopmentTokenSource : CachingTokenSource
         ArgumentNullException.ThrowIfNull(httpClient);
         ArgumentNullException.ThrowIfNull(serviceAddress);
         _http = httpClient;
-        _tokenEndpoint = new Uri(new Uri(serviceAddress.AbsoluteUri.TrimEnd('/') + "/"), "dev/token");
+        _service = new Uri(serviceAddress.AbsoluteUri.TrimEnd('/') + "/");
+        _tokenEndpoint = new Uri(_service, "dev/token");
         _identity = identity ?? throw new ArgumentNullException(nameof(identity));
     }
 
@@ -164,22 +166,13 @@ public sealed class DevelopmentTokenSource : CachingTokenSource
     protected override async Task<AccessToken> FetchAsync(CancellationToken cancellationToken)
     {
         var body = new { subject = _identity.Subject, roles = _identity.Roles, agentId = _identity.AgentId, agents = _identity.Agents };
-        HttpResponseMessage response;
-        try
-        {
-            response = await _http.PostAsJsonAsync(_tokenEndpoint, body, AuthzClient.JsonOptions, cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpRequestException exception)
-        {
-            throw new AuthzUnavailableException(_tokenEndpoint, exception.GetBaseException().Message,
-                $"cannot reach the development issuer at {_tokenEndpoint}: {exception.GetBaseException().Message}", exception);
-        }
-        using (response)
+        using var request = new HttpRequestMessage(HttpMethod.Post, _tokenEndpoint) { Content = JsonContent.Create(body, options: AuthzClient.JsonOptions) };
+        using (var response = await AuthzClient.TransmitAsync(_http, _service, request, cancellationToken).ConfigureAwait(false))
         {
             var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
             if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed)
             {
-                throw new AuthzAuthenticationException($"no token configured and {AuthzClient.Display(new Uri(_tokenEndpoint, "/"))} has no development issuer (POST /dev/token answered {(int)response.StatusCode})");
+                throw new AuthzAuthenticationException($"no token configured and {AuthzClient.Display(_service)} has no development issuer (POST /dev/token answered {(int)response.StatusCode})");
             }
             if (!response.IsSuccessStatusCode)
             {

@@ -224,22 +224,26 @@ public sealed partial class AuthzClient : IDisposable
         }
     }
 
-    private async Task<HttpResponseMessage> TransmitAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    private Task<HttpResponseMessage> TransmitAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+        TransmitAsync(_http, BaseAddress, request, cancellationToken);
+
+    /// <summary>Sends to the service at <paramref name="service"/>; unreachable or silent becomes <see cref="AuthzUnavailableException"/>.</summary>
+    internal static async Task<HttpResponseMessage> TransmitAsync(HttpClient http, Uri service, HttpRequestMessage request, CancellationToken cancellationToken)
     {
         try
         {
-            return await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+            return await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
         }
         catch (HttpRequestException exception)
         {
             var reason = Describe(exception);
-            throw new AuthzUnavailableException(BaseAddress, reason, $"cannot reach the authorization service at {Display(BaseAddress)}: {reason}", exception);
+            throw new AuthzUnavailableException(service, reason, $"cannot reach the authorization service at {Display(service)}: {reason}", exception);
         }
         catch (TaskCanceledException exception) when (!cancellationToken.IsCancellationRequested)
         {
             // HttpClient reports its own timeout as a cancellation the caller did not ask for.
-            var reason = $"no answer within {_http.Timeout.TotalSeconds:0.#} s";
-            throw new AuthzUnavailableException(BaseAddress, reason, $"the authorization service at {Display(BaseAddress)} gave {reason}", exception);
+            var reason = $"no answer within {http.Timeout.TotalSeconds:0.#} s";
+            throw new AuthzUnavailableException(service, reason, $"the authorization service at {Display(service)} gave {reason}", exception);
         }
     }
 

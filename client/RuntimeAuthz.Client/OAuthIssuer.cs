@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Duende.IdentityModel.Client;
 
 namespace RuntimeAuthz.Client;
@@ -40,30 +41,70 @@ public sealed class OAuthIssuer
     public string? DeviceAuthorizationEndpoint { get; }
 
     /// <summary>
-    /// Reads the issuer's discovery document. The document must name <paramref name="issuer"/> as its
-    /// issuer and keep its endpoints under it; plain http is accepted only on loopback.
+    /// Reads the issuer's discovery document (<c>{issuer}/.well-known/openid-configuration</c>). The
+    /// document must name <paramref name="issuer"/> as its issuer (OpenID Connect Discovery §4.3), and
+    /// plain http is accepted only on loopback. Keys are not fetched: the service validates tokens.
     /// </summary>
     public static async Task<OAuthIssuer> DiscoverAsync(HttpClient httpClient, Uri issuer, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(httpClient);
         ArgumentNullException.ThrowIfNull(issuer);
         var authority = issuer.AbsoluteUri.TrimEnd('/');
-        var discovery = await httpClient.GetDiscoveryDocumentAsync(new DiscoveryDocumentRequest
+        string Refuse(string why) => throw new AuthzAuthenticationException($"cannot use issuer {authority}: {why}");
+        if (!IsSecureOrLoopback(issuer))
         {
-            Address = authority,
-            // The client only needs endpoints; the silo validates signatures against the key set.
-            Policy = new DiscoveryPolicy { RequireHttps = true, AllowHttpOnLoopback = true, RequireKeySet = false },
-        }, cancellationToken).ConfigureAwait(false);
-        if (discovery.IsError)
-        {
-            throw new AuthzAuthenticationException($"cannot use issuer {authority}: {Describe(discovery.Error, null, discovery.Exception)}");
+            Refuse("plain http is only accepted on loopback; use https");
         }
-        if (string.IsNullOrWhiteSpace(discovery.TokenEndpoint))
+        var address = $"{authority}/.well-known/openid-configuration";
+        string text;
+        try
         {
-            throw new AuthzAuthenticationException($"cannot use issuer {authority}: its discovery document names no token_endpoint");
+            using var response = await httpClient.GetAsync(address, cancellationToken).ConfigureAwait(false);
+            text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                Refuse($"{address} answered {(int)response.StatusCode} {response.ReasonPhrase}");
+            }
         }
-        return new OAuthIssuer(httpClient, time ?? TimeProvider.System, new Uri(authority), discovery.TokenEndpoint, discovery.DeviceAuthorizationEndpoint);
+        catch (HttpRequestException exception)
+        {
+            throw new AuthzAuthenticationException($"cannot use issuer {authority}: cannot reach {address} ({exception.GetBaseException().Message})", exception);
+        }
+        catch (TaskCanceledException exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new AuthzAuthenticationException($"cannot use issuer {authority}: no answer from {address} within {httpClient.Timeout.TotalSeconds:0.#} s", exception);
+        }
+        string? named = null, tokenEndpoint = null, deviceEndpoint = null;
+        try
+        {
+            using var document = JsonDocument.Parse(text);
+            if (document.RootElement.ValueKind == JsonValueKind.Object)
+            {
+                named = Text(document.RootElement, "issuer");
+                tokenEndpoint = Text(document.RootElement, "token_endpoint");
+                deviceEndpoint = Text(document.RootElement, "device_authorization_endpoint");
+            }
+        }
+        catch (JsonException)
+        {
+            Refuse($"{address} is not a JSON discovery document");
+        }
+        if (named is null || !string.Equals(named.TrimEnd('/'), authority, StringComparison.Ordinal))
+        {
+            Refuse($"its discovery document names the issuer '{named}', not {authority}");
+        }
+        var endpoint = Endpoint(tokenEndpoint) ?? Refuse("its discovery document names no usable token_endpoint");
+        return new OAuthIssuer(httpClient, time ?? TimeProvider.System, new Uri(authority), endpoint, Endpoint(deviceEndpoint));
     }
+
+    private static string? Text(JsonElement document, string name) =>
+        document.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static string? Endpoint(string? value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var endpoint) && IsSecureOrLoopback(endpoint) ? endpoint.AbsoluteUri : null;
+
+    private static bool IsSecureOrLoopback(Uri address) =>
+        address.Scheme == Uri.UriSchemeHttps || (address.Scheme == Uri.UriSchemeHttp && address.IsLoopback);
 
     /// <summary>A token for the client itself (OAuth client credentials grant).</summary>
     public async Task<AccessToken> RequestClientCredentialsTokenAsync(string clientId, string clientSecret, string? scope = null, CancellationToken cancellationToken = default)
@@ -98,7 +139,7 @@ public sealed class OAuthIssuer
         }, cancellationToken).ConfigureAwait(false);
         if (response.IsError)
         {
-            throw new AuthzAuthenticationException($"issuer {Display} refused device sign-in: {Describe(response.Error, response.ErrorDescription, response.Exception)}");
+            throw new AuthzAuthenticationException($"issuer {Display} refused device sign-in: {Describe(response)}");
         }
         if (string.IsNullOrWhiteSpace(response.DeviceCode) || string.IsNullOrWhiteSpace(response.UserCode)
             || !Uri.TryCreate(response.VerificationUri, UriKind.Absolute, out var verification))
@@ -142,7 +183,7 @@ public sealed class OAuthIssuer
                 ClientSecret = authorization.ClientSecret,
                 DeviceCode = authorization.DeviceCode,
             }, cancellationToken).ConfigureAwait(false);
-            switch (response.IsError ? response.Error : null)
+            switch (response.IsError ? OAuthError(response) : null)
             {
                 case "authorization_pending":
                     continue;
@@ -165,7 +206,7 @@ public sealed class OAuthIssuer
     {
         if (response.IsError)
         {
-            throw new AuthzAuthenticationException($"issuer {Display} {refusal}: {Describe(response.Error, response.ErrorDescription, response.Exception)}");
+            throw new AuthzAuthenticationException($"issuer {Display} {refusal}: {Describe(response)}");
         }
         if (string.IsNullOrWhiteSpace(response.AccessToken))
         {
@@ -174,6 +215,12 @@ public sealed class OAuthIssuer
         DateTimeOffset? expiresAt = response.ExpiresIn > 0 ? _time.GetUtcNow().AddSeconds(response.ExpiresIn) : null;
         return new AccessToken(response.AccessToken, expiresAt);
     }
+
+    // RFC 6749 §5.2 errors may come with 400 or 401; the "error" member is the answer either way.
+    private static string? OAuthError(ProtocolResponse response) => response.Json is { ValueKind: JsonValueKind.Object } ? response.TryGet("error") ?? response.Error : response.Error;
+
+    private static string Describe(ProtocolResponse response) =>
+        Describe(OAuthError(response), response.Json is { ValueKind: JsonValueKind.Object } ? response.TryGet("error_description") : null, response.Exception);
 
     private static string Describe(string? error, string? description, Exception? exception)
     {

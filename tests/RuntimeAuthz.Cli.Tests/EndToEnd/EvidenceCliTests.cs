@@ -13,7 +13,7 @@ public sealed class EvidenceCliTests(RealSilo silo)
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var environment = new CliEnvironment { Output = output, Error = error, GetVariable = _ => null, UserName = "e2e" };
+        var environment = new CliEnvironment { Output = output, Error = error, GetVariable = _ => null };
         var exitCode = await CliApp.RunAsync([.. args, "--url", silo.BaseAddress.ToString()], environment);
         return new CliResult(exitCode, output.ToString(), error.ToString());
     }
