@@ -7,13 +7,16 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using RuntimeAuthz.Cli.Infrastructure;
+using RuntimeAuthz.Client;
 using RuntimeAuthz.Silo;
 
 namespace RuntimeAuthz.Cli.Tests.EndToEnd;
 
 /// <summary>
 /// One real silo host for the end-to-end tests: the production host builder (HTTP API + Orleans
-/// silo) on a free loopback port, grain state in a private Azurite, seeded with examples/.
+/// silo) on a free loopback port, grain state in a private Azurite, seeded with examples/, in the
+/// Development environment with the development token issuer (as ./start runs it).
 /// </summary>
 public sealed class RealSilo : IAsyncLifetime
 {
@@ -24,6 +27,21 @@ public sealed class RealSilo : IAsyncLifetime
     private WebApplication? _host;
 
     public Uri BaseAddress { get; private set; } = null!;
+
+    private static readonly HttpClient TokenHttp = new();
+
+    /// <summary>An SDK client that gets its tokens from the silo's development issuer, as <paramref name="who"/> (see <c>--as</c>).</summary>
+    public AuthzClient Client(string who = "admin") => new(BaseAddress, new DevelopmentTokenSource(TokenHttp, BaseAddress, DevelopmentIdentity.Parse(who)));
+
+    /// <summary>Runs the CLI in-process against this silo with no environment variables (so no token: the CLI asks the development issuer).</summary>
+    internal async Task<CliResult> Authz(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var environment = new CliEnvironment { Output = output, Error = error, GetVariable = _ => null };
+        var exitCode = await CliApp.RunAsync([.. args, "--url", BaseAddress.ToString()], environment);
+        return new CliResult(exitCode, output.ToString(), error.ToString());
+    }
 
     public static string RepoRoot { get; } = FindRepoRoot();
 
@@ -38,7 +56,9 @@ public sealed class RealSilo : IAsyncLifetime
         _host = SiloHost.Build(
         [
             "--urls", "http://127.0.0.1:0",
-            "--environment", "Production",
+            // As ./start runs it: Development with the development issuer, so the CLI gets its tokens by itself.
+            "--environment", "Development",
+            "--Authentication:DevelopmentIssuer:Enabled=true",
             $"--Storage:ConnectionString=DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AzuriteAccountKey};TableEndpoint=http://127.0.0.1:{tablePort}/devstoreaccount1;",
             $"--Orleans:ServiceId={serviceId}",
             $"--Orleans:ClusterId={serviceId}",
