@@ -124,7 +124,8 @@ public sealed class ClusterEnvironment : IAsyncLifetime
     }
 
     /// <summary>Starts the actual silo host: Kestrel on a free loopback port, Localhost clustering, Azurite storage.</summary>
-    public Task<RunningHost> StartHostAsync(string serviceId, bool seed) => StartHostAsync(
+    /// <param name="extraArgs">Further command-line arguments (e.g. a real issuer's Authentication settings).</param>
+    public Task<RunningHost> StartHostAsync(string serviceId, bool seed, IReadOnlyList<string>? extraArgs = null) => StartHostAsync(
     [
         "--urls", "http://127.0.0.1:0",
         "--environment", "Production",
@@ -135,21 +136,23 @@ public sealed class ClusterEnvironment : IAsyncLifetime
         $"--Orleans:GatewayPort={FreePorts.Next()}",
         $"--Seed:Example={seed}",
         $"--Seed:Directory={RepoPaths.Examples}",
+        .. extraArgs ?? [],
     ]);
 
     /// <summary>
     /// Starts the actual silo host with these command-line arguments; it is stopped at the end of the run.
-    /// Its authority is <see cref="TestTokens.Issuer"/> (unless the arguments name another), trusting the test key.
+    /// Its authority is <see cref="TestTokens.Issuer"/>, trusting the test key, unless the arguments name another
+    /// (then it uses that authority's discovery and JWKS, as the real-issuer tests need).
     /// </summary>
     public async Task<RunningHost> StartHostAsync(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        if (!args.Any(a => a.Contains(RuntimeAuthz.Silo.Security.CallerAuthenticationOptions.AuthorityKey, StringComparison.Ordinal)))
-            args = [.. args, TestTokens.AuthorityArgument];
+        var testAuthority = !args.Any(a => a.Contains(RuntimeAuthz.Silo.Security.CallerAuthenticationOptions.AuthorityKey, StringComparison.Ordinal));
+        if (testAuthority) args = [.. args, TestTokens.AuthorityArgument];
         var app = SiloHost.Build(args, builder =>
         {
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             builder.Services.AddSingleton<IIncomingGrainCallFilter, Evidence.DecisionLedger>();
-            TestTokens.Trust(builder);
+            if (testAuthority) TestTokens.Trust(builder);
             configure?.Invoke(builder);
         });
         await app.StartAsync();
