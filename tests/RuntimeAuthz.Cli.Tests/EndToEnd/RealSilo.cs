@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using RuntimeAuthz.Cli.Infrastructure;
+using RuntimeAuthz.Cluster.Tests.Infrastructure;
 using RuntimeAuthz.Client;
 using RuntimeAuthz.Silo;
 
@@ -26,6 +27,12 @@ public sealed class RealSilo : IAsyncLifetime
     private string? _azuriteData;
     private WebApplication? _host;
 
+    /// <summary>A real OIDC issuer (the OpenIddict test issuer, its own process) the silo also trusts, for <c>authz login</c>.</summary>
+    public OidcIssuerProcess Issuer { get; private set; } = null!;
+
+    /// <summary>Registered at <see cref="Issuer"/>: a governance service account.</summary>
+    public static IssuerClient GovernanceClient { get; } = new("ops-cli", "ops-cli-secret", Subject: "svc-ops", Roles: ["governance"]);
+
     public Uri BaseAddress { get; private set; } = null!;
 
     private static readonly HttpClient TokenHttp = new();
@@ -34,11 +41,14 @@ public sealed class RealSilo : IAsyncLifetime
     public AuthzClient Client(string who = "admin") => new(BaseAddress, new DevelopmentTokenSource(TokenHttp, BaseAddress, DevelopmentIdentity.Parse(who)));
 
     /// <summary>Runs the CLI in-process against this silo with no environment variables (so no token: the CLI asks the development issuer).</summary>
-    internal async Task<CliResult> Authz(params string[] args)
+    internal Task<CliResult> Authz(params string[] args) => Authz(new Dictionary<string, string>(), args);
+
+    /// <summary>Runs the CLI in-process against this silo with exactly these environment variables.</summary>
+    internal async Task<CliResult> Authz(IReadOnlyDictionary<string, string> variables, params string[] args)
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var environment = new CliEnvironment { Output = output, Error = error, GetVariable = _ => null };
+        var environment = new CliEnvironment { Output = output, Error = error, GetVariable = name => variables.GetValueOrDefault(name) };
         var exitCode = await CliApp.RunAsync([.. args, "--url", BaseAddress.ToString()], environment);
         return new CliResult(exitCode, output.ToString(), error.ToString());
     }
@@ -50,6 +60,7 @@ public sealed class RealSilo : IAsyncLifetime
         var tablePort = FreePort();
         _azuriteData = Directory.CreateTempSubdirectory("authz-cli-e2e-azurite-").FullName;
         _azurite = StartAzurite(tablePort, _azuriteData);
+        Issuer = await OidcIssuerProcess.StartAsync([GovernanceClient]);
         await WaitForPortAsync(tablePort, _azurite);
 
         var serviceId = "cli-e2e-" + Guid.NewGuid().ToString("N")[..10];
@@ -59,6 +70,7 @@ public sealed class RealSilo : IAsyncLifetime
             // As ./start runs it: Development with the development issuer, so the CLI gets its tokens by itself.
             "--environment", "Development",
             "--Authentication:DevelopmentIssuer:Enabled=true",
+            .. Issuer.SiloArguments,
             $"--Storage:ConnectionString=DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AzuriteAccountKey};TableEndpoint=http://127.0.0.1:{tablePort}/devstoreaccount1;",
             $"--Orleans:ServiceId={serviceId}",
             $"--Orleans:ClusterId={serviceId}",
@@ -78,6 +90,10 @@ public sealed class RealSilo : IAsyncLifetime
         {
             await _host.StopAsync();
             await _host.DisposeAsync();
+        }
+        if (Issuer is not null)
+        {
+            await Issuer.DisposeAsync();
         }
         if (_azurite is { HasExited: false })
         {
