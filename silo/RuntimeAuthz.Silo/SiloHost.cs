@@ -71,7 +71,7 @@ public static class SiloHost
         builder.Services.Configure<EvidenceOptions>(config.GetSection(EvidenceOptions.Section));
         builder.Services.Configure<DelegationOptions>(config.GetSection(DelegationOptions.SectionName));
         builder.Services.AddHostedService<ExampleSeeder>();
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.HideInternals);
         builder.Services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;

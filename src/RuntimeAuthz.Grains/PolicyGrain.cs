@@ -129,7 +129,11 @@ public sealed partial class PolicyGrain
     {
         try
         {
-            var input = new System.Text.Json.Nodes.JsonObject { ["policies"] = record.Policies, ["schema"] = record.Schema, ["note"] = record.Note, ["actorIssuer"] = record.AuthorIssuer };
+            var input = new System.Text.Json.Nodes.JsonObject
+            {
+                // The actor's issuer first: a long policy text is cut in the stored copy, not the issuer.
+                ["actorIssuer"] = record.AuthorIssuer, ["policies"] = record.Policies, ["schema"] = record.Schema, ["note"] = record.Note,
+            };
             var recorded = await GrainFactory.GetGrain<IGovernanceEvidenceGrain>(0).Record(new GovernanceRecord
             {
                 Kind = record.RolledBackFrom is null ? RuntimeAuthz.Evidence.EvidenceKinds.PolicyPublish : RuntimeAuthz.Evidence.EvidenceKinds.PolicyRollback,
