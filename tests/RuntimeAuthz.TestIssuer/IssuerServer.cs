@@ -103,9 +103,6 @@ public static class IssuerServer
             return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden, detail: "key rotation is allowed from loopback only");
         if (!bool.TryParse(retire ?? "false", out var retirePrevious))
             return TypedResults.Problem(statusCode: StatusCodes.Status400BadRequest, detail: $"retire must be true or false, not '{retire}'");
-        var (keyId, retired) = keys.Rotate(retirePrevious);
-        return TypedResults.Ok(new RotatedKeys(keyId, keys.PublishedKeyIds, retired));
+        return TypedResults.Ok(keys.Rotate(retirePrevious));
     }
 }
-
-public sealed record RotatedKeys(string KeyId, IReadOnlyList<string> PublishedKeyIds, IReadOnlyList<string> RetiredKeyIds);

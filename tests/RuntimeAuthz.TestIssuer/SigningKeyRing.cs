@@ -27,33 +27,26 @@ public sealed class SigningKeyRing : IConfigureOptions<OpenIddictServerOptions>,
         get { lock (gate) return current; }
     }
 
-    /// <summary>The key ids JWKS publishes, the current key first.</summary>
-    public IReadOnlyList<string> PublishedKeyIds
-    {
-        get { lock (gate) return [current.Key.KeyId, .. previous.Select(key => key.Key.KeyId)]; }
-    }
-
     /// <summary>Makes a new key current; the old current key stays published unless <paramref name="retirePrevious"/>.</summary>
-    /// <returns>The new key's id and the ids removed from JWKS.</returns>
-    public (string KeyId, IReadOnlyList<string> Retired) Rotate(bool retirePrevious)
+    public RotatedKeys Rotate(bool retirePrevious)
     {
         CancellationTokenSource signal;
-        string keyId;
-        List<string> retired;
+        RotatedKeys rotated;
         lock (gate)
         {
-            var next = NewKey();
             List<SigningCredentials> kept = [current, .. previous];
-            retired = retirePrevious ? [.. kept.Select(key => key.Key.KeyId)] : [];
+            current = NewKey();
             previous = retirePrevious ? [] : kept;
-            current = next;
-            keyId = next.Key.KeyId;
+            rotated = new RotatedKeys(
+                current.Key.KeyId,
+                [current.Key.KeyId, .. previous.Select(key => key.Key.KeyId)],
+                retirePrevious ? [.. kept.Select(key => key.Key.KeyId)] : []);
             signal = changed;
             changed = new CancellationTokenSource();
         }
         // Not disposed: OptionsMonitor re-subscribes from inside this callback, and the source holds no timer.
         signal.Cancel();
-        return (keyId, retired);
+        return rotated;
     }
 
     public void Configure(OpenIddictServerOptions options)
@@ -76,3 +69,6 @@ public sealed class SigningKeyRing : IConfigureOptions<OpenIddictServerOptions>,
         return new SigningCredentials(key, SecurityAlgorithms.EcdsaSha256);
     }
 }
+
+/// <summary>The outcome of a rotation: the new current key, what JWKS now publishes (current first), and what left it.</summary>
+public sealed record RotatedKeys(string KeyId, IReadOnlyList<string> PublishedKeyIds, IReadOnlyList<string> RetiredKeyIds);
