@@ -63,6 +63,7 @@ public sealed class LoginTests
         if (!OperatingSystem.IsWindows())
         {
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(cli.ProfilePath));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.GetDirectoryName(cli.ProfilePath)!));
         }
         Assert.DoesNotContain("issued.jwt.token", result.Output + result.Error, StringComparison.Ordinal);
         Assert.DoesNotContain("s3cret", result.Output + result.Error, StringComparison.Ordinal);

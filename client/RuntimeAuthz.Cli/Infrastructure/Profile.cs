@@ -72,7 +72,15 @@ public sealed class ProfileStore(string? path)
     {
         var path = Path ?? throw new UserInputException($"nowhere to keep the login: set {PathVariable} or HOME");
         var directory = System.IO.Path.GetDirectoryName(path)!;
-        Directory.CreateDirectory(directory);
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(directory);
+        }
+        else
+        {
+            // Applies only to directories it creates: an existing ~/.config keeps its mode.
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
         // Written to a new file created 0600 and moved into place, so the token is never readable by others, not even briefly.
         var temporary = System.IO.Path.Combine(directory, $".{System.IO.Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
