@@ -47,7 +47,7 @@ public abstract class CachingTokenSource : IAccessTokenSource
     public static readonly TimeSpan RefreshMargin = TimeSpan.FromMinutes(1);
 
     private readonly SemaphoreSlim _fetching = new(1, 1);
-    private (AccessToken Token, DateTimeOffset? RefreshAt)? _cached;
+    private Cached? _cached;
 
     /// <summary>Creates the source; <paramref name="time"/> defaults to the system clock.</summary>
     protected CachingTokenSource(TimeProvider? time = null) => Time = time ?? TimeProvider.System;
@@ -74,7 +74,7 @@ public abstract class CachingTokenSource : IAccessTokenSource
             DateTimeOffset? refreshAt = fetched.ExpiresAt is { } expires
                 ? expires - TimeSpan.FromTicks(Math.Min(RefreshMargin.Ticks, Math.Max(0, (expires - fetchedAt).Ticks / 2)))
                 : null;
-            _cached = (fetched, refreshAt);
+            _cached = new Cached(fetched, refreshAt);
             return fetched;
         }
         finally
@@ -83,11 +83,25 @@ public abstract class CachingTokenSource : IAccessTokenSource
         }
     }
 
+    /// <summary>
+    /// The service refused <paramref name="refused"/>: drop it if it is still the cached token, so the
+    /// next call fetches a new one (a token another caller already replaced is left alone).
+    /// </summary>
+    public void Forget(AccessToken refused)
+    {
+        if (Volatile.Read(ref _cached) is { } cached && ReferenceEquals(cached.Token, refused))
+        {
+            Interlocked.CompareExchange(ref _cached, null, cached);
+        }
+    }
+
     /// <summary>Obtains a new token from the issuer.</summary>
     protected abstract Task<AccessToken> FetchAsync(CancellationToken cancellationToken);
 
     private AccessToken? Fresh() =>
-        _cached is { } cached && (cached.RefreshAt is not { } refreshAt || Time.GetUtcNow() < refreshAt) ? cached.Token : null;
+        Volatile.Read(ref _cached) is { } cached && (cached.RefreshAt is not { } refreshAt || Time.GetUtcNow() < refreshAt) ? cached.Token : null;
+
+    private sealed record Cached(AccessToken Token, DateTimeOffset? RefreshAt);
 
     /// <summary>Expiry from an OAuth <c>expires_in</c> (seconds); null when absent or not positive.</summary>
     protected DateTimeOffset? ExpiryFrom(long? expiresInSeconds) =>

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -195,32 +196,44 @@ public sealed partial class AuthzClient : IDisposable
 
     private async Task<HttpResponseMessage> SendCoreAsync(HttpMethod method, string path, object? body, string? requestId, bool authenticate, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(method, path);
-        if (authenticate && _tokens is not null)
+        for (var attempt = 1; ; attempt++)
         {
-            var token = await _tokens.GetTokenAsync(cancellationToken).ConfigureAwait(false);
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Value);
-        }
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/problem+json"));
-        if (requestId is not null)
-        {
-            request.Headers.TryAddWithoutValidation(RequestIdHeader, requestId);
-        }
-        if (body is not null)
-        {
-            request.Content = JsonContent.Create(body, body.GetType(), options: JsonOptions);
-        }
-        var response = await TransmitAsync(request, cancellationToken).ConfigureAwait(false);
-        if (response.IsSuccessStatusCode)
-        {
-            return response;
-        }
-        using (response)
-        {
-            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            var echoedRequestId = response.Headers.TryGetValues(RequestIdHeader, out var values) ? values.FirstOrDefault() : null;
-            throw AuthzApiException.FromResponse(response.StatusCode, response.ReasonPhrase, text, echoedRequestId, BearerErrorDescription(response));
+            using var request = new HttpRequestMessage(method, path);
+            AccessToken? token = null;
+            if (authenticate && _tokens is not null)
+            {
+                token = await _tokens.GetTokenAsync(cancellationToken).ConfigureAwait(false);
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Value);
+            }
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/problem+json"));
+            if (requestId is not null)
+            {
+                request.Headers.TryAddWithoutValidation(RequestIdHeader, requestId);
+            }
+            if (body is not null)
+            {
+                request.Content = JsonContent.Create(body, body.GetType(), options: JsonOptions);
+            }
+            var response = await TransmitAsync(request, cancellationToken).ConfigureAwait(false);
+            if (response.IsSuccessStatusCode)
+            {
+                return response;
+            }
+            // A refused cached token (a restarted development silo, a revoked key) is replaced once; the
+            // service did not act on a 401, so sending the request again is safe.
+            if (response.StatusCode == HttpStatusCode.Unauthorized && attempt == 1 && token is not null && _tokens is CachingTokenSource cache)
+            {
+                cache.Forget(token);
+                response.Dispose();
+                continue;
+            }
+            using (response)
+            {
+                var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+                var echoedRequestId = response.Headers.TryGetValues(RequestIdHeader, out var values) ? values.FirstOrDefault() : null;
+                throw AuthzApiException.FromResponse(response.StatusCode, response.ReasonPhrase, text, echoedRequestId, BearerErrorDescription(response));
+            }
         }
     }
 

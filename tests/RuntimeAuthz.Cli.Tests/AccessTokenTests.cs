@@ -157,4 +157,44 @@ public sealed class AccessTokenTests
         Assert.Contains("grant_type=client_credentials", tokenRequest.Body, StringComparison.Ordinal);
         Assert.Contains("scope=runtimeauthz", tokenRequest.Body, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_refused_cached_token_is_replaced_once_and_the_request_sent_again()
+    {
+        var handler = CountingDevIssuer(expiresIn: 3600);
+        handler.On("GET", "/v1/agents", request => request.BearerToken == "t1"
+            ? ScriptedHandler.Respond(HttpStatusCode.Unauthorized, "")
+            : ScriptedHandler.Respond(HttpStatusCode.OK, "[]"));
+        using var client = new AuthzClient(new HttpClient(handler) { BaseAddress = Service },
+            new DevelopmentTokenSource(new HttpClient(handler), Service, DevelopmentIdentity.Admin));
+
+        var agents = await client.ListAgentsAsync();
+
+        Assert.Empty(agents);
+        Assert.Equal(["/dev/token", "/v1/agents", "/dev/token", "/v1/agents"], handler.Requests.Select(request => request.Path));
+    }
+
+    [Fact]
+    public async Task A_token_refused_again_after_a_fresh_fetch_is_reported_not_retried_forever()
+    {
+        var handler = CountingDevIssuer(expiresIn: 3600).On("GET", "/v1/agents", HttpStatusCode.Unauthorized, "");
+        using var client = new AuthzClient(new HttpClient(handler) { BaseAddress = Service },
+            new DevelopmentTokenSource(new HttpClient(handler), Service, DevelopmentIdentity.Admin));
+
+        var refused = await Assert.ThrowsAsync<AuthzApiException>(() => client.ListAgentsAsync());
+
+        Assert.True(refused.IsUnauthorized);
+        Assert.Equal(2, handler.Requests.Count(request => request.Path == "/v1/agents"));
+    }
+
+    [Fact]
+    public async Task A_static_token_that_is_refused_is_not_retried()
+    {
+        var handler = new ScriptedHandler().On("GET", "/v1/agents", HttpStatusCode.Unauthorized, "");
+        using var client = new AuthzClient(new HttpClient(handler) { BaseAddress = Service }, new StaticTokenSource("t"));
+
+        await Assert.ThrowsAsync<AuthzApiException>(() => client.ListAgentsAsync());
+
+        Assert.Single(handler.Requests);
+    }
 }

@@ -37,7 +37,7 @@ public sealed class CommandRunner(CliEnvironment environment)
 
     public Option<string?> UrlOption { get; } = new("--url")
     {
-        Description = $"Address of the authorization service (default: ${UrlVariable}, else {AuthzClient.Display(AuthzClient.DefaultBaseAddress)})",
+        Description = $"Address of the authorization service (default: ${UrlVariable}, else the address saved by authz login, else {AuthzClient.Display(AuthzClient.DefaultBaseAddress)})",
         Recursive = true,
     };
 
@@ -49,12 +49,14 @@ public sealed class CommandRunner(CliEnvironment environment)
 
     public Option<string?> TokenOption { get; } = new("--token")
     {
+        HelpName = "jwt",
         Description = $"Bearer token to send (default: ${Credentials.TokenVariable}, else the profile saved by authz login, else the development issuer)",
         Recursive = true,
     };
 
     public Option<string?> AsOption { get; } = new("--as")
     {
+        HelpName = "who",
         Description = $"Development silos only: who to be (default: ${Credentials.AsVariable}, else admin): admin, governance, approver, responder, auditor, agent:<id>, pep:<id,...|*>",
         Recursive = true,
     };
