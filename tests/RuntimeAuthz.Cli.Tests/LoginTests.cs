@@ -111,7 +111,7 @@ public sealed class LoginTests
 
         Assert.Equal(ExitCodes.Error, result.ExitCode);
         Assert.Contains("login needs the client secret: --client-secret-file <path>, $AUTHZ_CLIENT_SECRET, or on standard input", result.Error, StringComparison.Ordinal);
-        Assert.DoesNotContain(cli.Handler.Requests, request => request.Path == "/connect/token");
+        Assert.Empty(cli.Handler.Requests);
         Assert.False(File.Exists(cli.ProfilePath));
     }
 
@@ -142,6 +142,29 @@ public sealed class LoginTests
         Assert.Equal(ExitCodes.Error, result.ExitCode);
         Assert.Contains(expected, result.Error, StringComparison.Ordinal);
         Assert.Single(result.Error.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public async Task An_empty_secret_file_or_client_id_is_refused_before_any_token_request()
+    {
+        using var cli = WithIssuer();
+        var empty = Path.Combine(Path.GetTempPath(), $"authz-empty-secret-{Guid.NewGuid():N}");
+        File.WriteAllText(empty, "\n");
+        try
+        {
+            var emptySecret = await cli.RunAsync(Login("--client-secret-file", empty));
+            var blankClient = await cli.RunAsync("login", "--issuer", "https://login.test", "--client-id", "  ");
+
+            Assert.Equal(ExitCodes.Error, emptySecret.ExitCode);
+            Assert.Equal($"error: --client-secret-file: {empty} is empty", emptySecret.Error.Trim());
+            Assert.Equal(ExitCodes.Error, blankClient.ExitCode);
+            Assert.Equal("error: --client-id must not be empty", blankClient.Error.Trim());
+            Assert.Empty(cli.Handler.Requests);
+        }
+        finally
+        {
+            File.Delete(empty);
+        }
     }
 
     [Fact]

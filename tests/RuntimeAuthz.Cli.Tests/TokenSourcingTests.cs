@@ -112,6 +112,20 @@ public sealed class TokenSourcingTests
     }
 
     [Fact]
+    public async Task A_bad_AUTHZ_AS_is_reported_under_its_name()
+    {
+        using var cli = WithAgentsList();
+        cli.Variables.Remove("AUTHZ_TOKEN");
+        cli.Variables["AUTHZ_AS"] = "superuser";
+
+        var result = await cli.RunAsync("agents", "list");
+
+        Assert.Equal(ExitCodes.Error, result.ExitCode);
+        Assert.StartsWith("error: AUTHZ_AS: 'superuser' is not a development identity", result.Error, StringComparison.Ordinal);
+        Assert.Empty(cli.Handler.Requests);
+    }
+
+    [Fact]
     public async Task As_together_with_a_configured_token_is_refused_rather_than_silently_ignored()
     {
         using var cli = WithAgentsList();

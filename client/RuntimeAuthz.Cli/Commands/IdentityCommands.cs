@@ -42,14 +42,16 @@ public static class IdentityCommands
             {
                 throw new UserInputException("--client-id must not be empty");
             }
+            // Local input first: nothing is sent before the secret is known to be there.
+            var secret = call.Get(device) ? ConfiguredSecret(call, secretFile) : RequiredSecret(call, secretFile);
             AccessToken token;
             OAuthIssuer discovered;
             try
             {
                 discovered = await OAuthIssuer.DiscoverAsync(call.Http, issuerAddress, call.Environment.Time, cancellationToken).ConfigureAwait(false);
                 token = call.Get(device)
-                    ? await SignInWithDeviceAsync(call, discovered, client, ConfiguredSecret(call, secretFile), call.Get(scope), cancellationToken).ConfigureAwait(false)
-                    : await discovered.RequestClientCredentialsTokenAsync(client, RequiredSecret(call, secretFile), call.Get(scope), cancellationToken).ConfigureAwait(false);
+                    ? await SignInWithDeviceAsync(call, discovered, client, secret, call.Get(scope), cancellationToken).ConfigureAwait(false)
+                    : await discovered.RequestClientCredentialsTokenAsync(client, secret!, call.Get(scope), cancellationToken).ConfigureAwait(false);
             }
             catch (AuthzAuthenticationException exception)
             {
