@@ -64,6 +64,7 @@ public static class SiloHost
             {
                 throw new InvalidOperationException($"Orleans:Clustering must be Localhost or AzureTable, not '{clustering}'");
             }
+            silo.UseClusterSecurity(config);
             silo.AddRuntimeAuthz(connectionString, grainTable);
             silo.TuneMembershipForFastFailover();
         });

@@ -55,6 +55,8 @@ public sealed record DecisionRequest
     [Id(5)] public string? ContextJson { get; init; }
     /// <summary>Any JSON value: the tool input, exposed as <c>context.input</c>.</summary>
     [Id(6)] public string? InputJson { get; init; }
+    /// <summary>Who asked (the authenticated caller's subject: the agent, an enforcement point or an admin); recorded as the evidence's actor.</summary>
+    [Id(7)] public string? Caller { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("authz.PolicyErrorInfo")]

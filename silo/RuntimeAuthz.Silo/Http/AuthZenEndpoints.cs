@@ -34,7 +34,7 @@ public static class AuthZenEndpoints
             var body = await RequestReading.ReadObjectAsync(context.Request, ct);
             var (sessionId, decisionRequest) = Parse(body, defaults: null, path: "");
             if (await RefuseUnlessSubjectAsync(context, access, [(sessionId, decisionRequest)]) is { } refused) return refused;
-            var decision = await SessionEndpoints.DecideFailClosed(grains, sessionId, decisionRequest, time, logger);
+            var decision = await SessionEndpoints.DecideFailClosed(grains, sessionId, decisionRequest, access.CallerOf(context), time, logger);
             return Results.Json(Response(decision));
         }).RequirePermission(Permissions.Decide);
 
@@ -46,7 +46,7 @@ public static class AuthZenEndpoints
             {
                 var (sessionId, single) = Parse(body, defaults: null, path: "");
                 if (await RefuseUnlessSubjectAsync(context, access, [(sessionId, single)]) is { } refusedSingle) return refusedSingle;
-                return Results.Json(Response(await SessionEndpoints.DecideFailClosed(grains, sessionId, single, time, logger)));
+                return Results.Json(Response(await SessionEndpoints.DecideFailClosed(grains, sessionId, single, access.CallerOf(context), time, logger)));
             }
             if (body["evaluations"] is not JsonArray items)
                 throw new BadRequestException($"evaluations must be an array, not {RequestReading.Kind(body["evaluations"])}");
@@ -67,7 +67,7 @@ public static class AuthZenEndpoints
             var results = new JsonArray();
             foreach (var (sessionId, decisionRequest) in parsed)
             {
-                var decision = await SessionEndpoints.DecideFailClosed(grains, sessionId, decisionRequest, time, logger);
+                var decision = await SessionEndpoints.DecideFailClosed(grains, sessionId, decisionRequest, access.CallerOf(context), time, logger);
                 results.Add(Response(decision));
                 var permitted = decision.Outcome == DecisionOutcome.Allow;
                 if ((semantic == "deny_on_first_deny" && !permitted) || (semantic == "permit_on_first_permit" && permitted)) break;

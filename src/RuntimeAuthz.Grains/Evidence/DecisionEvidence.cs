@@ -48,6 +48,7 @@ public static class DecisionEvidence
             DenyReason = decision.DenyReason,
             DeterminingPolicies = decision.Reasons,
             PolicyVersion = decision.PolicyVersion,
+            Actor = request.Caller,
             // Request-derived parse errors may quote the input: keep them out of the record (the digest covers the input).
             Detail = decision.DenyReason == DenyReasons.InvalidRequest ? null : SessionLimits.Truncate(detail),
         };
