@@ -29,7 +29,6 @@ public static class IssuerServer
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         // The in-memory data-protection key ring warns that it is unencrypted; this process keeps nothing on disk worth protecting.
         builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
-        builder.Services.AddProblemDetails();
 
         var keys = new SigningKeyRing();
         builder.Services.AddSingleton(keys);

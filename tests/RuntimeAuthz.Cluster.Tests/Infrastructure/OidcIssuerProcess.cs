@@ -119,7 +119,8 @@ public sealed class OidcIssuerProcess : IAsyncDisposable
             ["client_secret"] = secret,
         });
         using var response = await http.PostAsync("connect/token", form, cancellation);
-        var body = JsonNode.Parse(await response.Content.ReadAsStringAsync(cancellation));
+        var text = await response.Content.ReadAsStringAsync(cancellation);
+        var body = text.Length > 0 ? JsonNode.Parse(text) : null;
         return new TokenReply(
             response.StatusCode,
             body?["access_token"]?.GetValue<string>(),

@@ -16,6 +16,7 @@ public sealed class RealIssuerFixture : IAsyncLifetime
     public static readonly IssuerClient Agent = new("agent-7-client", "agent-secret", Subject: "agent-7-workload", Roles: ["agent"], AgentId: "agent-7");
     public static readonly IssuerClient Pep = new("mcp-gateway", "gateway-secret", Roles: ["pep", "responder"], AuthzAgents: ["agent-7", "agent-8"]);
     public static readonly IssuerClient OtherAudience = new("other-audience", "other-secret", Roles: ["admin"], Audience: "not-runtimeauthz");
+    public static readonly IssuerClient ShortLived = new("short-lived", "short-secret", Roles: ["admin"], TokenLifetimeSeconds: 1);
 
     private readonly SemaphoreSlim gate = new(1, 1);
     private RunningHost? host;
@@ -27,7 +28,7 @@ public sealed class RealIssuerFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        IssuerClient[] clients = [Governance, Auditor, Agent, Pep, OtherAudience];
+        IssuerClient[] clients = [Governance, Auditor, Agent, Pep, OtherAudience, ShortLived];
         var issuers = await Task.WhenAll(OidcIssuerProcess.StartAsync(clients), OidcIssuerProcess.StartAsync(clients));
         (Issuer, Stranger) = (issuers[0], issuers[1]);
     }
@@ -38,7 +39,8 @@ public sealed class RealIssuerFixture : IAsyncLifetime
         await gate.WaitAsync();
         try
         {
-            return host ??= await StartHostTrustingAsync(environment, Issuer);
+            // No clock skew, so the short-lived token is refused as soon as its exp has passed.
+            return host ??= await StartHostTrustingAsync(environment, Issuer, "--Authentication:ClockSkewSeconds=0");
         }
         finally
         {
@@ -46,8 +48,8 @@ public sealed class RealIssuerFixture : IAsyncLifetime
         }
     }
 
-    public static Task<RunningHost> StartHostTrustingAsync(ClusterEnvironment environment, OidcIssuerProcess issuer) =>
-        environment.StartHostAsync("real-issuer-" + Guid.NewGuid().ToString("N")[..12], seed: false, extraArgs: issuer.SiloArguments);
+    public static Task<RunningHost> StartHostTrustingAsync(ClusterEnvironment environment, OidcIssuerProcess issuer, params string[] moreArgs) =>
+        environment.StartHostAsync("real-issuer-" + Guid.NewGuid().ToString("N")[..12], seed: false, extraArgs: [.. issuer.SiloArguments, .. moreArgs]);
 
     public async Task DisposeAsync()
     {
@@ -116,12 +118,14 @@ public sealed class RealIssuerTests(ClusterEnvironment environment, RealIssuerFi
         var auditor = host.ClientWith(await fixture.Issuer.GetTokenAsync(RealIssuerFixture.Auditor));
         var chain = await auditor.GetJsonAsync("/v1/evidence/governance");
         Assert.Equal(HttpStatusCode.OK, chain.Status);
+        // The evidence table is shared by every host in the run, so the record is found by its unique note.
         var record = chain.Json["records"]!.AsArray()
             .Select(entry => EvidenceSealer.ParseBody(entry!["body"]!.GetValue<string>()))
-            .Single(body => body.Kind == EvidenceKinds.PolicyPublish && body.PolicyVersion == version);
-        Assert.Equal("alice@example.org", record.Actor);
+            .Single(body => body.Kind == EvidenceKinds.PolicyPublish && body.Input?.Contains(note, StringComparison.Ordinal) == true);
         var input = JsonNode.Parse(record.Input!)!;
         Assert.Equal(note, input["note"]!.GetValue<string>());
+        Assert.Equal(version, record.PolicyVersion);
+        Assert.Equal("alice@example.org", record.Actor);
         Assert.Equal(fixture.Issuer.Authority.ToString(), input["actorIssuer"]!.GetValue<string>());
     }
 
@@ -161,6 +165,22 @@ public sealed class RealIssuerTests(ClusterEnvironment environment, RealIssuerFi
         var reply = await host.ClientWith(token).GetJsonAsync("/v1/whoami");
 
         Assert.Contains("audience", reply.AssertProblem(HttpStatusCode.Unauthorized), StringComparison.OrdinalIgnoreCase);
+        AssertInvalidToken(reply);
+    }
+
+    [Fact]
+    public async Task An_expired_real_issuer_token_is_refused_with_401()
+    {
+        var host = await fixture.HostAsync(environment);
+        var token = await fixture.Issuer.GetTokenAsync(RealIssuerFixture.ShortLived);
+        var expires = DateTimeOffset.FromUnixTimeSeconds(JwtParts.Read(token).Payload["exp"]!.GetValue<long>());
+
+        // Wait out the token's own one-second lifetime (by the wall clock the issuer and silo share).
+        var remaining = expires - DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(1100);
+        if (remaining > TimeSpan.Zero) await Task.Delay(remaining);
+        var reply = await host.ClientWith(token).GetJsonAsync("/v1/whoami");
+
+        Assert.Contains("expired", reply.AssertProblem(HttpStatusCode.Unauthorized), StringComparison.OrdinalIgnoreCase);
         AssertInvalidToken(reply);
     }
 
