@@ -23,7 +23,7 @@ public sealed class IdentityEndToEndTests(RealSilo silo)
         Assert.Contains("Subject     dev-admin", admin.OutputLines);
         Assert.Contains("Issuer      runtimeauthz-development", admin.OutputLines);
         Assert.Contains("Roles       admin", admin.OutputLines);
-        Assert.Contains(admin.OutputLines, line => line.StartsWith("Expires     ", StringComparison.Ordinal) && line.EndsWith("(in 1h)", StringComparison.Ordinal));
+        Assert.Contains(admin.OutputLines, line => line.StartsWith("Expires     ", StringComparison.Ordinal) && line.Contains("Z (in ", StringComparison.Ordinal));
         Assert.Contains("Token from  development issuer (--as admin)", admin.OutputLines);
         Assert.DoesNotContain("eyJ", admin.Output, StringComparison.Ordinal);
 
@@ -32,6 +32,9 @@ public sealed class IdentityEndToEndTests(RealSilo silo)
         Assert.Equal("agent-demo-agent", json.GetProperty("subject").GetString());
         Assert.Equal("demo-agent", json.GetProperty("agentId").GetString());
         Assert.Equal(["agent"], json.GetProperty("roles").EnumerateArray().Select(role => role.GetString()));
+        // The development issuer's default lifetime is an hour.
+        var lifetime = json.GetProperty("expiresAt").GetDateTimeOffset() - DateTimeOffset.UtcNow;
+        Assert.InRange(lifetime, TimeSpan.FromMinutes(50), TimeSpan.FromHours(1));
     }
 
     [Fact]
