@@ -86,6 +86,20 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task Check_by_an_agent_that_may_not_read_agent_records_still_denies_when_its_session_is_refused()
+    {
+        using var cli = new CliHarness();
+        cli.Handler
+            .On("POST", "/v1/sessions", HttpStatusCode.Conflict, """{"title":"refused","status":409,"detail":"agent 'billing-bot' is revoked"}""", "application/problem+json")
+            .On("GET", "/v1/agents/billing-bot", HttpStatusCode.Forbidden, """{"title":"Forbidden","status":403,"detail":"requires permission 'agents:read'"}""", "application/problem+json");
+
+        var result = await cli.RunAsync("check", "--agent", "billing-bot", "--action", "refund", "--resource", "Invoice::\"inv-7\"");
+
+        Assert.Equal(ExitCodes.Deny, result.ExitCode);
+        Assert.Contains("reason: session-refused", result.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Check_reports_a_server_failure_as_an_error_not_a_decision()
     {
         using var cli = new CliHarness();
