@@ -16,6 +16,8 @@ public static class CliApp
         {
             runner.UrlOption,
             runner.JsonOption,
+            runner.TokenOption,
+            runner.AsOption,
         };
         root.Subcommands.Add(AgentCommands.Create(runner));
         root.Subcommands.Add(SessionCommands.Create(runner));
@@ -25,6 +27,7 @@ public static class CliApp
         root.Subcommands.Add(HealthCommand.Create(runner));
         foreach (var governance in GovernanceCommands.Create(runner)) root.Subcommands.Add(governance);
         root.Subcommands.Add(EvidenceCommands.Create(runner));
+        foreach (var identity in IdentityCommands.Create(runner)) root.Subcommands.Add(identity);
         return root;
     }
 

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -26,10 +27,15 @@ public sealed partial class AuthzClient : IDisposable
 
     private const string RequestIdHeader = "X-Request-ID";
     private readonly HttpClient _http;
+    private readonly IAccessTokenSource? _tokens;
     private readonly bool _ownsHttpClient;
 
-    /// <summary>Wraps an <see cref="HttpClient"/> whose <see cref="HttpClient.BaseAddress"/> is the service address.</summary>
-    public AuthzClient(HttpClient httpClient)
+    /// <summary>
+    /// Wraps an <see cref="HttpClient"/> whose <see cref="HttpClient.BaseAddress"/> is the service address.
+    /// Every request except health probes and the AuthZEN discovery document carries a bearer token from
+    /// <paramref name="tokens"/> (without one the service answers 401).
+    /// </summary>
+    public AuthzClient(HttpClient httpClient, IAccessTokenSource? tokens = null)
     {
         ArgumentNullException.ThrowIfNull(httpClient);
         if (httpClient.BaseAddress is null)
@@ -37,16 +43,23 @@ public sealed partial class AuthzClient : IDisposable
             throw new ArgumentException("The HttpClient needs a BaseAddress (the service address).", nameof(httpClient));
         }
         _http = httpClient;
+        _tokens = tokens;
         BaseAddress = WithTrailingSlash(httpClient.BaseAddress);
     }
 
     /// <summary>Creates a client with its own <see cref="HttpClient"/> for <paramref name="baseAddress"/>.</summary>
-    public AuthzClient(Uri baseAddress, TimeSpan? timeout = null)
-        : this(new HttpClient { BaseAddress = WithTrailingSlash(baseAddress), Timeout = timeout ?? TimeSpan.FromSeconds(30) }) =>
+    public AuthzClient(Uri baseAddress, IAccessTokenSource? tokens = null, TimeSpan? timeout = null)
+        : this(new HttpClient { BaseAddress = WithTrailingSlash(baseAddress), Timeout = timeout ?? TimeSpan.FromSeconds(30) }, tokens) =>
         _ownsHttpClient = true;
 
     /// <summary>The service address requests are sent to.</summary>
     public Uri BaseAddress { get; }
+
+    // ---- identity ----------------------------------------------------------------------
+
+    /// <summary><c>GET /v1/whoami</c>: who the service takes the caller to be (subject, issuer, roles, agent, expiry).</summary>
+    public Task<WhoAmI> WhoAmIAsync(CancellationToken cancellationToken = default) =>
+        SendAsync<WhoAmI>(HttpMethod.Get, "v1/whoami", null, cancellationToken);
 
     // ---- agents ------------------------------------------------------------------------
 
@@ -142,7 +155,7 @@ public sealed partial class AuthzClient : IDisposable
 
     /// <summary><c>GET /.well-known/authzen-configuration</c>.</summary>
     public Task<AuthZenConfiguration> GetAuthZenConfigurationAsync(CancellationToken cancellationToken = default) =>
-        SendAsync<AuthZenConfiguration>(HttpMethod.Get, ".well-known/authzen-configuration", null, cancellationToken);
+        SendAsync<AuthZenConfiguration>(HttpMethod.Get, ".well-known/authzen-configuration", null, cancellationToken, authenticate: false);
 
     /// <summary><c>POST /access/v1/evaluation</c>. <paramref name="requestId"/> is sent as <c>X-Request-ID</c>.</summary>
     public Task<AuthZenEvaluationResponse> EvaluateAsync(AuthZenEvaluationRequest request, string? requestId = null, CancellationToken cancellationToken = default) =>
@@ -183,12 +196,12 @@ public sealed partial class AuthzClient : IDisposable
 
     private async Task SendAsync(HttpMethod method, string path, object? body, CancellationToken cancellationToken, string? requestId = null)
     {
-        using var response = await SendCoreAsync(method, path, body, requestId, cancellationToken).ConfigureAwait(false);
+        using var response = await SendCoreAsync(method, path, body, requestId, authenticate: true, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken cancellationToken, string? requestId = null)
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, object? body, CancellationToken cancellationToken, string? requestId = null, bool authenticate = true)
     {
-        using var response = await SendCoreAsync(method, path, body, requestId, cancellationToken).ConfigureAwait(false);
+        using var response = await SendCoreAsync(method, path, body, requestId, authenticate, cancellationToken).ConfigureAwait(false);
         var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -201,48 +214,69 @@ public sealed partial class AuthzClient : IDisposable
         }
     }
 
-    private async Task<HttpResponseMessage> SendCoreAsync(HttpMethod method, string path, object? body, string? requestId, CancellationToken cancellationToken)
+    private async Task<HttpResponseMessage> SendCoreAsync(HttpMethod method, string path, object? body, string? requestId, bool authenticate, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(method, path);
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
-        request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/problem+json"));
-        if (requestId is not null)
+        for (var attempt = 1; ; attempt++)
         {
-            request.Headers.TryAddWithoutValidation(RequestIdHeader, requestId);
-        }
-        if (body is not null)
-        {
-            request.Content = JsonContent.Create(body, body.GetType(), options: JsonOptions);
-        }
-        var response = await TransmitAsync(request, cancellationToken).ConfigureAwait(false);
-        if (response.IsSuccessStatusCode)
-        {
-            return response;
-        }
-        using (response)
-        {
-            var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            var echoedRequestId = response.Headers.TryGetValues(RequestIdHeader, out var values) ? values.FirstOrDefault() : null;
-            throw AuthzApiException.FromResponse(response.StatusCode, response.ReasonPhrase, text, echoedRequestId);
+            using var request = new HttpRequestMessage(method, path);
+            AccessToken? token = null;
+            if (authenticate && _tokens is not null)
+            {
+                token = await _tokens.GetTokenAsync(cancellationToken).ConfigureAwait(false);
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Value);
+            }
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/problem+json"));
+            if (requestId is not null)
+            {
+                request.Headers.TryAddWithoutValidation(RequestIdHeader, requestId);
+            }
+            if (body is not null)
+            {
+                request.Content = JsonContent.Create(body, body.GetType(), options: JsonOptions);
+            }
+            var response = await TransmitAsync(request, cancellationToken).ConfigureAwait(false);
+            if (response.IsSuccessStatusCode)
+            {
+                return response;
+            }
+            // A refused cached token (a restarted development silo, a revoked key) is replaced once; the
+            // service did not act on a 401, so sending the request again is safe.
+            if (response.StatusCode == HttpStatusCode.Unauthorized && attempt == 1 && token is not null && _tokens is CachingTokenSource cache)
+            {
+                cache.Forget(token);
+                response.Dispose();
+                continue;
+            }
+            using (response)
+            {
+                var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+                var echoedRequestId = response.Headers.TryGetValues(RequestIdHeader, out var values) ? values.FirstOrDefault() : null;
+                throw AuthzApiException.FromResponse(response.StatusCode, response.ReasonPhrase, text, echoedRequestId, BearerErrorDescription(response));
+            }
         }
     }
 
-    private async Task<HttpResponseMessage> TransmitAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    private Task<HttpResponseMessage> TransmitAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+        TransmitAsync(_http, BaseAddress, request, cancellationToken);
+
+    /// <summary>Sends to the service at <paramref name="service"/>; unreachable or silent becomes <see cref="AuthzUnavailableException"/>.</summary>
+    internal static async Task<HttpResponseMessage> TransmitAsync(HttpClient http, Uri service, HttpRequestMessage request, CancellationToken cancellationToken)
     {
         try
         {
-            return await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+            return await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
         }
         catch (HttpRequestException exception)
         {
             var reason = Describe(exception);
-            throw new AuthzUnavailableException(BaseAddress, reason, $"cannot reach the authorization service at {Display(BaseAddress)}: {reason}", exception);
+            throw new AuthzUnavailableException(service, reason, $"cannot reach the authorization service at {Display(service)}: {reason}", exception);
         }
         catch (TaskCanceledException exception) when (!cancellationToken.IsCancellationRequested)
         {
             // HttpClient reports its own timeout as a cancellation the caller did not ask for.
-            var reason = $"no answer within {_http.Timeout.TotalSeconds:0.#} s";
-            throw new AuthzUnavailableException(BaseAddress, reason, $"the authorization service at {Display(BaseAddress)} gave {reason}", exception);
+            var reason = $"no answer within {http.Timeout.TotalSeconds:0.#} s";
+            throw new AuthzUnavailableException(service, reason, $"the authorization service at {Display(service)} gave {reason}", exception);
         }
     }
 
@@ -255,6 +289,20 @@ public sealed partial class AuthzClient : IDisposable
             HttpRequestError.NameResolutionError => "host name not found",
             _ => innermost.Message,
         };
+    }
+
+    // A 401 without a problem body still says why in WWW-Authenticate: Bearer error_description="...".
+    private static string? BearerErrorDescription(HttpResponseMessage response)
+    {
+        foreach (var challenge in response.Headers.WwwAuthenticate)
+        {
+            if (challenge.Parameter is { } parameters
+                && System.Text.RegularExpressions.Regex.Match(parameters, "error_description=\"(?<text>[^\"]*)\"") is { Success: true } match)
+            {
+                return match.Groups["text"].Value;
+            }
+        }
+        return null;
     }
 
     /// <summary>The address as people type it (no trailing slash).</summary>

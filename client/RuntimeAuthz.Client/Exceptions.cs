@@ -10,6 +10,16 @@ public class AuthzException : Exception
     public AuthzException(string message, Exception? innerException = null) : base(message, innerException) { }
 }
 
+/// <summary>
+/// No token could be obtained (no development issuer, an issuer that refused the client, an
+/// expired device code) or the profile holding one is unusable. The message never contains a token.
+/// </summary>
+public sealed class AuthzAuthenticationException : AuthzException
+{
+    /// <summary>Creates the exception.</summary>
+    public AuthzAuthenticationException(string message, Exception? innerException = null) : base(message, innerException) { }
+}
+
 /// <summary>The service could not be reached (connection refused, DNS, TLS, or timeout).</summary>
 public sealed class AuthzUnavailableException : AuthzException
 {
@@ -72,6 +82,10 @@ public sealed class AuthzApiException : AuthzException
 
     /// <summary>True for 404 Not Found.</summary>
     public bool IsNotFound => Status == (int)HttpStatusCode.NotFound;
+    /// <summary>True for 401 Unauthorized: no token, or one the service does not accept.</summary>
+    public bool IsUnauthorized => Status == (int)HttpStatusCode.Unauthorized;
+    /// <summary>True for 403 Forbidden: authenticated, but the caller's roles do not allow it (<see cref="Detail"/> names the permission).</summary>
+    public bool IsForbidden => Status == (int)HttpStatusCode.Forbidden;
     /// <summary>True for 409 Conflict.</summary>
     public bool IsConflict => Status == (int)HttpStatusCode.Conflict;
 
@@ -79,7 +93,15 @@ public sealed class AuthzApiException : AuthzException
         string.IsNullOrWhiteSpace(detail) || detail == title ? $"{title} ({status})" : $"{title} ({status}): {detail}";
 
     /// <summary>Builds the exception from a response body, tolerating non-JSON bodies.</summary>
-    internal static AuthzApiException FromResponse(HttpStatusCode statusCode, string? reasonPhrase, string body, string? requestId)
+    internal static AuthzApiException FromResponse(HttpStatusCode statusCode, string? reasonPhrase, string body, string? requestId, string? fallbackDetail = null)
+    {
+        var problem = ParseProblem(statusCode, reasonPhrase, body, requestId);
+        return problem.Detail is null && fallbackDetail is not null
+            ? new AuthzApiException(problem.Status, problem.Title, fallbackDetail, problem.Type, problem.Errors, requestId)
+            : problem;
+    }
+
+    private static AuthzApiException ParseProblem(HttpStatusCode statusCode, string? reasonPhrase, string body, string? requestId)
     {
         var status = (int)statusCode;
         var fallbackTitle = string.IsNullOrWhiteSpace(reasonPhrase) ? statusCode.ToString() : reasonPhrase;

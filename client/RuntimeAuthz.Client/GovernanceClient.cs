@@ -4,7 +4,7 @@ using System.Text.Json.Serialization;
 namespace RuntimeAuthz.Client;
 
 /// <summary>
-/// Body of <c>POST /v1/agents/{id}/grants</c>. A sub-delegation names the delegating agent and its
+/// Body of <c>POST /v1/agents/{id}/grants</c>; the grantor recorded is the caller's token subject. A sub-delegation names the delegating agent and its
 /// grant (<paramref name="DelegatorAgentId"/>, <paramref name="ParentGrantId"/>) and may only narrow it.
 /// </summary>
 /// <param name="Condition">A Cedar expression (as inside <c>when { … }</c>) that must hold for the grant to cover a request.</param>
@@ -12,7 +12,6 @@ public sealed record CreateGrantRequest(
     IReadOnlyList<string> Actions,
     IReadOnlyList<string> Resources,
     DateTimeOffset ExpiresAt,
-    string GrantedBy,
     string? Purpose = null,
     string? Condition = null,
     DateTimeOffset? NotBefore = null,
@@ -24,15 +23,14 @@ public sealed record CreateElevationRequest(
     IReadOnlyList<string> Actions,
     IReadOnlyList<string> Resources,
     int DurationSeconds,
-    string GrantedBy,
     string? Purpose = null,
     string? Condition = null);
 
-/// <summary>Who performs a governance action and why (recorded with it).</summary>
-public sealed record GovernanceActionRequest(string Actor, string Reason);
+/// <summary>Why a governance action is taken (recorded with it; the actor recorded is the caller's token subject).</summary>
+public sealed record GovernanceActionRequest(string Reason);
 
 /// <summary>Body of <c>POST /v1/delegators/revoke</c>: exactly one of <paramref name="Agent"/> or <paramref name="Principal"/>.</summary>
-public sealed record RevokeByDelegatorRequest(string Actor, string Reason, string? Agent = null, string? Principal = null);
+public sealed record RevokeByDelegatorRequest(string Reason, string? Agent = null, string? Principal = null);
 
 /// <summary>A grant of authority with its provenance and state (<c>active</c>, <c>pending</c>, <c>expired</c>, <c>revoked</c>).</summary>
 public sealed record Grant(

@@ -69,7 +69,7 @@ public sealed record RegisterAgentRequest(
     IReadOnlyDictionary<string, string>? Labels = null);
 
 /// <summary>Body of <c>POST /v1/agents/{id}/status</c>.</summary>
-public sealed record ChangeAgentStatusRequest(AgentStatus Status, string Reason, string Actor);
+public sealed record ChangeAgentStatusRequest(AgentStatus Status, string Reason);
 
 /// <summary>Body of <c>POST /v1/agents/{id}/delegations</c>.</summary>
 /// <param name="Actions">Action names, e.g. <c>read_file</c>.</param>
@@ -78,7 +78,6 @@ public sealed record GrantDelegationRequest(
     IReadOnlyList<string> Actions,
     IReadOnlyList<string> Resources,
     DateTimeOffset ExpiresAt,
-    string GrantedBy,
     string? Purpose = null);
 
 /// <summary>An explicit, time-bounded grant of authority to an agent.</summary>
@@ -211,11 +210,11 @@ public sealed record ReportOutcomeRequest(string DecisionId, OutcomeKind Kind, J
 // Policies
 // ---------------------------------------------------------------------------------------
 
-/// <summary>Body of <c>POST /v1/policies</c>.</summary>
-public sealed record PublishPolicyRequest(string Policies, string? Schema, string Author, string? Note = null);
+/// <summary>Body of <c>POST /v1/policies</c>. The author recorded is the caller's token subject.</summary>
+public sealed record PublishPolicyRequest(string Policies, string? Schema, string? Note = null);
 
-/// <summary>Body of <c>POST /v1/policies/rollback</c>.</summary>
-public sealed record RollbackPolicyRequest(long Version, string Author, string? Note = null);
+/// <summary>Body of <c>POST /v1/policies/rollback</c>. The author recorded is the caller's token subject.</summary>
+public sealed record RollbackPolicyRequest(long Version, string? Note = null);
 
 /// <summary>One published policy version, with its texts.</summary>
 public sealed record PolicyVersion(
@@ -241,6 +240,21 @@ public sealed record PolicyVersionSummary(
     DateTimeOffset PublishedAt,
     int PolicyCount,
     long? RolledBackFrom)
+{
+    /// <summary>Fields the service sent that this SDK version does not know.</summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? AdditionalProperties { get; init; }
+}
+
+// ---------------------------------------------------------------------------------------
+// Identity
+// ---------------------------------------------------------------------------------------
+
+/// <summary>
+/// <c>GET /v1/whoami</c>: the caller as the service sees it. <paramref name="AgentId"/> is set for agent
+/// tokens, <paramref name="Agents"/> for enforcement points (<c>*</c> = any agent).
+/// </summary>
+public sealed record WhoAmI(string Subject, string Issuer, IReadOnlyList<string> Roles, string? AgentId, IReadOnlyList<string>? Agents, DateTimeOffset? ExpiresAt)
 {
     /// <summary>Fields the service sent that this SDK version does not know.</summary>
     [JsonExtensionData]

@@ -37,7 +37,7 @@ public sealed class AuthzClientTests
         var (client, handler) = Create();
         handler.On("POST", "/v1/agents/billing-bot/status", HttpStatusCode.OK, Samples.Agent.Replace("\"active\"", "\"suspended\"", StringComparison.Ordinal));
 
-        var agent = await client.SetAgentStatusAsync("billing-bot", new ChangeAgentStatusRequest(AgentStatus.Suspended, "incident 7", "bob"));
+        var agent = await client.SetAgentStatusAsync("billing-bot", new ChangeAgentStatusRequest(AgentStatus.Suspended, "incident 7"));
 
         Assert.Contains("\"status\":\"suspended\"", handler.Requests.Single().Body, StringComparison.Ordinal);
         Assert.Equal(AgentStatus.Suspended, agent.Status);

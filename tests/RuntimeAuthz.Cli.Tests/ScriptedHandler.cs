@@ -29,7 +29,7 @@ internal sealed class ScriptedHandler : HttpMessageHandler
     {
         var body = request.Content is null ? null : await request.Content.ReadAsStringAsync(cancellationToken);
         var headers = request.Headers.ToDictionary(header => header.Key, header => string.Join(",", header.Value), StringComparer.OrdinalIgnoreCase);
-        var recorded = new RecordedRequest(request.Method.Method, request.RequestUri!.AbsolutePath, body, headers);
+        var recorded = new RecordedRequest(request.Method.Method, request.RequestUri!.AbsolutePath, body, headers) { Url = request.RequestUri };
         Requests.Add(recorded);
         return _routes.TryGetValue($"{recorded.Method} {recorded.Path}", out var respond)
             ? respond(recorded)
@@ -37,4 +37,10 @@ internal sealed class ScriptedHandler : HttpMessageHandler
     }
 }
 
-internal sealed record RecordedRequest(string Method, string Path, string? Body, IReadOnlyDictionary<string, string> Headers);
+internal sealed record RecordedRequest(string Method, string Path, string? Body, IReadOnlyDictionary<string, string> Headers)
+{
+    public Uri Url { get; init; } = null!;
+
+    /// <summary>The bearer token sent, or null.</summary>
+    public string? BearerToken => Headers.TryGetValue("Authorization", out var value) && value.StartsWith("Bearer ", StringComparison.Ordinal) ? value["Bearer ".Length..] : null;
+}

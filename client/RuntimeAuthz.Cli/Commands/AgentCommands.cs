@@ -132,13 +132,12 @@ public static class AgentCommands
     {
         var id = new Argument<string>("id") { Description = "Agent id" };
         var reason = new Option<string?>("--reason") { Description = "Why (kept in the agent's record)" };
-        var actor = new Option<string?>("--actor") { Description = "Who is making the change (default: the current user)" };
-        var command = new Command(name, description) { id, reason, actor };
+        var command = new Command(name, description) { id, reason };
         runner.SetAction(command, async (call, cancellationToken) =>
         {
             var agent = await call.Client.SetAgentStatusAsync(
                 call.Required(id),
-                new ChangeAgentStatusRequest(status, call.Get(reason) ?? string.Empty, call.Get(actor) ?? call.UserName),
+                new ChangeAgentStatusRequest(status, call.Get(reason) ?? string.Empty),
                 cancellationToken).ConfigureAwait(false);
             if (call.Json)
             {
@@ -159,9 +158,8 @@ public static class AgentCommands
         var actions = new Option<string[]>("--action") { Description = "Action name the agent may perform (repeatable or comma-separated)", Required = true, AllowMultipleArgumentsPerToken = false };
         var resources = new Option<string[]>("--resource") { Description = "Resource pattern: 'Type::\"id\"', 'Type::*' or '*' (repeatable)", Required = true, AllowMultipleArgumentsPerToken = false };
         var expires = new Option<string>("--expires") { Description = "When the authority ends: a duration from now (30m, 8h, 7d) or an ISO-8601 time", Required = true };
-        var grantedBy = new Option<string?>("--granted-by") { Description = "Who grants it (default: the current user)" };
         var purpose = new Option<string?>("--purpose") { Description = "Why the agent needs it" };
-        var command = new Command("delegate", "Grant an agent time-bounded authority over actions and resources") { id, actions, resources, expires, grantedBy, purpose };
+        var command = new Command("delegate", "Grant an agent time-bounded authority over actions and resources") { id, actions, resources, expires, purpose };
         runner.SetAction(command, async (call, cancellationToken) =>
         {
             var actionList = InputParsing.SplitList(call.Get(actions));
@@ -174,7 +172,7 @@ public static class AgentCommands
             var agentId = call.Required(id);
             var delegation = await call.Client.GrantDelegationAsync(
                 agentId,
-                new GrantDelegationRequest(actionList, resourceList, expiresAt, call.Get(grantedBy) ?? call.UserName, call.Get(purpose)),
+                new GrantDelegationRequest(actionList, resourceList, expiresAt, call.Get(purpose)),
                 cancellationToken).ConfigureAwait(false);
             if (call.Json)
             {

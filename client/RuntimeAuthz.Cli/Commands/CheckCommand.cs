@@ -112,6 +112,11 @@ public static class CheckCommand
         {
             return DenyReasons.UnknownAgent;
         }
+        catch (AuthzApiException lookup) when (lookup.IsForbidden)
+        {
+            // An agent token may not read agent records; the refusal itself is the answer.
+            return "session-refused";
+        }
     }
 
     private static void WriteRefusal(Invocation call, string agentId, DecisionRequest request, string reason, AuthzApiException refused)

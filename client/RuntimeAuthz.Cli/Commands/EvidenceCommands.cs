@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net;
 using System.Text.Json;
 using RuntimeAuthz.Cli.Infrastructure;
+using RuntimeAuthz.Client;
 using RuntimeAuthz.Evidence;
 
 namespace RuntimeAuthz.Cli.Commands;
@@ -117,7 +118,7 @@ public static class EvidenceCommands
         public static EvidenceSource Create(Invocation call, Sources sources) =>
             call.Get(sources.ConnectionString) is { Length: > 0 } connection
                 ? new TableSource(new AzureTableEvidenceStore(connection, call.Get(sources.Table) ?? AzureTableEvidenceStore.DefaultTableName))
-                : new HttpSource(call.ServiceAddress);
+                : new HttpSource(call.ServiceAddress, call.Credentials);
 
         public async Task<IReadOnlyList<string>> ChainsAsync(string? session, bool all, bool governance, bool requireSelection, CancellationToken ct)
         {
@@ -180,7 +181,7 @@ public static class EvidenceCommands
             (await store.ReadChainAsync(chain, ct).ConfigureAwait(false), 0);
     }
 
-    private sealed class HttpSource(Uri service) : EvidenceSource
+    private sealed class HttpSource(Uri service, IAccessTokenSource credentials) : EvidenceSource
     {
         private readonly HttpClient http = new() { BaseAddress = service, Timeout = TimeSpan.FromSeconds(60) };
 
@@ -215,7 +216,9 @@ public static class EvidenceCommands
             HttpResponseMessage response;
             try
             {
-                response = await http.GetAsync(path, ct).ConfigureAwait(false);
+                using var request = new HttpRequestMessage(HttpMethod.Get, path);
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", (await credentials.GetTokenAsync(ct).ConfigureAwait(false)).Value);
+                response = await http.SendAsync(request, ct).ConfigureAwait(false);
             }
             catch (HttpRequestException ex)
             {
@@ -224,6 +227,11 @@ public static class EvidenceCommands
             using (response)
             {
                 var text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+                if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+                {
+                    // The same one-line 401/403 messages as every other command.
+                    throw new AuthzApiException((int)response.StatusCode, response.ReasonPhrase ?? response.StatusCode.ToString(), ProblemDetail(text), null, [], null);
+                }
                 if (response.StatusCode == HttpStatusCode.NotFound) throw new UserInputException($"not found: {ProblemDetail(text) ?? path}");
                 if (!response.IsSuccessStatusCode) throw new UserInputException($"{(int)response.StatusCode} from {path}: {ProblemDetail(text) ?? text}");
                 return JsonDocument.Parse(text);

@@ -8,7 +8,7 @@ namespace RuntimeAuthz.Cli.Commands;
 /// <summary>
 /// Delegation governance: <c>authz grants ...</c> (grants, sub-delegation, elevations),
 /// <c>authz revoke ...</c> (agent-wide and delegator-wide revocation) and
-/// <c>authz fleets|labels suspend|reactivate|show</c>. Every change records who and why.
+/// <c>authz fleets|labels suspend|reactivate|show</c>. Every change records why; who is the caller's token subject.
 /// </summary>
 public static class GovernanceCommands
 {
@@ -34,8 +34,6 @@ public static class GovernanceCommands
 
     private static Option<string> ReasonOption() => new("--reason") { Description = "Why (recorded with the change)", Required = true };
 
-    private static Option<string?> ActorOption() => new("--actor") { Description = "Who acts (default: the current user)" };
-
     private static Command CreateGrant(CommandRunner runner)
     {
         var agent = new Argument<string>("agent") { Description = "Agent receiving the grant" };
@@ -45,11 +43,10 @@ public static class GovernanceCommands
         var notBefore = new Option<string?>("--not-before") { Description = "Start: duration from now or ISO-8601 time (default: now)" };
         var condition = new Option<string?>("--condition") { Description = "Cedar expression that must hold, e.g. 'context.input.amount <= 100'" };
         var purpose = new Option<string?>("--purpose") { Description = "Why the agent needs it" };
-        var grantedBy = new Option<string?>("--granted-by") { Description = "Who grants it (default: the current user; the delegating agent for --from-agent)" };
         var fromAgent = new Option<string?>("--from-agent") { Description = "Sub-delegate: the agent handing on part of its grant" };
         var parentGrant = new Option<string?>("--parent-grant") { Description = "Sub-delegate: the delegating agent's grant id" };
         var command = new Command("create", "Grant authority to an agent, or sub-delegate part of another agent's grant")
-            { agent, actions, resources, expires, notBefore, condition, purpose, grantedBy, fromAgent, parentGrant };
+            { agent, actions, resources, expires, notBefore, condition, purpose, fromAgent, parentGrant };
         runner.SetAction(command, async (call, cancellationToken) =>
         {
             var actionList = InputParsing.SplitList(call.Get(actions));
@@ -58,7 +55,7 @@ public static class GovernanceCommands
             if ((call.Get(fromAgent) is null) != (call.Get(parentGrant) is null)) throw new UserInputException("--from-agent and --parent-grant go together");
             var from = call.Get(fromAgent);
             var request = new CreateGrantRequest(actionList, resourceList, InputParsing.ParseExpiry(call.Get(expires)!, call.Now, "--expires"),
-                call.Get(grantedBy) ?? from ?? call.UserName, call.Get(purpose), call.Get(condition),
+                call.Get(purpose), call.Get(condition),
                 call.Get(notBefore) is { } start ? InputParsing.ParseExpiry(start, call.Now, "--not-before") : null, from, call.Get(parentGrant));
             var grant = await call.Client.CreateGrantAsync(call.Required(agent), request, cancellationToken).ConfigureAwait(false);
             WriteGrant(call, grant, "granted");
@@ -114,12 +111,11 @@ public static class GovernanceCommands
         var agent = new Argument<string>("agent") { Description = "Agent id" };
         var grantId = new Argument<string>("grant") { Description = "Grant id" };
         var reason = ReasonOption();
-        var actor = ActorOption();
-        var command = new Command("revoke", "Revoke one grant and every grant derived from it") { agent, grantId, reason, actor };
+        var command = new Command("revoke", "Revoke one grant and every grant derived from it") { agent, grantId, reason };
         runner.SetAction(command, async (call, cancellationToken) =>
         {
             var revocation = await call.Client.RevokeGrantAsync(call.Required(agent), call.Required(grantId),
-                new GovernanceActionRequest(call.Get(actor) ?? call.UserName, call.Get(reason)!), cancellationToken).ConfigureAwait(false);
+                new GovernanceActionRequest(call.Get(reason)!), cancellationToken).ConfigureAwait(false);
             WriteRevocation(call, revocation);
             return ExitCodes.Success;
         });
@@ -134,15 +130,14 @@ public static class GovernanceCommands
         var duration = new Option<string>("--for") { Description = "Lifetime, e.g. 10m (at most the configured maximum, 1h by default)", Required = true };
         var purpose = new Option<string?>("--purpose") { Description = "Why the elevation is needed" };
         var condition = new Option<string?>("--condition") { Description = "Cedar expression that must hold" };
-        var grantedBy = new Option<string?>("--granted-by") { Description = "Who grants it (default: the current user)" };
-        var command = new Command("elevate", "Just-in-time elevation: a short-lived grant only one session may use") { session, actions, resources, duration, purpose, condition, grantedBy };
+        var command = new Command("elevate", "Just-in-time elevation: a short-lived grant only one session may use") { session, actions, resources, duration, purpose, condition };
         runner.SetAction(command, async (call, cancellationToken) =>
         {
             if (!InputParsing.TryParseDuration(call.Get(duration)!, out var lifetime) || lifetime < TimeSpan.FromSeconds(1))
                 throw new UserInputException("--for must be a duration such as 90s, 10m or 1h");
             var grant = await call.Client.ElevateAsync(call.Required(session), new CreateElevationRequest(
                 InputParsing.SplitList(call.Get(actions)), (call.Get(resources) ?? []).Select(r => r.Trim()).Where(r => r.Length > 0).ToList(),
-                (int)Math.Min(int.MaxValue, lifetime.TotalSeconds), call.Get(grantedBy) ?? call.UserName, call.Get(purpose), call.Get(condition)),
+                (int)Math.Min(int.MaxValue, lifetime.TotalSeconds), call.Get(purpose), call.Get(condition)),
                 cancellationToken).ConfigureAwait(false);
             WriteGrant(call, grant, "elevation granted");
             return ExitCodes.Success;
@@ -154,12 +149,11 @@ public static class GovernanceCommands
     {
         var agent = new Argument<string>("agent") { Description = "Agent id" };
         var reason = ReasonOption();
-        var actor = ActorOption();
-        var command = new Command("agent", "Revoke every grant of an agent (and what it sub-delegated)") { agent, reason, actor };
+        var command = new Command("agent", "Revoke every grant of an agent (and what it sub-delegated)") { agent, reason };
         runner.SetAction(command, async (call, cancellationToken) =>
         {
             var revocation = await call.Client.RevokeAgentGrantsAsync(call.Required(agent),
-                new GovernanceActionRequest(call.Get(actor) ?? call.UserName, call.Get(reason)!), cancellationToken).ConfigureAwait(false);
+                new GovernanceActionRequest(call.Get(reason)!), cancellationToken).ConfigureAwait(false);
             WriteRevocation(call, revocation);
             return ExitCodes.Success;
         });
@@ -171,13 +165,12 @@ public static class GovernanceCommands
         var agent = new Option<string?>("--agent") { Description = "An agent that sub-delegated: revoke every grant it handed on" };
         var principal = new Option<string?>("--principal") { Description = "A human principal (grantedBy): revoke every grant they made" };
         var reason = ReasonOption();
-        var actor = ActorOption();
-        var command = new Command("delegator", "Revoke every grant made by a delegator, cascading to grants derived from them") { agent, principal, reason, actor };
+        var command = new Command("delegator", "Revoke every grant made by a delegator, cascading to grants derived from them") { agent, principal, reason };
         runner.SetAction(command, async (call, cancellationToken) =>
         {
             if ((call.Get(agent) is null) == (call.Get(principal) is null)) throw new UserInputException("give exactly one of --agent or --principal");
             var revocation = await call.Client.RevokeByDelegatorAsync(
-                new RevokeByDelegatorRequest(call.Get(actor) ?? call.UserName, call.Get(reason)!, call.Get(agent), call.Get(principal)), cancellationToken).ConfigureAwait(false);
+                new RevokeByDelegatorRequest(call.Get(reason)!, call.Get(agent), call.Get(principal)), cancellationToken).ConfigureAwait(false);
             WriteRevocation(call, revocation);
             return ExitCodes.Success;
         });
@@ -191,11 +184,10 @@ public static class GovernanceCommands
         {
             var target = new Argument<string>(what) { Description = what == "fleet" ? "Fleet name" : "Label as key=value" };
             var reason = ReasonOption();
-            var actor = ActorOption();
-            var command = new Command(verb, $"{(suspended ? "Suspend" : "Reactivate")} every agent of the {what}") { target, reason, actor };
+            var command = new Command(verb, $"{(suspended ? "Suspend" : "Reactivate")} every agent of the {what}") { target, reason };
             runner.SetAction(command, async (call, cancellationToken) =>
             {
-                var by = new GovernanceActionRequest(call.Get(actor) ?? call.UserName, call.Get(reason)!);
+                var by = new GovernanceActionRequest(call.Get(reason)!);
                 var suspension = what == "fleet"
                     ? await call.Client.SetFleetSuspendedAsync(call.Required(target), suspended, by, cancellationToken).ConfigureAwait(false)
                     : await SetLabelAsync(call, call.Required(target), suspended, by, cancellationToken).ConfigureAwait(false);

@@ -31,9 +31,8 @@ public static class PolicyCommands
     {
         var file = new Argument<FileInfo>("file") { Description = "Cedar policy file (.cedar)" };
         var schema = new Option<FileInfo?>("--schema") { Description = "Cedar schema (.cedarschema) to validate against and publish with" };
-        var author = new Option<string?>("--author") { Description = "Who publishes (default: the current user)" };
         var note = new Option<string?>("--note") { Description = "What changed and why" };
-        var command = new Command("publish", "Publish a policy file as the next version (every silo switches to it)") { file, schema, author, note };
+        var command = new Command("publish", "Publish a policy file as the next version (every silo switches to it)") { file, schema, note };
         runner.SetAction(command, async (call, cancellationToken) =>
         {
             var policyFile = call.Required(file);
@@ -43,7 +42,7 @@ public static class PolicyCommands
             PolicyVersion version;
             try
             {
-                version = await call.Client.PublishPolicyAsync(new PublishPolicyRequest(policyText, schemaText, call.Get(author) ?? call.UserName, call.Get(note)), cancellationToken).ConfigureAwait(false);
+                version = await call.Client.PublishPolicyAsync(new PublishPolicyRequest(policyText, schemaText, call.Get(note)), cancellationToken).ConfigureAwait(false);
             }
             catch (AuthzApiException exception) when (exception.Errors.Count > 0)
             {
@@ -162,13 +161,12 @@ public static class PolicyCommands
     private static Command Rollback(CommandRunner runner)
     {
         var version = new Argument<string>("version") { Description = "Version whose text becomes current again (as a new version)" };
-        var author = new Option<string?>("--author") { Description = "Who rolls back (default: the current user)" };
         var note = new Option<string?>("--note") { Description = "Why" };
-        var command = new Command("rollback", "Republish an earlier version's text as a new version") { version, author, note };
+        var command = new Command("rollback", "Republish an earlier version's text as a new version") { version, note };
         runner.SetAction(command, async (call, cancellationToken) =>
         {
             var target = ParseVersion(call.Required(version));
-            var policy = await call.Client.RollbackPolicyAsync(new RollbackPolicyRequest(target, call.Get(author) ?? call.UserName, call.Get(note)), cancellationToken).ConfigureAwait(false);
+            var policy = await call.Client.RollbackPolicyAsync(new RollbackPolicyRequest(target, call.Get(note)), cancellationToken).ConfigureAwait(false);
             if (call.Json)
             {
                 Display.Json(call.Output, policy);

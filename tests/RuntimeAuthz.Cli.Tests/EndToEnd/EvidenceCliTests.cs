@@ -9,18 +9,11 @@ namespace RuntimeAuthz.Cli.Tests.EndToEnd;
 [Collection(RealSiloCollection.Name)]
 public sealed class EvidenceCliTests(RealSilo silo)
 {
-    private async Task<CliResult> Authz(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var environment = new CliEnvironment { Output = output, Error = error, GetVariable = _ => null, UserName = "e2e" };
-        var exitCode = await CliApp.RunAsync([.. args, "--url", silo.BaseAddress.ToString()], environment);
-        return new CliResult(exitCode, output.ToString(), error.ToString());
-    }
+    private Task<CliResult> Authz(params string[] args) => silo.Authz(args);
 
     private async Task<(string Session, List<Decision> Decisions)> DecideSomeAsync()
     {
-        using var client = new AuthzClient(silo.BaseAddress);
+        using var client = silo.Client();
         var session = await client.OpenSessionAsync(new OpenSessionRequest("demo-agent"));
         var decisions = new List<Decision>
         {

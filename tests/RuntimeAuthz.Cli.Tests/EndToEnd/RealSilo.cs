@@ -7,13 +7,17 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using RuntimeAuthz.Cli.Infrastructure;
+using RuntimeAuthz.Cluster.Tests.Infrastructure;
+using RuntimeAuthz.Client;
 using RuntimeAuthz.Silo;
 
 namespace RuntimeAuthz.Cli.Tests.EndToEnd;
 
 /// <summary>
 /// One real silo host for the end-to-end tests: the production host builder (HTTP API + Orleans
-/// silo) on a free loopback port, grain state in a private Azurite, seeded with examples/.
+/// silo) on a free loopback port, grain state in a private Azurite, seeded with examples/, in the
+/// Development environment with the development token issuer (as ./start runs it).
 /// </summary>
 public sealed class RealSilo : IAsyncLifetime
 {
@@ -23,7 +27,31 @@ public sealed class RealSilo : IAsyncLifetime
     private string? _azuriteData;
     private WebApplication? _host;
 
+    /// <summary>A real OIDC issuer (the OpenIddict test issuer, its own process) the silo also trusts, for <c>authz login</c>.</summary>
+    public OidcIssuerProcess Issuer { get; private set; } = null!;
+
+    /// <summary>Registered at <see cref="Issuer"/>: a governance service account.</summary>
+    public static IssuerClient GovernanceClient { get; } = new("ops-cli", "ops-cli-secret", Subject: "svc-ops", Roles: ["governance"]);
+
     public Uri BaseAddress { get; private set; } = null!;
+
+    private static readonly HttpClient TokenHttp = new();
+
+    /// <summary>An SDK client that gets its tokens from the silo's development issuer, as <paramref name="who"/> (see <c>--as</c>).</summary>
+    public AuthzClient Client(string who = "admin") => new(BaseAddress, new DevelopmentTokenSource(TokenHttp, BaseAddress, DevelopmentIdentity.Parse(who)));
+
+    /// <summary>Runs the CLI in-process against this silo with no environment variables (so no token: the CLI asks the development issuer).</summary>
+    internal Task<CliResult> Authz(params string[] args) => Authz(new Dictionary<string, string>(), args);
+
+    /// <summary>Runs the CLI in-process against this silo with exactly these environment variables.</summary>
+    internal async Task<CliResult> Authz(IReadOnlyDictionary<string, string> variables, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var environment = new CliEnvironment { Output = output, Error = error, GetVariable = name => variables.GetValueOrDefault(name) };
+        var exitCode = await CliApp.RunAsync([.. args, "--url", BaseAddress.ToString()], environment);
+        return new CliResult(exitCode, output.ToString(), error.ToString());
+    }
 
     public static string RepoRoot { get; } = FindRepoRoot();
 
@@ -32,13 +60,17 @@ public sealed class RealSilo : IAsyncLifetime
         var tablePort = FreePort();
         _azuriteData = Directory.CreateTempSubdirectory("authz-cli-e2e-azurite-").FullName;
         _azurite = StartAzurite(tablePort, _azuriteData);
+        Issuer = await OidcIssuerProcess.StartAsync([GovernanceClient]);
         await WaitForPortAsync(tablePort, _azurite);
 
         var serviceId = "cli-e2e-" + Guid.NewGuid().ToString("N")[..10];
         _host = SiloHost.Build(
         [
             "--urls", "http://127.0.0.1:0",
-            "--environment", "Production",
+            // As ./start runs it: Development with the development issuer, so the CLI gets its tokens by itself.
+            "--environment", "Development",
+            "--Authentication:DevelopmentIssuer:Enabled=true",
+            .. Issuer.SiloArguments,
             $"--Storage:ConnectionString=DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AzuriteAccountKey};TableEndpoint=http://127.0.0.1:{tablePort}/devstoreaccount1;",
             $"--Orleans:ServiceId={serviceId}",
             $"--Orleans:ClusterId={serviceId}",
@@ -58,6 +90,10 @@ public sealed class RealSilo : IAsyncLifetime
         {
             await _host.StopAsync();
             await _host.DisposeAsync();
+        }
+        if (Issuer is not null)
+        {
+            await Issuer.DisposeAsync();
         }
         if (_azurite is { HasExited: false })
         {

@@ -8,14 +8,7 @@ namespace RuntimeAuthz.Cli.Tests.EndToEnd;
 [Collection(RealSiloCollection.Name)]
 public sealed class RealSiloTests(RealSilo silo)
 {
-    private async Task<CliResult> Authz(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var environment = new CliEnvironment { Output = output, Error = error, GetVariable = _ => null, UserName = "e2e" };
-        var exitCode = await CliApp.RunAsync([.. args, "--url", silo.BaseAddress.ToString()], environment);
-        return new CliResult(exitCode, output.ToString(), error.ToString());
-    }
+    private Task<CliResult> Authz(params string[] args) => silo.Authz(args);
 
     private static string NewId(string prefix) => $"{prefix}-{Guid.NewGuid().ToString("N")[..8]}";
 
@@ -160,7 +153,7 @@ public sealed class RealSiloTests(RealSilo silo)
     [Fact]
     public async Task Sdk_speaks_AuthZEN_and_maps_problems_to_exceptions()
     {
-        using var client = new AuthzClient(silo.BaseAddress);
+        using var client = silo.Client();
 
         var configuration = await client.GetAuthZenConfigurationAsync();
         Assert.EndsWith("/access/v1/evaluation", configuration.AccessEvaluationEndpoint, StringComparison.Ordinal);
