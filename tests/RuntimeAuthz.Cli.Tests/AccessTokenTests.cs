@@ -67,7 +67,7 @@ public sealed class AccessTokenTests
     public async Task The_client_sends_the_token_except_to_health_and_discovery()
     {
         var handler = new ScriptedHandler()
-            .On("GET", "/v1/agents", HttpStatusCode.OK, "[]")
+            .On("GET", "/v1/agents", HttpStatusCode.OK, """{"agents":[]}""")
             .On("GET", "/health/live", HttpStatusCode.OK, "Healthy", "text/plain")
             .On("GET", "/.well-known/authzen-configuration", HttpStatusCode.OK, """{"policy_decision_point":"http://authz.test:5080","access_evaluation_endpoint":"http://authz.test:5080/access/v1/evaluation"}""");
         using var client = new AuthzClient(new HttpClient(handler) { BaseAddress = Service }, new StaticTokenSource("secret-token"));
@@ -164,7 +164,7 @@ public sealed class AccessTokenTests
         var handler = CountingDevIssuer(expiresIn: 3600);
         handler.On("GET", "/v1/agents", request => request.BearerToken == "t1"
             ? ScriptedHandler.Respond(HttpStatusCode.Unauthorized, "")
-            : ScriptedHandler.Respond(HttpStatusCode.OK, "[]"));
+            : ScriptedHandler.Respond(HttpStatusCode.OK, """{"agents":[]}"""));
         using var client = new AuthzClient(new HttpClient(handler) { BaseAddress = Service },
             new DevelopmentTokenSource(new HttpClient(handler), Service, DevelopmentIdentity.Admin));
 

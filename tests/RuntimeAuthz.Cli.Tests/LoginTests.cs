@@ -69,7 +69,7 @@ public sealed class LoginTests
         Assert.DoesNotContain("s3cret", result.Output + result.Error, StringComparison.Ordinal);
 
         // The saved token is what later commands send, to the service it was made for.
-        cli.Handler.On("GET", "/v1/agents", HttpStatusCode.OK, "[]");
+        cli.Handler.On("GET", "/v1/agents", HttpStatusCode.OK, """{"agents":[]}""");
         Assert.Equal(ExitCodes.Success, (await cli.RunAsync("agents", "list")).ExitCode);
         var used = cli.Handler.Requests.Last();
         Assert.Equal("issued.jwt.token", used.BearerToken);

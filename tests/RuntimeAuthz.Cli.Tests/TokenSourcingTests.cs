@@ -13,7 +13,7 @@ public sealed class TokenSourcingTests
     {
         var cli = new CliHarness();
         cli.Handler
-            .On("GET", "/v1/agents", HttpStatusCode.OK, "[]")
+            .On("GET", "/v1/agents", HttpStatusCode.OK, """{"agents":[]}""")
             .On("POST", "/dev/token", HttpStatusCode.OK, DevToken);
         return cli;
     }
@@ -142,7 +142,7 @@ public sealed class TokenSourcingTests
     {
         using var cli = new CliHarness();
         cli.Variables.Remove("AUTHZ_TOKEN");
-        cli.Handler.On("GET", "/v1/agents", HttpStatusCode.OK, "[]");
+        cli.Handler.On("GET", "/v1/agents", HttpStatusCode.OK, """{"agents":[]}""");
 
         var result = await cli.RunAsync("agents", "list");
 
