@@ -27,6 +27,10 @@ internal sealed class ScopeConstraint
     public string? EntityType { get; }
     public EntityUid[]? Entities { get; }
     public bool IsSlot { get; }
+    /// <summary>Where the entity type after <c>is</c> is written, for validation messages.</summary>
+    public SourceSpan TypeSpan { get; init; } = SourceSpan.None;
+    /// <summary>Where <see cref="Entity"/> (or each of <see cref="Entities"/>) is written.</summary>
+    public IReadOnlyList<SourceSpan> EntitySpans { get; init; } = [];
     /// <summary>The entity as a value with its hash precomputed, for the hot path.</summary>
     public EntityValue? Target { get; }
     public EntityValue[]? Targets { get; }

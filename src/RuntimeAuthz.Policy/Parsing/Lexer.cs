@@ -13,6 +13,15 @@ internal enum TokenKind
 
 internal readonly record struct Token(TokenKind Kind, string Text, int Offset, int Line, int Column)
 {
+    /// <summary>The span of this token alone (a string token may run over several lines).</summary>
+    public SourceSpan Span(string source)
+    {
+        var lastNewline = Text.LastIndexOf('\n');
+        var endLine = Line + Text.Count(c => c == '\n');
+        var endColumn = lastNewline < 0 ? Column + Text.Length : Text.Length - lastNewline;
+        return new SourceSpan(source, Line, Column, endLine, endColumn, Offset, Offset + Text.Length);
+    }
+
     public string Describe() => Kind switch
     {
         TokenKind.EndOfInput => "end of input",
@@ -31,10 +40,13 @@ internal sealed class Lexer
     private int line = 1;
     private int lineStart;
 
-    public Lexer(string text, string sourceName)
+    /// <summary>Positions count from <paramref name="line"/>:<paramref name="column"/> (for text cut out of a larger document).</summary>
+    public Lexer(string text, string sourceName, int line = 1, int column = 1)
     {
         this.text = text;
         this.sourceName = sourceName;
+        this.line = line;
+        lineStart = 1 - column;
     }
 
     public List<Token> Tokenize()

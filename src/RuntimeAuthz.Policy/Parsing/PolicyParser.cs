@@ -120,13 +120,15 @@ internal sealed class PolicyParser : TokenParser
         if (IsKeyword("is"))
         {
             Advance();
+            var typeStart = Current;
             var type = ParsePath($"after '{variable} is'");
+            var typeSpan = SpanFrom(typeStart);
             if (IsKeyword("in"))
             {
                 Advance();
-                return EntityOrSlot(variable, ScopeKind.IsIn, type);
+                return EntityOrSlot(variable, ScopeKind.IsIn, type, typeSpan);
             }
-            return new ScopeConstraint(ScopeKind.Is, entityType: type);
+            return new ScopeConstraint(ScopeKind.Is, entityType: type) { TypeSpan = typeSpan };
         }
         if (IsKeyword("in"))
         {
@@ -136,16 +138,18 @@ internal sealed class PolicyParser : TokenParser
         return ScopeConstraint.Any;
     }
 
-    private ScopeConstraint EntityOrSlot(string variable, ScopeKind kind, string? type)
+    private ScopeConstraint EntityOrSlot(string variable, ScopeKind kind, string? type, SourceSpan? typeSpan = null)
     {
         if (Current.Kind == TokenKind.Question)
         {
             var question = Advance();
             var name = Expect(TokenKind.Identifier, "a slot name", "after '?'");
             if (name.Text != variable) throw Error(question, $"the slot '?{name.Text}' cannot be used in the {variable} constraint (expected '?{variable}')");
-            return new ScopeConstraint(kind, entityType: type, isSlot: true);
+            return new ScopeConstraint(kind, entityType: type, isSlot: true) { TypeSpan = typeSpan ?? SourceSpan.None };
         }
-        return new ScopeConstraint(kind, ParseEntityReference($"in the {variable} constraint"), type);
+        var start = Current;
+        var entity = ParseEntityReference($"in the {variable} constraint");
+        return new ScopeConstraint(kind, entity, type) { TypeSpan = typeSpan ?? SourceSpan.None, EntitySpans = [SpanFrom(start)] };
     }
 
     private ScopeConstraint ParseAction()
@@ -155,7 +159,9 @@ internal sealed class PolicyParser : TokenParser
         if (Current.Kind == TokenKind.Equal)
         {
             Advance();
-            return new ScopeConstraint(ScopeKind.Equal, ParseActionReference("in the action constraint"));
+            var start = Current;
+            var entity = ParseActionReference("in the action constraint");
+            return new ScopeConstraint(ScopeKind.Equal, entity) { EntitySpans = [SpanFrom(start)] };
         }
         if (IsKeyword("is")) throw Error(Current, "'is' is not allowed in the action constraint");
         if (IsKeyword("in"))
@@ -165,17 +171,22 @@ internal sealed class PolicyParser : TokenParser
             {
                 Advance();
                 var entities = new List<EntityUid>();
+                var spans = new List<SourceSpan>();
                 while (Current.Kind != TokenKind.RightBracket)
                 {
+                    var start = Current;
                     entities.Add(ParseActionReference("in the action list"));
+                    spans.Add(SpanFrom(start));
                     if (Current.Kind == TokenKind.Comma) Advance();
                     else if (Current.Kind != TokenKind.RightBracket)
                         throw Error(Current, $"expected ',' or ']' in the action list, found {Current.Describe()}");
                 }
                 Advance();
-                return new ScopeConstraint(ScopeKind.InSet, entities: [.. entities]);
+                return new ScopeConstraint(ScopeKind.InSet, entities: [.. entities]) { EntitySpans = spans };
             }
-            return new ScopeConstraint(ScopeKind.In, ParseActionReference("in the action constraint"));
+            var first = Current;
+            var parent = ParseActionReference("in the action constraint");
+            return new ScopeConstraint(ScopeKind.In, parent) { EntitySpans = [SpanFrom(first)] };
         }
         return ScopeConstraint.Any;
     }
@@ -256,46 +267,49 @@ internal sealed class PolicyParser : TokenParser
     {
         if (IsKeyword("if"))
         {
-            Advance();
+            var start = Advance();
             var condition = ParseExpr();
             ExpectKeyword("then", "after the 'if' condition");
             var then = ParseExpr();
             ExpectKeyword("else", "after the 'then' branch");
             var otherwise = ParseExpr();
-            return new IfExpr(condition, then, otherwise);
+            return At(start, new IfExpr(condition, then, otherwise));
         }
         return ParseOr();
     }
 
     private Expr ParseOr()
     {
+        var start = Current;
         var left = ParseAnd();
         while (Current.Kind == TokenKind.Or)
         {
             Advance();
-            left = new OrExpr(left, ParseAnd());
+            left = At(start, new OrExpr(left, ParseAnd()));
         }
         return left;
     }
 
     private Expr ParseAnd()
     {
+        var start = Current;
         var left = ParseRelation();
         while (Current.Kind == TokenKind.And)
         {
             Advance();
-            left = new AndExpr(left, ParseRelation());
+            left = At(start, new AndExpr(left, ParseRelation()));
         }
         return left;
     }
 
     private Expr ParseRelation()
     {
+        var start = Current;
         var left = ParseAdd();
         var relation = ParseRelationTail(left);
         if (relation is not null && IsRelationalOperator(Current))
             throw Error(Current, $"unexpected {Current.Describe()}: chained comparisons need parentheses to make the order explicit");
-        return relation ?? left;
+        return relation is null ? left : At(start, relation);
     }
 
     private bool IsRelationalOperator(Token token) =>
@@ -308,7 +322,12 @@ internal sealed class PolicyParser : TokenParser
         switch (op.Kind)
         {
             case TokenKind.Equal: Advance(); return new EqualsExpr(left, ParseAdd());
-            case TokenKind.NotEqual: Advance(); return new NotExpr(new EqualsExpr(left, ParseAdd()));
+            case TokenKind.NotEqual:
+            {
+                Advance();
+                var right = ParseAdd();
+                return new NotExpr(new EqualsExpr(left, right) { Span = left.Span.To(right.Span) });
+            }
             case TokenKind.Less: Advance(); return new CompareExpr(ComparisonOp.Less, left, ParseAdd());
             case TokenKind.LessEqual: Advance(); return new CompareExpr(ComparisonOp.LessEqual, left, ParseAdd());
             case TokenKind.Greater: Advance(); return new CompareExpr(ComparisonOp.Less, ParseAdd(), left);
@@ -321,19 +340,14 @@ internal sealed class PolicyParser : TokenParser
                     case "has":
                     {
                         Advance();
-                        if (Current.Kind == TokenKind.String) return new HasAttrExpr(left, UnescapeString(Advance()));
-                        var first = ExpectAttributeName("after 'has'");
-                        Expr result = new HasAttrExpr(left, first.Text);
-                        Expr path = new GetAttrExpr(left, first.Text);
-                        // `e has a.b.c` means `e has a && e.a has b && e.a.b has c`.
+                        if (Current.Kind == TokenKind.String) return new HasAttrExpr(left, [UnescapeString(Advance())]);
+                        var path = new List<string> { ExpectAttributeName("after 'has'").Text };
                         while (Current.Kind == TokenKind.Dot)
                         {
                             Advance();
-                            var next = ExpectAttributeName("after '.' in 'has'");
-                            result = new AndExpr(result, new HasAttrExpr(path, next.Text));
-                            path = new GetAttrExpr(path, next.Text);
+                            path.Add(ExpectAttributeName("after '.' in 'has'").Text);
                         }
-                        return result;
+                        return new HasAttrExpr(left, [.. path]);
                     }
                     case "like":
                     {
@@ -347,13 +361,9 @@ internal sealed class PolicyParser : TokenParser
                     {
                         Advance();
                         var type = ParsePath("after 'is'");
-                        Expr isExpr = new IsExpr(left, type);
-                        if (IsKeyword("in"))
-                        {
-                            Advance();
-                            isExpr = new AndExpr(isExpr, new InExpr(left, ParseAdd()));
-                        }
-                        return isExpr;
+                        if (!IsKeyword("in")) return new IsExpr(left, type, null);
+                        Advance();
+                        return new IsExpr(left, type, ParseAdd());
                     }
                 }
                 break;
@@ -370,22 +380,24 @@ internal sealed class PolicyParser : TokenParser
 
     private Expr ParseAdd()
     {
+        var start = Current;
         var left = ParseMult();
         while (Current.Kind is TokenKind.Plus or TokenKind.Minus)
         {
             var op = Advance().Kind == TokenKind.Plus ? ArithmeticOp.Add : ArithmeticOp.Subtract;
-            left = new ArithmeticExpr(op, left, ParseMult());
+            left = At(start, new ArithmeticExpr(op, left, ParseMult()));
         }
         return left;
     }
 
     private Expr ParseMult()
     {
+        var start = Current;
         var left = ParseUnary();
         while (Current.Kind == TokenKind.Star)
         {
             Advance();
-            left = new ArithmeticExpr(ArithmeticOp.Multiply, left, ParseUnary());
+            left = At(start, new ArithmeticExpr(ArithmeticOp.Multiply, left, ParseUnary()));
         }
         return left;
     }
@@ -393,22 +405,22 @@ internal sealed class PolicyParser : TokenParser
     private Expr ParseUnary()
     {
         var first = Current;
-        var ops = new List<TokenKind>();
+        var ops = new List<Token>();
         while (Current.Kind is TokenKind.Bang or TokenKind.Minus)
         {
             // Cedar allows a run of one unary operator only: `!!x` and `--x`, but not `!-x`.
-            if (ops.Count > 0 && Current.Kind != ops[0])
+            if (ops.Count > 0 && Current.Kind != ops[0].Kind)
                 throw Error(Current, $"unexpected {Current.Describe()} after {first.Describe()}: '!' and '-' cannot be combined without parentheses");
-            ops.Add(Advance().Kind);
+            ops.Add(Advance());
         }
         if (ops.Count > 4) throw Error(first, "too many unary operators in a row (at most 4)");
         Expr operand;
         // A '-' directly before a bare integer literal is part of the literal, so i64::MIN can be written;
         // with accessors after it (`-5.foo`), the '-' applies to the whole member expression, as in Cedar.
-        if (ops.Count > 0 && ops[^1] == TokenKind.Minus && Current.Kind == TokenKind.Integer && Peek().Kind is not (TokenKind.Dot or TokenKind.LeftBracket))
+        if (ops.Count > 0 && ops[^1].Kind == TokenKind.Minus && Current.Kind == TokenKind.Integer && Peek().Kind is not (TokenKind.Dot or TokenKind.LeftBracket))
         {
             var literal = Advance();
-            operand = new LiteralExpr(LongValue.Of(ParseInteger(literal, negative: true)));
+            operand = At(ops[^1], new LiteralExpr(LongValue.Of(ParseInteger(literal, negative: true))));
             ops.RemoveAt(ops.Count - 1);
         }
         else
@@ -416,7 +428,7 @@ internal sealed class PolicyParser : TokenParser
             operand = ParseMember();
         }
         for (var i = ops.Count - 1; i >= 0; i--)
-            operand = ops[i] == TokenKind.Bang ? new NotExpr(operand) : new NegateExpr(operand);
+            operand = At<Expr>(ops[i], ops[i].Kind == TokenKind.Bang ? new NotExpr(operand) : new NegateExpr(operand));
         return operand;
     }
 
@@ -428,9 +440,13 @@ internal sealed class PolicyParser : TokenParser
         return value;
     }
 
-    private Expr ParseMember() => ParseMemberAccess(ParsePrimary());
+    private Expr ParseMember()
+    {
+        var start = Current;
+        return ParseMemberAccess(start, ParsePrimary());
+    }
 
-    private Expr ParseMemberAccess(Expr target)
+    private Expr ParseMemberAccess(Token start, Expr target)
     {
         while (true)
         {
@@ -442,11 +458,11 @@ internal sealed class PolicyParser : TokenParser
                 if (Current.Kind == TokenKind.LeftParen)
                 {
                     var args = ParseArguments(name.Text);
-                    target = MakeMethodCall(name, target, args);
+                    target = MakeMethodCall(start, name, target, args);
                 }
                 else
                 {
-                    target = new GetAttrExpr(target, name.Text);
+                    target = At(start, new GetAttrExpr(target, name.Text));
                 }
             }
             else if (Current.Kind == TokenKind.LeftBracket)
@@ -454,7 +470,7 @@ internal sealed class PolicyParser : TokenParser
                 Advance();
                 var key = Expect(TokenKind.String, "a string attribute name", "inside '[...]'");
                 Expect(TokenKind.RightBracket, "']'", "after the attribute name");
-                target = new GetAttrExpr(target, UnescapeString(key));
+                target = At(start, new GetAttrExpr(target, UnescapeString(key)));
             }
             else return target;
         }
@@ -480,7 +496,9 @@ internal sealed class PolicyParser : TokenParser
         return args;
     }
 
-    private Expr MakeMethodCall(Token name, Expr target, List<Expr> args)
+    private Expr MakeMethodCall(Token start, Token name, Expr target, List<Expr> args) => At(start, MakeMethodCallNode(name, target, args));
+
+    private Expr MakeMethodCallNode(Token name, Expr target, List<Expr> args)
     {
         void Arity(int expected)
         {
@@ -499,8 +517,7 @@ internal sealed class PolicyParser : TokenParser
         if (ExtensionFunction.Methods.TryGetValue(name.Text, out var function))
         {
             // Cedar checks the arity of extension functions when it calls them, so a wrong count is an evaluation error.
-            if (args.Count != function.Arity - 1) return new WrongArityExpr(function, [target, .. args]);
-            return Fold(new ExtensionCallExpr(function, [target, .. args]), [target, .. args]);
+            return Fold(new ExtensionCallExpr(function, [target, .. args]));
         }
         if (ExtensionFunction.Constructors.ContainsKey(name.Text))
             throw Error(name, $"'{name.Text}' is a function, not a method: write {name.Text}(\"...\")");
@@ -508,6 +525,14 @@ internal sealed class PolicyParser : TokenParser
     }
 
     private Expr ParsePrimary()
+    {
+        var token = Current;
+        var primary = ParsePrimaryNode();
+        // A parenthesised expression keeps its own span; everything else spans from its first token.
+        return primary.Span.IsNone ? At(token, primary) : primary;
+    }
+
+    private Expr ParsePrimaryNode()
     {
         var token = Current;
         switch (token.Kind)
@@ -536,9 +561,10 @@ internal sealed class PolicyParser : TokenParser
                     else if (Current.Kind != TokenKind.RightBracket) throw Error(Current, $"expected ',' or ']' in the set literal, found {Current.Describe()}");
                 }
                 Advance();
+                var set = At(token, new SetExpr([.. elements]));
                 if (elements.All(e => e.ConstantValue is not null))
-                    return new LiteralExpr(new SetValue(elements.Select(e => e.ConstantValue!)));
-                return new SetExpr([.. elements]);
+                    return new LiteralExpr(new SetValue(elements.Select(e => e.ConstantValue!)), set);
+                return set;
             }
             case TokenKind.LeftBrace:
             {
@@ -564,13 +590,14 @@ internal sealed class PolicyParser : TokenParser
                     else if (Current.Kind != TokenKind.RightBrace) throw Error(Current, $"expected ',' or '}}' in the record literal, found {Current.Describe()}");
                 }
                 Advance();
+                var record = At(token, new RecordExpr([.. keys], [.. values]));
                 if (values.All(v => v.ConstantValue is not null))
                 {
                     var fields = new Dictionary<string, Value>(StringComparer.Ordinal);
                     for (var i = 0; i < keys.Count; i++) fields[keys[i]] = values[i].ConstantValue!;
-                    return new LiteralExpr(new RecordValue(fields));
+                    return new LiteralExpr(new RecordValue(fields), record);
                 }
-                return new RecordExpr([.. keys], [.. values]);
+                return record;
             }
             case TokenKind.Question:
                 throw Error(token, "template slots (?principal, ?resource) are only allowed in the policy scope");
@@ -618,24 +645,30 @@ internal sealed class PolicyParser : TokenParser
                 throw Error(token, $"unknown extension function '{path}'");
             }
             var args = ParseArguments(path);
-            if (args.Count != 1) return new WrongArityExpr(function, [.. args]);
-            return Fold(new ExtensionCallExpr(function, [.. args]), args);
+            return Fold(At(token, new ExtensionCallExpr(function, [.. args])));
         }
         throw Error(token, $"unexpected name '{path}': expected a variable (principal, action, resource, context), a literal, or an entity like {path}::\"id\"");
     }
 
     /// <summary>Evaluates a call on constant arguments now; a call that would fail stays to fail at evaluation, as Cedar does.</summary>
-    private static Expr Fold(Expr call, IReadOnlyList<Expr> args)
+    private static Expr Fold(ExtensionCallExpr call)
     {
-        if (!args.All(a => a.ConstantValue is not null)) return call;
+        if (!call.HasRightArity || !call.Children.All(a => a.ConstantValue is not null)) return call;
         try
         {
-            return new LiteralExpr(call.Eval(null!));
+            return new LiteralExpr(call.Eval(null!), call) { Span = call.Span };
         }
         catch (EvaluationException)
         {
             return call;
         }
+    }
+
+    /// <summary>Gives <paramref name="expr"/> the span from <paramref name="start"/> to the last token consumed.</summary>
+    private T At<T>(Token start, T expr) where T : Expr
+    {
+        expr.Span = SpanFrom(start);
+        return expr;
     }
 
     private string UnescapeString(Token token) =>

@@ -16,8 +16,15 @@ internal abstract class TokenParser(List<Token> tokens, int index, string source
     {
         var token = tokens[index];
         if (index < tokens.Count - 1) index++;
+        previous = token;
         return token;
     }
+
+    private Token previous;
+
+    /// <summary>The span from <paramref name="start"/> to the end of the last token consumed.</summary>
+    protected SourceSpan SpanFrom(Token start) =>
+        start.Span(sourceName).To(previous.Text is not null && previous.Offset >= start.Offset ? previous.Span(sourceName) : start.Span(sourceName));
 
     protected CedarSyntaxException Error(Token at, string detail) => new(sourceName, at.Line, at.Column, detail);
 

@@ -10,7 +10,7 @@ namespace RuntimeAuthz.Policy.Schema;
 /// is checked silently, so a valid policy is never flagged.
 /// </summary>
 internal sealed class ConditionChecker(
-    CedarSchema schema, string principalType, SchemaAction action, string resourceType, bool policyTestsAttributes, bool policyTestsTags, Action<int, string> report)
+    CedarSchema schema, string principalType, SchemaAction action, string resourceType, bool policyTestsAttributes, bool policyTestsTags, Action<SourceSpan, string> report)
 {
     private enum Truth { True, False, Any, Unsure }
 
@@ -28,11 +28,11 @@ internal sealed class ConditionChecker(
     private static readonly VT AnyBool = new VBool(Truth.Any), UnsureBool = new VBool(Truth.Unsure);
 
     /// <summary>Checks the clauses in order: they are conjoined, so after a clause that may be false, Cedar may skip the rest.</summary>
-    public void Check(IEnumerable<(bool IsWhen, CNode Body)> clauses)
+    public void Check(IEnumerable<Condition> clauses)
     {
         bool live = true;
         _capabilities = NoCapabilities;
-        foreach (var (isWhen, body) in clauses)
+        foreach (var (isWhen, body) in clauses.Select(c => (c.IsWhen, c.Body)))
         {
             var type = Visit(body, live);
             if (isWhen) _capabilities = _capabilities.Union(_produced); // a when clause's tests guard the later clauses
@@ -43,9 +43,9 @@ internal sealed class ConditionChecker(
         }
     }
 
-    private void Report(bool live, CNode at, string message)
+    private void Report(bool live, Expr at, string message)
     {
-        if (live) report(at.Token, message);
+        if (live) report(at.Span, message);
     }
 
     private static string Name(VT t) => t switch
@@ -54,7 +54,7 @@ internal sealed class ConditionChecker(
         VSet => "a Set", VRecord => "a record", VExt x => x.Name, _ => "unknown",
     };
 
-    private void Expect(bool live, CNode at, VT actual, string expected, Func<VT, bool> ok)
+    private void Expect(bool live, Expr at, VT actual, string expected, Func<VT, bool> ok)
     {
         if (actual is VUnknown || ok(actual)) return;
         Report(live, at, $"type mismatch: expected {expected}, but the expression is {Name(actual)}");
@@ -79,14 +79,14 @@ internal sealed class ConditionChecker(
     private ImmutableHashSet<string> _produced = NoCapabilities;
 
     /// <summary>A key naming the value of a variable/attribute path, or null for other expressions.</summary>
-    private static string? PathKey(CNode node) => node switch
+    private static string? PathKey(Expr node) => node switch
     {
-        CVar v => v.Name,
-        CGetAttr g when PathKey(g.Operand) is { } prefix => prefix + "\u0001" + g.Attribute,
+        VariableExpr v => v.Variable.ToString(),
+        GetAttrExpr g when PathKey(g.Operand) is { } prefix => prefix + "\u0001" + g.Attribute,
         _ => null,
     };
 
-    private VT Visit(CNode node, bool live)
+    private VT Visit(Expr node, bool live)
     {
         var type = VisitCore(node, live, out var produced);
         _produced = produced;
@@ -101,24 +101,26 @@ internal sealed class ConditionChecker(
         finally { _capabilities = saved; }
     }
 
-    private VT VisitCore(CNode node, bool live, out ImmutableHashSet<string> produced)
+    private VT VisitCore(Expr node, bool live, out ImmutableHashSet<string> produced)
     {
         produced = NoCapabilities;
         switch (node)
         {
-            case CBool b: return new VBool(b.Value ? Truth.True : Truth.False);
-            case CLong: return Long;
-            case CString: return Str;
-            case CVar v:
-                return v.Name switch
+            case LiteralExpr { Folded: { } folded }: return VisitCore(folded, live, out produced);
+            case LiteralExpr { Value: BoolValue b }: return new VBool(b.Value ? Truth.True : Truth.False);
+            case LiteralExpr { Value: LongValue }: return Long;
+            case LiteralExpr { Value: StringValue }: return Str;
+            case LiteralExpr { Value: EntityValue { Uid.Type: var type } }:
+                return schema.GetEntityType(type) != null || schema.IsActionEntityType(type) ? new VEntity(type) : Unknown;
+            case VariableExpr v:
+                return v.Variable switch
                 {
-                    "principal" => new VEntity(principalType),
-                    "resource" => new VEntity(resourceType),
-                    "action" => new VEntity(action.Uid.Type),
+                    Variable.Principal => new VEntity(principalType),
+                    Variable.Resource => new VEntity(resourceType),
+                    Variable.Action => new VEntity(action.Uid.Type),
                     _ => new VRecord(action.Context.Attributes),
                 };
-            case CEntity e: return schema.GetEntityType(e.Type) != null || schema.IsActionEntityType(e.Type) ? new VEntity(e.Type) : Unknown;
-            case CIf i:
+            case IfExpr i:
                 {
                     var c = Visit(i.Condition, live);
                     var conditionCapabilities = _produced;
@@ -126,13 +128,13 @@ internal sealed class ConditionChecker(
                     var truth = (c as VBool)?.Value ?? Truth.Unsure;
                     var then = WithCapabilities(conditionCapabilities, () => Visit(i.Then, live && truth is Truth.True or Truth.Any));
                     var thenCapabilities = conditionCapabilities.Union(_produced);
-                    var otherwise = Visit(i.Else, live && truth is Truth.False or Truth.Any);
+                    var otherwise = Visit(i.Otherwise, live && truth is Truth.False or Truth.Any);
                     produced = thenCapabilities.Intersect(_produced);
                     if (truth == Truth.True) return then;
                     if (truth == Truth.False) return otherwise;
                     return then.GetType() == otherwise.GetType() && then is not VBool ? then : then is VBool && otherwise is VBool ? UnsureBool : Unknown;
                 }
-            case CAnd a:
+            case AndExpr a:
                 {
                     var left = Visit(a.Left, live);
                     var leftCapabilities = _produced;
@@ -146,7 +148,7 @@ internal sealed class ConditionChecker(
                     if (l == Truth.True) return new VBool(r);
                     return l == Truth.Any && r is Truth.Any or Truth.True ? AnyBool : UnsureBool;
                 }
-            case COr o:
+            case OrExpr o:
                 {
                     var left = Visit(o.Left, live);
                     var leftCapabilities = _produced;
@@ -160,10 +162,15 @@ internal sealed class ConditionChecker(
                     if (l == Truth.False) return new VBool(r);
                     return l == Truth.Any && r is Truth.Any or Truth.False ? AnyBool : UnsureBool;
                 }
-            case CUnary u:
+            case NegateExpr u:
                 {
                     var operand = Visit(u.Operand, live);
-                    if (u.Op == "-") { Expect(live, u, operand, "Long", t => t is VLong); return Long; }
+                    Expect(live, u, operand, "Long", t => t is VLong);
+                    return Long;
+                }
+            case NotExpr u:
+                {
+                    var operand = Visit(u.Operand, live);
                     Expect(live, u, operand, "Bool", t => t is VBool);
                     return (operand as VBool)?.Value switch
                     {
@@ -173,8 +180,8 @@ internal sealed class ConditionChecker(
                         _ => UnsureBool,
                     };
                 }
-            case CBinary b: return VisitBinary(b, live);
-            case CHas h:
+            case ArithmeticExpr or CompareExpr or InExpr or EqualsExpr: return VisitBinary((BinaryExpr)node, live);
+            case HasAttrExpr h:
                 {
                     var operand = Visit(h.Operand, live);
                     Expect(live, h, operand, "an entity or a record", t => t is VEntity or VRecord or VRecordLiteral);
@@ -186,13 +193,13 @@ internal sealed class ConditionChecker(
                     }
                     return UnsureBool;
                 }
-            case CLike l:
+            case LikeExpr l:
                 {
                     var operand = Visit(l.Operand, live);
                     Expect(live, l, operand, "String", t => t is VString);
                     return AnyBool;
                 }
-            case CIs i:
+            case IsExpr i:
                 {
                     var operand = Visit(i.Operand, live);
                     Expect(live, i, operand, "an entity", t => t is VEntity);
@@ -200,35 +207,33 @@ internal sealed class ConditionChecker(
                     if (i.In != null) Visit(i.In, live: false);
                     return UnsureBool;
                 }
-            case CGetAttr g: return VisitGetAttr(g, live);
-            case CMethod m:
+            case GetAttrExpr g: return VisitGetAttr(g, live);
+            case HasTagExpr h:
                 {
-                    var type = VisitMethod(m, live);
-                    if (m.Name == "hasTag" && m.Arguments.Count == 1 && m.Arguments[0] is CString tag && PathKey(m.Receiver) is { } key)
+                    var type = VisitTag(h, live);
+                    if (h.Right is LiteralExpr { Value: StringValue tag } && PathKey(h.Left) is { } key)
                         produced = NoCapabilities.Add("tag\u0001" + key + "\u0001" + tag.Value);
                     return type;
                 }
-            case CCall c: return VisitCall(c, live);
-            case CSet s:
+            case GetTagExpr g: return VisitTag(g, live);
+            case SetOpExpr or IsEmptyExpr: return VisitSetMethod(node, live);
+            case ExtensionCallExpr { Function.IsMethod: true } m: return VisitMethod(m, live);
+            case ExtensionCallExpr c: return VisitCall(c, live);
+            case SetExpr s:
                 {
-                    if (s.Elements.Count == 0)
+                    if (s.Children.Count == 0)
                     {
                         Report(live, s, "empty set literals are not allowed in validated policies (their element type cannot be known)");
                         return new VSet(Unknown);
                     }
-                    var types = s.Elements.Select(e => Visit(e, live)).ToList();
+                    var types = s.Children.Select(e => Visit(e, live)).ToList();
                     var first = types[0];
                     return new VSet(types.All(t => t.GetType() == first.GetType()) && first is not VBool ? first : Unknown);
                 }
-            case CRecord r:
+            case RecordExpr r:
                 {
-                    var attributes = new Dictionary<string, SchemaAttribute>(StringComparer.Ordinal);
-                    foreach (var (key, value) in r.Fields)
-                    {
-                        Visit(value, live);
-                        attributes[key] = new SchemaAttribute(PrimitiveSchemaType.Long, true, new Dictionary<string, string>()); // value types are not tracked
-                    }
-                    return new VRecordLiteral(attributes.Keys.ToHashSet(StringComparer.Ordinal));
+                    foreach (var value in r.Children) Visit(value, live); // value types are not tracked
+                    return new VRecordLiteral(r.Keys.ToHashSet(StringComparer.Ordinal));
                 }
             default:
                 return Unknown;
@@ -238,17 +243,17 @@ internal sealed class ConditionChecker(
     // A record literal: its keys are known, the value types are not followed.
     private sealed record VRecordLiteral(IReadOnlySet<string> Keys) : VT;
 
-    private VT VisitBinary(CBinary b, bool live)
+    private VT VisitBinary(BinaryExpr b, bool live)
     {
         var left = Visit(b.Left, live);
         var right = Visit(b.Right, live);
-        switch (b.Op)
+        switch (b)
         {
-            case "+" or "-" or "*":
+            case ArithmeticExpr:
                 Expect(live, b.Left, left, "Long", t => t is VLong);
                 Expect(live, b.Right, right, "Long", t => t is VLong);
                 return Long;
-            case "<" or "<=" or ">" or ">=":
+            case CompareExpr:
                 {
                     static bool Comparable(VT t) => t is VLong or VExt { Name: "datetime" or "duration" };
                     Expect(live, b.Left, left, "Long, datetime or duration", Comparable);
@@ -257,7 +262,7 @@ internal sealed class ConditionChecker(
                         Report(live, b, $"type mismatch: cannot compare {Name(left)} with {Name(right)}");
                     return AnyBool;
                 }
-            case "in":
+            case InExpr:
                 Expect(live, b.Left, left, "an entity", t => t is VEntity or VUnknown);
                 Expect(live, b.Right, right, "an entity or a set of entities", t => t is VEntity or VSet);
                 return UnsureBool;
@@ -266,7 +271,7 @@ internal sealed class ConditionChecker(
         }
     }
 
-    private VT VisitGetAttr(CGetAttr g, bool live)
+    private VT VisitGetAttr(GetAttrExpr g, bool live)
     {
         var operand = Visit(g.Operand, live);
         switch (operand)
@@ -296,7 +301,7 @@ internal sealed class ConditionChecker(
     }
 
     /// <summary>An optional attribute may only be read where a 'has' test guards it.</summary>
-    private VT Guarded(CGetAttr access, SchemaAttribute declared, bool live)
+    private VT Guarded(GetAttrExpr access, SchemaAttribute declared, bool live)
     {
         bool guarded = PathKey(access) is { } key ? _capabilities.Contains(key) : policyTestsAttributes;
         if (!declared.Required && !guarded)
@@ -304,50 +309,56 @@ internal sealed class ConditionChecker(
         return FromSchema(declared.Type);
     }
 
-    private VT VisitMethod(CMethod m, bool live)
+    private VT VisitSetMethod(Expr m, bool live)
     {
-        var receiver = Visit(m.Receiver, live);
-        var arguments = m.Arguments.Select(a => Visit(a, live)).ToList();
-        switch (m.Name)
+        var receiver = Visit(m.Children[0], live);
+        if (m is SetOpExpr { Op: var op } setOp)
         {
-            case "contains" or "containsAll" or "containsAny" or "isEmpty":
-                {
-                    int arity = m.Name == "isEmpty" ? 0 : 1;
-                    if (arguments.Count != arity) { Report(live, m, $"wrong number of arguments for '{m.Name}': expected {arity}, got {arguments.Count}"); return AnyBool; }
-                    Expect(live, m.Receiver, receiver, "a Set", t => t is VSet);
-                    if (m.Name is "containsAll" or "containsAny") Expect(live, m.Arguments[0], arguments[0], "a Set", t => t is VSet);
-                    return AnyBool;
-                }
-            case "hasTag" or "getTag":
-                {
-                    if (arguments.Count != 1) { Report(live, m, $"wrong number of arguments for '{m.Name}': expected 1, got {arguments.Count}"); return Unknown; }
-                    Expect(live, m.Receiver, receiver, "an entity", t => t is VEntity);
-                    Expect(live, m.Arguments[0], arguments[0], "String", t => t is VString);
-                    if (m.Name == "hasTag") return UnsureBool;
-                    if (receiver is VEntity { Type: { } actionType } && schema.GetEntityType(actionType) is null && schema.IsActionEntityType(actionType))
-                    {
-                        Report(live, m, $"entity type '{actionType}' has no tags");
-                        return Unknown;
-                    }
-                    if (receiver is VEntity { Type: { } type } && schema.GetEntityType(type) is { } definition)
-                    {
-                        if (definition.Tags is null) { Report(live, m, $"entity type '{type}' has no tags"); return Unknown; }
-                        bool guarded = m.Arguments[0] is CString tag && PathKey(m.Receiver) is { } key
-                            ? _capabilities.Contains("tag\u0001" + key + "\u0001" + tag.Value)
-                            : policyTestsTags; // a guard on another expression form cannot be matched here: only sure when there is none at all
-                        if (!guarded) Report(live, m, "the tag may be absent: test it with hasTag before reading it");
-                        return FromSchema(definition.Tags);
-                    }
-                    return Unknown;
-                }
+            var argument = Visit(setOp.Right, live);
+            Expect(live, setOp.Left, receiver, "a Set", t => t is VSet);
+            if (op is SetOp.ContainsAll or SetOp.ContainsAny) Expect(live, setOp.Right, argument, "a Set", t => t is VSet);
         }
-        if (!ExtensionFunction.Methods.TryGetValue(m.Name, out var function)) return Unknown;
-        if (arguments.Count != function.Arity - 1)
+        else
         {
-            Report(live, m, $"wrong number of arguments for '{m.Name}': expected {function.Arity - 1}, got {arguments.Count}");
+            Expect(live, m.Children[0], receiver, "a Set", t => t is VSet);
+        }
+        return AnyBool;
+    }
+
+    private VT VisitTag(BinaryExpr m, bool live)
+    {
+        var receiver = Visit(m.Left, live);
+        var tagType = Visit(m.Right, live);
+        Expect(live, m.Left, receiver, "an entity", t => t is VEntity);
+        Expect(live, m.Right, tagType, "String", t => t is VString);
+        if (m is HasTagExpr) return UnsureBool;
+        if (receiver is VEntity { Type: { } actionType } && schema.GetEntityType(actionType) is null && schema.IsActionEntityType(actionType))
+        {
+            Report(live, m, $"entity type '{actionType}' has no tags");
             return Unknown;
         }
-        (string receiverType, string? argumentType, VT result) = m.Name switch
+        if (receiver is VEntity { Type: { } type } && schema.GetEntityType(type) is { } definition)
+        {
+            if (definition.Tags is null) { Report(live, m, $"entity type '{type}' has no tags"); return Unknown; }
+            bool guarded = m.Right is LiteralExpr { Value: StringValue tag } && PathKey(m.Left) is { } key
+                ? _capabilities.Contains("tag\u0001" + key + "\u0001" + tag.Value)
+                : policyTestsTags; // a guard on another expression form cannot be matched here: only sure when there is none at all
+            if (!guarded) Report(live, m, "the tag may be absent: test it with hasTag before reading it");
+            return FromSchema(definition.Tags);
+        }
+        return Unknown;
+    }
+
+    private VT VisitMethod(ExtensionCallExpr m, bool live)
+    {
+        var types = m.Children.Select(a => Visit(a, live)).ToList();
+        var function = m.Function;
+        if (!m.HasRightArity)
+        {
+            Report(live, m, $"wrong number of arguments for '{function.Name}': expected {function.Arity - 1}, got {m.Children.Count - 1}");
+            return Unknown;
+        }
+        (string receiverType, string? argumentType, VT result) = function.Name switch
         {
             "lessThan" or "lessThanOrEqual" or "greaterThan" or "greaterThanOrEqual" => ("decimal", "decimal", AnyBool),
             "isIpv4" or "isIpv6" or "isLoopback" or "isMulticast" => ("ipaddr", (string?)null, AnyBool),
@@ -358,33 +369,33 @@ internal sealed class ConditionChecker(
             "toTime" => ("datetime", null, new VExt("duration")),
             _ => ("duration", null, Long), // toMilliseconds, toSeconds, toMinutes, toHours, toDays
         };
-        Expect(live, m.Receiver, receiver, receiverType, t => t is VExt x && x.Name == receiverType);
-        if (argumentType != null) Expect(live, m.Arguments[0], arguments[0], argumentType, t => t is VExt x && x.Name == argumentType);
+        Expect(live, m.Children[0], types[0], receiverType, t => t is VExt x && x.Name == receiverType);
+        if (argumentType != null) Expect(live, m.Children[1], types[1], argumentType, t => t is VExt x && x.Name == argumentType);
         return result;
     }
 
-    private VT VisitCall(CCall c, bool live)
+    private VT VisitCall(ExtensionCallExpr c, bool live)
     {
-        foreach (var argument in c.Arguments) Visit(argument, live);
-        if (!ExtensionFunction.Constructors.TryGetValue(c.Name, out var constructor)) return Unknown;
-        VT result = new VExt(c.Name == "ip" ? "ipaddr" : c.Name);
-        if (c.Arguments.Count != 1)
+        foreach (var argument in c.Children) Visit(argument, live);
+        var name = c.Function.Name;
+        VT result = new VExt(name == "ip" ? "ipaddr" : name);
+        if (!c.HasRightArity)
         {
-            Report(live, c, $"wrong number of arguments for '{c.Name}': expected 1, got {c.Arguments.Count}");
+            Report(live, c, $"wrong number of arguments for '{name}': expected 1, got {c.Children.Count}");
             return result;
         }
-        if (c.Arguments[0] is not CString literal)
+        if (c.Children[0] is not LiteralExpr { Folded: null, Value: StringValue literal } argumentLiteral)
         {
-            Report(live, c, $"'{c.Name}' must be called with a string literal");
+            Report(live, c, $"'{name}' must be called with a string literal");
             return result;
         }
         try
         {
-            constructor.Invoke1(new StringValue(literal.Value));
+            c.Function.Invoke1(literal);
         }
         catch (EvaluationException e)
         {
-            Report(live, literal, $"invalid argument to '{c.Name}': {e.Message}");
+            Report(live, argumentLiteral, $"invalid argument to '{name}': {e.Message}");
         }
         return result;
     }

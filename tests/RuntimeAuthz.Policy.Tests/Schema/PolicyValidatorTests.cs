@@ -59,7 +59,7 @@ public sealed class PolicyValidatorTests
             """);
         Assert.Collection(issues,
             i => Assert.Equal(("policy0", 1, 22, "unknown entity type 'App::Usr' in the principal scope"), (i.PolicyId, i.Line, i.Column, i.Message)),
-            i => Assert.Equal(("policy1", 2, 43, "unknown action App::Action::\"write\""), (i.PolicyId, i.Line, i.Column, i.Message)),
+            i => Assert.Equal(("policy1", 2, 30, "unknown action App::Action::\"write\""), (i.PolicyId, i.Line, i.Column, i.Message)),
             i => Assert.Equal(("policy2", 3, 40, "unknown entity type 'Doc' in the resource scope"), (i.PolicyId, i.Line, i.Column, i.Message)));
     }
 
@@ -87,11 +87,11 @@ public sealed class PolicyValidatorTests
             };
             """);
         Assert.Equal(3, issues.Count);
-        Assert.Equal((3, 13), (issues[0].Line, issues[0].Column));
+        Assert.Equal((3, 3), (issues[0].Line, issues[0].Column));
         Assert.Contains("'nickname' is not declared for entity type 'App::User'", issues[0].Message);
-        Assert.Equal((4, 17), (issues[1].Line, issues[1].Column));
+        Assert.Equal((4, 3), (issues[1].Line, issues[1].Column));
         Assert.Contains("'colour'", issues[1].Message);
-        Assert.Equal((4, 46), (issues[2].Line, issues[2].Column));
+        Assert.Equal((4, 38), (issues[2].Line, issues[2].Column));
         Assert.Contains("'amout'", issues[2].Message);
     }
 
@@ -128,13 +128,13 @@ public sealed class PolicyValidatorTests
             permit (principal, action == App::Action::"read", resource) when { resource.meta };
             """);
         Assert.Equal(
-            ["policy0 1:78 type mismatch: expected Long, but the expression is String",
-             "policy1 2:82 type mismatch: expected String, but the expression is Long",
-             "policy2 3:77 type mismatch: expected a Set, but the expression is Bool",
-             "policy3 4:78 type mismatch: expected ipaddr, but the expression is String",
-             "policy4 5:77 entity type 'App::Doc' has no tags",
-             "policy5 6:76 type mismatch: expected Long, datetime or duration, but the expression is ipaddr",
-             "policy6 7:77 type mismatch: expected Bool, but the expression is a record"],
+            ["policy0 1:68 type mismatch: expected Long, but the expression is String",
+             "policy1 2:68 type mismatch: expected String, but the expression is Long",
+             "policy2 3:68 type mismatch: expected a Set, but the expression is Bool",
+             "policy3 4:68 type mismatch: expected ipaddr, but the expression is String",
+             "policy4 5:68 entity type 'App::Doc' has no tags",
+             "policy5 6:68 type mismatch: expected Long, datetime or duration, but the expression is ipaddr",
+             "policy6 7:68 type mismatch: expected Bool, but the expression is a record"],
             issues.Select(i => $"{i.PolicyId} {i.Line}:{i.Column} {i.Message}"));
     }
 
@@ -204,6 +204,6 @@ public sealed class PolicyValidatorTests
             """);
         var issue = Assert.Single(issues);
         Assert.Equal("policy1", issue.PolicyId);
-        Assert.Equal((3, 95), (issue.Line, issue.Column));
+        Assert.Equal((3, 85), (issue.Line, issue.Column));
     }
 }
