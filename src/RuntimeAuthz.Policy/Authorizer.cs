@@ -61,7 +61,7 @@ public static class Authorizer
         return candidates.Count;
     }
 
-    private static EvalEnv CreateEnv(AuthorizationRequest request, EntityStore entities, IReadOnlyDictionary<Temporal.TemporalBlock, bool>? temporal = null) =>
+    internal static EvalEnv CreateEnv(AuthorizationRequest request, EntityStore entities, IReadOnlyDictionary<Temporal.TemporalBlock, bool>? temporal = null) =>
         new(new EntityValue(request.Principal), new EntityValue(request.Action), new EntityValue(request.Resource),
             (request.Context ?? CedarContext.Empty).Record, entities) { Temporal = temporal };
 

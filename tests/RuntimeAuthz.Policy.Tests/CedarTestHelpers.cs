@@ -29,8 +29,7 @@ internal static class Cedar
         CedarContext.FromJson(contextJson).Record,
         Store.Value);
 
-    public static Expr Compile(string expression) =>
-        PolicySet.Parse($"permit(principal, action, resource) when {{ {expression} }};").Policies[0].Conditions[0].Body;
+    public static Expr Compile(string expression) => Parsing.PolicyParser.ParseExpression(expression, "test", 1, 1);
 
     public static Value Eval(string expression) => Compile(expression).Eval(Env());
 

@@ -17,7 +17,12 @@ internal sealed class PolicyParser : TokenParser
     private List<Temporal.TemporalBlock>? temporalBlocks;
 
     private PolicyParser(string text, string sourceName, bool allowTemporal)
-        : base(new Lexer(text, sourceName).Tokenize(), 0, sourceName)
+        : this(new Lexer(text, sourceName).Tokenize(), text, sourceName, allowTemporal)
+    {
+    }
+
+    private PolicyParser(List<Token> tokens, string text, string sourceName, bool allowTemporal)
+        : base(tokens, 0, sourceName)
     {
         this.text = text;
         this.allowTemporal = allowTemporal;
@@ -30,6 +35,16 @@ internal sealed class PolicyParser : TokenParser
         while (parser.Current.Kind != TokenKind.EndOfInput)
             policies.Add(parser.ParsePolicy($"policy{policies.Count}"));
         return policies;
+    }
+
+    /// <summary>Parses one expression that must make up the whole text (positions from <paramref name="line"/>:<paramref name="column"/>).</summary>
+    public static Expr ParseExpression(string text, string sourceName, int line, int column)
+    {
+        var parser = new PolicyParser(new Lexer(text, sourceName, line, column).Tokenize(), text, sourceName, allowTemporal: false);
+        var expr = parser.ParseExpr();
+        if (parser.Current.Kind != TokenKind.EndOfInput)
+            throw parser.Error(parser.Current, $"unexpected {parser.Current.Describe()} after the end of the expression");
+        return expr;
     }
 
     // ---- policies ------------------------------------------------------------------------
