@@ -29,8 +29,13 @@ internal abstract class Expr
     public bool EvalBool(EvalEnv env)
     {
         var value = Eval(env);
-        return value is BoolValue b ? b.Value : throw EvaluationException.TypeError("bool", value);
+        return value is BoolValue b ? b.Value : throw TypeError("bool", value);
     }
+
+    /// <summary>An evaluation error located at this expression.</summary>
+    internal EvaluationException Error(CedarErrorKind kind, string message) => new(kind, message, Span);
+
+    internal EvaluationException TypeError(string expected, Value actual) => EvaluationException.TypeError(expected, actual).At(Span);
 
     /// <summary>True when this node always yields the same value and has no errors.</summary>
     public virtual Value? ConstantValue => null;
@@ -98,8 +103,8 @@ internal sealed class NegateExpr(Expr operand) : UnaryExpr(operand)
     public override Value Eval(EvalEnv env)
     {
         var value = Operand.Eval(env);
-        if (value is not LongValue l) throw EvaluationException.TypeError("long", value);
-        if (l.Value == long.MinValue) throw new EvaluationException($"integer overflow: cannot negate {l.Value}");
+        if (value is not LongValue l) throw TypeError("long", value);
+        if (l.Value == long.MinValue) throw Error(CedarErrorKind.IntegerOverflow, $"integer overflow: cannot negate {l.Value}");
         return LongValue.Of(-l.Value);
     }
 }
@@ -124,7 +129,7 @@ internal sealed class CompareExpr(ComparisonOp op, Expr left, Expr right) : Bina
             case DatetimeValue da when b is DatetimeValue db: x = da.Milliseconds; y = db.Milliseconds; break;
             case DurationValue ua when b is DurationValue ub: x = ua.Milliseconds; y = ub.Milliseconds; break;
             default:
-                throw new EvaluationException($"type error: cannot compare {a.TypeName} with {b.TypeName} (expected long, datetime or duration on both sides)");
+                throw Error(CedarErrorKind.TypeError, $"type error: cannot compare {a.TypeName} with {b.TypeName} (expected long, datetime or duration on both sides)");
         }
         return BoolValue.Of(op == ComparisonOp.Less ? x < y : x <= y);
     }
@@ -140,8 +145,8 @@ internal sealed class ArithmeticExpr(ArithmeticOp op, Expr left, Expr right) : B
     {
         var a = Left.Eval(env);
         var b = Right.Eval(env);
-        if (a is not LongValue la) throw EvaluationException.TypeError("long", a);
-        if (b is not LongValue lb) throw EvaluationException.TypeError("long", b);
+        if (a is not LongValue la) throw TypeError("long", a);
+        if (b is not LongValue lb) throw TypeError("long", b);
         try
         {
             return LongValue.Of(Op switch
@@ -153,7 +158,7 @@ internal sealed class ArithmeticExpr(ArithmeticOp op, Expr left, Expr right) : B
         }
         catch (OverflowException)
         {
-            throw new EvaluationException($"integer overflow in {la.Value} {(Op == ArithmeticOp.Add ? "+" : Op == ArithmeticOp.Subtract ? "-" : "*")} {lb.Value}");
+            throw Error(CedarErrorKind.IntegerOverflow, $"integer overflow in {la.Value} {(Op == ArithmeticOp.Add ? "+" : Op == ArithmeticOp.Subtract ? "-" : "*")} {lb.Value}");
         }
     }
 }
@@ -166,18 +171,18 @@ internal sealed class InExpr(Expr left, Expr right) : BinaryExpr(left, right)
         if (a is not EntityValue entity)
         {
             Right.Eval(env);
-            throw EvaluationException.TypeError("entity", a);
+            throw TypeError("entity", a);
         }
-        return Evaluate(entity, Right.Eval(env), env);
+        return Evaluate(this, entity, Right.Eval(env), env);
     }
 
     /// <summary>Whether <paramref name="entity"/> is in <paramref name="b"/> (an entity or a set of entities).</summary>
-    public static Value Evaluate(EntityValue entity, Value b, EvalEnv env)
+    public static Value Evaluate(Expr at, EntityValue entity, Value b, EvalEnv env)
     {
         if (b is EntityValue target) return BoolValue.Of(env.Entities.IsDescendantOrSelf(entity, target));
-        if (b is not SetValue set) throw EvaluationException.TypeError("entity or set of entities", b);
+        if (b is not SetValue set) throw at.TypeError("entity or set of entities", b);
         foreach (var item in set.Items)
-            if (item is not EntityValue) throw EvaluationException.TypeError("set of entities", item);
+            if (item is not EntityValue) throw at.TypeError("set of entities", item);
         foreach (var item in set.Items)
             if (env.Entities.IsDescendantOrSelf(entity, (EntityValue)item)) return BoolValue.True;
         return BoolValue.False;
@@ -194,9 +199,9 @@ internal sealed class SetOpExpr(SetOp op, Expr left, Expr right) : BinaryExpr(le
     {
         var a = Left.Eval(env);
         var b = Right.Eval(env);
-        if (a is not SetValue set) throw EvaluationException.TypeError("set", a);
+        if (a is not SetValue set) throw TypeError("set", a);
         if (Op == SetOp.Contains) return BoolValue.Of(set.Contains(b));
-        if (b is not SetValue other) throw EvaluationException.TypeError("set", b);
+        if (b is not SetValue other) throw TypeError("set", b);
         if (Op == SetOp.ContainsAll)
         {
             foreach (var item in other.Items)
@@ -214,7 +219,7 @@ internal sealed class IsEmptyExpr(Expr operand) : UnaryExpr(operand)
     public override Value Eval(EvalEnv env)
     {
         var value = Operand.Eval(env);
-        return value is SetValue set ? BoolValue.Of(set.Count == 0) : throw EvaluationException.TypeError("set", value);
+        return value is SetValue set ? BoolValue.Of(set.Count == 0) : throw TypeError("set", value);
     }
 }
 
@@ -224,8 +229,8 @@ internal sealed class HasTagExpr(Expr entity, Expr tag) : BinaryExpr(entity, tag
     {
         var a = Left.Eval(env);
         var b = Right.Eval(env);
-        if (a is not EntityValue e) throw EvaluationException.TypeError("entity", a);
-        if (b is not StringValue s) throw EvaluationException.TypeError("string", b);
+        if (a is not EntityValue e) throw TypeError("entity", a);
+        if (b is not StringValue s) throw TypeError("string", b);
         return BoolValue.Of(env.Entities.TryGet(e, out var data) && data.Tags.ContainsKey(s.Value));
     }
 }
@@ -236,10 +241,10 @@ internal sealed class GetTagExpr(Expr entity, Expr tag) : BinaryExpr(entity, tag
     {
         var a = Left.Eval(env);
         var b = Right.Eval(env);
-        if (a is not EntityValue e) throw EvaluationException.TypeError("entity", a);
-        if (b is not StringValue s) throw EvaluationException.TypeError("string", b);
+        if (a is not EntityValue e) throw TypeError("entity", a);
+        if (b is not StringValue s) throw TypeError("string", b);
         if (env.Entities.TryGet(e, out var data) && data.Tags.TryGetValue(s.Value, out var value)) return value;
-        throw new EvaluationException($"entity {e.Uid} has no tag \"{s.Value}\"");
+        throw Error(CedarErrorKind.MissingTag, $"entity {e.Uid} has no tag \"{s.Value}\"");
     }
 }
 
@@ -248,7 +253,7 @@ internal sealed class LikeExpr(Expr operand, Pattern pattern) : UnaryExpr(operan
     public override Value Eval(EvalEnv env)
     {
         var value = Operand.Eval(env);
-        return value is StringValue s ? BoolValue.Of(pattern.Matches(s.Value)) : throw EvaluationException.TypeError("string", value);
+        return value is StringValue s ? BoolValue.Of(pattern.Matches(s.Value)) : throw TypeError("string", value);
     }
 }
 
@@ -258,13 +263,15 @@ internal sealed class IsExpr(Expr operand, string entityType, Expr? inTarget) : 
     public Expr Operand { get; } = operand;
     public string EntityType { get; } = entityType;
     public Expr? In { get; } = inTarget;
+    /// <summary>Where the type name is written.</summary>
+    public SourceSpan TypeSpan { get; init; } = SourceSpan.None;
 
     public override Value Eval(EvalEnv env)
     {
         var value = Operand.Eval(env);
-        if (value is not EntityValue e) throw EvaluationException.TypeError("entity", value);
+        if (value is not EntityValue e) throw TypeError("entity", value);
         if (!string.Equals(e.Uid.Type, EntityType, StringComparison.Ordinal)) return BoolValue.False;
-        return In is null ? BoolValue.True : InExpr.Evaluate(e, In.Eval(env), env);
+        return In is null ? BoolValue.True : InExpr.Evaluate(this, e, In.Eval(env), env);
     }
 }
 
@@ -279,16 +286,16 @@ internal sealed class HasAttrExpr(Expr operand, string[] path) : UnaryExpr(opera
         for (var i = 0; i < path.Length; i++)
         {
             if (!Has(value, path[i], env)) return BoolValue.False;
-            if (i + 1 < path.Length) value = GetAttrExpr.Get(value, path[i], env);
+            if (i + 1 < path.Length) value = GetAttrExpr.Get(this, value, path[i], env);
         }
         return BoolValue.True;
     }
 
-    private static bool Has(Value value, string attribute, EvalEnv env) => value switch
+    private bool Has(Value value, string attribute, EvalEnv env) => value switch
     {
         RecordValue record => record.Attributes.ContainsKey(attribute),
         EntityValue entity => env.Entities.TryGet(entity, out var data) && data.Attributes.ContainsKey(attribute),
-        _ => throw EvaluationException.TypeError("entity or record", value),
+        _ => throw TypeError("entity or record", value),
     };
 }
 
@@ -296,23 +303,23 @@ internal sealed class GetAttrExpr(Expr operand, string attribute) : UnaryExpr(op
 {
     public string Attribute { get; } = attribute;
 
-    public override Value Eval(EvalEnv env) => Get(Operand.Eval(env), Attribute, env);
+    public override Value Eval(EvalEnv env) => Get(this, Operand.Eval(env), Attribute, env);
 
-    public static Value Get(Value value, string attribute, EvalEnv env)
+    public static Value Get(Expr at, Value value, string attribute, EvalEnv env)
     {
         switch (value)
         {
             case RecordValue record:
                 return record.Attributes.TryGetValue(attribute, out var field)
                     ? field
-                    : throw new EvaluationException($"record does not have the attribute \"{attribute}\"");
+                    : throw at.Error(CedarErrorKind.MissingAttribute, $"record does not have the attribute \"{attribute}\"");
             case EntityValue entity:
                 if (!env.Entities.TryGet(entity, out var data))
-                    throw new EvaluationException($"entity {entity.Uid} does not exist");
+                    throw at.Error(CedarErrorKind.EntityNotFound, $"entity {entity.Uid} does not exist");
                 return data.Attributes.TryGetValue(attribute, out var attr)
                     ? attr
-                    : throw new EvaluationException($"entity {entity.Uid} does not have the attribute \"{attribute}\"");
-            default: throw EvaluationException.TypeError("entity or record", value);
+                    : throw at.Error(CedarErrorKind.MissingAttribute, $"entity {entity.Uid} does not have the attribute \"{attribute}\"");
+            default: throw at.TypeError("entity or record", value);
         }
     }
 }
@@ -361,10 +368,17 @@ internal sealed class ExtensionCallExpr(ExtensionFunction function, Expr[] argum
         if (!HasRightArity)
         {
             foreach (var argument in arguments) argument.Eval(env);
-            throw new EvaluationException($"wrong number of arguments for '{Function.Name}': expected {Function.Arity}, got {arguments.Length}");
+            throw Error(CedarErrorKind.WrongArity, $"wrong number of arguments for '{Function.Name}': expected {Function.Arity}, got {arguments.Length}");
         }
-        if (arguments.Length == 1) return Function.Invoke1(arguments[0].Eval(env));
         var first = arguments[0].Eval(env);
-        return Function.Invoke2(first, arguments[1].Eval(env));
+        var second = arguments.Length == 2 ? arguments[1].Eval(env) : null;
+        try
+        {
+            return second is null ? Function.Invoke1(first) : Function.Invoke2(first, second);
+        }
+        catch (EvaluationException e) when (e.Span.IsNone)
+        {
+            throw e.At(Span);
+        }
     }
 }

@@ -76,8 +76,11 @@ internal sealed class Lexer
         }
     }
 
-    private CedarSyntaxException Error(int offset, string detail) =>
-        new(sourceName, line, offset - lineStart + 1, detail);
+    private CedarSyntaxException Error(int offset, CedarErrorKind kind, string detail)
+    {
+        var column = offset - lineStart + 1;
+        return new([new CedarError(kind, new SourceSpan(sourceName, line, column, line, column + 1, offset, offset + 1), detail)]);
+    }
 
     private Token Make(TokenKind kind, int start) =>
         new(kind, text[start..position], start, line, start - lineStart + 1);
@@ -104,7 +107,9 @@ internal sealed class Lexer
             position++;
             while (true)
             {
-                if (position >= text.Length) throw Error(start, "unterminated string literal: missing closing '\"'");
+                if (position >= text.Length)
+                    throw new CedarSyntaxException([new CedarError(CedarErrorKind.UnterminatedString,
+                        new SourceSpan(sourceName, startLine, startColumn, startLine, startColumn + 1, start, start + 1), "unterminated string literal: missing closing '\"'")]);
                 var c = text[position];
                 if (c == '\\') { position += 2; continue; }
                 if (c == '"') { position++; break; }
@@ -148,7 +153,7 @@ internal sealed class Lexer
         if (kind == TokenKind.EndOfInput)
         {
             var shown = ch is '&' or '|' ? $"'{ch}' (did you mean '{ch}{ch}'?)" : $"character '{ch}'";
-            throw Error(start, $"unexpected {shown}");
+            throw Error(start, CedarErrorKind.UnexpectedCharacter, $"unexpected {shown}");
         }
         return Make(kind, start);
     }

@@ -32,10 +32,51 @@ internal sealed class PolicyParser : TokenParser
     {
         var parser = new PolicyParser(text, sourceName, allowTemporal);
         var policies = new List<Policy>();
+        var errors = new List<CedarError>();
+        var count = 0;
         while (parser.Current.Kind != TokenKind.EndOfInput)
-            policies.Add(parser.ParsePolicy($"policy{policies.Count}"));
+        {
+            var start = parser.index;
+            try
+            {
+                policies.Add(parser.ParsePolicy($"policy{count}"));
+            }
+            catch (CedarSyntaxException e)
+            {
+                errors.AddRange(e.Errors);
+                parser.SkipToNextPolicy(start);
+            }
+            count++;
+        }
+        if (errors.Count > 0) throw new CedarSyntaxException(errors);
         return policies;
     }
+
+    /// <summary>
+    /// After an error, moves past the broken policy: to just after the next ';', or to the next
+    /// token that can only start a policy (an annotation or 'permit'/'forbid' before '('), so the
+    /// policies after it are still parsed and their errors reported too.
+    /// </summary>
+    private void SkipToNextPolicy(int policyStart)
+    {
+        nesting = 0;
+        temporalBlocks = null;
+        if (index == policyStart) Advance();
+        while (Current.Kind != TokenKind.EndOfInput)
+        {
+            if (Current.Kind == TokenKind.Semicolon)
+            {
+                Advance();
+                return;
+            }
+            if (index > policyStart && StartsPolicy()) return;
+            Advance();
+        }
+    }
+
+    private bool StartsPolicy() =>
+        (Current.Kind == TokenKind.At && Peek().Kind == TokenKind.Identifier)
+        || (Current is { Kind: TokenKind.Identifier, Text: "permit" or "forbid" } && Peek().Kind == TokenKind.LeftParen);
 
     /// <summary>Parses one expression that must make up the whole text (positions from <paramref name="line"/>:<paramref name="column"/>).</summary>
     public static Expr ParseExpression(string text, string sourceName, int line, int column)
@@ -64,7 +105,7 @@ internal sealed class PolicyParser : TokenParser
                 value = UnescapeString(Expect(TokenKind.String, "a string", $"as the value of annotation '@{key.Text}'"));
                 Expect(TokenKind.RightParen, "')'", $"after the value of annotation '@{key.Text}'");
             }
-            if (!annotations.TryAdd(key.Text, value)) throw Error(key, $"duplicate annotation '@{key.Text}'");
+            if (!annotations.TryAdd(key.Text, value)) throw Error(key, CedarErrorKind.DuplicateAnnotation, $"duplicate annotation '@{key.Text}'");
         }
         var effectToken = Current;
         PolicyEffect effect;
@@ -91,7 +132,7 @@ internal sealed class PolicyParser : TokenParser
                 continue;
             }
             Expect(TokenKind.LeftBrace, "'{'", $"after '{keyword.Text}'");
-            if (Current.Kind == TokenKind.RightBrace) throw Error(Current, $"the '{keyword.Text}' clause is empty: expected an expression");
+            if (Current.Kind == TokenKind.RightBrace) throw Error(Current, CedarErrorKind.EmptyCondition, $"the '{keyword.Text}' clause is empty: expected an expression");
             var body = ParseExpr();
             Expect(TokenKind.RightBrace, "'}'", $"to close the '{keyword.Text}' clause");
             conditions.Add(new Condition(isWhen, body));
@@ -99,17 +140,17 @@ internal sealed class PolicyParser : TokenParser
         var end = Current;
         if (end.Kind != TokenKind.Semicolon)
         {
-            var hint = end.Kind == TokenKind.At || end is { Kind: TokenKind.Identifier, Text: "permit" or "forbid" }
-                ? " (is the ';' after the previous policy missing?)"
-                : end.Kind == TokenKind.Identifier ? " (conditions start with 'when' or 'unless')" : "";
-            throw Error(end, $"expected ';' at the end of the policy, found {end.Describe()}{hint}");
+            var help = end.Kind == TokenKind.At || end is { Kind: TokenKind.Identifier, Text: "permit" or "forbid" }
+                ? "is the ';' after the previous policy missing?"
+                : end.Kind == TokenKind.Identifier ? "conditions start with 'when' or 'unless'" : null;
+            throw Error(end, CedarErrorKind.UnexpectedToken, $"expected ';' at the end of the policy, found {end.Describe()}", help);
         }
         Advance();
         var policyText = text[start.Offset..(end.Offset + 1)];
         var blocks = temporalBlocks is null ? [] : temporalBlocks.ToArray();
         temporalBlocks = null;
         return new Policy(id, effect, annotations, start.Line, start.Column, policyText, principal, action, resource, [.. conditions])
-        { TemporalBlocks = blocks };
+        { TemporalBlocks = blocks, Span = SpanFrom(start) };
     }
 
     private Expr ParseTemporalBlock()
@@ -159,7 +200,7 @@ internal sealed class PolicyParser : TokenParser
         {
             var question = Advance();
             var name = Expect(TokenKind.Identifier, "a slot name", "after '?'");
-            if (name.Text != variable) throw Error(question, $"the slot '?{name.Text}' cannot be used in the {variable} constraint (expected '?{variable}')");
+            if (name.Text != variable) throw Error(question, CedarErrorKind.MisplacedSlot, $"the slot '?{name.Text}' cannot be used in the {variable} constraint (expected '?{variable}')");
             return new ScopeConstraint(kind, entityType: type, isSlot: true) { TypeSpan = typeSpan ?? SourceSpan.None };
         }
         var start = Current;
@@ -211,13 +252,13 @@ internal sealed class PolicyParser : TokenParser
         var at = Current;
         var uid = ParseEntityReference(context);
         if (uid.Type != "Action" && !uid.Type.EndsWith("::Action", StringComparison.Ordinal))
-            throw Error(at, $"expected an action entity (type 'Action' or 'Namespace::Action') {context}, found {uid}");
+            throw Error(at, CedarErrorKind.NotAnAction, $"expected an action entity (type 'Action' or 'Namespace::Action') {context}, found {uid}");
         return uid;
     }
 
     private EntityUid ParseEntityReference(string context)
     {
-        if (Current.Kind == TokenKind.Question) throw Error(Current, $"a template slot is not allowed {context}");
+        if (Current.Kind == TokenKind.Question) throw Error(Current, CedarErrorKind.MisplacedSlot, $"a template slot is not allowed {context}");
         if (Current.Kind != TokenKind.Identifier) throw Error(Current, $"expected an entity like Type::\"id\" {context}, found {Current.Describe()}");
         var parts = new List<string>();
         while (true)
@@ -250,7 +291,7 @@ internal sealed class PolicyParser : TokenParser
 
     private void CheckNotReserved(Token name)
     {
-        if (Reserved.Contains(name.Text)) throw Error(name, $"'{name.Text}' is a reserved word and cannot be used as a name here");
+        if (Reserved.Contains(name.Text)) throw Error(name, CedarErrorKind.ReservedWord, $"'{name.Text}' is a reserved word and cannot be used as a name here");
     }
 
     // ---- expressions ---------------------------------------------------------------------
@@ -264,12 +305,12 @@ internal sealed class PolicyParser : TokenParser
     {
         var start = Current;
         if (++nesting > MaxNesting)
-            throw Error(start, $"expression nested too deeply (more than {MaxNesting} levels of parentheses, brackets or calls)");
+            throw Error(start, CedarErrorKind.TooDeep, $"expression nested too deeply (more than {MaxNesting} levels of parentheses, brackets or calls)");
         try
         {
             var expr = ParseExprUnbounded();
             if (expr.Depth > MaxTreeDepth)
-                throw Error(start, $"expression too large: more than {MaxTreeDepth} operators deep; split it into several conditions or policies");
+                throw Error(start, CedarErrorKind.TooDeep, $"expression too large: more than {MaxTreeDepth} operators deep; split it into several conditions or policies");
             return expr;
         }
         finally
@@ -323,7 +364,7 @@ internal sealed class PolicyParser : TokenParser
         var left = ParseAdd();
         var relation = ParseRelationTail(left);
         if (relation is not null && IsRelationalOperator(Current))
-            throw Error(Current, $"unexpected {Current.Describe()}: chained comparisons need parentheses to make the order explicit");
+            throw Error(Current, CedarErrorKind.ChainedComparison, $"unexpected {Current.Describe()}: chained comparisons need parentheses", "add parentheses to make the order explicit");
         return relation is null ? left : At(start, relation);
     }
 
@@ -347,7 +388,7 @@ internal sealed class PolicyParser : TokenParser
             case TokenKind.LessEqual: Advance(); return new CompareExpr(ComparisonOp.LessEqual, left, ParseAdd());
             case TokenKind.Greater: Advance(); return new CompareExpr(ComparisonOp.Less, ParseAdd(), left);
             case TokenKind.GreaterEqual: Advance(); return new CompareExpr(ComparisonOp.LessEqual, ParseAdd(), left);
-            case TokenKind.Assign: throw Error(op, "unexpected '=': use '==' to compare");
+            case TokenKind.Assign: throw Error(op, CedarErrorKind.UnexpectedToken, "unexpected '='", "use '==' to compare");
             case TokenKind.Identifier:
                 switch (op.Text)
                 {
@@ -369,16 +410,18 @@ internal sealed class PolicyParser : TokenParser
                         Advance();
                         var patternToken = Expect(TokenKind.String, "a pattern string", "after 'like'");
                         var wildcards = new List<bool>();
-                        var literal = Lexer.Unescape(patternToken.Text, pattern: true, wildcards, (offset, detail) => Error(patternToken, detail));
+                        var literal = Lexer.Unescape(patternToken.Text, pattern: true, wildcards, (offset, detail) => Error(patternToken, CedarErrorKind.InvalidEscape, detail));
                         return new LikeExpr(left, new Pattern(literal, wildcards));
                     }
                     case "is":
                     {
                         Advance();
+                        var typeStart = Current;
                         var type = ParsePath("after 'is'");
-                        if (!IsKeyword("in")) return new IsExpr(left, type, null);
+                        var typeSpan = SpanFrom(typeStart);
+                        if (!IsKeyword("in")) return new IsExpr(left, type, null) { TypeSpan = typeSpan };
                         Advance();
-                        return new IsExpr(left, type, ParseAdd());
+                        return new IsExpr(left, type, ParseAdd()) { TypeSpan = typeSpan };
                     }
                 }
                 break;
@@ -425,10 +468,10 @@ internal sealed class PolicyParser : TokenParser
         {
             // Cedar allows a run of one unary operator only: `!!x` and `--x`, but not `!-x`.
             if (ops.Count > 0 && Current.Kind != ops[0].Kind)
-                throw Error(Current, $"unexpected {Current.Describe()} after {first.Describe()}: '!' and '-' cannot be combined without parentheses");
+                throw Error(Current, CedarErrorKind.MixedUnaryOperators, $"unexpected {Current.Describe()} after {first.Describe()}: '!' and '-' cannot be combined without parentheses");
             ops.Add(Advance());
         }
-        if (ops.Count > 4) throw Error(first, "too many unary operators in a row (at most 4)");
+        if (ops.Count > 4) throw Error(first, CedarErrorKind.MixedUnaryOperators, "too many unary operators in a row (at most 4)");
         Expr operand;
         // A '-' directly before a bare integer literal is part of the literal, so i64::MIN can be written;
         // with accessors after it (`-5.foo`), the '-' applies to the whole member expression, as in Cedar.
@@ -451,7 +494,7 @@ internal sealed class PolicyParser : TokenParser
     {
         var digits = negative ? "-" + literal.Text : literal.Text;
         if (!long.TryParse(digits, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
-            throw Error(literal, $"integer literal {digits} does not fit in 64 bits");
+            throw Error(literal, CedarErrorKind.IntegerOutOfRange, $"integer literal {digits} does not fit in 64 bits");
         return value;
     }
 
@@ -511,14 +554,18 @@ internal sealed class PolicyParser : TokenParser
         return args;
     }
 
-    private Expr MakeMethodCall(Token start, Token name, Expr target, List<Expr> args) => At(start, MakeMethodCallNode(name, target, args));
+    private Expr MakeMethodCall(Token start, Token name, Expr target, List<Expr> args)
+    {
+        var call = At(start, MakeMethodCallNode(name, target, args));
+        return call is ExtensionCallExpr extension ? Fold(extension) : call;
+    }
 
     private Expr MakeMethodCallNode(Token name, Expr target, List<Expr> args)
     {
         void Arity(int expected)
         {
             if (args.Count != expected)
-                throw Error(name, $"method '{name.Text}' takes {expected} argument{(expected == 1 ? "" : "s")}, but {args.Count} {(args.Count == 1 ? "was" : "were")} given");
+                throw Error(name, CedarErrorKind.WrongArity, $"method '{name.Text}' takes {expected} argument{(expected == 1 ? "" : "s")}, but {args.Count} {(args.Count == 1 ? "was" : "were")} given");
         }
         switch (name.Text)
         {
@@ -532,11 +579,11 @@ internal sealed class PolicyParser : TokenParser
         if (ExtensionFunction.Methods.TryGetValue(name.Text, out var function))
         {
             // Cedar checks the arity of extension functions when it calls them, so a wrong count is an evaluation error.
-            return Fold(new ExtensionCallExpr(function, [target, .. args]));
+            return new ExtensionCallExpr(function, [target, .. args]);
         }
         if (ExtensionFunction.Constructors.ContainsKey(name.Text))
-            throw Error(name, $"'{name.Text}' is a function, not a method: write {name.Text}(\"...\")");
-        throw Error(name, $"unknown method '{name.Text}'");
+            throw Error(name, CedarErrorKind.UnknownMethod, $"'{name.Text}' is a function, not a method", $"write {name.Text}(\"...\")");
+        throw Error(name, CedarErrorKind.UnknownMethod, $"unknown method '{name.Text}'");
     }
 
     private Expr ParsePrimary()
@@ -597,7 +644,7 @@ internal sealed class PolicyParser : TokenParser
                     }
                     else if (keyToken.Kind == TokenKind.String) key = UnescapeString(Advance());
                     else throw Error(keyToken, $"expected a record key (a name or a string), found {keyToken.Describe()}");
-                    if (keys.Contains(key)) throw Error(keyToken, $"duplicate key \"{key}\" in record literal");
+                    if (keys.Contains(key)) throw Error(keyToken, CedarErrorKind.DuplicateKey, $"duplicate key \"{key}\" in record literal");
                     Expect(TokenKind.Colon, "':'", $"after the record key \"{key}\"");
                     keys.Add(key);
                     values.Add(ParseExpr());
@@ -615,7 +662,7 @@ internal sealed class PolicyParser : TokenParser
                 return record;
             }
             case TokenKind.Question:
-                throw Error(token, "template slots (?principal, ?resource) are only allowed in the policy scope");
+                throw Error(token, CedarErrorKind.MisplacedSlot, "template slots (?principal, ?resource) are only allowed in the policy scope");
             case TokenKind.Identifier:
                 return ParseIdentifierPrimary();
             default:
@@ -656,8 +703,8 @@ internal sealed class PolicyParser : TokenParser
             if (!ExtensionFunction.Constructors.TryGetValue(path, out var function))
             {
                 if (ExtensionFunction.Methods.ContainsKey(path))
-                    throw Error(token, $"'{path}' is a method, not a function: write value.{path}(...)");
-                throw Error(token, $"unknown extension function '{path}'");
+                    throw Error(token, CedarErrorKind.UnknownFunction, $"'{path}' is a method, not a function", $"write value.{path}(...)");
+                throw Error(token, CedarErrorKind.UnknownFunction, $"unknown extension function '{path}'");
             }
             var args = ParseArguments(path);
             return Fold(At(token, new ExtensionCallExpr(function, [.. args])));
@@ -687,5 +734,5 @@ internal sealed class PolicyParser : TokenParser
     }
 
     private string UnescapeString(Token token) =>
-        Lexer.Unescape(token.Text, pattern: false, null, (offset, detail) => Error(token, detail));
+        Lexer.Unescape(token.Text, pattern: false, null, (offset, detail) => Error(token, CedarErrorKind.InvalidEscape, detail));
 }

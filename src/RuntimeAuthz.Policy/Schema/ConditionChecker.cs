@@ -10,7 +10,7 @@ namespace RuntimeAuthz.Policy.Schema;
 /// is checked silently, so a valid policy is never flagged.
 /// </summary>
 internal sealed class ConditionChecker(
-    CedarSchema schema, string principalType, SchemaAction action, string resourceType, bool policyTestsAttributes, bool policyTestsTags, Action<SourceSpan, string> report)
+    CedarSchema schema, string principalType, SchemaAction action, string resourceType, bool policyTestsAttributes, bool policyTestsTags, Action<CedarError> report)
 {
     private enum Truth { True, False, Any, Unsure }
 
@@ -43,9 +43,9 @@ internal sealed class ConditionChecker(
         }
     }
 
-    private void Report(bool live, Expr at, string message)
+    private void Report(bool live, Expr at, CedarErrorKind kind, string message, string? help = null)
     {
-        if (live) report(at.Span, message);
+        if (live) report(new CedarError(kind, at.Span, message, help));
     }
 
     private static string Name(VT t) => t switch
@@ -57,7 +57,7 @@ internal sealed class ConditionChecker(
     private void Expect(bool live, Expr at, VT actual, string expected, Func<VT, bool> ok)
     {
         if (actual is VUnknown || ok(actual)) return;
-        Report(live, at, $"type mismatch: expected {expected}, but the expression is {Name(actual)}");
+        Report(live, at, CedarErrorKind.TypeMismatch, $"type mismatch: expected {expected}, but the expression is {Name(actual)}");
     }
 
     private VT FromSchema(SchemaType t) => t switch
@@ -223,7 +223,7 @@ internal sealed class ConditionChecker(
                 {
                     if (s.Children.Count == 0)
                     {
-                        Report(live, s, "empty set literals are not allowed in validated policies (their element type cannot be known)");
+                        Report(live, s, CedarErrorKind.EmptySetLiteral, "empty set literals are not allowed in validated policies (their element type cannot be known)");
                         return new VSet(Unknown);
                     }
                     var types = s.Children.Select(e => Visit(e, live)).ToList();
@@ -259,7 +259,7 @@ internal sealed class ConditionChecker(
                     Expect(live, b.Left, left, "Long, datetime or duration", Comparable);
                     Expect(live, b.Right, right, "Long, datetime or duration", Comparable);
                     if (Comparable(left) && Comparable(right) && left != right)
-                        Report(live, b, $"type mismatch: cannot compare {Name(left)} with {Name(right)}");
+                        Report(live, b, CedarErrorKind.TypeMismatch, $"type mismatch: cannot compare {Name(left)} with {Name(right)}");
                     return AnyBool;
                 }
             case InExpr:
@@ -284,15 +284,15 @@ internal sealed class ConditionChecker(
                     else if (schema.IsActionEntityType(type)) attributes = RecordSchemaType.Empty.Attributes; // actions have no attributes in this schema format
                     else return Unknown;
                     if (attributes.TryGetValue(g.Attribute, out var declared)) return Guarded(g, declared, live);
-                    Report(live, g, $"attribute '{g.Attribute}' is not declared for entity type '{type}'");
+                    Report(live, g, CedarErrorKind.UndeclaredAttribute, $"attribute '{g.Attribute}' is not declared for entity type '{type}'");
                     return Unknown;
                 }
             case VRecord record:
                 if (record.Attributes.TryGetValue(g.Attribute, out var field)) return Guarded(g, field, live);
-                Report(live, g, $"attribute '{g.Attribute}' is not declared in this record type");
+                Report(live, g, CedarErrorKind.UndeclaredAttribute, $"attribute '{g.Attribute}' is not declared in this record type");
                 return Unknown;
             case VRecordLiteral literal:
-                if (!literal.Keys.Contains(g.Attribute)) Report(live, g, $"the record has no attribute '{g.Attribute}'");
+                if (!literal.Keys.Contains(g.Attribute)) Report(live, g, CedarErrorKind.UndeclaredAttribute, $"the record has no attribute '{g.Attribute}'");
                 return Unknown;
             default:
                 Expect(live, g, operand, "an entity or a record", t => t is VEntity or VRecord or VRecordLiteral);
@@ -305,7 +305,7 @@ internal sealed class ConditionChecker(
     {
         bool guarded = PathKey(access) is { } key ? _capabilities.Contains(key) : policyTestsAttributes;
         if (!declared.Required && !guarded)
-            Report(live, access, $"attribute '{access.Attribute}' is optional: test it with 'has' before reading it");
+            Report(live, access, CedarErrorKind.UnguardedAttribute, $"attribute '{access.Attribute}' is optional", $"test it with 'has' before reading it");
         return FromSchema(declared.Type);
     }
 
@@ -334,16 +334,16 @@ internal sealed class ConditionChecker(
         if (m is HasTagExpr) return UnsureBool;
         if (receiver is VEntity { Type: { } actionType } && schema.GetEntityType(actionType) is null && schema.IsActionEntityType(actionType))
         {
-            Report(live, m, $"entity type '{actionType}' has no tags");
+            Report(live, m, CedarErrorKind.NoTags, $"entity type '{actionType}' has no tags");
             return Unknown;
         }
         if (receiver is VEntity { Type: { } type } && schema.GetEntityType(type) is { } definition)
         {
-            if (definition.Tags is null) { Report(live, m, $"entity type '{type}' has no tags"); return Unknown; }
+            if (definition.Tags is null) { Report(live, m, CedarErrorKind.NoTags, $"entity type '{type}' has no tags"); return Unknown; }
             bool guarded = m.Right is LiteralExpr { Value: StringValue tag } && PathKey(m.Left) is { } key
                 ? _capabilities.Contains("tag\u0001" + key + "\u0001" + tag.Value)
                 : policyTestsTags; // a guard on another expression form cannot be matched here: only sure when there is none at all
-            if (!guarded) Report(live, m, "the tag may be absent: test it with hasTag before reading it");
+            if (!guarded) Report(live, m, CedarErrorKind.UnguardedTag, "the tag may be absent", "test it with hasTag before reading it");
             return FromSchema(definition.Tags);
         }
         return Unknown;
@@ -355,7 +355,7 @@ internal sealed class ConditionChecker(
         var function = m.Function;
         if (!m.HasRightArity)
         {
-            Report(live, m, $"wrong number of arguments for '{function.Name}': expected {function.Arity - 1}, got {m.Children.Count - 1}");
+            Report(live, m, CedarErrorKind.WrongArity, $"wrong number of arguments for '{function.Name}': expected {function.Arity - 1}, got {m.Children.Count - 1}");
             return Unknown;
         }
         (string receiverType, string? argumentType, VT result) = function.Name switch
@@ -381,12 +381,12 @@ internal sealed class ConditionChecker(
         VT result = new VExt(name == "ip" ? "ipaddr" : name);
         if (!c.HasRightArity)
         {
-            Report(live, c, $"wrong number of arguments for '{name}': expected 1, got {c.Children.Count}");
+            Report(live, c, CedarErrorKind.WrongArity, $"wrong number of arguments for '{name}': expected 1, got {c.Children.Count}");
             return result;
         }
         if (c.Children[0] is not LiteralExpr { Folded: null, Value: StringValue literal } argumentLiteral)
         {
-            Report(live, c, $"'{name}' must be called with a string literal");
+            Report(live, c, CedarErrorKind.InvalidExtensionArgument, $"'{name}' must be called with a string literal");
             return result;
         }
         try
@@ -395,7 +395,7 @@ internal sealed class ConditionChecker(
         }
         catch (EvaluationException e)
         {
-            Report(live, argumentLiteral, $"invalid argument to '{name}': {e.Message}");
+            Report(live, argumentLiteral, CedarErrorKind.InvalidExtensionArgument, $"invalid argument to '{name}': {e.Message}");
         }
         return result;
     }

@@ -3,8 +3,12 @@ using RuntimeAuthz.Policy.Schema;
 
 namespace RuntimeAuthz.Policy;
 
-/// <summary>One problem found by <see cref="PolicyValidator"/>; Line and Column point into the policy source.</summary>
-public sealed record ValidationIssue(string PolicyId, int Line, int Column, string Message);
+/// <summary>One problem found by <see cref="PolicyValidator"/>: its kind, where it is in the policy source, and how to fix it when that is known.</summary>
+public sealed record ValidationIssue(string PolicyId, CedarErrorKind Kind, SourceSpan Span, string Message, string? Help = null)
+{
+    public int Line => Span.Line;
+    public int Column => Span.Column;
+}
 
 /// <summary>
 /// Checks policies against a schema, as a subset of Cedar's strict validation: unknown entity types
@@ -17,9 +21,6 @@ public sealed record ValidationIssue(string PolicyId, int Line, int Column, stri
 /// </summary>
 public static class PolicyValidator
 {
-    /// <summary>Start of the message for a policy whose scope no action's appliesTo allows (Cedar itself only warns about these).</summary>
-    public const string ImpossiblePolicyMessage = "the policy can never apply";
-
     public static IReadOnlyList<ValidationIssue> Validate(PolicySet policies, CedarSchema schema)
     {
         ArgumentNullException.ThrowIfNull(policies);
@@ -97,8 +98,8 @@ public static class PolicyValidator
             if (applicable.Count == 0)
             {
                 if (scopeOk)
-                    Report(policy.Line, policy.Column,
-                        ImpossiblePolicyMessage + ": no action in its scope applies to its principal and resource types (see appliesTo in the schema)");
+                    Report(new CedarError(CedarErrorKind.ImpossiblePolicy, policy.Span,
+                        "the policy can never apply: no action in its scope applies to its principal and resource types", "see appliesTo in the schema"));
                 return; // nothing is known about the variables' types
             }
             // Temporal blocks are checked against the event schema by the Dogwood checker, not here.
@@ -126,7 +127,7 @@ public static class PolicyValidator
             if (scope.IsSlot || scope.Kind == ScopeKind.Any) return null;
             if (scope.EntityType is { } isType && _schema.GetEntityType(isType) is null)
             {
-                Report(scope.TypeSpan, $"unknown entity type '{isType}' in the {variable} scope");
+                Report(CedarErrorKind.UnknownEntityType, scope.TypeSpan, $"unknown entity type '{isType}' in the {variable} scope");
                 ok = false;
                 return [];
             }
@@ -135,7 +136,7 @@ public static class PolicyValidator
             {
                 if (_schema.GetEntityType(entity.Type) is null)
                 {
-                    Report(scope.EntitySpans.FirstOrDefault(SourceSpan.None), $"unknown entity type '{entity.Type}' in the {variable} scope");
+                    Report(CedarErrorKind.UnknownEntityType, scope.EntitySpans.FirstOrDefault(SourceSpan.None), $"unknown entity type '{entity.Type}' in the {variable} scope");
                     ok = false;
                     return [];
                 }
@@ -159,7 +160,7 @@ public static class PolicyValidator
                 var target = targets[i];
                 if (_schema.GetAction(target) is null)
                 {
-                    Report(i < scope.EntitySpans.Count ? scope.EntitySpans[i] : SourceSpan.None, $"unknown action {target}");
+                    Report(CedarErrorKind.UnknownAction, i < scope.EntitySpans.Count ? scope.EntitySpans[i] : SourceSpan.None, $"unknown action {target}");
                     ok = false;
                     continue;
                 }
@@ -179,16 +180,16 @@ public static class PolicyValidator
                 switch (node)
                 {
                     case IsExpr { EntityType: var type } when _schema.GetEntityType(type) is null && !facts.IsActionType(type):
-                        Report(node.Span, $"unknown entity type '{type}'");
+                        Report(CedarErrorKind.UnknownEntityType, ((IsExpr)node).TypeSpan, $"unknown entity type '{type}'");
                         break;
                     case LiteralExpr { Folded: null, Value: EntityValue { Uid: var uid } }:
                         if (facts.IsActionType(uid.Type) || uid.Type == "Action" || uid.Type.EndsWith("::Action", StringComparison.Ordinal))
                         {
-                            if (_schema.GetAction(uid) is null) Report(node.Span, $"unknown action {uid}");
+                            if (_schema.GetAction(uid) is null) Report(CedarErrorKind.UnknownAction, node.Span, $"unknown action {uid}");
                         }
                         else if (_schema.GetEntityType(uid.Type) is null)
                         {
-                            Report(node.Span, $"unknown entity type '{uid.Type}'");
+                            Report(CedarErrorKind.UnknownEntityType, node.Span, $"unknown entity type '{uid.Type}'");
                         }
                         break;
                 }
@@ -211,9 +212,9 @@ public static class PolicyValidator
                     foreach (var resource in action.ResourceTypes.Where(t => resourceTypes is null || resourceTypes.Contains(t)))
                     {
                         if (++environments > MaxEnvironments) return;
-                        var checker = new ConditionChecker(_schema, principal, action, resource, testsAttributes, testsTags, (span, message) =>
+                        var checker = new ConditionChecker(_schema, principal, action, resource, testsAttributes, testsTags, error =>
                         {
-                            if (seen.Add((span.Offset, message))) Report(span, message);
+                            if (seen.Add((error.Span.Offset, error.Message))) Report(error);
                         });
                         checker.Check(policy.Conditions);
                     }
@@ -226,12 +227,9 @@ public static class PolicyValidator
 
         // ---- reporting --------------------------------------------------------------------------
 
-        private void Report(SourceSpan span, string message)
-        {
-            if (span.IsNone) Report(policy.Line, policy.Column, message);
-            else Report(span.Line, span.Column, message);
-        }
+        private void Report(CedarErrorKind kind, SourceSpan span, string message) => Report(new CedarError(kind, span, message));
 
-        private void Report(int line, int column, string message) => issues.Add(new ValidationIssue(policy.Id, line, column, message));
+        private void Report(CedarError error) =>
+            issues.Add(new ValidationIssue(policy.Id, error.Kind, error.Span.IsNone ? policy.Span : error.Span, error.Message, error.Help));
     }
 }
