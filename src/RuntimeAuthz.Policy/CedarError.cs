@@ -46,6 +46,8 @@ public enum CedarErrorKind
     EmptySetLiteral,
     /// <summary>An extension constructor called with something other than a string literal, or with an invalid literal.</summary>
     InvalidExtensionArgument,
+    /// <summary>A request whose principal, action, resource or context the schema does not allow.</summary>
+    InvalidRequest,
 
     // ---- evaluation ----
     TypeError,
@@ -61,6 +63,6 @@ public enum CedarErrorKind
 /// <summary>One error with where it is, what kind it is, and, when there is something to suggest, how to fix it.</summary>
 public sealed record CedarError(CedarErrorKind Kind, SourceSpan Span, string Message, string? Help = null)
 {
-    /// <summary>"source:line:column: message", with the help after a semicolon.</summary>
-    public override string ToString() => $"{Span}: {Message}{(Help is null ? "" : $"; {Help}")}";
+    /// <summary>"source:line:column: message" (just the message when there is no position), with the help after a semicolon.</summary>
+    public override string ToString() => $"{(Span.IsNone ? "" : $"{Span}: ")}{Message}{(Help is null ? "" : $"; {Help}")}";
 }

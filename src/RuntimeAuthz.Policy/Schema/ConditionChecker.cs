@@ -10,8 +10,12 @@ namespace RuntimeAuthz.Policy.Schema;
 /// is checked silently, so a valid policy is never flagged.
 /// </summary>
 internal sealed class ConditionChecker(
-    CedarSchema schema, string principalType, SchemaAction action, string resourceType, bool policyTestsAttributes, bool policyTestsTags, Action<CedarError> report)
+    CedarSchema schema, string principalType, SchemaAction action, string resourceType, bool policyTestsAttributes, bool policyTestsTags,
+    ConditionChecker.Hierarchy hierarchy, Action<CedarError> report)
 {
+    /// <summary>What the schema says about <c>in</c>: which entity types can be in which, and which actions are in which.</summary>
+    internal sealed record Hierarchy(Func<string, string, bool> TypeCanBeIn, Func<EntityUid, EntityUid, bool> ActionIsIn);
+
     private enum Truth { True, False, Any, Unsure }
 
     private abstract record VT;
@@ -51,8 +55,70 @@ internal sealed class ConditionChecker(
     private static string Name(VT t) => t switch
     {
         VBool => "Bool", VLong => "Long", VString => "String", VEntity e => e.Type is null ? "an entity" : $"entity of type '{e.Type}'",
-        VSet => "a Set", VRecord => "a record", VExt x => x.Name, _ => "unknown",
+        VSet => "a Set", VRecord or VRecordLiteral => "a record", VExt x => x.Name, _ => "unknown",
     };
+
+    private static string TypeText(VT t) => t switch
+    {
+        VBool { Value: Truth.True } => "True", VBool { Value: Truth.False } => "False", VBool => "Bool", VLong => "Long", VString => "String",
+        VEntity e => e.Type ?? "entity", VSet s => $"Set<{TypeText(s.Element)}>", VRecord or VRecordLiteral => "record", VExt x => x.Name, _ => "unknown",
+    };
+
+    /// <summary>
+    /// Cedar's least upper bound in strict mode: the common type of <paramref name="a"/> and <paramref name="b"/>, or
+    /// null when there is none. Anything involving a type this checker does not know is taken as compatible.
+    /// </summary>
+    private VT? Lub(VT a, VT b)
+    {
+        switch (a, b)
+        {
+            case (VUnknown, _) or (_, VUnknown): return Unknown;
+            case (VBool x, VBool y):
+                if (x.Value == Truth.Unsure || y.Value == Truth.Unsure) return UnsureBool;
+                return x.Value == y.Value ? x : AnyBool;
+            case (VLong, VLong) or (VString, VString): return a;
+            case (VExt x, VExt y): return x.Name == y.Name ? a : null;
+            case (VEntity { Type: null }, VEntity) or (VEntity, VEntity { Type: null }): return new VEntity(null);
+            case (VEntity x, VEntity y): return x.Type == y.Type ? a : null;
+            case (VSet x, VSet y): return Lub(x.Element, y.Element) is { } element ? new VSet(element) : null;
+            case (VRecord or VRecordLiteral, VRecord or VRecordLiteral):
+            {
+                var left = RecordFields(a);
+                var right = RecordFields(b);
+                if (left is null || right is null) return Unknown;
+                if (!left.Keys.ToHashSet(StringComparer.Ordinal).SetEquals(right.Keys)) return null;
+                var fields = new Dictionary<string, VT>(StringComparer.Ordinal);
+                foreach (var (key, type) in left)
+                {
+                    if (Lub(type, right[key]) is not { } common) return null;
+                    fields[key] = common;
+                }
+                return new VRecordLiteral(fields);
+            }
+            default: return null;
+        }
+    }
+
+    /// <summary>The field types of a record; null when a field is optional (the strict rules for those are not modelled).</summary>
+    private IReadOnlyDictionary<string, VT>? RecordFields(VT record) => record switch
+    {
+        VRecordLiteral literal => literal.Fields,
+        VRecord declared when declared.Attributes.Values.All(a => a.Required) => declared.Attributes.ToDictionary(a => a.Key, a => FromSchema(a.Value.Type), StringComparer.Ordinal),
+        _ => null,
+    };
+
+    /// <summary>The common type of <paramref name="types"/>; reports Cedar's "types are not compatible" at <paramref name="at"/> when there is none.</summary>
+    private VT LubOrReport(bool live, Expr at, IReadOnlyList<VT> types)
+    {
+        var common = types[0];
+        foreach (var next in types.Skip(1))
+        {
+            if (Lub(common, next) is { } lub) { common = lub; continue; }
+            Report(live, at, CedarErrorKind.IncompatibleTypes, $"the types {TypeText(common)} and {TypeText(next)} are not compatible");
+            return Unknown;
+        }
+        return common;
+    }
 
     private void Expect(bool live, Expr at, VT actual, string expected, Func<VT, bool> ok)
     {
@@ -132,6 +198,8 @@ internal sealed class ConditionChecker(
                     produced = thenCapabilities.Intersect(_produced);
                     if (truth == Truth.True) return then;
                     if (truth == Truth.False) return otherwise;
+                    // Only when Cedar cannot decide the condition does it need a type both branches have.
+                    if (truth == Truth.Any) return LubOrReport(live, i, [then, otherwise]);
                     return then.GetType() == otherwise.GetType() && then is not VBool ? then : then is VBool && otherwise is VBool ? UnsureBool : Unknown;
                 }
             case AndExpr a:
@@ -227,13 +295,13 @@ internal sealed class ConditionChecker(
                         return new VSet(Unknown);
                     }
                     var types = s.Children.Select(e => Visit(e, live)).ToList();
-                    var first = types[0];
-                    return new VSet(types.All(t => t.GetType() == first.GetType()) && first is not VBool ? first : Unknown);
+                    return new VSet(LubOrReport(live, s, types));
                 }
             case RecordExpr r:
                 {
-                    foreach (var value in r.Children) Visit(value, live); // value types are not tracked
-                    return new VRecordLiteral(r.Keys.ToHashSet(StringComparer.Ordinal));
+                    var fields = new Dictionary<string, VT>(StringComparer.Ordinal);
+                    for (var k = 0; k < r.Keys.Count; k++) fields[r.Keys[k]] = Visit(r.Children[k], live);
+                    return new VRecordLiteral(fields);
                 }
             default:
                 return Unknown;
@@ -241,7 +309,7 @@ internal sealed class ConditionChecker(
     }
 
     // A record literal: its keys are known, the value types are not followed.
-    private sealed record VRecordLiteral(IReadOnlySet<string> Keys) : VT;
+    private sealed record VRecordLiteral(IReadOnlyDictionary<string, VT> Fields) : VT;
 
     private VT VisitBinary(BinaryExpr b, bool live)
     {
@@ -265,11 +333,81 @@ internal sealed class ConditionChecker(
             case InExpr:
                 Expect(live, b.Left, left, "an entity", t => t is VEntity or VUnknown);
                 Expect(live, b.Right, right, "an entity or a set of entities", t => t is VEntity or VSet);
-                return UnsureBool;
+                return InType(b, left, right);
             default:
-                return UnsureBool; // == and != (Cedar may type these as constants)
+                return EqualityType(live, b, left, right);
         }
     }
+
+    private static bool IsActionTypeName(string type) => type == "Action" || type.EndsWith("::Action", StringComparison.Ordinal);
+
+    /// <summary>The uid of an entity literal or of the action variable (whose uid the environment fixes), as Cedar reads them.</summary>
+    private EntityUid? LiteralUid(Expr e) => e switch
+    {
+        LiteralExpr { Folded: null, Value: EntityValue v } => v.Uid,
+        VariableExpr { Variable: Variable.Action } => action.Uid,
+        _ => null,
+    };
+
+    private List<EntityUid>? LiteralUids(Expr e)
+    {
+        if (LiteralUid(e) is { } uid) return [uid];
+        var set = e is LiteralExpr { Folded: SetExpr folded } ? folded : e as SetExpr;
+        if (set is null) return null;
+        var uids = new List<EntityUid>();
+        foreach (var element in set.Children)
+        {
+            if (LiteralUid(element) is not { } elementUid) return null;
+            uids.Add(elementUid);
+        }
+        return uids;
+    }
+
+    /// <summary>
+    /// Cedar's type for <c>in</c>: exact for an action literal in action literals, False when the left entity type can
+    /// never be a descendant of the right one, Bool otherwise; unsure when this checker does not know enough.
+    /// </summary>
+    private VT InType(BinaryExpr b, VT left, VT right)
+    {
+        if (LiteralUid(b.Left) is { } lhs && IsActionTypeName(lhs.Type) && LiteralUids(b.Right) is { } rhs)
+        {
+            var actions = rhs.Where(r => IsActionTypeName(r.Type)).ToList();
+            if (actions.Count == 0) return new VBool(Truth.False);
+            if (actions.Any(a => schema.GetAction(a) is null)) return UnsureBool;
+            return new VBool(actions.Any(a => hierarchy.ActionIsIn(lhs, a)) ? Truth.True : Truth.False);
+        }
+        var rightType = right switch { VEntity e => e.Type, VSet { Element: VEntity e } => e.Type, _ => null };
+        if (left is not VEntity { Type: { } leftType } || rightType is null) return UnsureBool;
+        if (schema.IsActionEntityType(leftType) || schema.IsActionEntityType(rightType)) return UnsureBool;
+        return hierarchy.TypeCanBeIn(leftType, rightType) ? AnyBool : new VBool(Truth.False);
+    }
+
+    /// <summary>Cedar's type for <c>==</c> (and <c>!=</c>): constant for two literals or disjoint entity types, else Bool, and in strict mode the operands need a common type.</summary>
+    private VT EqualityType(bool live, BinaryExpr b, VT left, VT right)
+    {
+        if (Literal(b.Left) is { } x && Literal(b.Right) is { } y) return new VBool(x.Equals(y) ? Truth.True : Truth.False);
+        if (left is VEntity { Type: { } t1 } && right is VEntity { Type: { } t2 }) return t1 == t2 ? AnyBool : new VBool(Truth.False);
+        if (!Known(left) || !Known(right)) return UnsureBool;
+        if (Lub(left, right) is null)
+            Report(live, b, CedarErrorKind.IncompatibleTypes, $"the types {TypeText(left)} and {TypeText(right)} are not compatible");
+        return AnyBool;
+    }
+
+    private Value? Literal(Expr e) => e switch
+    {
+        LiteralExpr { Folded: null, Value: BoolValue or LongValue or StringValue or EntityValue } literal => literal.Value,
+        VariableExpr { Variable: Variable.Action } => new EntityValue(action.Uid),
+        _ => null,
+    };
+
+    /// <summary>Whether this checker knows the type all the way down, as Cedar does.</summary>
+    private static bool Known(VT t) => t switch
+    {
+        VUnknown or VEntity { Type: null } => false,
+        VSet s => Known(s.Element),
+        VRecordLiteral r => r.Fields.Values.All(Known),
+        _ => true,
+    };
 
     private VT VisitGetAttr(GetAttrExpr g, bool live)
     {
@@ -292,7 +430,8 @@ internal sealed class ConditionChecker(
                 Report(live, g, CedarErrorKind.UndeclaredAttribute, $"attribute '{g.Attribute}' is not declared in this record type");
                 return Unknown;
             case VRecordLiteral literal:
-                if (!literal.Keys.Contains(g.Attribute)) Report(live, g, CedarErrorKind.UndeclaredAttribute, $"the record has no attribute '{g.Attribute}'");
+                if (literal.Fields.TryGetValue(g.Attribute, out var fieldType)) return fieldType;
+                Report(live, g, CedarErrorKind.UndeclaredAttribute, $"the record has no attribute '{g.Attribute}'");
                 return Unknown;
             default:
                 Expect(live, g, operand, "an entity or a record", t => t is VEntity or VRecord or VRecordLiteral);
@@ -317,6 +456,10 @@ internal sealed class ConditionChecker(
             var argument = Visit(setOp.Right, live);
             Expect(live, setOp.Left, receiver, "a Set", t => t is VSet);
             if (op is SetOp.ContainsAll or SetOp.ContainsAny) Expect(live, setOp.Right, argument, "a Set", t => t is VSet);
+            // Strict mode: what is looked for must have a type in common with the elements.
+            var (mine, theirs) = op == SetOp.Contains ? ((receiver as VSet)?.Element, argument) : (receiver as VSet, argument as VSet);
+            if (mine is not null && theirs is not null && Known(mine) && Known(theirs) && Lub(mine, theirs) is null)
+                Report(live, m, CedarErrorKind.IncompatibleTypes, $"the types {TypeText(mine)} and {TypeText(theirs)} are not compatible");
         }
         else
         {

@@ -71,6 +71,12 @@ public static class PolicyValidator
         }
 
         public CedarSchema Schema { get; }
+
+        public ConditionChecker.Hierarchy Hierarchy => hierarchy ??= new(
+            (type, ancestor) => DescendantTypes.TryGetValue(ancestor, out var descendants) ? descendants.Contains(type) : type == ancestor,
+            (member, group) => member == group || (ActionAncestors.TryGetValue(member, out var groups) && groups.Contains(group)));
+
+        private ConditionChecker.Hierarchy? hierarchy;
         public Dictionary<string, HashSet<string>> DescendantTypes { get; } = new(StringComparer.Ordinal);
         public Dictionary<EntityUid, HashSet<EntityUid>> ActionAncestors { get; } = new();
         public bool IsActionType(string type) => Schema.IsActionEntityType(type);
@@ -212,7 +218,7 @@ public static class PolicyValidator
                     foreach (var resource in action.ResourceTypes.Where(t => resourceTypes is null || resourceTypes.Contains(t)))
                     {
                         if (++environments > MaxEnvironments) return;
-                        var checker = new ConditionChecker(_schema, principal, action, resource, testsAttributes, testsTags, error =>
+                        var checker = new ConditionChecker(_schema, principal, action, resource, testsAttributes, testsTags, facts.Hierarchy, error =>
                         {
                             if (seen.Add((error.Span.Offset, error.Message))) Report(error);
                         });

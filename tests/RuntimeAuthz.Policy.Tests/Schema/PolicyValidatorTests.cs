@@ -197,4 +197,41 @@ public sealed class PolicyValidatorTests
         Assert.Equal("policy1", issue.PolicyId);
         Assert.Equal((3, 85), (issue.Line, issue.Column));
     }
+
+    [Theory]
+    [InlineData("if principal.age > 1 then 1 else \"one\"", 68)]
+    [InlineData("[1, \"one\"].contains(1)", 68)]
+    [InlineData("[[1], [true]].isEmpty()", 68)]
+    [InlineData("principal.age == \"one\"", 68)]
+    [InlineData("principal.roles.contains(1)", 68)]
+    [InlineData("principal.roles.containsAny([1])", 68)]
+    [InlineData("principal in [App::Team::\"t\", action]", 81)]
+    [InlineData("{a: 1} == {b: 1}", 68)]
+    public void TypesWithoutACommonTypeAreNotCompatible(string condition, int column)
+    {
+        var issue = Assert.Single(Validate($$"""permit (principal, action == App::Action::"read", resource) when { {{condition}} };"""));
+        Assert.Equal((CedarErrorKind.IncompatibleTypes, 1, column), (issue.Kind, issue.Line, issue.Column));
+    }
+
+    [Theory]
+    // The branches may differ when Cedar decides the condition itself: an action is in its group...
+    [InlineData("if action in App::Action::\"readGroup\" then 1 else \"one\"")]
+    // ...a User can never be in a Doc, and two different literals are never equal.
+    [InlineData("if principal in resource then \"one\" else 1")]
+    [InlineData("if 1 == 2 then \"one\" else 1")]
+    [InlineData("[1, 2].contains(3) && principal.age > 1")]
+    [InlineData("if principal.age > 1 then [1] else [2, 3]")]
+    public void BranchesCedarNeverTakesNeedNoCommonType(string condition)
+    {
+        Assert.Empty(Validate($$"""permit (principal, action == App::Action::"read", resource) when { ({{condition}}) == ({{condition}}) || true };"""));
+    }
+
+    [Fact]
+    public void AnActionLiteralInAnotherActionIsDecidedFromTheSchema()
+    {
+        // "read" is in "readGroup", so the else branch is never taken and its empty set is not reported; "share" is not.
+        Assert.Empty(Validate("""permit (principal, action == App::Action::"read", resource) when { if action in App::Action::"readGroup" then true else [].isEmpty() };"""));
+        var issue = Assert.Single(Validate("""permit (principal, action == App::Action::"share", resource) when { if action in App::Action::"readGroup" then true else [].isEmpty() };"""));
+        Assert.Equal(CedarErrorKind.EmptySetLiteral, issue.Kind);
+    }
 }
