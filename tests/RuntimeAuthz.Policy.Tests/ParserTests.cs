@@ -159,6 +159,45 @@ public class ParserTests
         Cedar.True("\"tab\\there\" == \"tab\\u{9}here\"");
         Cedar.True("\"q\\\"q\" == \"q\\u{22}q\"");
         Cedar.True("\"\\0\" != \"0\"");
+        // Rust's rules, which Cedar uses: underscores after the first digit of \u{...}, and a backslash
+        // before a line break skips the break and the indentation after it.
+        Cedar.Same("\"\\u{123}\"", "\"\\u{0_1_2_3}\"");
+        Cedar.Same("\"\\u{10FFFF}\"", "\"\\u{10_FF_FF}\"");
+        Cedar.Same("\"ab\"", "\"a\\\n     b\"");
+    }
+
+    [Theory]
+    [InlineData("\"\\u{_1}\"")]        // a leading underscore
+    [InlineData("\"\\u{}\"")]          // no digits
+    [InlineData("\"\\u{1234567}\"")]   // more than six digits
+    [InlineData("\"\\u{12_345_67}\"")] // still more than six digits
+    [InlineData("\"\\u{D800}\"")]      // a surrogate
+    [InlineData("\"\\u{110000}\"")]    // beyond Unicode
+    [InlineData("\"\\x80\"")]          // \x is ASCII only
+    [InlineData("\"\\q\"")]
+    [InlineData("\"a\rb\"")]            // a bare carriage return
+    public void EscapesCedarRejectsAreInvalidEscapes(string literal)
+    {
+        var error = SyntaxError($"permit(principal, action, resource) when {{ {literal} == \"\" }};");
+        Assert.Equal((CedarErrorKind.InvalidEscape, 1, 44), (error.Kind, error.Line, error.Column));
+    }
+
+    [Fact]
+    public void EscapesReadTheSameInEntityIdsPatternsAndSchemas()
+    {
+        var set = PolicySet.Parse("permit(principal == User::\"\\u{0_1_2_3}\", action, resource) when { \"a\\u{2_a}b\" like \"a\\u{2_A}*\" };");
+        Assert.Equal(new EntityUid("User", "\u0123"), set.Policies[0].Principal.Entity);
+        var schema = CedarSchema.Parse("entity Color enum [\"\\u{0_1_2_3}\"]; action \"gr\\u{6_f}up\"; action view in [\"group\"] appliesTo { principal: [Color], resource: [Color] };");
+        Assert.Equal(["\u0123"], schema.GetEntityType("Color")!.EnumIds!);
+        Assert.NotNull(schema.GetAction(new EntityUid("Action", "group")));
+        Assert.Throws<CedarSyntaxException>(() => CedarSchema.Parse("entity Color enum [\"\\u{_1}\"];"));
+    }
+
+    [Fact]
+    public void AnEscapedLineBreakInAStringStillCountsAsALine()
+    {
+        var error = SyntaxError("permit(principal, action, resource) when { \"a\\\nb\" == 1 + };");
+        Assert.Equal((2, 11), (error.Line, error.Column));
     }
 
     [Fact]
