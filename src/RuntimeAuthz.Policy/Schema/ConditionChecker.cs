@@ -272,8 +272,13 @@ internal sealed class ConditionChecker(
                     var operand = Visit(i.Operand, live);
                     Expect(live, i, operand, "an entity", t => t is VEntity);
                     // "x is T in e" means "x is T && x in e", and the "is" part may be constant: check "in" silently.
-                    if (i.In != null) Visit(i.In, live: false);
-                    return UnsureBool;
+                    if (i.In != null)
+                    {
+                        Visit(i.In, live: false);
+                        return UnsureBool;
+                    }
+                    // Cedar decides the test from the operand's entity type.
+                    return operand is VEntity { Type: { } actual } ? new VBool(actual == i.EntityType ? Truth.True : Truth.False) : UnsureBool;
                 }
             case GetAttrExpr g: return VisitGetAttr(g, live);
             case HasTagExpr h:
@@ -339,6 +344,22 @@ internal sealed class ConditionChecker(
         }
     }
 
+    /// <summary>Cedar's type for <c>hasTag</c>: False for a type without tags, True where a test already guards the tag, else Bool.</summary>
+    private VT HasTagType(BinaryExpr hasTag, VT receiver)
+    {
+        if (receiver is not VEntity { Type: { } type }) return UnsureBool;
+        if (schema.GetEntityType(type) is { } definition)
+        {
+            if (definition.Tags is null) return new VBool(Truth.False);
+        }
+        else
+        {
+            return schema.IsActionEntityType(type) ? new VBool(Truth.False) : UnsureBool;
+        }
+        if (hasTag.Right is not LiteralExpr { Value: StringValue tag } || PathKey(hasTag.Left) is not { } key) return UnsureBool;
+        return _capabilities.Contains("tag\u0001" + key + "\u0001" + tag.Value) ? new VBool(Truth.True) : AnyBool;
+    }
+
     private static bool IsActionTypeName(string type) => type == "Action" || type.EndsWith("::Action", StringComparison.Ordinal);
 
     /// <summary>The uid of an entity literal or of the action variable (whose uid the environment fixes), as Cedar reads them.</summary>
@@ -378,7 +399,11 @@ internal sealed class ConditionChecker(
         }
         var rightType = right switch { VEntity e => e.Type, VSet { Element: VEntity e } => e.Type, _ => null };
         if (left is not VEntity { Type: { } leftType } || rightType is null) return UnsureBool;
-        if (schema.IsActionEntityType(leftType) || schema.IsActionEntityType(rightType)) return UnsureBool;
+        var leftIsAction = schema.IsActionEntityType(leftType);
+        var rightIsAction = schema.IsActionEntityType(rightType);
+        // Only actions are in actions; an action in an action of its own type may or may not be.
+        if (!leftIsAction && rightIsAction && schema.GetEntityType(leftType) is not null) return new VBool(Truth.False);
+        if (leftIsAction || rightIsAction) return leftType == rightType ? AnyBool : UnsureBool;
         return hierarchy.TypeCanBeIn(leftType, rightType) ? AnyBool : new VBool(Truth.False);
     }
 
@@ -474,7 +499,7 @@ internal sealed class ConditionChecker(
         var tagType = Visit(m.Right, live);
         Expect(live, m.Left, receiver, "an entity", t => t is VEntity);
         Expect(live, m.Right, tagType, "String", t => t is VString);
-        if (m is HasTagExpr) return UnsureBool;
+        if (m is HasTagExpr) return HasTagType(m, receiver);
         if (receiver is VEntity { Type: { } actionType } && schema.GetEntityType(actionType) is null && schema.IsActionEntityType(actionType))
         {
             Report(live, m, CedarErrorKind.NoTags, $"entity type '{actionType}' has no tags");

@@ -207,6 +207,8 @@ public sealed class PolicyValidatorTests
     [InlineData("principal.roles.containsAny([1])", 68)]
     [InlineData("principal in [App::Team::\"t\", action]", 81)]
     [InlineData("{a: 1} == {b: 1}", 68)]
+    [InlineData("if principal is App::User then (if principal.age > 1 then 1 else \"one\") else true", 100)]
+    [InlineData("if principal.hasTag(\"k\") then 1 else \"one\"", 68)]
     public void TypesWithoutACommonTypeAreNotCompatible(string condition, int column)
     {
         var issue = Assert.Single(Validate($$"""permit (principal, action == App::Action::"read", resource) when { {{condition}} };"""));
@@ -221,6 +223,10 @@ public sealed class PolicyValidatorTests
     [InlineData("if 1 == 2 then \"one\" else 1")]
     [InlineData("[1, 2].contains(3) && principal.age > 1")]
     [InlineData("if principal.age > 1 then [1] else [2, 3]")]
+    // The type decides `is`; a type without tags never has one; a User is never in an action.
+    [InlineData("if principal is App::Doc then \"one\" else 1")]
+    [InlineData("if resource.hasTag(\"k\") then \"one\" else 1")]
+    [InlineData("if principal in action then \"one\" else 1")]
     public void BranchesCedarNeverTakesNeedNoCommonType(string condition)
     {
         Assert.Empty(Validate($$"""permit (principal, action == App::Action::"read", resource) when { ({{condition}}) == ({{condition}}) || true };"""));
