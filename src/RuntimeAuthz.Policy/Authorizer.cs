@@ -6,7 +6,8 @@ public sealed record AuthorizationRequest(EntityUid Principal, EntityUid Action,
 
 public enum Decision { Allow, Deny }
 
-public sealed record PolicyEvaluationError(string PolicyId, string Message);
+/// <summary>A policy skipped because evaluating it failed: what kind of error, and where in the policy.</summary>
+public sealed record PolicyEvaluationError(string PolicyId, CedarErrorKind Kind, string Message, SourceSpan Span);
 
 public sealed record AuthorizationResponse(Decision Decision, IReadOnlyList<string> Reasons, IReadOnlyList<PolicyEvaluationError> Errors);
 
@@ -26,7 +27,7 @@ public static class Authorizer
         ArgumentNullException.ThrowIfNull(entities);
         // Temporal conditions need the session's history: without it, fail closed.
         if (policies.HasTemporal)
-            return new AuthorizationResponse(Decision.Deny, [], [new PolicyEvaluationError("temporal", "the policy set has temporal conditions: decide within a session")]);
+            return new AuthorizationResponse(Decision.Deny, [], [new PolicyEvaluationError("temporal", CedarErrorKind.Temporal, "the policy set has temporal conditions: decide within a session", SourceSpan.None)]);
         return Decide(request, policies, entities, temporal: null);
     }
 
@@ -61,7 +62,7 @@ public static class Authorizer
         return candidates.Count;
     }
 
-    private static EvalEnv CreateEnv(AuthorizationRequest request, EntityStore entities, IReadOnlyDictionary<Temporal.TemporalBlock, bool>? temporal = null) =>
+    internal static EvalEnv CreateEnv(AuthorizationRequest request, EntityStore entities, IReadOnlyDictionary<Temporal.TemporalBlock, bool>? temporal = null) =>
         new(new EntityValue(request.Principal), new EntityValue(request.Action), new EntityValue(request.Resource),
             (request.Context ?? CedarContext.Empty).Record, entities) { Temporal = temporal };
 
@@ -80,7 +81,7 @@ public static class Authorizer
             }
             catch (EvaluationException e)
             {
-                (errors ??= []).Add(new PolicyEvaluationError(policy.Id, e.Message));
+                (errors ??= []).Add(new PolicyEvaluationError(policy.Id, e.Kind, e.Message, e.Span));
                 continue;
             }
             if (!satisfied) continue;

@@ -27,6 +27,10 @@ internal sealed class ScopeConstraint
     public string? EntityType { get; }
     public EntityUid[]? Entities { get; }
     public bool IsSlot { get; }
+    /// <summary>Where the entity type after <c>is</c> is written, for validation messages.</summary>
+    public SourceSpan TypeSpan { get; init; } = SourceSpan.None;
+    /// <summary>Where <see cref="Entity"/> (or each of <see cref="Entities"/>) is written.</summary>
+    public IReadOnlyList<SourceSpan> EntitySpans { get; init; } = [];
     /// <summary>The entity as a value with its hash precomputed, for the hot path.</summary>
     public EntityValue? Target { get; }
     public EntityValue[]? Targets { get; }
@@ -86,6 +90,8 @@ public sealed class Policy
     public bool IsTemplate => Principal.IsSlot || Resource.IsSlot;
     public int Line { get; }
     public int Column { get; }
+    /// <summary>Where the whole policy is, from its first annotation to its ';'.</summary>
+    public SourceSpan Span { get; init; } = SourceSpan.None;
     public string Text { get; }
     /// <summary>For a linked policy, the id of its template.</summary>
     public string? TemplateId { get; }
@@ -115,7 +121,7 @@ public sealed class Policy
     internal Policy Link(string newId, EntityUid? principal, EntityUid? resource) =>
         new(newId, Effect, Annotations, Line, Column, Text,
             Principal.Link(principal, "?principal"), Action, Resource.Link(resource, "?resource"), Conditions, Id)
-        { TemporalBlocks = TemporalBlocks };
+        { TemporalBlocks = TemporalBlocks, Span = Span };
 
     public override string ToString() => $"{Id} ({Effect}) at {Line}:{Column}";
 }

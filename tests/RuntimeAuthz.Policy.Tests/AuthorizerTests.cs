@@ -47,8 +47,11 @@ public class AuthorizerTests
         Assert.Equal(Decision.Allow, response.Decision);   // the erroring forbid does not apply
         Assert.Equal(["policy2"], response.Reasons);
         Assert.Equal(["policy0", "policy1"], response.Errors.Select(e => e.PolicyId));
-        Assert.Contains("salary", response.Errors[0].Message);
-        Assert.Contains("overflow", response.Errors[1].Message);
+        // Each error says what failed and where: the attribute access, and the addition.
+        Assert.Equal((CedarErrorKind.MissingAttribute, 1, 44, 1, 60), Where(response.Errors[0]));
+        Assert.Equal((CedarErrorKind.IntegerOverflow, 2, 44, 2, 79), Where(response.Errors[1]));
+
+        static (CedarErrorKind, int, int, int, int) Where(PolicyEvaluationError e) => (e.Kind, e.Span.Line, e.Span.Column, e.Span.EndLine, e.Span.EndColumn);
     }
 
     [Fact]

@@ -29,8 +29,7 @@ internal static class Cedar
         CedarContext.FromJson(contextJson).Record,
         Store.Value);
 
-    public static Expr Compile(string expression) =>
-        PolicySet.Parse($"permit(principal, action, resource) when {{ {expression} }};").Policies[0].Conditions[0].Body;
+    public static Expr Compile(string expression) => Parsing.PolicyParser.ParseExpression(expression, "test", 1, 1);
 
     public static Value Eval(string expression) => Compile(expression).Eval(Env());
 
@@ -45,12 +44,13 @@ internal static class Cedar
     public static void True(string expression) => Same("true", expression);
     public static void False(string expression) => Same("false", expression);
 
-    /// <summary>Asserts evaluation fails; returns the error message.</summary>
-    public static string Fails(string expression)
+    /// <summary>Asserts evaluation fails at a known place in the expression; returns the kind of error.</summary>
+    public static CedarErrorKind Fails(string expression)
     {
         var expr = Compile(expression);
         var error = Assert.Throws<EvaluationException>(() => expr.Eval(Env()));
-        return error.Message;
+        Assert.False(error.Span.IsNone, $"the error '{error.Message}' has no position");
+        return error.Kind;
     }
 
     public static AuthorizationResponse Authorize(string policies, string principal = "alice", string action = "view", string resource = "d1", string contextJson = "{}")

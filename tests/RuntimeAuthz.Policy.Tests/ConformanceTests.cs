@@ -75,4 +75,29 @@ public sealed class ConformanceTests(ITestOutputHelper output) : IDisposable
         Assert.StartsWith($"FAIL {Path.Combine("t", "test.json")} #1 wrongly expected allow: decision deny, expected allow", lines[0]);
         Assert.Equal("conformance: 1 passed, 1 failed", lines[1]);
     }
+
+    [Fact]
+    public void RequestsMarkedValidateRequestAreCheckedAgainstTheSchema()
+    {
+        Directory.CreateDirectory(Path.Combine(scratch, "v"));
+        File.WriteAllText(Path.Combine(scratch, "v", "p.cedar"), "permit(principal, action, resource);");
+        File.WriteAllText(Path.Combine(scratch, "v", "s.cedarschema"), "entity User; entity Doc; action view appliesTo { principal: [User], resource: [Doc] };");
+        File.WriteAllText(Path.Combine(scratch, "v", "e.entities.json"), "[]");
+        File.WriteAllText(Path.Combine(scratch, "v", "test.json"), """
+            {"policies": "v/p.cedar", "entities": "v/e.entities.json", "schema": "v/s.cedarschema", "shouldValidate": true,
+             "requests": [
+               {"description": "valid", "principal": {"type": "User", "id": "a"}, "action": {"type": "Action", "id": "view"},
+                "resource": {"type": "Doc", "id": "d"}, "context": {}, "validateRequest": true, "decision": "allow", "reason": ["policy0"], "errors": []},
+               {"description": "resource type not allowed", "principal": {"type": "User", "id": "a"}, "action": {"type": "Action", "id": "view"},
+                "resource": {"type": "User", "id": "b"}, "context": {}, "validateRequest": true, "decision": "allow", "reason": ["policy0"], "errors": []},
+               {"description": "not validated", "principal": {"type": "User", "id": "a"}, "action": {"type": "Action", "id": "view"},
+                "resource": {"type": "User", "id": "b"}, "context": {}, "validateRequest": false, "decision": "allow", "reason": ["policy0"], "errors": []}
+             ]}
+            """);
+        var writer = new StringWriter();
+        Assert.Equal(1, ConformanceRunner.Run(scratch, writer));
+        var lines = writer.ToString().Trim().Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
+        Assert.StartsWith($"FAIL {Path.Combine("v", "test.json")} #1 resource type not allowed: the request does not validate against the schema", lines[0]);
+        Assert.Equal("conformance: 2 passed, 1 failed", lines[^1]);
+    }
 }

@@ -72,7 +72,7 @@ public static class GrantRules
         return null;
     }
 
-    private static readonly ConcurrentDictionary<string, PolicySet> Compiled = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, CedarExpression> Compiled = new(StringComparer.Ordinal);
 
     /// <summary>Parses a grant condition; returns the located problem, or null when it is a valid Cedar expression.</summary>
     public static SourceIssue? CheckCondition(string condition)
@@ -81,24 +81,12 @@ public static class GrantRules
             return new SourceIssue { Source = ConditionSourceName, Line = 1, Column = 1, Message = $"condition is longer than {MaxConditionLength} characters" };
         try
         {
-            var set = Compile(condition);
-            if (set.Policies.Count != 1 || set.Policies[0].IsTemplate)
-                return new SourceIssue { Source = ConditionSourceName, Line = 1, Column = 1, Message = "condition must be a single Cedar expression" };
+            Compile(condition);
             return null;
         }
         catch (CedarSyntaxException ex)
         {
-            // The expression starts on line 2 of the wrapper, column 1; an error found on the
-            // wrapper's closing line means the expression ended early: report its end.
-            var lines = condition.Split('\n');
-            var line = ex.Line - 1;
-            var column = ex.Column;
-            if (line > lines.Length)
-            {
-                line = lines.Length;
-                column = lines[^1].TrimEnd('\r').Length + 1;
-            }
-            return new SourceIssue { Source = ConditionSourceName, Line = Math.Max(1, line), Column = column, Message = ex.Detail };
+            return new SourceIssue { Source = ConditionSourceName, Line = ex.Line, Column = ex.Column, Message = ex.Detail };
         }
     }
 
@@ -107,26 +95,25 @@ public static class GrantRules
     {
         foreach (var condition in conditions)
         {
-            PolicySet set;
+            CedarExpression expression;
             try
             {
-                set = Compile(condition);
+                expression = Compile(condition);
             }
             catch (CedarSyntaxException)
             {
                 return false;
             }
-            var response = Authorizer.IsAuthorized(request, set, entities);
-            if (response.Decision != Decision.Allow) return false;
+            if (!expression.Holds(request, entities, out _)) return false;
         }
         return true;
     }
 
-    private static PolicySet Compile(string condition)
+    private static CedarExpression Compile(string condition)
     {
-        if (Compiled.TryGetValue(condition, out var set)) return set;
-        set = PolicySet.Parse("permit (principal, action, resource) when {\n" + condition + "\n};", ConditionSourceName);
-        if (Compiled.Count < 10_000) Compiled.TryAdd(condition, set);
-        return set;
+        if (Compiled.TryGetValue(condition, out var expression)) return expression;
+        expression = CedarExpression.Parse(condition, ConditionSourceName);
+        if (Compiled.Count < 10_000) Compiled.TryAdd(condition, expression);
+        return expression;
     }
 }

@@ -93,7 +93,12 @@ public static class ConformanceRunner
             var resource = ReadUid(request, "resource");
             var contextJson = request.TryGetProperty("context", out var c) ? c.GetRawText() : "{}";
             var context = CedarContext.FromJson(contextJson, schema, action, "context");
-            response = Authorizer.IsAuthorized(new AuthorizationRequest(principal, action, resource, context), policies, entities);
+            var authorizationRequest = new AuthorizationRequest(principal, action, resource, context);
+            // Cedar's runner builds such requests with the schema, which refuses one the schema does not allow.
+            if (schema is not null && request.TryGetProperty("validateRequest", out var validate) && validate.ValueKind == JsonValueKind.True
+                && RequestValidator.Validate(authorizationRequest, schema) is { Count: > 0 } invalid)
+                return $"the request does not validate against the schema: {string.Join("; ", invalid.Select(e => e.Message))}";
+            response = Authorizer.IsAuthorized(authorizationRequest, policies, entities);
         }
         catch (Exception e) when (e is CedarSyntaxException or ArgumentException or InvalidOperationException or KeyNotFoundException or FormatException)
         {

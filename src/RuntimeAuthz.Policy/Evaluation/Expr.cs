@@ -8,17 +8,20 @@ internal abstract class Expr
 {
     protected Expr(params Expr[] children)
     {
+        Children = children;
         var deepest = 0;
         foreach (var child in children) deepest = Math.Max(deepest, child.Depth);
         Depth = deepest + 1;
     }
 
-    protected Expr(int deepestChild) => Depth = deepestChild + 1;
-
-    protected static int Deepest(Expr[] children) => children.Length == 0 ? 0 : children.Max(c => c.Depth);
+    /// <summary>The direct sub-expressions, in source order (the validator walks them).</summary>
+    public IReadOnlyList<Expr> Children { get; }
 
     /// <summary>Height of the tree under this node; the parser bounds it so evaluation cannot exhaust the stack.</summary>
     public int Depth { get; }
+
+    /// <summary>Where this expression is in the source; set once by the parser.</summary>
+    public SourceSpan Span { get; internal set; } = SourceSpan.None;
 
     public abstract Value Eval(EvalEnv env);
 
@@ -26,16 +29,23 @@ internal abstract class Expr
     public bool EvalBool(EvalEnv env)
     {
         var value = Eval(env);
-        return value is BoolValue b ? b.Value : throw EvaluationException.TypeError("bool", value);
+        return value is BoolValue b ? b.Value : throw TypeError("bool", value);
     }
+
+    /// <summary>An evaluation error located at this expression.</summary>
+    internal EvaluationException Error(CedarErrorKind kind, string message) => new(kind, message, Span);
+
+    internal EvaluationException TypeError(string expected, Value actual) => EvaluationException.TypeError(expected, actual).At(Span);
 
     /// <summary>True when this node always yields the same value and has no errors.</summary>
     public virtual Value? ConstantValue => null;
 }
 
-internal sealed class LiteralExpr(Value value) : Expr
+/// <summary>A constant; <see cref="Folded"/> is the expression it was computed from at parse time, if any.</summary>
+internal sealed class LiteralExpr(Value value, Expr? folded = null) : Expr(folded is null ? [] : [folded])
 {
     public Value Value { get; } = value;
+    public Expr? Folded { get; } = folded;
     public override Value Eval(EvalEnv env) => Value;
     public override Value? ConstantValue => Value;
 }
@@ -56,48 +66,62 @@ internal sealed class VariableExpr(Variable variable) : Expr
 
 internal sealed class IfExpr(Expr condition, Expr then, Expr otherwise) : Expr(condition, then, otherwise)
 {
-    public override Value Eval(EvalEnv env) => condition.EvalBool(env) ? then.Eval(env) : otherwise.Eval(env);
+    public Expr Condition { get; } = condition;
+    public Expr Then { get; } = then;
+    public Expr Otherwise { get; } = otherwise;
+    public override Value Eval(EvalEnv env) => Condition.EvalBool(env) ? Then.Eval(env) : Otherwise.Eval(env);
 }
 
-internal sealed class AndExpr(Expr left, Expr right) : Expr(left, right)
+internal abstract class BinaryExpr(Expr left, Expr right) : Expr(left, right)
 {
-    public override Value Eval(EvalEnv env) => BoolValue.Of(left.EvalBool(env) && right.EvalBool(env));
+    public Expr Left { get; } = left;
+    public Expr Right { get; } = right;
 }
 
-internal sealed class OrExpr(Expr left, Expr right) : Expr(left, right)
+internal abstract class UnaryExpr(Expr operand) : Expr(operand)
 {
-    public override Value Eval(EvalEnv env) => BoolValue.Of(left.EvalBool(env) || right.EvalBool(env));
+    public Expr Operand { get; } = operand;
 }
 
-internal sealed class NotExpr(Expr operand) : Expr(operand)
+internal sealed class AndExpr(Expr left, Expr right) : BinaryExpr(left, right)
 {
-    public override Value Eval(EvalEnv env) => BoolValue.Of(!operand.EvalBool(env));
+    public override Value Eval(EvalEnv env) => BoolValue.Of(Left.EvalBool(env) && Right.EvalBool(env));
 }
 
-internal sealed class NegateExpr(Expr operand) : Expr(operand)
+internal sealed class OrExpr(Expr left, Expr right) : BinaryExpr(left, right)
+{
+    public override Value Eval(EvalEnv env) => BoolValue.Of(Left.EvalBool(env) || Right.EvalBool(env));
+}
+
+internal sealed class NotExpr(Expr operand) : UnaryExpr(operand)
+{
+    public override Value Eval(EvalEnv env) => BoolValue.Of(!Operand.EvalBool(env));
+}
+
+internal sealed class NegateExpr(Expr operand) : UnaryExpr(operand)
 {
     public override Value Eval(EvalEnv env)
     {
-        var value = operand.Eval(env);
-        if (value is not LongValue l) throw EvaluationException.TypeError("long", value);
-        if (l.Value == long.MinValue) throw new EvaluationException($"integer overflow: cannot negate {l.Value}");
+        var value = Operand.Eval(env);
+        if (value is not LongValue l) throw TypeError("long", value);
+        if (l.Value == long.MinValue) throw Error(CedarErrorKind.IntegerOverflow, $"integer overflow: cannot negate {l.Value}");
         return LongValue.Of(-l.Value);
     }
 }
 
-internal sealed class EqualsExpr(Expr left, Expr right) : Expr(left, right)
+internal sealed class EqualsExpr(Expr left, Expr right) : BinaryExpr(left, right)
 {
-    public override Value Eval(EvalEnv env) => BoolValue.Of(left.Eval(env).Equals(right.Eval(env)));
+    public override Value Eval(EvalEnv env) => BoolValue.Of(Left.Eval(env).Equals(Right.Eval(env)));
 }
 
 internal enum ComparisonOp { Less, LessEqual }
 
-internal sealed class CompareExpr(ComparisonOp op, Expr left, Expr right) : Expr(left, right)
+internal sealed class CompareExpr(ComparisonOp op, Expr left, Expr right) : BinaryExpr(left, right)
 {
     public override Value Eval(EvalEnv env)
     {
-        var a = left.Eval(env);
-        var b = right.Eval(env);
+        var a = Left.Eval(env);
+        var b = Right.Eval(env);
         long x, y;
         switch (a)
         {
@@ -105,7 +129,7 @@ internal sealed class CompareExpr(ComparisonOp op, Expr left, Expr right) : Expr
             case DatetimeValue da when b is DatetimeValue db: x = da.Milliseconds; y = db.Milliseconds; break;
             case DurationValue ua when b is DurationValue ub: x = ua.Milliseconds; y = ub.Milliseconds; break;
             default:
-                throw new EvaluationException($"type error: cannot compare {a.TypeName} with {b.TypeName} (expected long, datetime or duration on both sides)");
+                throw Error(CedarErrorKind.TypeError, $"type error: cannot compare {a.TypeName} with {b.TypeName} (expected long, datetime or duration on both sides)");
         }
         return BoolValue.Of(op == ComparisonOp.Less ? x < y : x <= y);
     }
@@ -113,17 +137,19 @@ internal sealed class CompareExpr(ComparisonOp op, Expr left, Expr right) : Expr
 
 internal enum ArithmeticOp { Add, Subtract, Multiply }
 
-internal sealed class ArithmeticExpr(ArithmeticOp op, Expr left, Expr right) : Expr(left, right)
+internal sealed class ArithmeticExpr(ArithmeticOp op, Expr left, Expr right) : BinaryExpr(left, right)
 {
+    public ArithmeticOp Op { get; } = op;
+
     public override Value Eval(EvalEnv env)
     {
-        var a = left.Eval(env);
-        var b = right.Eval(env);
-        if (a is not LongValue la) throw EvaluationException.TypeError("long", a);
-        if (b is not LongValue lb) throw EvaluationException.TypeError("long", b);
+        var a = Left.Eval(env);
+        var b = Right.Eval(env);
+        if (a is not LongValue la) throw TypeError("long", a);
+        if (b is not LongValue lb) throw TypeError("long", b);
         try
         {
-            return LongValue.Of(op switch
+            return LongValue.Of(Op switch
             {
                 ArithmeticOp.Add => checked(la.Value + lb.Value),
                 ArithmeticOp.Subtract => checked(la.Value - lb.Value),
@@ -132,22 +158,31 @@ internal sealed class ArithmeticExpr(ArithmeticOp op, Expr left, Expr right) : E
         }
         catch (OverflowException)
         {
-            throw new EvaluationException($"integer overflow in {la.Value} {(op == ArithmeticOp.Add ? "+" : op == ArithmeticOp.Subtract ? "-" : "*")} {lb.Value}");
+            throw Error(CedarErrorKind.IntegerOverflow, $"integer overflow in {la.Value} {(Op == ArithmeticOp.Add ? "+" : Op == ArithmeticOp.Subtract ? "-" : "*")} {lb.Value}");
         }
     }
 }
 
-internal sealed class InExpr(Expr left, Expr right) : Expr(left, right)
+internal sealed class InExpr(Expr left, Expr right) : BinaryExpr(left, right)
 {
     public override Value Eval(EvalEnv env)
     {
-        var a = left.Eval(env);
-        var b = right.Eval(env);
-        if (a is not EntityValue entity) throw EvaluationException.TypeError("entity", a);
+        var a = Left.Eval(env);
+        if (a is not EntityValue entity)
+        {
+            Right.Eval(env);
+            throw TypeError("entity", a);
+        }
+        return Evaluate(this, entity, Right.Eval(env), env);
+    }
+
+    /// <summary>Whether <paramref name="entity"/> is in <paramref name="b"/> (an entity or a set of entities).</summary>
+    public static Value Evaluate(Expr at, EntityValue entity, Value b, EvalEnv env)
+    {
         if (b is EntityValue target) return BoolValue.Of(env.Entities.IsDescendantOrSelf(entity, target));
-        if (b is not SetValue set) throw EvaluationException.TypeError("entity or set of entities", b);
+        if (b is not SetValue set) throw at.TypeError("entity or set of entities", b);
         foreach (var item in set.Items)
-            if (item is not EntityValue) throw EvaluationException.TypeError("set of entities", item);
+            if (item is not EntityValue) throw at.TypeError("set of entities", item);
         foreach (var item in set.Items)
             if (env.Entities.IsDescendantOrSelf(entity, (EntityValue)item)) return BoolValue.True;
         return BoolValue.False;
@@ -156,16 +191,18 @@ internal sealed class InExpr(Expr left, Expr right) : Expr(left, right)
 
 internal enum SetOp { Contains, ContainsAll, ContainsAny }
 
-internal sealed class SetOpExpr(SetOp op, Expr left, Expr right) : Expr(left, right)
+internal sealed class SetOpExpr(SetOp op, Expr left, Expr right) : BinaryExpr(left, right)
 {
+    public SetOp Op { get; } = op;
+
     public override Value Eval(EvalEnv env)
     {
-        var a = left.Eval(env);
-        var b = right.Eval(env);
-        if (a is not SetValue set) throw EvaluationException.TypeError("set", a);
-        if (op == SetOp.Contains) return BoolValue.Of(set.Contains(b));
-        if (b is not SetValue other) throw EvaluationException.TypeError("set", b);
-        if (op == SetOp.ContainsAll)
+        var a = Left.Eval(env);
+        var b = Right.Eval(env);
+        if (a is not SetValue set) throw TypeError("set", a);
+        if (Op == SetOp.Contains) return BoolValue.Of(set.Contains(b));
+        if (b is not SetValue other) throw TypeError("set", b);
+        if (Op == SetOp.ContainsAll)
         {
             foreach (var item in other.Items)
                 if (!set.Contains(item)) return BoolValue.False;
@@ -177,99 +214,120 @@ internal sealed class SetOpExpr(SetOp op, Expr left, Expr right) : Expr(left, ri
     }
 }
 
-internal sealed class IsEmptyExpr(Expr operand) : Expr(operand)
+internal sealed class IsEmptyExpr(Expr operand) : UnaryExpr(operand)
 {
     public override Value Eval(EvalEnv env)
     {
-        var value = operand.Eval(env);
-        return value is SetValue set ? BoolValue.Of(set.Count == 0) : throw EvaluationException.TypeError("set", value);
+        var value = Operand.Eval(env);
+        return value is SetValue set ? BoolValue.Of(set.Count == 0) : throw TypeError("set", value);
     }
 }
 
-internal sealed class HasTagExpr(Expr entity, Expr tag) : Expr(entity, tag)
+internal sealed class HasTagExpr(Expr entity, Expr tag) : BinaryExpr(entity, tag)
 {
     public override Value Eval(EvalEnv env)
     {
-        var a = entity.Eval(env);
-        var b = tag.Eval(env);
-        if (a is not EntityValue e) throw EvaluationException.TypeError("entity", a);
-        if (b is not StringValue s) throw EvaluationException.TypeError("string", b);
+        var a = Left.Eval(env);
+        var b = Right.Eval(env);
+        if (a is not EntityValue e) throw TypeError("entity", a);
+        if (b is not StringValue s) throw TypeError("string", b);
         return BoolValue.Of(env.Entities.TryGet(e, out var data) && data.Tags.ContainsKey(s.Value));
     }
 }
 
-internal sealed class GetTagExpr(Expr entity, Expr tag) : Expr(entity, tag)
+internal sealed class GetTagExpr(Expr entity, Expr tag) : BinaryExpr(entity, tag)
 {
     public override Value Eval(EvalEnv env)
     {
-        var a = entity.Eval(env);
-        var b = tag.Eval(env);
-        if (a is not EntityValue e) throw EvaluationException.TypeError("entity", a);
-        if (b is not StringValue s) throw EvaluationException.TypeError("string", b);
+        var a = Left.Eval(env);
+        var b = Right.Eval(env);
+        if (a is not EntityValue e) throw TypeError("entity", a);
+        if (b is not StringValue s) throw TypeError("string", b);
         if (env.Entities.TryGet(e, out var data) && data.Tags.TryGetValue(s.Value, out var value)) return value;
-        throw new EvaluationException($"entity {e.Uid} has no tag \"{s.Value}\"");
+        throw Error(CedarErrorKind.MissingTag, $"entity {e.Uid} has no tag \"{s.Value}\"");
     }
 }
 
-internal sealed class LikeExpr(Expr operand, Pattern pattern) : Expr(operand)
+internal sealed class LikeExpr(Expr operand, Pattern pattern) : UnaryExpr(operand)
 {
     public override Value Eval(EvalEnv env)
     {
-        var value = operand.Eval(env);
-        return value is StringValue s ? BoolValue.Of(pattern.Matches(s.Value)) : throw EvaluationException.TypeError("string", value);
+        var value = Operand.Eval(env);
+        return value is StringValue s ? BoolValue.Of(pattern.Matches(s.Value)) : throw TypeError("string", value);
     }
 }
 
-internal sealed class IsExpr(Expr operand, string entityType) : Expr(operand)
+/// <summary><c>e is T</c>, or <c>e is T in x</c> (<see cref="In"/> is x): the type test, then, only when it holds, the <c>in</c>.</summary>
+internal sealed class IsExpr(Expr operand, string entityType, Expr? inTarget) : Expr(inTarget is null ? [operand] : [operand, inTarget])
 {
+    public Expr Operand { get; } = operand;
+    public string EntityType { get; } = entityType;
+    public Expr? In { get; } = inTarget;
+    /// <summary>Where the type name is written.</summary>
+    public SourceSpan TypeSpan { get; init; } = SourceSpan.None;
+
     public override Value Eval(EvalEnv env)
     {
-        var value = operand.Eval(env);
-        return value is EntityValue e
-            ? BoolValue.Of(string.Equals(e.Uid.Type, entityType, StringComparison.Ordinal))
-            : throw EvaluationException.TypeError("entity", value);
+        var value = Operand.Eval(env);
+        if (value is not EntityValue e) throw TypeError("entity", value);
+        if (!string.Equals(e.Uid.Type, EntityType, StringComparison.Ordinal)) return BoolValue.False;
+        return In is null ? BoolValue.True : InExpr.Evaluate(this, e, In.Eval(env), env);
     }
 }
 
-internal sealed class HasAttrExpr(Expr operand, string attribute) : Expr(operand)
+/// <summary><c>e has a.b.c</c>: <c>e has a &amp;&amp; e.a has b &amp;&amp; e.a.b has c</c>, stopping at the first missing attribute.</summary>
+internal sealed class HasAttrExpr(Expr operand, string[] path) : UnaryExpr(operand)
 {
+    public IReadOnlyList<string> Path { get; } = path;
+
     public override Value Eval(EvalEnv env)
     {
-        var value = operand.Eval(env);
-        switch (value)
+        var value = Operand.Eval(env);
+        for (var i = 0; i < path.Length; i++)
         {
-            case RecordValue record: return BoolValue.Of(record.Attributes.ContainsKey(attribute));
-            case EntityValue entity:
-                return BoolValue.Of(env.Entities.TryGet(entity, out var data) && data.Attributes.ContainsKey(attribute));
-            default: throw EvaluationException.TypeError("entity or record", value);
+            if (!Has(value, path[i], env)) return BoolValue.False;
+            if (i + 1 < path.Length) value = GetAttrExpr.Get(this, value, path[i], env);
         }
+        return BoolValue.True;
     }
+
+    private bool Has(Value value, string attribute, EvalEnv env) => value switch
+    {
+        RecordValue record => record.Attributes.ContainsKey(attribute),
+        EntityValue entity => env.Entities.TryGet(entity, out var data) && data.Attributes.ContainsKey(attribute),
+        _ => throw TypeError("entity or record", value),
+    };
 }
 
-internal sealed class GetAttrExpr(Expr operand, string attribute) : Expr(operand)
+internal sealed class GetAttrExpr(Expr operand, string attribute) : UnaryExpr(operand)
 {
-    public override Value Eval(EvalEnv env)
+    public string Attribute { get; } = attribute;
+
+    public override Value Eval(EvalEnv env) => Get(this, Operand.Eval(env), Attribute, env);
+
+    public static Value Get(Expr at, Value value, string attribute, EvalEnv env)
     {
-        var value = operand.Eval(env);
         switch (value)
         {
             case RecordValue record:
                 return record.Attributes.TryGetValue(attribute, out var field)
                     ? field
-                    : throw new EvaluationException($"record does not have the attribute \"{attribute}\"");
+                    : throw at.Error(CedarErrorKind.MissingAttribute, $"record does not have the attribute \"{attribute}\"");
             case EntityValue entity:
                 if (!env.Entities.TryGet(entity, out var data))
-                    throw new EvaluationException($"entity {entity.Uid} does not exist");
+                    throw at.Error(CedarErrorKind.EntityNotFound, $"entity {entity.Uid} does not exist");
                 return data.Attributes.TryGetValue(attribute, out var attr)
                     ? attr
-                    : throw new EvaluationException($"entity {entity.Uid} does not have the attribute \"{attribute}\"");
-            default: throw EvaluationException.TypeError("entity or record", value);
+                    : throw at.Error(CedarErrorKind.MissingAttribute, $"entity {entity.Uid} does not have the attribute \"{attribute}\"");
+            default: throw at.TypeError("entity or record", value);
         }
     }
 }
 
-internal sealed class SetExpr(Expr[] elements) : Expr(Deepest(elements))
+internal sealed class SetExpr(Expr[] elements) : Expr(elements)
 {
+    private readonly Expr[] elements = elements;
+
     public override Value Eval(EvalEnv env)
     {
         var values = new Value[elements.Length];
@@ -278,8 +336,13 @@ internal sealed class SetExpr(Expr[] elements) : Expr(Deepest(elements))
     }
 }
 
-internal sealed class RecordExpr(string[] keys, Expr[] values) : Expr(Deepest(values))
+internal sealed class RecordExpr(string[] keys, Expr[] values) : Expr(values)
 {
+    private readonly string[] keys = keys;
+    private readonly Expr[] values = values;
+
+    public IReadOnlyList<string> Keys => keys;
+
     public override Value Eval(EvalEnv env)
     {
         var fields = new Dictionary<string, Value>(keys.Length, StringComparer.Ordinal);
@@ -288,30 +351,34 @@ internal sealed class RecordExpr(string[] keys, Expr[] values) : Expr(Deepest(va
     }
 }
 
-/// <summary>A call of an extension function or method; arguments are evaluated left to right first.</summary>
-internal sealed class ExtensionCallExpr(ExtensionFunction function, Expr[] arguments) : Expr(Deepest(arguments))
+/// <summary>
+/// A call of an extension function or method (for a method, the receiver is the first argument);
+/// arguments are evaluated left to right first. With the wrong number of arguments it evaluates
+/// them, then fails, as Cedar does.
+/// </summary>
+internal sealed class ExtensionCallExpr(ExtensionFunction function, Expr[] arguments) : Expr(arguments)
 {
-    public override Value Eval(EvalEnv env)
-    {
-        switch (arguments.Length)
-        {
-            case 1: return function.Invoke1(arguments[0].Eval(env));
-            case 2:
-            {
-                var first = arguments[0].Eval(env);
-                return function.Invoke2(first, arguments[1].Eval(env));
-            }
-            default: throw new EvaluationException($"wrong number of arguments to {function.Name}");
-        }
-    }
-}
+    private readonly Expr[] arguments = arguments;
 
-/// <summary>An extension call with the wrong number of arguments: evaluates them, then fails, as Cedar does.</summary>
-internal sealed class WrongArityExpr(ExtensionFunction function, Expr[] arguments) : Expr(Deepest(arguments))
-{
+    public ExtensionFunction Function { get; } = function;
+    public bool HasRightArity => arguments.Length == Function.Arity;
+
     public override Value Eval(EvalEnv env)
     {
-        foreach (var argument in arguments) argument.Eval(env);
-        throw new EvaluationException($"wrong number of arguments for '{function.Name}': expected {function.Arity}, got {arguments.Length}");
+        if (!HasRightArity)
+        {
+            foreach (var argument in arguments) argument.Eval(env);
+            throw Error(CedarErrorKind.WrongArity, $"wrong number of arguments for '{Function.Name}': expected {Function.Arity}, got {arguments.Length}");
+        }
+        var first = arguments[0].Eval(env);
+        var second = arguments.Length == 2 ? arguments[1].Eval(env) : null;
+        try
+        {
+            return second is null ? Function.Invoke1(first) : Function.Invoke2(first, second);
+        }
+        catch (EvaluationException e) when (e.Span.IsNone)
+        {
+            throw e.At(Span);
+        }
     }
 }

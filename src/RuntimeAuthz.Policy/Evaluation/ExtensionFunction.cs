@@ -86,14 +86,14 @@ internal sealed class ExtensionFunction
     private static long Checked(Func<long> compute, string name)
     {
         try { return compute(); }
-        catch (OverflowException) { throw new EvaluationException($"overflow in {name}"); }
+        catch (OverflowException) { throw new EvaluationException(CedarErrorKind.IntegerOverflow, $"overflow in {name}"); }
     }
 
     private static string Str(Value v, string fn) =>
-        v is StringValue s ? s.Value : throw new EvaluationException($"type error: {fn}() expects a string, got {v.TypeName}");
+        v is StringValue s ? s.Value : throw new EvaluationException(CedarErrorKind.TypeError, $"type error: {fn}() expects a string, got {v.TypeName}");
 
     private static Value Fail(string fn, Value v) =>
-        throw new EvaluationException($"extension error: {v} is not a valid {fn} literal");
+        throw new EvaluationException(CedarErrorKind.ExtensionError, $"extension error: {v} is not a valid {fn} literal");
 
     private static DecimalValue Dec(Value v) => v as DecimalValue ?? throw EvaluationException.TypeError("decimal", v);
     private static IpValue Ip(Value v) => v as IpValue ?? throw EvaluationException.TypeError("ipaddr", v);

@@ -13,6 +13,15 @@ internal enum TokenKind
 
 internal readonly record struct Token(TokenKind Kind, string Text, int Offset, int Line, int Column)
 {
+    /// <summary>The span of this token alone (a string token may run over several lines).</summary>
+    public SourceSpan Span(string source)
+    {
+        var lastNewline = Text.LastIndexOf('\n');
+        var endLine = Line + Text.Count(c => c == '\n');
+        var endColumn = lastNewline < 0 ? Column + Text.Length : Text.Length - lastNewline;
+        return new SourceSpan(source, Line, Column, endLine, endColumn, Offset, Offset + Text.Length);
+    }
+
     public string Describe() => Kind switch
     {
         TokenKind.EndOfInput => "end of input",
@@ -31,10 +40,13 @@ internal sealed class Lexer
     private int line = 1;
     private int lineStart;
 
-    public Lexer(string text, string sourceName)
+    /// <summary>Positions count from <paramref name="line"/>:<paramref name="column"/> (for text cut out of a larger document).</summary>
+    public Lexer(string text, string sourceName, int line = 1, int column = 1)
     {
         this.text = text;
         this.sourceName = sourceName;
+        this.line = line;
+        lineStart = 1 - column;
     }
 
     public List<Token> Tokenize()
@@ -64,8 +76,11 @@ internal sealed class Lexer
         }
     }
 
-    private CedarSyntaxException Error(int offset, string detail) =>
-        new(sourceName, line, offset - lineStart + 1, detail);
+    private CedarSyntaxException Error(int offset, CedarErrorKind kind, string detail)
+    {
+        var column = offset - lineStart + 1;
+        return new([new CedarError(kind, new SourceSpan(sourceName, line, column, line, column + 1, offset, offset + 1), detail)]);
+    }
 
     private Token Make(TokenKind kind, int start) =>
         new(kind, text[start..position], start, line, start - lineStart + 1);
@@ -92,9 +107,16 @@ internal sealed class Lexer
             position++;
             while (true)
             {
-                if (position >= text.Length) throw Error(start, "unterminated string literal: missing closing '\"'");
+                if (position >= text.Length)
+                    throw new CedarSyntaxException([new CedarError(CedarErrorKind.UnterminatedString,
+                        new SourceSpan(sourceName, startLine, startColumn, startLine, startColumn + 1, start, start + 1), "unterminated string literal: missing closing '\"'")]);
                 var c = text[position];
-                if (c == '\\') { position += 2; continue; }
+                if (c == '\\')
+                {
+                    if (position + 1 < text.Length && text[position + 1] == '\n') { line++; lineStart = position + 2; }
+                    position += 2;
+                    continue;
+                }
                 if (c == '"') { position++; break; }
                 if (c == '\n') { line++; lineStart = position + 1; }
                 position++;
@@ -136,24 +158,34 @@ internal sealed class Lexer
         if (kind == TokenKind.EndOfInput)
         {
             var shown = ch is '&' or '|' ? $"'{ch}' (did you mean '{ch}{ch}'?)" : $"character '{ch}'";
-            throw Error(start, $"unexpected {shown}");
+            throw Error(start, CedarErrorKind.UnexpectedCharacter, $"unexpected {shown}");
         }
         return Make(kind, start);
     }
 
     /// <summary>
-    /// Unescapes a quoted Cedar string token. In patterns, <c>\*</c> is a literal star and bare <c>*</c> a wildcard;
+    /// Unescapes a quoted Cedar string token (quotes included). In patterns, <c>\*</c> is a literal star and bare <c>*</c> a wildcard;
     /// the result then marks wildcards through <paramref name="wildcards"/>.
     /// </summary>
-    public static string Unescape(string quoted, bool pattern, List<bool>? wildcards, Func<int, string, Exception> error)
+    public static string Unescape(string quoted, bool pattern, List<bool>? wildcards, Func<int, string, Exception> error) =>
+        UnescapeBody(quoted.AsSpan(1, quoted.Length - 2), pattern, wildcards, error);
+
+    /// <summary>
+    /// The one reading of Cedar escapes, used for strings, entity ids, patterns and names in policies, schemas,
+    /// Dogwood files and traces. Cedar uses Rust's string-literal rules: <c>\n \r \t \\ \0 \' \"</c>, <c>\xHH</c> up to
+    /// 7F, <c>\u{…}</c> with 1 to 6 hex digits and underscores after the first digit, a backslash before a line break
+    /// skips the break and the whitespace after it, and a bare carriage return is an error.
+    /// <paramref name="error"/> gets the offset in <paramref name="body"/> and what is wrong.
+    /// </summary>
+    public static string UnescapeBody(ReadOnlySpan<char> body, bool pattern, List<bool>? wildcards, Func<int, string, Exception> error)
     {
-        var builder = new StringBuilder(quoted.Length);
-        var body = quoted.AsSpan(1, quoted.Length - 2);
+        var builder = new StringBuilder(body.Length);
         for (var i = 0; i < body.Length; i++)
         {
             var ch = body[i];
             if (ch != '\\')
             {
+                if (ch == '\r') throw error(i, "a carriage return in a string must be written '\\r'");
                 if (char.IsHighSurrogate(ch) && i + 1 < body.Length)
                 {
                     builder.Append(ch).Append(body[++i]);
@@ -164,11 +196,16 @@ internal sealed class Lexer
                 wildcards?.Add(pattern && ch == '*');
                 continue;
             }
-            if (i + 1 >= body.Length) throw error(i + 1, "incomplete escape sequence '\\'");
+            if (i + 1 >= body.Length) throw error(i, "incomplete escape sequence '\\'");
+            var escapeAt = i;
             var esc = body[++i];
             string produced;
             switch (esc)
             {
+                case '\n':
+                    // A line continuation: the break and the whitespace that follows are not part of the string.
+                    while (i + 1 < body.Length && body[i + 1] is ' ' or '\t' or '\n' or '\r') i++;
+                    continue;
                 case 'n': produced = "\n"; break;
                 case 'r': produced = "\r"; break;
                 case 't': produced = "\t"; break;
@@ -179,36 +216,49 @@ internal sealed class Lexer
                 case '*' when pattern: produced = "*"; break;
                 case 'x':
                 {
-                    if (i + 2 >= body.Length) throw error(i, "invalid escape '\\x': expected two hex digits");
-                    var hex = body.Slice(i + 1, 2);
-                    if (!Uri.IsHexDigit(hex[0]) || !Uri.IsHexDigit(hex[1]))
-                        throw error(i, "invalid escape '\\x': expected two hex digits");
-                    var code = Convert.ToInt32(hex.ToString(), 16);
-                    if (code > 0x7F) throw error(i, $"invalid escape '\\x{hex}': only ASCII (up to \\x7f) is allowed");
+                    if (i + 2 > body.Length - 1 || !Uri.IsHexDigit(body[i + 1]) || !Uri.IsHexDigit(body[i + 2]))
+                        throw error(escapeAt, "invalid escape '\\x': expected two hex digits");
+                    var code = Convert.ToInt32(body.Slice(i + 1, 2).ToString(), 16);
+                    if (code > 0x7F) throw error(escapeAt, $"invalid escape '\\x{body.Slice(i + 1, 2)}': only ASCII (up to \\x7f) is allowed");
                     produced = ((char)code).ToString();
                     i += 2;
                     break;
                 }
                 case 'u':
-                {
-                    if (i + 1 >= body.Length || body[i + 1] != '{') throw error(i, "invalid escape '\\u': expected '\\u{XXXX}'");
-                    var close = body[(i + 2)..].IndexOf('}');
-                    if (close < 0) throw error(i, "invalid escape '\\u': missing '}'");
-                    var hex = body.Slice(i + 2, close);
-                    if (hex.Length is 0 or > 6 || !hex.ToString().All(Uri.IsHexDigit)) throw error(i, "invalid unicode escape: expected 1 to 6 hex digits");
-                    var code = Convert.ToInt32(hex.ToString(), 16);
-                    if (code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) throw error(i, $"invalid unicode escape: U+{code:X} is not a Unicode scalar value");
-                    produced = char.ConvertFromUtf32(code);
-                    i += 2 + close;
+                    produced = UnicodeEscape(body, ref i, escapeAt, error);
                     break;
-                }
                 default:
-                    throw error(i, $"invalid escape sequence '\\{esc}'");
+                    throw error(escapeAt, $"invalid escape sequence '\\{esc}'");
             }
             builder.Append(produced);
             // Only `\*` is a literal star; a star spelled as \x2a or \u{2a} is still a wildcard, as in Cedar.
             if (wildcards is not null) foreach (var c in produced) wildcards.Add(pattern && esc != '*' && c == '*');
         }
         return builder.ToString();
+    }
+
+    /// <summary>Reads <c>{…}</c> after <c>\u</c> (<paramref name="i"/> is at the 'u'; on return at the '}').</summary>
+    private static string UnicodeEscape(ReadOnlySpan<char> body, ref int i, int escapeAt, Func<int, string, Exception> error)
+    {
+        if (i + 1 >= body.Length || body[i + 1] != '{') throw error(escapeAt, "invalid escape '\\u': expected '\\u{XXXX}'");
+        var j = i + 2;
+        if (j >= body.Length) throw error(escapeAt, "invalid unicode escape: missing '}'");
+        if (body[j] == '_') throw error(escapeAt, "invalid unicode escape: it cannot start with '_'");
+        if (body[j] == '}') throw error(escapeAt, "invalid unicode escape: expected 1 to 6 hex digits");
+        var digits = 0;
+        var code = 0;
+        for (; ; j++)
+        {
+            if (j >= body.Length) throw error(escapeAt, "invalid unicode escape: missing '}'");
+            var c = body[j];
+            if (c == '}') break;
+            if (c == '_') continue;
+            if (!Uri.IsHexDigit(c)) throw error(escapeAt, $"invalid unicode escape: '{c}' is not a hex digit");
+            if (++digits <= 6) code = code * 16 + Convert.ToInt32(c.ToString(), 16);
+        }
+        if (digits > 6) throw error(escapeAt, "invalid unicode escape: more than 6 hex digits");
+        if (code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) throw error(escapeAt, $"invalid unicode escape: U+{code:X} is not a Unicode scalar value");
+        i = j;
+        return char.ConvertFromUtf32(code);
     }
 }

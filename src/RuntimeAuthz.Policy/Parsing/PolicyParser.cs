@@ -17,7 +17,12 @@ internal sealed class PolicyParser : TokenParser
     private List<Temporal.TemporalBlock>? temporalBlocks;
 
     private PolicyParser(string text, string sourceName, bool allowTemporal)
-        : base(new Lexer(text, sourceName).Tokenize(), 0, sourceName)
+        : this(new Lexer(text, sourceName).Tokenize(), text, sourceName, allowTemporal)
+    {
+    }
+
+    private PolicyParser(List<Token> tokens, string text, string sourceName, bool allowTemporal)
+        : base(tokens, 0, sourceName)
     {
         this.text = text;
         this.allowTemporal = allowTemporal;
@@ -27,9 +32,60 @@ internal sealed class PolicyParser : TokenParser
     {
         var parser = new PolicyParser(text, sourceName, allowTemporal);
         var policies = new List<Policy>();
+        var errors = new List<CedarError>();
+        var count = 0;
         while (parser.Current.Kind != TokenKind.EndOfInput)
-            policies.Add(parser.ParsePolicy($"policy{policies.Count}"));
+        {
+            var start = parser.index;
+            try
+            {
+                policies.Add(parser.ParsePolicy($"policy{count}"));
+            }
+            catch (CedarSyntaxException e)
+            {
+                errors.AddRange(e.Errors);
+                parser.SkipToNextPolicy(start);
+            }
+            count++;
+        }
+        if (errors.Count > 0) throw new CedarSyntaxException(errors);
         return policies;
+    }
+
+    /// <summary>
+    /// After an error, moves past the broken policy: to just after the next ';', or to the next
+    /// token that can only start a policy (an annotation or 'permit'/'forbid' before '('), so the
+    /// policies after it are still parsed and their errors reported too.
+    /// </summary>
+    private void SkipToNextPolicy(int policyStart)
+    {
+        nesting = 0;
+        temporalBlocks = null;
+        if (index == policyStart) Advance();
+        while (Current.Kind != TokenKind.EndOfInput)
+        {
+            if (Current.Kind == TokenKind.Semicolon)
+            {
+                Advance();
+                return;
+            }
+            if (index > policyStart && StartsPolicy()) return;
+            Advance();
+        }
+    }
+
+    private bool StartsPolicy() =>
+        (Current.Kind == TokenKind.At && Peek().Kind == TokenKind.Identifier)
+        || (Current is { Kind: TokenKind.Identifier, Text: "permit" or "forbid" } && Peek().Kind == TokenKind.LeftParen);
+
+    /// <summary>Parses one expression that must make up the whole text (positions from <paramref name="line"/>:<paramref name="column"/>).</summary>
+    public static Expr ParseExpression(string text, string sourceName, int line, int column)
+    {
+        var parser = new PolicyParser(new Lexer(text, sourceName, line, column).Tokenize(), text, sourceName, allowTemporal: false);
+        var expr = parser.ParseExpr();
+        if (parser.Current.Kind != TokenKind.EndOfInput)
+            throw parser.Error(parser.Current, $"unexpected {parser.Current.Describe()} after the end of the expression");
+        return expr;
     }
 
     // ---- policies ------------------------------------------------------------------------
@@ -49,7 +105,7 @@ internal sealed class PolicyParser : TokenParser
                 value = UnescapeString(Expect(TokenKind.String, "a string", $"as the value of annotation '@{key.Text}'"));
                 Expect(TokenKind.RightParen, "')'", $"after the value of annotation '@{key.Text}'");
             }
-            if (!annotations.TryAdd(key.Text, value)) throw Error(key, $"duplicate annotation '@{key.Text}'");
+            if (!annotations.TryAdd(key.Text, value)) throw Error(key, CedarErrorKind.DuplicateAnnotation, $"duplicate annotation '@{key.Text}'");
         }
         var effectToken = Current;
         PolicyEffect effect;
@@ -76,7 +132,7 @@ internal sealed class PolicyParser : TokenParser
                 continue;
             }
             Expect(TokenKind.LeftBrace, "'{'", $"after '{keyword.Text}'");
-            if (Current.Kind == TokenKind.RightBrace) throw Error(Current, $"the '{keyword.Text}' clause is empty: expected an expression");
+            if (Current.Kind == TokenKind.RightBrace) throw Error(Current, CedarErrorKind.EmptyCondition, $"the '{keyword.Text}' clause is empty: expected an expression");
             var body = ParseExpr();
             Expect(TokenKind.RightBrace, "'}'", $"to close the '{keyword.Text}' clause");
             conditions.Add(new Condition(isWhen, body));
@@ -84,17 +140,17 @@ internal sealed class PolicyParser : TokenParser
         var end = Current;
         if (end.Kind != TokenKind.Semicolon)
         {
-            var hint = end.Kind == TokenKind.At || end is { Kind: TokenKind.Identifier, Text: "permit" or "forbid" }
-                ? " (is the ';' after the previous policy missing?)"
-                : end.Kind == TokenKind.Identifier ? " (conditions start with 'when' or 'unless')" : "";
-            throw Error(end, $"expected ';' at the end of the policy, found {end.Describe()}{hint}");
+            var help = end.Kind == TokenKind.At || end is { Kind: TokenKind.Identifier, Text: "permit" or "forbid" }
+                ? "is the ';' after the previous policy missing?"
+                : end.Kind == TokenKind.Identifier ? "conditions start with 'when' or 'unless'" : null;
+            throw Error(end, CedarErrorKind.UnexpectedToken, $"expected ';' at the end of the policy, found {end.Describe()}", help);
         }
         Advance();
         var policyText = text[start.Offset..(end.Offset + 1)];
         var blocks = temporalBlocks is null ? [] : temporalBlocks.ToArray();
         temporalBlocks = null;
         return new Policy(id, effect, annotations, start.Line, start.Column, policyText, principal, action, resource, [.. conditions])
-        { TemporalBlocks = blocks };
+        { TemporalBlocks = blocks, Span = SpanFrom(start) };
     }
 
     private Expr ParseTemporalBlock()
@@ -120,13 +176,15 @@ internal sealed class PolicyParser : TokenParser
         if (IsKeyword("is"))
         {
             Advance();
+            var typeStart = Current;
             var type = ParsePath($"after '{variable} is'");
+            var typeSpan = SpanFrom(typeStart);
             if (IsKeyword("in"))
             {
                 Advance();
-                return EntityOrSlot(variable, ScopeKind.IsIn, type);
+                return EntityOrSlot(variable, ScopeKind.IsIn, type, typeSpan);
             }
-            return new ScopeConstraint(ScopeKind.Is, entityType: type);
+            return new ScopeConstraint(ScopeKind.Is, entityType: type) { TypeSpan = typeSpan };
         }
         if (IsKeyword("in"))
         {
@@ -136,16 +194,18 @@ internal sealed class PolicyParser : TokenParser
         return ScopeConstraint.Any;
     }
 
-    private ScopeConstraint EntityOrSlot(string variable, ScopeKind kind, string? type)
+    private ScopeConstraint EntityOrSlot(string variable, ScopeKind kind, string? type, SourceSpan? typeSpan = null)
     {
         if (Current.Kind == TokenKind.Question)
         {
             var question = Advance();
             var name = Expect(TokenKind.Identifier, "a slot name", "after '?'");
-            if (name.Text != variable) throw Error(question, $"the slot '?{name.Text}' cannot be used in the {variable} constraint (expected '?{variable}')");
-            return new ScopeConstraint(kind, entityType: type, isSlot: true);
+            if (name.Text != variable) throw Error(question, CedarErrorKind.MisplacedSlot, $"the slot '?{name.Text}' cannot be used in the {variable} constraint (expected '?{variable}')");
+            return new ScopeConstraint(kind, entityType: type, isSlot: true) { TypeSpan = typeSpan ?? SourceSpan.None };
         }
-        return new ScopeConstraint(kind, ParseEntityReference($"in the {variable} constraint"), type);
+        var start = Current;
+        var entity = ParseEntityReference($"in the {variable} constraint");
+        return new ScopeConstraint(kind, entity, type) { TypeSpan = typeSpan ?? SourceSpan.None, EntitySpans = [SpanFrom(start)] };
     }
 
     private ScopeConstraint ParseAction()
@@ -155,7 +215,9 @@ internal sealed class PolicyParser : TokenParser
         if (Current.Kind == TokenKind.Equal)
         {
             Advance();
-            return new ScopeConstraint(ScopeKind.Equal, ParseActionReference("in the action constraint"));
+            var start = Current;
+            var entity = ParseActionReference("in the action constraint");
+            return new ScopeConstraint(ScopeKind.Equal, entity) { EntitySpans = [SpanFrom(start)] };
         }
         if (IsKeyword("is")) throw Error(Current, "'is' is not allowed in the action constraint");
         if (IsKeyword("in"))
@@ -165,17 +227,22 @@ internal sealed class PolicyParser : TokenParser
             {
                 Advance();
                 var entities = new List<EntityUid>();
+                var spans = new List<SourceSpan>();
                 while (Current.Kind != TokenKind.RightBracket)
                 {
+                    var start = Current;
                     entities.Add(ParseActionReference("in the action list"));
+                    spans.Add(SpanFrom(start));
                     if (Current.Kind == TokenKind.Comma) Advance();
                     else if (Current.Kind != TokenKind.RightBracket)
                         throw Error(Current, $"expected ',' or ']' in the action list, found {Current.Describe()}");
                 }
                 Advance();
-                return new ScopeConstraint(ScopeKind.InSet, entities: [.. entities]);
+                return new ScopeConstraint(ScopeKind.InSet, entities: [.. entities]) { EntitySpans = spans };
             }
-            return new ScopeConstraint(ScopeKind.In, ParseActionReference("in the action constraint"));
+            var first = Current;
+            var parent = ParseActionReference("in the action constraint");
+            return new ScopeConstraint(ScopeKind.In, parent) { EntitySpans = [SpanFrom(first)] };
         }
         return ScopeConstraint.Any;
     }
@@ -185,13 +252,13 @@ internal sealed class PolicyParser : TokenParser
         var at = Current;
         var uid = ParseEntityReference(context);
         if (uid.Type != "Action" && !uid.Type.EndsWith("::Action", StringComparison.Ordinal))
-            throw Error(at, $"expected an action entity (type 'Action' or 'Namespace::Action') {context}, found {uid}");
+            throw Error(at, CedarErrorKind.NotAnAction, $"expected an action entity (type 'Action' or 'Namespace::Action') {context}, found {uid}");
         return uid;
     }
 
     private EntityUid ParseEntityReference(string context)
     {
-        if (Current.Kind == TokenKind.Question) throw Error(Current, $"a template slot is not allowed {context}");
+        if (Current.Kind == TokenKind.Question) throw Error(Current, CedarErrorKind.MisplacedSlot, $"a template slot is not allowed {context}");
         if (Current.Kind != TokenKind.Identifier) throw Error(Current, $"expected an entity like Type::\"id\" {context}, found {Current.Describe()}");
         var parts = new List<string>();
         while (true)
@@ -224,7 +291,7 @@ internal sealed class PolicyParser : TokenParser
 
     private void CheckNotReserved(Token name)
     {
-        if (Reserved.Contains(name.Text)) throw Error(name, $"'{name.Text}' is a reserved word and cannot be used as a name here");
+        if (Reserved.Contains(name.Text)) throw Error(name, CedarErrorKind.ReservedWord, $"'{name.Text}' is a reserved word and cannot be used as a name here");
     }
 
     // ---- expressions ---------------------------------------------------------------------
@@ -238,12 +305,12 @@ internal sealed class PolicyParser : TokenParser
     {
         var start = Current;
         if (++nesting > MaxNesting)
-            throw Error(start, $"expression nested too deeply (more than {MaxNesting} levels of parentheses, brackets or calls)");
+            throw Error(start, CedarErrorKind.TooDeep, $"expression nested too deeply (more than {MaxNesting} levels of parentheses, brackets or calls)");
         try
         {
             var expr = ParseExprUnbounded();
             if (expr.Depth > MaxTreeDepth)
-                throw Error(start, $"expression too large: more than {MaxTreeDepth} operators deep; split it into several conditions or policies");
+                throw Error(start, CedarErrorKind.TooDeep, $"expression too large: more than {MaxTreeDepth} operators deep; split it into several conditions or policies");
             return expr;
         }
         finally
@@ -256,46 +323,49 @@ internal sealed class PolicyParser : TokenParser
     {
         if (IsKeyword("if"))
         {
-            Advance();
+            var start = Advance();
             var condition = ParseExpr();
             ExpectKeyword("then", "after the 'if' condition");
             var then = ParseExpr();
             ExpectKeyword("else", "after the 'then' branch");
             var otherwise = ParseExpr();
-            return new IfExpr(condition, then, otherwise);
+            return At(start, new IfExpr(condition, then, otherwise));
         }
         return ParseOr();
     }
 
     private Expr ParseOr()
     {
+        var start = Current;
         var left = ParseAnd();
         while (Current.Kind == TokenKind.Or)
         {
             Advance();
-            left = new OrExpr(left, ParseAnd());
+            left = At(start, new OrExpr(left, ParseAnd()));
         }
         return left;
     }
 
     private Expr ParseAnd()
     {
+        var start = Current;
         var left = ParseRelation();
         while (Current.Kind == TokenKind.And)
         {
             Advance();
-            left = new AndExpr(left, ParseRelation());
+            left = At(start, new AndExpr(left, ParseRelation()));
         }
         return left;
     }
 
     private Expr ParseRelation()
     {
+        var start = Current;
         var left = ParseAdd();
         var relation = ParseRelationTail(left);
         if (relation is not null && IsRelationalOperator(Current))
-            throw Error(Current, $"unexpected {Current.Describe()}: chained comparisons need parentheses to make the order explicit");
-        return relation ?? left;
+            throw Error(Current, CedarErrorKind.ChainedComparison, $"unexpected {Current.Describe()}: chained comparisons need parentheses", "add parentheses to make the order explicit");
+        return relation is null ? left : At(start, relation);
     }
 
     private bool IsRelationalOperator(Token token) =>
@@ -308,12 +378,17 @@ internal sealed class PolicyParser : TokenParser
         switch (op.Kind)
         {
             case TokenKind.Equal: Advance(); return new EqualsExpr(left, ParseAdd());
-            case TokenKind.NotEqual: Advance(); return new NotExpr(new EqualsExpr(left, ParseAdd()));
+            case TokenKind.NotEqual:
+            {
+                Advance();
+                var right = ParseAdd();
+                return new NotExpr(new EqualsExpr(left, right) { Span = left.Span.To(right.Span) });
+            }
             case TokenKind.Less: Advance(); return new CompareExpr(ComparisonOp.Less, left, ParseAdd());
             case TokenKind.LessEqual: Advance(); return new CompareExpr(ComparisonOp.LessEqual, left, ParseAdd());
             case TokenKind.Greater: Advance(); return new CompareExpr(ComparisonOp.Less, ParseAdd(), left);
             case TokenKind.GreaterEqual: Advance(); return new CompareExpr(ComparisonOp.LessEqual, ParseAdd(), left);
-            case TokenKind.Assign: throw Error(op, "unexpected '=': use '==' to compare");
+            case TokenKind.Assign: throw Error(op, CedarErrorKind.UnexpectedToken, "unexpected '='", "use '==' to compare");
             case TokenKind.Identifier:
                 switch (op.Text)
                 {
@@ -321,39 +396,32 @@ internal sealed class PolicyParser : TokenParser
                     case "has":
                     {
                         Advance();
-                        if (Current.Kind == TokenKind.String) return new HasAttrExpr(left, UnescapeString(Advance()));
-                        var first = ExpectAttributeName("after 'has'");
-                        Expr result = new HasAttrExpr(left, first.Text);
-                        Expr path = new GetAttrExpr(left, first.Text);
-                        // `e has a.b.c` means `e has a && e.a has b && e.a.b has c`.
+                        if (Current.Kind == TokenKind.String) return new HasAttrExpr(left, [UnescapeString(Advance())]);
+                        var path = new List<string> { ExpectAttributeName("after 'has'").Text };
                         while (Current.Kind == TokenKind.Dot)
                         {
                             Advance();
-                            var next = ExpectAttributeName("after '.' in 'has'");
-                            result = new AndExpr(result, new HasAttrExpr(path, next.Text));
-                            path = new GetAttrExpr(path, next.Text);
+                            path.Add(ExpectAttributeName("after '.' in 'has'").Text);
                         }
-                        return result;
+                        return new HasAttrExpr(left, [.. path]);
                     }
                     case "like":
                     {
                         Advance();
                         var patternToken = Expect(TokenKind.String, "a pattern string", "after 'like'");
                         var wildcards = new List<bool>();
-                        var literal = Lexer.Unescape(patternToken.Text, pattern: true, wildcards, (offset, detail) => Error(patternToken, detail));
+                        var literal = Lexer.Unescape(patternToken.Text, pattern: true, wildcards, (offset, detail) => Error(patternToken, CedarErrorKind.InvalidEscape, detail));
                         return new LikeExpr(left, new Pattern(literal, wildcards));
                     }
                     case "is":
                     {
                         Advance();
+                        var typeStart = Current;
                         var type = ParsePath("after 'is'");
-                        Expr isExpr = new IsExpr(left, type);
-                        if (IsKeyword("in"))
-                        {
-                            Advance();
-                            isExpr = new AndExpr(isExpr, new InExpr(left, ParseAdd()));
-                        }
-                        return isExpr;
+                        var typeSpan = SpanFrom(typeStart);
+                        if (!IsKeyword("in")) return new IsExpr(left, type, null) { TypeSpan = typeSpan };
+                        Advance();
+                        return new IsExpr(left, type, ParseAdd()) { TypeSpan = typeSpan };
                     }
                 }
                 break;
@@ -370,22 +438,24 @@ internal sealed class PolicyParser : TokenParser
 
     private Expr ParseAdd()
     {
+        var start = Current;
         var left = ParseMult();
         while (Current.Kind is TokenKind.Plus or TokenKind.Minus)
         {
             var op = Advance().Kind == TokenKind.Plus ? ArithmeticOp.Add : ArithmeticOp.Subtract;
-            left = new ArithmeticExpr(op, left, ParseMult());
+            left = At(start, new ArithmeticExpr(op, left, ParseMult()));
         }
         return left;
     }
 
     private Expr ParseMult()
     {
+        var start = Current;
         var left = ParseUnary();
         while (Current.Kind == TokenKind.Star)
         {
             Advance();
-            left = new ArithmeticExpr(ArithmeticOp.Multiply, left, ParseUnary());
+            left = At(start, new ArithmeticExpr(ArithmeticOp.Multiply, left, ParseUnary()));
         }
         return left;
     }
@@ -393,22 +463,22 @@ internal sealed class PolicyParser : TokenParser
     private Expr ParseUnary()
     {
         var first = Current;
-        var ops = new List<TokenKind>();
+        var ops = new List<Token>();
         while (Current.Kind is TokenKind.Bang or TokenKind.Minus)
         {
             // Cedar allows a run of one unary operator only: `!!x` and `--x`, but not `!-x`.
-            if (ops.Count > 0 && Current.Kind != ops[0])
-                throw Error(Current, $"unexpected {Current.Describe()} after {first.Describe()}: '!' and '-' cannot be combined without parentheses");
-            ops.Add(Advance().Kind);
+            if (ops.Count > 0 && Current.Kind != ops[0].Kind)
+                throw Error(Current, CedarErrorKind.MixedUnaryOperators, $"unexpected {Current.Describe()} after {first.Describe()}: '!' and '-' cannot be combined without parentheses");
+            ops.Add(Advance());
         }
-        if (ops.Count > 4) throw Error(first, "too many unary operators in a row (at most 4)");
+        if (ops.Count > 4) throw Error(first, CedarErrorKind.MixedUnaryOperators, "too many unary operators in a row (at most 4)");
         Expr operand;
         // A '-' directly before a bare integer literal is part of the literal, so i64::MIN can be written;
         // with accessors after it (`-5.foo`), the '-' applies to the whole member expression, as in Cedar.
-        if (ops.Count > 0 && ops[^1] == TokenKind.Minus && Current.Kind == TokenKind.Integer && Peek().Kind is not (TokenKind.Dot or TokenKind.LeftBracket))
+        if (ops.Count > 0 && ops[^1].Kind == TokenKind.Minus && Current.Kind == TokenKind.Integer && Peek().Kind is not (TokenKind.Dot or TokenKind.LeftBracket))
         {
             var literal = Advance();
-            operand = new LiteralExpr(LongValue.Of(ParseInteger(literal, negative: true)));
+            operand = At(ops[^1], new LiteralExpr(LongValue.Of(ParseInteger(literal, negative: true))));
             ops.RemoveAt(ops.Count - 1);
         }
         else
@@ -416,7 +486,7 @@ internal sealed class PolicyParser : TokenParser
             operand = ParseMember();
         }
         for (var i = ops.Count - 1; i >= 0; i--)
-            operand = ops[i] == TokenKind.Bang ? new NotExpr(operand) : new NegateExpr(operand);
+            operand = At<Expr>(ops[i], ops[i].Kind == TokenKind.Bang ? new NotExpr(operand) : new NegateExpr(operand));
         return operand;
     }
 
@@ -424,13 +494,17 @@ internal sealed class PolicyParser : TokenParser
     {
         var digits = negative ? "-" + literal.Text : literal.Text;
         if (!long.TryParse(digits, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
-            throw Error(literal, $"integer literal {digits} does not fit in 64 bits");
+            throw Error(literal, CedarErrorKind.IntegerOutOfRange, $"integer literal {digits} does not fit in 64 bits");
         return value;
     }
 
-    private Expr ParseMember() => ParseMemberAccess(ParsePrimary());
+    private Expr ParseMember()
+    {
+        var start = Current;
+        return ParseMemberAccess(start, ParsePrimary());
+    }
 
-    private Expr ParseMemberAccess(Expr target)
+    private Expr ParseMemberAccess(Token start, Expr target)
     {
         while (true)
         {
@@ -442,11 +516,11 @@ internal sealed class PolicyParser : TokenParser
                 if (Current.Kind == TokenKind.LeftParen)
                 {
                     var args = ParseArguments(name.Text);
-                    target = MakeMethodCall(name, target, args);
+                    target = MakeMethodCall(start, name, target, args);
                 }
                 else
                 {
-                    target = new GetAttrExpr(target, name.Text);
+                    target = At(start, new GetAttrExpr(target, name.Text));
                 }
             }
             else if (Current.Kind == TokenKind.LeftBracket)
@@ -454,7 +528,7 @@ internal sealed class PolicyParser : TokenParser
                 Advance();
                 var key = Expect(TokenKind.String, "a string attribute name", "inside '[...]'");
                 Expect(TokenKind.RightBracket, "']'", "after the attribute name");
-                target = new GetAttrExpr(target, UnescapeString(key));
+                target = At(start, new GetAttrExpr(target, UnescapeString(key)));
             }
             else return target;
         }
@@ -480,12 +554,18 @@ internal sealed class PolicyParser : TokenParser
         return args;
     }
 
-    private Expr MakeMethodCall(Token name, Expr target, List<Expr> args)
+    private Expr MakeMethodCall(Token start, Token name, Expr target, List<Expr> args)
+    {
+        var call = At(start, MakeMethodCallNode(name, target, args));
+        return call is ExtensionCallExpr extension ? Fold(extension) : call;
+    }
+
+    private Expr MakeMethodCallNode(Token name, Expr target, List<Expr> args)
     {
         void Arity(int expected)
         {
             if (args.Count != expected)
-                throw Error(name, $"method '{name.Text}' takes {expected} argument{(expected == 1 ? "" : "s")}, but {args.Count} {(args.Count == 1 ? "was" : "were")} given");
+                throw Error(name, CedarErrorKind.WrongArity, $"method '{name.Text}' takes {expected} argument{(expected == 1 ? "" : "s")}, but {args.Count} {(args.Count == 1 ? "was" : "were")} given");
         }
         switch (name.Text)
         {
@@ -499,15 +579,22 @@ internal sealed class PolicyParser : TokenParser
         if (ExtensionFunction.Methods.TryGetValue(name.Text, out var function))
         {
             // Cedar checks the arity of extension functions when it calls them, so a wrong count is an evaluation error.
-            if (args.Count != function.Arity - 1) return new WrongArityExpr(function, [target, .. args]);
-            return Fold(new ExtensionCallExpr(function, [target, .. args]), [target, .. args]);
+            return new ExtensionCallExpr(function, [target, .. args]);
         }
         if (ExtensionFunction.Constructors.ContainsKey(name.Text))
-            throw Error(name, $"'{name.Text}' is a function, not a method: write {name.Text}(\"...\")");
-        throw Error(name, $"unknown method '{name.Text}'");
+            throw Error(name, CedarErrorKind.UnknownMethod, $"'{name.Text}' is a function, not a method", $"write {name.Text}(\"...\")");
+        throw Error(name, CedarErrorKind.UnknownMethod, $"unknown method '{name.Text}'");
     }
 
     private Expr ParsePrimary()
+    {
+        var token = Current;
+        var primary = ParsePrimaryNode();
+        // A parenthesised expression keeps its own span; everything else spans from its first token.
+        return primary.Span.IsNone ? At(token, primary) : primary;
+    }
+
+    private Expr ParsePrimaryNode()
     {
         var token = Current;
         switch (token.Kind)
@@ -536,9 +623,10 @@ internal sealed class PolicyParser : TokenParser
                     else if (Current.Kind != TokenKind.RightBracket) throw Error(Current, $"expected ',' or ']' in the set literal, found {Current.Describe()}");
                 }
                 Advance();
+                var set = At(token, new SetExpr([.. elements]));
                 if (elements.All(e => e.ConstantValue is not null))
-                    return new LiteralExpr(new SetValue(elements.Select(e => e.ConstantValue!)));
-                return new SetExpr([.. elements]);
+                    return new LiteralExpr(new SetValue(elements.Select(e => e.ConstantValue!)), set);
+                return set;
             }
             case TokenKind.LeftBrace:
             {
@@ -556,7 +644,7 @@ internal sealed class PolicyParser : TokenParser
                     }
                     else if (keyToken.Kind == TokenKind.String) key = UnescapeString(Advance());
                     else throw Error(keyToken, $"expected a record key (a name or a string), found {keyToken.Describe()}");
-                    if (keys.Contains(key)) throw Error(keyToken, $"duplicate key \"{key}\" in record literal");
+                    if (keys.Contains(key)) throw Error(keyToken, CedarErrorKind.DuplicateKey, $"duplicate key \"{key}\" in record literal");
                     Expect(TokenKind.Colon, "':'", $"after the record key \"{key}\"");
                     keys.Add(key);
                     values.Add(ParseExpr());
@@ -564,16 +652,17 @@ internal sealed class PolicyParser : TokenParser
                     else if (Current.Kind != TokenKind.RightBrace) throw Error(Current, $"expected ',' or '}}' in the record literal, found {Current.Describe()}");
                 }
                 Advance();
+                var record = At(token, new RecordExpr([.. keys], [.. values]));
                 if (values.All(v => v.ConstantValue is not null))
                 {
                     var fields = new Dictionary<string, Value>(StringComparer.Ordinal);
                     for (var i = 0; i < keys.Count; i++) fields[keys[i]] = values[i].ConstantValue!;
-                    return new LiteralExpr(new RecordValue(fields));
+                    return new LiteralExpr(new RecordValue(fields), record);
                 }
-                return new RecordExpr([.. keys], [.. values]);
+                return record;
             }
             case TokenKind.Question:
-                throw Error(token, "template slots (?principal, ?resource) are only allowed in the policy scope");
+                throw Error(token, CedarErrorKind.MisplacedSlot, "template slots (?principal, ?resource) are only allowed in the policy scope");
             case TokenKind.Identifier:
                 return ParseIdentifierPrimary();
             default:
@@ -614,23 +703,22 @@ internal sealed class PolicyParser : TokenParser
             if (!ExtensionFunction.Constructors.TryGetValue(path, out var function))
             {
                 if (ExtensionFunction.Methods.ContainsKey(path))
-                    throw Error(token, $"'{path}' is a method, not a function: write value.{path}(...)");
-                throw Error(token, $"unknown extension function '{path}'");
+                    throw Error(token, CedarErrorKind.UnknownFunction, $"'{path}' is a method, not a function", $"write value.{path}(...)");
+                throw Error(token, CedarErrorKind.UnknownFunction, $"unknown extension function '{path}'");
             }
             var args = ParseArguments(path);
-            if (args.Count != 1) return new WrongArityExpr(function, [.. args]);
-            return Fold(new ExtensionCallExpr(function, [.. args]), args);
+            return Fold(At(token, new ExtensionCallExpr(function, [.. args])));
         }
         throw Error(token, $"unexpected name '{path}': expected a variable (principal, action, resource, context), a literal, or an entity like {path}::\"id\"");
     }
 
     /// <summary>Evaluates a call on constant arguments now; a call that would fail stays to fail at evaluation, as Cedar does.</summary>
-    private static Expr Fold(Expr call, IReadOnlyList<Expr> args)
+    private static Expr Fold(ExtensionCallExpr call)
     {
-        if (!args.All(a => a.ConstantValue is not null)) return call;
+        if (!call.HasRightArity || !call.Children.All(a => a.ConstantValue is not null)) return call;
         try
         {
-            return new LiteralExpr(call.Eval(null!));
+            return new LiteralExpr(call.Eval(null!), call) { Span = call.Span };
         }
         catch (EvaluationException)
         {
@@ -638,6 +726,13 @@ internal sealed class PolicyParser : TokenParser
         }
     }
 
+    /// <summary>Gives <paramref name="expr"/> the span from <paramref name="start"/> to the last token consumed.</summary>
+    private T At<T>(Token start, T expr) where T : Expr
+    {
+        expr.Span = SpanFrom(start);
+        return expr;
+    }
+
     private string UnescapeString(Token token) =>
-        Lexer.Unescape(token.Text, pattern: false, null, (offset, detail) => Error(token, detail));
+        Lexer.Unescape(token.Text, pattern: false, null, (offset, detail) => Error(token, CedarErrorKind.InvalidEscape, detail));
 }

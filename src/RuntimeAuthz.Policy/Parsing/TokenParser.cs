@@ -16,10 +16,20 @@ internal abstract class TokenParser(List<Token> tokens, int index, string source
     {
         var token = tokens[index];
         if (index < tokens.Count - 1) index++;
+        previous = token;
         return token;
     }
 
-    protected CedarSyntaxException Error(Token at, string detail) => new(sourceName, at.Line, at.Column, detail);
+    private Token previous;
+
+    /// <summary>The span from <paramref name="start"/> to the end of the last token consumed.</summary>
+    protected SourceSpan SpanFrom(Token start) =>
+        start.Span(sourceName).To(previous.Text is not null && previous.Offset >= start.Offset ? previous.Span(sourceName) : start.Span(sourceName));
+
+    protected CedarSyntaxException Error(Token at, string detail) => Error(at, CedarErrorKind.UnexpectedToken, detail);
+
+    protected CedarSyntaxException Error(Token at, CedarErrorKind kind, string detail, string? help = null) =>
+        new([new CedarError(kind, at.Span(sourceName), detail, help)]);
 
     protected bool IsKeyword(string word) => Current.Kind == TokenKind.Identifier && Current.Text == word;
 

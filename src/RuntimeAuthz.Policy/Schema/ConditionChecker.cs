@@ -10,8 +10,12 @@ namespace RuntimeAuthz.Policy.Schema;
 /// is checked silently, so a valid policy is never flagged.
 /// </summary>
 internal sealed class ConditionChecker(
-    CedarSchema schema, string principalType, SchemaAction action, string resourceType, bool policyTestsAttributes, bool policyTestsTags, Action<int, string> report)
+    CedarSchema schema, string principalType, SchemaAction action, string resourceType, bool policyTestsAttributes, bool policyTestsTags,
+    ConditionChecker.Hierarchy hierarchy, Action<CedarError> report)
 {
+    /// <summary>What the schema says about <c>in</c>: which entity types can be in which, and which actions are in which.</summary>
+    internal sealed record Hierarchy(Func<string, string, bool> TypeCanBeIn, Func<EntityUid, EntityUid, bool> ActionIsIn);
+
     private enum Truth { True, False, Any, Unsure }
 
     private abstract record VT;
@@ -28,11 +32,11 @@ internal sealed class ConditionChecker(
     private static readonly VT AnyBool = new VBool(Truth.Any), UnsureBool = new VBool(Truth.Unsure);
 
     /// <summary>Checks the clauses in order: they are conjoined, so after a clause that may be false, Cedar may skip the rest.</summary>
-    public void Check(IEnumerable<(bool IsWhen, CNode Body)> clauses)
+    public void Check(IEnumerable<Condition> clauses)
     {
         bool live = true;
         _capabilities = NoCapabilities;
-        foreach (var (isWhen, body) in clauses)
+        foreach (var (isWhen, body) in clauses.Select(c => (c.IsWhen, c.Body)))
         {
             var type = Visit(body, live);
             if (isWhen) _capabilities = _capabilities.Union(_produced); // a when clause's tests guard the later clauses
@@ -43,21 +47,83 @@ internal sealed class ConditionChecker(
         }
     }
 
-    private void Report(bool live, CNode at, string message)
+    private void Report(bool live, Expr at, CedarErrorKind kind, string message, string? help = null)
     {
-        if (live) report(at.Token, message);
+        if (live) report(new CedarError(kind, at.Span, message, help));
     }
 
     private static string Name(VT t) => t switch
     {
         VBool => "Bool", VLong => "Long", VString => "String", VEntity e => e.Type is null ? "an entity" : $"entity of type '{e.Type}'",
-        VSet => "a Set", VRecord => "a record", VExt x => x.Name, _ => "unknown",
+        VSet => "a Set", VRecord or VRecordLiteral => "a record", VExt x => x.Name, _ => "unknown",
     };
 
-    private void Expect(bool live, CNode at, VT actual, string expected, Func<VT, bool> ok)
+    private static string TypeText(VT t) => t switch
+    {
+        VBool { Value: Truth.True } => "True", VBool { Value: Truth.False } => "False", VBool => "Bool", VLong => "Long", VString => "String",
+        VEntity e => e.Type ?? "entity", VSet s => $"Set<{TypeText(s.Element)}>", VRecord or VRecordLiteral => "record", VExt x => x.Name, _ => "unknown",
+    };
+
+    /// <summary>
+    /// Cedar's least upper bound in strict mode: the common type of <paramref name="a"/> and <paramref name="b"/>, or
+    /// null when there is none. Anything involving a type this checker does not know is taken as compatible.
+    /// </summary>
+    private VT? Lub(VT a, VT b)
+    {
+        switch (a, b)
+        {
+            case (VUnknown, _) or (_, VUnknown): return Unknown;
+            case (VBool x, VBool y):
+                if (x.Value == Truth.Unsure || y.Value == Truth.Unsure) return UnsureBool;
+                return x.Value == y.Value ? x : AnyBool;
+            case (VLong, VLong) or (VString, VString): return a;
+            case (VExt x, VExt y): return x.Name == y.Name ? a : null;
+            case (VEntity { Type: null }, VEntity) or (VEntity, VEntity { Type: null }): return new VEntity(null);
+            case (VEntity x, VEntity y): return x.Type == y.Type ? a : null;
+            case (VSet x, VSet y): return Lub(x.Element, y.Element) is { } element ? new VSet(element) : null;
+            case (VRecord or VRecordLiteral, VRecord or VRecordLiteral):
+            {
+                var left = RecordFields(a);
+                var right = RecordFields(b);
+                if (left is null || right is null) return Unknown;
+                if (!left.Keys.ToHashSet(StringComparer.Ordinal).SetEquals(right.Keys)) return null;
+                var fields = new Dictionary<string, VT>(StringComparer.Ordinal);
+                foreach (var (key, type) in left)
+                {
+                    if (Lub(type, right[key]) is not { } common) return null;
+                    fields[key] = common;
+                }
+                return new VRecordLiteral(fields);
+            }
+            default: return null;
+        }
+    }
+
+    /// <summary>The field types of a record; null when a field is optional (the strict rules for those are not modelled).</summary>
+    private IReadOnlyDictionary<string, VT>? RecordFields(VT record) => record switch
+    {
+        VRecordLiteral literal => literal.Fields,
+        VRecord declared when declared.Attributes.Values.All(a => a.Required) => declared.Attributes.ToDictionary(a => a.Key, a => FromSchema(a.Value.Type), StringComparer.Ordinal),
+        _ => null,
+    };
+
+    /// <summary>The common type of <paramref name="types"/>; reports Cedar's "types are not compatible" at <paramref name="at"/> when there is none.</summary>
+    private VT LubOrReport(bool live, Expr at, IReadOnlyList<VT> types)
+    {
+        var common = types[0];
+        foreach (var next in types.Skip(1))
+        {
+            if (Lub(common, next) is { } lub) { common = lub; continue; }
+            Report(live, at, CedarErrorKind.IncompatibleTypes, $"the types {TypeText(common)} and {TypeText(next)} are not compatible");
+            return Unknown;
+        }
+        return common;
+    }
+
+    private void Expect(bool live, Expr at, VT actual, string expected, Func<VT, bool> ok)
     {
         if (actual is VUnknown || ok(actual)) return;
-        Report(live, at, $"type mismatch: expected {expected}, but the expression is {Name(actual)}");
+        Report(live, at, CedarErrorKind.TypeMismatch, $"type mismatch: expected {expected}, but the expression is {Name(actual)}");
     }
 
     private VT FromSchema(SchemaType t) => t switch
@@ -79,14 +145,14 @@ internal sealed class ConditionChecker(
     private ImmutableHashSet<string> _produced = NoCapabilities;
 
     /// <summary>A key naming the value of a variable/attribute path, or null for other expressions.</summary>
-    private static string? PathKey(CNode node) => node switch
+    private static string? PathKey(Expr node) => node switch
     {
-        CVar v => v.Name,
-        CGetAttr g when PathKey(g.Operand) is { } prefix => prefix + "\u0001" + g.Attribute,
+        VariableExpr v => v.Variable.ToString(),
+        GetAttrExpr g when PathKey(g.Operand) is { } prefix => prefix + "\u0001" + g.Attribute,
         _ => null,
     };
 
-    private VT Visit(CNode node, bool live)
+    private VT Visit(Expr node, bool live)
     {
         var type = VisitCore(node, live, out var produced);
         _produced = produced;
@@ -101,24 +167,26 @@ internal sealed class ConditionChecker(
         finally { _capabilities = saved; }
     }
 
-    private VT VisitCore(CNode node, bool live, out ImmutableHashSet<string> produced)
+    private VT VisitCore(Expr node, bool live, out ImmutableHashSet<string> produced)
     {
         produced = NoCapabilities;
         switch (node)
         {
-            case CBool b: return new VBool(b.Value ? Truth.True : Truth.False);
-            case CLong: return Long;
-            case CString: return Str;
-            case CVar v:
-                return v.Name switch
+            case LiteralExpr { Folded: { } folded }: return VisitCore(folded, live, out produced);
+            case LiteralExpr { Value: BoolValue b }: return new VBool(b.Value ? Truth.True : Truth.False);
+            case LiteralExpr { Value: LongValue }: return Long;
+            case LiteralExpr { Value: StringValue }: return Str;
+            case LiteralExpr { Value: EntityValue { Uid.Type: var type } }:
+                return schema.GetEntityType(type) != null || schema.IsActionEntityType(type) ? new VEntity(type) : Unknown;
+            case VariableExpr v:
+                return v.Variable switch
                 {
-                    "principal" => new VEntity(principalType),
-                    "resource" => new VEntity(resourceType),
-                    "action" => new VEntity(action.Uid.Type),
+                    Variable.Principal => new VEntity(principalType),
+                    Variable.Resource => new VEntity(resourceType),
+                    Variable.Action => new VEntity(action.Uid.Type),
                     _ => new VRecord(action.Context.Attributes),
                 };
-            case CEntity e: return schema.GetEntityType(e.Type) != null || schema.IsActionEntityType(e.Type) ? new VEntity(e.Type) : Unknown;
-            case CIf i:
+            case IfExpr i:
                 {
                     var c = Visit(i.Condition, live);
                     var conditionCapabilities = _produced;
@@ -126,13 +194,15 @@ internal sealed class ConditionChecker(
                     var truth = (c as VBool)?.Value ?? Truth.Unsure;
                     var then = WithCapabilities(conditionCapabilities, () => Visit(i.Then, live && truth is Truth.True or Truth.Any));
                     var thenCapabilities = conditionCapabilities.Union(_produced);
-                    var otherwise = Visit(i.Else, live && truth is Truth.False or Truth.Any);
+                    var otherwise = Visit(i.Otherwise, live && truth is Truth.False or Truth.Any);
                     produced = thenCapabilities.Intersect(_produced);
                     if (truth == Truth.True) return then;
                     if (truth == Truth.False) return otherwise;
+                    // Only when Cedar cannot decide the condition does it need a type both branches have.
+                    if (truth == Truth.Any) return LubOrReport(live, i, [then, otherwise]);
                     return then.GetType() == otherwise.GetType() && then is not VBool ? then : then is VBool && otherwise is VBool ? UnsureBool : Unknown;
                 }
-            case CAnd a:
+            case AndExpr a:
                 {
                     var left = Visit(a.Left, live);
                     var leftCapabilities = _produced;
@@ -146,7 +216,7 @@ internal sealed class ConditionChecker(
                     if (l == Truth.True) return new VBool(r);
                     return l == Truth.Any && r is Truth.Any or Truth.True ? AnyBool : UnsureBool;
                 }
-            case COr o:
+            case OrExpr o:
                 {
                     var left = Visit(o.Left, live);
                     var leftCapabilities = _produced;
@@ -160,10 +230,15 @@ internal sealed class ConditionChecker(
                     if (l == Truth.False) return new VBool(r);
                     return l == Truth.Any && r is Truth.Any or Truth.False ? AnyBool : UnsureBool;
                 }
-            case CUnary u:
+            case NegateExpr u:
                 {
                     var operand = Visit(u.Operand, live);
-                    if (u.Op == "-") { Expect(live, u, operand, "Long", t => t is VLong); return Long; }
+                    Expect(live, u, operand, "Long", t => t is VLong);
+                    return Long;
+                }
+            case NotExpr u:
+                {
+                    var operand = Visit(u.Operand, live);
                     Expect(live, u, operand, "Bool", t => t is VBool);
                     return (operand as VBool)?.Value switch
                     {
@@ -173,8 +248,8 @@ internal sealed class ConditionChecker(
                         _ => UnsureBool,
                     };
                 }
-            case CBinary b: return VisitBinary(b, live);
-            case CHas h:
+            case ArithmeticExpr or CompareExpr or InExpr or EqualsExpr: return VisitBinary((BinaryExpr)node, live);
+            case HasAttrExpr h:
                 {
                     var operand = Visit(h.Operand, live);
                     Expect(live, h, operand, "an entity or a record", t => t is VEntity or VRecord or VRecordLiteral);
@@ -186,49 +261,52 @@ internal sealed class ConditionChecker(
                     }
                     return UnsureBool;
                 }
-            case CLike l:
+            case LikeExpr l:
                 {
                     var operand = Visit(l.Operand, live);
                     Expect(live, l, operand, "String", t => t is VString);
                     return AnyBool;
                 }
-            case CIs i:
+            case IsExpr i:
                 {
                     var operand = Visit(i.Operand, live);
                     Expect(live, i, operand, "an entity", t => t is VEntity);
                     // "x is T in e" means "x is T && x in e", and the "is" part may be constant: check "in" silently.
-                    if (i.In != null) Visit(i.In, live: false);
-                    return UnsureBool;
+                    if (i.In != null)
+                    {
+                        Visit(i.In, live: false);
+                        return UnsureBool;
+                    }
+                    // Cedar decides the test from the operand's entity type.
+                    return operand is VEntity { Type: { } actual } ? new VBool(actual == i.EntityType ? Truth.True : Truth.False) : UnsureBool;
                 }
-            case CGetAttr g: return VisitGetAttr(g, live);
-            case CMethod m:
+            case GetAttrExpr g: return VisitGetAttr(g, live);
+            case HasTagExpr h:
                 {
-                    var type = VisitMethod(m, live);
-                    if (m.Name == "hasTag" && m.Arguments.Count == 1 && m.Arguments[0] is CString tag && PathKey(m.Receiver) is { } key)
+                    var type = VisitTag(h, live);
+                    if (h.Right is LiteralExpr { Value: StringValue tag } && PathKey(h.Left) is { } key)
                         produced = NoCapabilities.Add("tag\u0001" + key + "\u0001" + tag.Value);
                     return type;
                 }
-            case CCall c: return VisitCall(c, live);
-            case CSet s:
+            case GetTagExpr g: return VisitTag(g, live);
+            case SetOpExpr or IsEmptyExpr: return VisitSetMethod(node, live);
+            case ExtensionCallExpr { Function.IsMethod: true } m: return VisitMethod(m, live);
+            case ExtensionCallExpr c: return VisitCall(c, live);
+            case SetExpr s:
                 {
-                    if (s.Elements.Count == 0)
+                    if (s.Children.Count == 0)
                     {
-                        Report(live, s, "empty set literals are not allowed in validated policies (their element type cannot be known)");
+                        Report(live, s, CedarErrorKind.EmptySetLiteral, "empty set literals are not allowed in validated policies (their element type cannot be known)");
                         return new VSet(Unknown);
                     }
-                    var types = s.Elements.Select(e => Visit(e, live)).ToList();
-                    var first = types[0];
-                    return new VSet(types.All(t => t.GetType() == first.GetType()) && first is not VBool ? first : Unknown);
+                    var types = s.Children.Select(e => Visit(e, live)).ToList();
+                    return new VSet(LubOrReport(live, s, types));
                 }
-            case CRecord r:
+            case RecordExpr r:
                 {
-                    var attributes = new Dictionary<string, SchemaAttribute>(StringComparer.Ordinal);
-                    foreach (var (key, value) in r.Fields)
-                    {
-                        Visit(value, live);
-                        attributes[key] = new SchemaAttribute(PrimitiveSchemaType.Long, true, new Dictionary<string, string>()); // value types are not tracked
-                    }
-                    return new VRecordLiteral(attributes.Keys.ToHashSet(StringComparer.Ordinal));
+                    var fields = new Dictionary<string, VT>(StringComparer.Ordinal);
+                    for (var k = 0; k < r.Keys.Count; k++) fields[r.Keys[k]] = Visit(r.Children[k], live);
+                    return new VRecordLiteral(fields);
                 }
             default:
                 return Unknown;
@@ -236,37 +314,127 @@ internal sealed class ConditionChecker(
     }
 
     // A record literal: its keys are known, the value types are not followed.
-    private sealed record VRecordLiteral(IReadOnlySet<string> Keys) : VT;
+    private sealed record VRecordLiteral(IReadOnlyDictionary<string, VT> Fields) : VT;
 
-    private VT VisitBinary(CBinary b, bool live)
+    private VT VisitBinary(BinaryExpr b, bool live)
     {
         var left = Visit(b.Left, live);
         var right = Visit(b.Right, live);
-        switch (b.Op)
+        switch (b)
         {
-            case "+" or "-" or "*":
+            case ArithmeticExpr:
                 Expect(live, b.Left, left, "Long", t => t is VLong);
                 Expect(live, b.Right, right, "Long", t => t is VLong);
                 return Long;
-            case "<" or "<=" or ">" or ">=":
+            case CompareExpr:
                 {
                     static bool Comparable(VT t) => t is VLong or VExt { Name: "datetime" or "duration" };
                     Expect(live, b.Left, left, "Long, datetime or duration", Comparable);
                     Expect(live, b.Right, right, "Long, datetime or duration", Comparable);
                     if (Comparable(left) && Comparable(right) && left != right)
-                        Report(live, b, $"type mismatch: cannot compare {Name(left)} with {Name(right)}");
+                        Report(live, b, CedarErrorKind.TypeMismatch, $"type mismatch: cannot compare {Name(left)} with {Name(right)}");
                     return AnyBool;
                 }
-            case "in":
+            case InExpr:
                 Expect(live, b.Left, left, "an entity", t => t is VEntity or VUnknown);
                 Expect(live, b.Right, right, "an entity or a set of entities", t => t is VEntity or VSet);
-                return UnsureBool;
+                return InType(b, left, right);
             default:
-                return UnsureBool; // == and != (Cedar may type these as constants)
+                return EqualityType(live, b, left, right);
         }
     }
 
-    private VT VisitGetAttr(CGetAttr g, bool live)
+    /// <summary>Cedar's type for <c>hasTag</c>: False for a type without tags, True where a test already guards the tag, else Bool.</summary>
+    private VT HasTagType(BinaryExpr hasTag, VT receiver)
+    {
+        if (receiver is not VEntity { Type: { } type }) return UnsureBool;
+        if (schema.GetEntityType(type) is { } definition)
+        {
+            if (definition.Tags is null) return new VBool(Truth.False);
+        }
+        else
+        {
+            return schema.IsActionEntityType(type) ? new VBool(Truth.False) : UnsureBool;
+        }
+        if (hasTag.Right is not LiteralExpr { Value: StringValue tag } || PathKey(hasTag.Left) is not { } key) return UnsureBool;
+        return _capabilities.Contains("tag\u0001" + key + "\u0001" + tag.Value) ? new VBool(Truth.True) : AnyBool;
+    }
+
+    private static bool IsActionTypeName(string type) => type == "Action" || type.EndsWith("::Action", StringComparison.Ordinal);
+
+    /// <summary>The uid of an entity literal or of the action variable (whose uid the environment fixes), as Cedar reads them.</summary>
+    private EntityUid? LiteralUid(Expr e) => e switch
+    {
+        LiteralExpr { Folded: null, Value: EntityValue v } => v.Uid,
+        VariableExpr { Variable: Variable.Action } => action.Uid,
+        _ => null,
+    };
+
+    private List<EntityUid>? LiteralUids(Expr e)
+    {
+        if (LiteralUid(e) is { } uid) return [uid];
+        var set = e is LiteralExpr { Folded: SetExpr folded } ? folded : e as SetExpr;
+        if (set is null) return null;
+        var uids = new List<EntityUid>();
+        foreach (var element in set.Children)
+        {
+            if (LiteralUid(element) is not { } elementUid) return null;
+            uids.Add(elementUid);
+        }
+        return uids;
+    }
+
+    /// <summary>
+    /// Cedar's type for <c>in</c>: exact for an action literal in action literals, False when the left entity type can
+    /// never be a descendant of the right one, Bool otherwise; unsure when this checker does not know enough.
+    /// </summary>
+    private VT InType(BinaryExpr b, VT left, VT right)
+    {
+        if (LiteralUid(b.Left) is { } lhs && IsActionTypeName(lhs.Type) && LiteralUids(b.Right) is { } rhs)
+        {
+            var actions = rhs.Where(r => IsActionTypeName(r.Type)).ToList();
+            if (actions.Count == 0) return new VBool(Truth.False);
+            if (actions.Any(a => schema.GetAction(a) is null)) return UnsureBool;
+            return new VBool(actions.Any(a => hierarchy.ActionIsIn(lhs, a)) ? Truth.True : Truth.False);
+        }
+        var rightType = right switch { VEntity e => e.Type, VSet { Element: VEntity e } => e.Type, _ => null };
+        if (left is not VEntity { Type: { } leftType } || rightType is null) return UnsureBool;
+        var leftIsAction = schema.IsActionEntityType(leftType);
+        var rightIsAction = schema.IsActionEntityType(rightType);
+        // Only actions are in actions; an action in an action of its own type may or may not be.
+        if (!leftIsAction && rightIsAction && schema.GetEntityType(leftType) is not null) return new VBool(Truth.False);
+        if (leftIsAction || rightIsAction) return leftType == rightType ? AnyBool : UnsureBool;
+        return hierarchy.TypeCanBeIn(leftType, rightType) ? AnyBool : new VBool(Truth.False);
+    }
+
+    /// <summary>Cedar's type for <c>==</c> (and <c>!=</c>): constant for two literals or disjoint entity types, else Bool, and in strict mode the operands need a common type.</summary>
+    private VT EqualityType(bool live, BinaryExpr b, VT left, VT right)
+    {
+        if (Literal(b.Left) is { } x && Literal(b.Right) is { } y) return new VBool(x.Equals(y) ? Truth.True : Truth.False);
+        if (left is VEntity { Type: { } t1 } && right is VEntity { Type: { } t2 }) return t1 == t2 ? AnyBool : new VBool(Truth.False);
+        if (!Known(left) || !Known(right)) return UnsureBool;
+        if (Lub(left, right) is null)
+            Report(live, b, CedarErrorKind.IncompatibleTypes, $"the types {TypeText(left)} and {TypeText(right)} are not compatible");
+        return AnyBool;
+    }
+
+    private Value? Literal(Expr e) => e switch
+    {
+        LiteralExpr { Folded: null, Value: BoolValue or LongValue or StringValue or EntityValue } literal => literal.Value,
+        VariableExpr { Variable: Variable.Action } => new EntityValue(action.Uid),
+        _ => null,
+    };
+
+    /// <summary>Whether this checker knows the type all the way down, as Cedar does.</summary>
+    private static bool Known(VT t) => t switch
+    {
+        VUnknown or VEntity { Type: null } => false,
+        VSet s => Known(s.Element),
+        VRecordLiteral r => r.Fields.Values.All(Known),
+        _ => true,
+    };
+
+    private VT VisitGetAttr(GetAttrExpr g, bool live)
     {
         var operand = Visit(g.Operand, live);
         switch (operand)
@@ -279,15 +447,16 @@ internal sealed class ConditionChecker(
                     else if (schema.IsActionEntityType(type)) attributes = RecordSchemaType.Empty.Attributes; // actions have no attributes in this schema format
                     else return Unknown;
                     if (attributes.TryGetValue(g.Attribute, out var declared)) return Guarded(g, declared, live);
-                    Report(live, g, $"attribute '{g.Attribute}' is not declared for entity type '{type}'");
+                    Report(live, g, CedarErrorKind.UndeclaredAttribute, $"attribute '{g.Attribute}' is not declared for entity type '{type}'");
                     return Unknown;
                 }
             case VRecord record:
                 if (record.Attributes.TryGetValue(g.Attribute, out var field)) return Guarded(g, field, live);
-                Report(live, g, $"attribute '{g.Attribute}' is not declared in this record type");
+                Report(live, g, CedarErrorKind.UndeclaredAttribute, $"attribute '{g.Attribute}' is not declared in this record type");
                 return Unknown;
             case VRecordLiteral literal:
-                if (!literal.Keys.Contains(g.Attribute)) Report(live, g, $"the record has no attribute '{g.Attribute}'");
+                if (literal.Fields.TryGetValue(g.Attribute, out var fieldType)) return fieldType;
+                Report(live, g, CedarErrorKind.UndeclaredAttribute, $"the record has no attribute '{g.Attribute}'");
                 return Unknown;
             default:
                 Expect(live, g, operand, "an entity or a record", t => t is VEntity or VRecord or VRecordLiteral);
@@ -296,58 +465,68 @@ internal sealed class ConditionChecker(
     }
 
     /// <summary>An optional attribute may only be read where a 'has' test guards it.</summary>
-    private VT Guarded(CGetAttr access, SchemaAttribute declared, bool live)
+    private VT Guarded(GetAttrExpr access, SchemaAttribute declared, bool live)
     {
         bool guarded = PathKey(access) is { } key ? _capabilities.Contains(key) : policyTestsAttributes;
         if (!declared.Required && !guarded)
-            Report(live, access, $"attribute '{access.Attribute}' is optional: test it with 'has' before reading it");
+            Report(live, access, CedarErrorKind.UnguardedAttribute, $"attribute '{access.Attribute}' is optional", $"test it with 'has' before reading it");
         return FromSchema(declared.Type);
     }
 
-    private VT VisitMethod(CMethod m, bool live)
+    private VT VisitSetMethod(Expr m, bool live)
     {
-        var receiver = Visit(m.Receiver, live);
-        var arguments = m.Arguments.Select(a => Visit(a, live)).ToList();
-        switch (m.Name)
+        var receiver = Visit(m.Children[0], live);
+        if (m is SetOpExpr { Op: var op } setOp)
         {
-            case "contains" or "containsAll" or "containsAny" or "isEmpty":
-                {
-                    int arity = m.Name == "isEmpty" ? 0 : 1;
-                    if (arguments.Count != arity) { Report(live, m, $"wrong number of arguments for '{m.Name}': expected {arity}, got {arguments.Count}"); return AnyBool; }
-                    Expect(live, m.Receiver, receiver, "a Set", t => t is VSet);
-                    if (m.Name is "containsAll" or "containsAny") Expect(live, m.Arguments[0], arguments[0], "a Set", t => t is VSet);
-                    return AnyBool;
-                }
-            case "hasTag" or "getTag":
-                {
-                    if (arguments.Count != 1) { Report(live, m, $"wrong number of arguments for '{m.Name}': expected 1, got {arguments.Count}"); return Unknown; }
-                    Expect(live, m.Receiver, receiver, "an entity", t => t is VEntity);
-                    Expect(live, m.Arguments[0], arguments[0], "String", t => t is VString);
-                    if (m.Name == "hasTag") return UnsureBool;
-                    if (receiver is VEntity { Type: { } actionType } && schema.GetEntityType(actionType) is null && schema.IsActionEntityType(actionType))
-                    {
-                        Report(live, m, $"entity type '{actionType}' has no tags");
-                        return Unknown;
-                    }
-                    if (receiver is VEntity { Type: { } type } && schema.GetEntityType(type) is { } definition)
-                    {
-                        if (definition.Tags is null) { Report(live, m, $"entity type '{type}' has no tags"); return Unknown; }
-                        bool guarded = m.Arguments[0] is CString tag && PathKey(m.Receiver) is { } key
-                            ? _capabilities.Contains("tag\u0001" + key + "\u0001" + tag.Value)
-                            : policyTestsTags; // a guard on another expression form cannot be matched here: only sure when there is none at all
-                        if (!guarded) Report(live, m, "the tag may be absent: test it with hasTag before reading it");
-                        return FromSchema(definition.Tags);
-                    }
-                    return Unknown;
-                }
+            var argument = Visit(setOp.Right, live);
+            Expect(live, setOp.Left, receiver, "a Set", t => t is VSet);
+            if (op is SetOp.ContainsAll or SetOp.ContainsAny) Expect(live, setOp.Right, argument, "a Set", t => t is VSet);
+            // Strict mode: what is looked for must have a type in common with the elements.
+            var (mine, theirs) = op == SetOp.Contains ? ((receiver as VSet)?.Element, argument) : (receiver as VSet, argument as VSet);
+            if (mine is not null && theirs is not null && Known(mine) && Known(theirs) && Lub(mine, theirs) is null)
+                Report(live, m, CedarErrorKind.IncompatibleTypes, $"the types {TypeText(mine)} and {TypeText(theirs)} are not compatible");
         }
-        if (!ExtensionFunction.Methods.TryGetValue(m.Name, out var function)) return Unknown;
-        if (arguments.Count != function.Arity - 1)
+        else
         {
-            Report(live, m, $"wrong number of arguments for '{m.Name}': expected {function.Arity - 1}, got {arguments.Count}");
+            Expect(live, m.Children[0], receiver, "a Set", t => t is VSet);
+        }
+        return AnyBool;
+    }
+
+    private VT VisitTag(BinaryExpr m, bool live)
+    {
+        var receiver = Visit(m.Left, live);
+        var tagType = Visit(m.Right, live);
+        Expect(live, m.Left, receiver, "an entity", t => t is VEntity);
+        Expect(live, m.Right, tagType, "String", t => t is VString);
+        if (m is HasTagExpr) return HasTagType(m, receiver);
+        if (receiver is VEntity { Type: { } actionType } && schema.GetEntityType(actionType) is null && schema.IsActionEntityType(actionType))
+        {
+            Report(live, m, CedarErrorKind.NoTags, $"entity type '{actionType}' has no tags");
             return Unknown;
         }
-        (string receiverType, string? argumentType, VT result) = m.Name switch
+        if (receiver is VEntity { Type: { } type } && schema.GetEntityType(type) is { } definition)
+        {
+            if (definition.Tags is null) { Report(live, m, CedarErrorKind.NoTags, $"entity type '{type}' has no tags"); return Unknown; }
+            bool guarded = m.Right is LiteralExpr { Value: StringValue tag } && PathKey(m.Left) is { } key
+                ? _capabilities.Contains("tag\u0001" + key + "\u0001" + tag.Value)
+                : policyTestsTags; // a guard on another expression form cannot be matched here: only sure when there is none at all
+            if (!guarded) Report(live, m, CedarErrorKind.UnguardedTag, "the tag may be absent", "test it with hasTag before reading it");
+            return FromSchema(definition.Tags);
+        }
+        return Unknown;
+    }
+
+    private VT VisitMethod(ExtensionCallExpr m, bool live)
+    {
+        var types = m.Children.Select(a => Visit(a, live)).ToList();
+        var function = m.Function;
+        if (!m.HasRightArity)
+        {
+            Report(live, m, CedarErrorKind.WrongArity, $"wrong number of arguments for '{function.Name}': expected {function.Arity - 1}, got {m.Children.Count - 1}");
+            return Unknown;
+        }
+        (string receiverType, string? argumentType, VT result) = function.Name switch
         {
             "lessThan" or "lessThanOrEqual" or "greaterThan" or "greaterThanOrEqual" => ("decimal", "decimal", AnyBool),
             "isIpv4" or "isIpv6" or "isLoopback" or "isMulticast" => ("ipaddr", (string?)null, AnyBool),
@@ -358,33 +537,33 @@ internal sealed class ConditionChecker(
             "toTime" => ("datetime", null, new VExt("duration")),
             _ => ("duration", null, Long), // toMilliseconds, toSeconds, toMinutes, toHours, toDays
         };
-        Expect(live, m.Receiver, receiver, receiverType, t => t is VExt x && x.Name == receiverType);
-        if (argumentType != null) Expect(live, m.Arguments[0], arguments[0], argumentType, t => t is VExt x && x.Name == argumentType);
+        Expect(live, m.Children[0], types[0], receiverType, t => t is VExt x && x.Name == receiverType);
+        if (argumentType != null) Expect(live, m.Children[1], types[1], argumentType, t => t is VExt x && x.Name == argumentType);
         return result;
     }
 
-    private VT VisitCall(CCall c, bool live)
+    private VT VisitCall(ExtensionCallExpr c, bool live)
     {
-        foreach (var argument in c.Arguments) Visit(argument, live);
-        if (!ExtensionFunction.Constructors.TryGetValue(c.Name, out var constructor)) return Unknown;
-        VT result = new VExt(c.Name == "ip" ? "ipaddr" : c.Name);
-        if (c.Arguments.Count != 1)
+        foreach (var argument in c.Children) Visit(argument, live);
+        var name = c.Function.Name;
+        VT result = new VExt(name == "ip" ? "ipaddr" : name);
+        if (!c.HasRightArity)
         {
-            Report(live, c, $"wrong number of arguments for '{c.Name}': expected 1, got {c.Arguments.Count}");
+            Report(live, c, CedarErrorKind.WrongArity, $"wrong number of arguments for '{name}': expected 1, got {c.Children.Count}");
             return result;
         }
-        if (c.Arguments[0] is not CString literal)
+        if (c.Children[0] is not LiteralExpr { Folded: null, Value: StringValue literal } argumentLiteral)
         {
-            Report(live, c, $"'{c.Name}' must be called with a string literal");
+            Report(live, c, CedarErrorKind.InvalidExtensionArgument, $"'{name}' must be called with a string literal");
             return result;
         }
         try
         {
-            constructor.Invoke1(new StringValue(literal.Value));
+            c.Function.Invoke1(literal);
         }
         catch (EvaluationException e)
         {
-            Report(live, literal, $"invalid argument to '{c.Name}': {e.Message}");
+            Report(live, argumentLiteral, CedarErrorKind.InvalidExtensionArgument, $"invalid argument to '{name}': {e.Message}");
         }
         return result;
     }

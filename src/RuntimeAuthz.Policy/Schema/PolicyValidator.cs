@@ -1,10 +1,14 @@
-using RuntimeAuthz.Policy.Parsing;
+using RuntimeAuthz.Policy.Evaluation;
 using RuntimeAuthz.Policy.Schema;
 
 namespace RuntimeAuthz.Policy;
 
-/// <summary>One problem found by <see cref="PolicyValidator"/>; Line and Column point into the policy source.</summary>
-public sealed record ValidationIssue(string PolicyId, int Line, int Column, string Message);
+/// <summary>One problem found by <see cref="PolicyValidator"/>: its kind, where it is in the policy source, and how to fix it when that is known.</summary>
+public sealed record ValidationIssue(string PolicyId, CedarErrorKind Kind, SourceSpan Span, string Message, string? Help = null)
+{
+    public int Line => Span.Line;
+    public int Column => Span.Column;
+}
 
 /// <summary>
 /// Checks policies against a schema, as a subset of Cedar's strict validation: unknown entity types
@@ -17,9 +21,6 @@ public sealed record ValidationIssue(string PolicyId, int Line, int Column, stri
 /// </summary>
 public static class PolicyValidator
 {
-    /// <summary>Start of the message for a policy whose scope no action's appliesTo allows (Cedar itself only warns about these).</summary>
-    public const string ImpossiblePolicyMessage = "the policy can never apply";
-
     public static IReadOnlyList<ValidationIssue> Validate(PolicySet policies, CedarSchema schema)
     {
         ArgumentNullException.ThrowIfNull(policies);
@@ -70,6 +71,12 @@ public static class PolicyValidator
         }
 
         public CedarSchema Schema { get; }
+
+        public ConditionChecker.Hierarchy Hierarchy => hierarchy ??= new(
+            (type, ancestor) => DescendantTypes.TryGetValue(ancestor, out var descendants) ? descendants.Contains(type) : type == ancestor,
+            (member, group) => member == group || (ActionAncestors.TryGetValue(member, out var groups) && groups.Contains(group)));
+
+        private ConditionChecker.Hierarchy? hierarchy;
         public Dictionary<string, HashSet<string>> DescendantTypes { get; } = new(StringComparer.Ordinal);
         public Dictionary<EntityUid, HashSet<EntityUid>> ActionAncestors { get; } = new();
         public bool IsActionType(string type) => Schema.IsActionEntityType(type);
@@ -78,20 +85,11 @@ public static class PolicyValidator
     private sealed class PolicyCheck(Policy policy, SchemaFacts facts, List<ValidationIssue> issues)
     {
         private readonly CedarSchema _schema = facts.Schema;
-        private List<Token> _tokens = [];
 
         public void Run()
         {
-            try
-            {
-                _tokens = new Lexer(policy.Text, policy.Id).Tokenize();
-            }
-            catch (CedarSyntaxException)
-            {
-                return; // the policy parsed as part of its set, so this cannot happen; nothing to check
-            }
-            int conditionsStart = FindConditionsStart();
-            CheckEntityNames(conditionsStart);
+            var nodes = policy.Conditions.SelectMany(c => Descendants(c.Body)).ToList();
+            CheckEntityNames(nodes);
 
             bool scopeOk = true;
             var principalTypes = ScopeTypes(policy.Principal, "principal", ref scopeOk);
@@ -106,11 +104,25 @@ public static class PolicyValidator
             if (applicable.Count == 0)
             {
                 if (scopeOk)
-                    Report(policy.Line, policy.Column,
-                        ImpossiblePolicyMessage + ": no action in its scope applies to its principal and resource types (see appliesTo in the schema)");
+                    Report(new CedarError(CedarErrorKind.ImpossiblePolicy, policy.Span,
+                        "the policy can never apply: no action in its scope applies to its principal and resource types", "see appliesTo in the schema"));
                 return; // nothing is known about the variables' types
             }
-            CheckConditions(conditionsStart, applicable, principalTypes, resourceTypes);
+            // Temporal blocks are checked against the event schema by the Dogwood checker, not here.
+            if (policy.TemporalBlocks.Length == 0) CheckConditions(nodes, applicable, principalTypes, resourceTypes);
+        }
+
+        /// <summary>Every node under <paramref name="root"/>, itself included, in source order.</summary>
+        private static IEnumerable<Expr> Descendants(Expr root)
+        {
+            var stack = new Stack<Expr>();
+            stack.Push(root);
+            while (stack.Count > 0)
+            {
+                var node = stack.Pop();
+                yield return node;
+                for (var i = node.Children.Count - 1; i >= 0; i--) stack.Push(node.Children[i]);
+            }
         }
 
         // ---- scope ---------------------------------------------------------------------------
@@ -121,7 +133,7 @@ public static class PolicyValidator
             if (scope.IsSlot || scope.Kind == ScopeKind.Any) return null;
             if (scope.EntityType is { } isType && _schema.GetEntityType(isType) is null)
             {
-                ReportAtToken(variable, isType, $"unknown entity type '{isType}' in the {variable} scope");
+                Report(CedarErrorKind.UnknownEntityType, scope.TypeSpan, $"unknown entity type '{isType}' in the {variable} scope");
                 ok = false;
                 return [];
             }
@@ -130,7 +142,7 @@ public static class PolicyValidator
             {
                 if (_schema.GetEntityType(entity.Type) is null)
                 {
-                    ReportAtToken(variable, entity.Type, $"unknown entity type '{entity.Type}' in the {variable} scope");
+                    Report(CedarErrorKind.UnknownEntityType, scope.EntitySpans.FirstOrDefault(SourceSpan.None), $"unknown entity type '{entity.Type}' in the {variable} scope");
                     ok = false;
                     return [];
                 }
@@ -149,11 +161,12 @@ public static class PolicyValidator
             if (scope.Kind == ScopeKind.Any) return all;
             var targets = scope.Kind == ScopeKind.InSet ? scope.Entities! : [scope.Entity!.Value];
             var result = new List<EntityUid>();
-            foreach (var target in targets)
+            for (var i = 0; i < targets.Length; i++)
             {
+                var target = targets[i];
                 if (_schema.GetAction(target) is null)
                 {
-                    ReportAtToken("action", target.Id, $"unknown action {target}", quoted: true);
+                    Report(CedarErrorKind.UnknownAction, i < scope.EntitySpans.Count ? scope.EntitySpans[i] : SourceSpan.None, $"unknown action {target}");
                     ok = false;
                     continue;
                 }
@@ -165,43 +178,38 @@ public static class PolicyValidator
 
         // ---- conditions -------------------------------------------------------------------------
 
-        private int FindConditionsStart()
-        {
-            // Skip the annotations, then the scope is the parenthesised group after permit/forbid.
-            int i = _tokens.FindIndex(t => t is { Kind: TokenKind.Identifier, Text: "permit" or "forbid" });
-            if (i < 0) return _tokens.Count;
-            int depth = 0;
-            for (; i < _tokens.Count; i++)
-            {
-                if (_tokens[i].Kind == TokenKind.LeftParen) depth++;
-                else if (_tokens[i].Kind == TokenKind.RightParen && --depth == 0) return i + 1;
-            }
-            return _tokens.Count;
-        }
-
         /// <summary>Entity literals and type names anywhere in the conditions must be declared (checked even in unreachable code, as Cedar does).</summary>
-        private void CheckEntityNames(int start)
+        private void CheckEntityNames(List<Expr> nodes)
         {
-            for (int i = start; i < _tokens.Count; i++)
+            foreach (var node in nodes)
             {
-                var token = _tokens[i];
-                if (token.Kind != TokenKind.Identifier || (i > 0 && _tokens[i - 1].Kind == TokenKind.Dot)) continue;
-                if (i > 0 && _tokens[i - 1] is { Kind: TokenKind.Identifier, Text: "is" })
-                    i = CheckTypeName(i);
-                else if (Peek(i + 1) == TokenKind.DoubleColon)
-                    i = CheckEntityLiteral(i);
+                switch (node)
+                {
+                    case IsExpr { EntityType: var type } when _schema.GetEntityType(type) is null && !facts.IsActionType(type):
+                        Report(CedarErrorKind.UnknownEntityType, ((IsExpr)node).TypeSpan, $"unknown entity type '{type}'");
+                        break;
+                    case LiteralExpr { Folded: null, Value: EntityValue { Uid: var uid } }:
+                        if (facts.IsActionType(uid.Type) || uid.Type == "Action" || uid.Type.EndsWith("::Action", StringComparison.Ordinal))
+                        {
+                            if (_schema.GetAction(uid) is null) Report(CedarErrorKind.UnknownAction, node.Span, $"unknown action {uid}");
+                        }
+                        else if (_schema.GetEntityType(uid.Type) is null)
+                        {
+                            Report(CedarErrorKind.UnknownEntityType, node.Span, $"unknown entity type '{uid.Type}'");
+                        }
+                        break;
+                }
             }
         }
 
         /// <summary>Type-checks the conditions once per request environment the policy applies to.</summary>
-        private void CheckConditions(int start, List<SchemaAction> applicable, HashSet<string>? principalTypes, HashSet<string>? resourceTypes)
+        private void CheckConditions(List<Expr> nodes, List<SchemaAction> applicable, HashSet<string>? principalTypes, HashSet<string>? resourceTypes)
         {
-            var conditions = new ConditionReader(_tokens).ReadConditions(start);
-            if (conditions is null || conditions.Count == 0) return;
+            if (policy.Conditions.Length == 0) return;
             var seen = new HashSet<(int, string)>();
             // Guards on expressions other than variable/attribute paths cannot be matched; then only a policy without any guard is judged.
-            bool testsAttributes = _tokens.Skip(start).Any(t => t is { Kind: TokenKind.Identifier, Text: "has" });
-            bool testsTags = _tokens.Skip(start).Any(t => t is { Kind: TokenKind.Identifier, Text: "hasTag" });
+            bool testsAttributes = nodes.Any(n => n is HasAttrExpr);
+            bool testsTags = nodes.Any(n => n is HasTagExpr);
             int environments = 0;
             foreach (var action in applicable)
             {
@@ -210,11 +218,11 @@ public static class PolicyValidator
                     foreach (var resource in action.ResourceTypes.Where(t => resourceTypes is null || resourceTypes.Contains(t)))
                     {
                         if (++environments > MaxEnvironments) return;
-                        var checker = new ConditionChecker(_schema, principal, action, resource, testsAttributes, testsTags, (token, message) =>
+                        var checker = new ConditionChecker(_schema, principal, action, resource, testsAttributes, testsTags, facts.Hierarchy, error =>
                         {
-                            if (seen.Add((token, message))) Report(_tokens[token], message);
+                            if (seen.Add((error.Span.Offset, error.Message))) Report(error);
                         });
-                        checker.Check(conditions);
+                        checker.Check(policy.Conditions);
                     }
                 }
             }
@@ -223,78 +231,11 @@ public static class PolicyValidator
         // Each environment is a full pass over the conditions; the product of types can be large.
         private const int MaxEnvironments = 64;
 
-        private TokenKind? Peek(int i) => i < _tokens.Count ? _tokens[i].Kind : null;
-
-        /// <summary>Checks the entity type name after <c>is</c>; returns the index of its last token.</summary>
-        private int CheckTypeName(int i)
-        {
-            var parts = new List<string> { _tokens[i].Text };
-            int j = i;
-            while (Peek(j + 1) == TokenKind.DoubleColon && j + 2 < _tokens.Count && _tokens[j + 2].Kind == TokenKind.Identifier)
-            {
-                parts.Add(_tokens[j + 2].Text);
-                j += 2;
-            }
-            string type = string.Join("::", parts);
-            if (_schema.GetEntityType(type) is null && !facts.IsActionType(type)) Report(_tokens[i], $"unknown entity type '{type}'");
-            return j;
-        }
-
-        /// <summary>Checks <c>A::B::"id"</c>; returns the index of its last token.</summary>
-        private int CheckEntityLiteral(int i)
-        {
-            var parts = new List<string> { _tokens[i].Text };
-            int j = i + 1;
-            while (Peek(j) == TokenKind.DoubleColon && j + 1 < _tokens.Count)
-            {
-                var next = _tokens[j + 1];
-                if (next.Kind == TokenKind.Identifier) { parts.Add(next.Text); j += 2; continue; }
-                if (next.Kind == TokenKind.String)
-                {
-                    string type = string.Join("::", parts);
-                    string id = Lexer.Unescape(next.Text, false, null, (_, detail) => new InvalidOperationException(detail));
-                    if (facts.IsActionType(type) || type == "Action" || type.EndsWith("::Action", StringComparison.Ordinal))
-                    {
-                        if (_schema.GetAction(new EntityUid(type, id)) is null) Report(_tokens[i], $"unknown action {new EntityUid(type, id)}");
-                    }
-                    else if (_schema.GetEntityType(type) is null)
-                    {
-                        Report(_tokens[i], $"unknown entity type '{type}'");
-                    }
-                    return j + 1;
-                }
-                break; // a function path such as ip(...) has no string after '::'
-            }
-            return j - 1;
-        }
-
         // ---- reporting --------------------------------------------------------------------------
 
-        private void ReportAtToken(string variable, string text, string message, bool quoted = false)
-        {
-            // Scope constraints carry no positions; point at the first mention after the variable in the scope.
-            bool inVariable = false;
-            foreach (var token in _tokens)
-            {
-                if (token.Kind == TokenKind.LeftBrace) break;
-                if (token.Kind == TokenKind.Identifier && token.Text == variable) { inVariable = true; continue; }
-                if (!inVariable) continue;
-                bool match = quoted
-                    ? token.Kind == TokenKind.String && Lexer.Unescape(token.Text, false, null, (_, d) => new InvalidOperationException(d)) == text
-                    : token.Kind == TokenKind.Identifier && (token.Text == text || text.StartsWith(token.Text + "::", StringComparison.Ordinal));
-                if (match) { Report(token, message); return; }
-            }
-            Report(policy.Line, policy.Column, message);
-        }
+        private void Report(CedarErrorKind kind, SourceSpan span, string message) => Report(new CedarError(kind, span, message));
 
-        private void Report(Token token, string message)
-        {
-            // Token positions are relative to the policy text, which starts at policy.Line:policy.Column.
-            int line = policy.Line + token.Line - 1;
-            int column = token.Line == 1 ? policy.Column + token.Column - 1 : token.Column;
-            Report(line, column, message);
-        }
-
-        private void Report(int line, int column, string message) => issues.Add(new ValidationIssue(policy.Id, line, column, message));
+        private void Report(CedarError error) =>
+            issues.Add(new ValidationIssue(policy.Id, error.Kind, error.Span.IsNone ? policy.Span : error.Span, error.Message, error.Help));
     }
 }

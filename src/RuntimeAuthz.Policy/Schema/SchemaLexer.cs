@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 
 namespace RuntimeAuthz.Policy.Schema;
@@ -74,8 +73,8 @@ internal static class SchemaLexer
                     raw.Append(s);
                     i++;
                 }
-                string value = Unescape(raw.ToString(), out string? escapeError)
-                    ?? throw new CedarSyntaxException(sourceName, startLine, column, escapeError ?? "invalid escape in string literal");
+                string value = Parsing.Lexer.UnescapeBody(raw.ToString(), pattern: false, null,
+                    (_, detail) => new CedarSyntaxException(sourceName, startLine, column, detail));
                 tokens.Add(new SchemaToken(SchemaTokenKind.String, value, startLine, column));
             }
             else if (ch == ':' && i + 1 < text.Length && text[i + 1] == ':')
@@ -93,55 +92,5 @@ internal static class SchemaLexer
                 throw new CedarSyntaxException(sourceName, line, column, $"unexpected character '{ch}'");
             }
         }
-    }
-
-    /// <summary>Cedar string escapes: \n \r \t \\ \0 \' \" \xHH (ASCII) and \u{H..H}. Returns null on a bad escape.</summary>
-    internal static string? Unescape(string raw, out string? error)
-    {
-        error = null;
-        if (raw.IndexOf('\\') < 0) return raw;
-        var sb = new StringBuilder(raw.Length);
-        for (int i = 0; i < raw.Length; i++)
-        {
-            char c = raw[i];
-            if (c != '\\') { sb.Append(c); continue; }
-            if (i + 1 >= raw.Length) { error = "string ends with a lone backslash"; return null; }
-            char e = raw[++i];
-            switch (e)
-            {
-                case 'n': sb.Append('\n'); break;
-                case 'r': sb.Append('\r'); break;
-                case 't': sb.Append('\t'); break;
-                case '\\': sb.Append('\\'); break;
-                case '0': sb.Append('\0'); break;
-                case '\'': sb.Append('\''); break;
-                case '"': sb.Append('"'); break;
-                case 'x':
-                    {
-                        if (i + 2 >= raw.Length || !int.TryParse(raw.AsSpan(i + 1, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out int code) || code > 0x7F)
-                        { error = "invalid \\x escape (expected two hex digits up to 7F)"; return null; }
-                        sb.Append((char)code);
-                        i += 2;
-                        break;
-                    }
-                case 'u':
-                    {
-                        if (i + 1 >= raw.Length || raw[i + 1] != '{') { error = "invalid \\u escape (expected \\u{...})"; return null; }
-                        int close = raw.IndexOf('}', i + 2);
-                        if (close < 0) { error = "unterminated \\u{...} escape"; return null; }
-                        var hex = raw.AsSpan(i + 2, close - i - 2);
-                        if (hex.Length is < 1 or > 6 || !int.TryParse(hex, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out int cp)
-                            || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-                        { error = $"invalid unicode escape \\u{{{hex.ToString()}}}"; return null; }
-                        sb.Append(char.ConvertFromUtf32(cp));
-                        i = close;
-                        break;
-                    }
-                default:
-                    error = $"unknown escape sequence \\{e}";
-                    return null;
-            }
-        }
-        return sb.ToString();
     }
 }

@@ -10,7 +10,7 @@ internal sealed class TemporalExpr(TemporalBlock block) : Expr
     public override Value Eval(EvalEnv env)
     {
         if (env.Temporal is { } values && values.TryGetValue(Block, out var holds)) return BoolValue.Of(holds);
-        throw new EvaluationException($"the temporal condition at {Block} was not evaluated: temporal policies decide only within a session");
+        throw new EvaluationException(CedarErrorKind.Temporal, $"the temporal condition at {Block} was not evaluated: temporal policies decide only within a session");
     }
 }
 

@@ -150,7 +150,7 @@ public sealed class TemporalSession
         }
         catch (Exception e) when (e is TemporalEvaluationException or EvaluationException or InvalidOperationException or ArgumentException)
         {
-            return new AuthorizationResponse(Decision.Deny, [], [new PolicyEvaluationError("temporal", "temporal evaluation: " + e.Message)]);
+            return new AuthorizationResponse(Decision.Deny, [], [new PolicyEvaluationError("temporal", CedarErrorKind.Temporal, "temporal evaluation: " + e.Message, SourceSpan.None)]);
         }
         return Authorizer.IsAuthorizedWithTemporal(request, policies.Policies, entities, values);
     }

@@ -154,7 +154,7 @@ public sealed class SchemaParserTests
     [InlineData("entity A;\naction a appliesTo { principal: A, resource: A, context: String };", 2, 58, "must be a record")]
     [InlineData("entity if;", 1, 8, "reserved word")]
     [InlineData("entity A = { s: \"ok\" };", 1, 17, "expected a type")]
-    [InlineData("entity A = { \"bad\\q\": String };", 1, 14, "unknown escape")]
+    [InlineData("entity A = { \"bad\\q\": String };", 1, 14, "invalid escape")]
     [InlineData("entity A # ;", 1, 10, "unexpected character '#'")]
     [InlineData("namespace N { entity A; ", 1, 25, "to close namespace 'N'")]
     [InlineData("action a in [b]; action b in [a];", 1, 8, "member of itself")]
