@@ -35,6 +35,18 @@ public static class SessionEndpoints
             return session is null ? Problems.NotFound($"session '{id}' not found") : Results.Ok(SessionDto.From(session));
         });
 
+        // The timeline, read from the session's evidence chain: ?after=<record seq>&limit=<1..1000>.
+        sessions.MapGet("/{id}/timeline", async (string id, HttpRequest request, IGrainFactory grains) =>
+        {
+            RequestReading.CheckId(id, "session id");
+            var after = QueryNumber(request, "after", 0, long.MaxValue) ?? 0;
+            var limit = QueryNumber(request, "limit", 1, Grains.SessionLimits.MaxTimelinePage) ?? Grains.SessionLimits.TimelinePage;
+            var page = await grains.GetGrain<IAgentSessionGrain>(id).GetTimeline(after, (int)limit);
+            return page is null
+                ? Problems.NotFound($"session '{id}' not found")
+                : Results.Ok(new { events = page.Events.Select(SessionEventDto.From).ToArray(), nextAfter = page.NextAfter });
+        });
+
         sessions.MapPost("/{id}/close", async (string id, HttpRequest request, IGrainFactory grains, CancellationToken ct) =>
         {
             RequestReading.CheckId(id, "session id");
@@ -106,6 +118,14 @@ public static class SessionEndpoints
                 SessionId = sessionId, AgentId = request.AgentId ?? "", DecidedAt = time.GetUtcNow(),
             };
         }
+    }
+
+    private static long? QueryNumber(HttpRequest request, string name, long min, long max)
+    {
+        if (!request.Query.TryGetValue(name, out var values)) return null;
+        if (values.Count != 1 || !long.TryParse(values[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+            throw new BadRequestException($"query parameter '{name}' must be one integer from {min} to {max}");
+        return value;
     }
 
     private static async Task<Fields?> ReadOptionalObject(HttpRequest request, CancellationToken ct)
