@@ -1,9 +1,9 @@
 using System.Net;
 using System.Text.Json.Serialization;
 using Azure.Data.Tables;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Orleans.Clustering.AzureStorage;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using RuntimeAuthz.Grains;
 using RuntimeAuthz.Silo.Configuration;
 using RuntimeAuthz.Silo.Http;
@@ -47,9 +47,9 @@ public static class SiloHost
         builder.Services.AddHostedService<StorageAccessCheck>();
         builder.UseOrleans(silo =>
         {
-            silo.Configure<Orleans.Configuration.ClusterOptions>(o => { o.ClusterId = cluster.ClusterId; o.ServiceId = cluster.ServiceId; });
             if (cluster.UsesAzureTable)
             {
+                silo.Configure<Orleans.Configuration.ClusterOptions>(o => { o.ClusterId = cluster.ClusterId; o.ServiceId = cluster.ServiceId; });
                 silo.UseAzureStorageClustering((OptionsBuilder<AzureStorageClusteringOptions> o) =>
                     o.Configure<TableServiceClient>((options, client) => options.TableServiceClient = client));
                 var address = cluster.AdvertisedAddress;
