@@ -30,7 +30,7 @@ public static class SiloConfiguration
                 o.TableName = storage.Value.GrainStateTable;
                 o.GrainStorageSerializer = serializer;
             }));
-        silo.Services.AddSingleton(sp => new FleetIndex(storageConnectionString, sp.GetRequiredService<IOptions<ClusterOptions>>()));
+        silo.Services.AddSingleton(sp => new FleetIndex(sp.GetRequiredKeyedService<TableServiceClient>(FleetIndex.TableClientKey), sp.GetRequiredService<IOptions<ClusterOptions>>()));
         silo.Services.AddRuntimeAuthzGrainServices();
         silo.Services.AddRuntimeAuthzEvidence();
         return silo;

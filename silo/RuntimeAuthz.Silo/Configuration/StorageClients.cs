@@ -18,7 +18,7 @@ public static class StorageClients
 
     /// <summary>
     /// The grain storage account as the unkeyed <see cref="TableServiceClient"/>, the evidence account (or the same
-    /// one) as the keyed <see cref="EvidenceServices.TableClientKey"/> client, and one DefaultAzureCredential for both
+    /// one) as the keyed <see cref="EvidenceServices.TableClientKey"/> client, and the grain storage account again as the keyed <see cref="FleetIndex.TableClientKey"/> client (short retries: opens wait on it), and one DefaultAzureCredential for all
     /// (created only when an account uses it). A client's retry policy is fixed when it is built, hence two clients.
     /// </summary>
     public static IServiceCollection AddStorageClients(this IServiceCollection services)
@@ -33,6 +33,8 @@ public static class StorageClients
             StorageAccountOptions account = evidence.HasAccount ? evidence : sp.GetRequiredService<IOptions<StorageOptions>>().Value;
             return Create(account, RuntimeAuthz.Evidence.AzureTableEvidenceStore.CreateClientOptions(), sp);
         });
+        services.TryAddKeyedSingleton(FleetIndex.TableClientKey, (sp, _) =>
+            Create(sp.GetRequiredService<IOptions<StorageOptions>>().Value, FleetIndex.CreateClientOptions(), sp));
         return services;
     }
 }
