@@ -3,6 +3,7 @@ using System.Text.Json.Serialization;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using RuntimeAuthz.Grains;
 using RuntimeAuthz.Silo.Http;
+using RuntimeAuthz.Silo.Security;
 
 namespace RuntimeAuthz.Silo;
 
@@ -71,19 +72,28 @@ public static class SiloHost
         builder.Services.Configure<EvidenceOptions>(config.GetSection(EvidenceOptions.Section));
         builder.Services.Configure<DelegationOptions>(config.GetSection(DelegationOptions.SectionName));
         builder.Services.AddHostedService<ExampleSeeder>();
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.HideInternals);
         builder.Services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
         });
         builder.Services.AddHealthChecks().AddCheck<PolicyCacheHealthCheck>("policy-cache", tags: ["ready"]);
+        builder.Services.AddCallerAuthentication(config);
+        builder.Services.AddCallerRateLimiting(config);
+        builder.Services.AddSingleton<PublicAddress>();
+        PublicAddress.Validate(config);
 
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseMiddleware<ApiErrorMiddleware>();
-        app.MapHealthChecks("/health/live", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        // Authenticated before limiting, so the limit is per caller; authorized after, so a flood of refused calls is limited too.
+        app.UseAuthentication();
+        app.UseRateLimiter();
+        app.UseAuthorization();
+        app.MapHealthChecks("/health/live", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
+        app.MapHealthChecks("/health/ready", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).AllowAnonymous();
+        app.MapIdentityEndpoints();
         app.MapAuthZenEndpoints();
         app.MapAgentEndpoints();
         app.MapGovernanceEndpoints();

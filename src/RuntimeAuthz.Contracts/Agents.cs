@@ -23,6 +23,7 @@ public sealed record AgentStatusChange
     [Id(0)] public AgentStatus Status { get; init; }
     [Id(1)] public string Reason { get; init; } = "";
     [Id(2)] public string Actor { get; init; } = "";
+    [Id(3)] public string? ActorIssuer { get; init; }
 }
 
 /// <summary>
@@ -47,6 +48,8 @@ public sealed record DelegationGrant
     [Id(8)] public DateTimeOffset? NotBefore { get; init; }
     /// <summary>Just-in-time elevation: only decisions in this session may use the grant.</summary>
     [Id(9)] public string? SessionId { get; init; }
+    /// <summary>The issuer of the grantor's token (<see cref="GrantedBy"/> is its subject).</summary>
+    [Id(10)] public string? GrantedByIssuer { get; init; }
 }
 
 /// <summary>Authority delegated to an agent: which actions on which resources, until when.</summary>
@@ -72,6 +75,7 @@ public sealed record Delegation
     [Id(13)] public DateTimeOffset? RevokedAt { get; init; }
     [Id(14)] public string? RevokedBy { get; init; }
     [Id(15)] public string? RevokeReason { get; init; }
+    [Id(16)] public string? GrantedByIssuer { get; init; }
 
     /// <summary>The instant from which the grant covers requests.</summary>
     public DateTimeOffset StartsAt => NotBefore is { } notBefore && notBefore > GrantedAt ? notBefore : GrantedAt;
@@ -85,6 +89,8 @@ public sealed record GovernanceActor
 {
     [Id(0)] public string Actor { get; init; } = "";
     [Id(1)] public string Reason { get; init; } = "";
+    /// <summary>The issuer of the actor's token (<see cref="Actor"/> is its subject).</summary>
+    [Id(2)] public string? Issuer { get; init; }
 }
 
 /// <summary>One link of a delegation chain as seen by its holder: the grant and whether its holder is active.</summary>

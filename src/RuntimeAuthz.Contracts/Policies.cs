@@ -7,8 +7,11 @@ public sealed record PolicyPublishRequest
 {
     [Id(0)] public string Policies { get; init; } = "";
     [Id(1)] public string? Schema { get; init; }
+    /// <summary>The authenticated subject publishing (never a name the caller typed).</summary>
     [Id(2)] public string Author { get; init; } = "";
     [Id(3)] public string? Note { get; init; }
+    /// <summary>The issuer of the author's token.</summary>
+    [Id(4)] public string? AuthorIssuer { get; init; }
 }
 
 /// <summary>One published policy version with its full texts.</summary>
@@ -23,6 +26,7 @@ public sealed record PolicyVersionRecord
     [Id(5)] public DateTimeOffset PublishedAt { get; init; }
     [Id(6)] public int PolicyCount { get; init; }
     [Id(7)] public long? RolledBackFrom { get; init; }
+    [Id(8)] public string? AuthorIssuer { get; init; }
 
     public PolicyVersionSummary ToSummary() => new()
     {
@@ -63,7 +67,7 @@ public interface IPolicyGrain : IGrainWithIntegerKey
     [Alias("Publish")] Task<CommandResult<PolicyVersionRecord>> Publish(PolicyPublishRequest request);
 
     /// <summary>Republishes an old version's texts as a new version.</summary>
-    [Alias("Rollback")] Task<CommandResult<PolicyVersionRecord>> Rollback(long version, string author, string? note);
+    [Alias("Rollback")] Task<CommandResult<PolicyVersionRecord>> Rollback(long version, string author, string? note, string? authorIssuer = null);
 
     /// <summary>Summaries, newest first (the most recent versions; see PolicyLimits).</summary>
     [Alias("List")] Task<IReadOnlyList<PolicyVersionSummary>> List();

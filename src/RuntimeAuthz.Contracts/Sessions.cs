@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Orleans.Concurrency;
 
 namespace RuntimeAuthz.Contracts;
 
@@ -152,4 +153,7 @@ public interface IAgentSessionGrain : IGrainWithStringKey
 
     /// <summary>The session (status brought up to date), or null when it was never opened.</summary>
     [Alias("Get")] Task<SessionInfo?> Get();
+
+    /// <summary>The agent the session belongs to, or null when it was never opened (a cheap read for caller checks).</summary>
+    [Alias("AgentOf"), ReadOnly] Task<string?> AgentOf();
 }

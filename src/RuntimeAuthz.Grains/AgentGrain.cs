@@ -95,7 +95,7 @@ public sealed class AgentGrain(
         logger.LogInformation("Agent {AgentId} status {OldStatus} -> {NewStatus} by {Actor}", AgentId, agent.Status, change.Status, change.Actor);
         await GovernanceEvents.PublishAsync(governanceSink, logger, new GovernanceEvent
         {
-            Kind = "agent-status", Actor = change.Actor, Reason = change.Reason, At = updated.UpdatedAt, AgentId = AgentId,
+            Kind = "agent-status", Actor = change.Actor, ActorIssuer = change.ActorIssuer, Reason = change.Reason, At = updated.UpdatedAt, AgentId = AgentId,
             Detail = $"{agent.Status.ToString().ToLowerInvariant()} -> {change.Status.ToString().ToLowerInvariant()}",
         });
         if (change.Status != AgentStatus.Active)
@@ -134,7 +134,7 @@ public sealed class AgentGrain(
             Id = Guid.NewGuid().ToString("N"),
             Actions = grant.Actions.Select(a => a.Trim()).Distinct(StringComparer.Ordinal).ToArray(),
             Resources = grant.Resources.Select(r => r.Trim()).Distinct(StringComparer.Ordinal).ToArray(),
-            GrantedBy = grant.GrantedBy, Purpose = grant.Purpose, GrantedAt = now, ExpiresAt = grant.ExpiresAt,
+            GrantedBy = grant.GrantedBy, GrantedByIssuer = grant.GrantedByIssuer, Purpose = grant.Purpose, GrantedAt = now, ExpiresAt = grant.ExpiresAt,
             DelegatorAgentId = grant.DelegatorAgentId, ParentGrantId = grant.ParentGrantId,
             Condition = string.IsNullOrWhiteSpace(grant.Condition) ? null : grant.Condition,
             NotBefore = grant.NotBefore, SessionId = grant.SessionId, Depth = depth,
@@ -153,7 +153,7 @@ public sealed class AgentGrain(
         logger.LogInformation("Delegation {DelegationId} granted to agent {AgentId} by {GrantedBy} until {ExpiresAt}", delegation.Id, AgentId, grant.GrantedBy, grant.ExpiresAt);
         await GovernanceEvents.PublishAsync(governanceSink, logger, new GovernanceEvent
         {
-            Kind = grant.SessionId is null ? "grant" : "elevation", Actor = grant.GrantedBy, Reason = grant.Purpose ?? "", At = now,
+            Kind = grant.SessionId is null ? "grant" : "elevation", Actor = grant.GrantedBy, ActorIssuer = grant.GrantedByIssuer, Reason = grant.Purpose ?? "", At = now,
             AgentId = AgentId, GrantId = delegation.Id,
             Detail = $"actions [{string.Join(", ", delegation.Actions)}] resources [{string.Join(", ", delegation.Resources)}] until {delegation.ExpiresAt:O}"
                 + (grant.ParentGrantId is null ? "" : $" from {grant.DelegatorAgentId}/{grant.ParentGrantId}"),
@@ -233,7 +233,7 @@ public sealed class AgentGrain(
         {
             await GovernanceEvents.PublishAsync(governanceSink, logger, new GovernanceEvent
             {
-                Kind = "revoke-grant", Actor = by.Actor, Reason = by.Reason, At = now, AgentId = AgentId, GrantId = grant.Id, Detail = what,
+                Kind = "revoke-grant", Actor = by.Actor, ActorIssuer = by.Issuer, Reason = by.Reason, At = now, AgentId = AgentId, GrantId = grant.Id, Detail = what,
             });
         }
         NotifySessions(what, by, now);
@@ -283,7 +283,7 @@ public sealed class AgentGrain(
         + agent.Delegations.Sum(EstimateBytes);
 
     private static int EstimateBytes(Delegation d) =>
-        512 + new[] { d.Id, d.GrantedBy, d.Purpose, d.DelegatorAgentId, d.ParentGrantId, d.Condition, d.SessionId, d.RevokedBy, d.RevokeReason }.Sum(JsonSize.EscapedUtf8Bytes)
+        512 + new[] { d.Id, d.GrantedBy, d.GrantedByIssuer, d.Purpose, d.DelegatorAgentId, d.ParentGrantId, d.Condition, d.SessionId, d.RevokedBy, d.RevokeReason }.Sum(JsonSize.EscapedUtf8Bytes)
         + d.Actions.Sum(a => JsonSize.EscapedUtf8Bytes(a) + 1) + d.Resources.Sum(r => JsonSize.EscapedUtf8Bytes(r) + 1);
 
     private static string? ValidateGrant(DelegationGrant grant, DateTimeOffset now)

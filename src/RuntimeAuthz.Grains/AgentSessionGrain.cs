@@ -113,6 +113,8 @@ public sealed class AgentSessionGrain(
         return CommandResult<SessionInfo>.Ok(session);
     }
 
+    public Task<string?> AgentOf() => Task.FromResult(state.State.Session?.AgentId);
+
     public async Task<SessionInfo?> Get()
     {
         if (state.State.Session is not { } session) return null;

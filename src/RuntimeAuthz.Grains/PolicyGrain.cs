@@ -61,10 +61,10 @@ public sealed partial class PolicyGrain(
                 $"{first.Source}:{first.Line}:{first.Column}: {first.Message}" + (issues.Count > 1 ? $" (and {issues.Count - 1} more)" : ""),
                 issues);
         }
-        return CommandResult<PolicyVersionRecord>.Ok(await Commit(request.Policies, request.Schema, request.Author, request.Note, policyCount, rolledBackFrom: null));
+        return CommandResult<PolicyVersionRecord>.Ok(await Commit(request.Policies, request.Schema, (request.Author, request.AuthorIssuer), request.Note, policyCount, rolledBackFrom: null));
     }
 
-    public async Task<CommandResult<PolicyVersionRecord>> Rollback(long version, string author, string? note)
+    public async Task<CommandResult<PolicyVersionRecord>> Rollback(long version, string author, string? note, string? authorIssuer = null)
     {
         if (string.IsNullOrWhiteSpace(author))
             return CommandResult<PolicyVersionRecord>.Fail(CommandError.Invalid, "author must not be empty");
@@ -73,7 +73,7 @@ public sealed partial class PolicyGrain(
             : null;
         if (old is null)
             return CommandResult<PolicyVersionRecord>.Fail(CommandError.NotFound, $"policy version {version} not found");
-        var record = await Commit(old.Policies, old.Schema, author, note ?? $"rollback to version {version}", old.PolicyCount, rolledBackFrom: version);
+        var record = await Commit(old.Policies, old.Schema, (author, authorIssuer), note ?? $"rollback to version {version}", old.PolicyCount, rolledBackFrom: version);
         return CommandResult<PolicyVersionRecord>.Ok(record);
     }
 
@@ -101,12 +101,12 @@ public sealed partial class PolicyGrain(
         return Task.CompletedTask;
     }
 
-    private async Task<PolicyVersionRecord> Commit(string policies, string? schema, string author, string? note, int policyCount, long? rolledBackFrom)
+    private async Task<PolicyVersionRecord> Commit(string policies, string? schema, (string Subject, string? Issuer) author, string? note, int policyCount, long? rolledBackFrom)
     {
         var version = state.State.CurrentVersion + 1;
         var record = new PolicyVersionRecord
         {
-            Version = version, Policies = policies, Schema = schema, Author = author, Note = note,
+            Version = version, Policies = policies, Schema = schema, Author = author.Subject, AuthorIssuer = author.Issuer, Note = note,
             PublishedAt = clock.UtcNow, PolicyCount = policyCount, RolledBackFrom = rolledBackFrom,
         };
         // Texts first: a version number only becomes current once its texts are durable.
@@ -115,7 +115,7 @@ public sealed partial class PolicyGrain(
         state.State = state.State with { CurrentVersion = version, Summaries = summaries };
         await state.WriteStateAsync();
         logger.LogInformation("Policy version {Version} published by {Author} ({PolicyCount} policies, rolled back from {RolledBackFrom})",
-            version, author, policyCount, rolledBackFrom);
+            version, author.Subject, policyCount, rolledBackFrom);
         await observers.Notify(o => o.PolicyPublished(version));
         await RecordPublishEvidence(record);
         return record;
@@ -129,7 +129,11 @@ public sealed partial class PolicyGrain
     {
         try
         {
-            var input = new System.Text.Json.Nodes.JsonObject { ["policies"] = record.Policies, ["schema"] = record.Schema, ["note"] = record.Note };
+            var input = new System.Text.Json.Nodes.JsonObject
+            {
+                // The actor's issuer first: a long policy text is cut in the stored copy, not the issuer.
+                ["actorIssuer"] = record.AuthorIssuer, ["policies"] = record.Policies, ["schema"] = record.Schema, ["note"] = record.Note,
+            };
             var recorded = await GrainFactory.GetGrain<IGovernanceEvidenceGrain>(0).Record(new GovernanceRecord
             {
                 Kind = record.RolledBackFrom is null ? RuntimeAuthz.Evidence.EvidenceKinds.PolicyPublish : RuntimeAuthz.Evidence.EvidenceKinds.PolicyRollback,

@@ -222,9 +222,9 @@ public sealed class HttpApiTests(ClusterEnvironment env)
         var duplicate = await http.PostJsonAsync("/v1/agents", $$"""{"id":"{{id}}","name":"Bot","owner":"bob@example.com","fleet":"ops"}""");
         var listed = await http.GetJsonAsync("/v1/agents");
         var delegation = await http.PostJsonAsync($"/v1/agents/{id}/delegations",
-            """{"actions":["read_file"],"resources":["Document::\"a\"","Document::*"],"expiresAt":"2099-01-01T00:00:00Z","grantedBy":"gov","purpose":"test"}""");
+            """{"actions":["read_file"],"resources":["Document::\"a\"","Document::*"],"expiresAt":"2099-01-01T00:00:00Z","purpose":"test"}""");
         var delegationId = delegation.Json["id"]!.GetValue<string>();
-        var suspended = await http.PostJsonAsync($"/v1/agents/{id}/status", """{"status":"suspended","reason":"incident","actor":"soc"}""");
+        var suspended = await http.PostJsonAsync($"/v1/agents/{id}/status", """{"status":"suspended","reason":"incident"}""");
         var removed = await http.SendAsync(HttpMethod.Delete, $"/v1/agents/{id}/delegations/{delegationId}");
         var removedAgain = await http.SendAsync(HttpMethod.Delete, $"/v1/agents/{id}/delegations/{delegationId}");
         var fetched = await http.GetJsonAsync($"/v1/agents/{id}");
@@ -252,15 +252,18 @@ public sealed class HttpApiTests(ClusterEnvironment env)
     [InlineData("/v1/agents", "{\"id\":", "not valid JSON")]
     [InlineData("/v1/agents", "", "request body is required")]
     [InlineData("/v1/agents/demo-agent/status", "{\"status\":\"paused\"}", "status must be")]
-    [InlineData("/v1/agents/demo-agent/delegations", "{\"actions\":[\"read_file\"],\"resources\":[\"Document::a\"],\"expiresAt\":\"2099-01-01T00:00:00Z\",\"grantedBy\":\"g\"}", "resource pattern")]
-    [InlineData("/v1/agents/demo-agent/delegations", "{\"actions\":[\"read_file\"],\"resources\":[\"*\"],\"expiresAt\":\"2001-01-01T00:00:00Z\",\"grantedBy\":\"g\"}", "must be in the future")]
-    [InlineData("/v1/agents/demo-agent/delegations", "{\"actions\":[\"read_file\"],\"resources\":[\"*\"],\"expiresAt\":\"next week\",\"grantedBy\":\"g\"}", "ISO-8601")]
-    [InlineData("/v1/agents/demo-agent/delegations", "{\"actions\":\"read_file\",\"resources\":[\"*\"],\"expiresAt\":\"2099-01-01T00:00:00Z\",\"grantedBy\":\"g\"}", "actions must be an array")]
+    [InlineData("/v1/agents/demo-agent/delegations", "{\"actions\":[\"read_file\"],\"resources\":[\"Document::a\"],\"expiresAt\":\"2099-01-01T00:00:00Z\"}", "resource pattern")]
+    [InlineData("/v1/agents/demo-agent/delegations", "{\"actions\":[\"read_file\"],\"resources\":[\"*\"],\"expiresAt\":\"2001-01-01T00:00:00Z\"}", "must be in the future")]
+    [InlineData("/v1/agents/demo-agent/delegations", "{\"actions\":[\"read_file\"],\"resources\":[\"*\"],\"expiresAt\":\"next week\"}", "ISO-8601")]
+    [InlineData("/v1/agents/demo-agent/delegations", "{\"actions\":\"read_file\",\"resources\":[\"*\"],\"expiresAt\":\"2099-01-01T00:00:00Z\"}", "actions must be an array")]
     [InlineData("/v1/sessions", "{\"agentId\":\"demo-agent\",\"lifetimeSeconds\":\"long\"}", "lifetimeSeconds must be an integer")]
     [InlineData("/v1/sessions", "{\"agentId\":\"demo-agent\",\"lifetimeSeconds\":1.5}", "lifetimeSeconds must be an integer")]
     [InlineData("/v1/sessions", "{\"agentId\":\"demo-agent\",\"idleTimeoutSeconds\":0}", "idleTimeoutSeconds must be between")]
-    [InlineData("/v1/policies", "{\"policies\":\"permit(principal, action, resource);\"}", "author is required")]
-    [InlineData("/v1/policies/rollback", "{\"version\":\"one\",\"author\":\"a\"}", "version must be an integer")]
+    [InlineData("/v1/policies", "{\"policies\":\"permit(principal, action, resource);\",\"author\":\"mallory\"}", "author is not accepted")]
+    [InlineData("/v1/policies/rollback", "{\"version\":\"one\"}", "version must be an integer")]
+    [InlineData("/v1/policies/rollback", "{\"version\":1,\"author\":\"mallory\"}", "author is not accepted")]
+    [InlineData("/v1/agents/demo-agent/status", "{\"status\":\"suspended\",\"actor\":\"soc\"}", "actor is not accepted")]
+    [InlineData("/v1/agents/demo-agent/delegations", "{\"actions\":[\"read_file\"],\"resources\":[\"*\"],\"expiresAt\":\"2099-01-01T00:00:00Z\",\"grantedBy\":\"g\"}", "grantedBy is not accepted")]
     public async Task Malformed_native_requests_are_400_problems(string path, string body, string expectedInDetail)
     {
         var http = await HttpAsync();
@@ -329,12 +332,12 @@ public sealed class HttpApiTests(ClusterEnvironment env)
         var current = await http.GetJsonAsync("/v1/policies/current");
         var text = current.Json["policies"]!.GetValue<string>();
 
-        var published = await http.PostJsonAsync("/v1/policies", new JsonObject { ["policies"] = text, ["author"] = "http-test", ["note"] = "same text" }.ToJsonString());
+        var published = await http.PostJsonAsync("/v1/policies", new JsonObject { ["policies"] = text, ["note"] = "same text" }.ToJsonString());
         var version = published.Json["version"]!.GetValue<long>();
         var listed = await http.GetJsonAsync("/v1/policies");
         var fetched = await http.GetJsonAsync($"/v1/policies/{version}");
-        var rolledBack = await http.PostJsonAsync("/v1/policies/rollback", """{"version":1,"author":"http-test"}""");
-        var missingRollback = await http.PostJsonAsync("/v1/policies/rollback", """{"version":424242,"author":"http-test"}""");
+        var rolledBack = await http.PostJsonAsync("/v1/policies/rollback", """{"version":1}""");
+        var missingRollback = await http.PostJsonAsync("/v1/policies/rollback", """{"version":424242}""");
 
         Assert.Equal(HttpStatusCode.Created, published.Status);
         Assert.Equal(6, published.Json["policyCount"]!.GetValue<int>());
@@ -356,7 +359,7 @@ public sealed class HttpApiTests(ClusterEnvironment env)
     public async Task Bad_policy_text_is_a_400_with_line_and_column()
     {
         var http = await HttpAsync();
-        var body = new JsonObject { ["policies"] = "permit (principal, action, resource);\n\npermit (principal, action resource);\n", ["author"] = "http-test" }.ToJsonString();
+        var body = new JsonObject { ["policies"] = "permit (principal, action, resource);\n\npermit (principal, action resource);\n" }.ToJsonString();
 
         var reply = await http.PostJsonAsync("/v1/policies", body);
 
@@ -373,7 +376,7 @@ public sealed class HttpApiTests(ClusterEnvironment env)
     public async Task Bad_schema_text_is_a_400_with_its_location()
     {
         var http = await HttpAsync();
-        var body = new JsonObject { ["policies"] = "permit (principal, action, resource);", ["schema"] = "entity Agent {\n  name: ,\n};", ["author"] = "http-test" }.ToJsonString();
+        var body = new JsonObject { ["policies"] = "permit (principal, action, resource);", ["schema"] = "entity Agent {\n  name: ,\n};" }.ToJsonString();
 
         var reply = await http.PostJsonAsync("/v1/policies", body);
 

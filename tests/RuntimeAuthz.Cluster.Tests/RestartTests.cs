@@ -16,13 +16,13 @@ public sealed class RestartTests(ClusterEnvironment env)
         // Nothing published yet: decisions are denied (fail closed), and readiness still reports a synchronized (empty) cache.
         Assert.Equal(HttpStatusCode.Created, (await http.PostJsonAsync("/v1/agents", """{"id":"restart-agent","name":"R","owner":"o@example.com","fleet":"research"}""")).Status);
         Assert.Equal(HttpStatusCode.Created, (await http.PostJsonAsync("/v1/agents/restart-agent/delegations",
-            """{"actions":["read_file"],"resources":["Document::*"],"expiresAt":"2099-01-01T00:00:00Z","grantedBy":"gov"}""")).Status);
+            """{"actions":["read_file"],"resources":["Document::*"],"expiresAt":"2099-01-01T00:00:00Z"}""")).Status);
         var session = (await http.PostJsonAsync("/v1/sessions", """{"agentId":"restart-agent"}""")).Json["id"]!.GetValue<string>();
         var readDocument = """{"action":"read_file","resource":{"type":"Document","id":"d","properties":{"fleet":"research"}}}""";
         var beforePolicy = await http.PostJsonAsync($"/v1/sessions/{session}/decisions", readDocument);
         Assert.Equal("no-policy", beforePolicy.Json["denyReason"]!.GetValue<string>());
         var policies = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Examples, "policies.cedar"));
-        var published = await http.PostJsonAsync("/v1/policies", new System.Text.Json.Nodes.JsonObject { ["policies"] = policies, ["author"] = "restart-test" }.ToJsonString());
+        var published = await http.PostJsonAsync("/v1/policies", new System.Text.Json.Nodes.JsonObject { ["policies"] = policies }.ToJsonString());
         Assert.Equal(HttpStatusCode.Created, published.Status);
         var allowed = await PostUntilAllowedAsync(http, $"/v1/sessions/{session}/decisions", readDocument);
         await first.StopAsync();

@@ -212,7 +212,7 @@ public sealed partial class TemporalPolicyTests(ClusterEnvironment env)
         var http = host.Http;
         Assert.Equal(System.Net.HttpStatusCode.Created, (await http.PostJsonAsync("/v1/agents", """{"id":"temporal-agent","name":"T","owner":"o@example.com","fleet":"research"}""")).Status);
         Assert.Equal(System.Net.HttpStatusCode.Created, (await http.PostJsonAsync("/v1/agents/temporal-agent/delegations",
-            """{"actions":["lookup","transfer"],"resources":["Gateway::*"],"expiresAt":"2099-01-01T00:00:00Z","grantedBy":"gov"}""")).Status);
+            """{"actions":["lookup","transfer"],"resources":["Gateway::*"],"expiresAt":"2099-01-01T00:00:00Z"}""")).Status);
         var session = (await http.PostJsonAsync("/v1/sessions", """{"agentId":"temporal-agent"}""")).Json["id"]!.GetValue<string>();
         var policies = """
             permit ( principal, action == Action::"lookup", resource );
@@ -220,7 +220,7 @@ public sealed partial class TemporalPolicyTests(ClusterEnvironment env)
             when temporal { formerly within 10m Action::"lookup"::response{ output.accountId: context.input.to } };
             """;
         Assert.Equal(System.Net.HttpStatusCode.Created,
-            (await http.PostJsonAsync("/v1/policies", new System.Text.Json.Nodes.JsonObject { ["policies"] = policies, ["author"] = "temporal-tests" }.ToJsonString())).Status);
+            (await http.PostJsonAsync("/v1/policies", new System.Text.Json.Nodes.JsonObject { ["policies"] = policies }.ToJsonString())).Status);
 
         string lookupId;
         for (var attempt = 0; ; attempt++)

@@ -1,4 +1,5 @@
 using RuntimeAuthz.Contracts;
+using RuntimeAuthz.Silo.Security;
 
 namespace RuntimeAuthz.Silo.Http;
 
@@ -23,57 +24,66 @@ public static class AgentEndpoints
             return result.IsSuccess
                 ? Results.Created($"/v1/agents/{Uri.EscapeDataString(id)}", AgentDto.From(result.Value!))
                 : Problems.FromCommand(result);
-        });
+        }).RequirePermission(Permissions.AgentsRegister);
 
         agents.MapGet("", async (IGrainFactory grains) =>
         {
             var ids = await grains.GetGrain<IAgentDirectoryGrain>(0).List();
             var found = await Task.WhenAll(ids.Select(id => grains.GetGrain<IAgentGrain>(id).Get()));
             return Results.Ok(found.OfType<AgentInfo>().OrderBy(a => a.Id, StringComparer.Ordinal).Select(AgentDto.From).ToArray());
-        });
+        }).RequirePermission(Permissions.AgentsRead);
 
         agents.MapGet("/{id}", async (string id, IGrainFactory grains) =>
         {
             RequestReading.CheckId(id, "agent id");
             var agent = await grains.GetGrain<IAgentGrain>(id).Get();
             return agent is null ? Problems.NotFound($"agent '{id}' not found") : Results.Ok(AgentDto.From(agent));
-        });
+        }).RequirePermission(Permissions.AgentsRead);
 
-        agents.MapPost("/{id}/status", async (string id, HttpRequest request, IGrainFactory grains, CancellationToken ct) =>
+        agents.MapPost("/{id}/status", async (string id, HttpContext context, IGrainFactory grains, CallerAccess access, CancellationToken ct) =>
         {
             RequestReading.CheckId(id, "agent id");
-            var body = new Fields(await RequestReading.ReadObjectAsync(request, ct));
+            var body = new Fields(await RequestReading.ReadObjectAsync(context.Request, ct));
+            body.RefuseActorFields("actor");
             var statusText = body.RequiredString("status");
             var status = Words.AgentStatusFrom(statusText)
                 ?? throw new BadRequestException($"status must be \"active\", \"suspended\" or \"revoked\", not \"{RequestReading.Shorten(statusText)}\"");
+            var caller = access.CallerOf(context);
+            // Suspending is the responders' kill switch; reactivating or revoking is governance.
+            if (status != AgentStatus.Suspended && !caller.Holds(Permissions.AgentsStatus))
+                return Problems.Create(StatusCodes.Status403Forbidden, $"setting status \"{statusText}\" {Permissions.AgentsStatus.Refusal}");
             var change = new AgentStatusChange
             {
                 Status = status,
                 Reason = body.String("reason", maxLength: 1024, allowEmpty: true) ?? "",
-                Actor = body.String("actor") ?? "unknown",
+                Actor = caller.Subject,
+                ActorIssuer = caller.Issuer,
             };
             var result = await grains.GetGrain<IAgentGrain>(id).SetStatus(change);
             return result.IsSuccess ? Results.Ok(AgentDto.From(result.Value!)) : Problems.FromCommand(result);
-        });
+        }).RequirePermission(Permissions.AgentsSuspend);
 
-        agents.MapPost("/{id}/delegations", async (string id, HttpRequest request, IGrainFactory grains, CancellationToken ct) =>
+        agents.MapPost("/{id}/delegations", async (string id, HttpContext context, IGrainFactory grains, CallerAccess access, CancellationToken ct) =>
         {
             RequestReading.CheckId(id, "agent id");
-            var body = new Fields(await RequestReading.ReadObjectAsync(request, ct));
-            var grant = GovernanceEndpoints.ReadGrant(body);
+            var body = new Fields(await RequestReading.ReadObjectAsync(context.Request, ct));
+            var grant = GovernanceEndpoints.ReadGrant(body, access.CallerOf(context));
+            if (await access.RefuseSelfGrantAsync(context, Permissions.GrantsWrite, id) is { } refused) return refused;
             var result = await grains.GetGrain<IAgentGrain>(id).AddDelegation(grant);
             return result.IsSuccess
                 ? Results.Created($"/v1/agents/{Uri.EscapeDataString(id)}", DelegationDto.From(result.Value!))
                 : Problems.FromCommand(result);
-        });
+        }).RequirePermission(Permissions.GrantsWrite);
 
-        agents.MapDelete("/{id}/delegations/{delegationId}", async (string id, string delegationId, IGrainFactory grains) =>
+        agents.MapDelete("/{id}/delegations/{delegationId}", async (string id, string delegationId, HttpContext context, IGrainFactory grains, CallerAccess access) =>
         {
             RequestReading.CheckId(id, "agent id");
+            var caller = access.CallerOf(context);
             // Revoked through governance so grants sub-delegated from it are revoked too.
-            var result = await grains.GetGrain<IGovernanceGrain>(0).RevokeGrant(id, delegationId, new GovernanceActor { Actor = "unknown", Reason = "delegation removed" });
+            var by = new GovernanceActor { Actor = caller.Subject, Issuer = caller.Issuer, Reason = "delegation removed" };
+            var result = await grains.GetGrain<IGovernanceGrain>(0).RevokeGrant(id, delegationId, by);
             if (!result.IsSuccess) return Problems.FromCommand(result);
             return Results.Ok(AgentDto.From((await grains.GetGrain<IAgentGrain>(id).Get())!));
-        });
+        }).RequirePermission(Permissions.GrantsRevoke);
     }
 }

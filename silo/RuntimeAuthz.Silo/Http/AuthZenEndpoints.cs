@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using RuntimeAuthz.Contracts;
+using RuntimeAuthz.Silo.Security;
 
 namespace RuntimeAuthz.Silo.Http;
 
@@ -17,32 +18,34 @@ public static class AuthZenEndpoints
 
     public static void MapAuthZenEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/.well-known/authzen-configuration", (HttpRequest request) =>
+        app.MapGet("/.well-known/authzen-configuration", (PublicAddress address) =>
         {
-            var baseUrl = $"{request.Scheme}://{request.Host}{request.PathBase}";
+            var baseUrl = address.BaseUrl;
             return Results.Json(new JsonObject
             {
                 ["policy_decision_point"] = baseUrl,
                 ["access_evaluation_endpoint"] = $"{baseUrl}/access/v1/evaluation",
                 ["access_evaluations_endpoint"] = $"{baseUrl}/access/v1/evaluations",
             });
-        });
+        }).AllowAnonymous();
 
-        app.MapPost("/access/v1/evaluation", async (HttpRequest request, IGrainFactory grains, TimeProvider time, ILogger<AuthzDecision> logger, CancellationToken ct) =>
+        app.MapPost("/access/v1/evaluation", async (HttpContext context, IGrainFactory grains, CallerAccess access, TimeProvider time, ILogger<AuthzDecision> logger, CancellationToken ct) =>
         {
-            var body = await RequestReading.ReadObjectAsync(request, ct);
+            var body = await RequestReading.ReadObjectAsync(context.Request, ct);
             var (sessionId, decisionRequest) = Parse(body, defaults: null, path: "");
+            if (await RefuseUnlessSubjectAsync(context, access, [(sessionId, decisionRequest)]) is { } refused) return refused;
             var decision = await SessionEndpoints.DecideFailClosed(grains, sessionId, decisionRequest, time, logger);
             return Results.Json(Response(decision));
-        });
+        }).RequirePermission(Permissions.Decide);
 
-        app.MapPost("/access/v1/evaluations", async (HttpRequest request, IGrainFactory grains, TimeProvider time, ILogger<AuthzDecision> logger, CancellationToken ct) =>
+        app.MapPost("/access/v1/evaluations", async (HttpContext context, IGrainFactory grains, CallerAccess access, TimeProvider time, ILogger<AuthzDecision> logger, CancellationToken ct) =>
         {
-            var body = await RequestReading.ReadObjectAsync(request, ct);
+            var body = await RequestReading.ReadObjectAsync(context.Request, ct);
             var fields = new Fields(body);
             if (!body.ContainsKey("evaluations"))
             {
                 var (sessionId, single) = Parse(body, defaults: null, path: "");
+                if (await RefuseUnlessSubjectAsync(context, access, [(sessionId, single)]) is { } refusedSingle) return refusedSingle;
                 return Results.Json(Response(await SessionEndpoints.DecideFailClosed(grains, sessionId, single, time, logger)));
             }
             if (body["evaluations"] is not JsonArray items)
@@ -60,6 +63,7 @@ public static class AuthZenEndpoints
                     throw new BadRequestException($"evaluations[{i}] must be an object, not {RequestReading.Kind(items[i])}");
                 parsed.Add(Parse(item, body, $"evaluations[{i}]"));
             }
+            if (await RefuseUnlessSubjectAsync(context, access, parsed) is { } refused) return refused;
             var results = new JsonArray();
             foreach (var (sessionId, decisionRequest) in parsed)
             {
@@ -69,7 +73,21 @@ public static class AuthZenEndpoints
                 if ((semantic == "deny_on_first_deny" && !permitted) || (semantic == "permit_on_first_permit" && permitted)) break;
             }
             return Results.Json(new JsonObject { ["evaluations"] = results });
-        });
+        }).RequirePermission(Permissions.Decide);
+    }
+
+    /// <summary>
+    /// An agent token decides only as itself and in its own sessions, a pep only for its agents: every subject.id and
+    /// session of the call is checked before any is decided.
+    /// </summary>
+    private static async Task<IResult?> RefuseUnlessSubjectAsync(HttpContext context, CallerAccess access, IEnumerable<(string SessionId, DecisionRequest Request)> calls)
+    {
+        foreach (var (sessionId, request) in calls)
+        {
+            if (await access.RefuseUnlessActsForAsync(context, Permissions.Decide, request.AgentId!, sessionId) is { } refused) return refused;
+            if (await access.RefuseUnlessOwnsSessionAsync(context, Permissions.Decide, sessionId) is { } notOwned) return notOwned;
+        }
+        return null;
     }
 
     /// <summary>Reads subject/action/resource/context from an item, falling back to the batch's top-level defaults.</summary>

@@ -1,6 +1,7 @@
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Evidence;
 using RuntimeAuthz.Grains;
+using RuntimeAuthz.Silo.Security;
 
 namespace RuntimeAuthz.Silo.Http;
 
@@ -12,7 +13,7 @@ public static class EvidenceEndpoints
 {
     public static void MapEvidenceEndpoints(this IEndpointRouteBuilder app)
     {
-        var evidence = app.MapGroup("/v1/evidence");
+        var evidence = app.MapGroup("/v1/evidence").RequirePermission(Permissions.EvidenceRead);
 
         evidence.MapGet("/sessions/{id}", async (string id, IGrainFactory grains, EvidenceRecorder recorder, CancellationToken ct) =>
         {

@@ -1,5 +1,6 @@
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Grains;
+using RuntimeAuthz.Silo.Security;
 
 namespace RuntimeAuthz.Silo.Http;
 
@@ -38,15 +39,17 @@ public static class GovernanceEndpoints
     {
         var agents = app.MapGroup("/v1/agents");
 
-        agents.MapPost("/{id}/grants", async (string id, HttpRequest request, IGrainFactory grains, AuthzClock clock, CancellationToken ct) =>
+        agents.MapPost("/{id}/grants", async (string id, HttpContext context, IGrainFactory grains, AuthzClock clock, CallerAccess access, CancellationToken ct) =>
         {
             RequestReading.CheckId(id, "agent id");
-            var body = new Fields(await RequestReading.ReadObjectAsync(request, ct));
-            var result = await grains.GetGrain<IAgentGrain>(id).AddDelegation(ReadGrant(body));
+            var body = new Fields(await RequestReading.ReadObjectAsync(context.Request, ct));
+            var grant = ReadGrant(body, access.CallerOf(context));
+            if (await access.RefuseSelfGrantAsync(context, Permissions.GrantsWrite, id) is { } refused) return refused;
+            var result = await grains.GetGrain<IAgentGrain>(id).AddDelegation(grant);
             return result.IsSuccess
                 ? Results.Created($"/v1/agents/{Uri.EscapeDataString(id)}/grants/{result.Value!.Id}", GrantDto.From(result.Value!, clock.UtcNow))
                 : Problems.FromCommand(result);
-        });
+        }).RequirePermission(Permissions.GrantsWrite);
 
         agents.MapGet("/{id}/grants", async (string id, IGrainFactory grains, AuthzClock clock) =>
         {
@@ -56,7 +59,7 @@ public static class GovernanceEndpoints
             var now = clock.UtcNow;
             return Results.Ok(new GrantListDto(agent.Id, agent.Delegations.Select(d => GrantDto.From(d, now)).ToArray(),
                 agent.RevokedDelegations.Reverse().Select(d => GrantDto.From(d, now)).ToArray()));
-        });
+        }).RequirePermission(Permissions.AgentsRead);
 
         agents.MapGet("/{id}/grants/{grantId}", async (string id, string grantId, IGrainFactory grains, AuthzClock clock) =>
         {
@@ -64,47 +67,50 @@ public static class GovernanceEndpoints
             var link = await grains.GetGrain<IAgentGrain>(id).GetGrantLink(grantId);
             if (link.HolderStatus is null) return Problems.NotFound($"agent '{id}' not found");
             return link.Grant is null ? Problems.NotFound($"grant '{grantId}' not found on agent '{id}'") : Results.Ok(GrantDto.From(link.Grant, clock.UtcNow));
-        });
+        }).RequirePermission(Permissions.AgentsRead);
 
-        agents.MapPost("/{id}/grants/{grantId}/revoke", async (string id, string grantId, HttpRequest request, IGrainFactory grains, CancellationToken ct) =>
+        agents.MapPost("/{id}/grants/{grantId}/revoke", async (string id, string grantId, HttpContext context, IGrainFactory grains, CallerAccess access, CancellationToken ct) =>
         {
             RequestReading.CheckId(id, "agent id");
-            var by = await ReadActorAsync(request, ct);
+            var by = await ReadActorAsync(context, access, ct);
             var result = await grains.GetGrain<IGovernanceGrain>(0).RevokeGrant(id, grantId, by);
             return result.IsSuccess ? Results.Ok(RevocationDto.From(result.Value!)) : Problems.FromCommand(result);
-        });
+        }).RequirePermission(Permissions.GrantsRevoke);
 
-        agents.MapPost("/{id}/revoke", async (string id, HttpRequest request, IGrainFactory grains, CancellationToken ct) =>
+        agents.MapPost("/{id}/revoke", async (string id, HttpContext context, IGrainFactory grains, CallerAccess access, CancellationToken ct) =>
         {
             RequestReading.CheckId(id, "agent id");
-            var by = await ReadActorAsync(request, ct);
+            var by = await ReadActorAsync(context, access, ct);
             var result = await grains.GetGrain<IGovernanceGrain>(0).RevokeAgent(id, by);
             return result.IsSuccess ? Results.Ok(RevocationDto.From(result.Value!)) : Problems.FromCommand(result);
-        });
+        }).RequirePermission(Permissions.GrantsRevoke);
 
-        app.MapPost("/v1/delegators/revoke", async (HttpRequest request, IGrainFactory grains, CancellationToken ct) =>
+        app.MapPost("/v1/delegators/revoke", async (HttpContext context, IGrainFactory grains, CallerAccess access, CancellationToken ct) =>
         {
-            var body = new Fields(await RequestReading.ReadObjectAsync(request, ct));
+            var body = new Fields(await RequestReading.ReadObjectAsync(context.Request, ct));
             var agent = body.String("agent");
             var principal = body.String("principal");
             if ((agent is null) == (principal is null))
                 throw new BadRequestException("give exactly one of \"agent\" (an agent that sub-delegated) or \"principal\" (a human grantedBy)");
             var key = agent is not null ? DelegatorKeys.Agent(RequestReading.CheckId(agent, "agent")) : DelegatorKeys.Principal(principal!);
-            var result = await grains.GetGrain<IGovernanceGrain>(0).RevokeByDelegator(key, ReadActor(body));
+            var result = await grains.GetGrain<IGovernanceGrain>(0).RevokeByDelegator(key, ReadActor(body, access.CallerOf(context)));
             return result.IsSuccess ? Results.Ok(RevocationDto.From(result.Value!)) : Problems.FromCommand(result);
-        });
+        }).RequirePermission(Permissions.GrantsRevoke);
 
-        app.MapPost("/v1/sessions/{id}/elevations", async (string id, HttpRequest request, IGrainFactory grains, AuthzClock clock,
+        app.MapPost("/v1/sessions/{id}/elevations", async (string id, HttpContext context, IGrainFactory grains, AuthzClock clock, CallerAccess access,
             Microsoft.Extensions.Options.IOptions<DelegationOptions> options, CancellationToken ct) =>
         {
             RequestReading.CheckId(id, "session id");
-            var body = new Fields(await RequestReading.ReadObjectAsync(request, ct));
+            var body = new Fields(await RequestReading.ReadObjectAsync(context.Request, ct));
+            body.RefuseActorFields("grantedBy");
+            var caller = access.CallerOf(context);
             var maxSeconds = (long)options.Value.MaxElevationLifetime.TotalSeconds;
             var seconds = body.Long("durationSeconds", required: true, min: 1, max: maxSeconds)!.Value;
             var session = await grains.GetGrain<IAgentSessionGrain>(id).Get();
             if (session is null) return Problems.NotFound($"session '{id}' not found");
             if (session.Status != SessionStatus.Open)
                 return Problems.Create(StatusCodes.Status409Conflict, $"session '{id}' is {session.Status.ToString().ToLowerInvariant()}");
+            if (await access.RefuseSelfGrantAsync(context, Permissions.GrantsWrite, session.AgentId, id) is { } refused) return refused;
             var now = clock.UtcNow;
             var expiresAt = now.AddSeconds(seconds);
             if (expiresAt > session.ExpiresAt) expiresAt = session.ExpiresAt;
@@ -113,7 +119,8 @@ public static class GovernanceEndpoints
                 Actions = body.StringArray("actions", required: true)!,
                 Resources = body.StringArray("resources", required: true, maxLength: AgentGrain.MaxResourcePatternLength)!,
                 ExpiresAt = expiresAt,
-                GrantedBy = body.RequiredString("grantedBy"),
+                GrantedBy = caller.Subject,
+                GrantedByIssuer = caller.Issuer,
                 Purpose = body.String("purpose", maxLength: 1024),
                 Condition = body.String("condition", maxLength: GrantRules.MaxConditionLength),
                 SessionId = id,
@@ -122,7 +129,7 @@ public static class GovernanceEndpoints
             return result.IsSuccess
                 ? Results.Created($"/v1/agents/{Uri.EscapeDataString(session.AgentId)}/grants/{result.Value!.Id}", GrantDto.From(result.Value!, now))
                 : Problems.FromCommand(result);
-        });
+        }).RequirePermission(Permissions.GrantsWrite);
 
         MapSuspension(app, "/v1/fleets/{fleet}", r => SuspensionScopes.Fleet(Name(r, "fleet")));
         MapSuspension(app, "/v1/labels/{key}/{value}", r => SuspensionScopes.Label(Name(r, "key"), Name(r, "value", allowEmpty: true)));
@@ -131,16 +138,17 @@ public static class GovernanceEndpoints
     private static void MapSuspension(IEndpointRouteBuilder app, string prefix, Func<HttpRequest, string> scopeOf)
     {
         app.MapGet(prefix + "/suspension", async (HttpRequest request, IGrainFactory grains) =>
-            Results.Ok(SuspensionDto.From(await grains.GetGrain<ISuspensionGrain>(scopeOf(request)).Get())));
-        foreach (var (verb, suspended) in new[] { ("suspend", true), ("reactivate", false) })
+            Results.Ok(SuspensionDto.From(await grains.GetGrain<ISuspensionGrain>(scopeOf(request)).Get())))
+            .RequirePermission(Permissions.SuspensionsRead);
+        foreach (var (verb, suspended, permission) in new[] { ("suspend", true, Permissions.SuspensionsSuspend), ("reactivate", false, Permissions.SuspensionsReactivate) })
         {
-            app.MapPost(prefix + "/" + verb, async (HttpRequest request, IGrainFactory grains, CancellationToken ct) =>
+            app.MapPost(prefix + "/" + verb, async (HttpContext context, IGrainFactory grains, CallerAccess access, CancellationToken ct) =>
             {
-                var scope = scopeOf(request);
-                var by = await ReadActorAsync(request, ct);
+                var scope = scopeOf(context.Request);
+                var by = await ReadActorAsync(context, access, ct);
                 var result = await grains.GetGrain<ISuspensionGrain>(scope).Set(suspended, by);
                 return result.IsSuccess ? Results.Ok(SuspensionDto.From(result.Value!)) : Problems.FromCommand(result);
-            });
+            }).RequirePermission(permission);
         }
     }
 
@@ -152,26 +160,32 @@ public static class GovernanceEndpoints
         return value;
     }
 
-    /// <summary>The grant fields shared by <c>/grants</c> and <c>/delegations</c>.</summary>
-    public static DelegationGrant ReadGrant(Fields body) => new()
+    /// <summary>The grant fields shared by <c>/grants</c> and <c>/delegations</c>; the grantor is the caller.</summary>
+    public static DelegationGrant ReadGrant(Fields body, Caller caller)
     {
-        Actions = body.StringArray("actions", required: true)!,
-        Resources = body.StringArray("resources", required: true, maxLength: AgentGrain.MaxResourcePatternLength)!,
-        ExpiresAt = body.Timestamp("expiresAt", required: true)!.Value,
-        NotBefore = body.Timestamp("notBefore"),
-        GrantedBy = body.RequiredString("grantedBy"),
-        Purpose = body.String("purpose", maxLength: 1024),
-        Condition = body.String("condition", maxLength: GrantRules.MaxConditionLength),
-        DelegatorAgentId = body.String("delegatorAgentId") is { } delegator ? RequestReading.CheckId(delegator, "delegatorAgentId") : null,
-        ParentGrantId = body.String("parentGrantId"),
-    };
+        body.RefuseActorFields("grantedBy");
+        return new()
+        {
+            Actions = body.StringArray("actions", required: true)!,
+            Resources = body.StringArray("resources", required: true, maxLength: AgentGrain.MaxResourcePatternLength)!,
+            ExpiresAt = body.Timestamp("expiresAt", required: true)!.Value,
+            NotBefore = body.Timestamp("notBefore"),
+            GrantedBy = caller.Subject,
+            GrantedByIssuer = caller.Issuer,
+            Purpose = body.String("purpose", maxLength: 1024),
+            Condition = body.String("condition", maxLength: GrantRules.MaxConditionLength),
+            DelegatorAgentId = body.String("delegatorAgentId") is { } delegator ? RequestReading.CheckId(delegator, "delegatorAgentId") : null,
+            ParentGrantId = body.String("parentGrantId"),
+        };
+    }
 
-    private static async Task<GovernanceActor> ReadActorAsync(HttpRequest request, CancellationToken ct) =>
-        ReadActor(new Fields(await RequestReading.ReadObjectAsync(request, ct)));
+    private static async Task<GovernanceActor> ReadActorAsync(HttpContext context, CallerAccess access, CancellationToken ct) =>
+        ReadActor(new Fields(await RequestReading.ReadObjectAsync(context.Request, ct)), access.CallerOf(context));
 
-    private static GovernanceActor ReadActor(Fields body) => new()
+    /// <summary>Who acted (the caller) and why (the body's reason).</summary>
+    private static GovernanceActor ReadActor(Fields body, Caller caller)
     {
-        Actor = body.RequiredString("actor"),
-        Reason = body.RequiredString("reason", maxLength: 1024),
-    };
+        body.RefuseActorFields("actor");
+        return new() { Actor = caller.Subject, Issuer = caller.Issuer, Reason = body.RequiredString("reason", maxLength: 1024) };
+    }
 }

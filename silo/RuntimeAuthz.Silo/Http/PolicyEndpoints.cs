@@ -1,4 +1,5 @@
 using RuntimeAuthz.Contracts;
+using RuntimeAuthz.Silo.Security;
 
 namespace RuntimeAuthz.Silo.Http;
 
@@ -9,29 +10,34 @@ public static class PolicyEndpoints
         var policies = app.MapGroup("/v1/policies");
         const int maxText = Grains.PolicyGrain.MaxPolicyTextLength;
 
-        policies.MapPost("", async (HttpRequest request, IGrainFactory grains, CancellationToken ct) =>
+        policies.MapPost("", async (HttpContext context, IGrainFactory grains, CallerAccess access, CancellationToken ct) =>
         {
-            var body = new Fields(await RequestReading.ReadObjectAsync(request, ct));
+            var body = new Fields(await RequestReading.ReadObjectAsync(context.Request, ct));
+            body.RefuseActorFields("author");
+            var caller = access.CallerOf(context);
             var publish = new PolicyPublishRequest
             {
                 Policies = body.String("policies", required: true, maxLength: maxText, allowEmpty: true)!,
                 Schema = body.String("schema", maxLength: maxText, allowEmpty: true),
-                Author = body.RequiredString("author"),
+                Author = caller.Subject,
+                AuthorIssuer = caller.Issuer,
                 Note = body.String("note", maxLength: 1024, allowEmpty: true),
             };
             var result = await grains.GetGrain<IPolicyGrain>(0).Publish(publish);
             return result.IsSuccess
                 ? Results.Created($"/v1/policies/{result.Value!.Version}", PolicyVersionDto.From(result.Value))
                 : Problems.FromCommand(result);
-        });
+        }).RequirePermission(Permissions.PoliciesPublish);
 
         policies.MapGet("", async (IGrainFactory grains) =>
-            Results.Ok((await grains.GetGrain<IPolicyGrain>(0).List()).Select(PolicyVersionSummaryDto.From).ToArray()));
+            Results.Ok((await grains.GetGrain<IPolicyGrain>(0).List()).Select(PolicyVersionSummaryDto.From).ToArray()))
+            .RequirePermission(Permissions.PoliciesRead);
 
         policies.MapGet("/current", async (IGrainFactory grains) =>
             await grains.GetGrain<IPolicyGrain>(0).Current() is { } current
                 ? Results.Ok(PolicyVersionDto.From(current))
-                : Problems.NotFound("no policy has been published yet"));
+                : Problems.NotFound("no policy has been published yet"))
+            .RequirePermission(Permissions.PoliciesRead);
 
         policies.MapGet("/{version}", async (string version, IGrainFactory grains) =>
         {
@@ -40,18 +46,19 @@ public static class PolicyEndpoints
             return await grains.GetGrain<IPolicyGrain>(0).Get(number) is { } found
                 ? Results.Ok(PolicyVersionDto.From(found))
                 : Problems.NotFound($"policy version {number} not found");
-        });
+        }).RequirePermission(Permissions.PoliciesRead);
 
-        policies.MapPost("/rollback", async (HttpRequest request, IGrainFactory grains, CancellationToken ct) =>
+        policies.MapPost("/rollback", async (HttpContext context, IGrainFactory grains, CallerAccess access, CancellationToken ct) =>
         {
-            var body = new Fields(await RequestReading.ReadObjectAsync(request, ct));
+            var body = new Fields(await RequestReading.ReadObjectAsync(context.Request, ct));
+            body.RefuseActorFields("author");
             var version = body.Long("version", required: true, min: 1)!.Value;
-            var author = body.RequiredString("author");
             var note = body.String("note", maxLength: 1024, allowEmpty: true);
-            var result = await grains.GetGrain<IPolicyGrain>(0).Rollback(version, author, note);
+            var caller = access.CallerOf(context);
+            var result = await grains.GetGrain<IPolicyGrain>(0).Rollback(version, caller.Subject, note, caller.Issuer);
             return result.IsSuccess
                 ? Results.Created($"/v1/policies/{result.Value!.Version}", PolicyVersionDto.From(result.Value))
                 : Problems.FromCommand(result);
-        });
+        }).RequirePermission(Permissions.PoliciesPublish);
     }
 }

@@ -28,13 +28,31 @@ public static class Problems
         return Create(status, result.Message ?? result.Error.ToString(), errors);
     }
 
+    /// <summary>
+    /// Unexpected failures (500) say only that they happened and under which trace id they are logged:
+    /// no exception text, stack trace or file path reaches the caller, in any environment.
+    /// </summary>
+    public static void HideInternals(ProblemDetailsContext context)
+    {
+        if (context.ProblemDetails.Status is not >= 500) return;
+        context.ProblemDetails.Extensions.Remove("exception");
+        context.ProblemDetails.Extensions.Remove("errors");
+        if (context.Exception is not null || string.IsNullOrEmpty(context.ProblemDetails.Detail))
+        {
+            context.ProblemDetails.Detail = $"an unexpected error occurred; it is logged under trace id {context.HttpContext.TraceIdentifier}";
+        }
+    }
+
     private static string Title(int status) => status switch
     {
         400 => "Bad request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
         404 => "Not found",
         409 => "Conflict",
         413 => "Payload too large",
         415 => "Unsupported media type",
+        429 => "Too many requests",
         503 => "Service unavailable",
         _ => "Error",
     };

@@ -16,6 +16,7 @@ public sealed class BadRequestException(string message, int statusCode = StatusC
 public static partial class RequestReading
 {
     public const long MaxBodyBytes = 2 * 1024 * 1024;
+    private const string BodyRequired = "request body is required (a JSON object)";
 
     /// <summary>Identifiers used in URLs and as Cedar entity ids of agents and sessions.</summary>
     [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$", RegexOptions.CultureInvariant)]
@@ -29,6 +30,7 @@ public static partial class RequestReading
     {
         if (request.ContentLength > MaxBodyBytes)
             throw new BadRequestException($"request body is larger than {MaxBodyBytes} bytes", StatusCodes.Status413PayloadTooLarge);
+        if (request.ContentLength > 0) CheckJsonContentType(request);
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
         int read;
@@ -38,7 +40,8 @@ public static partial class RequestReading
             if (buffer.Length > MaxBodyBytes)
                 throw new BadRequestException($"request body is larger than {MaxBodyBytes} bytes", StatusCodes.Status413PayloadTooLarge);
         }
-        if (buffer.Length == 0) throw new BadRequestException("request body is required (a JSON object)");
+        if (buffer.Length == 0) throw new BadRequestException(BodyRequired);
+        CheckJsonContentType(request);
         JsonNode? node;
         try
         {
@@ -50,6 +53,28 @@ public static partial class RequestReading
             throw new BadRequestException($"request body is not valid JSON{where}: {FirstSentence(ex.Message)}");
         }
         return node as JsonObject ?? throw new BadRequestException($"request body must be a JSON object, not {Kind(node)}");
+    }
+
+    /// <summary>Only JSON bodies: a cross-site form post (text/plain, form-urlencoded) is refused unread.</summary>
+    private static void CheckJsonContentType(HttpRequest request)
+    {
+        if (request.HasJsonContentType()) return;
+        var given = string.IsNullOrEmpty(request.ContentType) ? "none" : Shorten(request.ContentType);
+        throw new BadRequestException($"request body must be application/json (Content-Type: {given})", StatusCodes.Status415UnsupportedMediaType);
+    }
+
+    /// <summary>The body's object, or null when the request has no body (an empty body is allowed).</summary>
+    public static async Task<Fields?> ReadOptionalObjectAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength == 0) return null;
+        try
+        {
+            return new Fields(await ReadObjectAsync(request, cancellationToken));
+        }
+        catch (BadRequestException ex) when (ex.Message == BodyRequired)
+        {
+            return null;
+        }
     }
 
     public static string CheckId(string value, string what)
@@ -111,6 +136,16 @@ public sealed class Fields(JsonObject json, string path = "")
     }
 
     public string RequiredString(string field, int maxLength = 256) => String(field, required: true, maxLength)!;
+
+    /// <summary>Fields that used to name the actor: the actor is now the authenticated caller, so sending one is an error.</summary>
+    public void RefuseActorFields(params string[] fields)
+    {
+        foreach (var field in fields)
+        {
+            if (Json.ContainsKey(field))
+                throw new BadRequestException($"{Name(field)} is not accepted: the actor recorded is the authenticated caller (the token's subject)");
+        }
+    }
 
     public long? Long(string field, bool required = false, long min = long.MinValue, long max = long.MaxValue)
     {

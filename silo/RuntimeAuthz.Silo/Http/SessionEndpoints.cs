@@ -1,4 +1,5 @@
 using RuntimeAuthz.Contracts;
+using RuntimeAuthz.Silo.Security;
 
 namespace RuntimeAuthz.Silo.Http;
 
@@ -11,10 +12,11 @@ public static class SessionEndpoints
     {
         var sessions = app.MapGroup("/v1/sessions");
 
-        sessions.MapPost("", async (HttpRequest request, IGrainFactory grains, CancellationToken ct) =>
+        sessions.MapPost("", async (HttpContext context, IGrainFactory grains, CallerAccess access, CancellationToken ct) =>
         {
-            var body = new Fields(await RequestReading.ReadObjectAsync(request, ct));
+            var body = new Fields(await RequestReading.ReadObjectAsync(context.Request, ct));
             var agentId = RequestReading.CheckId(body.RequiredString("agentId"), "agentId");
+            if (await access.RefuseUnlessActsForAsync(context, Permissions.SessionsOpen, agentId) is { } refused) return refused;
             var maxSeconds = (long)Grains.SessionLimits.MaxLifetime.TotalSeconds;
             var lifetime = body.Long("lifetimeSeconds", min: 1, max: maxSeconds) ?? DefaultLifetimeSeconds;
             var idle = body.Long("idleTimeoutSeconds", min: 1, max: maxSeconds) ?? DefaultIdleTimeoutSeconds;
@@ -26,48 +28,47 @@ public static class SessionEndpoints
             return result.IsSuccess
                 ? Results.Created($"/v1/sessions/{sessionId}", SessionDto.From(result.Value!))
                 : Problems.FromCommand(result);
-        });
+        }).RequirePermission(Permissions.SessionsOpen);
 
-        sessions.MapGet("/{id}", async (string id, IGrainFactory grains) =>
+        sessions.MapGet("/{id}", async (string id, HttpContext context, IGrainFactory grains, CallerAccess access) =>
         {
             RequestReading.CheckId(id, "session id");
+            if (await access.RefuseUnlessOwnsSessionAsync(context, Permissions.SessionsRead, id) is { } refused) return refused;
             var session = await grains.GetGrain<IAgentSessionGrain>(id).Get();
             return session is null ? Problems.NotFound($"session '{id}' not found") : Results.Ok(SessionDto.From(session));
-        });
+        }).RequirePermission(Permissions.SessionsRead);
 
-        sessions.MapPost("/{id}/close", async (string id, HttpRequest request, IGrainFactory grains, CancellationToken ct) =>
+        sessions.MapPost("/{id}/close", async (string id, HttpContext context, IGrainFactory grains, CallerAccess access, CancellationToken ct) =>
         {
             RequestReading.CheckId(id, "session id");
-            string? reason = null;
-            if (request.ContentLength is null or > 0)
-            {
-                var raw = await ReadOptionalObject(request, ct);
-                reason = raw?.String("reason", maxLength: 1024, allowEmpty: true);
-            }
+            var reason = (await RequestReading.ReadOptionalObjectAsync(context.Request, ct))?.String("reason", maxLength: 1024, allowEmpty: true);
+            if (await access.RefuseUnlessOwnsSessionAsync(context, Permissions.SessionsClose, id) is { } refused) return refused;
             var result = await grains.GetGrain<IAgentSessionGrain>(id).Close(reason);
             return result.IsSuccess ? Results.Ok(SessionDto.From(result.Value!)) : Problems.FromCommand(result);
-        });
+        }).RequirePermission(Permissions.SessionsClose);
 
-        sessions.MapPost("/{id}/decisions", async (string id, HttpRequest request, IGrainFactory grains, TimeProvider time, ILogger<AuthzDecision> logger, CancellationToken ct) =>
+        sessions.MapPost("/{id}/decisions", async (string id, HttpContext context, IGrainFactory grains, CallerAccess access, TimeProvider time,
+            ILogger<AuthzDecision> logger, CancellationToken ct) =>
         {
             RequestReading.CheckId(id, "session id");
-            var body = new Fields(await RequestReading.ReadObjectAsync(request, ct));
+            var body = new Fields(await RequestReading.ReadObjectAsync(context.Request, ct));
             var decisionRequest = DecisionInput.Build(
                 agentId: null,
                 action: body.RequiredString("action"),
                 resource: body.Nested("resource", required: true)!,
                 context: body.Object("context"),
                 input: body.Any("input"));
+            if (await access.RefuseUnlessOwnsSessionAsync(context, Permissions.Decide, id) is { } refused) return refused;
             var decision = await DecideFailClosed(grains, id, decisionRequest, time, logger);
             return decision.DenyReason == DenyReasons.UnknownSession
                 ? Problems.NotFound($"session '{id}' not found")
                 : Results.Ok(DecisionDto.From(decision));
-        });
+        }).RequirePermission(Permissions.Decide);
 
-        sessions.MapPost("/{id}/outcomes", async (string id, HttpRequest request, IGrainFactory grains, CancellationToken ct) =>
+        sessions.MapPost("/{id}/outcomes", async (string id, HttpContext context, IGrainFactory grains, CallerAccess access, CancellationToken ct) =>
         {
             RequestReading.CheckId(id, "session id");
-            var body = new Fields(await RequestReading.ReadObjectAsync(request, ct));
+            var body = new Fields(await RequestReading.ReadObjectAsync(context.Request, ct));
             var decisionText = body.RequiredString("decisionId");
             if (!Guid.TryParse(decisionText, out var decisionId))
                 throw new BadRequestException($"decisionId '{RequestReading.Shorten(decisionText)}' is not a GUID");
@@ -83,11 +84,13 @@ public static class SessionEndpoints
                 OutputJson = body.Any("output")?.ToJsonString(),
                 Error = body.String("error", maxLength: 64 * 1024, allowEmpty: true),
             };
+            // A session's decisions are its agent's: owning the session is owning the decision.
+            if (await access.RefuseUnlessOwnsSessionAsync(context, Permissions.OutcomesReport, id) is { } refused) return refused;
             var result = await grains.GetGrain<IAgentSessionGrain>(id).ReportOutcome(report);
             return result.IsSuccess
                 ? Results.Accepted($"/v1/sessions/{id}", new OutcomeAcceptedDto(result.Value!.Seq, Words.Of(result.Value.Kind), decisionId))
                 : Problems.FromCommand(result);
-        });
+        }).RequirePermission(Permissions.OutcomesReport);
     }
 
     /// <summary>Asks the session grain; a failed call (e.g. cluster unavailable) is a Deny, never an error that a caller might ignore.</summary>
@@ -105,18 +108,6 @@ public static class SessionEndpoints
                 DecisionId = Guid.NewGuid(), Outcome = DecisionOutcome.Deny, DenyReason = DenyReasons.InternalError,
                 SessionId = sessionId, AgentId = request.AgentId ?? "", DecidedAt = time.GetUtcNow(),
             };
-        }
-    }
-
-    private static async Task<Fields?> ReadOptionalObject(HttpRequest request, CancellationToken ct)
-    {
-        try
-        {
-            return new Fields(await RequestReading.ReadObjectAsync(request, ct));
-        }
-        catch (BadRequestException ex) when (ex.Message.StartsWith("request body is required", StringComparison.Ordinal))
-        {
-            return null;
         }
     }
 }

@@ -14,6 +14,8 @@ public sealed record GovernanceEvent
     /// <summary>e.g. <c>grant</c>, <c>elevation</c>, <c>revoke-grant</c>, <c>agent-status</c>, <c>suspend</c>, <c>reactivate</c>.</summary>
     public string Kind { get; init; } = "";
     public string Actor { get; init; } = "";
+    /// <summary>The issuer of the actor's token, when the action came through the authenticated API.</summary>
+    public string? ActorIssuer { get; init; }
     public string Reason { get; init; } = "";
     public DateTimeOffset At { get; init; }
     public string? AgentId { get; init; }
@@ -89,7 +91,7 @@ public sealed class SuspensionGrain(
         logger.LogWarning("Scope {Scope} {Change} by {Actor}: {Reason}", Scope, suspended ? "suspended" : "reactivated", by.Actor, by.Reason);
         await GovernanceEvents.PublishAsync(sink, logger, new GovernanceEvent
         {
-            Kind = suspended ? "suspend" : "reactivate", Actor = by.Actor, Reason = by.Reason, At = now, Scope = Scope,
+            Kind = suspended ? "suspend" : "reactivate", Actor = by.Actor, ActorIssuer = by.Issuer, Reason = by.Reason, At = now, Scope = Scope,
         });
         return CommandResult<SuspensionInfo>.Ok(updated);
     }

@@ -84,7 +84,7 @@ public sealed class EvidenceGovernanceEventSink(IGrainFactory grains, ILogger<Ev
             "approval" => EvidenceKinds.Approval,
             _ => EvidenceKinds.Governance,
         };
-        var input = new JsonObject { ["kind"] = e.Kind, ["reason"] = e.Reason, ["grantId"] = e.GrantId, ["scope"] = e.Scope };
+        var input = new JsonObject { ["kind"] = e.Kind, ["reason"] = e.Reason, ["grantId"] = e.GrantId, ["scope"] = e.Scope, ["actorIssuer"] = e.ActorIssuer };
         var recorded = await grains.GetGrain<IGovernanceEvidenceGrain>(0).Record(new GovernanceRecord
         {
             Kind = kind, Action = e.Kind, Actor = e.Actor, At = e.At, AgentId = e.AgentId,

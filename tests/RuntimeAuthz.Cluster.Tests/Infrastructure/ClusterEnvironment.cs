@@ -137,13 +137,20 @@ public sealed class ClusterEnvironment : IAsyncLifetime
         $"--Seed:Directory={RepoPaths.Examples}",
     ]);
 
-    /// <summary>Starts the actual silo host with these command-line arguments; it is stopped at the end of the run.</summary>
-    public async Task<RunningHost> StartHostAsync(string[] args)
+    /// <summary>
+    /// Starts the actual silo host with these command-line arguments; it is stopped at the end of the run.
+    /// Its authority is <see cref="TestTokens.Issuer"/> (unless the arguments name another), trusting the test key.
+    /// </summary>
+    public async Task<RunningHost> StartHostAsync(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
+        if (!args.Any(a => a.Contains(RuntimeAuthz.Silo.Security.CallerAuthenticationOptions.AuthorityKey, StringComparison.Ordinal)))
+            args = [.. args, TestTokens.AuthorityArgument];
         var app = SiloHost.Build(args, builder =>
         {
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             builder.Services.AddSingleton<IIncomingGrainCallFilter, Evidence.DecisionLedger>();
+            TestTokens.Trust(builder);
+            configure?.Invoke(builder);
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
@@ -155,17 +162,34 @@ public sealed class ClusterEnvironment : IAsyncLifetime
 
 public sealed class RunningHost(WebApplication app, Uri baseAddress) : IAsyncDisposable
 {
+    private readonly List<HttpClient> clients = [];
     private bool stopped;
 
     public WebApplication App { get; } = app;
     public Uri BaseAddress { get; } = baseAddress;
-    public HttpClient Http { get; } = new() { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(60) };
+
+    /// <summary>Calls as an admin (subject <see cref="TestTokens.AdminSubject"/>).</summary>
+    public HttpClient Http => field ??= ClientWith(TestTokens.Mint(TestTokens.AdminSubject, [RuntimeAuthz.Silo.Security.Roles.Admin], lifetime: TimeSpan.FromDays(1)));
+
+    /// <summary>Calls with this bearer token (null: no Authorization header).</summary>
+    public HttpClient ClientWith(string? token)
+    {
+        var client = TestTokens.Client(BaseAddress, token);
+        lock (clients) clients.Add(client);
+        return client;
+    }
+
+    /// <summary>Calls as subject <c>test-&lt;role&gt;</c> holding only <paramref name="role"/>.</summary>
+    public HttpClient As(string role) => ClientWith(TestTokens.ForRole(role));
+
+    /// <summary>Calls with an agent token bound to <paramref name="agentId"/>.</summary>
+    public HttpClient AsAgent(string agentId) => ClientWith(TestTokens.ForAgent(agentId));
 
     public async Task StopAsync()
     {
         if (stopped) return;
         stopped = true;
-        Http.Dispose();
+        lock (clients) clients.ForEach(c => c.Dispose());
         await App.StopAsync();
         await App.DisposeAsync();
     }

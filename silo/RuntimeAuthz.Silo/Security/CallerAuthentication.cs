@@ -1,0 +1,134 @@
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using RuntimeAuthz.Silo.Http;
+
+namespace RuntimeAuthz.Silo.Security;
+
+/// <summary>
+/// Bearer-token authentication and permission-based authorization for the HTTP API.
+/// Two JwtBearer schemes: <see cref="AuthorityScheme"/> (the configured OIDC authority, discovery + JWKS)
+/// and <see cref="DevelopmentScheme"/> (the development issuer); <see cref="DefaultScheme"/> picks one by the token's issuer.
+/// </summary>
+public static class CallerAuthentication
+{
+    public const string DefaultScheme = "Token";
+    public const string AuthorityScheme = "Authority";
+    public const string DevelopmentScheme = "Development";
+
+    public static IServiceCollection AddCallerAuthentication(this IServiceCollection services, IConfiguration configuration)
+    {
+        var section = configuration.GetSection(CallerAuthenticationOptions.Section);
+        services.AddOptions<CallerAuthenticationOptions>().Bind(section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<CallerAuthenticationOptions>, CallerAuthenticationOptionsValidator>();
+        services.AddSingleton<CallerReader>();
+        services.AddSingleton<DevelopmentIssuer>();
+        services.AddSingleton<CallerAccess>();
+        services.AddSingleton<IAuthorizationHandler, PermissionHandler>();
+        services.AddSingleton<IAuthorizationMiddlewareResultHandler, ProblemAuthorizationResultHandler>();
+
+        var settings = section.Get<CallerAuthenticationOptions>() ?? new CallerAuthenticationOptions();
+        services.AddAuthentication(DefaultScheme)
+            .AddPolicyScheme(DefaultScheme, "Bearer token", o => o.ForwardDefaultSelector = context =>
+                SchemeFor(context.Request.Headers.Authorization.ToString(), settings))
+            .AddJwtBearer(AuthorityScheme, _ => { })
+            .AddJwtBearer(DevelopmentScheme, _ => { });
+
+        services.AddOptions<JwtBearerOptions>(AuthorityScheme).Configure<IOptions<CallerAuthenticationOptions>>((o, auth) =>
+        {
+            var a = auth.Value;
+            Common(o, a);
+            o.Authority = a.HasAuthority ? a.Authority!.TrimEnd('/') : null;
+            o.RequireHttpsMetadata = a.RequireHttpsMetadata;
+            o.RefreshOnIssuerKeyNotFound = true;
+            o.AutomaticRefreshInterval = TimeSpan.FromMinutes(a.MetadataRefreshMinutes);
+            o.RefreshInterval = TimeSpan.FromSeconds(30);
+        });
+        services.AddOptions<JwtBearerOptions>(DevelopmentScheme).Configure<IOptions<CallerAuthenticationOptions>, DevelopmentIssuer>((o, auth, issuer) =>
+        {
+            Common(o, auth.Value);
+            o.TokenValidationParameters.ValidIssuer = DevelopmentIssuer.Issuer;
+            if (auth.Value.DevelopmentIssuer.Enabled) o.TokenValidationParameters.IssuerSigningKey = issuer.VerificationKey;
+        });
+
+        services.AddAuthorization(o =>
+        {
+            o.AddPermissionPolicies();
+            // An endpoint that forgot to declare its permission still needs a valid token.
+            o.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build();
+        });
+        return services;
+    }
+
+    /// <summary>The development scheme for tokens whose (unvalidated) issuer is the development issuer, else the authority.</summary>
+    private static string SchemeFor(string authorization, CallerAuthenticationOptions settings)
+    {
+        if (!settings.DevelopmentIssuer.Enabled) return AuthorityScheme;
+        if (!settings.HasAuthority) return DevelopmentScheme;
+        const string prefix = "Bearer ";
+        if (!authorization.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)) return AuthorityScheme;
+        var token = authorization[prefix.Length..].Trim();
+        try
+        {
+            return new JsonWebToken(token).Issuer == DevelopmentIssuer.Issuer ? DevelopmentScheme : AuthorityScheme;
+        }
+        catch (ArgumentException)
+        {
+            return AuthorityScheme; // not a JWT: the authority scheme refuses it with a 401
+        }
+    }
+
+    private static void Common(JwtBearerOptions o, CallerAuthenticationOptions auth)
+    {
+        o.MapInboundClaims = false;
+        o.IncludeErrorDetails = true;
+        o.TokenValidationParameters.ValidAudience = auth.Audience;
+        o.TokenValidationParameters.ValidateAudience = true;
+        o.TokenValidationParameters.ValidateIssuer = true;
+        o.TokenValidationParameters.ValidateLifetime = true;
+        o.TokenValidationParameters.RequireExpirationTime = true;
+        o.TokenValidationParameters.ClockSkew = TimeSpan.FromSeconds(auth.ClockSkewSeconds);
+        o.TokenValidationParameters.NameClaimType = auth.Claims.Subject;
+        o.TokenValidationParameters.RoleClaimType = auth.Claims.Roles;
+        o.Events = new JwtBearerEvents { OnChallenge = WriteUnauthorizedAsync };
+    }
+
+    /// <summary>401 as problem details, with WWW-Authenticate saying why a presented token was refused (never echoing it).</summary>
+    private static async Task WriteUnauthorizedAsync(JwtBearerChallengeContext context)
+    {
+        context.HandleResponse();
+        var header = "Bearer";
+        var detail = "a bearer token is required (Authorization: Bearer <token>)";
+        if (context.AuthenticateFailure is not null)
+        {
+            var description = string.IsNullOrEmpty(context.ErrorDescription) ? "the token is not valid" : context.ErrorDescription;
+            description = description.Replace("\"", "'", StringComparison.Ordinal);
+            header = $"Bearer error=\"invalid_token\", error_description=\"{description}\"";
+            detail = $"the bearer token was refused: {description}";
+        }
+        context.Response.Headers.WWWAuthenticate = header;
+        await Problems.Create(StatusCodes.Status401Unauthorized, detail).ExecuteAsync(context.HttpContext);
+    }
+}
+
+/// <summary>403 as problem details naming the permission the caller lacks; challenges go to the bearer scheme (401).</summary>
+public sealed class ProblemAuthorizationResultHandler : IAuthorizationMiddlewareResultHandler
+{
+    private readonly AuthorizationMiddlewareResultHandler fallback = new();
+
+    public async Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
+    {
+        if (authorizeResult.Forbidden && context.User.Identity?.IsAuthenticated == true)
+        {
+            var missing = authorizeResult.AuthorizationFailure?.FailedRequirements.OfType<PermissionRequirement>().FirstOrDefault()?.Permission;
+            var detail = missing?.Refusal ?? "the token does not allow this request";
+            await Problems.Create(StatusCodes.Status403Forbidden, detail).ExecuteAsync(context);
+            return;
+        }
+        await fallback.HandleAsync(next, context, policy, authorizeResult);
+    }
+}

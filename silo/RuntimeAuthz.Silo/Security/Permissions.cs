@@ -1,0 +1,94 @@
+using Microsoft.AspNetCore.Authorization;
+
+namespace RuntimeAuthz.Silo.Security;
+
+/// <summary>The role claim values the API knows.</summary>
+public static class Roles
+{
+    public const string Agent = "agent";
+    public const string Pep = "pep";
+    public const string Governance = "governance";
+    public const string Approver = "approver";
+    public const string Responder = "responder";
+    public const string Auditor = "auditor";
+    public const string Admin = "admin";
+
+    public static readonly IReadOnlyList<string> All = [Agent, Pep, Governance, Approver, Responder, Auditor, Admin];
+
+    /// <summary>Roles whose holders act only for particular agents (checked per resource, see <see cref="CallerAccess"/>).</summary>
+    public static bool IsAgentBound(string role) => role is Agent or Pep;
+}
+
+/// <summary>A named permission and the roles that hold it. Each endpoint requires exactly one (its authorization policy).</summary>
+public sealed record Permission(string Name, IReadOnlyList<string> Roles)
+{
+    public string Refusal => $"requires permission '{Name}' (roles: {string.Join(", ", Roles)})";
+}
+
+/// <summary>
+/// The permission table: the one place that says which role may do what. docs/security.md's
+/// matrix is checked against it (SecurityMatrixTests), so the two cannot drift.
+/// </summary>
+public static class Permissions
+{
+    private const string Agent = Roles.Agent, Pep = Roles.Pep, Governance = Roles.Governance, Approver = Roles.Approver,
+        Responder = Roles.Responder, Auditor = Roles.Auditor, Admin = Roles.Admin;
+
+    public static readonly Permission Identity = new("identity:read", Roles.All);
+
+    public static readonly Permission AgentsRead = new("agents:read", [Governance, Responder, Admin]);
+    public static readonly Permission AgentsRegister = new("agents:register", [Governance, Admin]);
+    /// <summary>Any status change; setting "suspended" only needs <see cref="AgentsSuspend"/> (the responders' kill switch).</summary>
+    public static readonly Permission AgentsStatus = new("agents:status", [Governance, Admin]);
+    public static readonly Permission AgentsSuspend = new("agents:suspend", [Governance, Responder, Admin]);
+
+    public static readonly Permission GrantsWrite = new("grants:write", [Governance, Admin]);
+    public static readonly Permission GrantsRevoke = new("grants:revoke", [Governance, Admin]);
+
+    public static readonly Permission SuspensionsRead = new("suspensions:read", [Governance, Responder, Admin]);
+    public static readonly Permission SuspensionsSuspend = new("suspensions:suspend", [Governance, Responder, Admin]);
+    public static readonly Permission SuspensionsReactivate = new("suspensions:reactivate", [Governance, Admin]);
+
+    public static readonly Permission PoliciesRead = new("policies:read", [Governance, Responder, Admin]);
+    public static readonly Permission PoliciesPublish = new("policies:publish", [Governance, Admin]);
+
+    public static readonly Permission SessionsOpen = new("sessions:open", [Agent, Pep, Admin]);
+    public static readonly Permission SessionsRead = new("sessions:read", [Agent, Pep, Approver, Responder, Admin]);
+    public static readonly Permission SessionsClose = new("sessions:close", [Agent, Pep, Admin]);
+    public static readonly Permission Decide = new("decisions:decide", [Agent, Pep, Admin]);
+    public static readonly Permission OutcomesReport = new("outcomes:report", [Agent, Pep, Admin]);
+
+    public static readonly Permission EvidenceRead = new("evidence:read", [Responder, Auditor, Admin]);
+
+    public static readonly IReadOnlyList<Permission> All =
+    [
+        Identity, AgentsRead, AgentsRegister, AgentsStatus, AgentsSuspend, GrantsWrite, GrantsRevoke,
+        SuspensionsRead, SuspensionsSuspend, SuspensionsReactivate, PoliciesRead, PoliciesPublish,
+        SessionsOpen, SessionsRead, SessionsClose, Decide, OutcomesReport, EvidenceRead,
+    ];
+
+    /// <summary>Declares the endpoint's permission (its authorization policy is named after it).</summary>
+    public static TBuilder RequirePermission<TBuilder>(this TBuilder endpoint, Permission permission) where TBuilder : IEndpointConventionBuilder =>
+        endpoint.RequireAuthorization(permission.Name).WithMetadata(permission);
+
+    /// <summary>One authorization policy per permission: an authenticated caller holding one of its roles.</summary>
+    public static void AddPermissionPolicies(this AuthorizationOptions options)
+    {
+        foreach (var permission in All)
+        {
+            options.AddPolicy(permission.Name, policy => policy.RequireAuthenticatedUser().AddRequirements(new PermissionRequirement(permission)));
+        }
+    }
+}
+
+public sealed record PermissionRequirement(Permission Permission) : IAuthorizationRequirement;
+
+/// <summary>Grants a <see cref="PermissionRequirement"/> when the caller's token carries one of its roles.</summary>
+public sealed class PermissionHandler(CallerReader callers) : AuthorizationHandler<PermissionRequirement>
+{
+    protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, PermissionRequirement requirement)
+    {
+        if (callers.Read(context.User) is { } caller && caller.Holds(requirement.Permission)) context.Succeed(requirement);
+        return Task.CompletedTask;
+    }
+}
