@@ -1,8 +1,6 @@
-using System.Globalization;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using RuntimeAuthz.Contracts;
-using RuntimeAuthz.Policy;
+using RuntimeAuthz.Grains.Decisions;
 
 namespace RuntimeAuthz.Grains;
 
@@ -76,9 +74,6 @@ public sealed class AgentSessionGrain(
     /// <summary>Upper bound for the identity lookup and policy load inside one decision.</summary>
     public static readonly TimeSpan DecisionDependencyTimeout = TimeSpan.FromSeconds(5);
 
-    private const string ApprovalAnnotation = "approval";
-    private const string RiskAnnotation = "risk";
-
     private string SessionId => this.GetPrimaryKeyString();
 
     private TemporalHistoryKeeper? temporalKeeper;
@@ -118,7 +113,7 @@ public sealed class AgentSessionGrain(
     public async Task<SessionInfo?> Get()
     {
         if (state.State.Session is not { } session) return null;
-        if (session.Status == SessionStatus.Open && ExpiryOf(session, clock.UtcNow) is not null)
+        if (session.Status == SessionStatus.Open && SessionGate.ExpiryOf(session, clock.UtcNow) is not null)
         {
             state.State = state.State with { Session = session with { Status = SessionStatus.Expired } };
             await state.WriteStateAsync();
@@ -162,174 +157,82 @@ public sealed class AgentSessionGrain(
 
     public async Task<AuthzDecision> Decide(DecisionRequest request)
     {
-        var now = clock.UtcNow;
-        var decisionId = Guid.NewGuid();
-        if (state.State.Session is not { } session)
-        {
-            return new AuthzDecision
-            {
-                DecisionId = decisionId, Outcome = DecisionOutcome.Deny, DenyReason = DenyReasons.UnknownSession,
-                SessionId = SessionId, AgentId = request.AgentId ?? "", DecidedAt = now,
-            };
-        }
+        var call = new DecisionCall(SessionId, Guid.NewGuid(), clock.UtcNow, request);
+        if (state.State.Session is not { } session) return Denials.UnknownSession(call);
+        Verdict verdict;
         try
         {
-            return await DecideAndRecord(session, request, decisionId, now);
+            verdict = await DecideAsync(session, call);
+            // The request event is durable before the answer leaves (a failure here is a deny).
+            await Temporal.CommitAsync(call.DecisionId);
         }
         catch (Exception ex)
         {
-            // Last line of defence: whatever failed (recording included), the answer is a deny.
-            logger.LogError(ex, "Decision {DecisionId} in session {SessionId} could not be made or recorded; denying", decisionId, SessionId);
+            logger.LogError(ex, "Decision {DecisionId} in session {SessionId} failed; denying", call.DecisionId, SessionId);
+            verdict = Denials.InternalError(policyCache.Version);
+        }
+        try
+        {
+            return await RecordAsync(session, call, verdict);
+        }
+        catch (Exception ex)
+        {
+            // Last line of defence: whatever failed while recording, the answer is a deny.
+            logger.LogError(ex, "Decision {DecisionId} in session {SessionId} could not be recorded; denying", call.DecisionId, SessionId);
             DeactivateOnIdle();
-            return new AuthzDecision
-            {
-                DecisionId = decisionId, Outcome = DecisionOutcome.Deny, DenyReason = DenyReasons.InternalError,
-                SessionId = SessionId, AgentId = session.AgentId, DecidedAt = now, CumulativeRisk = session.CumulativeRisk,
-            };
+            return Denials.InternalError(verdict.PolicyVersion).ToAnswer(call, session.AgentId, session.CumulativeRisk);
         }
     }
 
-    private async Task<AuthzDecision> DecideAndRecord(SessionInfo session, DecisionRequest request, Guid decisionId, DateTimeOffset now)
+    /// <summary>The stages in order; each returns a denial or lets the call through to the next.</summary>
+    private async Task<Verdict> DecideAsync(SessionInfo session, DecisionCall call)
     {
-        Evaluation evaluation;
-        try
-        {
-            evaluation = await Evaluate(session, request, now, decisionId);
-            // The request event is durable before the answer leaves (a failure here is a deny).
-            await Temporal.CommitAsync(decisionId);
-        }
-        catch (Exception ex)
-        {
-            logger.LogError(ex, "Decision {DecisionId} in session {SessionId} failed; denying", decisionId, SessionId);
-            evaluation = Evaluation.Denied(DenyReasons.InternalError, policyVersion: policyCache.Version, detail: "internal error while deciding");
-        }
+        if (await SessionGate.CheckAsync(session, call, AgentExistsAsync) is { } closed) return closed;
 
-        var decision = new AuthzDecision
-        {
-            DecisionId = decisionId, Outcome = evaluation.Outcome, Reasons = evaluation.Reasons, Errors = evaluation.Errors,
-            PolicyVersion = evaluation.PolicyVersion, DenyReason = evaluation.DenyReason, SessionId = SessionId,
-            AgentId = session.AgentId, DecidedAt = now, RiskAdded = evaluation.RiskAdded,
-            CumulativeRisk = session.CumulativeRisk + evaluation.RiskAdded,
-        };
+        var agent = await GrainFactory.GetGrain<IAgentGrain>(session.AgentId).Get().WaitAsync(DecisionDependencyTimeout);
+        if (AuthorityStage.CheckIdentity(agent) is { } notActive) return notActive;
+
+        var policy = await policyCache.GetAsync().WaitAsync(DecisionDependencyTimeout);
+        if (policy is null) return Denials.Deny(DenyReasons.NoPolicy);
+
+        var (authority, unauthorized) = await AuthorityStage.ResolveGrantsAsync(GrainFactory, agent!, call, policy.Version).WaitAsync(DecisionDependencyTimeout);
+        if (unauthorized is not null) return unauthorized;
+
+        var facts = new CedarRequestBuilder.SessionFacts(SessionId, session.CumulativeRisk, session.DecisionCount,
+            (long)Math.Max(0, (call.Now - session.OpenedAt).TotalSeconds));
+        return EvaluationStage.Evaluate(policy, agent!, facts, call, authority!,
+            (request, entities) => Temporal.Decide(policy, request, entities, call.Request, session.AgentId, call.DecisionId, call.Now, SessionId));
+    }
+
+    private async Task<bool> AgentExistsAsync(string agentId) =>
+        await GrainFactory.GetGrain<IAgentGrain>(agentId).Get().WaitAsync(DecisionDependencyTimeout) is not null;
+
+    /// <summary>Recording stage: seals the verdict, then updates the session; the answer is what the record says.</summary>
+    private async Task<AuthzDecision> RecordAsync(SessionInfo session, DecisionCall call, Verdict verdict)
+    {
+        var decision = verdict.ToAnswer(call, session.AgentId, session.CumulativeRisk);
+        var evidenceHead = await evidence.AppendAsync(
+            DecisionEvidence.Build(evidence.Redactor, SessionId, call.ResourceLiteral, call.Request, decision, verdict.Detail),
+            new(state.State.EvidenceSequence, state.State.EvidenceHash ?? RuntimeAuthz.Evidence.EvidenceBody.GenesisHash));
+        if (evidenceHead is null) return Denials.NoEvidence(verdict).ToAnswer(call, session.AgentId, session.CumulativeRisk);
+
         var updated = session with
         {
-            Status = evaluation.ExpireSession ? SessionStatus.Expired : session.Status,
+            Status = verdict.ExpiresSession ? SessionStatus.Expired : session.Status,
             CumulativeRisk = decision.CumulativeRisk,
             DecisionCount = session.DecisionCount + 1,
-            LastActivityAt = evaluation.CountsAsActivity ? now : session.LastActivityAt,
+            LastActivityAt = verdict.CountsAsActivity ? call.Now : session.LastActivityAt,
         };
         updated = SessionLimits.Append(updated, new SessionEvent
         {
-            Kind = SessionEventKind.Request, At = now, DecisionId = decisionId, Action = SessionLimits.Truncate(request.Action) ?? "",
-            Resource = SessionLimits.Truncate(SafeResourceLiteral(request)) ?? "", Outcome = decision.Outcome,
+            Kind = SessionEventKind.Request, At = call.Now, DecisionId = call.DecisionId, Action = SessionLimits.Truncate(call.Request.Action) ?? "",
+            Resource = SessionLimits.Truncate(call.ResourceLiteral) ?? "", Outcome = decision.Outcome,
             PolicyVersion = decision.PolicyVersion, Reasons = decision.Reasons,
-            Detail = SessionLimits.Truncate(decision.DenyReason is null ? evaluation.Detail : $"{decision.DenyReason}: {evaluation.Detail}".TrimEnd(' ', ':')),
+            Detail = SessionLimits.Truncate(decision.DenyReason is null ? verdict.Detail : $"{decision.DenyReason}: {verdict.Detail}".TrimEnd(' ', ':')),
         });
-        // No evidence, no allow: the signed record is durable before any answer leaves; on failure the head stays put.
-        var evidenceHead = await evidence.AppendAsync(
-            DecisionEvidence.Build(evidence.Redactor, SessionId, SafeResourceLiteral(request), request, decision, evaluation.Detail),
-            new(state.State.EvidenceSequence, state.State.EvidenceHash ?? RuntimeAuthz.Evidence.EvidenceBody.GenesisHash));
-        if (evidenceHead is null)
-        {
-            return decision with
-            {
-                Outcome = DecisionOutcome.Deny, DenyReason = EvidenceDenyReasons.NoEvidence, RiskAdded = 0, CumulativeRisk = session.CumulativeRisk,
-            };
-        }
         state.State = state.State with { Session = updated, EvidenceSequence = evidenceHead.Sequence, EvidenceHash = evidenceHead.Hash };
-        try
-        {
-            await state.WriteStateAsync();
-        }
-        catch (Exception ex)
-        {
-            // No durable evidence, no permission. Drop the activation so the next call reloads the stored state.
-            logger.LogError(ex, "Could not persist decision {DecisionId} of session {SessionId}; denying", decisionId, SessionId);
-            DeactivateOnIdle();
-            return decision with
-            {
-                Outcome = DecisionOutcome.Deny, DenyReason = DenyReasons.InternalError, RiskAdded = 0,
-                CumulativeRisk = session.CumulativeRisk,
-            };
-        }
-        // Debug: the session timeline is the durable record of every decision; this is for tracing.
-        logger.LogDebug("Decision {DecisionId} session {SessionId} agent {AgentId} action {Action}: {Outcome} {DenyReason} policy v{PolicyVersion}",
-            decisionId, SessionId, session.AgentId, request.Action, decision.Outcome, decision.DenyReason, decision.PolicyVersion);
+        await state.WriteStateAsync();
         return decision;
-    }
-
-    private async Task<Evaluation> Evaluate(SessionInfo session, DecisionRequest request, DateTimeOffset now, Guid decisionId)
-    {
-        if (request.AgentId is not null && !string.Equals(request.AgentId, session.AgentId, StringComparison.Ordinal))
-        {
-            // The caller claims another agent: an agent that does not exist is "unknown", an existing one is a mismatch.
-            var claimed = await GrainFactory.GetGrain<IAgentGrain>(request.AgentId).Get().WaitAsync(DecisionDependencyTimeout);
-            return claimed is null
-                ? Evaluation.Denied(DenyReasons.UnknownAgent, detail: $"agent '{request.AgentId}' is not registered")
-                : Evaluation.Denied(DenyReasons.SessionAgentMismatch, detail: $"session belongs to another agent, not '{request.AgentId}'");
-        }
-        if (session.Status == SessionStatus.Closed)
-            return Evaluation.Denied(DenyReasons.SessionClosed);
-        if (session.Status == SessionStatus.Expired)
-            return Evaluation.Denied(DenyReasons.SessionExpired);
-        if (ExpiryOf(session, now) is { } expiry)
-            return Evaluation.Denied(DenyReasons.SessionExpired, detail: expiry) with { ExpireSession = true };
-
-        var agent = await GrainFactory.GetGrain<IAgentGrain>(session.AgentId).Get().WaitAsync(DecisionDependencyTimeout);
-        if (agent is null) return Evaluation.Denied(DenyReasons.UnknownAgent) with { CountsAsActivity = true };
-        if (agent.Status == AgentStatus.Revoked) return Evaluation.Denied(DenyReasons.AgentRevoked) with { CountsAsActivity = true };
-        if (agent.Status == AgentStatus.Suspended) return Evaluation.Denied(DenyReasons.AgentSuspended) with { CountsAsActivity = true };
-
-        var policy = await policyCache.GetAsync().WaitAsync(DecisionDependencyTimeout);
-        if (policy is null) return Evaluation.Denied(DenyReasons.NoPolicy) with { CountsAsActivity = true };
-
-        if (string.IsNullOrWhiteSpace(request.Action) || string.IsNullOrWhiteSpace(request.ResourceType) || request.ResourceId is null)
-            return Evaluation.Denied(DenyReasons.InvalidRequest, policy.Version, "action and resource type are required") with { CountsAsActivity = true };
-
-        var authority = await GrantAuthority.ResolveAsync(GrainFactory, agent, SessionId, request, now).WaitAsync(DecisionDependencyTimeout);
-        if (authority.DenyReason is { } authorityDenied)
-            return Evaluation.Denied(authorityDenied, policy.Version, authority.Detail) with { CountsAsActivity = true };
-
-        AuthorizationRequest cedarRequest;
-        EntityStore entities;
-        try
-        {
-            var facts = new CedarRequestBuilder.SessionFacts(SessionId, session.CumulativeRisk, session.DecisionCount,
-                (long)Math.Max(0, (now - session.OpenedAt).TotalSeconds));
-            (cedarRequest, entities) = CedarRequestBuilder.Build(agent, facts, request);
-        }
-        catch (Exception ex) when (ex is CedarSyntaxException or JsonException or ArgumentException or FormatException)
-        {
-            return Evaluation.Denied(DenyReasons.InvalidRequest, policy.Version, ex.Message) with { CountsAsActivity = true };
-        }
-        if (authority.Select(cedarRequest, entities) is not { } delegation)
-            return Evaluation.Denied(DenyReasons.NoDelegation, policy.Version, "the conditions of the covering grants do not hold") with { CountsAsActivity = true };
-
-        // With temporal policies the request is recorded as a `request` event, then decided over the session's history.
-        var response = Temporal.Decide(policy, cedarRequest, entities, request, session.AgentId, decisionId, now, SessionId);
-        var errors = response.Errors.Select(e => new PolicyErrorInfo { PolicyId = e.PolicyId, Message = e.Message }).ToArray();
-        if (response.Decision != RuntimeAuthz.Policy.Decision.Allow)
-        {
-            return new Evaluation(DecisionOutcome.Deny, response.Reasons.ToArray(), errors, policy.Version, DenyReasons.NotPermitted, 0,
-                response.Reasons.Count > 0 ? $"forbidden by {string.Join(", ", response.Reasons)}" : "no policy permits") { CountsAsActivity = true };
-        }
-
-        var determining = response.Reasons
-            .Select(id => policy.PoliciesById.GetValueOrDefault(id))
-            .OfType<RuntimeAuthz.Policy.Policy>()
-            .ToArray();
-        var needsApproval = determining.Any(p =>
-            p.Annotations.TryGetValue(ApprovalAnnotation, out var value) && string.Equals(value, "required", StringComparison.OrdinalIgnoreCase));
-        long risk = 0;
-        foreach (var p in determining)
-        {
-            if (!p.Annotations.TryGetValue(RiskAnnotation, out var value)) continue;
-            if (long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed) && parsed > risk) risk = parsed;
-            else if (!long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
-                logger.LogWarning("Policy {PolicyId} has a non-integer @risk annotation {Risk}; ignored", p.Id, value);
-        }
-        return new Evaluation(needsApproval ? DecisionOutcome.ApprovalRequired : DecisionOutcome.Allow, response.Reasons.ToArray(), errors,
-            policy.Version, null, risk, $"delegation {delegation.Id}") { CountsAsActivity = true };
     }
 
     /// <summary>Notes a revocation of the agent's authority in the timeline of a live session (enforcement does not depend on it).</summary>
@@ -345,36 +248,5 @@ public sealed class AgentSessionGrain(
             }),
         };
         await state.WriteStateAsync();
-    }
-
-    /// <summary>Why an open session is no longer usable at <paramref name="now"/>, or null when it still is.</summary>
-    private static string? ExpiryOf(SessionInfo session, DateTimeOffset now)
-    {
-        if (now >= session.ExpiresAt) return $"lifetime ended at {session.ExpiresAt:O}";
-        if (now - session.LastActivityAt >= session.IdleTimeout) return $"idle for more than {session.IdleTimeout.TotalSeconds:0} seconds";
-        return null;
-    }
-
-    private static string SafeResourceLiteral(DecisionRequest request)
-    {
-        try
-        {
-            return CedarRequestBuilder.ResourceLiteral(request.ResourceType, request.ResourceId);
-        }
-        catch (Exception ex) when (ex is ArgumentException or FormatException)
-        {
-            return $"{request.ResourceType}::\"{request.ResourceId}\"";
-        }
-    }
-
-    private sealed record Evaluation(
-        DecisionOutcome Outcome, IReadOnlyList<string> Reasons, IReadOnlyList<PolicyErrorInfo> Errors,
-        long PolicyVersion, string? DenyReason, long RiskAdded, string? Detail)
-    {
-        public bool ExpireSession { get; init; }
-        public bool CountsAsActivity { get; init; }
-
-        public static Evaluation Denied(string reason, long policyVersion = 0, string? detail = null) =>
-            new(DecisionOutcome.Deny, [], [], policyVersion, reason, 0, detail);
     }
 }

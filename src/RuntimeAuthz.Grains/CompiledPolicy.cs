@@ -14,6 +14,8 @@ public sealed class CompiledPolicy
         Policies = temporal.Policies;
         Schema = schema;
         PoliciesById = Policies.Policies.ToDictionary(p => p.Id, StringComparer.Ordinal);
+        // Published versions were checked (see Check); a stored text from before that check keeps its readable annotations.
+        Traits = Policies.Policies.ToDictionary(p => p.Id, p => PolicyTraits.Read(p, PolicySourceName).Traits ?? PolicyTraits.None, StringComparer.Ordinal);
     }
 
     public long Version { get; }
@@ -22,6 +24,22 @@ public sealed class CompiledPolicy
     public TemporalPolicySet Temporal { get; }
     public CedarSchema? Schema { get; }
     public IReadOnlyDictionary<string, RuntimeAuthz.Policy.Policy> PoliciesById { get; }
+    /// <summary>Each policy's <c>@risk</c> and <c>@approval</c>, read once here.</summary>
+    public IReadOnlyDictionary<string, PolicyTraits> Traits { get; }
+
+    /// <summary>The risk (largest <c>@risk</c>) and whether approval is needed, over the determining policies of an allow.</summary>
+    public PolicyTraits TraitsOf(IEnumerable<string> determiningPolicies)
+    {
+        long risk = 0;
+        var approval = false;
+        foreach (var id in determiningPolicies)
+        {
+            if (!Traits.TryGetValue(id, out var traits)) continue;
+            risk = Math.Max(risk, traits.Risk);
+            approval |= traits.RequiresApproval;
+        }
+        return new PolicyTraits(risk, approval);
+    }
 
     public const string PolicySourceName = "policies.cedar";
     public const string SchemaSourceName = "schema.cedarschema";
@@ -53,6 +71,8 @@ public sealed class CompiledPolicy
             return [Issue(ex)];
         }
         policyCount = set.Policies.Count;
+        var annotationIssues = set.Policies.Select(p => PolicyTraits.Read(p, PolicySourceName).Issue).OfType<SourceIssue>().ToArray();
+        if (annotationIssues.Length > 0) return annotationIssues;
         if (schema is null) return [];
         try
         {
