@@ -12,20 +12,8 @@ public sealed record AgentState
     public AgentInfo? Agent { get; init; }
 }
 
-/// <summary>
-/// The agent's open sessions (most recent, bounded), told about revocations. A row of its own so
-/// that a revocation writes only the small identity row, whatever the number of sessions.
-/// </summary>
-public sealed record AgentSessionsState
-{
-    public const int CurrentSchemaVersion = 1;
-    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
-    public IReadOnlyList<string> Sessions { get; init; } = [];
-}
-
 public sealed class AgentGrain(
     [PersistentState("agent", AuthzStorage.ProviderName)] IPersistentState<AgentState> state,
-    [PersistentState("agentSessions", AuthzStorage.ProviderName)] IPersistentState<AgentSessionsState> sessions,
     AuthzClock clock,
     IGovernanceEventSink governanceSink,
     IOptions<DelegationOptions> delegationOptions,
@@ -33,8 +21,16 @@ public sealed class AgentGrain(
 {
     /// <summary>Revoked grants kept for inspection (most recent first out).</summary>
     public const int MaxRevokedKept = 50;
-    /// <summary>Open sessions remembered for revocation notices.</summary>
+    /// <summary>Sessions remembered for revocation notices.</summary>
     public const int MaxTrackedSessions = 2000;
+
+    /// <summary>
+    /// Sessions that opened or decided while this activation lived, told about revocations. Kept in
+    /// memory only, so opening a session writes nothing here: every decision reads this grain (and
+    /// re-registers), and enforcement never depends on the notices.
+    /// </summary>
+    private readonly List<string> liveSessions = [];
+    private readonly HashSet<string> liveSessionSet = new(StringComparer.Ordinal);
 
     /// <summary>Keeps the identity row far below Azure's 1 MiB entity limit.</summary>
     public const int MaxDelegations = 100;
@@ -199,15 +195,19 @@ public sealed class AgentGrain(
         return Task.FromResult(new GrantLink { Grant = grant, HolderStatus = agent.Status, HolderFleet = agent.Fleet, HolderLabels = agent.Labels });
     }
 
-    public async Task<AgentInfo?> RegisterSession(string sessionId)
+    public Task<AgentInfo?> RegisterSession(string sessionId)
     {
-        if (state.State.Agent is not { } agent) return null;
-        if (!sessions.State.Sessions.Contains(sessionId, StringComparer.Ordinal))
+        if (state.State.Agent is not { } agent) return Task.FromResult<AgentInfo?>(null);
+        if (liveSessionSet.Add(sessionId))
         {
-            sessions.State = sessions.State with { Sessions = sessions.State.Sessions.Append(sessionId).TakeLast(MaxTrackedSessions).ToArray() };
-            await sessions.WriteStateAsync();
+            liveSessions.Add(sessionId);
+            if (liveSessions.Count > MaxTrackedSessions)
+            {
+                liveSessionSet.Remove(liveSessions[0]);
+                liveSessions.RemoveAt(0);
+            }
         }
-        return agent;
+        return Task.FromResult<AgentInfo?>(agent);
     }
 
     /// <summary>Moves the matching current grants to the revoked list, persists, reports, and tells the sessions.</summary>
@@ -246,11 +246,11 @@ public sealed class AgentGrain(
     /// </summary>
     private void NotifySessions(string what, GovernanceActor by, DateTimeOffset at)
     {
-        if (sessions.State.Sessions.Count == 0) return;
+        if (liveSessions.Count == 0) return;
         var notice = new RevocationNotice { AgentId = AgentId, What = what, Actor = by.Actor, Reason = by.Reason, At = at };
         try
         {
-            _ = GrainFactory.GetGrain<IRevocationFanoutGrain>(0).Notify(sessions.State.Sessions, notice);
+            _ = GrainFactory.GetGrain<IRevocationFanoutGrain>(0).Notify([.. liveSessions], notice);
         }
         catch (Exception ex)
         {

@@ -49,7 +49,15 @@ public static class CedarRequestBuilder
             entities.Add(Entity(resource, properties, []));
         }
 
-        var context = ParseObject(request.ContextJson, "context");
+        var store = EntityStore.FromJson(entities.ToJsonString(), schema: null, sourceName: "entities.json");
+        var cedarContext = Context(session, request.ContextJson, request.InputJson);
+        return (new AuthorizationRequest(principal, new EntityUid(ActionType, request.Action), resource, cedarContext), store);
+    }
+
+    /// <summary>The request context: the caller's keys, <c>session</c> (the facts) and <c>input</c> (the tool input).</summary>
+    public static CedarContext Context(SessionFacts session, string? contextJson, string? inputJson)
+    {
+        var context = ParseObject(contextJson, "context");
         context["session"] = new JsonObject
         {
             ["id"] = session.SessionId,
@@ -57,11 +65,8 @@ public static class CedarRequestBuilder
             ["decisions"] = session.Decisions,
             ["ageSeconds"] = session.AgeSeconds,
         };
-        context["input"] = request.InputJson is null ? new JsonObject() : JsonNode.Parse(request.InputJson) ?? new JsonObject();
-
-        var store = EntityStore.FromJson(entities.ToJsonString(), schema: null, sourceName: "entities.json");
-        var cedarContext = CedarContext.FromJson(context.ToJsonString(), schema: null, action: null, sourceName: "context.json");
-        return (new AuthorizationRequest(principal, new EntityUid(ActionType, request.Action), resource, cedarContext), store);
+        context["input"] = inputJson is null ? new JsonObject() : JsonNode.Parse(inputJson) ?? new JsonObject();
+        return CedarContext.FromJson(context.ToJsonString(), schema: null, action: null, sourceName: "context.json");
     }
 
     /// <summary>

@@ -42,13 +42,23 @@ public sealed class CompiledPolicy
     }
 
     public const string PolicySourceName = "policies.cedar";
+
+    /// <summary>
+    /// AgentCore's event model plus <c>reporter</c> on outcome events (<c>"agent"</c> or
+    /// <c>"enforcement-point"</c>), so a rule can insist on outcomes an enforcement point saw.
+    /// </summary>
+    public static EventSchema EventModel { get; } = EventSchema.Parse(
+        EventSchema.AgentCoreText
+            .Replace("event <A>::response {", "event <A>::response {\n    reporter: String,", StringComparison.Ordinal)
+            .Replace("event <A>::error {", "event <A>::error {\n    reporter: String,", StringComparison.Ordinal),
+        "authz-events.dwschema");
     public const string SchemaSourceName = "schema.cedarschema";
 
     /// <summary>Compiles stored texts (already validated when published).</summary>
     public static CompiledPolicy FromRecord(PolicyVersionRecord record)
     {
         var schema = record.Schema is null ? null : CedarSchema.Parse(record.Schema, SchemaSourceName);
-        return new(record.Version, TemporalPolicySet.Parse(record.Policies, PolicySourceName, EventSchema.AgentCore, schema), schema);
+        return new(record.Version, TemporalPolicySet.Parse(record.Policies, PolicySourceName, EventModel, schema), schema);
     }
 
     /// <summary>
@@ -64,7 +74,7 @@ public sealed class CompiledPolicy
         {
             // Policy text is Dogwood: Cedar whose conditions may hold temporal blocks, checked
             // against AgentCore's event schema (and, below, against the Cedar schema too).
-            set = TemporalPolicySet.Parse(policies, PolicySourceName, EventSchema.AgentCore).Policies;
+            set = TemporalPolicySet.Parse(policies, PolicySourceName, EventModel).Policies;
         }
         catch (CedarSyntaxException ex)
         {
@@ -78,7 +88,7 @@ public sealed class CompiledPolicy
         {
             parsedSchema = CedarSchema.Parse(schema, SchemaSourceName);
             if (set.Policies.Any(p => p.Text.Contains("temporal", StringComparison.Ordinal)))
-                TemporalPolicySet.Parse(policies, PolicySourceName, EventSchema.AgentCore, parsedSchema);
+                TemporalPolicySet.Parse(policies, PolicySourceName, EventModel, parsedSchema);
         }
         catch (CedarSyntaxException ex)
         {

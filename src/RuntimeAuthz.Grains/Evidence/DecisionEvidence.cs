@@ -48,10 +48,53 @@ public static class DecisionEvidence
             DenyReason = decision.DenyReason,
             DeterminingPolicies = decision.Reasons,
             PolicyVersion = decision.PolicyVersion,
+            RiskAdded = decision.RiskAdded == 0 ? null : decision.RiskAdded,
             // Request-derived parse errors may quote the input: keep them out of the record (the digest covers the input).
             Detail = decision.DenyReason == DenyReasons.InvalidRequest ? null : SessionLimits.Truncate(detail),
         };
     }
+
+    /// <summary>An outcome report of an allowed decision, or (<paramref name="refusal"/> set) the evidence of a refused attempt.</summary>
+    public static EvidenceBody Outcome(EvidenceRedactor redactor, string sessionId, OutcomeReport report, RecentDecision? decision, DateTimeOffset at, string? refusal = null)
+    {
+        var isError = report.Kind == SessionEventKind.Error;
+        var input = redactor.Prepare(new JsonObject
+        {
+            ["decisionId"] = report.DecisionId.ToString(),
+            ["output"] = isError ? null : ParseOrKeep(report.OutputJson),
+            ["error"] = isError ? report.Error ?? report.OutputJson : null,
+        });
+        return new EvidenceBody
+        {
+            Chain = EvidenceChains.ForSession(sessionId),
+            Time = EvidenceSealer.FormatTime(at),
+            Kind = refusal is null ? EvidenceKinds.Outcome : EvidenceKinds.OutcomeRefused,
+            DecisionId = report.DecisionId.ToString(),
+            SessionId = sessionId,
+            Action = decision?.Action,
+            Resource = decision?.Resource,
+            InputDigest = input.Digest,
+            Input = input.Stored,
+            InputTruncated = input.Truncated ? true : null,
+            Report = isError ? TemporalEvent.ErrorKind : TemporalEvent.ResponseKind,
+            Actor = SessionLimits.Truncate(report.ReportedBy),
+            ReporterKind = ReporterKinds.Of(report.ReporterKind),
+            Detail = SessionLimits.Truncate(refusal),
+        };
+    }
+
+    /// <summary>A note in the session's chain (e.g. a revocation of its agent's authority).</summary>
+    public static EvidenceBody Note(string sessionId, string agentId, string action, string actor, DateTimeOffset at, string detail) => new()
+    {
+        Chain = EvidenceChains.ForSession(sessionId),
+        Time = EvidenceSealer.FormatTime(at),
+        Kind = EvidenceKinds.SessionNote,
+        AgentId = agentId,
+        SessionId = sessionId,
+        Action = action,
+        Actor = SessionLimits.Truncate(actor),
+        Detail = SessionLimits.Truncate(detail),
+    };
 
     private static JsonNode? ParseOrKeep(string? json)
     {
