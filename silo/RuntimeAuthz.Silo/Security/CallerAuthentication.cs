@@ -76,7 +76,7 @@ public static class CallerAuthentication
         {
             return new JsonWebToken(token).Issuer == DevelopmentIssuer.Issuer ? DevelopmentScheme : AuthorityScheme;
         }
-        catch (ArgumentException)
+        catch (Exception ex) when (ex is ArgumentException or SecurityTokenException)
         {
             return AuthorityScheme; // not a JWT: the authority scheme refuses it with a 401
         }

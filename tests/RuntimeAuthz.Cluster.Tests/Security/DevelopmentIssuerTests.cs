@@ -87,7 +87,8 @@ public sealed class DevelopmentIssuerTests(ClusterEnvironment env)
     [Fact]
     public async Task A_development_silo_mints_tokens_of_any_role_and_still_accepts_its_authority()
     {
-        var host = await env.StartHostAsync(Args("Development", $"--{CallerAuthenticationOptions.DevelopmentIssuerKey}=true"));
+        var host = await env.StartHostAsync(Args("Development", $"--{CallerAuthenticationOptions.DevelopmentIssuerKey}=true",
+            "--Authentication:Peps:gateway-configured:Agents:0=bot-7"));
         var anonymous = host.ClientWith(null);
 
         var admin = await anonymous.PostJsonAsync("/dev/token", "{}");
@@ -99,6 +100,8 @@ public sealed class DevelopmentIssuerTests(ClusterEnvironment env)
         var agentGovernance = await host.ClientWith(agent.Json["access_token"]!.GetValue<string>()).GetJsonAsync("/v1/agents");
         var fromAuthority = await host.Http.GetJsonAsync("/v1/whoami");
         var forged = await host.ClientWith(TestTokens.Mint("dev-admin", [Roles.Admin], issuer: DevelopmentIssuer.Issuer, otherKey: true)).GetJsonAsync("/v1/whoami");
+        var garbage = await host.ClientWith("not.a.jwt").GetJsonAsync("/v1/whoami");
+        var configuredPep = await host.ClientWith(TestTokens.ForPep("gateway-configured", "bot-8")).GetJsonAsync("/v1/whoami");
 
         Assert.Equal("Bearer", admin.Json["token_type"]!.GetValue<string>());
         Assert.Equal(3600, admin.Json["expires_in"]!.GetValue<long>());
@@ -113,6 +116,8 @@ public sealed class DevelopmentIssuerTests(ClusterEnvironment env)
         Assert.Contains("agents:read", agentGovernance.AssertProblem(HttpStatusCode.Forbidden), StringComparison.Ordinal);
         Assert.Equal(TestTokens.AdminSubject, fromAuthority.Json["subject"]!.GetValue<string>());
         Assert.Contains("invalid_token", forged.Response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+        garbage.AssertProblem(HttpStatusCode.Unauthorized);
+        Assert.Equal(["bot-8", "bot-7"], configuredPep.Json["agents"]!.AsArray().Select(r => r!.GetValue<string>()));
     }
 
     [Theory]
