@@ -71,6 +71,7 @@ public static class SiloHost
 
         builder.Services.Configure<EvidenceOptions>(config.GetSection(EvidenceOptions.Section));
         builder.Services.Configure<DelegationOptions>(config.GetSection(DelegationOptions.SectionName));
+        builder.Services.Configure<RuntimeAuthz.Grains.Approvals.ApprovalOptions>(config.GetSection(RuntimeAuthz.Grains.Approvals.ApprovalOptions.Section));
         builder.Services.AddHostedService<ExampleSeeder>();
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.HideInternals);
         builder.Services.ConfigureHttpJsonOptions(o =>
@@ -100,6 +101,7 @@ public static class SiloHost
         app.MapSessionEndpoints();
         app.MapPolicyEndpoints();
         app.MapEvidenceEndpoints();
+        app.MapApprovalEndpoints();
         return app;
     }
 }

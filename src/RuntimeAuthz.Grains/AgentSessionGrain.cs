@@ -155,6 +155,7 @@ public sealed partial class AgentSessionGrain(
         try
         {
             (verdict, policy, requestEvent) = await DecideAsync(current, call);
+            verdict = await ResolveApprovalAsync(current, call, verdict);
         }
         catch (Exception ex)
         {
@@ -164,7 +165,9 @@ public sealed partial class AgentSessionGrain(
         }
         try
         {
-            return await RecordAsync(current, call, verdict, policy, requestEvent);
+            var answer = await RecordAsync(current, call, verdict, policy, requestEvent);
+            await PublishApprovalOfAsync(current, answer);
+            return answer;
         }
         catch (Exception ex)
         {
@@ -222,7 +225,7 @@ public sealed partial class AgentSessionGrain(
     {
         var session = current.Session;
         var answer = verdict.ToAnswer(call, session.AgentId, session.CumulativeRisk);
-        var body = DecisionEvidence.Build(evidence.Redactor, SessionId, call.ResourceLiteral, call.Request, answer, verdict.Detail);
+        var body = DecisionEvidence.Build(evidence.Redactor, SessionId, call.ResourceLiteral, call.Request, answer, verdict.Detail, verdict.Approval);
         var replay = new SessionReplay { CountsAsActivity = verdict.CountsAsActivity, ExpiresSession = verdict.ExpiresSession, Temporal = requestEvent };
         var result = await evidence.TryAppendAsync(body, current.Head, replay.ToJson());
         if (result.Status == AppendStatus.Durable)
@@ -367,6 +370,7 @@ public sealed partial class AgentSessionGrain(
         {
             logger.LogWarning(ex, "Session {SessionId}: unconfirmed record still unresolved", SessionId);
         }
+        await MaintainApprovalsAsync();
         if (ledger is { UnsnapshottedRecords: > 0 }) StartSnapshot();
     }
 

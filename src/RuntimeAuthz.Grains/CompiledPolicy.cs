@@ -31,14 +31,14 @@ public sealed class CompiledPolicy
     public PolicyTraits TraitsOf(IEnumerable<string> determiningPolicies)
     {
         long risk = 0;
-        var approval = false;
+        var approvers = 0;
         foreach (var id in determiningPolicies)
         {
             if (!Traits.TryGetValue(id, out var traits)) continue;
             risk = Math.Max(risk, traits.Risk);
-            approval |= traits.RequiresApproval;
+            approvers = Math.Max(approvers, traits.Approvers);
         }
-        return new PolicyTraits(risk, approval);
+        return new PolicyTraits(risk, approvers);
     }
 
     public const string PolicySourceName = "policies.cedar";

@@ -16,6 +16,7 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IGovernanceEventSink, LoggingGovernanceEventSink>();
         services.AddOptions<DelegationOptions>();
+        services.AddOptions<Approvals.ApprovalOptions>().Validate(o => o.Problem() is null, "Approvals:ExpirySeconds must be between 10 and 86400").ValidateOnStart();
         services.AddSingleton<PolicyCache>();
         services.AddSingleton<PolicyCacheService>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PolicyCacheService>());

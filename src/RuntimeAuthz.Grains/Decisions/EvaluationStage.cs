@@ -40,7 +40,7 @@ public static class EvaluationStage
         var traits = policy.TraitsOf(reasons);
         return new Verdict(traits.RequiresApproval ? DecisionOutcome.ApprovalRequired : DecisionOutcome.Allow, null, policy.Version, $"delegation {delegation.Id}")
         {
-            Reasons = reasons, Errors = errors, RiskAdded = traits.Risk,
+            Reasons = reasons, Errors = errors, RiskAdded = traits.Risk, RequiredApprovals = traits.Approvers,
         };
     }
 }

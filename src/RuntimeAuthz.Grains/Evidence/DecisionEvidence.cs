@@ -27,7 +27,8 @@ public static class DecisionEvidence
         ["input"] = ParseOrKeep(request.InputJson),
     };
 
-    public static EvidenceBody Build(EvidenceRedactor redactor, string sessionId, string resourceLiteral, DecisionRequest request, AuthzDecision decision, string? detail)
+    public static EvidenceBody Build(EvidenceRedactor redactor, string sessionId, string resourceLiteral, DecisionRequest request, AuthzDecision decision, string? detail,
+        ApprovalEvidence? approval = null)
     {
         var input = redactor.Prepare(InputOf(request));
         return new EvidenceBody
@@ -49,6 +50,8 @@ public static class DecisionEvidence
             DeterminingPolicies = decision.Reasons,
             PolicyVersion = decision.PolicyVersion,
             RiskAdded = decision.RiskAdded == 0 ? null : decision.RiskAdded,
+            ApprovalIds = approval is null ? null : [approval.Id],
+            Approval = approval,
             // Request-derived parse errors may quote the input: keep them out of the record (the digest covers the input).
             Detail = decision.DenyReason == DenyReasons.InvalidRequest ? null : SessionLimits.Truncate(detail),
         };
