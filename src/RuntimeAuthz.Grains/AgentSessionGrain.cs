@@ -110,7 +110,7 @@ public sealed partial class AgentSessionGrain(
     private async Task<SessionTimelinePage> ReadTimelineAsync(long after, int limit)
     {
         if (!evidence.Enabled) return new SessionTimelinePage();
-        var entries = await evidence.Store.ReadRangeAsync(Chain, after, limit);
+        var entries = await ReadChainAsync(after, limit);
         return new SessionTimelinePage
         {
             Events = [.. entries.Select(SessionLedger.TimelineEvent).OfType<SessionEvent>()],
@@ -259,7 +259,7 @@ public sealed partial class AgentSessionGrain(
     private async Task ResolveUnconfirmedAsync()
     {
         if (unconfirmed is not { } pending) return;
-        var before = await evidence.Store.ReadRangeAsync(Chain, pending.Sequence - 2, 2);
+        var before = await ReadChainAsync(pending.Sequence - 2, 2);
         var previous = before.FirstOrDefault(e => e.Sequence == pending.Sequence - 1);
         var landed = before.FirstOrDefault(e => e.Sequence == pending.Sequence);
         if (landed is null)
@@ -268,7 +268,7 @@ public sealed partial class AgentSessionGrain(
             var told = await evidence.TryAppendAsync(pending.Told, slotHead, pending.Replay.ToJson());
             if (told.Status == AppendStatus.Durable) unconfirmed = null;
             if (told.Status != AppendStatus.Conflict) return;
-            landed = (await evidence.Store.ReadRangeAsync(Chain, pending.Sequence - 1, 1)).FirstOrDefault();
+            landed = (await ReadChainAsync(pending.Sequence - 1, 1)).FirstOrDefault();
             if (landed is null) return;
         }
         var body = EvidenceSealer.ParseBody(landed.Body);
@@ -283,7 +283,7 @@ public sealed partial class AgentSessionGrain(
             Supersedes = landed.Sequence,
             Detail = $"supersedes record {landed.Sequence}: it was confirmed after the answer, which was Deny ({EvidenceDenyReasons.NoEvidence})",
         };
-        var head = (await evidence.Store.ReadRangeAsync(Chain, landed.Sequence, int.MaxValue)).LastOrDefault() is { } last
+        var head = (await ReadChainAsync(landed.Sequence, int.MaxValue)).LastOrDefault() is { } last
             ? new EvidenceHead(last.Sequence, last.Hash) : new EvidenceHead(landed.Sequence, landed.Hash);
         var written = await evidence.TryAppendAsync(supersede, head, new SessionReplay().ToJson());
         if (written.Status == AppendStatus.Durable)
@@ -320,7 +320,7 @@ public sealed partial class AgentSessionGrain(
             var policy = await policyCache.GetAsync().WaitAsync(DecisionDependencyTimeout);
             while (true)
             {
-                var tail = await evidence.Store.ReadRangeAsync(Chain, rebuilt.Head.Sequence, 1000);
+                var tail = await ReadChainAsync(rebuilt.Head.Sequence, 1000);
                 foreach (var entry in tail)
                     rebuilt.Apply(EvidenceSealer.ParseBody(entry.Body), SessionReplay.Parse(entry.Replay), new EvidenceHead(entry.Sequence, entry.Hash), policy, replayTemporal: true);
                 if (tail.Count < 1000) break;
@@ -329,6 +329,13 @@ public sealed partial class AgentSessionGrain(
         ledger = rebuilt;
         stale = false;
         return ledger;
+    }
+
+    /// <summary>Records of the session's chain after <paramref name="after"/>; bounded in time like every read on a decision's path.</summary>
+    private async Task<IReadOnlyList<EvidenceEntry>> ReadChainAsync(long after, int maxCount)
+    {
+        using var timeout = new CancellationTokenSource(DecisionDependencyTimeout);
+        return await evidence.Store.ReadRangeAsync(Chain, after, maxCount, timeout.Token);
     }
 
     private bool CanSnapshot => ledger is not null && !stale && unconfirmed is null;
