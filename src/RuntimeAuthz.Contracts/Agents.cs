@@ -75,7 +75,9 @@ public sealed record Delegation
     [Id(13)] public DateTimeOffset? RevokedAt { get; init; }
     [Id(14)] public string? RevokedBy { get; init; }
     [Id(15)] public string? RevokeReason { get; init; }
+    /// <summary>The issuers of the tokens whose subjects are <see cref="GrantedBy"/> and <see cref="RevokedBy"/>.</summary>
     [Id(16)] public string? GrantedByIssuer { get; init; }
+    [Id(17)] public string? RevokedByIssuer { get; init; }
 
     /// <summary>The instant from which the grant covers requests.</summary>
     public DateTimeOffset StartsAt => NotBefore is { } notBefore && notBefore > GrantedAt ? notBefore : GrantedAt;
@@ -121,6 +123,7 @@ public sealed record AgentInfo
     [Id(10)] public IReadOnlyList<Delegation> Delegations { get; init; } = [];
     /// <summary>The most recently revoked grants, with who revoked them, when and why (bounded).</summary>
     [Id(11)] public IReadOnlyList<Delegation> RevokedDelegations { get; init; } = [];
+    [Id(12)] public string? StatusChangedByIssuer { get; init; }
 }
 
 /// <summary>The identity of one agent; key = agent id.</summary>

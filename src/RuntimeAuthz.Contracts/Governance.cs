@@ -21,6 +21,7 @@ public sealed record SuspensionInfo
     [Id(4)] public string? Reason { get; init; }
     /// <summary>Every change, oldest first (bounded).</summary>
     [Id(5)] public IReadOnlyList<SuspensionChange> History { get; init; } = [];
+    [Id(6)] public string? ChangedByIssuer { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("authz.SuspensionChange")]
@@ -30,6 +31,7 @@ public sealed record SuspensionChange
     [Id(1)] public DateTimeOffset At { get; init; }
     [Id(2)] public string Actor { get; init; } = "";
     [Id(3)] public string Reason { get; init; } = "";
+    [Id(4)] public string? ActorIssuer { get; init; }
 }
 
 /// <summary>The suspension switch of one fleet or label; key = scope (see <see cref="SuspensionScopes"/>).</summary>

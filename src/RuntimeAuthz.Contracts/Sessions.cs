@@ -55,10 +55,10 @@ public sealed record DecisionRequest
     [Id(5)] public string? ContextJson { get; init; }
     /// <summary>Any JSON value: the tool input, exposed as <c>context.input</c>.</summary>
     [Id(6)] public string? InputJson { get; init; }
+    /// <summary>Who asked (the authenticated caller's subject: the agent, an enforcement point or an admin); recorded as the evidence's actor.</summary>
+    [Id(7)] public string? Caller { get; init; }
     /// <summary>The approval this call uses (it must be the approved call of this session, unused and unexpired).</summary>
-    [Id(7)] public string? ApprovalId { get; init; }
-    /// <summary>Who asks (the token subject, filled by the HTTP layer; null = the agent): it may not approve the call.</summary>
-    [Id(8)] public string? Requester { get; init; }
+    [Id(8)] public string? ApprovalId { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("authz.PolicyErrorInfo")]

@@ -84,7 +84,7 @@ public sealed class AgentGrain(
             return CommandResult<AgentInfo>.Fail(CommandError.Conflict, $"agent '{AgentId}' is revoked; revocation is final");
         var updated = agent with
         {
-            Status = change.Status, StatusReason = change.Reason, StatusChangedBy = change.Actor, UpdatedAt = clock.UtcNow,
+            Status = change.Status, StatusReason = change.Reason, StatusChangedBy = change.Actor, StatusChangedByIssuer = change.ActorIssuer, UpdatedAt = clock.UtcNow,
         };
         state.State = state.State with { Agent = updated };
         await state.WriteStateAsync();
@@ -216,7 +216,7 @@ public sealed class AgentGrain(
         var agent = state.State.Agent!;
         var now = clock.UtcNow;
         var revoked = agent.Delegations.Where(match)
-            .Select(d => d with { RevokedAt = now, RevokedBy = by.Actor, RevokeReason = by.Reason })
+            .Select(d => d with { RevokedAt = now, RevokedBy = by.Actor, RevokedByIssuer = by.Issuer, RevokeReason = by.Reason })
             .ToArray();
         if (revoked.Length == 0) return revoked;
         var revokedIds = revoked.Select(d => d.Id).ToHashSet(StringComparer.Ordinal);
@@ -278,12 +278,12 @@ public sealed class AgentGrain(
     public static int EstimateBytes(AgentInfo agent) =>
         1024
         + agent.RevokedDelegations.Sum(EstimateBytes)
-        + new[] { agent.Id, agent.Name, agent.Owner, agent.Fleet, agent.StatusReason, agent.StatusChangedBy }.Sum(JsonSize.EscapedUtf8Bytes)
+        + new[] { agent.Id, agent.Name, agent.Owner, agent.Fleet, agent.StatusReason, agent.StatusChangedBy, agent.StatusChangedByIssuer }.Sum(JsonSize.EscapedUtf8Bytes)
         + agent.Labels.Sum(l => JsonSize.EscapedUtf8Bytes(l.Key) + JsonSize.EscapedUtf8Bytes(l.Value) + 2)
         + agent.Delegations.Sum(EstimateBytes);
 
     private static int EstimateBytes(Delegation d) =>
-        512 + new[] { d.Id, d.GrantedBy, d.GrantedByIssuer, d.Purpose, d.DelegatorAgentId, d.ParentGrantId, d.Condition, d.SessionId, d.RevokedBy, d.RevokeReason }.Sum(JsonSize.EscapedUtf8Bytes)
+        512 + new[] { d.Id, d.GrantedBy, d.GrantedByIssuer, d.Purpose, d.DelegatorAgentId, d.ParentGrantId, d.Condition, d.SessionId, d.RevokedBy, d.RevokedByIssuer, d.RevokeReason }.Sum(JsonSize.EscapedUtf8Bytes)
         + d.Actions.Sum(a => JsonSize.EscapedUtf8Bytes(a) + 1) + d.Resources.Sum(r => JsonSize.EscapedUtf8Bytes(r) + 1);
 
     private static string? ValidateGrant(DelegationGrant grant, DateTimeOffset now)

@@ -35,6 +35,8 @@ public static class RevokeBenchmark
         var app = SiloHost.Build(
         [
             "--urls", "http://127.0.0.1:0", "--environment", "Production",
+            // Required to start; never contacted: the benchmark calls grains, not the HTTP API.
+            "--Authentication:Authority=https://issuer.bench.invalid",
             $"--Storage:ConnectionString={connection}",
             $"--Orleans:ServiceId={service}", $"--Orleans:ClusterId={service}",
             $"--Orleans:SiloPort={BenchSupport.FreePort()}", $"--Orleans:GatewayPort={BenchSupport.FreePort()}",

@@ -38,6 +38,8 @@ public static class EvidenceBenchmark
         var app = SiloHost.Build(
         [
             "--urls", "http://127.0.0.1:0", "--environment", "Production",
+            // Required to start; never contacted: the benchmark calls grains, not the HTTP API.
+            "--Authentication:Authority=https://issuer.bench.invalid",
             $"--Storage:ConnectionString={azurite.ConnectionString}",
             $"--Orleans:ServiceId={service}", $"--Orleans:ClusterId={service}",
             $"--Orleans:SiloPort={BenchSupport.FreePort()}", $"--Orleans:GatewayPort={BenchSupport.FreePort()}",

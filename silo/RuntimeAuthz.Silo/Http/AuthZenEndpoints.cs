@@ -34,9 +34,9 @@ public static class AuthZenEndpoints
         app.MapPost("/access/v1/evaluation", async (HttpContext context, IGrainFactory grains, CallerAccess access, PublicAddress address, TimeProvider time, ILogger<AuthzDecision> logger, CancellationToken ct) =>
         {
             var body = await RequestReading.ReadObjectAsync(context.Request, ct);
-            var (sessionId, decisionRequest) = Parse(body, defaults: null, path: "", access.CallerOf(context).Subject);
+            var (sessionId, decisionRequest) = Parse(body, defaults: null, path: "");
             if (await RefuseUnlessSubjectAsync(context, access, [(sessionId, decisionRequest)]) is { } refused) return refused;
-            var decision = await SessionEndpoints.DecideFailClosed(grains, sessionId, decisionRequest, time, logger);
+            var decision = await SessionEndpoints.DecideFailClosed(grains, sessionId, decisionRequest, access.CallerOf(context), time, logger);
             return Results.Json(Response(decision, address.BaseUrl));
         }).RequirePermission(Permissions.Decide);
 
@@ -46,9 +46,9 @@ public static class AuthZenEndpoints
             var fields = new Fields(body);
             if (!body.ContainsKey("evaluations"))
             {
-                var (sessionId, single) = Parse(body, defaults: null, path: "", access.CallerOf(context).Subject);
+                var (sessionId, single) = Parse(body, defaults: null, path: "");
                 if (await RefuseUnlessSubjectAsync(context, access, [(sessionId, single)]) is { } refusedSingle) return refusedSingle;
-                return Results.Json(Response(await SessionEndpoints.DecideFailClosed(grains, sessionId, single, time, logger), address.BaseUrl));
+                return Results.Json(Response(await SessionEndpoints.DecideFailClosed(grains, sessionId, single, access.CallerOf(context), time, logger), address.BaseUrl));
             }
             if (body["evaluations"] is not JsonArray items)
                 throw new BadRequestException($"evaluations must be an array, not {RequestReading.Kind(body["evaluations"])}");
@@ -63,13 +63,13 @@ public static class AuthZenEndpoints
             {
                 if (items[i] is not JsonObject item)
                     throw new BadRequestException($"evaluations[{i}] must be an object, not {RequestReading.Kind(items[i])}");
-                parsed.Add(Parse(item, body, $"evaluations[{i}]", access.CallerOf(context).Subject));
+                parsed.Add(Parse(item, body, $"evaluations[{i}]"));
             }
             if (await RefuseUnlessSubjectAsync(context, access, parsed) is { } refused) return refused;
             var results = new JsonArray();
             foreach (var (sessionId, decisionRequest) in parsed)
             {
-                var decision = await SessionEndpoints.DecideFailClosed(grains, sessionId, decisionRequest, time, logger);
+                var decision = await SessionEndpoints.DecideFailClosed(grains, sessionId, decisionRequest, access.CallerOf(context), time, logger);
                 results.Add(Response(decision, address.BaseUrl));
                 var permitted = decision.Outcome == DecisionOutcome.Allow;
                 if ((semantic == "deny_on_first_deny" && !permitted) || (semantic == "permit_on_first_permit" && permitted)) break;
@@ -93,7 +93,7 @@ public static class AuthZenEndpoints
     }
 
     /// <summary>Reads subject/action/resource/context from an item, falling back to the batch's top-level defaults.</summary>
-    private static (string SessionId, DecisionRequest Request) Parse(JsonObject item, JsonObject? defaults, string path, string requester)
+    private static (string SessionId, DecisionRequest Request) Parse(JsonObject item, JsonObject? defaults, string path)
     {
         Fields Part(string name)
         {
@@ -132,7 +132,7 @@ public static class AuthZenEndpoints
         context.Remove(SessionIdKey);
         context.Remove(ToolInputKey);
         context.Remove(ApprovalIdKey);
-        return (sessionId, DecisionInput.Build(agentId, action, resource, context, input) with { ApprovalId = approvalId, Requester = requester });
+        return (sessionId, DecisionInput.Build(agentId, action, resource, context, input) with { ApprovalId = approvalId });
     }
 
     private static JsonObject Response(AuthzDecision decision, string baseUrl)

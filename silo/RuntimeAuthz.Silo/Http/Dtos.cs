@@ -10,10 +10,11 @@ public sealed record DelegationDto(string Id, IReadOnlyList<string> Actions, IRe
 }
 
 public sealed record AgentDto(string Id, string Name, string Owner, string Fleet, IReadOnlyDictionary<string, string> Labels, string Status,
-    string? StatusReason, string? StatusChangedBy, DateTimeOffset RegisteredAt, DateTimeOffset UpdatedAt, IReadOnlyList<DelegationDto> Delegations)
+    string? StatusReason, string? StatusChangedBy, DateTimeOffset RegisteredAt, DateTimeOffset UpdatedAt, IReadOnlyList<DelegationDto> Delegations,
+    string? StatusChangedByIssuer)
 {
     public static AgentDto From(AgentInfo a) => new(a.Id, a.Name, a.Owner, a.Fleet, a.Labels, Words.Of(a.Status), a.StatusReason, a.StatusChangedBy,
-        a.RegisteredAt, a.UpdatedAt, a.Delegations.Select(DelegationDto.From).ToArray());
+        a.RegisteredAt, a.UpdatedAt, a.Delegations.Select(DelegationDto.From).ToArray(), a.StatusChangedByIssuer);
 }
 
 public sealed record SessionEventDto(long Seq, string Kind, DateTimeOffset At, Guid DecisionId, string Action, string Resource,
@@ -42,9 +43,11 @@ public sealed record DecisionDto(Guid DecisionId, string Outcome, IReadOnlyList<
         d.DecidedAt, d.RiskAdded, d.CumulativeRisk, ApprovalTicketDto.From(d.Approval, baseUrl));
 }
 
-public sealed record PolicyVersionDto(long Version, string Policies, string? Schema, string Author, string? Note, DateTimeOffset PublishedAt, int PolicyCount, long? RolledBackFrom)
+public sealed record PolicyVersionDto(long Version, string Policies, string? Schema, string Author, string? Note, DateTimeOffset PublishedAt, int PolicyCount,
+    long? RolledBackFrom, string? AuthorIssuer)
 {
-    public static PolicyVersionDto From(PolicyVersionRecord r) => new(r.Version, r.Policies, r.Schema, r.Author, r.Note, r.PublishedAt, r.PolicyCount, r.RolledBackFrom);
+    public static PolicyVersionDto From(PolicyVersionRecord r) =>
+        new(r.Version, r.Policies, r.Schema, r.Author, r.Note, r.PublishedAt, r.PolicyCount, r.RolledBackFrom, r.AuthorIssuer);
 }
 
 public sealed record PolicyVersionSummaryDto(long Version, string Author, string? Note, DateTimeOffset PublishedAt, int PolicyCount, long? RolledBackFrom, bool HasSchema)

@@ -6,12 +6,12 @@ namespace RuntimeAuthz.Silo.Http;
 
 public sealed record GrantDto(string Id, IReadOnlyList<string> Actions, IReadOnlyList<string> Resources, string GrantedBy, string? Purpose,
     DateTimeOffset GrantedAt, DateTimeOffset ExpiresAt, DateTimeOffset? NotBefore, string? Condition, string? DelegatorAgentId, string? ParentGrantId,
-    string? SessionId, int Depth, string Status, DateTimeOffset? RevokedAt, string? RevokedBy, string? RevokeReason)
+    string? SessionId, int Depth, string Status, DateTimeOffset? RevokedAt, string? RevokedBy, string? RevokeReason, string? GrantedByIssuer, string? RevokedByIssuer)
 {
     public static GrantDto From(Delegation d, DateTimeOffset now) => new(d.Id, d.Actions, d.Resources, d.GrantedBy, d.Purpose, d.GrantedAt, d.ExpiresAt,
         d.NotBefore, d.Condition, d.DelegatorAgentId, d.ParentGrantId, d.SessionId, d.Depth,
         d.RevokedAt is not null ? "revoked" : now >= d.ExpiresAt ? "expired" : now < d.StartsAt ? "pending" : "active",
-        d.RevokedAt, d.RevokedBy, d.RevokeReason);
+        d.RevokedAt, d.RevokedBy, d.RevokeReason, d.GrantedByIssuer, d.RevokedByIssuer);
 }
 
 public sealed record GrantListDto(string AgentId, IReadOnlyList<GrantDto> Grants, IReadOnlyList<GrantDto> Revoked);
@@ -24,12 +24,13 @@ public sealed record RevocationDto(DateTimeOffset RevokedAt, int Count, IReadOnl
         new(r.RevokedAt, r.Revoked.Count, r.Revoked.Select(g => new RevokedGrantDto(g.AgentId, GrantDto.From(g.Grant, r.RevokedAt))).ToArray());
 }
 
-public sealed record SuspensionChangeDto(bool Suspended, DateTimeOffset At, string Actor, string Reason);
+public sealed record SuspensionChangeDto(bool Suspended, DateTimeOffset At, string Actor, string Reason, string? ActorIssuer);
 
-public sealed record SuspensionDto(string Scope, bool Suspended, DateTimeOffset? ChangedAt, string? ChangedBy, string? Reason, IReadOnlyList<SuspensionChangeDto> History)
+public sealed record SuspensionDto(string Scope, bool Suspended, DateTimeOffset? ChangedAt, string? ChangedBy, string? Reason, IReadOnlyList<SuspensionChangeDto> History,
+    string? ChangedByIssuer)
 {
     public static SuspensionDto From(SuspensionInfo s) => new(s.Scope, s.Suspended, s.ChangedAt, s.ChangedBy, s.Reason,
-        s.History.Select(h => new SuspensionChangeDto(h.Suspended, h.At, h.Actor, h.Reason)).ToArray());
+        s.History.Select(h => new SuspensionChangeDto(h.Suspended, h.At, h.Actor, h.Reason, h.ActorIssuer)).ToArray(), s.ChangedByIssuer);
 }
 
 /// <summary>Delegation governance: grants, sub-delegation, elevations, revocation, fleet/label suspension (docs/http-api.md).</summary>

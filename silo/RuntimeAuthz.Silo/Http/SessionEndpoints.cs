@@ -60,10 +60,9 @@ public static class SessionEndpoints
                 input: body.Any("input")) with
             {
                 ApprovalId = ApprovalEndpoints.ReadApprovalId(body.String("approvalId", maxLength: ApprovalIds.MaxLength), "approvalId"),
-                Requester = access.CallerOf(context).Subject,
             };
             if (await access.RefuseUnlessOwnsSessionAsync(context, Permissions.Decide, id) is { } refused) return refused;
-            var decision = await DecideFailClosed(grains, id, decisionRequest, time, logger);
+            var decision = await DecideFailClosed(grains, id, decisionRequest, access.CallerOf(context), time, logger);
             return decision.DenyReason == DenyReasons.UnknownSession
                 ? Problems.NotFound($"session '{id}' not found")
                 : Results.Ok(DecisionDto.From(decision, address.BaseUrl));
@@ -97,12 +96,15 @@ public static class SessionEndpoints
         }).RequirePermission(Permissions.OutcomesReport);
     }
 
-    /// <summary>Asks the session grain; a failed call (e.g. cluster unavailable) is a Deny, never an error that a caller might ignore.</summary>
-    public static async Task<AuthzDecision> DecideFailClosed(IGrainFactory grains, string sessionId, DecisionRequest request, TimeProvider time, ILogger logger)
+    /// <summary>
+    /// Asks the session grain on behalf of <paramref name="caller"/> (named in the evidence); a failed call
+    /// (e.g. cluster unavailable) is a Deny, never an error that a caller might ignore.
+    /// </summary>
+    public static async Task<AuthzDecision> DecideFailClosed(IGrainFactory grains, string sessionId, DecisionRequest request, Caller caller, TimeProvider time, ILogger logger)
     {
         try
         {
-            return await grains.GetGrain<IAgentSessionGrain>(sessionId).Decide(request);
+            return await grains.GetGrain<IAgentSessionGrain>(sessionId).Decide(request with { Caller = caller.Subject });
         }
         catch (Exception ex)
         {

@@ -106,7 +106,8 @@ public static class CallerAuthentication
         if (context.AuthenticateFailure is not null)
         {
             var description = string.IsNullOrEmpty(context.ErrorDescription) ? "the token is not valid" : context.ErrorDescription;
-            description = description.Replace("\"", "'", StringComparison.Ordinal);
+            // A header value: no quotes that would end the parameter, no line breaks.
+            description = new string(description.Select(c => c == '"' ? '\'' : char.IsControl(c) ? ' ' : c).ToArray());
             header = $"Bearer error=\"invalid_token\", error_description=\"{description}\"";
             detail = $"the bearer token was refused: {description}";
         }

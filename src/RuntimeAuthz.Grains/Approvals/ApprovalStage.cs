@@ -62,7 +62,7 @@ public static class ApprovalStage
                 Id = id, Act = ApprovalActs.Requested, BindingDigest = digest,
                 ExpiresAt = EvidenceSealer.FormatTime(call.Now + options.Expiry),
                 Required = Math.Max(1, verdict.RequiredApprovals),
-                Requester = SessionLimits.Truncate(call.Request.Requester ?? session.AgentId),
+                Requester = SessionLimits.Truncate(call.Request.Caller ?? session.AgentId),
                 SessionRisk = session.CumulativeRisk,
                 Timeline = [.. ledger.Recent.TakeLast(TimelineSummaryLength).Select(d =>
                     SessionLimits.Truncate($"{EvidenceSealer.FormatTime(d.At)} {d.Action} {d.Resource}: {d.Outcome}")!)],

@@ -84,8 +84,8 @@ public sealed class SuspensionGrain(
             return CommandResult<SuspensionInfo>.Fail(CommandError.Invalid, "actor is required (at most 256 characters); reason is limited to 1024");
         var now = clock.UtcNow;
         var current = state.State.Info ?? new SuspensionInfo { Scope = Scope };
-        var history = current.History.Append(new SuspensionChange { Suspended = suspended, At = now, Actor = by.Actor, Reason = by.Reason }).TakeLast(MaxHistory).ToArray();
-        var updated = current with { Suspended = suspended, ChangedAt = now, ChangedBy = by.Actor, Reason = by.Reason, History = history };
+        var history = current.History.Append(new SuspensionChange { Suspended = suspended, At = now, Actor = by.Actor, ActorIssuer = by.Issuer, Reason = by.Reason }).TakeLast(MaxHistory).ToArray();
+        var updated = current with { Suspended = suspended, ChangedAt = now, ChangedBy = by.Actor, ChangedByIssuer = by.Issuer, Reason = by.Reason, History = history };
         state.State = state.State with { Info = updated };
         await state.WriteStateAsync();
         logger.LogWarning("Scope {Scope} {Change} by {Actor}: {Reason}", Scope, suspended ? "suspended" : "reactivated", by.Actor, by.Reason);

@@ -52,6 +52,7 @@ public static class DecisionEvidence
             RiskAdded = decision.RiskAdded == 0 ? null : decision.RiskAdded,
             ApprovalIds = approval is null ? null : [approval.Id],
             Approval = approval,
+            Actor = request.Caller,
             // Request-derived parse errors may quote the input: keep them out of the record (the digest covers the input).
             Detail = decision.DenyReason == DenyReasons.InvalidRequest ? null : SessionLimits.Truncate(detail),
         };

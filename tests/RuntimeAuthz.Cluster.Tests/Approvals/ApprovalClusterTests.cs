@@ -236,7 +236,7 @@ public sealed class ApprovalClusterTests(ClusterEnvironment env)
         var (agent, session) = await AgentWithSessionAsync(scenario);
         var ticket = (await scenario.Grains.GetGrain<IAgentSessionGrain>(session).Decide(new DecisionRequest
         {
-            Action = "send_payment", ResourceType = "Account", ResourceId = "acme", InputJson = Payment, Requester = "gateway-7",
+            Action = "send_payment", ResourceType = "Account", ResourceId = "acme", InputJson = Payment, Caller = "gateway-7",
         })).Approval!;
         var approvals = ApprovalsOf(scenario, session);
 

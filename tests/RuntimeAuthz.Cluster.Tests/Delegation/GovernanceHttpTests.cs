@@ -63,6 +63,9 @@ public sealed class GovernanceHttpTests(ClusterEnvironment env)
         var shown = await http.GetJsonAsync($"/v1/fleets/{fleet}/suspension");
         Assert.False(shown.Json["suspended"]!.GetValue<bool>());
         Assert.Equal(2, shown.Json["history"]!.AsArray().Count);
+        Assert.Equal(TestTokens.AdminSubject, shown.Json["changedBy"]!.GetValue<string>());
+        Assert.Equal(TestTokens.Issuer, shown.Json["changedByIssuer"]!.GetValue<string>());
+        Assert.All(shown.Json["history"]!.AsArray(), h => Assert.Equal(TestTokens.Issuer, h!["actorIssuer"]!.GetValue<string>()));
         Assert.Equal("Allow", await DecideAsync(http, session, fleet));
 
         var revoked = await http.PostJsonAsync($"/v1/agents/{parent}/grants/{parentGrant}/revoke", """{"reason":"leak"}""");

@@ -104,7 +104,17 @@ public sealed class CallerIdentityTests(ClusterEnvironment env)
         var foreign = await pep.PostJsonAsync("/v1/sessions", $$"""{"agentId":"{{other}}"}""");
         var anyAgent = await host.ClientWith(TestTokens.ForPep("gateway-any", Caller.AnyAgent)).PostJsonAsync("/v1/sessions", $$"""{"agentId":"{{other}}"}""");
 
+        var session = own.Json["id"]!.GetValue<string>();
+        var decided = await pep.PostJsonAsync("/access/v1/evaluation", Evaluation("demo-agent", session));
+        var native = await pep.PostJsonAsync($"/v1/sessions/{session}/decisions", """{"action":"read_file","resource":{"type":"Document","id":"q3-report"}}""");
+        var records = (await host.Http.GetJsonAsync($"/v1/evidence/sessions/{session}")).Json["records"]!.AsArray()
+            .Select(r => JsonNode.Parse(r!["body"]!.GetValue<string>())!).ToArray();
+
         Assert.Equal(HttpStatusCode.Created, own.Status);
+        Assert.Equal(HttpStatusCode.OK, decided.Status);
+        Assert.Equal(HttpStatusCode.OK, native.Status);
+        Assert.Equal(2, records.Length);
+        Assert.All(records, r => Assert.Equal("gateway-1", r["actor"]!.GetValue<string>()));
         Assert.Contains("gateway-1", foreign.AssertProblem(HttpStatusCode.Forbidden), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Created, anyAgent.Status);
     }
@@ -133,6 +143,9 @@ public sealed class CallerIdentityTests(ClusterEnvironment env)
         Assert.Equal(HttpStatusCode.OK, revoked.Status);
         Assert.Equal(subject, revoked.Json["revoked"]![0]!["grant"]!["revokedBy"]!.GetValue<string>());
         Assert.Equal(subject, published.Json["author"]!.GetValue<string>());
+        Assert.Equal(TestTokens.Issuer, granted.Json["grantedByIssuer"]!.GetValue<string>());
+        Assert.Equal(TestTokens.Issuer, revoked.Json["revoked"]![0]!["grant"]!["revokedByIssuer"]!.GetValue<string>());
+        Assert.Equal(TestTokens.Issuer, published.Json["authorIssuer"]!.GetValue<string>());
         var mine = (await GovernanceRecordsAsync(host.Http)).Where(r => r["actor"]?.GetValue<string>() == subject).ToArray();
         Assert.Contains(mine, r => r["kind"]!.GetValue<string>() == "grant" && r["agentId"]!.GetValue<string>() == agent);
         Assert.Contains(mine, r => r["kind"]!.GetValue<string>() == "revocation" && r["agentId"]!.GetValue<string>() == agent);
@@ -186,7 +199,43 @@ public sealed class CallerIdentityTests(ClusterEnvironment env)
         Assert.Contains("grants:write", selfGrant.AssertProblem(HttpStatusCode.Forbidden), StringComparison.Ordinal);
         Assert.Contains("policies:publish", publish.AssertProblem(HttpStatusCode.Forbidden), StringComparison.Ordinal);
         Assert.Equal("test-responder", suspended.Json["statusChangedBy"]!.GetValue<string>());
+        Assert.Equal(TestTokens.Issuer, suspended.Json["statusChangedByIssuer"]!.GetValue<string>());
         Assert.Contains("agents:status", reactivated.AssertProblem(HttpStatusCode.Forbidden), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Claim_names_are_configurable_and_roles_may_be_space_separated_or_a_JSON_array_text()
+    {
+        var id = "claims-" + Guid.NewGuid().ToString("N")[..8];
+        var host = await env.StartHostAsync(
+        [
+            "--urls", "http://127.0.0.1:0", "--environment", "Production",
+            $"--Storage:ConnectionString={env.Azurite.ConnectionString}",
+            $"--Orleans:ServiceId={id}", $"--Orleans:ClusterId={id}",
+            $"--Orleans:SiloPort={FreePorts.Next()}", $"--Orleans:GatewayPort={FreePorts.Next()}",
+            "--Authentication:Claims:Subject=oid", "--Authentication:Claims:Roles=groups",
+            "--Authentication:Claims:AgentId=bot", "--Authentication:Claims:PepAgents=acts_for",
+        ]);
+        string Token(object groups, string? bot = null, object? actsFor = null)
+        {
+            var claims = new Dictionary<string, object> { ["oid"] = "object-1", ["groups"] = groups };
+            if (bot is not null) claims["bot"] = bot;
+            if (actsFor is not null) claims["acts_for"] = actsFor;
+            return TestTokens.Mint("ignored-sub", [], extraClaims: claims);
+        }
+
+        var spaced = await host.ClientWith(Token("governance  auditor")).GetJsonAsync("/v1/whoami");
+        var jsonText = await host.ClientWith(Token("[\"responder\",\"agent\"]", bot: "bot-9")).GetJsonAsync("/v1/whoami");
+        var pep = await host.ClientWith(Token(new[] { "pep" }, actsFor: "bot-1 bot-2")).GetJsonAsync("/v1/whoami");
+        var defaultNames = await host.Http.GetJsonAsync("/v1/whoami");
+
+        Assert.Equal("object-1", spaced.Json["subject"]!.GetValue<string>());
+        Assert.Equal(["governance", "auditor"], spaced.Json["roles"]!.AsArray().Select(r => r!.GetValue<string>()));
+        Assert.Equal(["responder", "agent"], jsonText.Json["roles"]!.AsArray().Select(r => r!.GetValue<string>()));
+        Assert.Equal("bot-9", jsonText.Json["agentId"]!.GetValue<string>());
+        Assert.Equal(["bot-1", "bot-2"], pep.Json["agents"]!.AsArray().Select(r => r!.GetValue<string>()));
+        // A token using the default claim names has no subject under this configuration: no permission at all.
+        defaultNames.AssertProblem(HttpStatusCode.Forbidden);
     }
 
     [Fact]

@@ -61,6 +61,7 @@ public sealed class DevelopmentIssuerTests(ClusterEnvironment env)
     [InlineData("--Authentication:Audience= ", "Authentication:Audience must not be empty")]
     [InlineData("--Authentication:Claims:Roles= ", "Authentication:Claims:Roles must name a claim")]
     [InlineData("--Authentication:ClockSkewSeconds=-1", "Authentication:ClockSkewSeconds must be between")]
+    [InlineData("--Authentication:MetadataRefreshMinutes=0", "Authentication:MetadataRefreshMinutes must be between 1 and 1440")]
     [InlineData("--RateLimiting:PermitLimit=0", "RateLimiting:PermitLimit must be at least 1")]
     [InlineData("--RateLimiting:WindowSeconds=0", "RateLimiting:WindowSeconds must be between")]
     public async Task Bad_security_settings_are_refused_at_start_naming_the_key(string setting, string expected)
