@@ -25,6 +25,7 @@ public static class CliApp
         root.Subcommands.Add(HealthCommand.Create(runner));
         foreach (var governance in GovernanceCommands.Create(runner)) root.Subcommands.Add(governance);
         root.Subcommands.Add(EvidenceCommands.Create(runner));
+        root.Subcommands.Add(ApprovalCommands.Create(runner));
         return root;
     }
 
