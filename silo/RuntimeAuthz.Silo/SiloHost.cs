@@ -102,6 +102,7 @@ public static class SiloHost
         app.MapPolicyEndpoints();
         app.MapEvidenceEndpoints();
         app.MapApprovalEndpoints();
+        app.MapCatalogEndpoints();
         return app;
     }
 }

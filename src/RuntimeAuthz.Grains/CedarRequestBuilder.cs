@@ -22,7 +22,8 @@ public static class CedarRequestBuilder
 
     public sealed record SessionFacts(string SessionId, long Risk, long Decisions, long AgeSeconds);
 
-    public static (AuthorizationRequest Request, EntityStore Entities) Build(AgentInfo agent, SessionFacts session, DecisionRequest request)
+    /// <param name="action">The action catalog's <c>context.action</c> for the request (it replaces any the caller sent).</param>
+    public static (AuthorizationRequest Request, EntityStore Entities) Build(AgentInfo agent, SessionFacts session, DecisionRequest request, JsonObject? action = null)
     {
         var principal = new EntityUid(AgentType, agent.Id);
         var fleet = new EntityUid(FleetType, agent.Fleet);
@@ -50,12 +51,12 @@ public static class CedarRequestBuilder
         }
 
         var store = EntityStore.FromJson(entities.ToJsonString(), schema: null, sourceName: "entities.json");
-        var cedarContext = Context(session, request.ContextJson, request.InputJson);
+        var cedarContext = Context(session, request.ContextJson, request.InputJson, action);
         return (new AuthorizationRequest(principal, new EntityUid(ActionType, request.Action), resource, cedarContext), store);
     }
 
     /// <summary>The request context: the caller's keys, <c>session</c> (the facts) and <c>input</c> (the tool input).</summary>
-    public static CedarContext Context(SessionFacts session, string? contextJson, string? inputJson)
+    public static CedarContext Context(SessionFacts session, string? contextJson, string? inputJson, JsonObject? action = null)
     {
         var context = ParseObject(contextJson, "context");
         context["session"] = new JsonObject
@@ -65,6 +66,7 @@ public static class CedarRequestBuilder
             ["decisions"] = session.Decisions,
             ["ageSeconds"] = session.AgeSeconds,
         };
+        if (action is not null) context["action"] = action;
         context["input"] = inputJson is null ? new JsonObject() : JsonNode.Parse(inputJson) ?? new JsonObject();
         return CedarContext.FromJson(context.ToJsonString(), schema: null, action: null, sourceName: "context.json");
     }

@@ -26,6 +26,8 @@ public sealed class CompiledPolicy
     public IReadOnlyDictionary<string, RuntimeAuthz.Policy.Policy> PoliciesById { get; }
     /// <summary>Each policy's <c>@risk</c> and <c>@approval</c>, read once here.</summary>
     public IReadOnlyDictionary<string, PolicyTraits> Traits { get; }
+    /// <summary>The action catalog published with this version (policies see it as <c>context.action</c>).</summary>
+    public Catalog.ActionCatalog Catalog { get; private init; } = RuntimeAuthz.Grains.Catalog.ActionCatalog.Empty;
 
     /// <summary>The risk (largest <c>@risk</c>) and whether approval is needed, over the determining policies of an allow.</summary>
     public PolicyTraits TraitsOf(IEnumerable<string> determiningPolicies)
@@ -58,7 +60,10 @@ public sealed class CompiledPolicy
     public static CompiledPolicy FromRecord(PolicyVersionRecord record)
     {
         var schema = record.Schema is null ? null : CedarSchema.Parse(record.Schema, SchemaSourceName);
-        return new(record.Version, TemporalPolicySet.Parse(record.Policies, PolicySourceName, EventModel, schema), schema);
+        return new(record.Version, TemporalPolicySet.Parse(record.Policies, PolicySourceName, EventModel, schema), schema)
+        {
+            Catalog = RuntimeAuthz.Grains.Catalog.ActionCatalog.FromText(record.Catalog),
+        };
     }
 
     /// <summary>

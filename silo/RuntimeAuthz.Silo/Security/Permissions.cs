@@ -60,6 +60,9 @@ public static class Permissions
 
     public static readonly Permission EvidenceRead = new("evidence:read", [Responder, Auditor, Admin]);
 
+    /// <summary>The action catalog (publishing it is <see cref="PoliciesPublish"/>: it is published with the policy).</summary>
+    public static readonly Permission CatalogRead = new("catalog:read", [Governance, Approver, Responder, Admin]);
+
     public static readonly Permission ApprovalsList = new("approvals:list", [Approver, Responder, Admin]);
     /// <summary>Show or wait for one request; agents and peps only for their own agents' requests.</summary>
     public static readonly Permission ApprovalsRead = new("approvals:read", [Agent, Pep, Approver, Responder, Admin]);
@@ -72,7 +75,7 @@ public static class Permissions
         Identity, AgentsRead, AgentsRegister, AgentsStatus, AgentsSuspend, GrantsWrite, GrantsRevoke,
         SuspensionsRead, SuspensionsSuspend, SuspensionsReactivate, PoliciesRead, PoliciesPublish,
         SessionsOpen, SessionsRead, SessionsClose, Decide, OutcomesReport, EvidenceRead,
-        ApprovalsList, ApprovalsRead, ApprovalsDecide, ApprovalsCancel,
+        ApprovalsList, ApprovalsRead, ApprovalsDecide, ApprovalsCancel, CatalogRead,
     ];
 
     /// <summary>Declares the endpoint's permission (its authorization policy is named after it).</summary>

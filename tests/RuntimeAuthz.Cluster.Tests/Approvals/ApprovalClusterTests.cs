@@ -18,12 +18,28 @@ public sealed class ApprovalClusterTests(ClusterEnvironment env)
     private const string SecondApprover = "bob@approvers.example";
     private const string Payment = """{"amount": 500, "currency": "EUR"}""";
 
-    /// <summary>The example policy plus a transfer that needs two approvers.</summary>
+    /// <summary>The example policy plus a transfer that needs two approvers, and ledger tools decided by the action catalog.</summary>
     private const string QuorumPolicy = """
 
         @id("transfers-need-two-approvers")
         @approval("2")
         permit (principal is Agent, action == Action::"transfer_funds", resource is Account);
+
+        @id("irreversible-financial-needs-approval")
+        @approval("required")
+        permit (principal is Agent, action, resource is Ledger)
+        when { context.action.reversibility == "irreversible" && context.action.category == "financial" };
+
+        @id("reversible-ledger-tools")
+        permit (principal is Agent, action, resource is Ledger) when { context.action.reversibility == "reversible" };
+        """;
+
+    public const string Catalog = """
+        {"trustedServers": ["ledger-mcp"],
+         "actions": {"wire_money": {"reversibility": "irreversible", "category": "financial"},
+                     "lookup_invoice": {"reversibility": "reversible", "category": "read"},
+                     "list_entries": {"source": "mcp:ledger-mcp", "annotations": {"readOnlyHint": true}},
+                     "purge_entries": {"source": "mcp:ledger-mcp", "annotations": {"destructiveHint": true}}}}
         """;
 
     private static readonly SemaphoreSlim StartGate = new(1, 1);
@@ -40,7 +56,7 @@ public sealed class ApprovalClusterTests(ClusterEnvironment env)
                 var cluster = await env.StartClusterAsync(3, clock);
                 var published = await cluster.Client.GetGrain<IPolicyGrain>(0).Publish(new PolicyPublishRequest
                 {
-                    Policies = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Examples, "policies.cedar")) + QuorumPolicy, Author = "tests",
+                    Policies = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Examples, "policies.cedar")) + QuorumPolicy, Author = "tests", Catalog = Catalog,
                 });
                 Assert.True(published.IsSuccess, published.Message);
                 await ClusterEnvironment.WaitForPolicyAsync(cluster, published.Value!.Version);
@@ -56,7 +72,7 @@ public sealed class ApprovalClusterTests(ClusterEnvironment env)
 
     private static async Task<(string Agent, string Session)> AgentWithSessionAsync(Scenario scenario)
     {
-        var agent = await scenario.NewAgentAsync(actions: [.. Scenario.ExampleActions, "transfer_funds"]);
+        var agent = await scenario.NewAgentAsync(actions: [.. Scenario.ExampleActions, "transfer_funds", .. CatalogActions], resources: [.. Scenario.ExampleResources, "Ledger::*"]);
         return (agent, await scenario.OpenSessionAsync(agent));
     }
 
@@ -65,6 +81,13 @@ public sealed class ApprovalClusterTests(ClusterEnvironment env)
         {
             Action = action, ResourceType = "Account", ResourceId = "acme", InputJson = input, ApprovalId = approvalId,
         });
+
+    public static readonly string[] CatalogActions = ["wire_money", "lookup_invoice", "list_entries", "purge_entries", "mystery_tool"];
+
+    /// <summary>The shared approvals cluster, for other test classes of this folder.</summary>
+    internal Task<(InProcessTestCluster Cluster, FakeTimeProvider Clock, Scenario Scenario)> SharedAsync() => ClusterAsync();
+
+    internal static Task<(string Agent, string Session)> NewSessionAsync(Scenario scenario) => AgentWithSessionAsync(scenario);
 
     private static ApprovalAct By(string subject, string? reason = null) => new() { Subject = subject, Issuer = "tests", Reason = reason };
 
