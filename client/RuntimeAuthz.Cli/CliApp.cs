@@ -26,6 +26,7 @@ public static class CliApp
         foreach (var governance in GovernanceCommands.Create(runner)) root.Subcommands.Add(governance);
         root.Subcommands.Add(EvidenceCommands.Create(runner));
         root.Subcommands.Add(ApprovalCommands.Create(runner));
+        root.Subcommands.Add(CatalogCommands.Create(runner));
         return root;
     }
 

@@ -101,3 +101,53 @@ public sealed class ApprovalCliTests
         Assert.Empty(cli.Handler.Requests);
     }
 }
+
+public sealed class CatalogCliTests
+{
+    private const string View = """
+        {"policyVersion":4,"catalog":{"actions":{}},"unknownActions":"irreversible",
+         "actions":[{"name":"send_payment","reversibility":"irreversible","category":"financial","known":true,"source":"catalog"}]}
+        """;
+
+    [Fact]
+    public async Task Show_lists_each_action_with_its_reversibility()
+    {
+        var cli = new CliHarness();
+        cli.Handler.On("GET", "/v1/catalog", HttpStatusCode.OK, View);
+        var result = await cli.RunAsync("catalog", "show");
+        Assert.Equal(ExitCodes.Success, result.ExitCode);
+        Assert.Contains("count as irreversible", result.OutputLines[0], StringComparison.Ordinal);
+        Assert.Contains(result.OutputLines, l => l.StartsWith("send_payment", StringComparison.Ordinal) && l.Contains("financial", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Publish_sends_the_file_and_refuses_a_file_that_is_not_json()
+    {
+        var cli = new CliHarness();
+        cli.Handler.On("POST", "/v1/catalog", HttpStatusCode.Created, View);
+        var good = Path.GetTempFileName();
+        var bad = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllTextAsync(good, """{"actions": {"send_payment": {"reversibility": "irreversible", "category": "financial"}}}""");
+            await File.WriteAllTextAsync(bad, "{ not json");
+            var published = await cli.RunAsync("catalog", "publish", good, "--note", "payments");
+            Assert.Equal(ExitCodes.Success, published.ExitCode);
+            var body = JsonDocument.Parse(cli.Handler.Requests[0].Body!).RootElement;
+            Assert.Equal("financial", body.GetProperty("catalog").GetProperty("actions").GetProperty("send_payment").GetProperty("category").GetString());
+            Assert.Equal("payments", body.GetProperty("note").GetString());
+
+            var refused = await cli.RunAsync("catalog", "publish", bad);
+            Assert.Equal(ExitCodes.Error, refused.ExitCode);
+            Assert.Contains("is not JSON", refused.Error, StringComparison.Ordinal);
+            var missing = await cli.RunAsync("catalog", "publish", bad + ".missing");
+            Assert.Contains("not found", missing.Error, StringComparison.Ordinal);
+            Assert.Single(cli.Handler.Requests);
+        }
+        finally
+        {
+            File.Delete(good);
+            File.Delete(bad);
+        }
+    }
+}
