@@ -289,7 +289,8 @@ public sealed class ClusterTlsTests(ClusterEnvironment env, ClusterTlsTests.Shar
 
     /// <summary>A Production silo host on a free loopback HTTP port with Azurite storage, plus <paramref name="settings"/>.</summary>
     private static string[] SiloArgs(ClusterEnvironment env, params string[] settings) =>
-        ["--urls", "http://127.0.0.1:0", "--environment", "Production", $"--Storage:ConnectionString={env.Azurite.ConnectionString}", .. settings];
+        ["--urls", "http://127.0.0.1:0", "--environment", "Production", $"--Storage:ConnectionString={env.Azurite.ConnectionString}",
+            TestTokens.AuthorityArgument, .. settings];
 
     public sealed record TlsCluster(string Id, IReadOnlyList<int> SiloPorts, IReadOnlyList<IPEndPoint> Gateways, X509Certificate2 PinnedClient, ClusterPeerTrust SiloTrust);
 
