@@ -166,6 +166,29 @@ public sealed class ApprovalHttpTests(ClusterEnvironment env)
     }
 
     [Theory]
+    [InlineData("5")]
+    [InlineData("86401")]
+    public async Task An_approval_expiry_out_of_bounds_stops_the_silo_naming_the_key(string seconds)
+    {
+        var id = "expiry-" + Guid.NewGuid().ToString("N")[..8];
+        var app = RuntimeAuthz.Silo.SiloHost.Build(
+        [
+            "--urls", "http://127.0.0.1:0", "--environment", "Production", TestTokens.AuthorityArgument,
+            $"--Storage:ConnectionString={env.Azurite.ConnectionString}", $"--Orleans:ServiceId={id}", $"--Orleans:ClusterId={id}",
+            $"--Orleans:SiloPort={FreePorts.Next()}", $"--Orleans:GatewayPort={FreePorts.Next()}", $"--Approvals:ExpirySeconds={seconds}",
+        ]);
+        try
+        {
+            var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => app.StartAsync());
+            Assert.Contains("Approvals:ExpirySeconds", error.Message);
+        }
+        finally
+        {
+            await app.DisposeAsync();
+        }
+    }
+
+    [Theory]
     [InlineData("required", 1)]
     [InlineData("3", 3)]
     [InlineData("none", 0)]
