@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace RuntimeAuthz.Grains;
 
@@ -16,7 +17,10 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IGovernanceEventSink, LoggingGovernanceEventSink>();
         services.AddOptions<DelegationOptions>();
-        services.AddOptions<Approvals.ApprovalOptions>().Validate(o => o.Problem() is null, "Approvals:ExpirySeconds must be between 10 and 86400").ValidateOnStart();
+        services.AddOptions<Approvals.ApprovalOptions>().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<Approvals.ApprovalOptions>, Approvals.ApprovalOptionsValidator>();
+        services.AddSingleton<Approvals.ApprovalWebhooks>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<Approvals.ApprovalWebhooks>());
         services.AddSingleton<PolicyCache>();
         services.AddSingleton<PolicyCacheService>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PolicyCacheService>());

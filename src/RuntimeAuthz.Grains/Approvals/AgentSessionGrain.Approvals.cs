@@ -17,6 +17,7 @@ namespace RuntimeAuthz.Grains;
 public sealed partial class AgentSessionGrain : ISessionApprovalsGrain
 {
     private ApprovalOptions ApprovalSettings => field ??= ServiceProvider.GetRequiredService<IOptions<ApprovalOptions>>().Value;
+    private ApprovalWebhooks Webhooks => field ??= ServiceProvider.GetRequiredService<ApprovalWebhooks>();
 
     /// <summary>Decision path hook (after evaluation, before recording): opens or uses an approval.</summary>
     private async Task<Verdict> ResolveApprovalAsync(SessionLedger current, DecisionCall call, Verdict verdict)
@@ -29,7 +30,7 @@ public sealed partial class AgentSessionGrain : ISessionApprovalsGrain
     private async Task PublishApprovalOfAsync(SessionLedger current, AuthzDecision answer)
     {
         if (answer.Approval is not { Act: ApprovalActs.Requested or ApprovalActs.Consumed } ticket) return;
-        if (current.Approvals.Find(ticket.Id) is { } approval) await PublishAsync(approval);
+        if (current.Approvals.Find(ticket.Id) is { } approval) await PublishAsync(approval, ticket.Act);
     }
 
     public async Task<ApprovalInfo?> GetApproval(string approvalId)
@@ -74,7 +75,7 @@ public sealed partial class AgentSessionGrain : ISessionApprovalsGrain
         if (!await RecordApprovalStepAsync(current, approval, step, act, act.Reason))
             return CommandResult<ApprovalInfo>.Fail(CommandError.Conflict, $"the {step} step could not be recorded; try again");
         var updated = current.Approvals.Find(approvalId)!;
-        await PublishAsync(updated);
+        await PublishAsync(updated, step);
         logger.LogInformation("Approval {ApprovalId} {Step} by {Subject}: now {Status}", approvalId, step, act.Subject, updated.Status);
         return CommandResult<ApprovalInfo>.Ok(updated);
     }
@@ -101,7 +102,7 @@ public sealed partial class AgentSessionGrain : ISessionApprovalsGrain
         foreach (var due in current.Approvals.DueToExpire(clock.UtcNow))
         {
             if (!await RecordApprovalStepAsync(current, due, ApprovalActs.Expired, new ApprovalAct { Subject = "runtimeauthz" }, null)) return;
-            if (current.Approvals.Find(due.Id) is { } expired) await PublishAsync(expired);
+            if (current.Approvals.Find(due.Id) is { } expired) await PublishAsync(expired, ApprovalActs.Expired);
         }
     }
 
@@ -148,10 +149,12 @@ public sealed partial class AgentSessionGrain : ISessionApprovalsGrain
         }
     }
 
-    private async Task PublishAsync(ApprovalInfo approval)
+    /// <summary>Tells the listing and the webhook receivers (neither can hold the session up).</summary>
+    private async Task PublishAsync(ApprovalInfo approval, string step)
     {
         try
         {
+            Webhooks.Enqueue(step, approval, clock.UtcNow);
             await GrainFactory.GetGrain<IApprovalDirectoryGrain>(0).Upsert(ApprovalSummary.Of(approval));
         }
         catch (Exception ex)

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace RuntimeAuthz.Grains.Approvals;
 
 /// <summary>Configuration section <c>Approvals</c> (see docs/configuration.md).</summary>
@@ -13,10 +15,29 @@ public sealed class ApprovalOptions
     /// <summary>Whether the agent's owner may approve its calls (default no: the owner is not independent of the agent).</summary>
     public bool OwnerMayApprove { get; set; }
 
+    /// <summary>Receivers of approval events (signed, retried, never blocking a decision; see <see cref="ApprovalWebhooks"/>).</summary>
+    public List<ApprovalWebhookTarget> Webhooks { get; set; } = [];
+
     public TimeSpan Expiry => TimeSpan.FromSeconds(ExpirySeconds);
 
     /// <summary>A message naming the key when a setting is out of bounds, else null.</summary>
-    public string? Problem() => Expiry < MinExpiry || Expiry > MaxExpiry
-        ? $"{Section}:{nameof(ExpirySeconds)} must be between {MinExpiry.TotalSeconds:0} and {MaxExpiry.TotalSeconds:0}, not {ExpirySeconds}"
-        : null;
+    public string? Problem()
+    {
+        if (Expiry < MinExpiry || Expiry > MaxExpiry)
+            return $"{Section}:{nameof(ExpirySeconds)} must be between {MinExpiry.TotalSeconds:0} and {MaxExpiry.TotalSeconds:0}, not {ExpirySeconds}";
+        for (var i = 0; i < Webhooks.Count; i++)
+        {
+            if (!Uri.TryCreate(Webhooks[i].Url, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+                return $"{Section}:{nameof(Webhooks)}:{i}:Url must be an absolute http or https URL";
+            if (string.IsNullOrWhiteSpace(Webhooks[i].Secret)) return $"{Section}:{nameof(Webhooks)}:{i}:Secret is required (the HMAC key receivers verify)";
+        }
+        return null;
+    }
+}
+
+/// <summary>Refuses the silo's start when an Approvals setting is out of bounds, naming the key.</summary>
+public sealed class ApprovalOptionsValidator : IValidateOptions<ApprovalOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ApprovalOptions options) =>
+        options.Problem() is { } problem ? ValidateOptionsResult.Fail(problem) : ValidateOptionsResult.Success;
 }
