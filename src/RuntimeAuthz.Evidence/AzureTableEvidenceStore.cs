@@ -65,7 +65,15 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
     {
         if (entry.Replay?.Length > MaxReplayChars)
             throw new EvidenceNotWrittenException(entry.Chain, entry.Sequence, new ArgumentException($"replay data is longer than {MaxReplayChars} characters"));
-        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new EvidenceNotWrittenException(entry.Chain, entry.Sequence, ex);
+        }
         var pending = new PendingAppend(entry);
         var queue = queues.GetOrAdd(PartitionOf(entry.Chain), p => new PartitionQueue(p));
         if (queue.Enqueue(pending)) _ = Task.Run(() => DrainAsync(queue));

@@ -20,7 +20,7 @@ public static class EvaluationStage
         EntityStore entities;
         try
         {
-            (request, entities) = CedarRequestBuilder.Build(agent, facts, call.Request, policy.Catalog.Describe(call.Request.Action));
+            (request, entities) = CedarRequestBuilder.Build(agent, facts, call, policy.Catalog.Describe(call.Request.Action));
         }
         catch (Exception ex) when (ex is CedarSyntaxException or JsonException or ArgumentException or FormatException)
         {

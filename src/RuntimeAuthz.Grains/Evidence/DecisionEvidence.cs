@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Evidence;
+using RuntimeAuthz.Grains.Decisions;
 
 namespace RuntimeAuthz.Grains;
 
@@ -27,10 +28,43 @@ public static class DecisionEvidence
         ["input"] = ParseOrKeep(request.InputJson),
     };
 
-    public static EvidenceBody Build(EvidenceRedactor redactor, string sessionId, string resourceLiteral, DecisionRequest request, AuthzDecision decision, string? detail,
-        ApprovalEvidence? approval = null)
+    /// <summary>
+    /// The same object from the call's JSON parsed once, canonicalized once for the digest; only when
+    /// that fails (a value JCS cannot represent) are the fields checked one by one as above.
+    /// </summary>
+    private static EvidenceInput PrepareInput(EvidenceRedactor redactor, DecisionCall call)
     {
-        var input = redactor.Prepare(InputOf(request));
+        var request = call.Request;
+        // A node belongs to one parent: a second record of the same call (a correction) takes copies.
+        static JsonNode? Kept(string? text, JsonNode? parsed) =>
+            text is null ? null : parsed is null ? new JsonObject { ["unparsed"] = text } : parsed.Parent is null ? parsed : parsed.DeepClone();
+        var input = new JsonObject
+        {
+            ["agentId"] = request.AgentId,
+            ["action"] = request.Action,
+            ["resource"] = new JsonObject
+            {
+                ["type"] = request.ResourceType,
+                ["id"] = request.ResourceId,
+                ["properties"] = Kept(request.ResourcePropertiesJson, call.Json.Properties.Node),
+            },
+            ["context"] = Kept(request.ContextJson, call.Json.Context.Node),
+            ["input"] = Kept(request.InputJson, call.Json.Input.Node),
+        };
+        try
+        {
+            return redactor.Prepare(input);
+        }
+        catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException)
+        {
+            return redactor.Prepare(InputOf(request));
+        }
+    }
+
+    public static EvidenceBody Build(EvidenceRedactor redactor, DecisionCall call, AuthzDecision decision, string? detail, ApprovalEvidence? approval = null)
+    {
+        var (sessionId, resourceLiteral, request) = (call.SessionId, call.ResourceLiteral, call.Request);
+        var input = PrepareInput(redactor, call);
         return new EvidenceBody
         {
             Chain = EvidenceChains.ForSession(sessionId),
