@@ -117,13 +117,17 @@ public sealed partial class AgentSessionGrain : ISessionApprovalsGrain
             Approval = new ApprovalEvidence { Id = approval.Id, Act = step, BindingDigest = approval.BindingDigest, Reason = SessionLimits.Truncate(reason) },
             Detail = SessionLimits.Truncate(act.Via),
         };
-        var result = await evidence.TryAppendAsync(body, current.Head);
+        var granted = step == ApprovalActs.Approved && approval.Approvals.Count + 1 >= approval.RequiredApprovals
+            ? ApprovalStage.ApproveEvent(approval, now) : null;
+        var replay = granted is null ? null : new SessionReplay { Temporal = granted };
+        var result = await evidence.TryAppendAsync(body, current.Head, replay?.ToJson());
         if (result.Status != AppendStatus.Durable)
         {
             stale = true;
             return false;
         }
-        current.Apply(body, null, result.Head, null, replayTemporal: false);
+        var policy = granted is null ? null : await policyCache.GetAsync().WaitAsync(DecisionDependencyTimeout);
+        current.Apply(body, replay, result.Head, policy, replayTemporal: true);
         if (step is ApprovalActs.Approved or ApprovalActs.Rejected or ApprovalActs.Refused) await RecordGovernanceStepAsync(approval, step, act, reason, now);
         return true;
     }

@@ -70,6 +70,31 @@ public static class ApprovalStage
         };
     }
 
+    /// <summary>The action name temporal policies see a granted approval under (AgentCore's approval-gate pattern).</summary>
+    public const string ApproveAction = "Approve";
+
+    /// <summary>
+    /// A granted approval as a temporal <c>Action::"Approve"::response</c> event: its resource is the approved call's,
+    /// <c>input</c> the approved tool input, <c>output</c> {approvalId, action, bindingDigest}; null when the stored call cannot be read.
+    /// </summary>
+    public static TemporalEvent? ApproveEvent(ApprovalInfo approval, DateTimeOffset at)
+    {
+        System.Text.Json.Nodes.JsonObject? call;
+        try { call = approval.CallJson is null ? null : System.Text.Json.Nodes.JsonNode.Parse(approval.CallJson) as System.Text.Json.Nodes.JsonObject; }
+        catch (System.Text.Json.JsonException) { return null; }
+        if (call?["resource"] is not System.Text.Json.Nodes.JsonObject resource
+            || resource["type"]?.GetValue<string>() is not { } type || resource["id"]?.GetValue<string>() is not { } id) return null;
+        return new TemporalEvent
+        {
+            Kind = TemporalEvent.ResponseKind, DecisionId = approval.RequestDecisionId, At = at, AgentId = approval.AgentId, Action = ApproveAction,
+            ResourceType = type, ResourceId = id, InputJson = call["input"]?.ToJsonString() ?? "{}", Reporter = "approver",
+            OutputJson = new System.Text.Json.Nodes.JsonObject
+            {
+                ["approvalId"] = approval.Id, ["action"] = approval.Action, ["bindingDigest"] = approval.BindingDigest,
+            }.ToJsonString(),
+        };
+    }
+
     private static Verdict Refuse(Verdict evaluated, string id, string reason, string detail) =>
         Denials.Deny(reason, evaluated.PolicyVersion, detail) with
         {

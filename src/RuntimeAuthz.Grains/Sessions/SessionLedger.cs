@@ -159,6 +159,10 @@ public sealed class SessionLedger
             case EvidenceKinds.SessionNote:
                 Session = Session with { TotalEvents = Session.TotalEvents + 1 };
                 break;
+            case EvidenceKinds.Approval:
+                // A granted approval is an Approve::response event for temporal policies.
+                if (replay?.Temporal is { } granted) Temporal.Record(policy, granted, Session.Id);
+                break;
         }
         if (body.Approval is not null) Approvals.Apply(body, Session.Id);
         Head = head;
