@@ -22,7 +22,8 @@ public sealed partial class AgentSessionGrain(
     public static readonly TimeSpan DecisionDependencyTimeout = TimeSpan.FromSeconds(5);
     /// <summary>A snapshot is started after this many records (and by the timer, and on deactivation).</summary>
     public const int SnapshotEvery = 100;
-    private static readonly TimeSpan MaintenancePeriod = TimeSpan.FromSeconds(5);
+    /// <summary>Background upkeep: settles an unconfirmed record, snapshots a changed session (decisions never wait for it).</summary>
+    private static readonly TimeSpan MaintenancePeriod = TimeSpan.FromSeconds(30);
 
     private string SessionId => this.GetPrimaryKeyString();
     private string Chain => EvidenceChains.ForSession(SessionId);
@@ -147,7 +148,7 @@ public sealed partial class AgentSessionGrain(
         if (current is null) return Denials.UnknownSession(call);
         var session = current.Session;
         // Until the chain says what an earlier unconfirmed call was told, nothing new is recorded after it.
-        if (unconfirmed is not null) return Denials.NoEvidence(Denials.InternalError(policyCache.Version)).ToAnswer(call, session.AgentId, session.CumulativeRisk);
+        if (unconfirmed is not null) return Denials.NoEvidence(policyCache.Version).ToAnswer(call, session.AgentId, session.CumulativeRisk);
 
         CompiledPolicy? policy = null;
         TemporalEvent? requestEvent = null;
@@ -236,7 +237,7 @@ public sealed partial class AgentSessionGrain(
             return answer;
         }
 
-        var denied = Denials.NoEvidence(verdict).ToAnswer(call, session.AgentId, session.CumulativeRisk);
+        var denied = Denials.NoEvidence(verdict.PolicyVersion).ToAnswer(call, session.AgentId, session.CumulativeRisk);
         // Re-read the chain before the next call when memory may now differ from it: the temporal
         // history already holds the request event, or another writer (or this record, later) took the slot.
         stale |= requestEvent is not null || result.Status != AppendStatus.NotWritten;

@@ -62,8 +62,8 @@ public static class Denials
         Deny(DenyReasons.InternalError, policyVersion, "internal error while deciding") with { CountsAsActivity = false };
 
     /// <summary>The record could not be confirmed durable in time: the answer is Deny, whatever was decided.</summary>
-    public static Verdict NoEvidence(Verdict decided) =>
-        Deny(EvidenceDenyReasons.NoEvidence, decided.PolicyVersion, "the evidence record could not be confirmed in time") with { CountsAsActivity = false };
+    public static Verdict NoEvidence(long policyVersion) =>
+        Deny(EvidenceDenyReasons.NoEvidence, policyVersion, "the evidence record could not be confirmed in time") with { CountsAsActivity = false };
 
     /// <summary>The answer for a call to a session that was never opened (nothing is recorded: there is no chain to record in).</summary>
     public static AuthzDecision UnknownSession(DecisionCall call) =>

@@ -178,7 +178,12 @@ public sealed class SessionLedger
         {
             // The caller was told what this record says: the earlier record's risk never counted.
             var previous = recent[superseded];
-            Session = Session with { CumulativeRisk = Session.CumulativeRisk - previous.RiskAdded + risk, TotalEvents = Session.TotalEvents + 1 };
+            Session = Session with
+            {
+                CumulativeRisk = Session.CumulativeRisk - previous.RiskAdded + risk,
+                TotalEvents = Session.TotalEvents + 1,
+                RequestEvents = Session.RequestEvents + 1, // it is a request event of the timeline, not another decision
+            };
             recent[superseded] = previous with { Sequence = head.Sequence, Outcome = outcome, RiskAdded = risk, Request = null };
             return;
         }

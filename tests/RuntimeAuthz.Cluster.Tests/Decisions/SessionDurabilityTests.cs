@@ -169,6 +169,29 @@ public sealed class SessionDurabilityTests(ClusterEnvironment env)
     }
 
     [Fact]
+    public async Task Opening_a_session_writes_one_row_and_nothing_on_the_agent()
+    {
+        var cluster = await env.GetSharedClusterAsync();
+        var s = new Scenario(cluster.Client, env.Clock.GetUtcNow);
+        var agent = await s.NewAgentAsync();
+        var table = new Azure.Data.Tables.TableServiceClient(env.Azurite.ConnectionString).GetTableClient(RuntimeAuthz.Silo.SiloConfiguration.DefaultGrainStateTable);
+        async Task<(int Rows, string Etags)> RowsOfAsync(string id)
+        {
+            var rows = new List<string>();
+            await foreach (var entity in table.QueryAsync<Azure.Data.Tables.TableEntity>())
+                if (entity.PartitionKey.Contains(id, StringComparison.Ordinal) || entity.RowKey.Contains(id, StringComparison.Ordinal)) rows.Add(entity.ETag.ToString());
+            return (rows.Count, string.Join(",", rows.Order(StringComparer.Ordinal)));
+        }
+        var agentBefore = await RowsOfAsync(agent);
+
+        var session = await s.OpenSessionAsync(agent);
+
+        Assert.Equal(1, (await RowsOfAsync(session)).Rows);
+        Assert.Equal(agentBefore, await RowsOfAsync(agent)); // no session list row, the agent's row untouched
+        Assert.Equal(DecisionOutcome.Allow, (await s.ReadOwnDocumentAsync(session)).Outcome);
+    }
+
+    [Fact]
     public async Task The_timeline_is_read_from_the_chain_page_by_page()
     {
         var cluster = await env.GetSharedClusterAsync();
