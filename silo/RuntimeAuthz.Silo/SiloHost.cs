@@ -38,6 +38,7 @@ public static class SiloHost
         }
         builder.Services.AddOptions<EvidenceOptions>().Bind(config.GetSection(EvidenceOptions.Section));
         builder.Services.AddOptions<DelegationOptions>().Bind(config.GetSection(DelegationOptions.SectionName));
+        builder.Services.AddOptions<RuntimeAuthz.Grains.Approvals.ApprovalOptions>().Bind(config.GetSection(RuntimeAuthz.Grains.Approvals.ApprovalOptions.Section));
         var cluster = ClusteringOptions.Read(config);
         // Orleans reads an "Orleans:Clustering" section of its own (expecting a ProviderType child); our
         // key is a plain value, read above and applied below, so it is hidden from Orleans' provider setup.
@@ -94,6 +95,8 @@ public static class SiloHost
         app.MapSessionEndpoints();
         app.MapPolicyEndpoints();
         app.MapEvidenceEndpoints();
+        app.MapApprovalEndpoints();
+        app.MapCatalogEndpoints();
         return app;
     }
 }

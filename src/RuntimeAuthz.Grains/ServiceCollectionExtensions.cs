@@ -18,6 +18,10 @@ public static class ServiceCollectionExtensions
         services.TryAddSingleton<IGovernanceEventSink, LoggingGovernanceEventSink>();
         services.AddOptions<DelegationOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DelegationOptions>, DelegationOptionsValidator>());
+        services.AddOptions<Approvals.ApprovalOptions>().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<Approvals.ApprovalOptions>, Approvals.ApprovalOptionsValidator>();
+        services.AddSingleton<Approvals.ApprovalWebhooks>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<Approvals.ApprovalWebhooks>());
         services.AddSingleton<PolicyCache>();
         services.AddSingleton<PolicyCacheService>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PolicyCacheService>());
