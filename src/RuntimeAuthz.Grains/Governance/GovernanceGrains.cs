@@ -1,8 +1,10 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using RuntimeAuthz.Contracts;
+using RuntimeAuthz.Grains.Fleet;
+using RuntimeAuthz.Grains.Sessions;
 
-namespace RuntimeAuthz.Grains;
+namespace RuntimeAuthz.Grains.Governance;
 
 /// <summary>
 /// A governance action as it happened: the single place where grants, revocations, status changes
