@@ -1,5 +1,4 @@
 using System.Text.Json;
-using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Policy;
 using RuntimeAuthz.Policy.Temporal;
 

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Silo;
 
 namespace RuntimeAuthz.Bench.Evidence;

@@ -1,6 +1,5 @@
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Evidence;
-using RuntimeAuthz.Grains;
 using RuntimeAuthz.Silo.Security;
 using RuntimeAuthz.Grains.Evidence;
 

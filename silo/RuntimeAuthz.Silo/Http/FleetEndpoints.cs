@@ -1,5 +1,4 @@
 using RuntimeAuthz.Contracts;
-using RuntimeAuthz.Grains;
 using RuntimeAuthz.Silo.Security;
 using RuntimeAuthz.Grains.Fleet;
 

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
-using Azure;
 using Azure.Core;
 using Azure.Data.Tables;
 using Microsoft.Extensions.Options;

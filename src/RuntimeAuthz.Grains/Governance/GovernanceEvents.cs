@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using RuntimeAuthz.Contracts;
 
 namespace RuntimeAuthz.Grains.Governance;
 

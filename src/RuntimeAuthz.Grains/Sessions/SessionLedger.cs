@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Evidence;
-using RuntimeAuthz.Policy;
 using RuntimeAuthz.Policy.Temporal;
 
 namespace RuntimeAuthz.Grains.Sessions;

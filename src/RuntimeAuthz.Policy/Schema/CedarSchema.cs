@@ -1,4 +1,3 @@
-using RuntimeAuthz.Policy.Schema;
 
 namespace RuntimeAuthz.Policy.Schema;
 

@@ -1,5 +1,4 @@
 using RuntimeAuthz.Policy.Evaluation;
-using RuntimeAuthz.Policy.Schema;
 
 namespace RuntimeAuthz.Policy.Schema;
 

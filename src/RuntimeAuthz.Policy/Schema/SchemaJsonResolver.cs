@@ -16,7 +16,6 @@
 // groups as parents) that the input does not list, as Cedar does, so `action in Action::"group"` works.
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using RuntimeAuthz.Policy.Schema;
 
 namespace RuntimeAuthz.Policy.Schema;
 

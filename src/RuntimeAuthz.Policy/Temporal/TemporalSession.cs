@@ -1,5 +1,4 @@
 using System.Text;
-using RuntimeAuthz.Policy.Temporal;
 using RuntimeAuthz.Policy.Schema;
 
 namespace RuntimeAuthz.Policy.Temporal;

@@ -2,7 +2,6 @@ using Microsoft.Extensions.DependencyInjection;
 using RuntimeAuthz.Cluster.Tests.Infrastructure;
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Evidence;
-using RuntimeAuthz.Grains;
 using RuntimeAuthz.Grains.Evidence;
 
 namespace RuntimeAuthz.Cluster.Tests.Decisions;

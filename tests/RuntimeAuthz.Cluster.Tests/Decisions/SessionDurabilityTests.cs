@@ -1,4 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using RuntimeAuthz.Cluster.Tests.Infrastructure;
 using RuntimeAuthz.Contracts;

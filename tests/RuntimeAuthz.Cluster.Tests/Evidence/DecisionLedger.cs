@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using RuntimeAuthz.Contracts;
-using RuntimeAuthz.Grains;
 using RuntimeAuthz.Grains.Evidence;
 
 namespace RuntimeAuthz.Cluster.Tests.Evidence;

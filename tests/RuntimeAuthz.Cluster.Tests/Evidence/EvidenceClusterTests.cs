@@ -4,7 +4,6 @@ using Orleans.TestingHost;
 using RuntimeAuthz.Cluster.Tests.Infrastructure;
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Evidence;
-using RuntimeAuthz.Grains;
 using RuntimeAuthz.Grains.Evidence;
 
 namespace RuntimeAuthz.Cluster.Tests.Evidence;

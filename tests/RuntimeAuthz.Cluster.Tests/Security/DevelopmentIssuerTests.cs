@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using RuntimeAuthz.Cluster.Tests.Infrastructure;
 using RuntimeAuthz.Silo;
