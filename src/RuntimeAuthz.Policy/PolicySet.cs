@@ -34,11 +34,11 @@ public sealed class PolicySet
         return new PolicySet(PolicyParser.ParsePolicies(text, sourceName));
     }
 
-    /// <summary>Parses a Dogwood file: Cedar whose conditions may hold <c>temporal { … }</c> blocks (unchecked; see <see cref="TemporalPolicySet"/>).</summary>
+    /// <summary>Parses a Dogwood file: Cedar whose conditions may hold <c>temporal { … }</c> blocks (unchecked; see <see cref="Temporal.TemporalPolicySet"/>).</summary>
     internal static PolicySet ParseDogwood(string text, string sourceName) =>
         new(PolicyParser.ParsePolicies(text, sourceName, allowTemporal: true));
 
-    /// <summary>True when a policy has temporal blocks: such a set decides only within a session (see <see cref="TemporalSession"/>).</summary>
+    /// <summary>True when a policy has temporal blocks: such a set decides only within a session (see <see cref="Temporal.TemporalSession"/>).</summary>
     internal bool HasTemporal { get; }
 
     /// <summary>All policies and templates, in order (linked policies after the parsed ones).</summary>
