@@ -29,7 +29,7 @@ public static class RevokeBenchmark
 
     private static async Task RunAsync(int sessionCount, int cycles, int deciderCount, bool evidence)
     {
-        using var azurite = AzuriteProcess.Start(BenchSupport.FindRepoRoot());
+        await using var azurite = await AzuriteServer.StartAsync();
         var connection = azurite.ConnectionString;
         var service = "bench-revoke-" + Guid.NewGuid().ToString("N")[..8];
         var app = SiloHost.Build(

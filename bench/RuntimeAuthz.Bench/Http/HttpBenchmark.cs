@@ -33,7 +33,7 @@ public static class HttpBenchmark
         var cerbosBinary = CerbosProcess.EnsureBinary(root);
         var work = Directory.CreateTempSubdirectory("bench-http-").FullName;
 
-        using var azurite = AzuriteProcess.Start(root);
+        await using var azurite = await AzuriteServer.StartAsync();
         await using var silo = await SiloProcess.StartAsync(root, azurite, evidence, Path.Combine(work, "silo.log"));
         string[] sessions;
         using (var client = await silo.ConnectClientAsync())
