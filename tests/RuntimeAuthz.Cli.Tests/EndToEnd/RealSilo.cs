@@ -40,11 +40,9 @@ public sealed class RealSilo : IAsyncLifetime
     /// <summary>Runs the CLI in-process against this silo with exactly these environment variables.</summary>
     internal async Task<CliResult> Authz(IReadOnlyDictionary<string, string> variables, params string[] args)
     {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var environment = new CliEnvironment { Output = output, Error = error, GetVariable = name => variables.GetValueOrDefault(name) };
-        var exitCode = await CliApp.RunAsync([.. args, "--url", BaseAddress.ToString()], environment);
-        return new CliResult(exitCode, output.ToString(), error.ToString());
+        using var cli = CliHarness.Against(BaseAddress);
+        foreach (var (name, value) in variables) cli.Variables[name] = value;
+        return await cli.RunAsync(args);
     }
 
     public static string RepoRoot => RepoPaths.Root;
