@@ -85,6 +85,10 @@ public sealed record AuthzDecision
     [Id(10)] public long CumulativeRisk { get; init; }
 }
 
+/// <summary>Who reported an outcome: the agent itself, or an enforcement point (a gateway that saw the tool's answer).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ReporterKind>))]
+public enum ReporterKind { Agent, EnforcementPoint }
+
 [GenerateSerializer, Immutable, Alias("authz.OutcomeReport")]
 public sealed record OutcomeReport
 {
@@ -94,9 +98,31 @@ public sealed record OutcomeReport
     /// <summary>JSON value: the tool's output (stored truncated).</summary>
     [Id(2)] public string? OutputJson { get; init; }
     [Id(3)] public string? Error { get; init; }
+    /// <summary>The reporter's identity (from its credentials, filled by the HTTP layer); recorded as the record's actor.</summary>
+    [Id(4)] public string ReportedBy { get; init; } = "";
+    /// <summary>Policies see it as <c>reporter</c> on the response/error event (<c>"agent"</c> or <c>"enforcement-point"</c>).</summary>
+    [Id(5)] public ReporterKind ReporterKind { get; init; } = ReporterKind.Agent;
 }
 
-/// <summary>One entry of a session's timeline.</summary>
+/// <summary>Outcome reporters' kinds as policies and evidence records name them.</summary>
+public static class ReporterKinds
+{
+    public const string Agent = "agent";
+    public const string EnforcementPoint = "enforcement-point";
+
+    public static string Of(ReporterKind kind) => kind == ReporterKind.EnforcementPoint ? EnforcementPoint : Agent;
+}
+
+/// <summary>One page of a session's timeline, read from its evidence chain.</summary>
+[GenerateSerializer, Immutable, Alias("authz.SessionTimelinePage")]
+public sealed record SessionTimelinePage
+{
+    [Id(0)] public IReadOnlyList<SessionEvent> Events { get; init; } = [];
+    /// <summary>Pass as <c>after</c> for the next page; null when this page reaches the end.</summary>
+    [Id(1)] public long? NextAfter { get; init; }
+}
+
+/// <summary>One entry of a session's timeline: a record of its evidence chain (Seq is the record's sequence).</summary>
 [GenerateSerializer, Immutable, Alias("authz.SessionEvent")]
 public sealed record SessionEvent
 {
@@ -129,12 +155,12 @@ public sealed record SessionInfo
     [Id(8)] public string? CloseReason { get; init; }
     [Id(9)] public long CumulativeRisk { get; init; }
     [Id(10)] public long DecisionCount { get; init; }
-    /// <summary>Events ever recorded, including those dropped from <see cref="Events"/>.</summary>
+    /// <summary>Timeline events ever recorded (decisions, outcomes, notes).</summary>
     [Id(11)] public long TotalEvents { get; init; }
     [Id(12)] public long RequestEvents { get; init; }
     [Id(13)] public long ResponseEvents { get; init; }
     [Id(14)] public long ErrorEvents { get; init; }
-    /// <summary>The most recent events, oldest first (bounded; see SessionLimits).</summary>
+    /// <summary>The most recent events, oldest first (at most SessionLimits.TimelinePage; older ones through GetTimeline).</summary>
     [Id(15)] public IReadOnlyList<SessionEvent> Events { get; init; } = [];
 }
 
@@ -148,8 +174,15 @@ public interface IAgentSessionGrain : IGrainWithStringKey
     /// <summary>Decides one request. Never throws: any failure is a Deny with reason internal-error.</summary>
     [Alias("Decide")] Task<AuthzDecision> Decide(DecisionRequest request);
 
-    /// <summary>Appends a response/error event; NotFound when the decision id is not in this session's timeline.</summary>
+    /// <summary>
+    /// Seals a response/error of an allowed decision into the session's chain, at most once and within
+    /// SessionLimits.OutcomeWindow: NotFound for a decision not of this session (or too old), Conflict
+    /// for a denied decision or a second report. Refused reports leave an evidence record.
+    /// </summary>
     [Alias("ReportOutcome")] Task<CommandResult<SessionEvent>> ReportOutcome(OutcomeReport report);
+
+    /// <summary>Timeline events after record <paramref name="after"/> (0 = from the start), at most <paramref name="limit"/>; null when never opened.</summary>
+    [Alias("GetTimeline")] Task<SessionTimelinePage?> GetTimeline(long after, int limit);
 
     [Alias("Close")] Task<CommandResult<SessionInfo>> Close(string? reason);
 

@@ -23,6 +23,9 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
     public const int SessionPartitions = 16;
     /// <summary>Azure Table transactions hold at most 100 entities of one partition.</summary>
     public const int MaxBatch = 100;
+    /// <summary>Replay data beside a record: 14 properties of 30,000 characters keep the row below Azure's 1 MiB entity limit.</summary>
+    public const int MaxReplayChars = 14 * ReplayChunkChars;
+    private const int ReplayChunkChars = 30_000;
     private const string KeysPartition = "$keys";
     private const string DevelopmentKeyRow = "$development-private-key";
 
@@ -60,11 +63,30 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
 
     public async Task AppendAsync(EvidenceEntry entry, CancellationToken cancellationToken = default)
     {
-        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        if (entry.Replay?.Length > MaxReplayChars)
+            throw new EvidenceNotWrittenException(entry.Chain, entry.Sequence, new ArgumentException($"replay data is longer than {MaxReplayChars} characters"));
+        try
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new EvidenceNotWrittenException(entry.Chain, entry.Sequence, ex);
+        }
         var pending = new PendingAppend(entry);
         var queue = queues.GetOrAdd(PartitionOf(entry.Chain), p => new PartitionQueue(p));
         if (queue.Enqueue(pending)) _ = Task.Run(() => DrainAsync(queue));
-        await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
+        {
+            // Still queued: taken out, so it is certain never to be stored. Already sent: its fate is unknown.
+            if (queue.Withdraw(pending)) throw new EvidenceNotWrittenException(entry.Chain, entry.Sequence, ex);
+            throw;
+        }
     }
 
     /// <summary>One drainer per partition: sends whatever queued up while the previous request was in flight as one transaction.</summary>
@@ -109,6 +131,11 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
         {
             pending.Completion.TrySetException(new EvidenceConflictException(pending.Entry.Chain, pending.Entry.Sequence, ex));
         }
+        catch (RequestFailedException ex) when (ex.Status is >= 400 and < 500 and not 408)
+        {
+            // Refused by the service (e.g. too large): certainly not stored.
+            pending.Completion.TrySetException(new EvidenceNotWrittenException(pending.Entry.Chain, pending.Entry.Sequence, ex));
+        }
         catch (Exception ex)
         {
             pending.Completion.TrySetException(ex);
@@ -121,6 +148,21 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
         var result = new List<EvidenceEntry>();
         await foreach (var entity in table.QueryAsync<TableEntity>(ChainFilter(chain), cancellationToken: cancellationToken).ConfigureAwait(false))
             result.Add(FromEntity(chain, entity));
+        return result;
+    }
+
+    public async Task<IReadOnlyList<EvidenceEntry>> ReadRangeAsync(string chain, long afterSequence, int maxCount, CancellationToken cancellationToken = default)
+    {
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var result = new List<EvidenceEntry>(Math.Min(maxCount, MaxBatch));
+        if (maxCount <= 0) return result;
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {PartitionOf(chain)} and RowKey gt {RowKeyOf(chain, Math.Max(0, afterSequence))} and RowKey lt {chain + "|~"}");
+        await foreach (var entity in table.QueryAsync<TableEntity>(filter, maxPerPage: Math.Min(maxCount, 1000), cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(FromEntity(chain, entity));
+            if (result.Count >= maxCount) break;
+        }
         return result;
     }
 
@@ -199,20 +241,42 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
         return TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey gt {chain + "|"} and RowKey lt {chain + "|~"}");
     }
 
-    private static TableEntity ToEntity(EvidenceEntry entry) => new(PartitionOf(entry.Chain), RowKeyOf(entry.Chain, entry.Sequence))
+    private static TableEntity ToEntity(EvidenceEntry entry)
     {
-        ["Body"] = entry.Body,
-        ["Hash"] = entry.Hash,
-        ["Signature"] = entry.Signature,
-        ["KeyId"] = entry.KeyId,
-    };
+        var entity = new TableEntity(PartitionOf(entry.Chain), RowKeyOf(entry.Chain, entry.Sequence))
+        {
+            ["Body"] = entry.Body,
+            ["Hash"] = entry.Hash,
+            ["Signature"] = entry.Signature,
+            ["KeyId"] = entry.KeyId,
+        };
+        if (entry.Replay is { } replay)
+        {
+            // A string property holds at most 64 KiB (32K UTF-16 units): longer data is split over Replay, Replay1, ...
+            for (int i = 0, part = 0; i < replay.Length; i += ReplayChunkChars, part++)
+                entity[part == 0 ? "Replay" : "Replay" + part.ToString(CultureInfo.InvariantCulture)] = replay.Substring(i, Math.Min(ReplayChunkChars, replay.Length - i));
+        }
+        return entity;
+    }
+
+    private static string? ReplayOf(TableEntity entity)
+    {
+        if (entity.GetString("Replay") is not { } first) return null;
+        if (!entity.ContainsKey("Replay1")) return first;
+        var builder = new StringBuilder(first);
+        for (var part = 1; entity.GetString("Replay" + part.ToString(CultureInfo.InvariantCulture)) is { } next; part++) builder.Append(next);
+        return builder.ToString();
+    }
 
     private static long SequenceOf(string chain, string rowKey) =>
         long.TryParse(rowKey.AsSpan(chain.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var seq) ? seq : -1;
 
     private static EvidenceEntry FromEntity(string chain, TableEntity entity) => new(
         chain, SequenceOf(chain, entity.RowKey), entity.GetString("Body") ?? "", entity.GetString("Hash") ?? "",
-        entity.GetString("Signature") ?? "", entity.GetString("KeyId") ?? "");
+        entity.GetString("Signature") ?? "", entity.GetString("KeyId") ?? "")
+    {
+        Replay = ReplayOf(entity),
+    };
 
     private sealed class PendingAppend(EvidenceEntry entry)
     {
@@ -235,6 +299,20 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
                 pending.Enqueue(append);
                 if (draining) return false;
                 draining = true;
+                return true;
+            }
+        }
+
+        /// <summary>Takes a queued append out; false when a drainer already took it (it is being sent or was).</summary>
+        public bool Withdraw(PendingAppend append)
+        {
+            lock (pending)
+            {
+                var before = pending.Count;
+                var kept = pending.Where(p => !ReferenceEquals(p, append)).ToArray();
+                if (kept.Length == before) return false;
+                pending.Clear();
+                foreach (var p in kept) pending.Enqueue(p);
                 return true;
             }
         }

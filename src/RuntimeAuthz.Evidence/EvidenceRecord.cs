@@ -13,6 +13,12 @@ public static class EvidenceKinds
     public const string PolicyRollback = "policy-rollback";
     public const string AgentStatus = "agent-status";
     public const string Governance = "governance";
+    /// <summary>A reported outcome (response or error) of an allowed decision, in the session's chain.</summary>
+    public const string Outcome = "outcome";
+    /// <summary>An outcome report that was refused (denied, unknown or already reported decision): evidence of the attempt.</summary>
+    public const string OutcomeRefused = "outcome-refused";
+    /// <summary>A note in a session's chain, e.g. that its agent's authority was revoked.</summary>
+    public const string SessionNote = "session-note";
 }
 
 /// <summary>Chain ids: one chain per session, one for governance events.</summary>
@@ -56,6 +62,14 @@ public sealed record EvidenceBody
     [JsonPropertyName("denyReason")] public string? DenyReason { get; init; }
     [JsonPropertyName("determiningPolicies")] public IReadOnlyList<string>? DeterminingPolicies { get; init; }
     [JsonPropertyName("policyVersion")] public long? PolicyVersion { get; init; }
+    /// <summary>Risk an allowed decision added to its session (omitted when none).</summary>
+    [JsonPropertyName("riskAdded")] public long? RiskAdded { get; init; }
+    /// <summary>Set on a decision record that replaces an earlier record of the same decision (its sequence): the caller was told what this one says.</summary>
+    [JsonPropertyName("supersedes")] public long? Supersedes { get; init; }
+    /// <summary>Outcome records: <c>response</c> or <c>error</c>.</summary>
+    [JsonPropertyName("report")] public string? Report { get; init; }
+    /// <summary>Outcome records: who reported it, <c>agent</c> or <c>enforcement-point</c> (the reporter's id is <see cref="Actor"/>).</summary>
+    [JsonPropertyName("reporterKind")] public string? ReporterKind { get; init; }
     [JsonPropertyName("approvalIds")] public IReadOnlyList<string>? ApprovalIds { get; init; }
     /// <summary>Who caused a governance event (publisher, approver, revoker).</summary>
     [JsonPropertyName("actor")] public string? Actor { get; init; }
@@ -68,7 +82,14 @@ public sealed record EvidenceBody
 /// One stored record: the canonical body text exactly as signed, its SHA-256 (hex) and the
 /// signature (base64url, ECDSA P-256 over the body bytes, IEEE P1363 r||s).
 /// </summary>
-public sealed record EvidenceEntry(string Chain, long Sequence, string Body, string Hash, string Signature, string KeyId);
+public sealed record EvidenceEntry(string Chain, long Sequence, string Body, string Hash, string Signature, string KeyId)
+{
+    /// <summary>
+    /// Stored beside the signed record, not part of it: what the chain's owner needs to rebuild its
+    /// state from the record (for a session: the unredacted input its temporal history replays). Never exported.
+    /// </summary>
+    public string? Replay { get; init; }
+}
 
 /// <summary>The last record of a chain: the next record gets <c>Sequence + 1</c> and links to <c>Hash</c>.</summary>
 public sealed record EvidenceHead(long Sequence, string Hash)

@@ -3,8 +3,16 @@ namespace RuntimeAuthz.Evidence;
 /// <summary>Append-only storage of evidence entries, plus the public keys (and the development key) that go with them.</summary>
 public interface IEvidenceStore
 {
-    /// <summary>Durably appends one entry. Throws <see cref="EvidenceConflictException"/> when the sequence number is taken, any other exception when storage fails.</summary>
+    /// <summary>
+    /// Durably appends one entry. Throws <see cref="EvidenceConflictException"/> when the sequence
+    /// number is taken; <see cref="EvidenceNotWrittenException"/> when it is certain the entry was not
+    /// stored (cancelled before it was sent); any other exception when storage failed and the entry may
+    /// or may not have been stored.
+    /// </summary>
     Task AppendAsync(EvidenceEntry entry, CancellationToken cancellationToken = default);
+
+    /// <summary>Up to <paramref name="maxCount"/> entries of a chain after <paramref name="afterSequence"/>, in sequence order.</summary>
+    Task<IReadOnlyList<EvidenceEntry>> ReadRangeAsync(string chain, long afterSequence, int maxCount, CancellationToken cancellationToken = default);
 
     /// <summary>A chain's entries in sequence order (as stored; nothing is checked here).</summary>
     Task<IReadOnlyList<EvidenceEntry>> ReadChainAsync(string chain, CancellationToken cancellationToken = default);
@@ -27,6 +35,10 @@ public interface IEvidenceStore
     /// </summary>
     Task<string> GetOrCreateDevelopmentKeyAsync(string candidatePem, CancellationToken cancellationToken = default);
 }
+
+/// <summary>The entry was certainly not stored: the append was withdrawn before it was sent.</summary>
+public sealed class EvidenceNotWrittenException(string chain, long sequence, Exception? inner = null)
+    : Exception($"evidence record {sequence} of chain '{chain}' was withdrawn before it was sent", inner);
 
 /// <summary>The entry's sequence number is already taken in its chain (append-only: nothing is overwritten).</summary>
 public sealed class EvidenceConflictException(string chain, long sequence, Exception? inner = null)

@@ -1,73 +1,18 @@
-using System.Globalization;
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using RuntimeAuthz.Contracts;
-using RuntimeAuthz.Policy;
+using RuntimeAuthz.Evidence;
+using RuntimeAuthz.Grains.Decisions;
 
 namespace RuntimeAuthz.Grains;
 
-/// <summary>Persisted state of <see cref="AgentSessionGrain"/>.</summary>
-public sealed record SessionState
-{
-    public const int CurrentSchemaVersion = 1;
-    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
-    public SessionInfo? Session { get; init; }
-    /// <summary>Head of the session's evidence chain: the last record's sequence (0 = none) and hash.</summary>
-    public long EvidenceSequence { get; init; }
-    public string? EvidenceHash { get; init; }
-}
-
 /// <summary>
-/// Bounds that keep a session row well under Azure Table's 1 MiB entity limit: the timeline
-/// keeps the most recent <see cref="MaxEvents"/> events and at most <see cref="MaxTimelineBytes"/>
-/// bytes of stored JSON (an upper bound that counts escaping), each event's detail truncated to
-/// <see cref="MaxDetailChars"/> characters. Totals (<see cref="SessionInfo.TotalEvents"/> and per
-/// kind) count every event ever recorded.
+/// One session. Its evidence chain is its durable history: a decision is one record (the only
+/// write before the answer), and the session's state is what the records say — applied as they
+/// are written, and rebuilt from the last snapshot plus the chain's tail when the grain activates.
+/// Snapshots are written in the background.
 /// </summary>
-public static class SessionLimits
-{
-    public const int MaxEvents = 1000;
-    public const int MaxDetailChars = 2048;
-    public const int MaxTimelineBytes = 600_000;
-    /// <summary>Property names, numbers, the GUID and timestamps of one stored event.</summary>
-    public const int EventOverheadBytes = 260;
-    public static readonly TimeSpan MaxLifetime = TimeSpan.FromDays(7);
-
-    public static int EstimateBytes(SessionEvent e) =>
-        EventOverheadBytes + JsonSize.EscapedUtf8Bytes(e.Action) + JsonSize.EscapedUtf8Bytes(e.Resource) + JsonSize.EscapedUtf8Bytes(e.Detail)
-        + (e.Reasons?.Sum(r => JsonSize.EscapedUtf8Bytes(r) + 1) ?? 0);
-
-    public static string? Truncate(string? text) =>
-        text is null || text.Length <= MaxDetailChars ? text : string.Concat(text.AsSpan(0, MaxDetailChars - 1), "…");
-
-    /// <summary>Appends an event (numbering it), drops the oldest beyond the bounds, and updates the totals.</summary>
-    public static SessionInfo Append(SessionInfo session, SessionEvent recorded)
-    {
-        var seq = session.TotalEvents + 1;
-        var events = new List<SessionEvent>(session.Events.Count + 1);
-        events.AddRange(session.Events);
-        events.Add(recorded with { Seq = seq });
-        var bytes = events.Sum(EstimateBytes);
-        var drop = 0;
-        while (events.Count - drop > MaxEvents || (bytes > MaxTimelineBytes && events.Count - drop > 1))
-        {
-            bytes -= EstimateBytes(events[drop]);
-            drop++;
-        }
-        return session with
-        {
-            Events = drop == 0 ? events : events.GetRange(drop, events.Count - drop),
-            TotalEvents = seq,
-            RequestEvents = session.RequestEvents + (recorded.Kind == SessionEventKind.Request ? 1 : 0),
-            ResponseEvents = session.ResponseEvents + (recorded.Kind == SessionEventKind.Response ? 1 : 0),
-            ErrorEvents = session.ErrorEvents + (recorded.Kind == SessionEventKind.Error ? 1 : 0),
-        };
-    }
-}
-
-public sealed class AgentSessionGrain(
+public sealed partial class AgentSessionGrain(
     [PersistentState("session", AuthzStorage.ProviderName)] IPersistentState<SessionState> state,
-    [PersistentState("temporal", AuthzStorage.ProviderName)] IPersistentState<SessionTemporalState> temporalState,
     PolicyCache policyCache,
     AuthzClock clock,
     EvidenceRecorder evidence,
@@ -75,19 +20,49 @@ public sealed class AgentSessionGrain(
 {
     /// <summary>Upper bound for the identity lookup and policy load inside one decision.</summary>
     public static readonly TimeSpan DecisionDependencyTimeout = TimeSpan.FromSeconds(5);
-
-    private const string ApprovalAnnotation = "approval";
-    private const string RiskAnnotation = "risk";
+    /// <summary>A snapshot is started after this many records (and by the timer, and on deactivation).</summary>
+    public const int SnapshotEvery = 100;
+    /// <summary>Background upkeep: settles an unconfirmed record, snapshots a changed session (decisions never wait for it).</summary>
+    private static readonly TimeSpan MaintenancePeriod = TimeSpan.FromSeconds(30);
 
     private string SessionId => this.GetPrimaryKeyString();
+    private string Chain => EvidenceChains.ForSession(SessionId);
 
-    private TemporalHistoryKeeper? temporalKeeper;
-    /// <summary>The session's Dogwood history (its own storage row), for policies with temporal conditions.</summary>
-    private TemporalHistoryKeeper Temporal => temporalKeeper ??= new TemporalHistoryKeeper(temporalState, logger);
+    private SessionLedger? ledger;
+    /// <summary>The in-memory state may differ from the chain (a record failed): rebuild before the next use.</summary>
+    private bool stale;
+    private Task snapshotWrite = Task.CompletedTask;
+    /// <summary>A decision answered Deny whose record was not confirmed: the chain must end up saying Deny.</summary>
+    private UnconfirmedDecision? unconfirmed;
+    private IGrainTimer? maintenance;
+
+    private sealed record UnconfirmedDecision(long Sequence, EvidenceBody Told, SessionReplay Replay);
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        maintenance = this.RegisterGrainTimer(MaintainAsync, MaintenancePeriod, MaintenancePeriod);
+        return Task.CompletedTask;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        maintenance?.Dispose();
+        try
+        {
+            await ResolveUnconfirmedAsync();
+            await snapshotWrite;
+            if (ledger is { UnsnapshottedRecords: > 0 } && CanSnapshot) await WriteSnapshotAsync();
+        }
+        catch (Exception ex)
+        {
+            // The chain holds every record; the next activation replays more of it.
+            logger.LogWarning(ex, "Session {SessionId}: no snapshot on deactivation", SessionId);
+        }
+    }
 
     public async Task<CommandResult<SessionInfo>> Open(SessionOpenRequest request)
     {
-        if (state.State.Session is not null)
+        if (await LoadAsync() is not null)
             return CommandResult<SessionInfo>.Fail(CommandError.Conflict, $"session '{SessionId}' already exists");
         if (request.Lifetime <= TimeSpan.Zero || request.Lifetime > SessionLimits.MaxLifetime)
             return CommandResult<SessionInfo>.Fail(CommandError.Invalid, $"lifetime must be between 1 second and {SessionLimits.MaxLifetime.TotalSeconds:0} seconds");
@@ -102,279 +77,314 @@ public sealed class AgentSessionGrain(
             return CommandResult<SessionInfo>.Fail(CommandError.Conflict, $"agent '{request.AgentId}' is revoked");
 
         var now = clock.UtcNow;
-        var session = new SessionInfo
+        var opened = SessionLedger.Open(new SessionInfo
         {
             Id = SessionId, AgentId = agent.Id, Status = SessionStatus.Open, OpenedAt = now,
             ExpiresAt = now + request.Lifetime, IdleTimeout = request.IdleTimeout, LastActivityAt = now,
-        };
-        state.State = state.State with { Session = session };
+        });
+        // The session's one write: its first snapshot.
+        state.State = opened.ToSnapshot();
         await state.WriteStateAsync();
-        logger.LogInformation("Session {SessionId} opened for agent {AgentId} until {ExpiresAt}", SessionId, agent.Id, session.ExpiresAt);
-        return CommandResult<SessionInfo>.Ok(session);
+        ledger = opened;
+        logger.LogInformation("Session {SessionId} opened for agent {AgentId} until {ExpiresAt}", SessionId, agent.Id, opened.Session.ExpiresAt);
+        return CommandResult<SessionInfo>.Ok(opened.Session);
     }
 
     public Task<string?> AgentOf() => Task.FromResult(state.State.Session?.AgentId);
 
     public async Task<SessionInfo?> Get()
     {
-        if (state.State.Session is not { } session) return null;
-        if (session.Status == SessionStatus.Open && ExpiryOf(session, clock.UtcNow) is not null)
+        if (await LoadAsync() is not { } current) return null;
+        if (current.Session.Status == SessionStatus.Open && SessionGate.ExpiryOf(current.Session, clock.UtcNow) is not null)
+            current.Update(s => s with { Status = SessionStatus.Expired });
+        var head = current.Head.Sequence;
+        var recent = await ReadTimelineAsync(Math.Max(0, head - SessionLimits.TimelinePage), SessionLimits.TimelinePage);
+        return current.Session with { Events = recent.Events };
+    }
+
+    public async Task<SessionTimelinePage?> GetTimeline(long after, int limit)
+    {
+        if (await LoadAsync() is null) return null;
+        return await ReadTimelineAsync(Math.Max(0, after), Math.Clamp(limit, 1, SessionLimits.MaxTimelinePage));
+    }
+
+    private async Task<SessionTimelinePage> ReadTimelineAsync(long after, int limit)
+    {
+        if (!evidence.Enabled) return new SessionTimelinePage();
+        var entries = await ReadChainAsync(after, limit);
+        return new SessionTimelinePage
         {
-            state.State = state.State with { Session = session with { Status = SessionStatus.Expired } };
-            await state.WriteStateAsync();
-        }
-        return state.State.Session;
+            Events = [.. entries.Select(SessionLedger.TimelineEvent).OfType<SessionEvent>()],
+            NextAfter = entries.Count == limit ? entries[^1].Sequence : null,
+        };
     }
 
     public async Task<CommandResult<SessionInfo>> Close(string? reason)
     {
-        if (state.State.Session is not { } session)
+        if (await LoadAsync() is not { } current)
             return CommandResult<SessionInfo>.Fail(CommandError.NotFound, $"session '{SessionId}' not found");
-        if (session.Status != SessionStatus.Open) return CommandResult<SessionInfo>.Ok(session);
-        var closed = session with { Status = SessionStatus.Closed, ClosedAt = clock.UtcNow, CloseReason = SessionLimits.Truncate(reason) };
-        state.State = state.State with { Session = closed };
-        await state.WriteStateAsync();
+        if (current.Session.Status != SessionStatus.Open) return CommandResult<SessionInfo>.Ok(current.Session);
+        await snapshotWrite;
+        current.Update(s => s with { Status = SessionStatus.Closed, ClosedAt = clock.UtcNow, CloseReason = SessionLimits.Truncate(reason) });
+        await WriteSnapshotAsync(throwOnFailure: true);
         logger.LogInformation("Session {SessionId} closed", SessionId);
-        return CommandResult<SessionInfo>.Ok(closed);
-    }
-
-    public async Task<CommandResult<SessionEvent>> ReportOutcome(OutcomeReport report)
-    {
-        if (state.State.Session is not { } session)
-            return CommandResult<SessionEvent>.Fail(CommandError.NotFound, $"session '{SessionId}' not found");
-        if (report.Kind == SessionEventKind.Request)
-            return CommandResult<SessionEvent>.Fail(CommandError.Invalid, "kind must be response or error");
-        var request = session.Events.LastOrDefault(e => e.Kind == SessionEventKind.Request && e.DecisionId == report.DecisionId);
-        if (request is null)
-            return CommandResult<SessionEvent>.Fail(CommandError.NotFound, $"decision '{report.DecisionId}' not found in session '{SessionId}'");
-        var recorded = new SessionEvent
-        {
-            Kind = report.Kind, At = clock.UtcNow, DecisionId = report.DecisionId, Action = request.Action, Resource = request.Resource,
-            Detail = SessionLimits.Truncate(report.Kind == SessionEventKind.Error ? report.Error ?? report.OutputJson : report.OutputJson),
-        };
-        var appended = SessionLimits.Append(session, recorded);
-        state.State = state.State with { Session = appended };
-        await state.WriteStateAsync();
-        // Temporal policies see the outcome as a `response` (with the output) or `error` event.
-        await Temporal.RecordOutcomeAsync(await policyCache.GetAsync().WaitAsync(DecisionDependencyTimeout), report, recorded.At, SessionId);
-        return CommandResult<SessionEvent>.Ok(appended.Events[^1]);
+        return CommandResult<SessionInfo>.Ok(current.Session);
     }
 
     public async Task<AuthzDecision> Decide(DecisionRequest request)
     {
-        var now = clock.UtcNow;
-        var decisionId = Guid.NewGuid();
-        if (state.State.Session is not { } session)
-        {
-            return new AuthzDecision
-            {
-                DecisionId = decisionId, Outcome = DecisionOutcome.Deny, DenyReason = DenyReasons.UnknownSession,
-                SessionId = SessionId, AgentId = request.AgentId ?? "", DecidedAt = now,
-            };
-        }
+        var call = new DecisionCall(SessionId, Guid.NewGuid(), clock.UtcNow, request);
+        SessionLedger? current;
         try
         {
-            return await DecideAndRecord(session, request, decisionId, now);
+            current = await LoadAsync();
         }
         catch (Exception ex)
         {
-            // Last line of defence: whatever failed (recording included), the answer is a deny.
-            logger.LogError(ex, "Decision {DecisionId} in session {SessionId} could not be made or recorded; denying", decisionId, SessionId);
-            DeactivateOnIdle();
-            return new AuthzDecision
-            {
-                DecisionId = decisionId, Outcome = DecisionOutcome.Deny, DenyReason = DenyReasons.InternalError,
-                SessionId = SessionId, AgentId = session.AgentId, DecidedAt = now, CumulativeRisk = session.CumulativeRisk,
-            };
+            logger.LogError(ex, "Session {SessionId} could not be loaded; denying", SessionId);
+            stale = true;
+            return Denials.InternalError(policyCache.Version).ToAnswer(call, request.AgentId ?? "", 0);
+        }
+        if (current is null) return Denials.UnknownSession(call);
+        var session = current.Session;
+        // Until the chain says what an earlier unconfirmed call was told, nothing new is recorded after it.
+        if (unconfirmed is not null) return Denials.NoEvidence(policyCache.Version).ToAnswer(call, session.AgentId, session.CumulativeRisk);
+
+        CompiledPolicy? policy = null;
+        TemporalEvent? requestEvent = null;
+        Verdict verdict;
+        try
+        {
+            (verdict, policy, requestEvent) = await DecideAsync(current, call);
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "Decision {DecisionId} in session {SessionId} failed; denying", call.DecisionId, SessionId);
+            verdict = Denials.InternalError(policyCache.Version);
+            stale = true; // the temporal history may hold the request event already
+        }
+        try
+        {
+            return await RecordAsync(current, call, verdict, policy, requestEvent);
+        }
+        catch (Exception ex)
+        {
+            // Last line of defence: whatever failed while recording, the answer is a deny (and the state is re-read).
+            logger.LogError(ex, "Decision {DecisionId} in session {SessionId} could not be recorded; denying", call.DecisionId, SessionId);
+            stale = true;
+            return Denials.InternalError(verdict.PolicyVersion).ToAnswer(call, session.AgentId, session.CumulativeRisk);
         }
     }
 
-    private async Task<AuthzDecision> DecideAndRecord(SessionInfo session, DecisionRequest request, Guid decisionId, DateTimeOffset now)
+    /// <summary>The stages in order; each returns a denial or lets the call through to the next.</summary>
+    private async Task<(Verdict, CompiledPolicy?, TemporalEvent?)> DecideAsync(SessionLedger current, DecisionCall call)
     {
-        Evaluation evaluation;
-        try
+        var session = current.Session;
+        if (await SessionGate.CheckAsync(session, call, AgentExistsAsync) is { } closed) return (closed, null, null);
+
+        var agent = await GrainFactory.GetGrain<IAgentGrain>(session.AgentId).Get().WaitAsync(DecisionDependencyTimeout);
+        if (AuthorityStage.CheckIdentity(agent) is { } notActive) return (notActive, null, null);
+
+        var policy = await policyCache.GetAsync().WaitAsync(DecisionDependencyTimeout);
+        if (policy is null) return (Denials.Deny(DenyReasons.NoPolicy), null, null);
+
+        var (authority, unauthorized) = await AuthorityStage.ResolveGrantsAsync(GrainFactory, agent!, call, policy.Version).WaitAsync(DecisionDependencyTimeout);
+        if (unauthorized is not null) return (unauthorized, policy, null);
+
+        var facts = new CedarRequestBuilder.SessionFacts(SessionId, session.CumulativeRisk, session.DecisionCount,
+            (long)Math.Max(0, (call.Now - session.OpenedAt).TotalSeconds));
+        TemporalEvent? recorded = null;
+        var verdict = EvaluationStage.Evaluate(policy, agent!, facts, call, authority!, (request, entities) =>
         {
-            evaluation = await Evaluate(session, request, now, decisionId);
-            // The request event is durable before the answer leaves (a failure here is a deny).
-            await Temporal.CommitAsync(decisionId);
-        }
-        catch (Exception ex)
+            var (response, inHistory) = current.Temporal.Decide(policy, request, entities, call.DecisionId, call.Now, SessionId);
+            if (inHistory) recorded = RequestEvent(call, session.AgentId, facts);
+            return response;
+        });
+        return (verdict, policy, recorded);
+    }
+
+    private static TemporalEvent RequestEvent(DecisionCall call, string agentId, CedarRequestBuilder.SessionFacts facts) => new()
+    {
+        Kind = TemporalEvent.RequestKind, DecisionId = call.DecisionId, At = call.Now, AgentId = agentId,
+        Action = call.Request.Action, ResourceType = call.Request.ResourceType, ResourceId = call.Request.ResourceId,
+        ContextJson = call.Request.ContextJson, InputJson = call.Request.InputJson,
+        Risk = facts.Risk, Decisions = facts.Decisions, AgeSeconds = facts.AgeSeconds,
+    };
+
+    private async Task<bool> AgentExistsAsync(string agentId) =>
+        await GrainFactory.GetGrain<IAgentGrain>(agentId).Get().WaitAsync(DecisionDependencyTimeout) is not null;
+
+    /// <summary>
+    /// Recording stage: the verdict's record is the decision's one durable write. The answer is the
+    /// verdict only once its record is durable; otherwise it is Deny, and a record that may still
+    /// land is followed up until the chain says Deny too.
+    /// </summary>
+    private async Task<AuthzDecision> RecordAsync(SessionLedger current, DecisionCall call, Verdict verdict, CompiledPolicy? policy, TemporalEvent? requestEvent)
+    {
+        var session = current.Session;
+        var answer = verdict.ToAnswer(call, session.AgentId, session.CumulativeRisk);
+        var body = DecisionEvidence.Build(evidence.Redactor, call, answer, verdict.Detail);
+        var replay = new SessionReplay { CountsAsActivity = verdict.CountsAsActivity, ExpiresSession = verdict.ExpiresSession, Temporal = requestEvent };
+        var result = await evidence.TryAppendAsync(body, current.Head, replay.ToJson());
+        if (result.Status == AppendStatus.Durable)
         {
-            logger.LogError(ex, "Decision {DecisionId} in session {SessionId} failed; denying", decisionId, SessionId);
-            evaluation = Evaluation.Denied(DenyReasons.InternalError, policyVersion: policyCache.Version, detail: "internal error while deciding");
+            current.Apply(body, replay, result.Head, policy, replayTemporal: false);
+            if (current.UnsnapshottedRecords >= SnapshotEvery) StartSnapshot();
+            LogDecision(call.DecisionId, SessionId, session.AgentId, call.Request.Action, answer.Outcome, answer.DenyReason, answer.PolicyVersion);
+            return answer;
         }
 
-        var decision = new AuthzDecision
+        var denied = Denials.NoEvidence(verdict.PolicyVersion).ToAnswer(call, session.AgentId, session.CumulativeRisk);
+        // Re-read the chain before the next call when memory may now differ from it: the temporal
+        // history already holds the request event, or another writer (or this record, later) took the slot.
+        stale |= requestEvent is not null || result.Status != AppendStatus.NotWritten;
+        if (result.Status == AppendStatus.Unknown)
         {
-            DecisionId = decisionId, Outcome = evaluation.Outcome, Reasons = evaluation.Reasons, Errors = evaluation.Errors,
-            PolicyVersion = evaluation.PolicyVersion, DenyReason = evaluation.DenyReason, SessionId = SessionId,
-            AgentId = session.AgentId, DecidedAt = now, RiskAdded = evaluation.RiskAdded,
-            CumulativeRisk = session.CumulativeRisk + evaluation.RiskAdded,
-        };
-        var updated = session with
-        {
-            Status = evaluation.ExpireSession ? SessionStatus.Expired : session.Status,
-            CumulativeRisk = decision.CumulativeRisk,
-            DecisionCount = session.DecisionCount + 1,
-            LastActivityAt = evaluation.CountsAsActivity ? now : session.LastActivityAt,
-        };
-        updated = SessionLimits.Append(updated, new SessionEvent
-        {
-            Kind = SessionEventKind.Request, At = now, DecisionId = decisionId, Action = SessionLimits.Truncate(request.Action) ?? "",
-            Resource = SessionLimits.Truncate(SafeResourceLiteral(request)) ?? "", Outcome = decision.Outcome,
-            PolicyVersion = decision.PolicyVersion, Reasons = decision.Reasons,
-            Detail = SessionLimits.Truncate(decision.DenyReason is null ? evaluation.Detail : $"{decision.DenyReason}: {evaluation.Detail}".TrimEnd(' ', ':')),
-        });
-        // No evidence, no allow: the signed record is durable before any answer leaves; on failure the head stays put.
-        var evidenceHead = await evidence.AppendAsync(
-            DecisionEvidence.Build(evidence.Redactor, SessionId, SafeResourceLiteral(request), request, decision, evaluation.Detail),
-            new(state.State.EvidenceSequence, state.State.EvidenceHash ?? RuntimeAuthz.Evidence.EvidenceBody.GenesisHash));
-        if (evidenceHead is null)
-        {
-            return decision with
-            {
-                Outcome = DecisionOutcome.Deny, DenyReason = EvidenceDenyReasons.NoEvidence, RiskAdded = 0, CumulativeRisk = session.CumulativeRisk,
-            };
+            unconfirmed = new UnconfirmedDecision(result.Head.Sequence + 1,
+                DecisionEvidence.Build(evidence.Redactor, call, denied, "the evidence record could not be confirmed in time"),
+                replay with { CountsAsActivity = false, ExpiresSession = false });
         }
-        state.State = state.State with { Session = updated, EvidenceSequence = evidenceHead.Sequence, EvidenceHash = evidenceHead.Hash };
+        return denied;
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Decision {DecisionId} session {SessionId} agent {AgentId} action {Action}: {Outcome} {DenyReason} policy v{PolicyVersion}")]
+    private partial void LogDecision(Guid decisionId, string sessionId, string agentId, string action, DecisionOutcome outcome, string? denyReason, long policyVersion);
+
+    /// <summary>
+    /// Makes the chain say what the caller of an unconfirmed decision was told: the Deny record takes
+    /// the slot; if the original record got there first and says otherwise, a record superseding it follows.
+    /// </summary>
+    private async Task ResolveUnconfirmedAsync()
+    {
+        if (unconfirmed is not { } pending) return;
+        var before = await ReadChainAsync(pending.Sequence - 2, 2);
+        var previous = before.FirstOrDefault(e => e.Sequence == pending.Sequence - 1);
+        var landed = before.FirstOrDefault(e => e.Sequence == pending.Sequence);
+        if (landed is null)
+        {
+            var slotHead = previous is null ? EvidenceHead.Empty : new EvidenceHead(previous.Sequence, previous.Hash);
+            var told = await evidence.TryAppendAsync(pending.Told, slotHead, pending.Replay.ToJson());
+            if (told.Status == AppendStatus.Durable) unconfirmed = null;
+            if (told.Status != AppendStatus.Conflict) return;
+            landed = (await ReadChainAsync(pending.Sequence - 1, 1)).FirstOrDefault();
+            if (landed is null) return;
+        }
+        var body = EvidenceSealer.ParseBody(landed.Body);
+        if (body.DecisionId != pending.Told.DecisionId || body.Outcome == nameof(DecisionOutcome.Deny))
+        {
+            // Another record holds the slot (ours never can), or ours says Deny as the caller was told.
+            unconfirmed = null;
+            return;
+        }
+        var supersede = pending.Told with
+        {
+            Supersedes = landed.Sequence,
+            Detail = $"supersedes record {landed.Sequence}: it was confirmed after the answer, which was Deny ({EvidenceDenyReasons.NoEvidence})",
+        };
+        var head = (await ReadChainAsync(landed.Sequence, int.MaxValue)).LastOrDefault() is { } last
+            ? new EvidenceHead(last.Sequence, last.Hash) : new EvidenceHead(landed.Sequence, landed.Hash);
+        var written = await evidence.TryAppendAsync(supersede, head, new SessionReplay().ToJson());
+        if (written.Status == AppendStatus.Durable)
+        {
+            logger.LogWarning("Session {SessionId}: record {Sequence} of decision {DecisionId} landed after a Deny answer; superseded by record {Superseding}",
+                SessionId, landed.Sequence, body.DecisionId, written.Head.Sequence);
+            unconfirmed = null;
+        }
+    }
+
+    /// <summary>The session's state: the snapshot plus the chain's records after it, once per activation (or after a failure).</summary>
+    private async Task<SessionLedger?> LoadAsync()
+    {
+        if (ledger is not null && !stale) return ledger;
+        if (unconfirmed is not null)
+        {
+            try { await ResolveUnconfirmedAsync(); }
+            catch (Exception ex) { logger.LogWarning(ex, "Session {SessionId}: unconfirmed record still unresolved", SessionId); }
+            // Still unresolved: decisions are denied without recording until it is; reads see the state as it was.
+            if (unconfirmed is not null && ledger is not null) return ledger;
+        }
+        if (stale)
+        {
+            await snapshotWrite;
+            await state.ReadStateAsync();
+        }
+        if (SessionLedger.FromSnapshot(state.State) is not { } rebuilt)
+        {
+            stale = false;
+            return ledger = null;
+        }
+        if (evidence.Enabled)
+        {
+            var policy = await policyCache.GetAsync().WaitAsync(DecisionDependencyTimeout);
+            while (true)
+            {
+                var tail = await ReadChainAsync(rebuilt.Head.Sequence, 1000);
+                foreach (var entry in tail)
+                    rebuilt.Apply(EvidenceSealer.ParseBody(entry.Body), SessionReplay.Parse(entry.Replay), new EvidenceHead(entry.Sequence, entry.Hash), policy, replayTemporal: true);
+                if (tail.Count < 1000) break;
+            }
+        }
+        ledger = rebuilt;
+        stale = false;
+        return ledger;
+    }
+
+    /// <summary>Records of the session's chain after <paramref name="after"/>; bounded in time like every read on a decision's path.</summary>
+    private async Task<IReadOnlyList<EvidenceEntry>> ReadChainAsync(long after, int maxCount)
+    {
+        using var timeout = new CancellationTokenSource(DecisionDependencyTimeout);
+        return await evidence.Store.ReadRangeAsync(Chain, after, maxCount, timeout.Token);
+    }
+
+    private bool CanSnapshot => ledger is not null && !stale && unconfirmed is null;
+
+    /// <summary>Starts a snapshot in the background (nothing waits for it); skipped while one is being written.</summary>
+    private void StartSnapshot()
+    {
+        if (!snapshotWrite.IsCompleted || !CanSnapshot) return;
+        snapshotWrite = WriteSnapshotAsync();
+    }
+
+    private async Task WriteSnapshotAsync(bool throwOnFailure = false)
+    {
+        var taken = ledger!;
+        var changes = taken.Changes;
+        var snapshot = taken.ToSnapshot();
+        var previous = state.State;
+        state.State = snapshot;
         try
         {
             await state.WriteStateAsync();
+            taken.MarkSnapshotted(changes);
         }
         catch (Exception ex)
         {
-            // No durable evidence, no permission. Drop the activation so the next call reloads the stored state.
-            logger.LogError(ex, "Could not persist decision {DecisionId} of session {SessionId}; denying", decisionId, SessionId);
-            DeactivateOnIdle();
-            return decision with
-            {
-                Outcome = DecisionOutcome.Deny, DenyReason = DenyReasons.InternalError, RiskAdded = 0,
-                CumulativeRisk = session.CumulativeRisk,
-            };
+            state.State = previous;
+            logger.LogWarning(ex, "Session {SessionId}: snapshot at record {Sequence} not written", SessionId, snapshot.EvidenceSequence);
+            if (throwOnFailure) throw;
         }
-        // Debug: the session timeline is the durable record of every decision; this is for tracing.
-        logger.LogDebug("Decision {DecisionId} session {SessionId} agent {AgentId} action {Action}: {Outcome} {DenyReason} policy v{PolicyVersion}",
-            decisionId, SessionId, session.AgentId, request.Action, decision.Outcome, decision.DenyReason, decision.PolicyVersion);
-        return decision;
     }
 
-    private async Task<Evaluation> Evaluate(SessionInfo session, DecisionRequest request, DateTimeOffset now, Guid decisionId)
+    private async Task MaintainAsync(CancellationToken cancellationToken)
     {
-        if (request.AgentId is not null && !string.Equals(request.AgentId, session.AgentId, StringComparison.Ordinal))
-        {
-            // The caller claims another agent: an agent that does not exist is "unknown", an existing one is a mismatch.
-            var claimed = await GrainFactory.GetGrain<IAgentGrain>(request.AgentId).Get().WaitAsync(DecisionDependencyTimeout);
-            return claimed is null
-                ? Evaluation.Denied(DenyReasons.UnknownAgent, detail: $"agent '{request.AgentId}' is not registered")
-                : Evaluation.Denied(DenyReasons.SessionAgentMismatch, detail: $"session belongs to another agent, not '{request.AgentId}'");
-        }
-        if (session.Status == SessionStatus.Closed)
-            return Evaluation.Denied(DenyReasons.SessionClosed);
-        if (session.Status == SessionStatus.Expired)
-            return Evaluation.Denied(DenyReasons.SessionExpired);
-        if (ExpiryOf(session, now) is { } expiry)
-            return Evaluation.Denied(DenyReasons.SessionExpired, detail: expiry) with { ExpireSession = true };
-
-        var agent = await GrainFactory.GetGrain<IAgentGrain>(session.AgentId).Get().WaitAsync(DecisionDependencyTimeout);
-        if (agent is null) return Evaluation.Denied(DenyReasons.UnknownAgent) with { CountsAsActivity = true };
-        if (agent.Status == AgentStatus.Revoked) return Evaluation.Denied(DenyReasons.AgentRevoked) with { CountsAsActivity = true };
-        if (agent.Status == AgentStatus.Suspended) return Evaluation.Denied(DenyReasons.AgentSuspended) with { CountsAsActivity = true };
-
-        var policy = await policyCache.GetAsync().WaitAsync(DecisionDependencyTimeout);
-        if (policy is null) return Evaluation.Denied(DenyReasons.NoPolicy) with { CountsAsActivity = true };
-
-        if (string.IsNullOrWhiteSpace(request.Action) || string.IsNullOrWhiteSpace(request.ResourceType) || request.ResourceId is null)
-            return Evaluation.Denied(DenyReasons.InvalidRequest, policy.Version, "action and resource type are required") with { CountsAsActivity = true };
-
-        var authority = await GrantAuthority.ResolveAsync(GrainFactory, agent, SessionId, request, now).WaitAsync(DecisionDependencyTimeout);
-        if (authority.DenyReason is { } authorityDenied)
-            return Evaluation.Denied(authorityDenied, policy.Version, authority.Detail) with { CountsAsActivity = true };
-
-        AuthorizationRequest cedarRequest;
-        EntityStore entities;
         try
         {
-            var facts = new CedarRequestBuilder.SessionFacts(SessionId, session.CumulativeRisk, session.DecisionCount,
-                (long)Math.Max(0, (now - session.OpenedAt).TotalSeconds));
-            (cedarRequest, entities) = CedarRequestBuilder.Build(agent, facts, request);
+            await ResolveUnconfirmedAsync();
         }
-        catch (Exception ex) when (ex is CedarSyntaxException or JsonException or ArgumentException or FormatException)
+        catch (Exception ex)
         {
-            return Evaluation.Denied(DenyReasons.InvalidRequest, policy.Version, ex.Message) with { CountsAsActivity = true };
+            logger.LogWarning(ex, "Session {SessionId}: unconfirmed record still unresolved", SessionId);
         }
-        if (authority.Select(cedarRequest, entities) is not { } delegation)
-            return Evaluation.Denied(DenyReasons.NoDelegation, policy.Version, "the conditions of the covering grants do not hold") with { CountsAsActivity = true };
-
-        // With temporal policies the request is recorded as a `request` event, then decided over the session's history.
-        var response = Temporal.Decide(policy, cedarRequest, entities, request, session.AgentId, decisionId, now, SessionId);
-        var errors = response.Errors.Select(e => new PolicyErrorInfo { PolicyId = e.PolicyId, Message = e.Message }).ToArray();
-        if (response.Decision != RuntimeAuthz.Policy.Decision.Allow)
-        {
-            return new Evaluation(DecisionOutcome.Deny, response.Reasons.ToArray(), errors, policy.Version, DenyReasons.NotPermitted, 0,
-                response.Reasons.Count > 0 ? $"forbidden by {string.Join(", ", response.Reasons)}" : "no policy permits") { CountsAsActivity = true };
-        }
-
-        var determining = response.Reasons
-            .Select(id => policy.PoliciesById.GetValueOrDefault(id))
-            .OfType<RuntimeAuthz.Policy.Policy>()
-            .ToArray();
-        var needsApproval = determining.Any(p =>
-            p.Annotations.TryGetValue(ApprovalAnnotation, out var value) && string.Equals(value, "required", StringComparison.OrdinalIgnoreCase));
-        long risk = 0;
-        foreach (var p in determining)
-        {
-            if (!p.Annotations.TryGetValue(RiskAnnotation, out var value)) continue;
-            if (long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed) && parsed > risk) risk = parsed;
-            else if (!long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
-                logger.LogWarning("Policy {PolicyId} has a non-integer @risk annotation {Risk}; ignored", p.Id, value);
-        }
-        return new Evaluation(needsApproval ? DecisionOutcome.ApprovalRequired : DecisionOutcome.Allow, response.Reasons.ToArray(), errors,
-            policy.Version, null, risk, $"delegation {delegation.Id}") { CountsAsActivity = true };
+        if (ledger is { UnsnapshottedRecords: > 0 }) StartSnapshot();
     }
 
-    /// <summary>Notes a revocation of the agent's authority in the timeline of a live session (enforcement does not depend on it).</summary>
+    /// <summary>Notes a revocation of the agent's authority in the session's chain (enforcement does not depend on it).</summary>
     public async Task NoteRevocation(RevocationNotice notice)
     {
-        if (state.State.Session is not { Status: SessionStatus.Open } session) return;
-        state.State = state.State with
-        {
-            Session = SessionLimits.Append(session, new SessionEvent
-            {
-                Kind = SessionEventKind.Revocation, At = notice.At, Action = "", Resource = "",
-                Detail = SessionLimits.Truncate($"{notice.What} revoked by {notice.Actor}: {notice.Reason}"),
-            }),
-        };
-        await state.WriteStateAsync();
-    }
-
-    /// <summary>Why an open session is no longer usable at <paramref name="now"/>, or null when it still is.</summary>
-    private static string? ExpiryOf(SessionInfo session, DateTimeOffset now)
-    {
-        if (now >= session.ExpiresAt) return $"lifetime ended at {session.ExpiresAt:O}";
-        if (now - session.LastActivityAt >= session.IdleTimeout) return $"idle for more than {session.IdleTimeout.TotalSeconds:0} seconds";
-        return null;
-    }
-
-    private static string SafeResourceLiteral(DecisionRequest request)
-    {
-        try
-        {
-            return CedarRequestBuilder.ResourceLiteral(request.ResourceType, request.ResourceId);
-        }
-        catch (Exception ex) when (ex is ArgumentException or FormatException)
-        {
-            return $"{request.ResourceType}::\"{request.ResourceId}\"";
-        }
-    }
-
-    private sealed record Evaluation(
-        DecisionOutcome Outcome, IReadOnlyList<string> Reasons, IReadOnlyList<PolicyErrorInfo> Errors,
-        long PolicyVersion, string? DenyReason, long RiskAdded, string? Detail)
-    {
-        public bool ExpireSession { get; init; }
-        public bool CountsAsActivity { get; init; }
-
-        public static Evaluation Denied(string reason, long policyVersion = 0, string? detail = null) =>
-            new(DecisionOutcome.Deny, [], [], policyVersion, reason, 0, detail);
+        if (!evidence.Enabled || await LoadAsync() is not { Session.Status: SessionStatus.Open } current || unconfirmed is not null) return;
+        var body = DecisionEvidence.Note(SessionId, current.Session.AgentId, "revocation", notice.Actor, notice.At, $"{notice.What} revoked by {notice.Actor}: {notice.Reason}");
+        var result = await evidence.TryAppendAsync(body, current.Head);
+        if (result.Status == AppendStatus.Durable) current.Apply(body, null, result.Head, null, replayTemporal: false);
+        else stale = true;
     }
 }

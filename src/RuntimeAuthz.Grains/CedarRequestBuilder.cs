@@ -22,8 +22,13 @@ public static class CedarRequestBuilder
 
     public sealed record SessionFacts(string SessionId, long Risk, long Decisions, long AgeSeconds);
 
-    public static (AuthorizationRequest Request, EntityStore Entities) Build(AgentInfo agent, SessionFacts session, DecisionRequest request)
+    public static (AuthorizationRequest Request, EntityStore Entities) Build(AgentInfo agent, SessionFacts session, DecisionRequest request) =>
+        Build(agent, session, new Decisions.DecisionCall(session.SessionId, Guid.Empty, default, request));
+
+    /// <summary>As above, from the call's JSON parsed once (copied here: the evidence record keeps the originals).</summary>
+    public static (AuthorizationRequest Request, EntityStore Entities) Build(AgentInfo agent, SessionFacts session, Decisions.DecisionCall call)
     {
+        var request = call.Request;
         var principal = new EntityUid(AgentType, agent.Id);
         var fleet = new EntityUid(FleetType, agent.Fleet);
         var resource = new EntityUid(request.ResourceType, request.ResourceId);
@@ -45,11 +50,24 @@ public static class CedarRequestBuilder
         };
         if (resource != principal && resource != fleet)
         {
-            var properties = ParseObject(request.ResourcePropertiesJson, "resource.properties");
+            var properties = ObjectOf(call.Json.Properties, "resource.properties");
             entities.Add(Entity(resource, properties, []));
         }
 
-        var context = ParseObject(request.ContextJson, "context");
+        var store = EntityStore.FromJson(entities.ToJsonString(), schema: null, sourceName: "entities.json");
+        var cedarContext = Context(session, ObjectOf(call.Json.Context, "context"), call.Json.Input);
+        return (new AuthorizationRequest(principal, new EntityUid(ActionType, request.Action), resource, cedarContext), store);
+    }
+
+    /// <summary>The request context: the caller's keys, <c>session</c> (the facts) and <c>input</c> (the tool input).</summary>
+    public static CedarContext Context(SessionFacts session, string? contextJson, string? inputJson)
+    {
+        var call = new Decisions.CallerJson(new DecisionRequest { ContextJson = contextJson, InputJson = inputJson });
+        return Context(session, ObjectOf(call.Context, "context"), call.Input);
+    }
+
+    private static CedarContext Context(SessionFacts session, JsonObject context, (JsonNode? Node, JsonException? Error) input)
+    {
         context["session"] = new JsonObject
         {
             ["id"] = session.SessionId,
@@ -57,11 +75,9 @@ public static class CedarRequestBuilder
             ["decisions"] = session.Decisions,
             ["ageSeconds"] = session.AgeSeconds,
         };
-        context["input"] = request.InputJson is null ? new JsonObject() : JsonNode.Parse(request.InputJson) ?? new JsonObject();
-
-        var store = EntityStore.FromJson(entities.ToJsonString(), schema: null, sourceName: "entities.json");
-        var cedarContext = CedarContext.FromJson(context.ToJsonString(), schema: null, action: null, sourceName: "context.json");
-        return (new AuthorizationRequest(principal, new EntityUid(ActionType, request.Action), resource, cedarContext), store);
+        if (input.Error is { } invalid) throw invalid;
+        context["input"] = input.Node?.DeepClone() ?? new JsonObject();
+        return CedarContext.FromJson(context.ToJsonString(), schema: null, action: null, sourceName: "context.json");
     }
 
     /// <summary>
@@ -98,10 +114,12 @@ public static class CedarRequestBuilder
 
     private static JsonObject Uid(EntityUid uid) => new() { ["type"] = uid.Type, ["id"] = uid.Id };
 
-    private static JsonObject ParseObject(string? json, string what)
+    /// <summary>A copy of the parsed object (an absent or JSON-null value is an empty object).</summary>
+    private static JsonObject ObjectOf((JsonNode? Node, JsonException? Error) parsed, string what)
     {
-        if (string.IsNullOrWhiteSpace(json)) return new JsonObject();
-        return JsonNode.Parse(json) as JsonObject ?? throw new JsonException($"{what} must be a JSON object");
+        if (parsed.Error is { } invalid) throw invalid;
+        if (parsed.Node is null) return new JsonObject();
+        return parsed.Node.DeepClone() as JsonObject ?? throw new JsonException($"{what} must be a JSON object");
     }
 
     /// <summary>The Cedar literal of a resource, as recorded in session events.</summary>

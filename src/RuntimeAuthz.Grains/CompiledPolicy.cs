@@ -14,6 +14,8 @@ public sealed class CompiledPolicy
         Policies = temporal.Policies;
         Schema = schema;
         PoliciesById = Policies.Policies.ToDictionary(p => p.Id, StringComparer.Ordinal);
+        // Published versions were checked (see Check); a stored text from before that check keeps its readable annotations.
+        Traits = Policies.Policies.ToDictionary(p => p.Id, p => PolicyTraits.Read(p, PolicySourceName).Traits ?? PolicyTraits.None, StringComparer.Ordinal);
     }
 
     public long Version { get; }
@@ -22,15 +24,41 @@ public sealed class CompiledPolicy
     public TemporalPolicySet Temporal { get; }
     public CedarSchema? Schema { get; }
     public IReadOnlyDictionary<string, RuntimeAuthz.Policy.Policy> PoliciesById { get; }
+    /// <summary>Each policy's <c>@risk</c> and <c>@approval</c>, read once here.</summary>
+    public IReadOnlyDictionary<string, PolicyTraits> Traits { get; }
+
+    /// <summary>The risk (largest <c>@risk</c>) and whether approval is needed, over the determining policies of an allow.</summary>
+    public PolicyTraits TraitsOf(IEnumerable<string> determiningPolicies)
+    {
+        long risk = 0;
+        var approval = false;
+        foreach (var id in determiningPolicies)
+        {
+            if (!Traits.TryGetValue(id, out var traits)) continue;
+            risk = Math.Max(risk, traits.Risk);
+            approval |= traits.RequiresApproval;
+        }
+        return new PolicyTraits(risk, approval);
+    }
 
     public const string PolicySourceName = "policies.cedar";
+
+    /// <summary>
+    /// AgentCore's event model plus <c>reporter</c> on outcome events (<c>"agent"</c> or
+    /// <c>"enforcement-point"</c>), so a rule can insist on outcomes an enforcement point saw.
+    /// </summary>
+    public static EventSchema EventModel { get; } = EventSchema.Parse(
+        EventSchema.AgentCoreText
+            .Replace("event <A>::response {", "event <A>::response {\n    reporter: String,", StringComparison.Ordinal)
+            .Replace("event <A>::error {", "event <A>::error {\n    reporter: String,", StringComparison.Ordinal),
+        "authz-events.dwschema");
     public const string SchemaSourceName = "schema.cedarschema";
 
     /// <summary>Compiles stored texts (already validated when published).</summary>
     public static CompiledPolicy FromRecord(PolicyVersionRecord record)
     {
         var schema = record.Schema is null ? null : CedarSchema.Parse(record.Schema, SchemaSourceName);
-        return new(record.Version, TemporalPolicySet.Parse(record.Policies, PolicySourceName, EventSchema.AgentCore, schema), schema);
+        return new(record.Version, TemporalPolicySet.Parse(record.Policies, PolicySourceName, EventModel, schema), schema);
     }
 
     /// <summary>
@@ -46,19 +74,21 @@ public sealed class CompiledPolicy
         {
             // Policy text is Dogwood: Cedar whose conditions may hold temporal blocks, checked
             // against AgentCore's event schema (and, below, against the Cedar schema too).
-            set = TemporalPolicySet.Parse(policies, PolicySourceName, EventSchema.AgentCore).Policies;
+            set = TemporalPolicySet.Parse(policies, PolicySourceName, EventModel).Policies;
         }
         catch (CedarSyntaxException ex)
         {
             return [Issue(ex)];
         }
         policyCount = set.Policies.Count;
+        var annotationIssues = set.Policies.Select(p => PolicyTraits.Read(p, PolicySourceName).Issue).OfType<SourceIssue>().ToArray();
+        if (annotationIssues.Length > 0) return annotationIssues;
         if (schema is null) return [];
         try
         {
             parsedSchema = CedarSchema.Parse(schema, SchemaSourceName);
             if (set.Policies.Any(p => p.Text.Contains("temporal", StringComparison.Ordinal)))
-                TemporalPolicySet.Parse(policies, PolicySourceName, EventSchema.AgentCore, parsedSchema);
+                TemporalPolicySet.Parse(policies, PolicySourceName, EventModel, parsedSchema);
         }
         catch (CedarSyntaxException ex)
         {

@@ -1,132 +1,104 @@
 using System.Text.Json;
-using Microsoft.Extensions.Logging;
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Policy;
 
 namespace RuntimeAuthz.Grains;
 
 /// <summary>
-/// Persisted temporal state of a session grain, in its own row beside the session: the Dogwood
-/// history the policies' windows can still see, and the recent decided requests an outcome report
-/// refers to (a response/error event carries the request's input).
+/// A session's Dogwood history in memory: the request event of each decision (recorded while it
+/// is decided), and the response/error events of reported outcomes. It is persisted only in the
+/// session's snapshots; between snapshots the evidence chain's records replay it.
 /// </summary>
-public sealed record SessionTemporalState
+public sealed class TemporalHistoryKeeper(TemporalSessionState? stored)
 {
-    public const int CurrentSchemaVersion = 1;
-    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
-    public TemporalSessionState History { get; init; } = TemporalSessionState.Empty;
-    public IReadOnlyList<PendingOutcome> Pending { get; init; } = [];
-}
-
-/// <summary>A decided request whose outcome may still be reported.</summary>
-public sealed record PendingOutcome(Guid DecisionId, string AgentId, string Action, string ResourceType, string ResourceId, string? InputJson);
-
-/// <summary>
-/// The session grain's temporal side: records each decision request as a <c>request</c> event
-/// before deciding, evaluates the temporal blocks over the session's history, feeds reported
-/// outcomes as <c>response</c>/<c>error</c> events, and persists the bounded state.
-/// </summary>
-public sealed class TemporalHistoryKeeper(IPersistentState<SessionTemporalState> state, ILogger logger)
-{
-    /// <summary>How many decided requests an outcome may still be reported for.</summary>
-    public const int MaxPending = 64;
-    /// <summary>Stored JSON above this would not fit beside the row's other properties: decisions then deny.</summary>
+    /// <summary>Snapshots above this are not written (the chain replays from the previous one).</summary>
     public const int MaxStateBytes = 900_000;
 
+    private TemporalSessionState stored = stored ?? TemporalSessionState.Empty;
     private TemporalSession? session;
     private long sessionPolicyVersion = -1;
-    private PendingOutcome? lastDecided;
-    private bool dirty;
 
-    private TemporalSession SessionFor(CompiledPolicy policy)
+    /// <summary>The history for this version's temporal policies, or null when the version has none.</summary>
+    private TemporalSession? SessionFor(CompiledPolicy? policy)
     {
+        if (policy is null || !policy.Temporal.HasTemporalConditions) return null;
         if (session is null || sessionPolicyVersion != policy.Version)
         {
-            session = new TemporalSession(policy.Temporal, state.State.History);
+            // A new version reads the history as the previous one left it.
+            session = new TemporalSession(policy.Temporal, Export());
             sessionPolicyVersion = policy.Version;
         }
         return session;
     }
 
-    /// <summary>Decides; with temporal policies the request is first recorded in the session's history.</summary>
-    public AuthorizationResponse Decide(CompiledPolicy policy, AuthorizationRequest request, EntityStore entities, DecisionRequest call, string agentId, Guid decisionId, DateTimeOffset now, string sessionId)
+    public TemporalSessionState Export() => session?.ExportState() ?? stored;
+
+    /// <summary>Decides; with temporal policies the request is first recorded as a <c>request</c> event. True in Recorded when it was.</summary>
+    public (AuthorizationResponse Response, bool Recorded) Decide(CompiledPolicy policy, AuthorizationRequest request, EntityStore entities, Guid decisionId, DateTimeOffset now, string sessionId)
     {
-        if (!policy.Temporal.HasTemporalConditions) return Authorizer.IsAuthorized(request, policy.Policies, entities);
-        lastDecided = new PendingOutcome(decisionId, agentId, call.Action, call.ResourceType, call.ResourceId, call.InputJson);
-        var response = SessionFor(policy).Decide(request, entities, now, decisionId.ToString("N"), sessionId);
-        dirty = true;
-        return response;
+        if (SessionFor(policy) is not { } temporal) return (Authorizer.IsAuthorized(request, policy.Policies, entities), false);
+        return (temporal.Decide(request, entities, now, decisionId.ToString("N"), sessionId), true);
     }
 
-    /// <summary>Persists the history (when it changed) and remembers the decision for its outcome. Throws when it cannot.</summary>
-    public async Task CommitAsync(Guid decisionId)
+    /// <summary>Replays a recorded event (a request when rebuilding, or a reported outcome).</summary>
+    public void Record(CompiledPolicy? policy, TemporalEvent recorded, string sessionId)
     {
-        var remember = lastDecided is { } last && last.DecisionId == decisionId;
-        if (!dirty && !remember) return; // nothing temporal happened in this call
-        var pending = state.State.Pending;
-        if (lastDecided is { } decided && decided.DecisionId == decisionId)
-            pending = [.. pending.Skip(Math.Max(0, pending.Count - MaxPending + 1)), decided];
-        var next = state.State with { Pending = pending, History = dirty && session is not null ? session.ExportState() : state.State.History };
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(next).Length;
-        if (bytes > MaxStateBytes)
+        if (SessionFor(policy) is not { } temporal) return;
+        var principal = new EntityUid(CedarRequestBuilder.AgentType, recorded.AgentId);
+        var action = new EntityUid(CedarRequestBuilder.ActionType, recorded.Action);
+        var resource = new EntityUid(recorded.ResourceType, recorded.ResourceId);
+        if (recorded.Kind == TemporalEvent.RequestKind)
         {
-            Reset();
-            throw new InvalidOperationException($"the session's temporal history would take {bytes} bytes (limit {MaxStateBytes})");
+            var facts = new CedarRequestBuilder.SessionFacts(sessionId, recorded.Risk, recorded.Decisions, recorded.AgeSeconds);
+            temporal.RecordOutcome(TemporalEvent.RequestKind, new AuthorizationRequest(principal, action, resource, CedarRequestBuilder.Context(facts, recorded.ContextJson, recorded.InputJson)),
+                recorded.At, recorded.DecisionId.ToString("N"), sessionId);
+            return;
         }
-        var previous = state.State;
-        state.State = next;
+        // Outcome events carry the request's input, and who reported it (context.reporter).
+        var input = string.IsNullOrWhiteSpace(recorded.InputJson) ? "{}" : recorded.InputJson;
+        var context = CedarContext.FromJson($"{{\"input\": {input}, \"reporter\": {JsonSerializer.Serialize(recorded.Reporter ?? "")}}}");
+        temporal.RecordOutcome(recorded.Kind, new AuthorizationRequest(principal, action, resource, context), recorded.At,
+            recorded.DecisionId.ToString("N"), sessionId, OutputOf(recorded));
+    }
+
+    private static CedarContext? OutputOf(TemporalEvent recorded)
+    {
+        if (recorded.Kind != TemporalEvent.ResponseKind || string.IsNullOrWhiteSpace(recorded.OutputJson)) return null;
         try
         {
-            await state.WriteStateAsync();
+            return CedarContext.FromJson(recorded.OutputJson, sourceName: "output.json");
         }
-        catch
+        catch (CedarSyntaxException)
         {
-            state.State = previous;
-            Reset();
-            throw;
+            // Not a JSON object: the event carries the output as a single "value" field.
+            return CedarContext.FromJson(JsonSerializer.Serialize(new Dictionary<string, string> { ["value"] = recorded.OutputJson }));
         }
-        dirty = false;
     }
+}
 
-    /// <summary>Records a reported outcome as a response/error event. False when the decision is no longer known.</summary>
-    public async Task<bool> RecordOutcomeAsync(CompiledPolicy? policy, OutcomeReport report, DateTimeOffset now, string sessionId)
-    {
-        if (policy is null || !policy.Temporal.HasTemporalConditions) return false;
-        var pending = state.State.Pending.LastOrDefault(p => p.DecisionId == report.DecisionId);
-        if (pending is null)
-        {
-            logger.LogWarning("Outcome of decision {DecisionId} in session {SessionId} is older than the temporal history keeps; not recorded as an event", report.DecisionId, sessionId);
-            return false;
-        }
-        var input = string.IsNullOrWhiteSpace(pending.InputJson) ? "{}" : pending.InputJson;
-        var request = new AuthorizationRequest(
-            new EntityUid(CedarRequestBuilder.AgentType, pending.AgentId), new EntityUid(CedarRequestBuilder.ActionType, pending.Action),
-            new EntityUid(pending.ResourceType, pending.ResourceId), CedarContext.FromJson($"{{\"input\": {input}}}"));
-        CedarContext? output = null;
-        if (report.Kind == SessionEventKind.Response && !string.IsNullOrWhiteSpace(report.OutputJson))
-        {
-            try
-            {
-                output = CedarContext.FromJson(report.OutputJson, sourceName: "output.json");
-            }
-            catch (CedarSyntaxException)
-            {
-                // Not a JSON object: the event carries the output as a single "value" field.
-                output = CedarContext.FromJson(JsonSerializer.Serialize(new Dictionary<string, string> { ["value"] = report.OutputJson }));
-            }
-        }
-        SessionFor(policy).RecordOutcome(report.Kind == SessionEventKind.Error ? "error" : "response", request, now, report.DecisionId.ToString("N"), sessionId, output);
-        dirty = true;
-        lastDecided = null;
-        await CommitAsync(Guid.Empty);
-        return true;
-    }
+/// <summary>
+/// A temporal event as stored beside its evidence record (unredacted: the history needs the
+/// values), enough to replay it: the request's facts and input, or the outcome's output and reporter.
+/// </summary>
+public sealed record TemporalEvent
+{
+    public const string RequestKind = "request";
+    public const string ResponseKind = "response";
+    public const string ErrorKind = "error";
 
-    /// <summary>Forgets the in-memory session so the next call reloads from the stored state.</summary>
-    private void Reset()
-    {
-        session = null;
-        sessionPolicyVersion = -1;
-        dirty = false;
-    }
+    public string Kind { get; init; } = RequestKind;
+    public Guid DecisionId { get; init; }
+    public DateTimeOffset At { get; init; }
+    public string AgentId { get; init; } = "";
+    public string Action { get; init; } = "";
+    public string ResourceType { get; init; } = "";
+    public string ResourceId { get; init; } = "";
+    public string? ContextJson { get; init; }
+    public string? InputJson { get; init; }
+    public string? OutputJson { get; init; }
+    /// <summary>Outcome events: <c>agent</c> or <c>enforcement-point</c>.</summary>
+    public string? Reporter { get; init; }
+    public long Risk { get; init; }
+    public long Decisions { get; init; }
+    public long AgeSeconds { get; init; }
 }

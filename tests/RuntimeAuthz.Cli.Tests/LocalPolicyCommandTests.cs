@@ -47,6 +47,21 @@ public sealed class LocalPolicyCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Validate_prints_the_help_of_an_issue_under_its_position()
+    {
+        var policies = Write("never.cedar", "permit(principal is Photo, action == Action::\"view\", resource);\n");
+        var schema = Write("photos.cedarschema", Schema);
+
+        var result = await new CliHarness().RunAsync("policy", "validate", policies, "--schema", schema);
+
+        Assert.Equal(ExitCodes.Error, result.ExitCode);
+        var lines = result.Error.Trim().Split('\n');
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith($"{policies}:1:1: the policy can never apply", lines[0], StringComparison.Ordinal);
+        Assert.Equal("  help: see appliesTo in the schema", lines[1].TrimEnd('\r'));
+    }
+
+    [Fact]
     public async Task Validate_reports_schema_violations_with_positions()
     {
         var policies = Write("drift.cedar", "permit(principal, action == Action::\"view\", resource is Photo) when { resource.colour == \"red\" };\npermit(principal, action == Action::\"fly\", resource);\n");

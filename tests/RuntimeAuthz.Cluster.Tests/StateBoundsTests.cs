@@ -12,32 +12,22 @@ public sealed class StateBoundsTests(ClusterEnvironment env)
     private const int AzureEntityLimitBytes = 1024 * 1024;
 
     [Fact]
-    public async Task Session_timeline_stays_bounded_and_its_stored_form_fits_an_azure_table_row()
+    public async Task A_session_snapshot_with_every_recent_decision_remembered_fits_an_azure_table_row()
     {
         var cluster = await env.GetSharedClusterAsync();
         var serializer = cluster.Silos[0].ServiceProvider.GetRequiredService<IGrainStorageSerializer>();
-        var session = new SessionInfo { Id = "s", AgentId = "a", Status = SessionStatus.Open };
-        // Worst case for escaping: every character becomes a 6-byte \\uXXXX sequence in JSON.
-        var big = string.Concat(Enumerable.Repeat("<é>\"", 2_500));
-        for (var i = 0; i < 3_000; i++)
+        var input = "{\"query\":\"" + new string('x', 2_000) + "\"}";
+        var recent = Enumerable.Range(0, SessionLimits.MaxRecentDecisions).Select(i => new RecentDecision
         {
-            session = SessionLimits.Append(session, new SessionEvent
-            {
-                Kind = i % 2 == 0 ? SessionEventKind.Request : SessionEventKind.Response, DecisionId = Guid.NewGuid(),
-                Action = "read_file", Resource = "Document::\"<" + i + ">\"", Reasons = ["policy0"],
-                Detail = SessionLimits.Truncate(big),
-            });
-        }
+            DecisionId = Guid.NewGuid(), Sequence = i + 1, Outcome = DecisionOutcome.Allow, Action = "search_web", Resource = "WebSearch::\"q\"",
+            Request = new TemporalEvent { AgentId = "a", Action = "search_web", ResourceType = "WebSearch", ResourceId = "q", InputJson = input },
+        }).ToArray();
 
-        var bytes = serializer.Serialize(new SessionState { Session = session }).ToArray();
+        var bytes = serializer.Serialize(new SessionState { Session = new SessionInfo { Id = "s", AgentId = "a" }, Recent = recent }).ToArray();
 
-        Assert.Equal(3_000, session.TotalEvents);
-        Assert.Equal(1_500, session.RequestEvents);
-        Assert.InRange(session.Events.Count, 1, SessionLimits.MaxEvents);
-        Assert.Equal(3_000, session.Events[^1].Seq);
         Assert.InRange(bytes.Length, 1, AzureEntityLimitBytes * 3 / 4);
         Assert.DoesNotContain("$type", System.Text.Encoding.UTF8.GetString(bytes), StringComparison.Ordinal);
-        Assert.Contains("\"SchemaVersion\":1", System.Text.Encoding.UTF8.GetString(bytes), StringComparison.Ordinal);
+        Assert.Contains("\"SchemaVersion\":2", System.Text.Encoding.UTF8.GetString(bytes), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -107,25 +97,5 @@ public sealed class StateBoundsTests(ClusterEnvironment env)
         Assert.Contains("\"SchemaVersion\":1", json, StringComparison.Ordinal);
         Assert.Contains(agentId, json, StringComparison.Ordinal);
         Assert.DoesNotContain("$type", json, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task Small_events_keep_the_last_thousand()
-    {
-        var cluster = await env.GetSharedClusterAsync();
-        var serializer = cluster.Silos[0].ServiceProvider.GetRequiredService<IGrainStorageSerializer>();
-        var session = new SessionInfo { Id = "s", AgentId = "a" };
-        for (var i = 0; i < 1_200; i++)
-        {
-            session = SessionLimits.Append(session, new SessionEvent { Kind = SessionEventKind.Request, DecisionId = Guid.NewGuid(), Action = "search_web", Resource = "WebSearch::\"web\"", Reasons = ["policy1"] });
-        }
-
-        var roundTripped = serializer.Deserialize<SessionState>(serializer.Serialize(new SessionState { Session = session }))!;
-
-        Assert.Equal(SessionLimits.MaxEvents, session.Events.Count);
-        Assert.Equal(201, session.Events[0].Seq);
-        Assert.Equal(session.Events.Count, roundTripped.Session!.Events.Count);
-        Assert.Equal(session.Events[^1], roundTripped.Session.Events[^1] with { Reasons = session.Events[^1].Reasons });
-        Assert.Equal(1_200, roundTripped.Session.TotalEvents);
     }
 }

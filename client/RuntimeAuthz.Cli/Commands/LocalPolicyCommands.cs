@@ -40,6 +40,7 @@ public static class LocalPolicyCommands
             foreach (var issue in issues.OrderBy(issue => issue.Line).ThenBy(issue => issue.Column))
             {
                 call.Error.WriteLine($"{policyName}:{issue.Line}:{issue.Column}: {issue.Message} ({issue.PolicyId})");
+                if (issue.Help is { Length: > 0 } help) call.Error.WriteLine($"  help: {help}");
             }
             if (issues.Count > 0)
             {

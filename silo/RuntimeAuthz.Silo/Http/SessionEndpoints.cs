@@ -38,6 +38,19 @@ public static class SessionEndpoints
             return session is null ? Problems.NotFound($"session '{id}' not found") : Results.Ok(SessionDto.From(session));
         }).RequirePermission(Permissions.SessionsRead);
 
+        // The timeline, read from the session's evidence chain: ?after=<record seq>&limit=<1..1000>.
+        sessions.MapGet("/{id}/timeline", async (string id, HttpContext context, IGrainFactory grains, CallerAccess access) =>
+        {
+            RequestReading.CheckId(id, "session id");
+            var after = QueryNumber(context.Request, "after", 0, long.MaxValue) ?? 0;
+            var limit = QueryNumber(context.Request, "limit", 1, Grains.SessionLimits.MaxTimelinePage) ?? Grains.SessionLimits.TimelinePage;
+            if (await access.RefuseUnlessOwnsSessionAsync(context, Permissions.SessionsRead, id) is { } refused) return refused;
+            var page = await grains.GetGrain<IAgentSessionGrain>(id).GetTimeline(after, (int)limit);
+            return page is null
+                ? Problems.NotFound($"session '{id}' not found")
+                : Results.Ok(new { events = page.Events.Select(SessionEventDto.From).ToArray(), nextAfter = page.NextAfter });
+        }).RequirePermission(Permissions.SessionsRead);
+
         sessions.MapPost("/{id}/close", async (string id, HttpContext context, IGrainFactory grains, CallerAccess access, CancellationToken ct) =>
         {
             RequestReading.CheckId(id, "session id");
@@ -78,11 +91,15 @@ public static class SessionEndpoints
                 "error" => SessionEventKind.Error,
                 var other => throw new BadRequestException($"kind must be \"response\" or \"error\", not \"{RequestReading.Shorten(other)}\""),
             };
+            // Provenance comes from the token: an enforcement point (pep) saw the tool's answer itself.
+            var reporter = access.CallerOf(context);
             var report = new OutcomeReport
             {
                 DecisionId = decisionId, Kind = kind,
                 OutputJson = body.Any("output")?.ToJsonString(),
                 Error = body.String("error", maxLength: 64 * 1024, allowEmpty: true),
+                ReportedBy = reporter.Subject,
+                ReporterKind = reporter.AgentId is null && reporter.Has(Roles.Pep) ? ReporterKind.EnforcementPoint : ReporterKind.Agent,
             };
             // A session's decisions are its agent's: owning the session is owning the decision.
             if (await access.RefuseUnlessOwnsSessionAsync(context, Permissions.OutcomesReport, id) is { } refused) return refused;
@@ -112,5 +129,13 @@ public static class SessionEndpoints
                 SessionId = sessionId, AgentId = request.AgentId ?? "", DecidedAt = time.GetUtcNow(),
             };
         }
+    }
+
+    private static long? QueryNumber(HttpRequest request, string name, long min, long max)
+    {
+        if (!request.Query.TryGetValue(name, out var values)) return null;
+        if (values.Count != 1 || !long.TryParse(values[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+            throw new BadRequestException($"query parameter '{name}' must be one integer from {min} to {max}");
+        return value;
     }
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Evidence;
+using RuntimeAuthz.Grains.Decisions;
 
 namespace RuntimeAuthz.Grains;
 
@@ -27,9 +28,43 @@ public static class DecisionEvidence
         ["input"] = ParseOrKeep(request.InputJson),
     };
 
-    public static EvidenceBody Build(EvidenceRedactor redactor, string sessionId, string resourceLiteral, DecisionRequest request, AuthzDecision decision, string? detail)
+    /// <summary>
+    /// The same object from the call's JSON parsed once, canonicalized once for the digest; only when
+    /// that fails (a value JCS cannot represent) are the fields checked one by one as above.
+    /// </summary>
+    private static EvidenceInput PrepareInput(EvidenceRedactor redactor, DecisionCall call)
     {
-        var input = redactor.Prepare(InputOf(request));
+        var request = call.Request;
+        // A node belongs to one parent: a second record of the same call (a correction) takes copies.
+        static JsonNode? Kept(string? text, JsonNode? parsed) =>
+            text is null ? null : parsed is null ? new JsonObject { ["unparsed"] = text } : parsed.Parent is null ? parsed : parsed.DeepClone();
+        var input = new JsonObject
+        {
+            ["agentId"] = request.AgentId,
+            ["action"] = request.Action,
+            ["resource"] = new JsonObject
+            {
+                ["type"] = request.ResourceType,
+                ["id"] = request.ResourceId,
+                ["properties"] = Kept(request.ResourcePropertiesJson, call.Json.Properties.Node),
+            },
+            ["context"] = Kept(request.ContextJson, call.Json.Context.Node),
+            ["input"] = Kept(request.InputJson, call.Json.Input.Node),
+        };
+        try
+        {
+            return redactor.Prepare(input);
+        }
+        catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException)
+        {
+            return redactor.Prepare(InputOf(request));
+        }
+    }
+
+    public static EvidenceBody Build(EvidenceRedactor redactor, DecisionCall call, AuthzDecision decision, string? detail)
+    {
+        var (sessionId, resourceLiteral, request) = (call.SessionId, call.ResourceLiteral, call.Request);
+        var input = PrepareInput(redactor, call);
         return new EvidenceBody
         {
             Chain = EvidenceChains.ForSession(sessionId),
@@ -49,10 +84,53 @@ public static class DecisionEvidence
             DeterminingPolicies = decision.Reasons,
             PolicyVersion = decision.PolicyVersion,
             Actor = request.Caller,
+            RiskAdded = decision.RiskAdded == 0 ? null : decision.RiskAdded,
             // Request-derived parse errors may quote the input: keep them out of the record (the digest covers the input).
             Detail = decision.DenyReason == DenyReasons.InvalidRequest ? null : SessionLimits.Truncate(detail),
         };
     }
+
+    /// <summary>An outcome report of an allowed decision, or (<paramref name="refusal"/> set) the evidence of a refused attempt.</summary>
+    public static EvidenceBody Outcome(EvidenceRedactor redactor, string sessionId, OutcomeReport report, RecentDecision? decision, DateTimeOffset at, string? refusal = null)
+    {
+        var isError = report.Kind == SessionEventKind.Error;
+        var input = redactor.Prepare(new JsonObject
+        {
+            ["decisionId"] = report.DecisionId.ToString(),
+            ["output"] = isError ? null : ParseOrKeep(report.OutputJson),
+            ["error"] = isError ? report.Error ?? report.OutputJson : null,
+        });
+        return new EvidenceBody
+        {
+            Chain = EvidenceChains.ForSession(sessionId),
+            Time = EvidenceSealer.FormatTime(at),
+            Kind = refusal is null ? EvidenceKinds.Outcome : EvidenceKinds.OutcomeRefused,
+            DecisionId = report.DecisionId.ToString(),
+            SessionId = sessionId,
+            Action = decision?.Action,
+            Resource = decision?.Resource,
+            InputDigest = input.Digest,
+            Input = input.Stored,
+            InputTruncated = input.Truncated ? true : null,
+            Report = isError ? TemporalEvent.ErrorKind : TemporalEvent.ResponseKind,
+            Actor = SessionLimits.Truncate(report.ReportedBy),
+            ReporterKind = ReporterKinds.Of(report.ReporterKind),
+            Detail = SessionLimits.Truncate(refusal),
+        };
+    }
+
+    /// <summary>A note in the session's chain (e.g. a revocation of its agent's authority).</summary>
+    public static EvidenceBody Note(string sessionId, string agentId, string action, string actor, DateTimeOffset at, string detail) => new()
+    {
+        Chain = EvidenceChains.ForSession(sessionId),
+        Time = EvidenceSealer.FormatTime(at),
+        Kind = EvidenceKinds.SessionNote,
+        AgentId = agentId,
+        SessionId = sessionId,
+        Action = action,
+        Actor = SessionLimits.Truncate(actor),
+        Detail = SessionLimits.Truncate(detail),
+    };
 
     private static JsonNode? ParseOrKeep(string? json)
     {

@@ -54,6 +54,47 @@ public sealed class EvidenceRecorder(IEvidenceStore store, IOptions<EvidenceOpti
         }
     }
 
+    /// <summary>
+    /// Seals <paramref name="body"/> after <paramref name="head"/> and appends it within the append
+    /// timeout, saying exactly what is known afterwards: durable, certainly not written, sequence taken
+    /// by another record, or unknown (sent, but not confirmed in time: it may still land).
+    /// </summary>
+    public async Task<AppendResult> TryAppendAsync(EvidenceBody body, EvidenceHead head, string? replay = null)
+    {
+        if (!settings.Enabled) return new AppendResult(AppendStatus.Durable, head, null);
+        using var timeout = new CancellationTokenSource(settings.AppendTimeout);
+        EvidenceEntry entry;
+        try
+        {
+            var key = await GetSigningKeyAsync(timeout.Token);
+            entry = EvidenceSealer.Seal(body, head, key) with { Replay = replay };
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "Evidence record for chain {Chain} ({Kind}) could not be sealed", body.Chain, body.Kind);
+            return new AppendResult(AppendStatus.NotWritten, head, null);
+        }
+        try
+        {
+            await store.AppendAsync(entry, timeout.Token);
+            return new AppendResult(AppendStatus.Durable, new EvidenceHead(entry.Sequence, entry.Hash), entry);
+        }
+        catch (EvidenceConflictException)
+        {
+            return new AppendResult(AppendStatus.Conflict, head, entry);
+        }
+        catch (EvidenceNotWrittenException ex)
+        {
+            logger.LogError(ex, "Evidence record {Sequence} of chain {Chain} ({Kind}) was not written", entry.Sequence, body.Chain, body.Kind);
+            return new AppendResult(AppendStatus.NotWritten, head, entry);
+        }
+        catch (Exception ex)
+        {
+            logger.LogError(ex, "Evidence record {Sequence} of chain {Chain} ({Kind}) was not confirmed in time; it may still be stored", entry.Sequence, body.Chain, body.Kind);
+            return new AppendResult(AppendStatus.Unknown, head, entry);
+        }
+    }
+
     /// <summary>Public keys a verifier needs: the evidence table's registry plus configured (rotated) keys.</summary>
     public async Task<IReadOnlyDictionary<string, string>> PublicKeysAsync(CancellationToken cancellationToken)
     {
@@ -114,3 +155,19 @@ public sealed class EvidenceRecorder(IEvidenceStore store, IOptions<EvidenceOpti
         keyGate.Dispose();
     }
 }
+
+/// <summary>What is known about an append once <see cref="EvidenceRecorder.TryAppendAsync"/> returns.</summary>
+public enum AppendStatus
+{
+    Durable,
+    /// <summary>Certainly not stored: nothing to correct later.</summary>
+    NotWritten,
+    /// <summary>The sequence is taken by another record: the chain moved on without this writer.</summary>
+    Conflict,
+    /// <summary>Sent but not confirmed: the record may still land.</summary>
+    Unknown,
+}
+
+/// <param name="Head">The chain's head after the append when durable; the head it was sealed after otherwise.</param>
+/// <param name="Entry">The sealed entry (null when evidence is off or sealing failed).</param>
+public sealed record AppendResult(AppendStatus Status, EvidenceHead Head, EvidenceEntry? Entry);

@@ -80,4 +80,62 @@ public sealed class EvidenceStoreTests(ClusterEnvironment env)
         await Assert.ThrowsAsync<EvidenceKeyException>(() => store.PublishPublicKeyAsync(a.KeyId, b.PublicKeyPem));
         Assert.Equal(a.PublicKeyPem, Assert.Single(await store.ListPublicKeysAsync()).Value);
     }
+
+    [Fact]
+    public async Task A_chain_is_read_by_range_with_its_replay_data_however_long_and_bad_ranges_are_empty()
+    {
+        var store = NewStore();
+        using var key = EvidenceSigningKey.Generate();
+        var head = EvidenceHead.Empty;
+        // Longer than one table property holds: stored in parts and read back whole.
+        var longReplay = new string('r', 70_000);
+        for (var i = 0; i < 12; i++)
+        {
+            var entry = EvidenceSealer.Seal(Body("session:range", i), head, key) with { Replay = i == 3 ? longReplay : $"replay-{i}" };
+            await store.AppendAsync(entry);
+            head = new EvidenceHead(entry.Sequence, entry.Hash);
+        }
+        await store.AppendAsync(EvidenceSealer.Seal(Body("session:range-other", 0), EvidenceHead.Empty, key));
+
+        var middle = await store.ReadRangeAsync("session:range", afterSequence: 4, maxCount: 5);
+        var tail = await store.ReadRangeAsync("session:range", afterSequence: 10, maxCount: 100);
+        var start = await store.ReadRangeAsync("session:range", afterSequence: 0, maxCount: 4);
+
+        Assert.Equal([5L, 6, 7, 8, 9], middle.Select(e => e.Sequence));
+        Assert.Equal(["replay-4", "replay-5", "replay-6", "replay-7", "replay-8"], middle.Select(e => e.Replay));
+        Assert.Equal([11L, 12], tail.Select(e => e.Sequence));
+        Assert.Equal(longReplay, start[3].Replay);
+        Assert.Empty(await store.ReadRangeAsync("session:range", afterSequence: 12, maxCount: 10));
+        Assert.Empty(await store.ReadRangeAsync("session:range", afterSequence: 0, maxCount: 0));
+        Assert.Equal([1L], (await store.ReadRangeAsync("session:range-other", -5, 10)).Select(e => e.Sequence));
+        await Assert.ThrowsAsync<EvidenceNotWrittenException>(() => store.AppendAsync(
+            EvidenceSealer.Seal(Body("session:range", 99), head, key) with { Replay = new string('x', AzureTableEvidenceStore.MaxReplayChars + 1) }));
+    }
+
+    [Fact]
+    public async Task An_append_given_up_on_before_it_was_sent_is_never_stored()
+    {
+        var store = NewStore();
+        using var key = EvidenceSigningKey.Generate();
+        await store.AppendAsync(EvidenceSealer.Seal(Body("session:first", 0), EvidenceHead.Empty, key));
+        Assert.IsType<EvidenceNotWrittenException>(await Record.ExceptionAsync(() =>
+            store.AppendAsync(EvidenceSealer.Seal(Body("session:x", 0), EvidenceHead.Empty, key), new CancellationToken(canceled: true))));
+
+        // Many appends to one partition: the drainer sends 100 per transaction, the rest wait in the queue when the caller gives up.
+        var partition = AzureTableEvidenceStore.PartitionOf("session:q0");
+        var chains = Enumerable.Range(0, 5000).Select(i => $"session:q{i}").Where(c => AzureTableEvidenceStore.PartitionOf(c) == partition).Take(250).ToArray();
+        using var giveUp = new CancellationTokenSource();
+        var appends = chains.Select(c => store.AppendAsync(EvidenceSealer.Seal(Body(c, 0), EvidenceHead.Empty, key), giveUp.Token)).ToArray();
+        await giveUp.CancelAsync();
+        var outcomes = await Task.WhenAll(appends.Select(async t => await Record.ExceptionAsync(() => t)));
+        // Whatever was still in flight has settled once a later append of the partition is stored.
+        await store.AppendAsync(EvidenceSealer.Seal(Body("session:q-last", 0), EvidenceHead.Empty, key));
+        var stored = new HashSet<string>();
+        foreach (var chain in chains) if ((await store.ReadChainAsync(chain)).Count > 0) stored.Add(chain);
+
+        var withdrawn = chains.Where((_, i) => outcomes[i] is EvidenceNotWrittenException).ToArray();
+        Assert.NotEmpty(withdrawn);
+        Assert.All(withdrawn, c => Assert.DoesNotContain(c, stored));
+        Assert.All(chains.Where((_, i) => outcomes[i] is null), c => Assert.Contains(c, stored));
+    }
 }

@@ -1,0 +1,90 @@
+using RuntimeAuthz.Contracts;
+
+namespace RuntimeAuthz.Grains.Decisions;
+
+/// <summary>One decision call as received: the session, a fresh id, the time it is decided at and the request.</summary>
+public sealed record DecisionCall(string SessionId, Guid DecisionId, DateTimeOffset Now, DecisionRequest Request)
+{
+    /// <summary>The caller's JSON texts, each parsed once for the whole call (the Cedar request copies them, the evidence record keeps them).</summary>
+    public CallerJson Json { get; } = new(Request);
+
+    /// <summary>The resource in Cedar literal form (kept readable even when the id is not a valid literal).</summary>
+    public string ResourceLiteral { get; } = SafeResourceLiteral(Request);
+
+    private static string SafeResourceLiteral(DecisionRequest request)
+    {
+        try
+        {
+            return CedarRequestBuilder.ResourceLiteral(request.ResourceType, request.ResourceId);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException)
+        {
+            return $"{request.ResourceType}::\"{request.ResourceId}\"";
+        }
+    }
+}
+
+/// <summary>What the stages concluded about a call; the recording stage seals it and answers with exactly that.</summary>
+public sealed record Verdict(DecisionOutcome Outcome, string? DenyReason, long PolicyVersion, string? Detail)
+{
+    public IReadOnlyList<string> Reasons { get; init; } = [];
+    public IReadOnlyList<PolicyErrorInfo> Errors { get; init; } = [];
+    public long RiskAdded { get; init; }
+    /// <summary>Whether the call refreshes the session's idle clock; denials at the session gate do not.</summary>
+    public bool CountsAsActivity { get; init; } = true;
+    /// <summary>The gate found the session past its lifetime or idle timeout: it becomes Expired.</summary>
+    public bool ExpiresSession { get; init; }
+
+    public bool IsDeny => Outcome == DecisionOutcome.Deny;
+
+    /// <summary>The answer for this verdict, in the session's terms after it.</summary>
+    public AuthzDecision ToAnswer(DecisionCall call, string agentId, long riskBefore) => new()
+    {
+        DecisionId = call.DecisionId, Outcome = Outcome, Reasons = Reasons, Errors = Errors, PolicyVersion = PolicyVersion,
+        DenyReason = DenyReason, SessionId = call.SessionId, AgentId = agentId, DecidedAt = call.Now,
+        RiskAdded = RiskAdded, CumulativeRisk = riskBefore + RiskAdded,
+    };
+}
+
+/// <summary>The one place denials are made.</summary>
+public static class Denials
+{
+    public static Verdict Deny(string reason, long policyVersion = 0, string? detail = null) => new(DecisionOutcome.Deny, reason, policyVersion, detail);
+
+    /// <summary>A denial before the session's agent is involved: it does not count as the session's activity.</summary>
+    public static Verdict AtGate(string reason, string? detail = null) => Deny(reason, 0, detail) with { CountsAsActivity = false };
+
+    public static Verdict InternalError(long policyVersion) =>
+        Deny(DenyReasons.InternalError, policyVersion, "internal error while deciding") with { CountsAsActivity = false };
+
+    /// <summary>The record could not be confirmed durable in time: the answer is Deny, whatever was decided.</summary>
+    public static Verdict NoEvidence(long policyVersion) =>
+        Deny(EvidenceDenyReasons.NoEvidence, policyVersion, "the evidence record could not be confirmed in time") with { CountsAsActivity = false };
+
+    /// <summary>The answer for a call to a session that was never opened (nothing is recorded: there is no chain to record in).</summary>
+    public static AuthzDecision UnknownSession(DecisionCall call) =>
+        Deny(DenyReasons.UnknownSession).ToAnswer(call, call.Request.AgentId ?? "", 0);
+}
+
+/// <summary>
+/// The request's JSON texts parsed once. A text that does not parse is null here, with its error:
+/// the Cedar request then fails as invalid, and the evidence record keeps the text as received.
+/// </summary>
+public sealed class CallerJson(DecisionRequest request)
+{
+    // A blank properties or context text means none (as it always did); a blank input is malformed.
+    private readonly Lazy<(System.Text.Json.Nodes.JsonNode? Node, System.Text.Json.JsonException? Error)> properties = new(() => Parse(request.ResourcePropertiesJson, blankIsAbsent: true));
+    private readonly Lazy<(System.Text.Json.Nodes.JsonNode? Node, System.Text.Json.JsonException? Error)> context = new(() => Parse(request.ContextJson, blankIsAbsent: true));
+    private readonly Lazy<(System.Text.Json.Nodes.JsonNode? Node, System.Text.Json.JsonException? Error)> input = new(() => Parse(request.InputJson, blankIsAbsent: false));
+
+    public (System.Text.Json.Nodes.JsonNode? Node, System.Text.Json.JsonException? Error) Properties => properties.Value;
+    public (System.Text.Json.Nodes.JsonNode? Node, System.Text.Json.JsonException? Error) Context => context.Value;
+    public (System.Text.Json.Nodes.JsonNode? Node, System.Text.Json.JsonException? Error) Input => input.Value;
+
+    private static (System.Text.Json.Nodes.JsonNode?, System.Text.Json.JsonException?) Parse(string? json, bool blankIsAbsent)
+    {
+        if (json is null || (blankIsAbsent && string.IsNullOrWhiteSpace(json))) return (null, null);
+        try { return (System.Text.Json.Nodes.JsonNode.Parse(json), null); }
+        catch (System.Text.Json.JsonException ex) { return (null, ex); }
+    }
+}

@@ -1,0 +1,246 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using RuntimeAuthz.Contracts;
+using RuntimeAuthz.Evidence;
+using RuntimeAuthz.Policy;
+
+namespace RuntimeAuthz.Grains;
+
+/// <summary>
+/// Snapshot of <see cref="AgentSessionGrain"/>: the session's header and counters, its temporal
+/// history and recent decisions, as they were after evidence record <see cref="EvidenceSequence"/>.
+/// Written off the decision path; the records after it replay the rest.
+/// </summary>
+public sealed record SessionState
+{
+    public const int CurrentSchemaVersion = 2;
+    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+    public SessionInfo? Session { get; init; }
+    /// <summary>The evidence chain's head this snapshot includes: the last record's sequence (0 = none) and hash.</summary>
+    public long EvidenceSequence { get; init; }
+    public string? EvidenceHash { get; init; }
+    public TemporalSessionState? History { get; init; }
+    public IReadOnlyList<RecentDecision> Recent { get; init; } = [];
+}
+
+/// <summary>A recent decision an outcome may be reported for (allowed, unreported, within the window) or was.</summary>
+public sealed record RecentDecision
+{
+    public Guid DecisionId { get; init; }
+    /// <summary>The decision's evidence record.</summary>
+    public long Sequence { get; init; }
+    public DateTimeOffset At { get; init; }
+    public DecisionOutcome Outcome { get; init; }
+    public long RiskAdded { get; init; }
+    public bool Reported { get; init; }
+    public string Action { get; init; } = "";
+    public string Resource { get; init; } = "";
+    /// <summary>The request as its temporal event saw it (kept while an outcome may still come).</summary>
+    public TemporalEvent? Request { get; init; }
+}
+
+/// <summary>Bounds of a session's state and of outcome reports.</summary>
+public static class SessionLimits
+{
+    public const int MaxDetailChars = 2048;
+    public static readonly TimeSpan MaxLifetime = TimeSpan.FromDays(7);
+    /// <summary>Decisions remembered for outcome reports (and their at-most-once check).</summary>
+    public const int MaxRecentDecisions = 128;
+    /// <summary>An outcome must be reported within this time after its decision.</summary>
+    public static readonly TimeSpan OutcomeWindow = TimeSpan.FromHours(1);
+    /// <summary>Events <see cref="IAgentSessionGrain.Get"/> returns; older ones are read page by page.</summary>
+    public const int TimelinePage = 100;
+    public const int MaxTimelinePage = 1000;
+
+    public static string? Truncate(string? text) =>
+        text is null || text.Length <= MaxDetailChars ? text : string.Concat(text.AsSpan(0, MaxDetailChars - 1), "…");
+}
+
+/// <summary>What a session record changes beyond its signed body, stored beside it (<see cref="EvidenceEntry.Replay"/>).</summary>
+public sealed record SessionReplay
+{
+    public bool CountsAsActivity { get; init; }
+    public bool ExpiresSession { get; init; }
+    public TemporalEvent? Temporal { get; init; }
+
+    public string ToJson() => JsonSerializer.Serialize(this);
+
+    public static SessionReplay? Parse(string? json)
+    {
+        if (string.IsNullOrEmpty(json)) return null;
+        try { return JsonSerializer.Deserialize<SessionReplay>(json); }
+        catch (JsonException) { return null; }
+    }
+}
+
+/// <summary>
+/// The session's state as its evidence chain tells it. Every record, whether just written or read
+/// back when the grain activates, goes through <see cref="Apply"/>, so the live state and the
+/// rebuilt state are the same by construction.
+/// </summary>
+public sealed class SessionLedger
+{
+    private readonly List<RecentDecision> recent;
+
+    private SessionLedger(SessionInfo session, EvidenceHead head, TemporalHistoryKeeper temporal, IEnumerable<RecentDecision> recent)
+    {
+        Session = session;
+        Head = head;
+        Temporal = temporal;
+        this.recent = [.. recent];
+    }
+
+    public SessionInfo Session { get; private set; }
+    public EvidenceHead Head { get; private set; }
+    public TemporalHistoryKeeper Temporal { get; }
+    /// <summary>Records applied (and other changes) since the last snapshot was written.</summary>
+    public long UnsnapshottedRecords => Changes - SnapshottedChanges;
+    /// <summary>Counts every change; a snapshot remembers the count it was taken at.</summary>
+    public long Changes { get; private set; }
+    private long SnapshottedChanges { get; set; }
+
+    public void MarkSnapshotted(long changes) => SnapshottedChanges = Math.Max(SnapshottedChanges, changes);
+
+    public static SessionLedger Open(SessionInfo session) => new(session, EvidenceHead.Empty, new TemporalHistoryKeeper(null), []);
+
+    public static SessionLedger? FromSnapshot(SessionState state) => state.Session is { } session
+        ? new SessionLedger(session with { Events = [] }, new EvidenceHead(state.EvidenceSequence, state.EvidenceHash ?? EvidenceBody.GenesisHash),
+            new TemporalHistoryKeeper(state.History), state.Recent)
+        : null;
+
+    public SessionState ToSnapshot()
+    {
+        return new SessionState
+        {
+            Session = Session, EvidenceSequence = Head.Sequence, EvidenceHash = Head.Hash, History = Temporal.Export(), Recent = [.. recent],
+        };
+    }
+
+    public RecentDecision? FindDecision(Guid decisionId) => recent.FindLast(r => r.DecisionId == decisionId);
+
+    /// <summary>Changes the session without a record (close; expiry found on reading).</summary>
+    public void Update(Func<SessionInfo, SessionInfo> change)
+    {
+        Session = change(Session);
+        Changes++;
+    }
+
+    /// <summary>
+    /// Applies one record of the session's chain. <paramref name="replayTemporal"/> is false for a
+    /// decision just made live (its request event was recorded while deciding).
+    /// </summary>
+    public void Apply(EvidenceBody body, SessionReplay? replay, EvidenceHead head, CompiledPolicy? policy, bool replayTemporal)
+    {
+        var at = ParseTime(body.Time);
+        Guid.TryParse(body.DecisionId, out var decisionId);
+        switch (body.Kind)
+        {
+            case EvidenceKinds.Decision:
+                ApplyDecision(body, replay, head, decisionId, at);
+                if (replayTemporal && replay?.Temporal is { } request) Temporal.Record(policy, request, Session.Id);
+                break;
+            case EvidenceKinds.Outcome:
+                var index = recent.FindLastIndex(r => r.DecisionId == decisionId);
+                if (index >= 0) recent[index] = recent[index] with { Reported = true, Request = null };
+                Session = Session with
+                {
+                    TotalEvents = Session.TotalEvents + 1,
+                    ResponseEvents = Session.ResponseEvents + (body.Report == TemporalEvent.ResponseKind ? 1 : 0),
+                    ErrorEvents = Session.ErrorEvents + (body.Report == TemporalEvent.ErrorKind ? 1 : 0),
+                };
+                if (replay?.Temporal is { } outcome) Temporal.Record(policy, outcome, Session.Id);
+                break;
+            case EvidenceKinds.SessionNote:
+                Session = Session with { TotalEvents = Session.TotalEvents + 1 };
+                break;
+        }
+        Head = head;
+        Changes++;
+    }
+
+    private void ApplyDecision(EvidenceBody body, SessionReplay? replay, EvidenceHead head, Guid decisionId, DateTimeOffset at)
+    {
+        var outcome = Enum.TryParse<DecisionOutcome>(body.Outcome, out var parsed) ? parsed : DecisionOutcome.Deny;
+        var risk = body.RiskAdded ?? 0;
+        var superseded = body.Supersedes is { } earlier ? recent.FindLastIndex(r => r.DecisionId == decisionId && r.Sequence == earlier) : -1;
+        if (superseded >= 0)
+        {
+            // The caller was told what this record says: the earlier record's risk never counted.
+            var previous = recent[superseded];
+            Session = Session with
+            {
+                CumulativeRisk = Session.CumulativeRisk - previous.RiskAdded + risk,
+                TotalEvents = Session.TotalEvents + 1,
+                RequestEvents = Session.RequestEvents + 1, // it is a request event of the timeline, not another decision
+            };
+            recent[superseded] = previous with { Sequence = head.Sequence, Outcome = outcome, RiskAdded = risk, Request = null };
+            return;
+        }
+        Session = Session with
+        {
+            Status = replay?.ExpiresSession == true && Session.Status == SessionStatus.Open ? SessionStatus.Expired : Session.Status,
+            CumulativeRisk = Session.CumulativeRisk + risk,
+            DecisionCount = Session.DecisionCount + 1,
+            LastActivityAt = replay?.CountsAsActivity == true ? at : Session.LastActivityAt,
+            TotalEvents = Session.TotalEvents + 1,
+            RequestEvents = Session.RequestEvents + 1,
+        };
+        recent.Add(new RecentDecision
+        {
+            DecisionId = decisionId, Sequence = head.Sequence, At = at, Outcome = outcome, RiskAdded = risk,
+            Action = body.Action ?? "", Resource = body.Resource ?? "",
+            Request = outcome == DecisionOutcome.Allow ? replay?.Temporal : null,
+        });
+        if (recent.Count > SessionLimits.MaxRecentDecisions) recent.RemoveRange(0, recent.Count - SessionLimits.MaxRecentDecisions);
+    }
+
+    public static DateTimeOffset ParseTime(string time) =>
+        DateTimeOffset.TryParse(time, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at) ? at : DateTimeOffset.MinValue;
+
+    /// <summary>The timeline event a record stands for, or null for records that are not events (refused reports).</summary>
+    public static SessionEvent? TimelineEvent(EvidenceEntry entry)
+    {
+        EvidenceBody body;
+        try { body = EvidenceSealer.ParseBody(entry.Body); }
+        catch (JsonException) { return null; }
+        Guid.TryParse(body.DecisionId, out var decisionId);
+        var common = new SessionEvent
+        {
+            Seq = entry.Sequence, At = ParseTime(body.Time), DecisionId = decisionId, Action = body.Action ?? "", Resource = body.Resource ?? "",
+        };
+        return body.Kind switch
+        {
+            EvidenceKinds.Decision => common with
+            {
+                Kind = SessionEventKind.Request,
+                Outcome = Enum.TryParse<DecisionOutcome>(body.Outcome, out var outcome) ? outcome : DecisionOutcome.Deny,
+                PolicyVersion = body.PolicyVersion, Reasons = body.DeterminingPolicies ?? [],
+                Detail = SessionLimits.Truncate(body.DenyReason is null ? body.Detail : $"{body.DenyReason}: {body.Detail}".TrimEnd(' ', ':')),
+            },
+            EvidenceKinds.Outcome => common with
+            {
+                Kind = body.Report == TemporalEvent.ErrorKind ? SessionEventKind.Error : SessionEventKind.Response,
+                Detail = SessionLimits.Truncate(ReportedText(body)),
+            },
+            EvidenceKinds.SessionNote => common with { Kind = SessionEventKind.Revocation, Detail = body.Detail },
+            _ => null,
+        };
+    }
+
+    /// <summary>The output (or error text) as stored in the record, i.e. redacted.</summary>
+    private static string? ReportedText(EvidenceBody body)
+    {
+        if (body.Input is null || body.InputTruncated == true) return body.Input;
+        try
+        {
+            var stored = JsonNode.Parse(body.Input) as JsonObject;
+            var value = body.Report == TemporalEvent.ErrorKind ? stored?["error"] : stored?["output"];
+            return value is JsonValue text && text.TryGetValue<string>(out var plain) && body.Report == TemporalEvent.ErrorKind ? plain : value?.ToJsonString();
+        }
+        catch (JsonException)
+        {
+            return body.Input;
+        }
+    }
+}
