@@ -137,18 +137,19 @@ internal sealed class SiloProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var silo = new SiloProcess(process, new Uri($"http://127.0.0.1:{httpPort}/"), gatewayPort, serviceId, logPath);
-        var deadline = DateTime.UtcNow.AddSeconds(120);
-        while (true)
+        await Eventually.TrueAsync($"the silo to report ready (log: {logPath})", async () =>
         {
             if (process.HasExited) throw new InvalidOperationException($"the silo exited during start-up (log: {logPath})");
             try
             {
-                if ((await silo.Http.GetAsync("health/ready")).IsSuccessStatusCode) return silo;
+                return (await silo.Http.GetAsync("health/ready")).IsSuccessStatusCode;
             }
-            catch (HttpRequestException) { }
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the silo was not ready within 120 s (log: {logPath})");
-            await Task.Delay(250);
-        }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(120), TimeSpan.FromMilliseconds(250));
+        return silo;
     }
 
     /// <summary>A token from the development issuer (POST /dev/token), or null when this silo has no such endpoint (no authentication yet).</summary>
@@ -221,11 +222,8 @@ internal static class DecisionWorkload
         if (!delegated.IsSuccess) throw new InvalidOperationException(delegated.Message);
         // Policy caches pick the new version up by push or poll.
         var probe = await OpenSessionAsync(grains);
-        for (var i = 0; (await DecideAsync(grains, probe)).Outcome != DecisionOutcome.Allow; i++)
-        {
-            if (i == 200) throw new TimeoutException("the silo did not decide Allow within 10 s of publishing the bench policy");
-            await Task.Delay(50);
-        }
+        await Eventually.UntilAsync("an Allow once the silos have the bench policy", () => DecideAsync(grains, probe), d => d.Outcome == DecisionOutcome.Allow,
+            timeout: TimeSpan.FromSeconds(10), describe: d => $"{d.Outcome} {d.DenyReason}");
     }
 
     public static async Task<string> OpenSessionAsync(IGrainFactory grains)

@@ -76,19 +76,23 @@ internal sealed class CerbosProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         var cerbos = new CerbosProcess(process, new Uri($"http://127.0.0.1:{httpPort}/"), logPath);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
+        await Eventually.TrueAsync("cerbos to report healthy", async () =>
         {
             if (process.HasExited) throw new InvalidOperationException($"cerbos exited during start-up: {output}");
             try
             {
-                if ((await http.GetAsync(new Uri(cerbos.BaseAddress, "_cerbos/health"))).IsSuccessStatusCode) return cerbos;
+                return (await http.GetAsync(new Uri(cerbos.BaseAddress, "_cerbos/health"))).IsSuccessStatusCode;
             }
-            catch (HttpRequestException) { }
-            catch (TaskCanceledException) { }
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"cerbos was not healthy within 60 s: {output}");
-            await Task.Delay(200);
-        }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+            catch (TaskCanceledException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(200));
+        return cerbos;
     }
 
     public TimeSpan ProcessorTime
