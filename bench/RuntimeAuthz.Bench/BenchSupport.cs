@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -11,7 +10,7 @@ using RuntimeAuthz.Contracts;
 
 namespace RuntimeAuthz.Bench;
 
-/// <summary>Command-line, port and repository lookups shared by the benchmark modes.</summary>
+/// <summary>Command-line parsing, percentiles and process helpers shared by the benchmark modes (ports and the repository root: RuntimeAuthz.Testing).</summary>
 internal static class BenchSupport
 {
     public static int ArgValue(string[] args, string name, int fallback)
@@ -53,24 +52,6 @@ internal static class BenchSupport
         }
         process.Dispose();
     }
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    /// <summary>The folder holding RuntimeAuthz.Cluster.sln, searched from the binary, the working directory and this source file.</summary>
-    public static string FindRepoRoot([System.Runtime.CompilerServices.CallerFilePath] string sourceFile = "")
-    {
-        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory, Path.GetDirectoryName(sourceFile) ?? "" })
-        {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-                if (File.Exists(Path.Combine(dir.FullName, "RuntimeAuthz.Cluster.sln"))) return dir.FullName;
-        }
-        throw new InvalidOperationException("run from inside the repository (RuntimeAuthz.Cluster.sln not found)");
-    }
 }
 
 /// <summary>
@@ -110,8 +91,8 @@ internal sealed class SiloProcess : IAsyncDisposable
     public static async Task<SiloProcess> StartAsync(string root, AzuriteServer azurite, bool evidence, string logPath)
     {
         var dll = LocateBuild(root);
-        var httpPort = BenchSupport.FreePort();
-        var gatewayPort = BenchSupport.FreePort();
+        var httpPort = FreePorts.Next();
+        var gatewayPort = FreePorts.Next();
         var serviceId = "bench-" + Guid.NewGuid().ToString("N")[..8];
         var info = new ProcessStartInfo("dotnet")
         {
@@ -120,7 +101,7 @@ internal sealed class SiloProcess : IAsyncDisposable
                 dll, "--contentRoot", Path.GetDirectoryName(dll)!, "--urls", $"http://127.0.0.1:{httpPort}",
                 $"--Storage:ConnectionString={azurite.ConnectionString}",
                 $"--Orleans:ServiceId={serviceId}", $"--Orleans:ClusterId={serviceId}",
-                $"--Orleans:SiloPort={BenchSupport.FreePort()}", $"--Orleans:GatewayPort={gatewayPort}",
+                $"--Orleans:SiloPort={FreePorts.Next()}", $"--Orleans:GatewayPort={gatewayPort}",
                 "--Orleans:Gateway:Enabled=true", "--Authentication:DevelopmentIssuer:Enabled=true",
                 $"--Evidence:Enabled={evidence}",
             },

@@ -19,7 +19,7 @@ public static class ClusterClientBenchmark
         var warmup = BenchSupport.ArgValue(args, "--warmup", 3);
         var rounds = BenchSupport.ArgValue(args, "--rounds", 1);
         var sessionCount = BenchSupport.ArgValue(args, "--sessions", 64);
-        var root = BenchSupport.FindRepoRoot();
+        var root = RepoPaths.Root;
         var work = Directory.CreateTempSubdirectory("bench-cluster-client-").FullName;
         await using var azurite = await AzuriteServer.StartAsync();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -39,7 +39,7 @@ public static class RevokeBenchmark
             "--Authentication:Authority=https://issuer.bench.invalid",
             $"--Storage:ConnectionString={connection}",
             $"--Orleans:ServiceId={service}", $"--Orleans:ClusterId={service}",
-            $"--Orleans:SiloPort={BenchSupport.FreePort()}", $"--Orleans:GatewayPort={BenchSupport.FreePort()}",
+            $"--Orleans:SiloPort={FreePorts.Next()}", $"--Orleans:GatewayPort={FreePorts.Next()}",
             $"--Evidence:Enabled={evidence}",
         ], builder => builder.Logging.SetMinimumLevel(LogLevel.Error));
         await app.StartAsync();

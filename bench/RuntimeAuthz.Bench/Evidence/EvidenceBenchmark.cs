@@ -20,7 +20,7 @@ public static class EvidenceBenchmark
     {
         var seconds = BenchSupport.ArgValue(args, "--seconds", 10);
         var concurrency = BenchSupport.ArgValue(args, "--sessions", 64);
-        var root = BenchSupport.FindRepoRoot();
+        var root = RepoPaths.Root;
         await using var azurite = await AzuriteServer.StartAsync();
         Console.WriteLine($"Azurite on port {azurite.Port}; {concurrency} concurrent sessions, 2 s warm-up, {seconds} s timed per mode");
         Console.WriteLine("| evidence | decisions/s | p50 ms | p99 ms | silo CPU µs/decision | Azurite CPU µs/decision | evidence records | records per storage request | not Allow |");
@@ -44,7 +44,7 @@ public static class EvidenceBenchmark
             "--Authentication:Authority=https://issuer.bench.invalid",
             $"--Storage:ConnectionString={azurite.ConnectionString}",
             $"--Orleans:ServiceId={service}", $"--Orleans:ClusterId={service}",
-            $"--Orleans:SiloPort={BenchSupport.FreePort()}", $"--Orleans:GatewayPort={BenchSupport.FreePort()}",
+            $"--Orleans:SiloPort={FreePorts.Next()}", $"--Orleans:GatewayPort={FreePorts.Next()}",
             $"--Evidence:Enabled={evidence}", $"--Evidence:Table={table}",
         ], builder => builder.Logging.SetMinimumLevel(LogLevel.Error));
         await app.StartAsync();

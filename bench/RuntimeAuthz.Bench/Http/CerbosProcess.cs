@@ -40,14 +40,14 @@ internal sealed class CerbosProcess : IAsyncDisposable
     /// <param name="work">A folder for the configuration and the decision log.</param>
     public static async Task<CerbosProcess> StartAsync(string binary, string policies, string work, bool decisionLog)
     {
-        var httpPort = BenchSupport.FreePort();
+        var httpPort = FreePorts.Next();
         var name = decisionLog ? "with-log" : "no-log";
         var logPath = decisionLog ? Path.Combine(work, $"cerbos-decisions-{name}.log") : null;
         var config = Path.Combine(work, $"cerbos-{name}.yaml");
         await File.WriteAllTextAsync(config, string.Create(CultureInfo.InvariantCulture, $"""
             server:
               httpListenAddr: "127.0.0.1:{httpPort}"
-              grpcListenAddr: "127.0.0.1:{BenchSupport.FreePort()}"
+              grpcListenAddr: "127.0.0.1:{FreePorts.Next()}"
             storage:
               driver: disk
               disk:

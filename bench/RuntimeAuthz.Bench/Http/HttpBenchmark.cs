@@ -27,7 +27,7 @@ public static class HttpBenchmark
         var threads = BenchSupport.ArgValue(args, "--threads", 2);
         var sessionCount = BenchSupport.ArgValue(args, "--sessions", 64);
         var evidence = !BenchSupport.HasFlag(args, "--no-evidence");
-        var root = BenchSupport.FindRepoRoot();
+        var root = RepoPaths.Root;
         var script = Path.Combine(root, "bench", "http-decisions.lua");
         var wrk = Wrk.Ensure();
         var cerbosBinary = CerbosProcess.EnsureBinary(root);
