@@ -28,6 +28,8 @@ public static class CliApp
         foreach (var governance in GovernanceCommands.Create(runner)) root.Subcommands.Add(governance);
         root.Subcommands.Add(EvidenceCommands.Create(runner));
         foreach (var identity in IdentityCommands.Create(runner)) root.Subcommands.Add(identity);
+        root.Subcommands.Add(ApprovalCommands.Create(runner));
+        root.Subcommands.Add(CatalogCommands.Create(runner));
         return root;
     }
 

@@ -26,6 +26,8 @@ public sealed class ExampleSeeder(
 {
     public const string PoliciesFile = "policies.cedar";
     public const string SchemaFile = "schema.cedarschema";
+    /// <summary>The action catalog beside the policy (optional), published with it.</summary>
+    public const string CatalogFile = "catalog.json";
     public const string SeedFileName = "seed.json";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { ReadCommentHandling = JsonCommentHandling.Skip };
@@ -42,7 +44,9 @@ public sealed class ExampleSeeder(
             var policies = await File.ReadAllTextAsync(Path.Combine(directory, PoliciesFile), cancellationToken);
             var schemaPath = Path.Combine(directory, SchemaFile);
             var schema = File.Exists(schemaPath) ? await File.ReadAllTextAsync(schemaPath, cancellationToken) : null;
-            var published = await policyGrain.Publish(new PolicyPublishRequest { Policies = policies, Schema = schema, Author = "seed", Note = "example policy" });
+            var catalogPath = Path.Combine(directory, CatalogFile);
+            var catalog = File.Exists(catalogPath) ? await File.ReadAllTextAsync(catalogPath, cancellationToken) : null;
+            var published = await policyGrain.Publish(new PolicyPublishRequest { Policies = policies, Schema = schema, Catalog = catalog, Author = "seed", Note = "example policy" });
             if (!published.IsSuccess)
                 throw new InvalidOperationException($"The example policy in {directory} does not publish: {published.Message}");
             logger.LogInformation("Seeded policy version {Version}", published.Value!.Version);

@@ -3,34 +3,48 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Storage;
 using RuntimeAuthz.Grains;
+using RuntimeAuthz.Silo.Configuration;
 
 namespace RuntimeAuthz.Silo;
 
 /// <summary>Orleans configuration shared by the silo host and the in-process test clusters.</summary>
 public static class SiloConfiguration
 {
-    public const string DefaultGrainStateTable = "AuthzGrainState";
+    public const string DefaultGrainStateTable = StorageOptions.DefaultGrainStateTable;
 
     /// <summary>
     /// Grain storage on Azure Table storage (Azurite locally) with the System.Text.Json grain
-    /// storage serializer, plus the grains' silo services (policy cache, clock).
+    /// storage serializer, on the shared <see cref="TableServiceClient"/> of <see cref="StorageOptions"/>
+    /// (bound by the caller, validated at start), plus the grains' silo services (policy cache, clock, evidence).
     /// </summary>
-    public static ISiloBuilder AddRuntimeAuthz(this ISiloBuilder silo, string storageConnectionString, string grainStateTable = DefaultGrainStateTable)
+    public static ISiloBuilder AddRuntimeAuthz(this ISiloBuilder silo)
     {
         // Orleans' default storage format is Newtonsoft JSON with .NET type names: renaming a type
         // would break stored state. Our state records are plain, versioned STJ documents.
         silo.Services.AddSingleton<IGrainStorageSerializer, SystemTextJsonGrainStorageSerializer>();
+        silo.Services.AddStorageClients();
         silo.AddAzureTableGrainStorage(AuthzStorage.ProviderName, (OptionsBuilder<AzureTableStorageOptions> options) =>
-            options.Configure<IGrainStorageSerializer>((o, serializer) =>
+            options.Configure<TableServiceClient, IGrainStorageSerializer, IOptions<StorageOptions>>((o, client, serializer, storage) =>
             {
-                o.TableServiceClient = new TableServiceClient(storageConnectionString);
-                o.TableName = grainStateTable;
+                o.TableServiceClient = client;
+                o.TableName = storage.Value.GrainStateTable;
                 o.GrainStorageSerializer = serializer;
             }));
-        silo.Services.AddSingleton(sp => new FleetIndex(storageConnectionString, sp.GetRequiredService<IOptions<ClusterOptions>>()));
+        silo.Services.AddSingleton(sp => new FleetIndex(sp.GetRequiredKeyedService<TableServiceClient>(FleetIndex.TableClientKey), sp.GetRequiredService<IOptions<ClusterOptions>>()));
         silo.Services.AddRuntimeAuthzGrainServices();
-        silo.Services.AddRuntimeAuthzEvidence(storageConnectionString);
+        silo.Services.AddRuntimeAuthzEvidence();
         return silo;
+    }
+
+    /// <summary>As <see cref="AddRuntimeAuthz(ISiloBuilder)"/> with the account given by a connection string (test clusters).</summary>
+    public static ISiloBuilder AddRuntimeAuthz(this ISiloBuilder silo, string storageConnectionString, string grainStateTable = DefaultGrainStateTable)
+    {
+        silo.Services.Configure<StorageOptions>(o =>
+        {
+            o.ConnectionString = storageConnectionString;
+            o.GrainStateTable = grainStateTable;
+        });
+        return silo.AddRuntimeAuthz();
     }
 
     /// <summary>

@@ -1,7 +1,11 @@
 using System.Net;
 using System.Text.Json.Serialization;
+using Azure.Data.Tables;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Orleans.Clustering.AzureStorage;
 using RuntimeAuthz.Grains;
+using RuntimeAuthz.Silo.Configuration;
 using RuntimeAuthz.Silo.Http;
 using RuntimeAuthz.Silo.Security;
 
@@ -14,6 +18,11 @@ public static class SiloHost
     public const string DevelopmentStorage = "UseDevelopmentStorage=true";
 
     /// <param name="configure">Applied after the defaults and before the host is built (tests add configuration or services here).</param>
+    /// <remarks>
+    /// Settings are bound to options classes and validated when the host starts (<c>ValidateOnStart</c>);
+    /// <see cref="ClusteringOptions"/> already here, because the clustering provider decides what is registered.
+    /// Every failure message names its configuration key.
+    /// </remarks>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
@@ -22,55 +31,40 @@ public static class SiloHost
 
         if (string.IsNullOrWhiteSpace(config["urls"])) builder.WebHost.UseUrls(DefaultUrl);
 
-        var connectionString = config["Storage:ConnectionString"];
-        if (string.IsNullOrWhiteSpace(connectionString))
+        builder.Services.AddOptions<StorageOptions>().Bind(config.GetSection(StorageOptions.Section));
+        if (builder.Environment.IsDevelopment())
         {
-            connectionString = builder.Environment.IsDevelopment()
-                ? DevelopmentStorage
-                : throw new InvalidOperationException(
-                    "Storage:ConnectionString is required outside Development (an Azure Storage connection string; " +
-                    "set it with the environment variable Storage__ConnectionString or --Storage:ConnectionString=...).");
+            builder.Services.PostConfigure<StorageOptions>(o => { if (!o.HasAccount) o.ConnectionString = DevelopmentStorage; });
         }
-        var grainTable = config["Storage:GrainStateTable"] is { Length: > 0 } table ? table : SiloConfiguration.DefaultGrainStateTable;
+        builder.Services.AddOptions<EvidenceOptions>().Bind(config.GetSection(EvidenceOptions.Section));
+        builder.Services.AddOptions<DelegationOptions>().Bind(config.GetSection(DelegationOptions.SectionName));
+        builder.Services.AddOptions<RuntimeAuthz.Grains.Approvals.ApprovalOptions>().Bind(config.GetSection(RuntimeAuthz.Grains.Approvals.ApprovalOptions.Section));
+        var cluster = ClusteringOptions.Read(config);
+        // Orleans reads an "Orleans:Clustering" section of its own (expecting a ProviderType child); our
+        // key is a plain value, read above and applied below, so it is hidden from Orleans' provider setup.
+        config[ClusteringOptions.ClusteringKey] = null;
 
-        var clustering = config["Orleans:Clustering"] is { Length: > 0 } c ? c : "Localhost";
-        var clusterId = config["Orleans:ClusterId"] is { Length: > 0 } cid ? cid : "runtimeauthz-dev";
-        var serviceId = config["Orleans:ServiceId"] is { Length: > 0 } sid ? sid : "runtimeauthz";
-        var siloPort = config.GetValue("Orleans:SiloPort", 11111);
-        var gatewayPort = config.GetValue("Orleans:GatewayPort", 30000);
-        var advertised = config["Orleans:AdvertisedIPAddress"];
-
-        // Orleans itself reads an "Orleans:Clustering" section (expecting a ProviderType child);
-        // our key is a plain value that we apply below, so hide it from Orleans' own provider setup.
-        config["Orleans:Clustering"] = null;
-
+        // Registered before Orleans, so it runs first: a wrong key stops start-up naming the setting.
+        builder.Services.AddHostedService<StorageAccessCheck>();
         builder.UseOrleans(silo =>
         {
-            if (string.Equals(clustering, "Localhost", StringComparison.OrdinalIgnoreCase))
+            if (cluster.UsesAzureTable)
             {
-                silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: serviceId, clusterId: clusterId);
-            }
-            else if (string.Equals(clustering, "AzureTable", StringComparison.OrdinalIgnoreCase))
-            {
-                silo.Configure<Orleans.Configuration.ClusterOptions>(o => { o.ClusterId = clusterId; o.ServiceId = serviceId; });
-                silo.UseAzureStorageClustering(o => o.TableServiceClient = new Azure.Data.Tables.TableServiceClient(connectionString));
-                var address = string.IsNullOrWhiteSpace(advertised)
-                    ? null
-                    : IPAddress.TryParse(advertised, out var ip) ? ip
-                    : throw new InvalidOperationException($"Orleans:AdvertisedIPAddress '{advertised}' is not an IP address");
-                silo.ConfigureEndpoints(address ?? IPAddress.Loopback, siloPort, gatewayPort, listenOnAnyHostAddress: address is not null);
+                silo.Configure<Orleans.Configuration.ClusterOptions>(o => { o.ClusterId = cluster.ClusterId; o.ServiceId = cluster.ServiceId; });
+                silo.UseAzureStorageClustering((OptionsBuilder<AzureStorageClusteringOptions> o) =>
+                    o.Configure<TableServiceClient>((options, client) => options.TableServiceClient = client));
+                var address = cluster.AdvertisedAddress;
+                silo.ConfigureEndpoints(address ?? IPAddress.Loopback, cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: address is not null);
             }
             else
             {
-                throw new InvalidOperationException($"Orleans:Clustering must be Localhost or AzureTable, not '{clustering}'");
+                silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);
             }
             silo.UseClusterSecurity(config);
-            silo.AddRuntimeAuthz(connectionString, grainTable);
+            silo.AddRuntimeAuthz();
             silo.TuneMembershipForFastFailover();
         });
 
-        builder.Services.Configure<EvidenceOptions>(config.GetSection(EvidenceOptions.Section));
-        builder.Services.Configure<DelegationOptions>(config.GetSection(DelegationOptions.SectionName));
         builder.Services.AddHostedService<ExampleSeeder>();
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = Problems.HideInternals);
         builder.Services.ConfigureHttpJsonOptions(o =>
@@ -101,8 +95,24 @@ public static class SiloHost
         app.MapSessionEndpoints();
         app.MapPolicyEndpoints();
         app.MapEvidenceEndpoints();
+        app.MapApprovalEndpoints();
+        app.MapCatalogEndpoints();
         return app;
     }
+}
+
+/// <summary>One line for a failed start-up (no stack trace, no secrets: our messages name keys, never values of secrets).</summary>
+public static class StartupFailure
+{
+    public static string Describe(Exception exception) => exception switch
+    {
+        AggregateException { InnerExceptions.Count: 1 } single => Describe(single.InnerExceptions[0]),
+        AggregateException many => string.Join("; ", many.InnerExceptions.Select(Describe)),
+        OptionsValidationException or InvalidOperationException => FirstLine(exception.Message),
+        _ => $"{FirstLine(exception.Message)} ({exception.GetType().Name})",
+    };
+
+    private static string FirstLine(string text) => text.Split('\n', 2)[0].Trim();
 }
 
 /// <summary>Ready once this silo's policy cache has synchronized with the policy grain (loaded, or known empty).</summary>

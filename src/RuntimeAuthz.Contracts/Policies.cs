@@ -12,6 +12,8 @@ public sealed record PolicyPublishRequest
     [Id(3)] public string? Note { get; init; }
     /// <summary>The issuer of the author's token.</summary>
     [Id(4)] public string? AuthorIssuer { get; init; }
+    /// <summary>JSON: the action catalog published with this version (null = none; every action then counts as irreversible).</summary>
+    [Id(5)] public string? Catalog { get; init; }
 }
 
 /// <summary>One published policy version with its full texts.</summary>
@@ -27,6 +29,8 @@ public sealed record PolicyVersionRecord
     [Id(6)] public int PolicyCount { get; init; }
     [Id(7)] public long? RolledBackFrom { get; init; }
     [Id(8)] public string? AuthorIssuer { get; init; }
+    /// <summary>JSON: the action catalog of this version.</summary>
+    [Id(9)] public string? Catalog { get; init; }
 
     public PolicyVersionSummary ToSummary() => new()
     {
@@ -68,6 +72,9 @@ public interface IPolicyGrain : IGrainWithIntegerKey
 
     /// <summary>Republishes an old version's texts as a new version.</summary>
     [Alias("Rollback")] Task<CommandResult<PolicyVersionRecord>> Rollback(long version, string author, string? note, string? authorIssuer = null);
+
+    /// <summary>Publishes the current texts with a new action catalog as a new version (Invalid with located issues for a bad catalog).</summary>
+    [Alias("PublishCatalog")] Task<CommandResult<PolicyVersionRecord>> PublishCatalog(string catalog, string author, string? note, string? authorIssuer = null);
 
     /// <summary>Summaries, newest first (the most recent versions; see PolicyLimits).</summary>
     [Alias("List")] Task<IReadOnlyList<PolicyVersionSummary>> List();

@@ -2,9 +2,9 @@ using System.Text.Json.Serialization;
 
 namespace RuntimeAuthz.Contracts;
 
-/// <summary>Why a command was refused; the HTTP layer maps these to 404, 409 and 400.</summary>
+/// <summary>Why a command was refused; the HTTP layer maps these to 404, 409, 400 and 403.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<CommandError>))]
-public enum CommandError { None, NotFound, Conflict, Invalid }
+public enum CommandError { None, NotFound, Conflict, Invalid, Forbidden }
 
 /// <summary>A problem located in a source text (policy or schema), 1-based line and column.</summary>
 [GenerateSerializer, Immutable, Alias("authz.SourceIssue")]

@@ -57,6 +57,8 @@ public sealed record DecisionRequest
     [Id(6)] public string? InputJson { get; init; }
     /// <summary>Who asked (the authenticated caller's subject: the agent, an enforcement point or an admin); recorded as the evidence's actor.</summary>
     [Id(7)] public string? Caller { get; init; }
+    /// <summary>The approval this call uses (it must be the approved call of this session, unused and unexpired).</summary>
+    [Id(8)] public string? ApprovalId { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("authz.PolicyErrorInfo")]
@@ -83,6 +85,8 @@ public sealed record AuthzDecision
     /// <summary>Risk this decision added to the session (max <c>@risk</c> of the determining policies).</summary>
     [Id(9)] public long RiskAdded { get; init; }
     [Id(10)] public long CumulativeRisk { get; init; }
+    /// <summary>The approval request this decision created (ApprovalRequired), used (Allow) or could not use (Deny).</summary>
+    [Id(11)] public ApprovalTicket? Approval { get; init; }
 }
 
 /// <summary>Who reported an outcome: the agent itself, or an enforcement point (a gateway that saw the tool's answer).</summary>

@@ -35,16 +35,31 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
     private long appendRequests;
     private long appendedEntries;
 
-    public AzureTableEvidenceStore(string connectionString, string tableName = DefaultTableName, TimeSpan? requestTimeout = null)
+    /// <param name="client">Of the evidence account, built with <see cref="CreateClientOptions"/> so appends fail fast.</param>
+    public AzureTableEvidenceStore(TableServiceClient client, string tableName = DefaultTableName)
     {
-        // Few, quick retries: an append the caller waits on must fail fast (and deny) when storage is down.
+        ArgumentNullException.ThrowIfNull(client);
+        table = client.GetTableClient(tableName);
+    }
+
+    public AzureTableEvidenceStore(string connectionString, string tableName = DefaultTableName, TimeSpan? requestTimeout = null)
+        : this(new TableServiceClient(connectionString, CreateClientOptions(requestTimeout)), tableName)
+    {
+    }
+
+    /// <summary>
+    /// Few, quick retries: an append the caller waits on must fail fast (and deny) when storage is down,
+    /// and a slow request must not hold up the partition's queue behind it.
+    /// </summary>
+    public static TableClientOptions CreateClientOptions(TimeSpan? requestTimeout = null)
+    {
         var options = new TableClientOptions();
         options.Retry.MaxRetries = 2;
         options.Retry.Delay = TimeSpan.FromMilliseconds(100);
         options.Retry.MaxDelay = TimeSpan.FromSeconds(1);
         options.Retry.Mode = RetryMode.Exponential;
         options.Retry.NetworkTimeout = requestTimeout ?? TimeSpan.FromSeconds(5);
-        table = new TableServiceClient(connectionString, options).GetTableClient(tableName);
+        return options;
     }
 
     public string TableName => table.Name;

@@ -71,6 +71,8 @@ public sealed record EvidenceBody
     /// <summary>Outcome records: who reported it, <c>agent</c> or <c>enforcement-point</c> (the reporter's id is <see cref="Actor"/>).</summary>
     [JsonPropertyName("reporterKind")] public string? ReporterKind { get; init; }
     [JsonPropertyName("approvalIds")] public IReadOnlyList<string>? ApprovalIds { get; init; }
+    /// <summary>Approval records, and decisions that request or use an approval: what happened to which request.</summary>
+    [JsonPropertyName("approval")] public ApprovalEvidence? Approval { get; init; }
     /// <summary>Who caused a governance event (publisher, approver, revoker).</summary>
     [JsonPropertyName("actor")] public string? Actor { get; init; }
     [JsonPropertyName("detail")] public string? Detail { get; init; }

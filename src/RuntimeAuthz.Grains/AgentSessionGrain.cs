@@ -156,6 +156,7 @@ public sealed partial class AgentSessionGrain(
         try
         {
             (verdict, policy, requestEvent) = await DecideAsync(current, call);
+            verdict = await ResolveApprovalAsync(current, call, verdict);
         }
         catch (Exception ex)
         {
@@ -165,7 +166,9 @@ public sealed partial class AgentSessionGrain(
         }
         try
         {
-            return await RecordAsync(current, call, verdict, policy, requestEvent);
+            var answer = await RecordAsync(current, call, verdict, policy, requestEvent);
+            await PublishApprovalOfAsync(current, answer);
+            return answer;
         }
         catch (Exception ex)
         {
@@ -223,7 +226,7 @@ public sealed partial class AgentSessionGrain(
     {
         var session = current.Session;
         var answer = verdict.ToAnswer(call, session.AgentId, session.CumulativeRisk);
-        var body = DecisionEvidence.Build(evidence.Redactor, call, answer, verdict.Detail);
+        var body = DecisionEvidence.Build(evidence.Redactor, call, answer, verdict.Detail, verdict.Approval);
         var replay = new SessionReplay { CountsAsActivity = verdict.CountsAsActivity, ExpiresSession = verdict.ExpiresSession, Temporal = requestEvent };
         var result = await evidence.TryAppendAsync(body, current.Head, replay.ToJson());
         if (result.Status == AppendStatus.Durable)
@@ -375,6 +378,7 @@ public sealed partial class AgentSessionGrain(
         {
             logger.LogWarning(ex, "Session {SessionId}: unconfirmed record still unresolved", SessionId);
         }
+        await MaintainApprovalsAsync();
         if (ledger is { UnsnapshottedRecords: > 0 }) StartSnapshot();
     }
 

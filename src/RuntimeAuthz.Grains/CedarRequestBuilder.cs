@@ -26,7 +26,8 @@ public static class CedarRequestBuilder
         Build(agent, session, new Decisions.DecisionCall(session.SessionId, Guid.Empty, default, request));
 
     /// <summary>As above, from the call's JSON parsed once (copied here: the evidence record keeps the originals).</summary>
-    public static (AuthorizationRequest Request, EntityStore Entities) Build(AgentInfo agent, SessionFacts session, Decisions.DecisionCall call)
+    /// <param name="action">The action catalog's <c>context.action</c> for the request (it replaces any the caller sent).</param>
+    public static (AuthorizationRequest Request, EntityStore Entities) Build(AgentInfo agent, SessionFacts session, Decisions.DecisionCall call, JsonObject? action = null)
     {
         var request = call.Request;
         var principal = new EntityUid(AgentType, agent.Id);
@@ -55,7 +56,7 @@ public static class CedarRequestBuilder
         }
 
         var store = EntityStore.FromJson(entities.ToJsonString(), schema: null, sourceName: "entities.json");
-        var cedarContext = Context(session, ObjectOf(call.Json.Context, "context"), call.Json.Input);
+        var cedarContext = Context(session, ObjectOf(call.Json.Context, "context"), call.Json.Input, action);
         return (new AuthorizationRequest(principal, new EntityUid(ActionType, request.Action), resource, cedarContext), store);
     }
 
@@ -66,7 +67,7 @@ public static class CedarRequestBuilder
         return Context(session, ObjectOf(call.Context, "context"), call.Input);
     }
 
-    private static CedarContext Context(SessionFacts session, JsonObject context, (JsonNode? Node, JsonException? Error) input)
+    private static CedarContext Context(SessionFacts session, JsonObject context, (JsonNode? Node, JsonException? Error) input, JsonObject? action = null)
     {
         context["session"] = new JsonObject
         {
@@ -76,6 +77,7 @@ public static class CedarRequestBuilder
             ["ageSeconds"] = session.AgeSeconds,
         };
         if (input.Error is { } invalid) throw invalid;
+        if (action is not null) context["action"] = action;
         context["input"] = input.Node?.DeepClone() ?? new JsonObject();
         return CedarContext.FromJson(context.ToJsonString(), schema: null, action: null, sourceName: "context.json");
     }

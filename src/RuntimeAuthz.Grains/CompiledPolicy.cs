@@ -26,19 +26,21 @@ public sealed class CompiledPolicy
     public IReadOnlyDictionary<string, RuntimeAuthz.Policy.Policy> PoliciesById { get; }
     /// <summary>Each policy's <c>@risk</c> and <c>@approval</c>, read once here.</summary>
     public IReadOnlyDictionary<string, PolicyTraits> Traits { get; }
+    /// <summary>The action catalog published with this version (policies see it as <c>context.action</c>).</summary>
+    public Catalog.ActionCatalog Catalog { get; private init; } = RuntimeAuthz.Grains.Catalog.ActionCatalog.Empty;
 
     /// <summary>The risk (largest <c>@risk</c>) and whether approval is needed, over the determining policies of an allow.</summary>
     public PolicyTraits TraitsOf(IEnumerable<string> determiningPolicies)
     {
         long risk = 0;
-        var approval = false;
+        var approvers = 0;
         foreach (var id in determiningPolicies)
         {
             if (!Traits.TryGetValue(id, out var traits)) continue;
             risk = Math.Max(risk, traits.Risk);
-            approval |= traits.RequiresApproval;
+            approvers = Math.Max(approvers, traits.Approvers);
         }
-        return new PolicyTraits(risk, approval);
+        return new PolicyTraits(risk, approvers);
     }
 
     public const string PolicySourceName = "policies.cedar";
@@ -58,7 +60,10 @@ public sealed class CompiledPolicy
     public static CompiledPolicy FromRecord(PolicyVersionRecord record)
     {
         var schema = record.Schema is null ? null : CedarSchema.Parse(record.Schema, SchemaSourceName);
-        return new(record.Version, TemporalPolicySet.Parse(record.Policies, PolicySourceName, EventModel, schema), schema);
+        return new(record.Version, TemporalPolicySet.Parse(record.Policies, PolicySourceName, EventModel, schema), schema)
+        {
+            Catalog = RuntimeAuthz.Grains.Catalog.ActionCatalog.FromText(record.Catalog),
+        };
     }
 
     /// <summary>

@@ -34,10 +34,10 @@ public sealed partial class PolicyGrain(
     {
         if (string.IsNullOrWhiteSpace(request.Author))
             return CommandResult<PolicyVersionRecord>.Fail(CommandError.Invalid, "author must not be empty");
-        if (request.Policies.Length > MaxPolicyTextLength || request.Schema?.Length > MaxPolicyTextLength)
+        if (request.Policies.Length > MaxPolicyTextLength || request.Schema?.Length > MaxPolicyTextLength || request.Catalog?.Length > MaxPolicyTextLength)
             return CommandResult<PolicyVersionRecord>.Fail(CommandError.Invalid, $"policy and schema texts are limited to {MaxPolicyTextLength} characters each");
         var storedBytes = 512 + JsonSize.EscapedUtf8Bytes(request.Policies) + JsonSize.EscapedUtf8Bytes(request.Schema)
-            + JsonSize.EscapedUtf8Bytes(request.Author) + JsonSize.EscapedUtf8Bytes(request.Note);
+            + JsonSize.EscapedUtf8Bytes(request.Author) + JsonSize.EscapedUtf8Bytes(request.Note) + JsonSize.EscapedUtf8Bytes(request.Catalog);
         if (storedBytes > MaxVersionRecordBytes)
             return CommandResult<PolicyVersionRecord>.Fail(CommandError.Invalid,
                 $"policy and schema are too large to store: up to {storedBytes} bytes as JSON, at most {MaxVersionRecordBytes} (Azure Table rows are limited to 1 MiB)");
@@ -47,6 +47,7 @@ public sealed partial class PolicyGrain(
         try
         {
             issues = CompiledPolicy.Check(request.Policies, request.Schema, out policyCount);
+            if (issues.Count == 0 && request.Catalog is not null) issues = Catalog.ActionCatalog.Parse(request.Catalog).Issues;
         }
         catch (Exception ex)
         {
@@ -61,7 +62,7 @@ public sealed partial class PolicyGrain(
                 $"{first.Source}:{first.Line}:{first.Column}: {first.Message}" + (issues.Count > 1 ? $" (and {issues.Count - 1} more)" : ""),
                 issues);
         }
-        return CommandResult<PolicyVersionRecord>.Ok(await Commit(request.Policies, request.Schema, (request.Author, request.AuthorIssuer), request.Note, policyCount, rolledBackFrom: null));
+        return CommandResult<PolicyVersionRecord>.Ok(await Commit(request.Policies, request.Schema, request.Catalog, (request.Author, request.AuthorIssuer), request.Note, policyCount, rolledBackFrom: null));
     }
 
     public async Task<CommandResult<PolicyVersionRecord>> Rollback(long version, string author, string? note, string? authorIssuer = null)
@@ -73,8 +74,19 @@ public sealed partial class PolicyGrain(
             : null;
         if (old is null)
             return CommandResult<PolicyVersionRecord>.Fail(CommandError.NotFound, $"policy version {version} not found");
-        var record = await Commit(old.Policies, old.Schema, (author, authorIssuer), note ?? $"rollback to version {version}", old.PolicyCount, rolledBackFrom: version);
+        var record = await Commit(old.Policies, old.Schema, old.Catalog, (author, authorIssuer), note ?? $"rollback to version {version}", old.PolicyCount, rolledBackFrom: version);
         return CommandResult<PolicyVersionRecord>.Ok(record);
+    }
+
+    public async Task<CommandResult<PolicyVersionRecord>> PublishCatalog(string catalog, string author, string? note, string? authorIssuer = null)
+    {
+        if (await Current() is not { } current)
+            return CommandResult<PolicyVersionRecord>.Fail(CommandError.Conflict, "no policy is published yet: publish a policy (with its catalog) first");
+        return await Publish(new PolicyPublishRequest
+        {
+            Policies = current.Policies, Schema = current.Schema, Catalog = catalog, Author = author, AuthorIssuer = authorIssuer,
+            Note = note ?? $"action catalog for the texts of version {current.Version}",
+        });
     }
 
     public Task<IReadOnlyList<PolicyVersionSummary>> List() =>
@@ -101,12 +113,12 @@ public sealed partial class PolicyGrain(
         return Task.CompletedTask;
     }
 
-    private async Task<PolicyVersionRecord> Commit(string policies, string? schema, (string Subject, string? Issuer) author, string? note, int policyCount, long? rolledBackFrom)
+    private async Task<PolicyVersionRecord> Commit(string policies, string? schema, string? catalog, (string Subject, string? Issuer) author, string? note, int policyCount, long? rolledBackFrom)
     {
         var version = state.State.CurrentVersion + 1;
         var record = new PolicyVersionRecord
         {
-            Version = version, Policies = policies, Schema = schema, Author = author.Subject, AuthorIssuer = author.Issuer, Note = note,
+            Version = version, Policies = policies, Schema = schema, Catalog = catalog, Author = author.Subject, AuthorIssuer = author.Issuer, Note = note,
             PublishedAt = clock.UtcNow, PolicyCount = policyCount, RolledBackFrom = rolledBackFrom,
         };
         // Texts first: a version number only becomes current once its texts are durable.
@@ -132,7 +144,7 @@ public sealed partial class PolicyGrain
             var input = new System.Text.Json.Nodes.JsonObject
             {
                 // The actor's issuer first: a long policy text is cut in the stored copy, not the issuer.
-                ["actorIssuer"] = record.AuthorIssuer, ["policies"] = record.Policies, ["schema"] = record.Schema, ["note"] = record.Note,
+                ["actorIssuer"] = record.AuthorIssuer, ["policies"] = record.Policies, ["schema"] = record.Schema, ["catalog"] = record.Catalog, ["note"] = record.Note,
             };
             var recorded = await GrainFactory.GetGrain<IGovernanceEvidenceGrain>(0).Record(new GovernanceRecord
             {

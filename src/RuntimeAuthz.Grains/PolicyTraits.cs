@@ -7,13 +7,17 @@ namespace RuntimeAuthz.Grains;
 /// <summary>
 /// What a policy's annotations mean to the decision path, read once when a version is compiled:
 /// <c>@risk("&lt;integer ≥ 0&gt;")</c> adds to the session's risk when the policy determines an
-/// allow, <c>@approval("required"|"none")</c> turns that allow into ApprovalRequired.
+/// allow, <c>@approval("required"|"none"|"&lt;n&gt;")</c> turns that allow into ApprovalRequired
+/// ("required" = one approver, "2".."10" = that many distinct approvers).
 /// </summary>
-public sealed record PolicyTraits(long Risk, bool RequiresApproval)
+public sealed record PolicyTraits(long Risk, int Approvers)
 {
     public const string RiskAnnotation = "risk";
     public const string ApprovalAnnotation = "approval";
-    public static readonly PolicyTraits None = new(0, false);
+    public const int MaxApprovers = 10;
+    public static readonly PolicyTraits None = new(0, 0);
+
+    public bool RequiresApproval => Approvers > 0;
 
     /// <summary>The traits of one policy, or the located problem with its annotations.</summary>
     public static (PolicyTraits? Traits, SourceIssue? Issue) Read(RuntimeAuthz.Policy.Policy policy, string sourceName)
@@ -25,14 +29,18 @@ public sealed record PolicyTraits(long Risk, bool RequiresApproval)
             return (null, IssueAt(policy, sourceName, RiskAnnotation,
                 $"{policy.Id}: @risk must be a non-negative integer, e.g. @risk(\"5\"), not \"{riskText}\""));
         }
-        var approval = false;
+        var approvers = 0;
         if (policy.Annotations.TryGetValue(ApprovalAnnotation, out var approvalText))
         {
-            if (approvalText == "required") approval = true;
-            else if (approvalText != "none")
-                return (null, IssueAt(policy, sourceName, ApprovalAnnotation, $"{policy.Id}: @approval must be \"required\" or \"none\", not \"{approvalText}\""));
+            if (approvalText == "required") approvers = 1;
+            else if (approvalText != "none"
+                && !(int.TryParse(approvalText, NumberStyles.None, CultureInfo.InvariantCulture, out approvers) && approvers is >= 1 and <= MaxApprovers))
+            {
+                return (null, IssueAt(policy, sourceName, ApprovalAnnotation,
+                    $"{policy.Id}: @approval must be \"required\" or \"none\", or a number of distinct approvers from 1 to {MaxApprovers}, not \"{approvalText}\""));
+            }
         }
-        return (risk == 0 && !approval ? None : new PolicyTraits(risk, approval), null);
+        return (risk == 0 && approvers == 0 ? None : new PolicyTraits(risk, approvers), null);
     }
 
     /// <summary>The annotation's position in the source: the policy's start plus the offset of <c>@name</c> in its text.</summary>

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace RuntimeAuthz.Grains;
 
@@ -8,14 +9,19 @@ public static class ServiceCollectionExtensions
     /// <summary>
     /// Registers the silo-side services the grains need: the authorization clock (system time
     /// unless an <see cref="AuthzClock"/> is already registered), the per-silo policy cache and
-    /// the service that keeps it current.
+    /// the service that keeps it current, and the delegation limits (validated at start).
     /// </summary>
     public static IServiceCollection AddRuntimeAuthzGrainServices(this IServiceCollection services)
     {
         services.TryAddSingleton(new AuthzClock(TimeProvider.System));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IGovernanceEventSink, LoggingGovernanceEventSink>();
-        services.AddOptions<DelegationOptions>();
+        services.AddOptions<DelegationOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DelegationOptions>, DelegationOptionsValidator>());
+        services.AddOptions<Approvals.ApprovalOptions>().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<Approvals.ApprovalOptions>, Approvals.ApprovalOptionsValidator>();
+        services.AddSingleton<Approvals.ApprovalWebhooks>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<Approvals.ApprovalWebhooks>());
         services.AddSingleton<PolicyCache>();
         services.AddSingleton<PolicyCacheService>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PolicyCacheService>());

@@ -14,6 +14,8 @@ public static class AuthZenEndpoints
     public const string SubjectType = "agent";
     public const string SessionIdKey = "session_id";
     public const string ToolInputKey = "tool_input";
+    /// <summary>The approval a re-submitted call uses.</summary>
+    public const string ApprovalIdKey = "approval_id";
     public const int MaxEvaluations = 64;
 
     public static void MapAuthZenEndpoints(this IEndpointRouteBuilder app)
@@ -29,16 +31,16 @@ public static class AuthZenEndpoints
             });
         }).AllowAnonymous();
 
-        app.MapPost("/access/v1/evaluation", async (HttpContext context, IGrainFactory grains, CallerAccess access, TimeProvider time, ILogger<AuthzDecision> logger, CancellationToken ct) =>
+        app.MapPost("/access/v1/evaluation", async (HttpContext context, IGrainFactory grains, CallerAccess access, PublicAddress address, TimeProvider time, ILogger<AuthzDecision> logger, CancellationToken ct) =>
         {
             var body = await RequestReading.ReadObjectAsync(context.Request, ct);
             var (sessionId, decisionRequest) = Parse(body, defaults: null, path: "");
             if (await RefuseUnlessSubjectAsync(context, access, [(sessionId, decisionRequest)]) is { } refused) return refused;
             var decision = await SessionEndpoints.DecideFailClosed(grains, sessionId, decisionRequest, access.CallerOf(context), time, logger);
-            return Results.Json(Response(decision));
+            return Results.Json(Response(decision, address.BaseUrl));
         }).RequirePermission(Permissions.Decide);
 
-        app.MapPost("/access/v1/evaluations", async (HttpContext context, IGrainFactory grains, CallerAccess access, TimeProvider time, ILogger<AuthzDecision> logger, CancellationToken ct) =>
+        app.MapPost("/access/v1/evaluations", async (HttpContext context, IGrainFactory grains, CallerAccess access, PublicAddress address, TimeProvider time, ILogger<AuthzDecision> logger, CancellationToken ct) =>
         {
             var body = await RequestReading.ReadObjectAsync(context.Request, ct);
             var fields = new Fields(body);
@@ -46,7 +48,7 @@ public static class AuthZenEndpoints
             {
                 var (sessionId, single) = Parse(body, defaults: null, path: "");
                 if (await RefuseUnlessSubjectAsync(context, access, [(sessionId, single)]) is { } refusedSingle) return refusedSingle;
-                return Results.Json(Response(await SessionEndpoints.DecideFailClosed(grains, sessionId, single, access.CallerOf(context), time, logger)));
+                return Results.Json(Response(await SessionEndpoints.DecideFailClosed(grains, sessionId, single, access.CallerOf(context), time, logger), address.BaseUrl));
             }
             if (body["evaluations"] is not JsonArray items)
                 throw new BadRequestException($"evaluations must be an array, not {RequestReading.Kind(body["evaluations"])}");
@@ -68,7 +70,7 @@ public static class AuthZenEndpoints
             foreach (var (sessionId, decisionRequest) in parsed)
             {
                 var decision = await SessionEndpoints.DecideFailClosed(grains, sessionId, decisionRequest, access.CallerOf(context), time, logger);
-                results.Add(Response(decision));
+                results.Add(Response(decision, address.BaseUrl));
                 var permitted = decision.Outcome == DecisionOutcome.Allow;
                 if ((semantic == "deny_on_first_deny" && !permitted) || (semantic == "permit_on_first_permit" && permitted)) break;
             }
@@ -121,12 +123,19 @@ public static class AuthZenEndpoints
             throw new BadRequestException($"{(path.Length > 0 ? path + "." : "")}context.{SessionIdKey} is required (a string): decisions are made inside an agent session");
         RequestReading.CheckId(sessionId, $"context.{SessionIdKey}");
         var input = context[ToolInputKey]?.DeepClone();
+        var approvalId = context[ApprovalIdKey] switch
+        {
+            null => null,
+            JsonValue value when value.TryGetValue<string>(out var text) => ApprovalEndpoints.ReadApprovalId(text, $"context.{ApprovalIdKey}"),
+            var other => throw new BadRequestException($"context.{ApprovalIdKey} must be a string, not {RequestReading.Kind(other)}"),
+        };
         context.Remove(SessionIdKey);
         context.Remove(ToolInputKey);
-        return (sessionId, DecisionInput.Build(agentId, action, resource, context, input));
+        context.Remove(ApprovalIdKey);
+        return (sessionId, DecisionInput.Build(agentId, action, resource, context, input) with { ApprovalId = approvalId });
     }
 
-    private static JsonObject Response(AuthzDecision decision)
+    private static JsonObject Response(AuthzDecision decision, string baseUrl)
     {
         var context = new JsonObject
         {
@@ -140,6 +149,11 @@ public static class AuthZenEndpoints
         };
         if (decision.DenyReason is not null) context["deny_reason"] = decision.DenyReason;
         if (decision.Outcome == DecisionOutcome.ApprovalRequired) context["approval_required"] = true;
+        if (decision.Approval is { } ticket)
+        {
+            if (ticket.Act == RuntimeAuthz.Evidence.ApprovalActs.Requested) context["access_request"] = ApprovalEndpoints.AccessRequest(ticket, baseUrl);
+            else context["approval"] = new JsonObject { ["id"] = ticket.Id, ["act"] = ticket.Act, ["reason"] = ticket.Reason };
+        }
         if (decision.Errors.Count > 0)
         {
             context["errors"] = new JsonArray(decision.Errors

@@ -36,11 +36,11 @@ public sealed record SessionDto(string Id, string AgentId, string Status, DateTi
 public sealed record PolicyErrorDto(string PolicyId, string Message);
 
 public sealed record DecisionDto(Guid DecisionId, string Outcome, IReadOnlyList<string> Reasons, IReadOnlyList<PolicyErrorDto> Errors, long PolicyVersion,
-    string? DenyReason, string SessionId, string AgentId, DateTimeOffset DecidedAt, long RiskAdded, long CumulativeRisk)
+    string? DenyReason, string SessionId, string AgentId, DateTimeOffset DecidedAt, long RiskAdded, long CumulativeRisk, ApprovalTicketDto? Approval = null)
 {
-    public static DecisionDto From(AuthzDecision d) => new(d.DecisionId, d.Outcome.ToString(), d.Reasons,
+    public static DecisionDto From(AuthzDecision d, string baseUrl = "") => new(d.DecisionId, d.Outcome.ToString(), d.Reasons,
         d.Errors.Select(e => new PolicyErrorDto(e.PolicyId, e.Message)).ToArray(), d.PolicyVersion, d.DenyReason, d.SessionId, d.AgentId,
-        d.DecidedAt, d.RiskAdded, d.CumulativeRisk);
+        d.DecidedAt, d.RiskAdded, d.CumulativeRisk, ApprovalTicketDto.From(d.Approval, baseUrl));
 }
 
 public sealed record PolicyVersionDto(long Version, string Policies, string? Schema, string Author, string? Note, DateTimeOffset PublishedAt, int PolicyCount,

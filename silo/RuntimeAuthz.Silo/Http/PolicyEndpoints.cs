@@ -22,6 +22,7 @@ public static class PolicyEndpoints
                 Author = caller.Subject,
                 AuthorIssuer = caller.Issuer,
                 Note = body.String("note", maxLength: 1024, allowEmpty: true),
+                Catalog = body.Object("catalog")?.ToJsonString(),
             };
             var result = await grains.GetGrain<IPolicyGrain>(0).Publish(publish);
             return result.IsSuccess

@@ -20,6 +20,7 @@ public static class Problems
         {
             CommandError.NotFound => StatusCodes.Status404NotFound,
             CommandError.Conflict => StatusCodes.Status409Conflict,
+            CommandError.Forbidden => StatusCodes.Status403Forbidden,
             _ => StatusCodes.Status400BadRequest,
         };
         object? errors = result.Issues.Count == 0

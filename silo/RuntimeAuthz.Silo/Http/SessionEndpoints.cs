@@ -61,7 +61,7 @@ public static class SessionEndpoints
         }).RequirePermission(Permissions.SessionsClose);
 
         sessions.MapPost("/{id}/decisions", async (string id, HttpContext context, IGrainFactory grains, CallerAccess access, TimeProvider time,
-            ILogger<AuthzDecision> logger, CancellationToken ct) =>
+            PublicAddress address, ILogger<AuthzDecision> logger, CancellationToken ct) =>
         {
             RequestReading.CheckId(id, "session id");
             var body = new Fields(await RequestReading.ReadObjectAsync(context.Request, ct));
@@ -70,12 +70,15 @@ public static class SessionEndpoints
                 action: body.RequiredString("action"),
                 resource: body.Nested("resource", required: true)!,
                 context: body.Object("context"),
-                input: body.Any("input"));
+                input: body.Any("input")) with
+            {
+                ApprovalId = ApprovalEndpoints.ReadApprovalId(body.String("approvalId", maxLength: ApprovalIds.MaxLength), "approvalId"),
+            };
             if (await access.RefuseUnlessOwnsSessionAsync(context, Permissions.Decide, id) is { } refused) return refused;
             var decision = await DecideFailClosed(grains, id, decisionRequest, access.CallerOf(context), time, logger);
             return decision.DenyReason == DenyReasons.UnknownSession
                 ? Problems.NotFound($"session '{id}' not found")
-                : Results.Ok(DecisionDto.From(decision));
+                : Results.Ok(DecisionDto.From(decision, address.BaseUrl));
         }).RequirePermission(Permissions.Decide);
 
         sessions.MapPost("/{id}/outcomes", async (string id, HttpContext context, IGrainFactory grains, CallerAccess access, CancellationToken ct) =>

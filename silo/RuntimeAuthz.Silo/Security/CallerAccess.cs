@@ -51,6 +51,13 @@ public sealed class CallerAccess(IGrainFactory grains, CallerReader callers, Aut
         return why is null ? null : await RefuseAsync(context, caller, permission, $"self-grant refused: {why}; another principal must grant it authority", agentId, sessionId);
     }
 
+    /// <summary>Records an attempt refused for lacking <paramref name="permission"/> (see <see cref="RefusalEvidence"/>).</summary>
+    public Task RecordRefusalAsync(HttpContext context, Permission permission, string detail)
+    {
+        var caller = CallerOf(context);
+        return RefuseAsync(context, caller, permission, $"{caller.Subject}: {detail}", caller.AgentId ?? "", sessionId: null);
+    }
+
     /// <summary>Records the refused attempt (fail closed: the refusal stands even when the record cannot be written).</summary>
     private async Task<IResult> RefuseAsync(HttpContext context, Caller caller, Permission permission, string detail, string agentId, string? sessionId)
     {

@@ -133,6 +133,8 @@ public sealed class ProblemAuthorizationResultHandler : IAuthorizationMiddleware
         {
             var missing = authorizeResult.AuthorizationFailure?.FailedRequirements.OfType<PermissionRequirement>().FirstOrDefault()?.Permission;
             var detail = missing?.Refusal ?? "the token does not allow this request";
+            if (missing is not null && context.GetEndpoint()?.Metadata.GetMetadata<RefusalEvidence>() is not null)
+                await context.RequestServices.GetRequiredService<CallerAccess>().RecordRefusalAsync(context, missing, detail);
             await Problems.Create(StatusCodes.Status403Forbidden, detail).ExecuteAsync(context);
             return;
         }

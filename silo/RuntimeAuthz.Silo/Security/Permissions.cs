@@ -60,11 +60,22 @@ public static class Permissions
 
     public static readonly Permission EvidenceRead = new("evidence:read", [Responder, Auditor, Admin]);
 
+    /// <summary>The action catalog (publishing it is <see cref="PoliciesPublish"/>: it is published with the policy).</summary>
+    public static readonly Permission CatalogRead = new("catalog:read", [Governance, Approver, Responder, Admin]);
+
+    public static readonly Permission ApprovalsList = new("approvals:list", [Approver, Responder, Admin]);
+    /// <summary>Show or wait for one request; agents and peps only for their own agents' requests.</summary>
+    public static readonly Permission ApprovalsRead = new("approvals:read", [Agent, Pep, Approver, Responder, Admin]);
+    /// <summary>Approve or reject; never the agent, its owner or the requester (checked per request).</summary>
+    public static readonly Permission ApprovalsDecide = new("approvals:decide", [Approver, Admin]);
+    public static readonly Permission ApprovalsCancel = new("approvals:cancel", [Agent, Pep, Admin]);
+
     public static readonly IReadOnlyList<Permission> All =
     [
         Identity, AgentsRead, AgentsRegister, AgentsStatus, AgentsSuspend, GrantsWrite, GrantsRevoke,
         SuspensionsRead, SuspensionsSuspend, SuspensionsReactivate, PoliciesRead, PoliciesPublish,
         SessionsOpen, SessionsRead, SessionsClose, Decide, OutcomesReport, EvidenceRead,
+        ApprovalsList, ApprovalsRead, ApprovalsDecide, ApprovalsCancel, CatalogRead,
     ];
 
     /// <summary>Declares the endpoint's permission (its authorization policy is named after it).</summary>

@@ -20,7 +20,7 @@ public static class EvaluationStage
         EntityStore entities;
         try
         {
-            (request, entities) = CedarRequestBuilder.Build(agent, facts, call);
+            (request, entities) = CedarRequestBuilder.Build(agent, facts, call, policy.Catalog.Describe(call.Request.Action));
         }
         catch (Exception ex) when (ex is CedarSyntaxException or JsonException or ArgumentException or FormatException)
         {
@@ -40,7 +40,7 @@ public static class EvaluationStage
         var traits = policy.TraitsOf(reasons);
         return new Verdict(traits.RequiresApproval ? DecisionOutcome.ApprovalRequired : DecisionOutcome.Allow, null, policy.Version, $"delegation {delegation.Id}")
         {
-            Reasons = reasons, Errors = errors, RiskAdded = traits.Risk,
+            Reasons = reasons, Errors = errors, RiskAdded = traits.Risk, RequiredApprovals = traits.Approvers,
         };
     }
 }

@@ -34,6 +34,10 @@ public sealed record Verdict(DecisionOutcome Outcome, string? DenyReason, long P
     public bool CountsAsActivity { get; init; } = true;
     /// <summary>The gate found the session past its lifetime or idle timeout: it becomes Expired.</summary>
     public bool ExpiresSession { get; init; }
+    /// <summary>Distinct approvers an ApprovalRequired verdict needs (the determining policies' <c>@approval</c>).</summary>
+    public int RequiredApprovals { get; init; }
+    /// <summary>The approval this decision requests, uses or could not use (sealed into its record).</summary>
+    public RuntimeAuthz.Evidence.ApprovalEvidence? Approval { get; init; }
 
     public bool IsDeny => Outcome == DecisionOutcome.Deny;
 
@@ -42,7 +46,7 @@ public sealed record Verdict(DecisionOutcome Outcome, string? DenyReason, long P
     {
         DecisionId = call.DecisionId, Outcome = Outcome, Reasons = Reasons, Errors = Errors, PolicyVersion = PolicyVersion,
         DenyReason = DenyReason, SessionId = call.SessionId, AgentId = agentId, DecidedAt = call.Now,
-        RiskAdded = RiskAdded, CumulativeRisk = riskBefore + RiskAdded,
+        RiskAdded = RiskAdded, CumulativeRisk = riskBefore + RiskAdded, Approval = Approvals.ApprovalStage.TicketOf(Approval),
     };
 }
 

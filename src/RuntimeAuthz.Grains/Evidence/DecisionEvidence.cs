@@ -61,7 +61,7 @@ public static class DecisionEvidence
         }
     }
 
-    public static EvidenceBody Build(EvidenceRedactor redactor, DecisionCall call, AuthzDecision decision, string? detail)
+    public static EvidenceBody Build(EvidenceRedactor redactor, DecisionCall call, AuthzDecision decision, string? detail, ApprovalEvidence? approval = null)
     {
         var (sessionId, resourceLiteral, request) = (call.SessionId, call.ResourceLiteral, call.Request);
         var input = PrepareInput(redactor, call);
@@ -83,8 +83,10 @@ public static class DecisionEvidence
             DenyReason = decision.DenyReason,
             DeterminingPolicies = decision.Reasons,
             PolicyVersion = decision.PolicyVersion,
-            Actor = request.Caller,
             RiskAdded = decision.RiskAdded == 0 ? null : decision.RiskAdded,
+            ApprovalIds = approval is null ? null : [approval.Id],
+            Approval = approval,
+            Actor = request.Caller,
             // Request-derived parse errors may quote the input: keep them out of the record (the digest covers the input).
             Detail = decision.DenyReason == DenyReasons.InvalidRequest ? null : SessionLimits.Truncate(detail),
         };

@@ -1,17 +1,20 @@
+using Microsoft.Extensions.Options;
+using RuntimeAuthz.Evidence;
+
 namespace RuntimeAuthz.Grains;
 
-/// <summary>Configuration section <c>Evidence</c> (see docs/configuration.md).</summary>
-public sealed class EvidenceOptions
+/// <summary>
+/// Configuration section <c>Evidence</c> (see docs/configuration.md). Its account settings
+/// (<c>ConnectionString</c>, or <c>ServiceUri</c> with <c>Credential</c>) default to the grain storage account.
+/// </summary>
+public sealed class EvidenceOptions : StorageAccountOptions
 {
     public const string Section = "Evidence";
 
     /// <summary>Off only for benchmarks: decisions are then returned without evidence.</summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>Azure Storage connection string of the evidence table; defaults to the grain storage account.</summary>
-    public string? ConnectionString { get; set; }
-
-    public string Table { get; set; } = RuntimeAuthz.Evidence.AzureTableEvidenceStore.DefaultTableName;
+    public string Table { get; set; } = AzureTableEvidenceStore.DefaultTableName;
 
     /// <summary>PEM file with the ECDSA P-256 private signing key. Unset: the development key shared through the evidence table.</summary>
     public string? SigningKeyPath { get; set; }
@@ -27,4 +30,47 @@ public sealed class EvidenceOptions
 
     /// <summary>Upper bound for writing one record (key loading included) before the decision is denied.</summary>
     public TimeSpan AppendTimeout { get; set; } = TimeSpan.FromSeconds(8);
+
+    /// <summary>Longest <see cref="AppendTimeout"/> accepted: a decision must not wait longer than a caller would.</summary>
+    public static readonly TimeSpan MaxAppendTimeout = TimeSpan.FromMinutes(2);
+}
+
+/// <summary>Refuses to start with evidence settings that would fail every decision later (or crash it), naming the key.</summary>
+public sealed class EvidenceOptionsValidator : IValidateOptions<EvidenceOptions>
+{
+    private const string S = EvidenceOptions.Section;
+
+    public ValidateOptionsResult Validate(string? name, EvidenceOptions options)
+    {
+        var failures = new List<string>();
+        if (options.AppendTimeout <= TimeSpan.Zero || options.AppendTimeout > EvidenceOptions.MaxAppendTimeout)
+            failures.Add($"{S}:AppendTimeout must be greater than 00:00:00 and at most {EvidenceOptions.MaxAppendTimeout:c}, not {options.AppendTimeout:c}");
+        if (!TableNames.IsValid(options.Table))
+            failures.Add($"{S}:Table '{options.Table}' is not a table name ({TableNames.Rule})");
+        if (!string.IsNullOrWhiteSpace(options.SigningKeyPath) && !File.Exists(options.SigningKeyPath))
+            failures.Add($"{S}:SigningKeyPath: the file '{options.SigningKeyPath}' does not exist");
+        for (var i = 0; i < options.AdditionalPublicKeys.Count; i++)
+        {
+            var spec = options.AdditionalPublicKeys[i];
+            var path = spec.Contains('=', StringComparison.Ordinal) ? spec[(spec.IndexOf('=', StringComparison.Ordinal) + 1)..] : spec;
+            if (string.IsNullOrWhiteSpace(path) || !File.Exists(path))
+                failures.Add($"{S}:AdditionalPublicKeys:{i}: the file '{path}' does not exist (expected keyId=path/to/public.pem or a path)");
+        }
+        for (var i = 0; i < options.Redact.Count; i++)
+        {
+            if (!string.IsNullOrWhiteSpace(options.Redact[i]) && !options.Redact[i].StartsWith('/'))
+                failures.Add($"{S}:Redact:{i} '{options.Redact[i]}' is not a JSON pointer (it starts with '/', e.g. /input/apiKey)");
+        }
+        if (options.HasAccount) options.ValidateAccount(S, failures);
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
+
+/// <summary>Azure Table naming rule (Azurite does not enforce it; Azure does, at the first write).</summary>
+public static class TableNames
+{
+    public const string Rule = "3 to 63 letters or digits, starting with a letter";
+
+    public static bool IsValid(string? name) =>
+        name is { Length: >= 3 and <= 63 } && char.IsAsciiLetter(name[0]) && name.All(char.IsAsciiLetterOrDigit);
 }

@@ -1,4 +1,6 @@
+using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using RuntimeAuthz.Evidence;
 
@@ -6,18 +8,21 @@ namespace RuntimeAuthz.Grains;
 
 public static class EvidenceServices
 {
+    /// <summary>Service key of the <see cref="TableServiceClient"/> of the evidence account (built with <see cref="AzureTableEvidenceStore.CreateClientOptions"/>).</summary>
+    public const string TableClientKey = "evidence";
+
     /// <summary>
-    /// Evidence for decisions and governance events: the Azure Table store (unless an
-    /// <see cref="IEvidenceStore"/> is registered), the recorder, and the governance event sink.
+    /// Evidence for decisions and governance events: the Azure Table store on the keyed
+    /// <see cref="TableServiceClient"/> <see cref="TableClientKey"/> (unless an <see cref="IEvidenceStore"/>
+    /// is registered), the recorder, and the governance event sink. <see cref="EvidenceOptions"/> are validated at start.
     /// </summary>
-    public static IServiceCollection AddRuntimeAuthzEvidence(this IServiceCollection services, string defaultConnectionString)
+    public static IServiceCollection AddRuntimeAuthzEvidence(this IServiceCollection services)
     {
-        services.AddOptions<EvidenceOptions>().Configure(o => o.ConnectionString ??= defaultConnectionString);
-        services.AddSingleton<IEvidenceStore>(sp =>
-        {
-            var options = sp.GetRequiredService<IOptions<EvidenceOptions>>().Value;
-            return new AzureTableEvidenceStore(options.ConnectionString ?? defaultConnectionString, options.Table);
-        });
+        services.AddOptions<EvidenceOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EvidenceOptions>, EvidenceOptionsValidator>());
+        services.TryAddSingleton<IEvidenceStore>(sp => new AzureTableEvidenceStore(
+            sp.GetRequiredKeyedService<TableServiceClient>(TableClientKey),
+            sp.GetRequiredService<IOptions<EvidenceOptions>>().Value.Table));
         services.AddSingleton<EvidenceRecorder>();
         // Replaces the logging-only default sink.
         services.AddSingleton<IGovernanceEventSink, EvidenceGovernanceEventSink>();

@@ -33,16 +33,24 @@ public sealed class FleetIndex
     private readonly AgentRowWriter[] agentWriters;
     private volatile bool tableExists;
 
-    public FleetIndex(string connectionString, IOptions<ClusterOptions> cluster)
+    /// <summary>The DI key of the index's <see cref="TableServiceClient"/> (the grain storage account, with <see cref="CreateClientOptions"/>).</summary>
+    public const string TableClientKey = "fleet-index";
+
+    /// <summary>Few, quick retries: registration and session opening wait on these writes.</summary>
+    public static TableClientOptions CreateClientOptions()
     {
-        // Few, quick retries: registration and session opening wait on these writes.
         var options = new TableClientOptions();
         options.Retry.MaxRetries = 2;
         options.Retry.Delay = TimeSpan.FromMilliseconds(100);
         options.Retry.MaxDelay = TimeSpan.FromSeconds(1);
         options.Retry.Mode = RetryMode.Exponential;
         options.Retry.NetworkTimeout = TimeSpan.FromSeconds(5);
-        table = new TableServiceClient(connectionString, options).GetTableClient(TableName);
+        return options;
+    }
+
+    public FleetIndex(TableServiceClient client, IOptions<ClusterOptions> cluster)
+    {
+        table = client.GetTableClient(TableName);
         servicePrefix = EscapeKey(cluster.Value.ServiceId) + "|";
         agentPartitions = Enumerable.Range(0, AgentShards).Select(AgentPartition).ToArray();
         agentWriters = Enumerable.Range(0, AgentShards).Select(_ => new AgentRowWriter(table)).ToArray();

@@ -22,6 +22,8 @@ public sealed record SessionState
     public string? EvidenceHash { get; init; }
     public TemporalSessionState? History { get; init; }
     public IReadOnlyList<RecentDecision> Recent { get; init; } = [];
+    /// <summary>The session's approval requests (see <see cref="Approvals.SessionApprovals"/>).</summary>
+    public IReadOnlyList<ApprovalInfo> Approvals { get; init; } = [];
 }
 
 /// <summary>A recent decision an outcome may be reported for (allowed, unreported, within the window) or was.</summary>
@@ -94,6 +96,9 @@ public sealed class SessionLedger
     public SessionInfo Session { get; private set; }
     public EvidenceHead Head { get; private set; }
     public TemporalHistoryKeeper Temporal { get; }
+    public Approvals.SessionApprovals Approvals { get; private init; } = new(null);
+    /// <summary>The most recent decisions, oldest first.</summary>
+    public IReadOnlyList<RecentDecision> Recent => recent;
     /// <summary>Records applied (and other changes) since the last snapshot was written.</summary>
     public long UnsnapshottedRecords => Changes - SnapshottedChanges;
     /// <summary>Counts every change; a snapshot remembers the count it was taken at.</summary>
@@ -106,14 +111,14 @@ public sealed class SessionLedger
 
     public static SessionLedger? FromSnapshot(SessionState state) => state.Session is { } session
         ? new SessionLedger(session with { Events = [] }, new EvidenceHead(state.EvidenceSequence, state.EvidenceHash ?? EvidenceBody.GenesisHash),
-            new TemporalHistoryKeeper(state.History), state.Recent)
+            new TemporalHistoryKeeper(state.History), state.Recent) { Approvals = new(state.Approvals) }
         : null;
 
     public SessionState ToSnapshot()
     {
         return new SessionState
         {
-            Session = Session, EvidenceSequence = Head.Sequence, EvidenceHash = Head.Hash, History = Temporal.Export(), Recent = [.. recent],
+            Session = Session, EvidenceSequence = Head.Sequence, EvidenceHash = Head.Hash, History = Temporal.Export(), Recent = [.. recent], Approvals = [.. Approvals.All],
         };
     }
 
@@ -154,7 +159,12 @@ public sealed class SessionLedger
             case EvidenceKinds.SessionNote:
                 Session = Session with { TotalEvents = Session.TotalEvents + 1 };
                 break;
+            case EvidenceKinds.Approval:
+                // A granted approval is an Approve::response event for temporal policies.
+                if (replay?.Temporal is { } granted) Temporal.Record(policy, granted, Session.Id);
+                break;
         }
+        if (body.Approval is not null) Approvals.Apply(body, Session.Id);
         Head = head;
         Changes++;
     }

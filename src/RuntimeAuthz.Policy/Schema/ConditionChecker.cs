@@ -1,16 +1,18 @@
 using System.Collections.Immutable;
+using System.Text.Json;
 using RuntimeAuthz.Policy.Evaluation;
 
 namespace RuntimeAuthz.Policy.Schema;
 
 /// <summary>
 /// Type-checks condition trees in one request environment (one principal type, one action, one
-/// resource type), as Cedar's validator does. It reports only what it is sure of: code that Cedar
-/// may treat as unreachable (after a boolean it may type as constant: ==, in, has, is, hasTag ...)
-/// is checked silently, so a valid policy is never flagged.
+/// resource type), as Cedar's validator does: booleans Cedar types as constant (True/False) make code
+/// unreachable, and unreachable code is not checked. Where this checker cannot tell whether Cedar
+/// would type a boolean as constant it is unsure, and checks what follows silently, so a valid policy
+/// is never flagged.
 /// </summary>
 internal sealed class ConditionChecker(
-    CedarSchema schema, string principalType, SchemaAction action, string resourceType, bool policyTestsAttributes, bool policyTestsTags,
+    CedarSchema schema, string principalType, SchemaAction action, string resourceType,
     ConditionChecker.Hierarchy hierarchy, Action<CedarError> report)
 {
     /// <summary>What the schema says about <c>in</c>: which entity types can be in which, and which actions are in which.</summary>
@@ -138,25 +140,96 @@ internal sealed class ConditionChecker(
         _ => Unknown,
     };
 
-    // Capabilities (Cedar's guards): "path.attr" after "path has attr", "tag\u0001path\u0001key" after
-    // "path.hasTag(\"key\")". _capabilities hold where the node is; _produced hold when it was true.
+    // Capabilities (Cedar's guards): after "e has a" is true, e.a may be read; after "e.hasTag(t)", e.getTag(t).
+    // Cedar matches e (and t) by the shape of the expression, so a capability is keyed by shape keys.
+    // _capabilities hold where the node is; _produced hold when the node just visited was true.
     private static readonly ImmutableHashSet<string> NoCapabilities = ImmutableHashSet.Create<string>(StringComparer.Ordinal);
     private ImmutableHashSet<string> _capabilities = NoCapabilities;
     private ImmutableHashSet<string> _produced = NoCapabilities;
+    private readonly Dictionary<Expr, string> _shapeKeys = new(ReferenceEqualityComparer.Instance);
 
-    /// <summary>A key naming the value of a variable/attribute path, or null for other expressions.</summary>
-    private static string? PathKey(Expr node) => node switch
+    private static string AttributeCapability(string subjectKey, string attribute) => "attr " + subjectKey + " " + Quote(attribute);
+
+    private string TagCapability(Expr subject, Expr tag) => "tag " + ShapeKey(subject) + " " + ShapeKey(tag);
+
+    private static string Quote(string text) => JsonSerializer.Serialize(text);
+
+    private static string GetAttrKey(string operandKey, string attribute) => $"get({operandKey},{Quote(attribute)})";
+
+    /// <summary>
+    /// A key equal for two expressions exactly when they have the same shape (Cedar compares guards so,
+    /// ignoring source positions). The patterns of <c>like</c> and the operators of comparisons are not in the
+    /// tree's public surface, so those nodes compare by operands only: that can only add guards, never flag more.
+    /// </summary>
+    private string ShapeKey(Expr node)
     {
-        VariableExpr v => v.Variable.ToString(),
-        GetAttrExpr g when PathKey(g.Operand) is { } prefix => prefix + "\u0001" + g.Attribute,
-        _ => null,
-    };
+        if (_shapeKeys.TryGetValue(node, out var known)) return known;
+        string Children() => string.Join(",", node.Children.Select(ShapeKey));
+        var key = node switch
+        {
+            LiteralExpr { Folded: { } folded } => ShapeKey(folded),
+            LiteralExpr { Value: BoolValue b } => b.Value ? "true" : "false",
+            LiteralExpr { Value: LongValue l } => l.Value.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            LiteralExpr { Value: StringValue text } => Quote(text.Value),
+            LiteralExpr { Value: EntityValue { Uid: var uid } } => $"uid({Quote(uid.Type)},{Quote(uid.Id)})",
+            VariableExpr v => v.Variable.ToString(),
+            GetAttrExpr g => GetAttrKey(ShapeKey(g.Operand), g.Attribute),
+            HasAttrExpr h => $"has({ShapeKey(h.Operand)},{string.Join(",", h.Path.Select(Quote))})",
+            IsExpr i => $"is({Quote(i.EntityType)},{Children()})",
+            // Cedar keeps record literals as maps: the order the keys are written in does not matter.
+            RecordExpr r => "record(" + string.Join(",", r.Keys.Select((k, n) => Quote(k) + ":" + ShapeKey(r.Children[n])).Order(StringComparer.Ordinal)) + ")",
+            ExtensionCallExpr c => $"call({Quote(c.Function.Name)},{Children()})",
+            ArithmeticExpr a => $"{a.Op}({Children()})",
+            SetOpExpr o => $"{o.Op}({Children()})",
+            _ => $"{node.GetType().Name}({Children()})",
+        };
+        _shapeKeys[node] = key;
+        return key;
+    }
 
     private VT Visit(Expr node, bool live)
     {
         var type = VisitCore(node, live, out var produced);
         _produced = produced;
         return type;
+    }
+
+    /// <summary>Cedar's type of <c>l &amp;&amp; r</c> from the types of its operands.</summary>
+    private static Truth And(Truth l, Truth r) => (l, r) switch
+    {
+        (Truth.False, _) or (_, Truth.False) => Truth.False,
+        (Truth.Unsure, _) or (_, Truth.Unsure) => Truth.Unsure,
+        (Truth.True, _) => r,
+        _ => Truth.Any,
+    };
+
+    /// <summary>
+    /// Cedar's type of <c>subject has attribute</c>, and the attribute's type when it is declared. Records and entity
+    /// attributes are closed: an undeclared attribute is False. A declared one is True once guarded, and a required
+    /// one of a record is always True; a required one of an entity is not, since the entity may not exist.
+    /// Actions have no attributes.
+    /// </summary>
+    private (Truth Truth, VT? AttributeType) HasAttributeType(VT subject, string subjectKey, string attribute, ImmutableHashSet<string> guards)
+    {
+        bool guarded = guards.Contains(AttributeCapability(subjectKey, attribute));
+        switch (subject)
+        {
+            case VRecordLiteral literal:
+                return literal.Fields.TryGetValue(attribute, out var field) ? (Truth.True, field) : (Truth.False, null);
+            case VRecord record:
+                if (!record.Attributes.TryGetValue(attribute, out var declared)) return (Truth.False, null);
+                return (declared.Required || guarded ? Truth.True : Truth.Any, FromSchema(declared.Type));
+            case VEntity { Type: { } type }:
+                if (schema.GetEntityType(type) is { } definition)
+                {
+                    if (definition.EnumIds is not null || !definition.Attributes.Attributes.TryGetValue(attribute, out var entityAttribute))
+                        return (Truth.False, null);
+                    return (guarded ? Truth.True : Truth.Any, FromSchema(entityAttribute.Type));
+                }
+                return schema.IsActionEntityType(type) ? (Truth.False, null) : (Truth.Unsure, null);
+            default:
+                return (Truth.Unsure, null);
+        }
     }
 
     private VT WithCapabilities(ImmutableHashSet<string> added, Func<VT> visit)
@@ -195,7 +268,13 @@ internal sealed class ConditionChecker(
                     var then = WithCapabilities(conditionCapabilities, () => Visit(i.Then, live && truth is Truth.True or Truth.Any));
                     var thenCapabilities = conditionCapabilities.Union(_produced);
                     var otherwise = Visit(i.Otherwise, live && truth is Truth.False or Truth.Any);
-                    produced = thenCapabilities.Intersect(_produced);
+                    produced = truth switch
+                    {
+                        Truth.True => thenCapabilities,
+                        Truth.False => _produced,
+                        Truth.Any => thenCapabilities.Intersect(_produced),
+                        _ => thenCapabilities.Union(_produced), // more guards can only mean fewer findings
+                    };
                     if (truth == Truth.True) return then;
                     if (truth == Truth.False) return otherwise;
                     // Only when Cedar cannot decide the condition does it need a type both branches have.
@@ -209,12 +288,11 @@ internal sealed class ConditionChecker(
                     Expect(live, a.Left, left, "Bool", t => t is VBool);
                     var l = (left as VBool)?.Value ?? Truth.Unsure;
                     var right = WithCapabilities(leftCapabilities, () => Visit(a.Right, live && l is Truth.True or Truth.Any));
-                    produced = leftCapabilities.Union(_produced);
                     Expect(live && l is Truth.True or Truth.Any, a.Right, right, "Bool", t => t is VBool);
                     var r = (right as VBool)?.Value ?? Truth.Unsure;
-                    if (l == Truth.False || r == Truth.False) return new VBool(Truth.False);
-                    if (l == Truth.True) return new VBool(r);
-                    return l == Truth.Any && r is Truth.Any or Truth.True ? AnyBool : UnsureBool;
+                    var result = And(l, r);
+                    produced = result == Truth.False ? NoCapabilities : leftCapabilities.Union(_produced);
+                    return new VBool(result);
                 }
             case OrExpr o:
                 {
@@ -223,9 +301,17 @@ internal sealed class ConditionChecker(
                     Expect(live, o.Left, left, "Bool", t => t is VBool);
                     var l = (left as VBool)?.Value ?? Truth.Unsure;
                     var right = Visit(o.Right, live && l is Truth.False or Truth.Any);
-                    produced = leftCapabilities.Intersect(_produced);
+                    var rightCapabilities = _produced;
                     Expect(live && l is Truth.False or Truth.Any, o.Right, right, "Bool", t => t is VBool);
                     var r = (right as VBool)?.Value ?? Truth.Unsure;
+                    // When the || is true, the operand that may have made it so is known true.
+                    produced = (l, r) switch
+                    {
+                        (Truth.Unsure, _) or (_, Truth.Unsure) => leftCapabilities.Union(rightCapabilities),
+                        (Truth.True, _) or (_, Truth.False) => leftCapabilities,
+                        (_, Truth.True) or (Truth.False, _) => rightCapabilities,
+                        _ => leftCapabilities.Intersect(rightCapabilities),
+                    };
                     if (l == Truth.True || r == Truth.True) return new VBool(Truth.True);
                     if (l == Truth.False) return new VBool(r);
                     return l == Truth.Any && r is Truth.Any or Truth.False ? AnyBool : UnsureBool;
@@ -253,13 +339,22 @@ internal sealed class ConditionChecker(
                 {
                     var operand = Visit(h.Operand, live);
                     Expect(live, h, operand, "an entity or a record", t => t is VEntity or VRecord or VRecordLiteral);
-                    if (PathKey(h.Operand) is { } key)
+                    // Cedar reads "e has a.b" as "e has a && e.a has b": each step is guarded by the ones before it.
+                    var subject = operand;
+                    var subjectKey = ShapeKey(h.Operand);
+                    var truth = Truth.True;
+                    var guards = NoCapabilities;
+                    foreach (var attribute in h.Path)
                     {
-                        var builder = NoCapabilities.ToBuilder();
-                        foreach (var attribute in h.Path) builder.Add(key += "\u0001" + attribute);
-                        produced = builder.ToImmutable();
+                        var (step, attributeType) = HasAttributeType(subject, subjectKey, attribute, _capabilities.Union(guards));
+                        truth = And(truth, step);
+                        if (truth == Truth.False) return new VBool(Truth.False);
+                        if (attributeType is null) return UnsureBool;
+                        guards = guards.Add(AttributeCapability(subjectKey, attribute));
+                        (subject, subjectKey) = (attributeType, GetAttrKey(subjectKey, attribute));
                     }
-                    return UnsureBool;
+                    produced = guards;
+                    return new VBool(truth);
                 }
             case LikeExpr l:
                 {
@@ -271,21 +366,20 @@ internal sealed class ConditionChecker(
                 {
                     var operand = Visit(i.Operand, live);
                     Expect(live, i, operand, "an entity", t => t is VEntity);
-                    // "x is T in e" means "x is T && x in e", and the "is" part may be constant: check "in" silently.
-                    if (i.In != null)
-                    {
-                        Visit(i.In, live: false);
-                        return UnsureBool;
-                    }
                     // Cedar decides the test from the operand's entity type.
-                    return operand is VEntity { Type: { } actual } ? new VBool(actual == i.EntityType ? Truth.True : Truth.False) : UnsureBool;
+                    var isTruth = operand is VEntity { Type: { } actual } ? (actual == i.EntityType ? Truth.True : Truth.False) : Truth.Unsure;
+                    if (i.In is null) return new VBool(isTruth);
+                    // "x is T in e" is "x is T && x in e": the "in" is checked only where the "is" may hold.
+                    var inLive = live && isTruth is Truth.True or Truth.Any;
+                    var target = Visit(i.In, inLive);
+                    Expect(inLive, i.In, target, "an entity or a set of entities", t => t is VEntity or VSet);
+                    return new VBool(And(isTruth, (InType(i.Operand, i.In, operand, target) as VBool)?.Value ?? Truth.Unsure));
                 }
             case GetAttrExpr g: return VisitGetAttr(g, live);
             case HasTagExpr h:
                 {
                     var type = VisitTag(h, live);
-                    if (h.Right is LiteralExpr { Value: StringValue tag } && PathKey(h.Left) is { } key)
-                        produced = NoCapabilities.Add("tag\u0001" + key + "\u0001" + tag.Value);
+                    produced = NoCapabilities.Add(TagCapability(h.Left, h.Right));
                     return type;
                 }
             case GetTagExpr g: return VisitTag(g, live);
@@ -338,7 +432,7 @@ internal sealed class ConditionChecker(
             case InExpr:
                 Expect(live, b.Left, left, "an entity", t => t is VEntity or VUnknown);
                 Expect(live, b.Right, right, "an entity or a set of entities", t => t is VEntity or VSet);
-                return InType(b, left, right);
+                return InType(b.Left, b.Right, left, right);
             default:
                 return EqualityType(live, b, left, right);
         }
@@ -356,8 +450,7 @@ internal sealed class ConditionChecker(
         {
             return schema.IsActionEntityType(type) ? new VBool(Truth.False) : UnsureBool;
         }
-        if (hasTag.Right is not LiteralExpr { Value: StringValue tag } || PathKey(hasTag.Left) is not { } key) return UnsureBool;
-        return _capabilities.Contains("tag\u0001" + key + "\u0001" + tag.Value) ? new VBool(Truth.True) : AnyBool;
+        return _capabilities.Contains(TagCapability(hasTag.Left, hasTag.Right)) ? new VBool(Truth.True) : AnyBool;
     }
 
     private static bool IsActionTypeName(string type) => type == "Action" || type.EndsWith("::Action", StringComparison.Ordinal);
@@ -388,9 +481,9 @@ internal sealed class ConditionChecker(
     /// Cedar's type for <c>in</c>: exact for an action literal in action literals, False when the left entity type can
     /// never be a descendant of the right one, Bool otherwise; unsure when this checker does not know enough.
     /// </summary>
-    private VT InType(BinaryExpr b, VT left, VT right)
+    private VT InType(Expr leftExpr, Expr rightExpr, VT left, VT right)
     {
-        if (LiteralUid(b.Left) is { } lhs && IsActionTypeName(lhs.Type) && LiteralUids(b.Right) is { } rhs)
+        if (LiteralUid(leftExpr) is { } lhs && IsActionTypeName(lhs.Type) && LiteralUids(rightExpr) is { } rhs)
         {
             var actions = rhs.Where(r => IsActionTypeName(r.Type)).ToList();
             if (actions.Count == 0) return new VBool(Truth.False);
@@ -467,8 +560,7 @@ internal sealed class ConditionChecker(
     /// <summary>An optional attribute may only be read where a 'has' test guards it.</summary>
     private VT Guarded(GetAttrExpr access, SchemaAttribute declared, bool live)
     {
-        bool guarded = PathKey(access) is { } key ? _capabilities.Contains(key) : policyTestsAttributes;
-        if (!declared.Required && !guarded)
+        if (!declared.Required && !_capabilities.Contains(AttributeCapability(ShapeKey(access.Operand), access.Attribute)))
             Report(live, access, CedarErrorKind.UnguardedAttribute, $"attribute '{access.Attribute}' is optional", $"test it with 'has' before reading it");
         return FromSchema(declared.Type);
     }
@@ -508,10 +600,7 @@ internal sealed class ConditionChecker(
         if (receiver is VEntity { Type: { } type } && schema.GetEntityType(type) is { } definition)
         {
             if (definition.Tags is null) { Report(live, m, CedarErrorKind.NoTags, $"entity type '{type}' has no tags"); return Unknown; }
-            bool guarded = m.Right is LiteralExpr { Value: StringValue tag } && PathKey(m.Left) is { } key
-                ? _capabilities.Contains("tag\u0001" + key + "\u0001" + tag.Value)
-                : policyTestsTags; // a guard on another expression form cannot be matched here: only sure when there is none at all
-            if (!guarded) Report(live, m, CedarErrorKind.UnguardedTag, "the tag may be absent", "test it with hasTag before reading it");
+            if (!_capabilities.Contains(TagCapability(m.Left, m.Right))) Report(live, m, CedarErrorKind.UnguardedTag, "the tag may be absent", "test it with hasTag before reading it");
             return FromSchema(definition.Tags);
         }
         return Unknown;

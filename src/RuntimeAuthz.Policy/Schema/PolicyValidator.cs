@@ -109,7 +109,7 @@ public static class PolicyValidator
                 return; // nothing is known about the variables' types
             }
             // Temporal blocks are checked against the event schema by the Dogwood checker, not here.
-            if (policy.TemporalBlocks.Length == 0) CheckConditions(nodes, applicable, principalTypes, resourceTypes);
+            if (policy.TemporalBlocks.Length == 0) CheckConditions(applicable, principalTypes, resourceTypes);
         }
 
         /// <summary>Every node under <paramref name="root"/>, itself included, in source order.</summary>
@@ -203,13 +203,10 @@ public static class PolicyValidator
         }
 
         /// <summary>Type-checks the conditions once per request environment the policy applies to.</summary>
-        private void CheckConditions(List<Expr> nodes, List<SchemaAction> applicable, HashSet<string>? principalTypes, HashSet<string>? resourceTypes)
+        private void CheckConditions(List<SchemaAction> applicable, HashSet<string>? principalTypes, HashSet<string>? resourceTypes)
         {
             if (policy.Conditions.Length == 0) return;
             var seen = new HashSet<(int, string)>();
-            // Guards on expressions other than variable/attribute paths cannot be matched; then only a policy without any guard is judged.
-            bool testsAttributes = nodes.Any(n => n is HasAttrExpr);
-            bool testsTags = nodes.Any(n => n is HasTagExpr);
             int environments = 0;
             foreach (var action in applicable)
             {
@@ -218,7 +215,7 @@ public static class PolicyValidator
                     foreach (var resource in action.ResourceTypes.Where(t => resourceTypes is null || resourceTypes.Contains(t)))
                     {
                         if (++environments > MaxEnvironments) return;
-                        var checker = new ConditionChecker(_schema, principal, action, resource, testsAttributes, testsTags, facts.Hierarchy, error =>
+                        var checker = new ConditionChecker(_schema, principal, action, resource, facts.Hierarchy, error =>
                         {
                             if (seen.Add((error.Span.Offset, error.Message))) Report(error);
                         });

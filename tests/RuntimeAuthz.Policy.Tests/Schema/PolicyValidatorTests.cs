@@ -130,18 +130,24 @@ public sealed class PolicyValidatorTests
     }
 
     [Fact]
-    public void CodeCedarMayConsiderUnreachableIsNotFlagged()
+    public void CodeCedarConsidersUnreachableIsNotFlagged()
     {
-        // After a test Cedar may type as a constant (==, in, has, is) or a literal false, nothing is reported.
+        // After a test Cedar types as a constant (here: a literal, an attribute no User has, entities of disjoint types), nothing is reported.
         var issues = Validate("""
             permit (principal, action == App::Action::"read", resource)
-            when { (false && [].isEmpty()) || (principal has manager || ip("bad").isIpv4()) || (if principal == principal then true else principal.bogus) };
+            when { (false && [].isEmpty()) || (principal has bogus && ip("bad").isIpv4()) || (if principal == resource then principal.bogus else true) };
             """);
         Assert.Empty(issues);
+        // An optional attribute and two entities of one type may or may not be there or equal: both sides are checked.
         var live = Validate("""
             permit (principal, action == App::Action::"read", resource) when { true && ip("bad").isIpv4() };
+            permit (principal, action == App::Action::"read", resource) when { principal has manager || ip("bad").isIpv4() };
+            permit (principal, action == App::Action::"read", resource) when { if principal == principal then true else principal.bogus };
             """);
-        Assert.Equal((CedarErrorKind.InvalidExtensionArgument, 1, 79), Assert.Single(live) is var i ? (i.Kind, i.Line, i.Column) : default);
+        Assert.Equal(
+            [("policy0", CedarErrorKind.InvalidExtensionArgument, 1, 79), ("policy1", CedarErrorKind.InvalidExtensionArgument, 2, 96),
+             ("policy2", CedarErrorKind.UndeclaredAttribute, 3, 109)],
+            live.Select(i => (i.PolicyId, i.Kind, i.Line, i.Column)));
     }
 
     [Fact]
@@ -230,6 +236,55 @@ public sealed class PolicyValidatorTests
     public void BranchesCedarNeverTakesNeedNoCommonType(string condition)
     {
         Assert.Empty(Validate($$"""permit (principal, action == App::Action::"read", resource) when { ({{condition}}) == ({{condition}}) || true };"""));
+    }
+
+    [Theory]
+    // An optional attribute, and a required one of an entity (which may not exist), may be absent: both branches are typed.
+    [InlineData("principal has manager", true)]
+    [InlineData("principal has name", true)]
+    [InlineData("principal has manager.manager", true)]
+    [InlineData("resource has meta.size", true)]
+    [InlineData("principal is App::User in App::Team::\"t\"", true)]
+    // A required attribute of a record is always there; records, entities and actions have no undeclared attributes;
+    // an attribute already tested is there; "x is T in e" is false when x is never a T.
+    [InlineData("resource.meta has size", false)]
+    [InlineData("context has amount", false)]
+    [InlineData("{a: 1} has a", false)]
+    [InlineData("!(principal has bogus)", false)]
+    [InlineData("!(action has bogus)", false)]
+    [InlineData("!(principal has manager.bogus)", false)]
+    [InlineData("!({a: 1} has b)", false)]
+    [InlineData("principal has manager && principal has manager", true)]
+    [InlineData("!(principal is App::Doc in resource)", false)]
+    public void HasIsTypedAsCedarTypesIt(string test, bool bothBranchesTyped)
+    {
+        // Cedar needs a common type for the branches only when the condition's type is Bool rather than True or False.
+        var issues = Validate($$"""permit (principal, action == App::Action::"read", resource) when { [if {{test}} then 1 else "one"].isEmpty() };""");
+        Assert.Equal(bothBranchesTyped ? [CedarErrorKind.IncompatibleTypes] : [], issues.Select(i => i.Kind));
+    }
+
+    [Fact]
+    public void AnAttributeTestedTrueIsTrueAfterwards()
+    {
+        // The second test is True (its else branch is never typed), the first is Bool.
+        Assert.Empty(Validate("""permit (principal, action == App::Action::"read", resource) when { principal has manager && (if principal has manager then 1 else "one") == 1 };"""));
+    }
+
+    [Theory]
+    // Cedar matches a guard to an access by the shape of the expression, whatever the expression is.
+    [InlineData("App::User::\"a\" has manager && App::User::\"a\".manager.age > 3", null)]
+    [InlineData("App::User::\"a\" has manager && App::User::\"b\".manager.age > 3", CedarErrorKind.UnguardedAttribute)]
+    [InlineData("(if resource.public then principal else resource.owner) has manager && (if resource.public then principal else resource.owner).manager.age > 3", null)]
+    [InlineData("(if resource.public then principal else resource.owner) has manager && (if resource.public then resource.owner else principal).manager.age > 3", CedarErrorKind.UnguardedAttribute)]
+    [InlineData("{b: principal, a: 1}.b has manager && {a: 1, b: principal}.b.manager.age > 3", null)]
+    [InlineData("principal.hasTag(resource.meta.label) && principal.getTag(resource.meta.label) like \"v\"", null)]
+    [InlineData("principal.hasTag(resource.meta.label) && principal.getTag(principal.name) like \"v\"", CedarErrorKind.UnguardedTag)]
+    [InlineData("resource.owner.hasTag(\"k\") && resource.owner.getTag(\"k\") like \"v\"", null)]
+    [InlineData("principal has bogus || principal.manager.age > 3", CedarErrorKind.UnguardedAttribute)]
+    public void GuardsMatchAccessesByTheirShape(string condition, CedarErrorKind? expected)
+    {
+        var issues = Validate($$"""permit (principal, action == App::Action::"read", resource) when { {{condition}} };""");
+        Assert.Equal(expected is { } kind ? [kind] : [], issues.Select(i => i.Kind));
     }
 
     [Fact]
