@@ -140,9 +140,21 @@ public sealed partial class ReadmeExamplesTests(RealSilo silo)
         var word = new StringBuilder();
         var inWord = false;
         char? quote = null;
+        var escaped = false;
         foreach (var c in command)
         {
-            if (quote is not null)
+            if (escaped)
+            {
+                // As bash: inside double quotes a backslash escapes only " \ $ and `, and stays otherwise.
+                if (c is not ('"' or '\\' or '$' or '`')) word.Append('\\');
+                word.Append(c);
+                escaped = false;
+            }
+            else if (quote == '"' && c == '\\')
+            {
+                escaped = true;
+            }
+            else if (quote is not null)
             {
                 if (c == quote) quote = null;
                 else word.Append(c);
