@@ -3,7 +3,9 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Storage;
 using RuntimeAuthz.Grains;
+using RuntimeAuthz.Grains.Evidence;
 using RuntimeAuthz.Silo.Configuration;
+using RuntimeAuthz.Grains.Fleet;
 
 namespace RuntimeAuthz.Silo;
 

@@ -8,6 +8,8 @@ using RuntimeAuthz.Grains;
 using RuntimeAuthz.Silo.Configuration;
 using RuntimeAuthz.Silo.Http;
 using RuntimeAuthz.Silo.Security;
+using RuntimeAuthz.Grains.Governance;
+using RuntimeAuthz.Grains.Evidence;
 
 namespace RuntimeAuthz.Silo;
 

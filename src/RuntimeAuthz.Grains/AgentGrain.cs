@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RuntimeAuthz.Contracts;
+using RuntimeAuthz.Grains.Governance;
+using RuntimeAuthz.Grains.Fleet;
 
 namespace RuntimeAuthz.Grains;
 

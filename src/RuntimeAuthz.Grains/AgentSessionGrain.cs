@@ -2,6 +2,8 @@ using Microsoft.Extensions.Logging;
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Evidence;
 using RuntimeAuthz.Grains.Decisions;
+using RuntimeAuthz.Grains.Evidence;
+using RuntimeAuthz.Grains.Sessions;
 
 namespace RuntimeAuthz.Grains;
 

@@ -1,6 +1,7 @@
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Policy;
 using RuntimeAuthz.Policy.Temporal;
+using RuntimeAuthz.Policy.Schema;
 
 namespace RuntimeAuthz.Grains;
 

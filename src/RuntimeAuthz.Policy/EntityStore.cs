@@ -1,5 +1,6 @@
 using System.Collections.Frozen;
 using RuntimeAuthz.Policy.Json;
+using RuntimeAuthz.Policy.Schema;
 
 namespace RuntimeAuthz.Policy;
 

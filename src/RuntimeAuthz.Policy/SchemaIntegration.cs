@@ -1,3 +1,5 @@
+using RuntimeAuthz.Policy.Schema;
+
 namespace RuntimeAuthz.Policy;
 
 /// <summary>Hands entity and context JSON to the schema-directed rewrite when a schema is given.</summary>

@@ -5,6 +5,7 @@ using Orleans.Storage;
 using RuntimeAuthz.Cluster.Tests.Infrastructure;
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Grains;
+using RuntimeAuthz.Grains.Fleet;
 
 namespace RuntimeAuthz.Cluster.Tests;
 

@@ -11,6 +11,7 @@ using RuntimeAuthz.Cluster.Tests.Infrastructure;
 using RuntimeAuthz.Grains;
 using RuntimeAuthz.Silo;
 using RuntimeAuthz.Silo.Configuration;
+using RuntimeAuthz.Grains.Evidence;
 
 namespace RuntimeAuthz.Cluster.Tests;
 

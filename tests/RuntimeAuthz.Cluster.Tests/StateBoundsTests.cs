@@ -3,6 +3,7 @@ using Orleans.Storage;
 using RuntimeAuthz.Cluster.Tests.Infrastructure;
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Grains;
+using RuntimeAuthz.Grains.Sessions;
 
 namespace RuntimeAuthz.Cluster.Tests;
 

@@ -78,9 +78,9 @@ public sealed partial class TemporalPolicyTests(ClusterEnvironment env)
     {
         var eventPath = Path.Combine(directory, "event.dwschema");
         var events = File.Exists(eventPath) ? RuntimeAuthz.Policy.Temporal.EventSchema.Parse(File.ReadAllText(eventPath), eventPath) : RuntimeAuthz.Policy.Temporal.EventSchema.DogwoodDefault;
-        var policies = RuntimeAuthz.Policy.TemporalPolicySet.Parse(File.ReadAllText(Path.Combine(directory, "policy_1.dw")), "policy_1.dw", events);
+        var policies = RuntimeAuthz.Policy.Temporal.TemporalPolicySet.Parse(File.ReadAllText(Path.Combine(directory, "policy_1.dw")), "policy_1.dw", events);
         var kept = File.ReadAllLines(tracePath).Where(l => l.Trim().Length > 0).Where((_, i) => !dropped.Contains(i));
-        return [.. RuntimeAuthz.Policy.TemporalReplay.Run(policies, string.Join("\n", kept))];
+        return [.. RuntimeAuthz.Policy.Temporal.TemporalReplay.Run(policies, string.Join("\n", kept))];
     }
 
     /// <summary>Plays the trace; returns the verdicts and the outcome lines the grain refused (denied or already reported decision).</summary>

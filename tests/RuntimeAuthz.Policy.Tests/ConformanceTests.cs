@@ -2,6 +2,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using RuntimeAuthz.Policy.Tests.Schema;
 using Xunit.Abstractions;
+using RuntimeAuthz.Policy.Conformance;
 
 namespace RuntimeAuthz.Policy.Tests;
 

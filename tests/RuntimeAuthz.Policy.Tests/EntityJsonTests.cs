@@ -1,3 +1,5 @@
+using RuntimeAuthz.Policy.Schema;
+
 namespace RuntimeAuthz.Policy.Tests;
 
 public class EntityJsonTests

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using RuntimeAuthz.Policy;
+using RuntimeAuthz.Policy.Temporal;
 
 namespace RuntimeAuthz.Bench.Temporal;
 

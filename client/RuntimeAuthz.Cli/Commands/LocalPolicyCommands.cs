@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using RuntimeAuthz.Cli.Infrastructure;
 using RuntimeAuthz.Policy;
+using RuntimeAuthz.Policy.Conformance;
+using RuntimeAuthz.Policy.Schema;
 
 namespace RuntimeAuthz.Cli.Commands;
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using RuntimeAuthz.Cli.Infrastructure;
 using RuntimeAuthz.Policy;
 using RuntimeAuthz.Policy.Temporal;
+using RuntimeAuthz.Policy.Schema;
 
 namespace RuntimeAuthz.Cli.Commands;
 

@@ -5,6 +5,8 @@ using Azure.Identity;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using RuntimeAuthz.Grains;
+using RuntimeAuthz.Grains.Evidence;
+using RuntimeAuthz.Grains.Fleet;
 
 namespace RuntimeAuthz.Silo.Configuration;
 

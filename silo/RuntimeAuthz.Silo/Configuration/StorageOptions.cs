@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using RuntimeAuthz.Grains;
+using RuntimeAuthz.Grains.Evidence;
 
 namespace RuntimeAuthz.Silo.Configuration;
 

@@ -2,6 +2,7 @@ using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Evidence;
 using RuntimeAuthz.Grains;
 using RuntimeAuthz.Silo.Security;
+using RuntimeAuthz.Grains.Evidence;
 
 namespace RuntimeAuthz.Silo.Http;
 

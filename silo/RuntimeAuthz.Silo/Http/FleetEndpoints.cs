@@ -1,6 +1,7 @@
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Grains;
 using RuntimeAuthz.Silo.Security;
+using RuntimeAuthz.Grains.Fleet;
 
 namespace RuntimeAuthz.Silo.Http;
 

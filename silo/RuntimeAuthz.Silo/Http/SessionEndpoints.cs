@@ -17,7 +17,7 @@ public static class SessionEndpoints
             var body = new Fields(await RequestReading.ReadObjectAsync(context.Request, ct));
             var agentId = RequestReading.CheckId(body.RequiredString("agentId"), "agentId");
             if (await access.RefuseUnlessActsForAsync(context, Permissions.SessionsOpen, agentId) is { } refused) return refused;
-            var maxSeconds = (long)Grains.SessionLimits.MaxLifetime.TotalSeconds;
+            var maxSeconds = (long)Grains.Sessions.SessionLimits.MaxLifetime.TotalSeconds;
             var lifetime = body.Long("lifetimeSeconds", min: 1, max: maxSeconds) ?? DefaultLifetimeSeconds;
             var idle = body.Long("idleTimeoutSeconds", min: 1, max: maxSeconds) ?? DefaultIdleTimeoutSeconds;
             var sessionId = Guid.NewGuid().ToString("N");
@@ -43,7 +43,7 @@ public static class SessionEndpoints
         {
             RequestReading.CheckId(id, "session id");
             var after = QueryNumber(context.Request, "after", 0, long.MaxValue) ?? 0;
-            var limit = QueryNumber(context.Request, "limit", 1, Grains.SessionLimits.MaxTimelinePage) ?? Grains.SessionLimits.TimelinePage;
+            var limit = QueryNumber(context.Request, "limit", 1, Grains.Sessions.SessionLimits.MaxTimelinePage) ?? Grains.Sessions.SessionLimits.TimelinePage;
             if (await access.RefuseUnlessOwnsSessionAsync(context, Permissions.SessionsRead, id) is { } refused) return refused;
             var page = await grains.GetGrain<IAgentSessionGrain>(id).GetTimeline(after, (int)limit);
             return page is null

@@ -6,6 +6,8 @@ using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Evidence;
 using RuntimeAuthz.Grains.Approvals;
 using RuntimeAuthz.Grains.Decisions;
+using RuntimeAuthz.Grains.Evidence;
+using RuntimeAuthz.Grains.Sessions;
 
 namespace RuntimeAuthz.Grains;
 

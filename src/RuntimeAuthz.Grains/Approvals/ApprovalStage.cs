@@ -1,6 +1,7 @@
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Evidence;
 using RuntimeAuthz.Grains.Decisions;
+using RuntimeAuthz.Grains.Sessions;
 
 namespace RuntimeAuthz.Grains.Approvals;
 

@@ -1,5 +1,6 @@
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Evidence;
+using RuntimeAuthz.Grains.Sessions;
 
 namespace RuntimeAuthz.Grains.Approvals;
 

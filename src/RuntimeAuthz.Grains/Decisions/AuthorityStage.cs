@@ -1,4 +1,5 @@
 using RuntimeAuthz.Contracts;
+using RuntimeAuthz.Grains.Governance;
 
 namespace RuntimeAuthz.Grains.Decisions;
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Policy;
+using RuntimeAuthz.Grains.Governance;
 
 namespace RuntimeAuthz.Grains.Decisions;
 

@@ -3,8 +3,9 @@ using System.Text.Json.Nodes;
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Evidence;
 using RuntimeAuthz.Grains.Decisions;
+using RuntimeAuthz.Grains.Sessions;
 
-namespace RuntimeAuthz.Grains;
+namespace RuntimeAuthz.Grains.Evidence;
 
 /// <summary>Builds the evidence record of one decision from the request as received and the decision as returned.</summary>
 public static class DecisionEvidence

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
 using RuntimeAuthz.Evidence;
 
-namespace RuntimeAuthz.Grains;
+namespace RuntimeAuthz.Grains.Evidence;
 
 /// <summary>
 /// Configuration section <c>Evidence</c> (see docs/configuration.md). Its account settings

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RuntimeAuthz.Evidence;
 
-namespace RuntimeAuthz.Grains;
+namespace RuntimeAuthz.Grains.Evidence;
 
 /// <summary>
 /// Silo-wide evidence writer: holds the signing key and the store, seals records after a chain's

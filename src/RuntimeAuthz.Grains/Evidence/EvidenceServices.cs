@@ -3,8 +3,9 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using RuntimeAuthz.Evidence;
+using RuntimeAuthz.Grains.Governance;
 
-namespace RuntimeAuthz.Grains;
+namespace RuntimeAuthz.Grains.Evidence;
 
 public static class EvidenceServices
 {

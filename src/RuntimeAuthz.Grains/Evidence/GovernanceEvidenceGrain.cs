@@ -3,8 +3,9 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Evidence;
+using RuntimeAuthz.Grains.Governance;
 
-namespace RuntimeAuthz.Grains;
+namespace RuntimeAuthz.Grains.Evidence;
 
 /// <summary>Persisted state of <see cref="GovernanceEvidenceGrain"/>: the head of the governance chain.</summary>
 public sealed record GovernanceEvidenceState

@@ -10,7 +10,7 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using RuntimeAuthz.Contracts;
 
-namespace RuntimeAuthz.Grains;
+namespace RuntimeAuthz.Grains.Fleet;
 
 /// <summary>
 /// The fleet index in Azure Table storage: one small row per agent (spread over

@@ -4,8 +4,9 @@ using System.Text.Json.Nodes;
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Evidence;
 using RuntimeAuthz.Policy;
+using RuntimeAuthz.Policy.Temporal;
 
-namespace RuntimeAuthz.Grains;
+namespace RuntimeAuthz.Grains.Sessions;
 
 /// <summary>
 /// Snapshot of <see cref="AgentSessionGrain"/>: the session's header and counters, its temporal

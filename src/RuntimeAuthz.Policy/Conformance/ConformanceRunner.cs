@@ -1,6 +1,7 @@
 using System.Text.Json;
+using RuntimeAuthz.Policy.Schema;
 
-namespace RuntimeAuthz.Policy;
+namespace RuntimeAuthz.Policy.Conformance;
 
 /// <summary>
 /// Runs the Cedar team's integration tests (cedar-integration-tests format) against this engine.

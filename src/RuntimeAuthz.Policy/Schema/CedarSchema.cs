@@ -1,6 +1,6 @@
 using RuntimeAuthz.Policy.Schema;
 
-namespace RuntimeAuthz.Policy;
+namespace RuntimeAuthz.Policy.Schema;
 
 /// <summary>
 /// A Cedar schema parsed from the human-readable format (.cedarschema), with every name resolved:

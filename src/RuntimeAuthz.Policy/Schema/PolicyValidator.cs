@@ -1,7 +1,7 @@
 using RuntimeAuthz.Policy.Evaluation;
 using RuntimeAuthz.Policy.Schema;
 
-namespace RuntimeAuthz.Policy;
+namespace RuntimeAuthz.Policy.Schema;
 
 /// <summary>One problem found by <see cref="PolicyValidator"/>: its kind, where it is in the policy source, and how to fix it when that is known.</summary>
 public sealed record ValidationIssue(string PolicyId, CedarErrorKind Kind, SourceSpan Span, string Message, string? Help = null)

@@ -1,6 +1,6 @@
 using RuntimeAuthz.Policy.Schema;
 
-namespace RuntimeAuthz.Policy;
+namespace RuntimeAuthz.Policy.Schema;
 
 /// <summary>
 /// Checks a request against a schema as Cedar does before authorizing with request validation:

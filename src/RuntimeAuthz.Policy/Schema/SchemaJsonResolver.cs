@@ -18,7 +18,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using RuntimeAuthz.Policy.Schema;
 
-namespace RuntimeAuthz.Policy;
+namespace RuntimeAuthz.Policy.Schema;
 
 /// <summary>Schema-directed interpretation of Cedar entities/context JSON, as a JSON-to-JSON rewrite.</summary>
 internal static class SchemaJsonResolver

@@ -1,7 +1,8 @@
 using System.Text;
 using RuntimeAuthz.Policy.Temporal;
+using RuntimeAuthz.Policy.Schema;
 
-namespace RuntimeAuthz.Policy;
+namespace RuntimeAuthz.Policy.Temporal;
 
 /// <summary>
 /// A Dogwood policy set (<c>.dw</c>): Cedar policies whose conditions may hold <c>temporal { … }</c>

@@ -126,33 +126,31 @@ public sealed partial class ReadmeExamplesTests(RealSilo silo)
         for (var i = 0; i < line.Length; i++)
         {
             var c = line[i];
-            if (quote is null && c is '\'' or '"') quote = c;
+            if (c == '\\' && quote != '\'') i++; // an escaped character never opens, closes or comments
+            else if (quote is null && c is '\'' or '"') quote = c;
             else if (c == quote) quote = null;
             else if (quote is null && c == '#' && i > 0 && char.IsWhiteSpace(line[i - 1])) return (line[..i].TrimEnd(), line[(i + 1)..]);
         }
         return (line, null);
     }
 
-    /// <summary>POSIX-shell words: single quotes literal, double quotes group (variables stay as <c>$NAME</c> for <see cref="Expand"/>).</summary>
+    /// <summary>
+    /// POSIX-shell words: single quotes literal, double quotes group, a backslash escapes the next character
+    /// (inside double quotes only <c>" \ $ `</c>); variables stay as <c>$NAME</c> for <see cref="Expand"/>.
+    /// </summary>
     private static List<string> ShellWords(string command)
     {
         var words = new List<string>();
         var word = new StringBuilder();
         var inWord = false;
         char? quote = null;
-        var escaped = false;
-        foreach (var c in command)
+        for (var i = 0; i < command.Length; i++)
         {
-            if (escaped)
+            var c = command[i];
+            if (c == '\\' && quote != '\'' && i + 1 < command.Length && (quote is null || command[i + 1] is '"' or '\\' or '$' or '`'))
             {
-                // As bash: inside double quotes a backslash escapes only " \ $ and `, and stays otherwise.
-                if (c is not ('"' or '\\' or '$' or '`')) word.Append('\\');
-                word.Append(c);
-                escaped = false;
-            }
-            else if (quote == '"' && c == '\\')
-            {
-                escaped = true;
+                word.Append(command[++i]);
+                inWord = true;
             }
             else if (quote is not null)
             {

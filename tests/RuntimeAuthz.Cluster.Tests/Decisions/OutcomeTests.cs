@@ -103,7 +103,7 @@ public sealed class OutcomeTests(ClusterEnvironment env)
         var unknown = await grain.ReportOutcome(Response(Guid.NewGuid(), "acct-3"));
         var foreign = await grain.ReportOutcome(Response(elsewhere.DecisionId, "acct-4"));
         var request = await grain.ReportOutcome(Response(late.DecisionId, "acct-5") with { Kind = SessionEventKind.Request });
-        clock.Advance(Grains.SessionLimits.OutcomeWindow + TimeSpan.FromSeconds(1));
+        clock.Advance(Grains.Sessions.SessionLimits.OutcomeWindow + TimeSpan.FromSeconds(1));
         var tooLate = await grain.ReportOutcome(Response(late.DecisionId, "acct-6"));
         var nowhere = await cluster.Client.GetGrain<IAgentSessionGrain>("no-such-session-" + Guid.NewGuid().ToString("N")[..8]).ReportOutcome(Response(first.DecisionId, "acct-7"));
 

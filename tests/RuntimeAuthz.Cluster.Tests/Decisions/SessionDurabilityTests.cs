@@ -4,6 +4,7 @@ using RuntimeAuthz.Cluster.Tests.Infrastructure;
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Evidence;
 using RuntimeAuthz.Grains;
+using RuntimeAuthz.Grains.Sessions;
 
 namespace RuntimeAuthz.Cluster.Tests.Decisions;
 

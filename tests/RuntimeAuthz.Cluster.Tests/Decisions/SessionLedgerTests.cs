@@ -1,6 +1,7 @@
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Evidence;
 using RuntimeAuthz.Grains;
+using RuntimeAuthz.Grains.Sessions;
 
 namespace RuntimeAuthz.Cluster.Tests.Decisions;
 

@@ -2,6 +2,7 @@ using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Grains;
 using RuntimeAuthz.Grains.Decisions;
 using RuntimeAuthz.Policy;
+using RuntimeAuthz.Grains.Governance;
 
 namespace RuntimeAuthz.Cluster.Tests.Decisions;
 

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Grains;
+using RuntimeAuthz.Grains.Evidence;
 
 namespace RuntimeAuthz.Cluster.Tests.Evidence;
 

@@ -5,6 +5,7 @@ using RuntimeAuthz.Cluster.Tests.Infrastructure;
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Evidence;
 using RuntimeAuthz.Grains;
+using RuntimeAuthz.Grains.Evidence;
 
 namespace RuntimeAuthz.Cluster.Tests.Evidence;
 

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using RuntimeAuthz.Policy.Tests.Schema;
 using Xunit.Abstractions;
+using RuntimeAuthz.Policy.Schema;
 
 namespace RuntimeAuthz.Policy.Tests.Differential;
 

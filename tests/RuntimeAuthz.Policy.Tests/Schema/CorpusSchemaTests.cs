@@ -2,6 +2,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Text;
 using Xunit.Abstractions;
+using RuntimeAuthz.Policy.Schema;
 
 namespace RuntimeAuthz.Policy.Tests.Schema;
 

@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Text;
 using System.Text.Json.Nodes;
 using Xunit.Abstractions;
+using RuntimeAuthz.Policy.Schema;
 
 namespace RuntimeAuthz.Policy.Tests.Schema;
 

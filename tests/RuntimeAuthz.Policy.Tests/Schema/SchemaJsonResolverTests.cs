@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using RuntimeAuthz.Policy.Schema;
 
 namespace RuntimeAuthz.Policy.Tests.Schema;
 

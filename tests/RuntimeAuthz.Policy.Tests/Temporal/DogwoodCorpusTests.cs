@@ -1,4 +1,5 @@
 using RuntimeAuthz.Policy.Temporal;
+using RuntimeAuthz.Policy.Schema;
 
 namespace RuntimeAuthz.Policy.Tests.Temporal;
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using RuntimeAuthz.Policy.Temporal;
 
 namespace RuntimeAuthz.Policy.Tests.Temporal;
 

@@ -1,7 +1,7 @@
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Policy;
 
-namespace RuntimeAuthz.Grains;
+namespace RuntimeAuthz.Grains.Governance;
 
 /// <summary>
 /// Decision-time check of an agent's authority: the fleet and labels are not suspended, and some

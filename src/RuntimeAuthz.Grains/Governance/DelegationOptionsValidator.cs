@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace RuntimeAuthz.Grains;
+namespace RuntimeAuthz.Grains.Governance;
 
 /// <summary>Refuses to start with delegation limits that would refuse every grant or elevation, naming the key.</summary>
 public sealed class DelegationOptionsValidator : IValidateOptions<DelegationOptions>

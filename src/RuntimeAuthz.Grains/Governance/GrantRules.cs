@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Policy;
 
-namespace RuntimeAuthz.Grains;
+namespace RuntimeAuthz.Grains.Governance;
 
 /// <summary>Configuration of delegation governance (section <c>Authz</c>).</summary>
 public sealed class DelegationOptions
