@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -10,7 +9,7 @@ using RuntimeAuthz.Contracts;
 
 namespace RuntimeAuthz.Bench;
 
-/// <summary>Command-line, port and repository lookups shared by the benchmark modes.</summary>
+/// <summary>Command-line parsing, percentiles and process helpers shared by the benchmark modes (ports and the repository root: RuntimeAuthz.Testing).</summary>
 internal static class BenchSupport
 {
     public static int ArgValue(string[] args, string name, int fallback)
@@ -52,87 +51,6 @@ internal static class BenchSupport
         }
         process.Dispose();
     }
-
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    /// <summary>The folder holding RuntimeAuthz.Cluster.sln, searched from the binary, the working directory and this source file.</summary>
-    public static string FindRepoRoot([System.Runtime.CompilerServices.CallerFilePath] string sourceFile = "")
-    {
-        foreach (var start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory, Path.GetDirectoryName(sourceFile) ?? "" })
-        {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-                if (File.Exists(Path.Combine(dir.FullName, "RuntimeAuthz.Cluster.sln"))) return dir.FullName;
-        }
-        throw new InvalidOperationException("run from inside the repository (RuntimeAuthz.Cluster.sln not found)");
-    }
-}
-
-/// <summary>azurite-table from node_modules on a free port, data in a temp folder; stopped with SIGTERM so it flushes.</summary>
-internal sealed class AzuriteProcess : IDisposable
-{
-    private readonly Process process;
-    private readonly string data;
-
-    private AzuriteProcess(Process process, int port, string data)
-    {
-        this.process = process;
-        Port = port;
-        this.data = data;
-    }
-
-    public int Port { get; }
-
-    public TimeSpan ProcessorTime
-    {
-        get { process.Refresh(); return process.TotalProcessorTime; }
-    }
-
-    public string ConnectionString =>
-        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;" +
-        $"TableEndpoint=http://127.0.0.1:{Port}/devstoreaccount1;";
-
-    public static AzuriteProcess Start(string root)
-    {
-        var executable = Path.Combine(root, "node_modules", ".bin", "azurite-table");
-        if (!File.Exists(executable)) throw new InvalidOperationException($"{executable} is missing: run npm ci");
-        var port = BenchSupport.FreePort();
-        var data = Directory.CreateTempSubdirectory("bench-azurite-").FullName;
-        var process = Process.Start(new ProcessStartInfo(executable)
-        {
-            ArgumentList = { "--tableHost", "127.0.0.1", "--tablePort", port.ToString(CultureInfo.InvariantCulture), "--location", data, "--silent", "--skipApiVersionCheck", "--disableTelemetry" },
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        }) ?? throw new InvalidOperationException("could not start azurite-table");
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (true)
-        {
-            try
-            {
-                using var client = new TcpClient();
-                client.Connect("127.0.0.1", port);
-                return new AzuriteProcess(process, port, data);
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline && !process.HasExited)
-            {
-                Thread.Sleep(100);
-            }
-        }
-    }
-
-    public void Dispose()
-    {
-        if (!process.HasExited)
-        {
-            using (var term = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)])) term.WaitForExit();
-            if (!process.WaitForExit(10_000)) process.Kill(entireProcessTree: true);
-        }
-        process.Dispose();
-        try { Directory.Delete(data, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
 }
 
 /// <summary>
@@ -169,11 +87,11 @@ internal sealed class SiloProcess : IAsyncDisposable
         return dll;
     }
 
-    public static async Task<SiloProcess> StartAsync(string root, AzuriteProcess azurite, bool evidence, string logPath)
+    public static async Task<SiloProcess> StartAsync(string root, AzuriteServer azurite, bool evidence, string logPath)
     {
         var dll = LocateBuild(root);
-        var httpPort = BenchSupport.FreePort();
-        var gatewayPort = BenchSupport.FreePort();
+        var httpPort = FreePorts.Next();
+        var gatewayPort = FreePorts.Next();
         var serviceId = "bench-" + Guid.NewGuid().ToString("N")[..8];
         var info = new ProcessStartInfo("dotnet")
         {
@@ -182,7 +100,7 @@ internal sealed class SiloProcess : IAsyncDisposable
                 dll, "--contentRoot", Path.GetDirectoryName(dll)!, "--urls", $"http://127.0.0.1:{httpPort}",
                 $"--Storage:ConnectionString={azurite.ConnectionString}",
                 $"--Orleans:ServiceId={serviceId}", $"--Orleans:ClusterId={serviceId}",
-                $"--Orleans:SiloPort={BenchSupport.FreePort()}", $"--Orleans:GatewayPort={gatewayPort}",
+                $"--Orleans:SiloPort={FreePorts.Next()}", $"--Orleans:GatewayPort={gatewayPort}",
                 "--Orleans:Gateway:Enabled=true", "--Authentication:DevelopmentIssuer:Enabled=true",
                 $"--Evidence:Enabled={evidence}",
             },
@@ -199,18 +117,19 @@ internal sealed class SiloProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var silo = new SiloProcess(process, new Uri($"http://127.0.0.1:{httpPort}/"), gatewayPort, serviceId, logPath);
-        var deadline = DateTime.UtcNow.AddSeconds(120);
-        while (true)
+        await Eventually.TrueAsync($"the silo to report ready (log: {logPath})", async () =>
         {
             if (process.HasExited) throw new InvalidOperationException($"the silo exited during start-up (log: {logPath})");
             try
             {
-                if ((await silo.Http.GetAsync("health/ready")).IsSuccessStatusCode) return silo;
+                return (await silo.Http.GetAsync("health/ready")).IsSuccessStatusCode;
             }
-            catch (HttpRequestException) { }
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"the silo was not ready within 120 s (log: {logPath})");
-            await Task.Delay(250);
-        }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(120), TimeSpan.FromMilliseconds(250));
+        return silo;
     }
 
     /// <summary>A token from the development issuer (POST /dev/token), or null when this silo has no such endpoint (no authentication yet).</summary>
@@ -283,11 +202,8 @@ internal static class DecisionWorkload
         if (!delegated.IsSuccess) throw new InvalidOperationException(delegated.Message);
         // Policy caches pick the new version up by push or poll.
         var probe = await OpenSessionAsync(grains);
-        for (var i = 0; (await DecideAsync(grains, probe)).Outcome != DecisionOutcome.Allow; i++)
-        {
-            if (i == 200) throw new TimeoutException("the silo did not decide Allow within 10 s of publishing the bench policy");
-            await Task.Delay(50);
-        }
+        await Eventually.UntilAsync("an Allow once the silos have the bench policy", () => DecideAsync(grains, probe), d => d.Outcome == DecisionOutcome.Allow,
+            timeout: TimeSpan.FromSeconds(10), describe: d => $"{d.Outcome} {d.DenyReason}");
     }
 
     public static async Task<string> OpenSessionAsync(IGrainFactory grains)

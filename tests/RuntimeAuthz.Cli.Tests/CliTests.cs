@@ -176,17 +176,13 @@ public sealed class CliTests
     [Fact]
     public async Task An_unreachable_service_gives_one_helpful_line_and_exit_1()
     {
-        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        var output = new StringWriter();
-        var error = new StringWriter();
+        var port = FreePorts.Next();
+        using var cli = CliHarness.Against(new Uri($"http://127.0.0.1:{port}"));
 
-        var exitCode = await CliApp.RunAsync(["agents", "list", "--url", $"http://127.0.0.1:{port}"], new CliEnvironment { Output = output, Error = error });
+        var result = await cli.RunAsync("agents", "list");
 
-        Assert.Equal(ExitCodes.Error, exitCode);
-        Assert.Equal($"cannot reach the authorization service at http://127.0.0.1:{port}: is it running? start it with ./start (connection refused)", error.ToString().Trim());
+        Assert.Equal(ExitCodes.Error, result.ExitCode);
+        Assert.Equal($"cannot reach the authorization service at http://127.0.0.1:{port}: is it running? start it with ./start (connection refused)", result.Error.Trim());
     }
 
     [Fact]

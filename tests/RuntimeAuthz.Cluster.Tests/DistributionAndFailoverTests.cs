@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using RuntimeAuthz.Cluster.Tests.Infrastructure;
 using RuntimeAuthz.Contracts;
@@ -18,12 +17,10 @@ public sealed class DistributionAndFailoverTests(ClusterEnvironment env)
         var text = (await policyGrain.Current())!;
 
         var published = await policyGrain.Publish(new PolicyPublishRequest { Policies = text.Policies, Schema = text.Schema, Author = "tests", Note = "distribution" });
-        var watch = Stopwatch.StartNew();
         var version = published.Value!.Version;
         var caches = cluster.Silos.Select(s => s.ServiceProvider.GetRequiredService<PolicyCache>()).ToArray();
-        while (caches.Any(c => c.Version < version) && watch.Elapsed < TimeSpan.FromSeconds(1)) await Task.Delay(10);
-
         Assert.Equal(3, caches.Length);
+        await ClusterEnvironment.WaitForPolicyAsync(cluster, version, timeout: TimeSpan.FromSeconds(1));
         Assert.All(caches, c => Assert.Equal(version, c.Version));
 
         // Decisions from session grains on every silo use the new version.

@@ -211,19 +211,11 @@ public sealed partial class TemporalPolicyTests(ClusterEnvironment env)
         await cluster.KillSiloAsync(cluster.Silos.Single(s => s.SiloAddress.Equals(host)));
         clock.Advance(TimeSpan.FromSeconds(5));
 
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        AuthzDecision again;
-        while (true)
-        {
-            try
-            {
-                again = await scenario.DecideAsync(session, "disburse", "Gateway", "gw1", input: """{"claimId":"C1"}""").WaitAsync(TimeSpan.FromSeconds(10));
-                if (again.DenyReason != DenyReasons.InternalError && again.DenyReason != DenyReasons.NoPolicy) break;
-            }
-            catch (Exception) when (DateTime.UtcNow < deadline) { }
-            Assert.True(DateTime.UtcNow < deadline, "the session never came back");
-            await Task.Delay(200);
-        }
+        var again = await Eventually.UntilAsync("the session to decide again after its silo was killed",
+            () => scenario.DecideAsync(session, "disburse", "Gateway", "gw1", input: """{"claimId":"C1"}"""),
+            d => d.DenyReason != DenyReasons.InternalError && d.DenyReason != DenyReasons.NoPolicy,
+            timeout: TimeSpan.FromSeconds(90), interval: TimeSpan.FromMilliseconds(200), retryExceptions: true, attemptTimeout: TimeSpan.FromSeconds(10),
+            describe: d => $"{d.Outcome} {d.DenyReason}");
         // The C1 approval was used before the crash, the C2 approval was not: the restored history knows both.
         Assert.Equal(DecisionOutcome.Deny, again.Outcome);
         Assert.Equal(DenyReasons.NotPermitted, again.DenyReason);
@@ -248,14 +240,10 @@ public sealed partial class TemporalPolicyTests(ClusterEnvironment env)
         Assert.Equal(System.Net.HttpStatusCode.Created,
             (await http.PostJsonAsync("/v1/policies", new System.Text.Json.Nodes.JsonObject { ["policies"] = policies }.ToJsonString())).Status);
 
-        string lookupId;
-        for (var attempt = 0; ; attempt++)
-        {
-            var reply = await http.PostJsonAsync($"/v1/sessions/{session}/decisions", """{"action":"lookup","resource":{"type":"Gateway","id":"gw1"},"input":{"name":"bob"}}""");
-            if (reply.Json["outcome"]!.GetValue<string>() == "Allow") { lookupId = reply.Json["decisionId"]!.GetValue<string>(); break; }
-            Assert.True(attempt < 200, reply.Json.ToJsonString());
-            await Task.Delay(20);
-        }
+        var lookup = await Eventually.UntilAsync("an allowed lookup once the published policy reaches the cache",
+            async () => (await http.PostJsonAsync($"/v1/sessions/{session}/decisions", """{"action":"lookup","resource":{"type":"Gateway","id":"gw1"},"input":{"name":"bob"}}""")).Json,
+            json => json["outcome"]!.GetValue<string>() == "Allow", describe: json => json.ToJsonString());
+        var lookupId = lookup["decisionId"]!.GetValue<string>();
         var transfer = $"/v1/sessions/{session}/decisions";
         const string toAcc7 = """{"action":"transfer","resource":{"type":"Gateway","id":"gw1"},"input":{"to":"ACC-7"}}""";
         Assert.Equal("Deny", (await http.PostJsonAsync(transfer, toAcc7)).Json["outcome"]!.GetValue<string>());

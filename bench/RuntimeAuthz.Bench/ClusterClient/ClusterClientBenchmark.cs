@@ -18,9 +18,9 @@ public static class ClusterClientBenchmark
         var warmup = BenchSupport.ArgValue(args, "--warmup", 3);
         var rounds = BenchSupport.ArgValue(args, "--rounds", 1);
         var sessionCount = BenchSupport.ArgValue(args, "--sessions", 64);
-        var root = BenchSupport.FindRepoRoot();
+        var root = RepoPaths.Root;
         var work = Directory.CreateTempSubdirectory("bench-cluster-client-").FullName;
-        using var azurite = AzuriteProcess.Start(root);
+        await using var azurite = await AzuriteServer.StartAsync();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {BenchSupport.GitCommit(root)}; {sessionCount} sessions deciding in a loop, {warmup} s warm-up + {seconds} s timed per mode, {rounds} rounds"));
         Console.WriteLine("| round | evidence | decisions/s | p50 ms | p90 ms | p99 ms | silo CPU µs/decision | not allowed |");

@@ -29,7 +29,7 @@ public static class RevokeBenchmark
 
     private static async Task RunAsync(int sessionCount, int cycles, int deciderCount, bool evidence)
     {
-        using var azurite = AzuriteProcess.Start(BenchSupport.FindRepoRoot());
+        await using var azurite = await AzuriteServer.StartAsync();
         var connection = azurite.ConnectionString;
         var service = "bench-revoke-" + Guid.NewGuid().ToString("N")[..8];
         var app = SiloHost.Build(
@@ -39,7 +39,7 @@ public static class RevokeBenchmark
             "--Authentication:Authority=https://issuer.bench.invalid",
             $"--Storage:ConnectionString={connection}",
             $"--Orleans:ServiceId={service}", $"--Orleans:ClusterId={service}",
-            $"--Orleans:SiloPort={BenchSupport.FreePort()}", $"--Orleans:GatewayPort={BenchSupport.FreePort()}",
+            $"--Orleans:SiloPort={FreePorts.Next()}", $"--Orleans:GatewayPort={FreePorts.Next()}",
             $"--Evidence:Enabled={evidence}",
         ], builder => builder.Logging.SetMinimumLevel(LogLevel.Error));
         await app.StartAsync();
@@ -82,7 +82,8 @@ public static class RevokeBenchmark
             }));
         }
         // Every session decides once so all 1,000 are active (activated, allowed on the grant).
-        for (var attempt = 0; attempt < 200 && (await DecideAsync(grains, sessions[0])).Outcome != DecisionOutcome.Allow; attempt++) await Task.Delay(50);
+        await Eventually.UntilAsync("an Allow on the grant once the policy reaches the silo", () => DecideAsync(grains, sessions[0]), d => d.Outcome == DecisionOutcome.Allow,
+            timeout: TimeSpan.FromSeconds(10), describe: d => $"{d.Outcome} {d.DenyReason}");
         for (var i = 0; i < sessionCount; i += 100)
             await Task.WhenAll(sessions.Skip(i).Take(100).Select(s => DecideAsync(grains, s)));
         Console.WriteLine($"{sessionCount} sessions opened and active in {setup.Elapsed.TotalSeconds:0.0} s; {deciderCount} background deciders; {cycles} grant/revoke cycles");

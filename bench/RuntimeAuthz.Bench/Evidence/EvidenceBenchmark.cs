@@ -13,24 +13,26 @@ namespace RuntimeAuthz.Bench.Evidence;
 /// </summary>
 public static class EvidenceBenchmark
 {
-    public static int Run(string[] args)
+    public static int Run(string[] args) => RunAsync(args).GetAwaiter().GetResult();
+
+    private static async Task<int> RunAsync(string[] args)
     {
         var seconds = BenchSupport.ArgValue(args, "--seconds", 10);
         var concurrency = BenchSupport.ArgValue(args, "--sessions", 64);
-        var root = BenchSupport.FindRepoRoot();
-        using var azurite = AzuriteProcess.Start(root);
+        var root = RepoPaths.Root;
+        await using var azurite = await AzuriteServer.StartAsync();
         Console.WriteLine($"Azurite on port {azurite.Port}; {concurrency} concurrent sessions, 2 s warm-up, {seconds} s timed per mode");
         Console.WriteLine("| evidence | decisions/s | p50 ms | p99 ms | silo CPU µs/decision | Azurite CPU µs/decision | evidence records | records per storage request | not Allow |");
         Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var enabled in new[] { false, true, false, true })
         {
-            var result = RunModeAsync(root, azurite, enabled, concurrency, TimeSpan.FromSeconds(seconds)).GetAwaiter().GetResult();
+            var result = await RunModeAsync(root, azurite, enabled, concurrency, TimeSpan.FromSeconds(seconds));
             Console.WriteLine(result);
         }
         return 0;
     }
 
-    private static async Task<string> RunModeAsync(string root, AzuriteProcess azurite, bool evidence, int concurrency, TimeSpan duration)
+    private static async Task<string> RunModeAsync(string root, AzuriteServer azurite, bool evidence, int concurrency, TimeSpan duration)
     {
         var service = "bench-" + Guid.NewGuid().ToString("N")[..8];
         var table = "BenchEvidence" + Guid.NewGuid().ToString("N")[..8];
@@ -41,7 +43,7 @@ public static class EvidenceBenchmark
             "--Authentication:Authority=https://issuer.bench.invalid",
             $"--Storage:ConnectionString={azurite.ConnectionString}",
             $"--Orleans:ServiceId={service}", $"--Orleans:ClusterId={service}",
-            $"--Orleans:SiloPort={BenchSupport.FreePort()}", $"--Orleans:GatewayPort={BenchSupport.FreePort()}",
+            $"--Orleans:SiloPort={FreePorts.Next()}", $"--Orleans:GatewayPort={FreePorts.Next()}",
             $"--Evidence:Enabled={evidence}", $"--Evidence:Table={table}",
         ], builder => builder.Logging.SetMinimumLevel(LogLevel.Error));
         await app.StartAsync();

@@ -25,9 +25,9 @@ public static class AgentsBenchmark
         var pageSize = BenchSupport.ArgValue(args, "--page", AgentDirectoryLimits.MaxPageSize);
         var openSeconds = BenchSupport.ArgValue(args, "--open-seconds", 5);
         var openConnections = BenchSupport.ArgValue(args, "--open-connections", 16);
-        var root = BenchSupport.FindRepoRoot();
+        var root = RepoPaths.Root;
         var work = Directory.CreateTempSubdirectory("bench-agents-").FullName;
-        using var azurite = AzuriteProcess.Start(root);
+        await using var azurite = await AzuriteServer.StartAsync();
         await using var silo = await SiloProcess.StartAsync(root, azurite, evidence: true, Path.Combine(work, "silo.log"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {BenchSupport.GitCommit(root)}; registering {count} agents, {parallel} in flight"));

@@ -40,14 +40,14 @@ internal sealed class CerbosProcess : IAsyncDisposable
     /// <param name="work">A folder for the configuration and the decision log.</param>
     public static async Task<CerbosProcess> StartAsync(string binary, string policies, string work, bool decisionLog)
     {
-        var httpPort = BenchSupport.FreePort();
+        var httpPort = FreePorts.Next();
         var name = decisionLog ? "with-log" : "no-log";
         var logPath = decisionLog ? Path.Combine(work, $"cerbos-decisions-{name}.log") : null;
         var config = Path.Combine(work, $"cerbos-{name}.yaml");
         await File.WriteAllTextAsync(config, string.Create(CultureInfo.InvariantCulture, $"""
             server:
               httpListenAddr: "127.0.0.1:{httpPort}"
-              grpcListenAddr: "127.0.0.1:{BenchSupport.FreePort()}"
+              grpcListenAddr: "127.0.0.1:{FreePorts.Next()}"
             storage:
               driver: disk
               disk:
@@ -76,19 +76,23 @@ internal sealed class CerbosProcess : IAsyncDisposable
         process.BeginErrorReadLine();
         var cerbos = new CerbosProcess(process, new Uri($"http://127.0.0.1:{httpPort}/"), logPath);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
+        await Eventually.TrueAsync("cerbos to report healthy", async () =>
         {
             if (process.HasExited) throw new InvalidOperationException($"cerbos exited during start-up: {output}");
             try
             {
-                if ((await http.GetAsync(new Uri(cerbos.BaseAddress, "_cerbos/health"))).IsSuccessStatusCode) return cerbos;
+                return (await http.GetAsync(new Uri(cerbos.BaseAddress, "_cerbos/health"))).IsSuccessStatusCode;
             }
-            catch (HttpRequestException) { }
-            catch (TaskCanceledException) { }
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"cerbos was not healthy within 60 s: {output}");
-            await Task.Delay(200);
-        }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+            catch (TaskCanceledException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(200));
+        return cerbos;
     }
 
     public TimeSpan ProcessorTime

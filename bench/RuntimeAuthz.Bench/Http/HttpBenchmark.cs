@@ -26,13 +26,13 @@ public static class HttpBenchmark
         var threads = BenchSupport.ArgValue(args, "--threads", 2);
         var sessionCount = BenchSupport.ArgValue(args, "--sessions", 64);
         var evidence = !BenchSupport.HasFlag(args, "--no-evidence");
-        var root = BenchSupport.FindRepoRoot();
+        var root = RepoPaths.Root;
         var script = Path.Combine(root, "bench", "http-decisions.lua");
         var wrk = Wrk.Ensure();
         var cerbosBinary = CerbosProcess.EnsureBinary(root);
         var work = Directory.CreateTempSubdirectory("bench-http-").FullName;
 
-        using var azurite = AzuriteProcess.Start(root);
+        await using var azurite = await AzuriteServer.StartAsync();
         await using var silo = await SiloProcess.StartAsync(root, azurite, evidence, Path.Combine(work, "silo.log"));
         string[] sessions;
         using (var client = await silo.ConnectClientAsync())

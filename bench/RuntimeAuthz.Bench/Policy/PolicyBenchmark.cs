@@ -24,7 +24,7 @@ internal static class PolicyBenchmark
     public static int Run(string[] args)
     {
         bool skipWasm = args.Contains("--no-wasm");
-        string repoRoot = BenchSupport.FindRepoRoot();
+        string repoRoot = RepoPaths.Root;
         Console.WriteLine($"policy benchmark — {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
         var rows = new List<(int Size, Figures Ours, Figures? Wasm, int Allowed, bool Agree)>();
         foreach (int size in Sizes)

@@ -1,6 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -21,10 +18,7 @@ namespace RuntimeAuthz.Cli.Tests.EndToEnd;
 /// </summary>
 public sealed class RealSilo : IAsyncLifetime
 {
-    private const string AzuriteAccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-
-    private Process? _azurite;
-    private string? _azuriteData;
+    private AzuriteServer? _azurite;
     private WebApplication? _host;
 
     /// <summary>A real OIDC issuer (the OpenIddict test issuer, its own process) the silo also trusts, for <c>authz login</c>.</summary>
@@ -46,22 +40,17 @@ public sealed class RealSilo : IAsyncLifetime
     /// <summary>Runs the CLI in-process against this silo with exactly these environment variables.</summary>
     internal async Task<CliResult> Authz(IReadOnlyDictionary<string, string> variables, params string[] args)
     {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var environment = new CliEnvironment { Output = output, Error = error, GetVariable = name => variables.GetValueOrDefault(name) };
-        var exitCode = await CliApp.RunAsync([.. args, "--url", BaseAddress.ToString()], environment);
-        return new CliResult(exitCode, output.ToString(), error.ToString());
+        using var cli = CliHarness.Against(BaseAddress);
+        foreach (var (name, value) in variables) cli.Variables[name] = value;
+        return await cli.RunAsync(args);
     }
 
-    public static string RepoRoot { get; } = FindRepoRoot();
+    public static string RepoRoot => RepoPaths.Root;
 
     public async Task InitializeAsync()
     {
-        var tablePort = FreePort();
-        _azuriteData = Directory.CreateTempSubdirectory("authz-cli-e2e-azurite-").FullName;
-        _azurite = StartAzurite(tablePort, _azuriteData);
+        _azurite = await AzuriteServer.StartAsync();
         Issuer = await OidcIssuerProcess.StartAsync([GovernanceClient]);
-        await WaitForPortAsync(tablePort, _azurite);
 
         var serviceId = "cli-e2e-" + Guid.NewGuid().ToString("N")[..10];
         _host = SiloHost.Build(
@@ -71,11 +60,11 @@ public sealed class RealSilo : IAsyncLifetime
             "--environment", "Development",
             "--Authentication:DevelopmentIssuer:Enabled=true",
             .. Issuer.SiloArguments,
-            $"--Storage:ConnectionString=DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AzuriteAccountKey};TableEndpoint=http://127.0.0.1:{tablePort}/devstoreaccount1;",
+            $"--Storage:ConnectionString={_azurite.ConnectionString}",
             $"--Orleans:ServiceId={serviceId}",
             $"--Orleans:ClusterId={serviceId}",
-            $"--Orleans:SiloPort={FreePort()}",
-            $"--Orleans:GatewayPort={FreePort()}",
+            $"--Orleans:SiloPort={FreePorts.Next()}",
+            $"--Orleans:GatewayPort={FreePorts.Next()}",
             "--Seed:Example=true",
             $"--Seed:Directory={Path.Combine(RepoRoot, "examples")}",
         ], builder => builder.Logging.SetMinimumLevel(LogLevel.Warning));
@@ -95,97 +84,10 @@ public sealed class RealSilo : IAsyncLifetime
         {
             await Issuer.DisposeAsync();
         }
-        if (_azurite is { HasExited: false })
+        if (_azurite is not null)
         {
-            // SIGINT is azurite-table's graceful close; the data is throwaway, but leave no orphan.
-            using (var interrupt = Process.Start(new ProcessStartInfo("kill", ["-INT", _azurite.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false }))
-            {
-                if (interrupt is not null)
-                {
-                    await interrupt.WaitForExitAsync();
-                }
-            }
-            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-            try
-            {
-                await _azurite.WaitForExitAsync(wait.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                _azurite.Kill(entireProcessTree: true);
-            }
+            await _azurite.DisposeAsync();
         }
-        _azurite?.Dispose();
-        if (_azuriteData is not null)
-        {
-            Directory.Delete(_azuriteData, recursive: true);
-        }
-    }
-
-    private static Process StartAzurite(int port, string data)
-    {
-        var executable = Path.Combine(RepoRoot, "node_modules", ".bin", "azurite-table");
-        if (!File.Exists(executable))
-        {
-            throw new InvalidOperationException($"Azurite is missing ({executable}); run `npm ci` in {RepoRoot} (./test does).");
-        }
-        var start = new ProcessStartInfo(executable)
-        {
-            ArgumentList = { "--tableHost", "127.0.0.1", "--tablePort", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--location", data, "--silent", "--skipApiVersionCheck", "--disableTelemetry" },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start azurite-table");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    private static async Task WaitForPortAsync(int port, Process process)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            if (process.HasExited)
-            {
-                throw new InvalidOperationException($"azurite-table exited with code {process.ExitCode} while starting");
-            }
-            try
-            {
-                using var client = new TcpClient();
-                await client.ConnectAsync(IPAddress.Loopback, port);
-                return;
-            }
-            catch (SocketException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(100);
-            }
-        }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static string FindRepoRoot([System.Runtime.CompilerServices.CallerFilePath] string sourceFile = "")
-    {
-        foreach (var start in new[] { AppContext.BaseDirectory, Path.GetDirectoryName(sourceFile) ?? "" })
-        {
-            for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
-            {
-                if (File.Exists(Path.Combine(directory.FullName, "RuntimeAuthz.Cluster.sln")))
-                {
-                    return directory.FullName;
-                }
-            }
-        }
-        throw new InvalidOperationException($"RuntimeAuthz.Cluster.sln not found above {AppContext.BaseDirectory}");
     }
 }
 

@@ -64,8 +64,7 @@ public sealed class ApprovalWebhookTests(ClusterEnvironment env)
         });
         Assert.Equal(DecisionOutcome.Allow, used.Outcome);
 
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (received.Count < 3 && DateTime.UtcNow < deadline) await Task.Delay(50);
+        await Eventually.UntilAsync("three webhook deliveries", () => received.Count, count => count >= 3);
         var deliveries = received.ToArray();
         Assert.Equal(["approval.requested", "approval.approved", "approval.consumed"],
             deliveries.Select(d => System.Text.Json.Nodes.JsonNode.Parse(d.Body)!["type"]!.GetValue<string>()));

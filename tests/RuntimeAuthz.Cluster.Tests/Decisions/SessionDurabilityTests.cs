@@ -139,7 +139,8 @@ public sealed class SessionDurabilityTests(ClusterEnvironment env)
         }
 
         var drivers = sessions.Select(session => Task.Run(() => DriveAsync(session))).ToArray();
-        while (answered.Values.Sum(a => a.Count) < 60) await Task.Delay(10);
+        await Eventually.UntilAsync("60 answered decisions before the kill", () => answered.Values.Sum(a => a.Count), count => count >= 60,
+            timeout: TimeSpan.FromSeconds(90), interval: TimeSpan.FromMilliseconds(10));
         var management = cluster.Client.GetGrain<IManagementGrain>(0);
         var victim = await management.GetActivationAddress(cluster.Client.GetGrain<IAgentSessionGrain>(sessions[0]));
         Assert.NotNull(victim);

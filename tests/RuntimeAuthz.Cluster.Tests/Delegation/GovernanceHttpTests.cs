@@ -81,14 +81,8 @@ public sealed class GovernanceHttpTests(ClusterEnvironment env)
         var one = await http.GetJsonAsync($"/v1/agents/{parent}/grants/{parentGrant}");
         Assert.Equal("revoked", one.Json["status"]!.GetValue<string>());
         // The session notes the revocation asynchronously (enforcement never waits for it).
-        var noted = false;
-        for (var i = 0; i < 100 && !noted; i++)
-        {
-            var timeline = await http.GetJsonAsync($"/v1/sessions/{session}");
-            noted = timeline.Json["events"]!.AsArray().Any(e => e!["kind"]!.GetValue<string>() == "revocation");
-            if (!noted) await Task.Delay(100);
-        }
-        Assert.True(noted, "the child's session records the revocation that reached its grant");
+        await Eventually.TrueAsync("the child's session to record the revocation that reached its grant", async () =>
+            (await http.GetJsonAsync($"/v1/sessions/{session}")).Json["events"]!.AsArray().Any(e => e!["kind"]!.GetValue<string>() == "revocation"));
     }
 
     [Theory]

@@ -18,7 +18,7 @@ public sealed class TcpSwitch : IAsyncDisposable
     public TcpSwitch(int targetPort)
     {
         this.targetPort = targetPort;
-        Port = Infrastructure.FreePorts.Next();
+        Port = FreePorts.Next();
     }
 
     public int Port { get; }

@@ -98,15 +98,14 @@ public sealed class ClusterEnvironment : IAsyncLifetime
     }
 
     /// <summary>Waits until every silo's policy cache holds at least <paramref name="version"/>.</summary>
-    public static async Task WaitForPolicyAsync(InProcessTestCluster cluster, long version, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (cluster.Silos.Any(s => s.ServiceProvider.GetRequiredService<PolicyCache>().Version < version))
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"policy version {version} did not reach every silo");
-            await Task.Delay(20);
-        }
-    }
+    public static Task WaitForPolicyAsync(InProcessTestCluster cluster, long version, TimeSpan? timeout = null) =>
+        Eventually.UntilAsync(
+            $"policy version {version} in every silo's cache",
+            () => cluster.Silos.Select(s => s.ServiceProvider.GetRequiredService<PolicyCache>().Version).ToArray(),
+            versions => versions.All(v => v >= version),
+            timeout,
+            TimeSpan.FromMilliseconds(20),
+            describe: versions => "versions " + string.Join(", ", versions));
 
     /// <summary>The shared real silo host (HTTP on a free port), seeded with the example.</summary>
     public async Task<RunningHost> GetSharedHostAsync()

@@ -186,36 +186,33 @@ public sealed class OidcIssuerProcess : IAsyncDisposable
         process.Dispose();
     }
 
-    private async Task WaitForDiscoveryAsync(CancellationToken cancellation)
+    // Generous: it starts in about a second, but the tests share two cores with other test runs.
+    private Task WaitForDiscoveryAsync(CancellationToken cancellation) =>
+        Eventually.TrueAsync($"the test issuer at {Authority} to serve discovery", () => ServesDiscoveryAsync(cancellation), TimeSpan.FromSeconds(120), TimeSpan.FromMilliseconds(100));
+
+    private async Task<bool> ServesDiscoveryAsync(CancellationToken cancellation)
     {
-        // Generous: it starts in about a second, but the tests share two cores with other test runs.
-        var deadline = DateTime.UtcNow.AddSeconds(120);
-        while (true)
+        if (process.HasExited)
         {
-            if (process.HasExited)
-            {
-                string output;
-                lock (errors) output = errors.ToString();
-                throw new IssuerExitedException($"the test issuer exited with code {process.ExitCode} while starting: {output}");
-            }
-            if (DateTime.UtcNow >= deadline) throw new TimeoutException($"the test issuer at {Authority} did not serve discovery within 120 s");
-            // Short attempts: a port taken by another process may accept the connection and never answer.
-            using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-            attempt.CancelAfter(TimeSpan.FromSeconds(2));
-            try
-            {
-                using var response = await http.GetAsync(".well-known/openid-configuration", attempt.Token);
-                if (response.IsSuccessStatusCode) return;
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-            catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
-            {
-                // No answer yet (a slow start under load, or someone else's listener): look again.
-            }
-            await Task.Delay(100, cancellation);
+            string output;
+            lock (errors) output = errors.ToString();
+            throw new IssuerExitedException($"the test issuer exited with code {process.ExitCode} while starting: {output}");
+        }
+        // Short attempts: a port taken by another process may accept the connection and never answer.
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        attempt.CancelAfter(TimeSpan.FromSeconds(2));
+        try
+        {
+            using var response = await http.GetAsync(".well-known/openid-configuration", attempt.Token);
+            return response.IsSuccessStatusCode;
+        }
+        catch (HttpRequestException)
+        {
+            return false; // Not listening yet.
+        }
+        catch (OperationCanceledException) when (!cancellation.IsCancellationRequested)
+        {
+            return false; // No answer yet (a slow start under load, or someone else's listener): look again.
         }
     }
 

@@ -4,19 +4,7 @@ namespace RuntimeAuthz.Cluster.Tests.Infrastructure;
 internal static class SiloFailover
 {
     /// <summary>Until the dead silos are declared dead, calls to their former activations may fail or time out.</summary>
-    public static async Task<T> RetryAsync<T>(Func<Task<T>> call)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        while (true)
-        {
-            try
-            {
-                return await call().WaitAsync(TimeSpan.FromSeconds(10));
-            }
-            catch (Exception) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200);
-            }
-        }
-    }
+    public static Task<T> RetryAsync<T>(Func<Task<T>> call) =>
+        Eventually.UntilAsync("a call that succeeds once the killed silo is declared dead", call, _ => true,
+            timeout: TimeSpan.FromSeconds(90), interval: TimeSpan.FromMilliseconds(200), retryExceptions: true, attemptTimeout: TimeSpan.FromSeconds(10));
 }

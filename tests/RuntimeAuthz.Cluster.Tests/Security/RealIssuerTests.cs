@@ -264,16 +264,9 @@ public sealed class RealIssuerTests(ClusterEnvironment environment, RealIssuerFi
 
     /// <summary>
     /// Repeats the call while it gets 401: the silo re-reads JWKS in the background after the first unknown key id,
-    /// so the first calls may still see the old key set. Returns the last reply for the caller to assert on.
+    /// so the first calls may still see the old key set. Returns the first reply that is not a 401.
     /// </summary>
-    private static async Task<HttpReply> UntilAcceptedAsync(HttpClient client, string path)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (true)
-        {
-            var reply = await client.GetJsonAsync(path);
-            if (reply.Status != HttpStatusCode.Unauthorized || DateTime.UtcNow > deadline) return reply;
-            await Task.Delay(100);
-        }
-    }
+    private static Task<HttpReply> UntilAcceptedAsync(HttpClient client, string path) =>
+        Eventually.UntilAsync($"{path} to accept the token once the silo has re-read JWKS", () => client.GetJsonAsync(path), reply => reply.Status != HttpStatusCode.Unauthorized,
+            timeout: TimeSpan.FromSeconds(60), interval: TimeSpan.FromMilliseconds(100), describe: reply => $"{(int)reply.Status} {reply.Body?.ToJsonString()}");
 }

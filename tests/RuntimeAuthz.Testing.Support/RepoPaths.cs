@@ -1,4 +1,4 @@
-namespace RuntimeAuthz.Cluster.Tests.Infrastructure;
+namespace RuntimeAuthz.Testing;
 
 public static class RepoPaths
 {

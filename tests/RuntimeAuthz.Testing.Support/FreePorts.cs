@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace RuntimeAuthz.Cluster.Tests.Infrastructure;
+namespace RuntimeAuthz.Testing;
 
 public static class FreePorts
 {
