@@ -1,6 +1,5 @@
 using System.Text.Json;
 using RuntimeAuthz.Cli.Infrastructure;
-using RuntimeAuthz.Cluster.Tests.Infrastructure;
 
 namespace RuntimeAuthz.Cli.Tests.EndToEnd;
 

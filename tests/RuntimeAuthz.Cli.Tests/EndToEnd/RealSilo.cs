@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using RuntimeAuthz.Cli.Infrastructure;
 using RuntimeAuthz.Cluster.Tests.Infrastructure;
 using RuntimeAuthz.Client;
 using RuntimeAuthz.Silo;
