@@ -103,6 +103,8 @@ internal sealed class SiloProcess : IAsyncDisposable
                 $"--Orleans:SiloPort={FreePorts.Next()}", $"--Orleans:GatewayPort={gatewayPort}",
                 "--Orleans:Gateway:Enabled=true", "--Authentication:DevelopmentIssuer:Enabled=true",
                 $"--Evidence:Enabled={evidence}",
+                // One pep token carries the whole load: the per-caller limit (1,000/s by default) would answer 429s.
+                "--RateLimiting:PermitLimit=1000000",
             },
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
