@@ -125,18 +125,20 @@ public sealed class ClusterEnvironment : IAsyncLifetime
     /// <summary>Starts the actual silo host: Kestrel on a free loopback port, Localhost clustering, Azurite storage.</summary>
     /// <param name="extraArgs">Further command-line arguments (e.g. a real issuer's Authentication settings).</param>
     public Task<RunningHost> StartHostAsync(string serviceId, bool seed, IReadOnlyList<string>? extraArgs = null) => StartHostAsync(
+        HostArgs(serviceId, "Production", [$"--Seed:Example={seed}", $"--Seed:Directory={RepoPaths.Examples}", .. extraArgs ?? []]));
+
+    /// <summary>The arguments every test host needs: a free loopback port, this run's Azurite, its own service and free Orleans ports.</summary>
+    public string[] HostArgs(string serviceId, string environment, params string[] extra) =>
     [
         "--urls", "http://127.0.0.1:0",
-        "--environment", "Production",
+        "--environment", environment,
         $"--Storage:ConnectionString={Azurite.ConnectionString}",
         $"--Orleans:ServiceId={serviceId}",
         $"--Orleans:ClusterId={serviceId}",
         $"--Orleans:SiloPort={FreePorts.Next()}",
         $"--Orleans:GatewayPort={FreePorts.Next()}",
-        $"--Seed:Example={seed}",
-        $"--Seed:Directory={RepoPaths.Examples}",
-        .. extraArgs ?? [],
-    ]);
+        .. extra,
+    ];
 
     /// <summary>
     /// Starts the actual silo host with these command-line arguments; it is stopped at the end of the run.

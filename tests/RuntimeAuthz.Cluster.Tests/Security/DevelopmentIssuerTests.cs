@@ -9,18 +9,8 @@ namespace RuntimeAuthz.Cluster.Tests.Security;
 [Collection(ClusterCollection.Name)]
 public sealed class DevelopmentIssuerTests(ClusterEnvironment env)
 {
-    private string[] Args(string environment, params string[] extra)
-    {
-        var id = "devissuer-" + Guid.NewGuid().ToString("N")[..8];
-        return
-        [
-            "--urls", "http://127.0.0.1:0", "--environment", environment,
-            $"--Storage:ConnectionString={env.Azurite.ConnectionString}",
-            $"--Orleans:ServiceId={id}", $"--Orleans:ClusterId={id}",
-            $"--Orleans:SiloPort={FreePorts.Next()}", $"--Orleans:GatewayPort={FreePorts.Next()}",
-            .. extra,
-        ];
-    }
+    private string[] Args(string environment, params string[] extra) =>
+        env.HostArgs("devissuer-" + Guid.NewGuid().ToString("N")[..8], environment, extra);
 
     /// <summary>The silo must refuse to start; returns the reason.</summary>
     private static async Task<string> RefusedStartAsync(string[] args)

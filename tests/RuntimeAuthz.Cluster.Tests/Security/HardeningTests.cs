@@ -12,18 +12,8 @@ namespace RuntimeAuthz.Cluster.Tests.Security;
 [Collection(ClusterCollection.Name)]
 public sealed class HardeningTests(ClusterEnvironment env)
 {
-    private string[] Args(string environment, params string[] extra)
-    {
-        var id = "hardening-" + Guid.NewGuid().ToString("N")[..8];
-        return
-        [
-            "--urls", "http://127.0.0.1:0", "--environment", environment,
-            $"--Storage:ConnectionString={env.Azurite.ConnectionString}",
-            $"--Orleans:ServiceId={id}", $"--Orleans:ClusterId={id}",
-            $"--Orleans:SiloPort={FreePorts.Next()}", $"--Orleans:GatewayPort={FreePorts.Next()}",
-            .. extra,
-        ];
-    }
+    private string[] Args(string environment, params string[] extra) =>
+        env.HostArgs("hardening-" + Guid.NewGuid().ToString("N")[..8], environment, extra);
 
     private static async Task<HttpReply> PostRawAsync(HttpClient http, string path, string body, string contentType)
     {
