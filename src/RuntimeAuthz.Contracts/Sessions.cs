@@ -27,6 +27,8 @@ public static class DenyReasons
     public const string NoDelegation = "no-delegation";
     public const string InvalidRequest = "invalid-request";
     public const string InternalError = "internal-error";
+    /// <summary>Evaluating the policies for this call would take more work than one decision may spend.</summary>
+    public const string EvaluationBudgetExceeded = "evaluation-budget-exceeded";
 }
 
 [GenerateSerializer, Immutable, Alias("authz.SessionOpenRequest")]

@@ -279,10 +279,12 @@ public sealed class AgentGrain(
         {
             if (CheckText("action", action) is { } problem) return problem;
         }
-        foreach (var resource in grant.Resources)
+        for (var i = 0; i < grant.Resources.Count; i++)
         {
-            if (CheckText("resource", resource, maxLength: MaxResourcePatternLength) is { } problem) return problem;
-            if (!ResourcePattern.TryParse(resource, out _, out var error)) return error;
+            var resource = grant.Resources[i];
+            if (CheckText($"resources[{i}]", resource, maxLength: MaxResourcePatternLength) is { } problem) return problem;
+            if (!ResourcePattern.TryParse(resource, out var pattern, out var error)) return $"resources[{i}]: {error}";
+            if (pattern.Glob is { } glob && ResourcePattern.GlobLimitProblem(glob, $"resources[{i}]") is { } tooLarge) return tooLarge;
         }
         if (CheckText("grantedBy", grant.GrantedBy) is { } grantor) return grantor;
         if (grant.Purpose is { Length: > 1024 }) return "purpose is longer than 1024 characters";

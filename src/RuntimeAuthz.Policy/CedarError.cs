@@ -58,6 +58,8 @@ public enum CedarErrorKind
     ExtensionError,
     /// <summary>A temporal condition that could not be evaluated (outside a session, or its history failed).</summary>
     Temporal,
+    /// <summary>The decision spent its evaluation budget (<see cref="Authorizer.DefaultEvaluationBudget"/>) and was denied.</summary>
+    BudgetExceeded,
 }
 
 /// <summary>One error with where it is, what kind it is, and, when there is something to suggest, how to fix it.</summary>

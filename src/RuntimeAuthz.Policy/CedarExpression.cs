@@ -52,6 +52,11 @@ public sealed class CedarExpression
             error = e.Message;
             return false;
         }
+        catch (EvaluationBudgetExceededException e)
+        {
+            error = e.Message;
+            return false;
+        }
     }
 
     public override string ToString() => Text;

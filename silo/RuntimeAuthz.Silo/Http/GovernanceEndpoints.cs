@@ -9,6 +9,9 @@ public sealed record GrantDto(string Id, IReadOnlyList<string> Actions, IReadOnl
     DateTimeOffset GrantedAt, DateTimeOffset ExpiresAt, DateTimeOffset? NotBefore, string? Condition, string? DelegatorAgentId, string? ParentGrantId,
     string? SessionId, int Depth, string Status, DateTimeOffset? RevokedAt, string? RevokedBy, string? RevokeReason, string? GrantedByIssuer, string? RevokedByIssuer)
 {
+    /// <summary>A grant just made, as of when it was made: the grain's clock may be ahead of this silo's, and a grant in force is never "pending".</summary>
+    public static GrantDto Made(Delegation d, DateTimeOffset now) => From(d, now > d.GrantedAt ? now : d.GrantedAt);
+
     public static GrantDto From(Delegation d, DateTimeOffset now) => new(d.Id, d.Actions, d.Resources, d.GrantedBy, d.Purpose, d.GrantedAt, d.ExpiresAt,
         d.NotBefore, d.Condition, d.DelegatorAgentId, d.ParentGrantId, d.SessionId, d.Depth,
         d.RevokedAt is not null ? "revoked" : now >= d.ExpiresAt ? "expired" : now < d.StartsAt ? "pending" : "active",
@@ -49,7 +52,7 @@ public static class GovernanceEndpoints
             if (await access.RefuseSelfGrantAsync(context, Permissions.GrantsWrite, id) is { } refused) return refused;
             var result = await grains.GetGrain<IAgentGrain>(id).AddDelegation(grant);
             return result.IsSuccess
-                ? Results.Created($"/v1/agents/{Uri.EscapeDataString(id)}/grants/{result.Value!.Id}", GrantDto.From(result.Value!, clock.UtcNow))
+                ? Results.Created($"/v1/agents/{Uri.EscapeDataString(id)}/grants/{result.Value!.Id}", GrantDto.Made(result.Value!, clock.UtcNow))
                 : Problems.FromCommand(result);
         }).RequirePermission(Permissions.GrantsWrite);
 
@@ -129,7 +132,7 @@ public static class GovernanceEndpoints
             };
             var result = await grains.GetGrain<IAgentGrain>(session.AgentId).AddDelegation(grant);
             return result.IsSuccess
-                ? Results.Created($"/v1/agents/{Uri.EscapeDataString(session.AgentId)}/grants/{result.Value!.Id}", GrantDto.From(result.Value!, now))
+                ? Results.Created($"/v1/agents/{Uri.EscapeDataString(session.AgentId)}/grants/{result.Value!.Id}", GrantDto.Made(result.Value!, clock.UtcNow))
                 : Problems.FromCommand(result);
         }).RequirePermission(Permissions.GrantsWrite);
 

@@ -33,6 +33,8 @@ public static class EvaluationStage
         var response = decide(request, entities);
         var reasons = response.Reasons.ToArray();
         var errors = response.Errors.Select(e => new PolicyErrorInfo { PolicyId = e.PolicyId, Message = e.Message }).ToArray();
+        if (response.BudgetExceeded)
+            return Denials.Deny(DenyReasons.EvaluationBudgetExceeded, policy.Version, "the decision spent its evaluation budget (the input is too large for the policies' work)") with { Errors = errors };
         if (response.Decision != Decision.Allow)
         {
             return Denials.Deny(DenyReasons.NotPermitted, policy.Version, reasons.Length > 0 ? $"forbidden by {string.Join(", ", reasons)}" : "no policy permits")

@@ -14,4 +14,19 @@ internal sealed class EvalEnv(EntityValue principal, EntityValue action, EntityV
     public AncestorSet ResourceAncestors { get; } = entities.AncestorsOf(resource);
     /// <summary>The verdicts of the policy set's temporal blocks, computed over the session's history; null outside a session.</summary>
     public IReadOnlyDictionary<Temporal.TemporalBlock, bool>? Temporal { get; init; }
+
+    /// <summary>Work units this evaluation may still spend (see <see cref="Authorizer.DefaultEvaluationBudget"/>).</summary>
+    public long BudgetRemaining { get; private set; } = Authorizer.DefaultEvaluationBudget;
+
+    public long Budget { init => BudgetRemaining = value; }
+
+    /// <summary>Spends work units; past the budget the whole decision stops (it is denied, not just this policy skipped).</summary>
+    public void Charge(long units)
+    {
+        BudgetRemaining -= units;
+        if (BudgetRemaining < 0) throw new EvaluationBudgetExceededException();
+    }
 }
+
+/// <summary>A decision's evaluation spent its budget; not an <see cref="EvaluationException"/>, so no policy catches it.</summary>
+internal sealed class EvaluationBudgetExceededException() : Exception("the evaluation budget of the decision is spent");

@@ -181,6 +181,7 @@ internal sealed class InExpr(Expr left, Expr right) : BinaryExpr(left, right)
     {
         if (b is EntityValue target) return BoolValue.Of(env.Entities.IsDescendantOrSelf(entity, target));
         if (b is not SetValue set) throw at.TypeError("entity or set of entities", b);
+        env.Charge(set.Count + 1);
         foreach (var item in set.Items)
             if (item is not EntityValue) throw at.TypeError("set of entities", item);
         foreach (var item in set.Items)
@@ -202,6 +203,7 @@ internal sealed class SetOpExpr(SetOp op, Expr left, Expr right) : BinaryExpr(le
         if (a is not SetValue set) throw TypeError("set", a);
         if (Op == SetOp.Contains) return BoolValue.Of(set.Contains(b));
         if (b is not SetValue other) throw TypeError("set", b);
+        env.Charge(other.Count + 1);
         if (Op == SetOp.ContainsAll)
         {
             foreach (var item in other.Items)
@@ -248,12 +250,15 @@ internal sealed class GetTagExpr(Expr entity, Expr tag) : BinaryExpr(entity, tag
     }
 }
 
-internal sealed class LikeExpr(Expr operand, Pattern pattern) : UnaryExpr(operand)
+internal sealed class LikeExpr(Expr operand, WildcardPattern pattern) : UnaryExpr(operand)
 {
     public override Value Eval(EvalEnv env)
     {
         var value = Operand.Eval(env);
-        return value is StringValue s ? BoolValue.Of(pattern.Matches(s.Value)) : throw TypeError("string", value);
+        if (value is not StringValue s) throw TypeError("string", value);
+        // Each literal run between wildcards may scan the rest of the input once.
+        env.Charge((long)(s.Value.Length + 1) * (pattern.WildcardCount + 1));
+        return BoolValue.Of(pattern.Matches(s.Value));
     }
 }
 

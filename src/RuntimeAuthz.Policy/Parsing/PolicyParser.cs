@@ -411,7 +411,7 @@ internal sealed class PolicyParser : TokenParser
                         var patternToken = Expect(TokenKind.String, "a pattern string", "after 'like'");
                         var wildcards = new List<bool>();
                         var literal = Lexer.Unescape(patternToken.Text, pattern: true, wildcards, (offset, detail) => Error(patternToken, CedarErrorKind.InvalidEscape, detail));
-                        return new LikeExpr(left, new Pattern(literal, wildcards));
+                        return new LikeExpr(left, new WildcardPattern(literal, wildcards));
                     }
                     case "is":
                     {
