@@ -87,6 +87,8 @@ public static class SiloHost
         app.UseAuthentication();
         app.UseRateLimiter();
         app.UseAuthorization();
+        // After authorization: a caller refused there never has its body read.
+        app.UseMiddleware<JsonInputGuard>();
         app.MapHealthChecks("/health/live", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
         app.MapHealthChecks("/health/ready", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).AllowAnonymous();
         app.MapIdentityEndpoints();

@@ -160,8 +160,8 @@ public static class GovernanceEndpoints
     private static string Name(HttpRequest request, string key, bool allowEmpty = false)
     {
         var value = request.RouteValues[key]?.ToString() ?? "";
-        if ((!allowEmpty && string.IsNullOrWhiteSpace(value)) || value.Length > AgentGrain.MaxTextLength)
-            throw new BadRequestException($"{key} must be 1-{AgentGrain.MaxTextLength} characters");
+        if ((!allowEmpty && string.IsNullOrWhiteSpace(value)) || value.Length > AgentGrain.MaxTextLength || value.Any(char.IsControl) || RequestReading.HasLoneSurrogate(value))
+            throw new BadRequestException($"{key} '{RequestReading.Shorten(value)}' is not a valid name: use {(allowEmpty ? 0 : 1)}-{AgentGrain.MaxTextLength} characters, no control characters");
         return value;
     }
 

@@ -26,6 +26,10 @@ public static partial class RequestReading
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*(::[A-Za-z_][A-Za-z0-9_]*)*$", RegexOptions.CultureInvariant)]
     public static partial Regex EntityTypeShape();
 
+    /// <summary>The end of an ISO-8601 time with its offset: <c>Z</c>, <c>+02:00</c>, <c>-0500</c>.</summary>
+    [GeneratedRegex(@"T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    public static partial Regex TimeZoneSuffix();
+
     public static async Task<JsonObject> ReadObjectAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         if (request.ContentLength > MaxBodyBytes)
@@ -99,6 +103,17 @@ public static partial class RequestReading
         _ => "a value",
     };
 
+    /// <summary>Whether the text holds a UTF-16 surrogate without its pair (no UTF-8 encodes it: storage and signing would fail on it).</summary>
+    public static bool HasLoneSurrogate(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
+            else if (char.IsSurrogate(text[i])) return true;
+        }
+        return false;
+    }
+
     internal static string Shorten(string value) => value.Length <= 80 ? value : value[..77] + "...";
 
     private static string FirstSentence(string message)
@@ -167,12 +182,17 @@ public sealed class Fields(JsonObject json, string path = "")
         if (text is null) return null;
         if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var value))
             throw new BadRequestException($"{Name(field)} must be an ISO-8601 timestamp, e.g. 2030-01-31T12:00:00Z");
+        // Without an offset the instant depends on whose clock reads it: refused rather than guessed.
+        if (!RequestReading.TimeZoneSuffix().IsMatch(text))
+            throw new BadRequestException($"{Name(field)} must end with a time-zone offset (Z or +hh:mm), e.g. 2030-01-31T12:00:00Z, not '{RequestReading.Shorten(text)}'");
         return value.ToUniversalTime();
     }
 
     public JsonObject? Object(string field, bool required = false)
     {
         var node = Node(field, required, out var present);
+        // An explicit null where an object belongs is a mistake to report, not an absent field to skip past.
+        if (!present && Json.TryGetPropertyValue(field, out var given) && given is null) throw new BadRequestException($"{Name(field)} must be an object, not null");
         if (!present) return null;
         return node as JsonObject ?? throw new BadRequestException($"{Name(field)} must be an object, not {RequestReading.Kind(node)}");
     }
