@@ -1,11 +1,10 @@
 using System.Net;
 using System.Text.Json.Serialization;
 using Azure.Data.Tables;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Orleans.Clustering.AzureStorage;
-using RuntimeAuthz.Grains;
 using RuntimeAuthz.Silo.Configuration;
+using RuntimeAuthz.Silo.Health;
 using RuntimeAuthz.Silo.Http;
 using RuntimeAuthz.Silo.Security;
 using RuntimeAuthz.Grains.Governance;
@@ -73,7 +72,7 @@ public static class SiloHost
         {
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
         });
-        builder.Services.AddHealthChecks().AddCheck<PolicyCacheHealthCheck>("policy-cache", tags: ["ready"]);
+        builder.Services.AddReadinessChecks();
         builder.Services.AddCallerAuthentication(config);
         builder.Services.AddCallerRateLimiting(config);
         builder.Services.AddSingleton<PublicAddress>();
@@ -117,13 +116,4 @@ public static class StartupFailure
     };
 
     private static string FirstLine(string text) => text.Split('\n', 2)[0].Trim();
-}
-
-/// <summary>Ready once this silo's policy cache has synchronized with the policy grain (loaded, or known empty).</summary>
-public sealed class PolicyCacheHealthCheck(PolicyCache cache) : IHealthCheck
-{
-    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-        Task.FromResult(cache.IsSynchronized
-            ? HealthCheckResult.Healthy($"policy version {cache.Version}")
-            : HealthCheckResult.Unhealthy("the policy cache has not synchronized with the cluster yet"));
 }

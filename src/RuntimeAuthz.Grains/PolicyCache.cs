@@ -23,6 +23,11 @@ public sealed class PolicyCache(IGrainFactory grainFactory, ILogger<PolicyCache>
     /// <summary>True once the cache has asked the policy grain at least once (so an empty cache means "nothing published").</summary>
     public bool IsSynchronized => synchronized;
 
+    /// <summary>When (host time) the refresh loop last heard the policy grain's current version; null before the first time.</summary>
+    public DateTimeOffset? ConfirmedAt { get; private set; }
+
+    public void MarkConfirmed(DateTimeOffset at) => ConfirmedAt = at;
+
     /// <summary>Installs a compiled policy if it is newer than the current one.</summary>
     public bool TryInstall(CompiledPolicy policy)
     {
@@ -149,6 +154,7 @@ public sealed class PolicyCacheService(
                     nextSubscribe = hostTime.GetUtcNow() + ResubscribeInterval;
                 }
                 await cache.RefreshAsync(cancellationToken);
+                cache.MarkConfirmed(hostTime.GetUtcNow());
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
