@@ -30,6 +30,9 @@ public sealed class AzuriteServer : IAsyncDisposable
     }
 
     public int Port { get; }
+
+    /// <summary>The azurite-table process (tests stop and continue it to simulate stalled storage).</summary>
+    public int ProcessId => process.Id;
     public string DataDirectory { get; }
 
     public string ConnectionString =>
