@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using RuntimeAuthz.Cluster.Tests.Infrastructure;
+using RuntimeAuthz.Silo.Http;
 
 namespace RuntimeAuthz.Cluster.Tests.Hardening;
 
@@ -53,14 +54,16 @@ public sealed class HostileInputTests(ClusterEnvironment env)
     {
         var http = (await env.GetSharedHostAsync()).Http;
 
-        var deep = await http.PostJsonAsync("/access/v1/evaluation", Evaluation + $$"""{"session_id":"s","tool_input":{{Deep(80)}}}}""");
-        var longString = await http.PostJsonAsync("/v1/sessions/s1/outcomes", $$"""{"decisionId":"x","output":{"text":"{{new string('x', Http.JsonInputGuard.MaxStringLength + 1)}}"}}""");
-        var longKey = await http.PostJsonAsync("/v1/agents", $$"""{"id":"s1","name":"n","owner":"o","fleet":"f","labels":{"{{new string('k', Http.JsonInputGuard.MaxKeyLength + 1)}}":"v"}}""");
+        var deep = await http.PostJsonAsync("/access/v1/evaluation", Evaluation + """{"session_id":"s","tool_input":""" + Deep(80) + "}}");
+        var longString = await http.PostJsonAsync("/v1/sessions/s1/outcomes",
+            """{"decisionId":"x","output":{"text":""" + "\"" + new string('x', JsonInputGuard.MaxStringLength + 1) + "\"}}");
+        var longKey = await http.PostJsonAsync("/v1/agents",
+            """{"id":"s1","name":"n","owner":"o","fleet":"f","labels":{""" + "\"" + new string('k', JsonInputGuard.MaxKeyLength + 1) + "\":\"v\"}}");
 
         Assert.Contains("context.tool_input.a.a.a", deep.AssertProblem(HttpStatusCode.BadRequest), StringComparison.Ordinal);
-        Assert.Contains($"nested deeper than {Http.JsonInputGuard.MaxDepth} levels", deep.AssertProblem(HttpStatusCode.BadRequest), StringComparison.Ordinal);
-        Assert.Contains($"output.text is longer than {Http.JsonInputGuard.MaxStringLength} characters", longString.AssertProblem(HttpStatusCode.BadRequest), StringComparison.Ordinal);
-        Assert.Contains($"is a key longer than {Http.JsonInputGuard.MaxKeyLength} characters", longKey.AssertProblem(HttpStatusCode.BadRequest), StringComparison.Ordinal);
+        Assert.Contains($"nested deeper than {JsonInputGuard.MaxDepth} levels", deep.AssertProblem(HttpStatusCode.BadRequest), StringComparison.Ordinal);
+        Assert.Contains($"output.text is longer than {JsonInputGuard.MaxStringLength} characters", longString.AssertProblem(HttpStatusCode.BadRequest), StringComparison.Ordinal);
+        Assert.Contains($"is a key longer than {JsonInputGuard.MaxKeyLength} characters", longKey.AssertProblem(HttpStatusCode.BadRequest), StringComparison.Ordinal);
     }
 
     [Theory]

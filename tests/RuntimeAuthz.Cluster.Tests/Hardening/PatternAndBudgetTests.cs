@@ -19,9 +19,16 @@ public sealed class PatternAndBudgetTests(ClusterEnvironment env)
         http.PostJsonAsync($"/v1/agents/{agent}/grants",
             $$"""{"actions":["{{action}}"],"resources":[{{System.Text.Json.JsonSerializer.Serialize(resource)}}],"expiresAt":"2099-01-01T00:00:00Z"}""");
 
-    private static async Task<HttpReply> ReadAsync(HttpClient http, string session, string documentId, string? input = null) =>
-        await http.PostJsonAsync($"/v1/sessions/{session}/decisions",
-            $$"""{"action":"read_file","resource":{"type":"Document","id":{{System.Text.Json.JsonSerializer.Serialize(documentId)}},"properties":{"fleet":"research"}}{{(input is null ? "" : ",\"input\":" + input)}}}""");
+    private static Task<HttpReply> ReadAsync(HttpClient http, string session, string documentId, string? input = null)
+    {
+        var body = new System.Text.Json.Nodes.JsonObject
+        {
+            ["action"] = "read_file",
+            ["resource"] = new System.Text.Json.Nodes.JsonObject { ["type"] = "Document", ["id"] = documentId, ["properties"] = new System.Text.Json.Nodes.JsonObject { ["fleet"] = "research" } },
+        };
+        if (input is not null) body["input"] = System.Text.Json.Nodes.JsonNode.Parse(input);
+        return http.PostJsonAsync($"/v1/sessions/{session}/decisions", body.ToJsonString());
+    }
 
     [Fact]
     public async Task A_backtracking_glob_of_one_grant_does_not_stop_another_grant_from_allowing()
@@ -75,7 +82,7 @@ public sealed class PatternAndBudgetTests(ClusterEnvironment env)
             (await ReadAsync(http, session, "d", """{"text":"aaaaaaaaab"}""")).Json["outcome"]!.GetValue<string>() == "Allow");
 
         // (input length + 1) x (wildcards + 1) work units: 600,001 x 11 is past the default budget of 4,000,000.
-        var huge = await ReadAsync(http, session, "d", $$"""{"text":"{{new string('a', 600_000)}}b"}""");
+        var huge = await ReadAsync(http, session, "d", "{\"text\":\"" + new string('a', 600_000) + "b\"}");
 
         Assert.Equal("Deny", huge.Json["outcome"]!.GetValue<string>());
         Assert.Equal("evaluation-budget-exceeded", huge.Json["denyReason"]!.GetValue<string>());
