@@ -190,9 +190,9 @@ public sealed class Fields(JsonObject json, string path = "")
 
     public JsonObject? Object(string field, bool required = false)
     {
-        var node = Node(field, required, out var present);
         // An explicit null where an object belongs is a mistake to report, not an absent field to skip past.
-        if (!present && Json.TryGetPropertyValue(field, out var given) && given is null) throw new BadRequestException($"{Name(field)} must be an object, not null");
+        if (Json.TryGetPropertyValue(field, out var given) && given is null) throw new BadRequestException($"{Name(field)} must be an object, not null");
+        var node = Node(field, required, out var present);
         if (!present) return null;
         return node as JsonObject ?? throw new BadRequestException($"{Name(field)} must be an object, not {RequestReading.Kind(node)}");
     }
