@@ -21,7 +21,15 @@ public static class JsonCanonicalizer
     public static string Canonicalize(JsonElement element)
     {
         var builder = new StringBuilder();
-        Write(builder, element);
+        try
+        {
+            Write(builder, element);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // System.Text.Json reads a lone escaped surrogate ("\ud800") only when the text is taken: no canonical form exists.
+            throw new JsonException($"the JSON holds text that is not valid Unicode: {ex.Message}", ex);
+        }
         return builder.ToString();
     }
 
