@@ -160,9 +160,9 @@ public sealed class HttpFuzzTests(ClusterEnvironment env, ITestOutputHelper outp
         var headers = new List<(string, string)>();
         // Header values stay printable ASCII: the client refuses anything else before it reaches the server.
         if (random.Next(4) == 0) headers.Add(("X-Request-ID", random.Next(2) == 0 ? new string('r', random.Next(1, 9000)) : Pick(random, HeaderText)));
-        if (random.Next(6) == 0) headers.Add(("Accept", Pick(random, ["application/xml", "*/*", "text/html;q=0.1", "application/json;q=x"])));
+        if (random.Next(6) == 0) headers.Add(("Accept", Pick(random, new[] { "application/xml", "*/*", "text/html;q=0.1", "application/json;q=x" })));
         if (random.Next(10) == 0) headers.Add(("If-None-Match", Pick(random, HeaderText)));
-        var (contentType, body) = target.Method is "GET" or "HEAD" && random.Next(8) != 0 ? (null, null) : Body(random, session);
+        var (contentType, body) = target.Method is "GET" or "HEAD" && random.Next(8) != 0 ? ((string?)null, (byte[]?)null) : Body(random, session);
         return new FuzzRequest(index, target.Method, path.ToString(), contentType, body, caller, headers);
     }
 
@@ -177,14 +177,14 @@ public sealed class HttpFuzzTests(ClusterEnvironment env, ITestOutputHelper outp
     };
 
     /// <summary>Percent-encoded UTF-8; a lone surrogate (which has no UTF-8) as the bytes a careless encoder would send.</summary>
-    private static string Escape(string text) => text.Any(char.IsSurrogate) && !text.Contains('😀') ? "%ED%A0%80" : Uri.EscapeDataString(text);
+    private static string Escape(string text) => text.Any(char.IsSurrogate) && !text.Contains("😀", StringComparison.Ordinal) ? "%ED%A0%80" : Uri.EscapeDataString(text);
 
     private static string Query(Random random)
     {
         var parts = new List<string>();
         for (var i = random.Next(1, 4); i > 0; i--)
         {
-            var key = Pick(random, ["limit", "continuation", "from", "to", "status", "agent", "fleet", "verify", "format", "x"]);
+            var key = Pick(random, new[] { "limit", "continuation", "from", "to", "status", "agent", "fleet", "verify", "format", "x" });
             var value = random.Next(3) switch { 0 => random.Next(-5, 100_000).ToString(CultureInfo.InvariantCulture), 1 => "%ZZ%FF", _ => Escape(Pick(random, HostileText)) };
             parts.Add($"{key}={value}");
         }
@@ -240,11 +240,11 @@ public sealed class HttpFuzzTests(ClusterEnvironment env, ITestOutputHelper outp
             0 => "null",
             1 => random.Next(2) == 0 ? "true" : "false",
             2 => random.Next(-10, 100_000).ToString(CultureInfo.InvariantCulture),
-            3 => Pick(random, ["1e400", "-0", "123456789012345678901234567890", "1.5", "9223372036854775807", "-9223372036854775809", "0.000001"]),
+            3 => Pick(random, new[] { "1e400", "-0", "123456789012345678901234567890", "1.5", "9223372036854775807", "-9223372036854775809", "0.000001" }),
             4 => new string('[', 70) + new string(']', 70),
             5 => Quote(session, random),
             6 => Quote("demo-agent", random),
-            7 => Quote(Pick(random, ["agent", "Document", "read_file", "search_web", "Document::*", "request", "response", "research"]), random),
+            7 => Quote(Pick(random, new[] { "agent", "Document", "read_file", "search_web", "Document::*", "request", "response", "research" }), random),
             8 => Quote(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero).AddHours(random.Next(-72, 24 * 400)).ToString("O", CultureInfo.InvariantCulture), random),
             9 => Quote(RandomGuid(random).ToString(), random),
             _ => Quote(Pick(random, HostileText), random),
