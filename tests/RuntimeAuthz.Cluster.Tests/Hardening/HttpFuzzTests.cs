@@ -176,8 +176,11 @@ public sealed class HttpFuzzTests(ClusterEnvironment env, ITestOutputHelper outp
         _ => Escape(Pick(random, HostileText)),
     };
 
-    /// <summary>Percent-encoded UTF-8; a lone surrogate (which has no UTF-8) as the bytes a careless encoder would send.</summary>
-    private static string Escape(string text) => text.Any(char.IsSurrogate) && !text.Contains("😀", StringComparison.Ordinal) ? "%ED%A0%80" : Uri.EscapeDataString(text);
+    /// <summary>
+    /// Percent-encoded UTF-8; a lone surrogate (which has no UTF-8) as the bytes a careless encoder would send; an empty
+    /// value as a space (an empty first segment would make the path "//host/..." and leave the silo).
+    /// </summary>
+    private static string Escape(string text) => text.Length == 0 ? "%20" : text.Any(char.IsSurrogate) && !text.Contains("😀", StringComparison.Ordinal) ? "%ED%A0%80" : Uri.EscapeDataString(text);
 
     private static string Query(Random random)
     {
