@@ -26,8 +26,9 @@ internal static class PatternBenchmark
         new("probe: */*/*/*/*.pdf vs a/a/…x.txt (the 105 ms case)", "*/*/*/*/*.pdf", n => Repeat("a/", n - 5) + "x.txt"),
         new("15 × *a then *b vs aaa…ab (match)", string.Concat(Enumerable.Repeat("*a", ResourcePattern.MaxGlobWildcards - 1)) + "*b", n => new string('a', n - 1) + "b"),
         new("*a{120}ba{119}* (longest run) vs aaa…", "*" + new string('a', 120) + "b" + new string('a', 119) + "*", n => new string('a', n)),
-        new("15 × (*a{14}b) then * vs 14 runs, then a{14}c…", string.Concat(Enumerable.Repeat("*" + Run15, ResourcePattern.MaxGlobWildcards - 1)) + "*",
-            n => (string.Concat(Enumerable.Repeat(Run15, 14)) + Repeat(new string('a', 14) + "c", n))[..n]),
+        new("*c* vs aaa… (a run found nowhere: one scan)", "*c*", n => new string('a', n)),
+        new("15 × (*a{14}b) then * vs a{14}c… with 14 runs at the end", string.Concat(Enumerable.Repeat("*" + Run15, ResourcePattern.MaxGlobWildcards - 1)) + "*",
+            n => Repeat(new string('a', 14) + "c", Math.Max(0, n - 14 * Run15.Length)) + string.Concat(Enumerable.Repeat(Run15, Math.Min(14, n / Run15.Length)))),
     ];
 
     public static int Run(string[] args)
