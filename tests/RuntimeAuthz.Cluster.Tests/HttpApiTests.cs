@@ -187,7 +187,6 @@ public sealed class HttpApiTests(ClusterEnvironment env)
     [Theory]
     [InlineData("{\"fleet\":\"research\",\"size\":1.5}")]
     [InlineData("{\"fleet\":\"research\",\"size\":1e30}")]
-    [InlineData("{\"fleet\":\"research\",\"size\":123456789012345678901234567890}")]
     [InlineData("{\"fleet\":\"research\",\"owner\":{\"__entity\":{\"type\":\"User\"}}}")]
     [InlineData("{\"fleet\":\"research\",\"limit\":{\"__extn\":{\"fn\":\"nonsense\",\"arg\":\"1\"}}}")]
     [InlineData("{\"fleet\":\"research\",\"tags\":[1,\"a\",null]}")]
@@ -209,7 +208,7 @@ public sealed class HttpApiTests(ClusterEnvironment env)
     {
         var http = await HttpAsync();
         var reply = await http.PostJsonAsync("/v1/agents", """{"id":"dup-agent","id":"other","name":"n","owner":"o","fleet":"f"}""");
-        Assert.Contains("not valid JSON", reply.AssertProblem(HttpStatusCode.BadRequest));
+        Assert.Contains("id is given twice (duplicate key)", reply.AssertProblem(HttpStatusCode.BadRequest));
     }
 
     [Fact]

@@ -48,11 +48,7 @@ public sealed class PolicyCacheHealthCheck(PolicyCache cache, TimeProvider time)
 /// client: while storage is stopped, stalled or refusing the credentials, no decision can be recorded, so none
 /// can be allowed. The check reads the latest probe's outcome (a readiness request never waits on storage).
 /// </summary>
-public sealed class EvidenceStoreProbe(
-    [FromKeyedServices(EvidenceServices.TableClientKey)] TableServiceClient client,
-    IOptions<EvidenceOptions> options,
-    TimeProvider time,
-    ILogger<EvidenceStoreProbe> logger) : BackgroundService, IHealthCheck
+public sealed class EvidenceStoreProbe(IServiceProvider services, TimeProvider time, ILogger<EvidenceStoreProbe> logger) : BackgroundService, IHealthCheck
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
@@ -65,7 +61,10 @@ public sealed class EvidenceStoreProbe(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var table = client.GetTableClient(options.Value.Table);
+        // Resolved here, not in the constructor: hosted services are built before options are validated, and
+        // resolving the client would report one invalid setting instead of all of them.
+        var table = services.GetRequiredKeyedService<TableServiceClient>(EvidenceServices.TableClientKey)
+            .GetTableClient(services.GetRequiredService<IOptions<EvidenceOptions>>().Value.Table);
         while (!stoppingToken.IsCancellationRequested)
         {
             using (var limit = new CancellationTokenSource(Timeout, time))
