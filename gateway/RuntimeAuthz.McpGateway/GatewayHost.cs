@@ -75,6 +75,7 @@ public static class GatewayHost
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<AuthorizationEnforcer>>()));
         services.AddSingleton<DownstreamServers>();
         services.AddHostedService(sp => sp.GetRequiredService<DownstreamServers>());
+        services.AddHostedService<TrustedAnnotations>();
         services.AddSingleton<CallableTools>();
         services.AddSingleton<ToolCallGate>();
 

@@ -41,6 +41,12 @@ public sealed class ClusterOptions
     /// <summary>On a development silo only: the development issuer identity to take, e.g. <c>pep:*</c>.</summary>
     public string? DevelopmentIdentity { get; set; }
 
+    /// <summary>
+    /// A file holding a token that may publish the action catalog (<c>governance</c>): when given, the annotations of the
+    /// trusted servers' tools are merged into the cluster's catalog at start. Without it they are not used.
+    /// </summary>
+    public string? CatalogTokenFile { get; set; }
+
     /// <summary>How long an upstream token the cluster accepted is trusted without asking again (0..300 s; never past its expiry).</summary>
     public int IdentityCacheSeconds { get; set; } = 60;
 }
@@ -123,6 +129,8 @@ public static partial class GatewayOptionsValidation
                 }
                 break;
         }
+        if (cluster.CatalogTokenFile is { } catalogFile && !File.Exists(catalogFile))
+            problems.Add($"Gateway:Cluster:CatalogTokenFile '{catalogFile}' does not exist");
         if (cluster.IdentityCacheSeconds is < 0 or > 300) problems.Add($"Gateway:Cluster:IdentityCacheSeconds must be 0..300, not {cluster.IdentityCacheSeconds}");
         if (options.ApprovalWaitSeconds is < 0 or > 3600) problems.Add($"Gateway:ApprovalWaitSeconds must be 0..3600, not {options.ApprovalWaitSeconds}");
         if (options.DecisionTimeoutSeconds is < 1 or > 300) problems.Add($"Gateway:DecisionTimeoutSeconds must be 1..300, not {options.DecisionTimeoutSeconds}");

@@ -1,0 +1,68 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using ModelContextProtocol;
+using RuntimeAuthz.Cluster.Tests.Infrastructure;
+using RuntimeAuthz.McpGateway.Tests.Infrastructure;
+
+namespace RuntimeAuthz.McpGateway.Tests;
+
+/// <summary>Who may call the gateway, and calls it cannot map: clear refusals, nothing forwarded.</summary>
+[Collection(GatewayCollection.Name)]
+public sealed class GatewayInputTests(GatewayEnvironment env)
+{
+    private const string Initialize = """{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}""";
+
+    [Theory]
+    [InlineData(null, HttpStatusCode.Unauthorized, "bearer token is required")]
+    [InlineData("not-a-jwt", HttpStatusCode.Unauthorized, "refused the token")]
+    [InlineData("pep", HttpStatusCode.Forbidden, "must be an agent's")]
+    public async Task Only_an_agent_token_the_cluster_accepts_opens_an_MCP_session(string? token, HttpStatusCode status, string says)
+    {
+        using var http = new HttpClient { BaseAddress = env.Gateway.BaseAddress };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/mcp") { Content = new StringContent(Initialize, Encoding.UTF8, "application/json") };
+        request.Headers.Accept.ParseAdd("application/json, text/event-stream");
+        var bearer = token == "pep" ? TestTokens.ForPep("some-pep", "*") : token;
+        if (bearer is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+
+        using var response = await http.SendAsync(request);
+
+        Assert.Equal(status, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains(says, await response.Content.ReadAsStringAsync());
+        if (status == HttpStatusCode.Unauthorized) Assert.StartsWith("Bearer", response.Headers.WwwAuthenticate.ToString());
+    }
+
+    [Fact]
+    public async Task Health_is_anonymous_and_nothing_else_is_served()
+    {
+        using var http = new HttpClient { BaseAddress = env.Gateway.BaseAddress };
+
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/live")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/v1/sessions")).StatusCode);
+    }
+
+    [Fact]
+    public async Task An_unknown_tool_is_a_protocol_error_naming_it()
+    {
+        var agent = await env.RegisterAgentAsync("lost");
+        await using var client = await GatewayEnvironment.ConnectAsync(env.Gateway, TestTokens.ForAgent(agent));
+
+        var error = await Assert.ThrowsAsync<McpProtocolException>(async () => await client.CallToolAsync("fs.delete_everything"));
+
+        Assert.Contains("unknown tool 'fs.delete_everything'", error.Message);
+    }
+
+    [Fact]
+    public async Task A_resource_argument_that_is_not_a_string_is_refused_before_any_decision()
+    {
+        var agent = await env.RegisterAgentAsync("typo");
+        await using var client = await GatewayEnvironment.ConnectAsync(env.Gateway, TestTokens.ForAgent(agent));
+
+        var result = await client.CallToolAsync("fs.read_text_file", new Dictionary<string, object?> { ["path"] = 42 });
+
+        Assert.True(result.IsError);
+        Assert.Contains("argument 'path' names the resource this call acts on and must be a non-empty string", GatewayEndToEndTests.Text(result));
+        Assert.Empty(await env.SessionsOfAsync(agent));
+    }
+}
