@@ -83,7 +83,7 @@ public sealed class ClusterTokenAuthentication(
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         WriteProblemAsync(Context, StatusCodes.Status403Forbidden, "Forbidden",
-            "the MCP gateway serves agents: the token must be an agent's (it names agent_id)");
+            "the MCP gateway serves agents: the token must be an agent token (one that names agent_id)");
 
     internal static Task WriteProblemAsync(HttpContext context, int status, string title, string detail)
     {

@@ -123,8 +123,9 @@ public sealed class GatewayEndToEndTests(GatewayEnvironment env)
         var refusal = Refusal(moved);
         Assert.Equal("denied", refusal["kind"]!.GetValue<string>());
         Assert.Equal("not-permitted", refusal["denyReason"]!.GetValue<string>());
-        Assert.Equal(["files-are-never-moved-away"], refusal["policyIds"]!.AsArray().Select(p => p!.GetValue<string>()).ToArray());
-        Assert.Contains("files-are-never-moved-away", Text(moved));
+        // The forbid is the third policy of the text: its id is policy2.
+        Assert.Equal(["policy2"], refusal["policyIds"]!.AsArray().Select(p => p!.GetValue<string>()).ToArray());
+        Assert.Contains("denied (not-permitted) by policy policy2", Text(moved));
         Assert.Equal("must stay", await File.ReadAllTextAsync(file));
         Assert.False(File.Exists(destination));
         var sessionId = Assert.Single(await env.SessionsOfAsync(agent));

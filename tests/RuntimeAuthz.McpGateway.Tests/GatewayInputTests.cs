@@ -16,7 +16,7 @@ public sealed class GatewayInputTests(GatewayEnvironment env)
     [Theory]
     [InlineData(null, HttpStatusCode.Unauthorized, "bearer token is required")]
     [InlineData("not-a-jwt", HttpStatusCode.Unauthorized, "refused the token")]
-    [InlineData("pep", HttpStatusCode.Forbidden, "must be an agent's")]
+    [InlineData("pep", HttpStatusCode.Forbidden, "must be an agent token")]
     public async Task Only_an_agent_token_the_cluster_accepts_opens_an_MCP_session(string? token, HttpStatusCode status, string says)
     {
         using var http = new HttpClient { BaseAddress = env.Gateway.BaseAddress };
@@ -36,10 +36,13 @@ public sealed class GatewayInputTests(GatewayEnvironment env)
     [Fact]
     public async Task Health_is_anonymous_and_nothing_else_is_served()
     {
-        using var http = new HttpClient { BaseAddress = env.Gateway.BaseAddress };
+        using var anonymous = new HttpClient { BaseAddress = env.Gateway.BaseAddress };
+        using var agent = new HttpClient { BaseAddress = env.Gateway.BaseAddress };
+        agent.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TestTokens.ForAgent(await env.RegisterAgentAsync("prober")));
 
-        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/live")).StatusCode);
-        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/v1/sessions")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/health/live")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/v1/sessions")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await agent.GetAsync("/v1/sessions")).StatusCode);
     }
 
     [Fact]

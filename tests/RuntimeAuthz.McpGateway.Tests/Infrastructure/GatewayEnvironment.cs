@@ -22,7 +22,7 @@ public sealed class GatewayEnvironment : IAsyncLifetime
     public const string GatewaySubject = "mcp-gateway";
     public const string AgentOwner = "owner@tests.invalid";
 
-    /// <summary>Policy ids are the @id annotations; the gateway reports them in refusals.</summary>
+    /// <summary>Policy ids are policy0, policy1, ... in text order (the @id annotations name them for people).</summary>
     public const string Policies = """
         @id("reads-are-allowed")
         permit (principal, action, resource) when { context.action.category == "read" };
@@ -59,6 +59,8 @@ public sealed class GatewayEnvironment : IAsyncLifetime
     public string Files => Path.Combine(_root, "files");
     public string PepTokenFile { get; private set; } = null!;
     public string GovernanceTokenFile { get; private set; } = null!;
+    /// <summary>A gateway token that may also read agents' grants (to hide tools they can never call).</summary>
+    public string PepReaderTokenFile { get; private set; } = null!;
     public RunningGateway Gateway { get; private set; } = null!;
 
     public async Task InitializeAsync()
@@ -72,6 +74,7 @@ public sealed class GatewayEnvironment : IAsyncLifetime
         AdminHttp = TestTokens.Client(Silos[0].BaseAddress, TestTokens.Mint(TestTokens.AdminSubject, ["admin"], lifetime: TimeSpan.FromDays(1)));
         await Admin.PublishPolicyAsync(new PublishPolicyRequest(Policies, null, "MCP gateway tests"));
         PepTokenFile = WriteSecret("pep.token", TestTokens.Mint(GatewaySubject, ["pep"], agents: ["*"], lifetime: TimeSpan.FromDays(1)));
+        PepReaderTokenFile = WriteSecret("pep-reader.token", TestTokens.Mint(GatewaySubject, ["pep", "responder"], agents: ["*"], lifetime: TimeSpan.FromDays(1)));
         GovernanceTokenFile = WriteSecret("governance.token", TestTokens.Mint("gateway-catalog", ["governance"], lifetime: TimeSpan.FromDays(1)));
         Gateway = await StartGatewayAsync(Silos[0].BaseAddress);
     }
@@ -142,6 +145,15 @@ public sealed class GatewayEnvironment : IAsyncLifetime
 
     public Task<RunningGateway> StartGatewayAsync(Uri cluster, int approvalWaitSeconds = 60) => StartGatewayAsync(GatewayConfig(cluster, approvalWaitSeconds));
 
+    /// <summary>A web host on a free loopback port, stopped at the end of the run.</summary>
+    public async Task<RunningWebHost> StartWebHostAsync(WebApplication app)
+    {
+        await app.StartAsync();
+        var host = new RunningWebHost(app, AddressOf(app));
+        _owned.Add(host);
+        return host;
+    }
+
     public async Task<RunningGateway> StartGatewayAsync(JsonObject config)
     {
         var file = WriteSecret($"gateway-{Guid.NewGuid():N}.json", config.ToJsonString());
@@ -153,12 +165,12 @@ public sealed class GatewayEnvironment : IAsyncLifetime
         return gateway;
     }
 
-    /// <summary>A new agent (owned by <see cref="AgentOwner"/>) with a day's delegation of <see cref="DelegatedActions"/> on every resource.</summary>
-    public async Task<string> RegisterAgentAsync(string prefix)
+    /// <summary>A new agent (owned by <see cref="AgentOwner"/>) with a day's delegation of <paramref name="actions"/> (default <see cref="DelegatedActions"/>) on every resource.</summary>
+    public async Task<string> RegisterAgentAsync(string prefix, IReadOnlyList<string>? actions = null)
     {
         var id = $"{prefix}-{Guid.NewGuid():N}"[..Math.Min(prefix.Length + 13, 60)];
         await Admin.RegisterAgentAsync(new RegisterAgentRequest(id, prefix, AgentOwner, "mcp-tests"));
-        await Admin.GrantDelegationAsync(id, new GrantDelegationRequest(DelegatedActions, ["*"], DateTimeOffset.UtcNow.AddDays(1), "MCP gateway tests"));
+        await Admin.GrantDelegationAsync(id, new GrantDelegationRequest(actions ?? DelegatedActions, ["*"], DateTimeOffset.UtcNow.AddDays(1), "MCP gateway tests"));
         return id;
     }
 
