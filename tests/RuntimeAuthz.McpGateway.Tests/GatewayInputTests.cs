@@ -46,6 +46,19 @@ public sealed class GatewayInputTests(GatewayEnvironment env)
     }
 
     [Fact]
+    public async Task A_client_preferring_the_sessionless_protocol_falls_back_to_a_session_and_is_decided()
+    {
+        var agent = await env.RegisterAgentAsync("modern");
+        await using (var client = await GatewayEnvironment.ConnectAsync(env.Gateway, TestTokens.ForAgent(agent), protocolVersion: null))
+        {
+            var echo = await client.CallToolAsync("everything.echo", new Dictionary<string, object?> { ["message"] = "latest" });
+            Assert.NotEqual(true, echo.IsError);
+        }
+
+        Assert.Single(await env.SessionsOfAsync(agent));
+    }
+
+    [Fact]
     public async Task An_unknown_tool_is_a_protocol_error_naming_it()
     {
         var agent = await env.RegisterAgentAsync("lost");

@@ -174,8 +174,8 @@ public sealed class GatewayEnvironment : IAsyncLifetime
         return id;
     }
 
-    /// <summary>An MCP client of <paramref name="gateway"/> with <paramref name="token"/> (a session-capable protocol version).</summary>
-    public static async Task<McpClient> ConnectAsync(RunningGateway gateway, string token)
+    /// <summary>An MCP client of <paramref name="gateway"/> with <paramref name="token"/> (by default a session-capable protocol version).</summary>
+    public static async Task<McpClient> ConnectAsync(RunningGateway gateway, string token, string? protocolVersion = "2025-11-25")
     {
         var transport = new HttpClientTransport(new HttpClientTransportOptions
         {
@@ -183,7 +183,7 @@ public sealed class GatewayEnvironment : IAsyncLifetime
             TransportMode = HttpTransportMode.StreamableHttp,
             AdditionalHeaders = new Dictionary<string, string> { ["Authorization"] = "Bearer " + token },
         });
-        return await McpClient.CreateAsync(transport, new McpClientOptions { ProtocolVersion = "2025-11-25" });
+        return await McpClient.CreateAsync(transport, new McpClientOptions { ProtocolVersion = protocolVersion });
     }
 
     /// <summary>The agent's sessions (ids), newest last.</summary>
