@@ -84,7 +84,7 @@ public sealed class GatewayEndToEndTests(GatewayEnvironment env)
     [Fact]
     public async Task An_approval_not_given_in_time_answers_pending_and_the_retried_call_waits_on_the_same_approval()
     {
-        var gateway = await env.StartGatewayAsync(env.Silos[1].BaseAddress, approvalWaitSeconds: 0);
+        var gateway = await env.GetUnheldGatewayAsync();
         var agent = await env.RegisterAgentAsync("retrier");
         var file = Path.Combine(env.Files, $"{agent}-later.txt");
         var arguments = new Dictionary<string, object?> { ["path"] = file, ["content"] = "after approval" };
@@ -106,6 +106,25 @@ public sealed class GatewayEndToEndTests(GatewayEnvironment env)
         Assert.NotEqual(true, retried.IsError);
         Assert.Equal("after approval", await File.ReadAllTextAsync(file));
         Assert.Single(await env.Approver.ListApprovalsAsync(), a => a.AgentId == agent);
+    }
+
+    [Fact]
+    public async Task A_rejected_approval_is_answered_as_rejected_and_the_call_never_runs()
+    {
+        var gateway = await env.GetUnheldGatewayAsync();
+        var agent = await env.RegisterAgentAsync("rejected");
+        var file = Path.Combine(env.Files, $"{agent}-never.txt");
+        var arguments = new Dictionary<string, object?> { ["path"] = file, ["content"] = "should not be written" };
+        await using var client = await GatewayEnvironment.ConnectAsync(gateway, TestTokens.ForAgent(agent));
+        var approvalId = Refusal(await client.CallToolAsync("fs.write_file", arguments))["approvalId"]!.GetValue<string>();
+
+        await env.Approver.RejectAsync(approvalId, "not this file");
+        var retried = await client.CallToolAsync("fs.write_file", arguments);
+
+        Assert.True(retried.IsError);
+        Assert.Equal("approval-rejected", Refusal(retried)["kind"]!.GetValue<string>());
+        Assert.Contains("not this file", Text(retried));
+        Assert.False(File.Exists(file));
     }
 
     [Fact]

@@ -46,6 +46,8 @@ public sealed class GatewayEnvironment : IAsyncLifetime
         ["fs_read_text_file", "fs_list_directory", "fs_write_file", "fs_move_file", "fs_create_directory", "everything_echo"];
 
     private readonly List<IAsyncDisposable> _owned = [];
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private RunningGateway? _unheld;
     private readonly string _clusterId = "mcpgw-" + Guid.NewGuid().ToString("N")[..10];
 
     public AzuriteServer Azurite { get; private set; } = null!;
@@ -142,6 +144,20 @@ public sealed class GatewayEnvironment : IAsyncLifetime
 
     public static string NodeServer(string package) =>
         Path.Combine(RepoPaths.Root, "node_modules", "@modelcontextprotocol", package, "dist", "index.js");
+
+    /// <summary>A gateway on the second silo that holds no call for approval (answers pending at once), shared by the tests that need one.</summary>
+    public async Task<RunningGateway> GetUnheldGatewayAsync()
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            return _unheld ??= await StartGatewayAsync(Silos[1].BaseAddress, approvalWaitSeconds: 0);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
 
     public Task<RunningGateway> StartGatewayAsync(Uri cluster, int approvalWaitSeconds = 60) => StartGatewayAsync(GatewayConfig(cluster, approvalWaitSeconds));
 
