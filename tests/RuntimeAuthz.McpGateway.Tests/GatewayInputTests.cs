@@ -34,6 +34,38 @@ public sealed class GatewayInputTests(GatewayEnvironment env)
     }
 
     [Fact]
+    public async Task Another_agent_cannot_use_an_agents_MCP_session()
+    {
+        var owner = await env.RegisterAgentAsync("owner");
+        var intruder = await env.RegisterAgentAsync("intruder");
+        using var http = new HttpClient { BaseAddress = env.Gateway.BaseAddress };
+        using var initialized = await http.SendAsync(McpRequest(Initialize, TestTokens.ForAgent(owner), session: null));
+        var session = initialized.Headers.GetValues("Mcp-Session-Id").Single();
+
+        const string call = """{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"everything.echo","arguments":{"message":"mine now"}}}""";
+        using var hijack = await http.SendAsync(McpRequest(call, TestTokens.ForAgent(intruder), session));
+        using var own = await http.SendAsync(McpRequest(call, TestTokens.ForAgent(owner), session));
+
+        Assert.Equal(HttpStatusCode.OK, initialized.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, hijack.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+        Assert.Empty(await env.SessionsOfAsync(intruder));
+    }
+
+    private static HttpRequestMessage McpRequest(string body, string token, string? session)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/mcp") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.Accept.ParseAdd("application/json, text/event-stream");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        if (session is not null)
+        {
+            request.Headers.Add("Mcp-Session-Id", session);
+            request.Headers.Add("MCP-Protocol-Version", "2025-11-25");
+        }
+        return request;
+    }
+
+    [Fact]
     public async Task Health_is_anonymous_and_nothing_else_is_served()
     {
         using var anonymous = new HttpClient { BaseAddress = env.Gateway.BaseAddress };
