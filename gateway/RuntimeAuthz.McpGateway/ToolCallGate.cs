@@ -55,7 +55,7 @@ public sealed class ToolCallGate(DownstreamServers servers, AuthorizationEnforce
         return result.Refusal is { } refusal ? Refused(name, refusal) : result.Value!;
     }
 
-    /// <summary>A result's outcome: its structured content (or its text as <c>{"text": ...}</c>), or an error with its text.</summary>
+    /// <summary>A result's outcome: its structured content (or its text as <c>{"text": ...}</c>, cut at 32 KB), or an error with its text.</summary>
     internal static CallOutcome OutcomeOf(CallToolResult result)
     {
         var text = new StringBuilder();
@@ -67,7 +67,9 @@ public sealed class ToolCallGate(DownstreamServers servers, AuthorizationEnforce
         var truncated = text.Length > MaxOutputText;
         var shown = truncated ? text.ToString(0, MaxOutputText) : text.ToString();
         if (result.IsError == true) return CallOutcome.Failure(shown.Length > 0 ? shown : "the tool reported an error");
-        if (result.StructuredContent is { ValueKind: JsonValueKind.Object } structured) return CallOutcome.Response(structured);
+        // Structured content as it came, unless it is too big to record: then its text, cut.
+        if (result.StructuredContent is { ValueKind: JsonValueKind.Object } structured && structured.GetRawText().Length <= MaxOutputText)
+            return CallOutcome.Response(structured);
         var output = new JsonObject { ["text"] = shown };
         if (truncated) output["truncated"] = true;
         return CallOutcome.Response(JsonSerializer.SerializeToElement(output));
