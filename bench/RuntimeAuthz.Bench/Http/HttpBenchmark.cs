@@ -21,6 +21,7 @@ public static class HttpBenchmark
     private static async Task<int> RunAsync(string[] args)
     {
         if (BenchSupport.HasFlag(args, "--history")) return await HistoryAsync(args);
+        if (BenchSupport.HasFlag(args, "--opens")) return await OpensAsync(args);
         var seconds = BenchSupport.ArgValue(args, "--seconds", 20);
         var warmup = BenchSupport.ArgValue(args, "--warmup", 3);
         var rounds = BenchSupport.ArgValue(args, "--rounds", 2);
@@ -165,6 +166,50 @@ public static class HttpBenchmark
         var (shortP50, longP50) = (p50s["10 earlier"].Average(), p50s[$"{earlier} earlier"].Average());
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"p50 with {earlier} earlier decisions / p50 with 10: {longP50 / shortP50:0.00}x (target: at most 1.2x)"));
+        return 0;
+    }
+
+    /// <summary>
+    /// `http --opens`: sessions opened per second over HTTP (POST /v1/sessions with a pep token), spread
+    /// over `--agents` registered agents, wrk `-c--connections`; CPU per open of the silo, Azurite and wrk.
+    /// </summary>
+    private static async Task<int> OpensAsync(string[] args)
+    {
+        var seconds = BenchSupport.ArgValue(args, "--seconds", 10);
+        var agents = BenchSupport.ArgValue(args, "--agents", 100);
+        var connections = BenchSupport.ArgValue(args, "--connections", 32);
+        var root = RepoPaths.Root;
+        var wrk = Wrk.Ensure();
+        var work = Directory.CreateTempSubdirectory("bench-http-opens-").FullName;
+        await using var azurite = await AzuriteServer.StartAsync();
+        await using var silo = await SiloProcess.StartAsync(root, azurite, evidence: true, Path.Combine(work, "silo.log"));
+        var ids = Enumerable.Range(0, agents).Select(i => "open-agent-" + i.ToString("D5", CultureInfo.InvariantCulture)).ToArray();
+        using (var client = await silo.ConnectClientAsync())
+        {
+            var grains = client.Services.GetRequiredService<IGrainFactory>();
+            foreach (var id in ids)
+            {
+                var registered = await grains.GetGrain<RuntimeAuthz.Contracts.IAgentGrain>(id).Register(new RuntimeAuthz.Contracts.AgentRegistration { Name = "bench", Owner = "bench", Fleet = DecisionWorkload.Fleet });
+                if (!registered.IsSuccess) throw new InvalidOperationException(registered.Message);
+            }
+            await client.StopAsync();
+        }
+        var token = await silo.DevTokenAsync("bench-pep", ["pep"], ["*"]) ?? "";
+        var bodies = Path.Combine(work, "open-sessions.jsonl");
+        await File.WriteAllLinesAsync(bodies, ids.Select(id => new JsonObject { ["agentId"] = id }.ToJsonString()));
+        string[] scriptArgs = ["open", bodies, token];
+        var script = Path.Combine(root, "bench", "http-decisions.lua");
+        await Wrk.RunAsync(wrk, script, silo.BaseAddress, connections, 2, TimeSpan.FromSeconds(2), scriptArgs);
+        var (siloBefore, azuriteBefore) = (silo.ProcessorTime, azurite.ProcessorTime);
+        var opened = await Wrk.RunAsync(wrk, script, silo.BaseAddress, connections, 2, TimeSpan.FromSeconds(seconds), scriptArgs);
+        var (siloCpu, azuriteCpu) = (silo.ProcessorTime - siloBefore, azurite.ProcessorTime - azuriteBefore);
+        double PerOpen(TimeSpan cpu) => cpu.TotalMicroseconds / Math.Max(1, opened.Requests);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {BenchSupport.GitCommit(root)}, load average {BenchSupport.LoadAverage()}; POST /v1/sessions over {agents} agents, wrk -t2 -c{connections}, 2 s warm-up + {seconds} s"));
+        Console.WriteLine("| opened/s | p50 ms | p90 ms | p99 ms | refused | socket errors | silo CPU µs/open | Azurite CPU µs/open | wrk CPU µs/open |");
+        Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {opened.Allowed / opened.Seconds:0} | {opened.P50Ms:0.00} | {opened.P90Ms:0.00} | {opened.P99Ms:0.00} | {opened.NotAllowed} | {opened.SocketErrors} | {PerOpen(siloCpu):0} | {PerOpen(azuriteCpu):0} | {PerOpen(opened.ProcessorTime):0} |"));
         return 0;
     }
 
