@@ -278,8 +278,8 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
         try
         {
             if (sessionPartitions > 0) return;
-            await table.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
-            sessionPartitions = await ReadOrCreateLayoutAsync(cancellationToken).ConfigureAwait(false);
+            var created = (await table.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false)).GetRawResponse().Status != 409;
+            sessionPartitions = await ReadOrCreateLayoutAsync(created, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -287,12 +287,16 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
         }
     }
 
-    /// <summary>The stored partition count; the first store of a new table writes its own (a table with session rows but no layout row is legacy).</summary>
-    private async Task<int> ReadOrCreateLayoutAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The stored partition count; the first store of a new table writes its own (a table with session rows but no layout
+    /// row is legacy). Two requests in the usual cases (created + layout written, or existing + layout read): the first
+    /// appends of a silo wait for this within their append timeout.
+    /// </summary>
+    private async Task<int> ReadOrCreateLayoutAsync(bool created, CancellationToken cancellationToken)
     {
-        if (await ReadLayoutAsync(cancellationToken).ConfigureAwait(false) is { } stored) return stored;
+        if (!created && await ReadLayoutAsync(cancellationToken).ConfigureAwait(false) is { } stored) return stored;
         var legacy = false;
-        await foreach (var _ in table.QueryAsync<TableEntity>("PartitionKey ge 's00' and PartitionKey lt 's:'", maxPerPage: 1, select: ["PartitionKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        if (!created) await foreach (var _ in table.QueryAsync<TableEntity>("PartitionKey ge 's00' and PartitionKey lt 's:'", maxPerPage: 1, select: ["PartitionKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             legacy = true;
             break;
