@@ -39,6 +39,10 @@ internal static class BenchSupport
         }
     }
 
+    /// <summary>The 1, 5 and 15 minute load averages (/proc/loadavg), to go with every figure: the machine is shared.</summary>
+    public static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
+
     /// <summary>SIGTERM, then a kill after <paramref name="grace"/>: servers get the chance to flush and close.</summary>
     public static async Task StopAsync(Process process, TimeSpan grace)
     {
@@ -87,7 +91,8 @@ internal sealed class SiloProcess : IAsyncDisposable
         return dll;
     }
 
-    public static async Task<SiloProcess> StartAsync(string root, AzuriteServer azurite, bool evidence, string logPath)
+    /// <param name="settings">More configuration, <c>Key=value</c> (e.g. <c>Evidence:SessionPartitions=1</c>).</param>
+    public static async Task<SiloProcess> StartAsync(string root, AzuriteServer azurite, bool evidence, string logPath, params string[] settings)
     {
         var dll = LocateBuild(root);
         var httpPort = FreePorts.Next();
@@ -108,6 +113,7 @@ internal sealed class SiloProcess : IAsyncDisposable
             },
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
+        foreach (var setting in settings) info.ArgumentList.Add("--" + setting);
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         info.Environment["DOTNET_ENVIRONMENT"] = "Development";
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start the silo");
@@ -160,11 +166,15 @@ internal sealed class SiloProcess : IAsyncDisposable
         get { process.Refresh(); return process.TotalProcessorTime; }
     }
 
+    /// <summary>Stops the silo (SIGTERM, so it logs its shutdown lines); a second call does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref stopped, 1) == 1) return;
         Http.Dispose();
         await BenchSupport.StopAsync(process, TimeSpan.FromSeconds(30));
     }
+
+    private int stopped;
 }
 
 /// <summary>

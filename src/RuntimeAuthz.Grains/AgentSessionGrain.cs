@@ -228,7 +228,7 @@ public sealed partial class AgentSessionGrain(
     {
         var session = current.Session;
         var answer = verdict.ToAnswer(call, session.AgentId, session.CumulativeRisk);
-        var body = DecisionEvidence.Build(evidence.Redactor, call, answer, verdict.Detail, verdict.Approval);
+        var body = DecisionEvidence.Build(evidence.DecisionRedactor, call, answer, verdict.Detail, verdict.Approval);
         var replay = new SessionReplay { CountsAsActivity = verdict.CountsAsActivity, ExpiresSession = verdict.ExpiresSession, Temporal = requestEvent };
         var result = await evidence.TryAppendAsync(body, current.Head, replay.ToJson());
         if (result.Status == AppendStatus.Durable)
@@ -246,7 +246,7 @@ public sealed partial class AgentSessionGrain(
         if (result.Status == AppendStatus.Unknown)
         {
             unconfirmed = new UnconfirmedDecision(result.Head.Sequence + 1,
-                DecisionEvidence.Build(evidence.Redactor, call, denied, "the evidence record could not be confirmed in time"),
+                DecisionEvidence.Build(evidence.DecisionRedactor, call, denied, "the evidence record could not be confirmed in time"),
                 replay with { CountsAsActivity = false, ExpiresSession = false });
         }
         return denied;

@@ -63,6 +63,8 @@ public sealed class HostConfigurationTests(ClusterEnvironment env)
     [InlineData("Evidence:AppendTimeout", "--Evidence:AppendTimeout=-00:00:01")]
     [InlineData("Evidence:AppendTimeout", "--Evidence:AppendTimeout=00:00:00")]
     [InlineData("Evidence:AppendTimeout", "--Evidence:AppendTimeout=01:00:00")]
+    [InlineData("Evidence:SessionPartitions", "--Evidence:SessionPartitions=0")]
+    [InlineData("Evidence:SessionPartitions", "--Evidence:SessionPartitions=101")]
     [InlineData("Evidence:Table", "--Evidence:Table=ev")]
     [InlineData("Evidence:SigningKeyPath", "--Evidence:SigningKeyPath=/nonexistent/evidence-key.pem")]
     [InlineData("Evidence:AdditionalPublicKeys:0", "--Evidence:AdditionalPublicKeys:0=old=/nonexistent/old.pem")]

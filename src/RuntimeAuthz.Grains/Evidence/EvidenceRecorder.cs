@@ -19,6 +19,8 @@ public sealed class EvidenceRecorder(IEvidenceStore store, IOptions<EvidenceOpti
     public bool Enabled => settings.Enabled;
     public IEvidenceStore Store => store;
     public EvidenceRedactor Redactor { get; } = new(options.Value.Redact);
+    /// <summary>The redactor for decision records, or null when evidence is off (no record, so no input to digest).</summary>
+    public EvidenceRedactor? DecisionRedactor => settings.Enabled ? Redactor : null;
 
     /// <summary>
     /// Seals <paramref name="body"/> after <paramref name="head"/> and appends it. When the sequence is

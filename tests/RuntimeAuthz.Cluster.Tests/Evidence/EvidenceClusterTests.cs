@@ -102,7 +102,7 @@ public sealed class EvidenceClusterTests(ClusterEnvironment env)
         using var keys = await KeysAsync(store);
         var chain = EvidenceChains.ForSession(session);
         var table = new TableServiceClient(env.Azurite.ConnectionString).GetTableClient(AzureTableEvidenceStore.DefaultTableName);
-        var partition = AzureTableEvidenceStore.PartitionOf(chain);
+        var partition = AzureTableEvidenceStore.PartitionOf(chain, await new AzureTableEvidenceStore(env.Azurite.ConnectionString).SessionPartitionsAsync());
         async Task<TableEntity> Row(long seq) => (await table.GetEntityAsync<TableEntity>(partition, AzureTableEvidenceStore.RowKeyOf(chain, seq))).Value;
         async Task<ChainVerification> VerifyAsync() => EvidenceVerifier.Verify(chain, await store.ReadChainAsync(chain), keys, decisions.Count);
 
