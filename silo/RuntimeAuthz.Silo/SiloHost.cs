@@ -77,6 +77,7 @@ public static class SiloHost
         builder.Services.AddCallerAuthentication(config);
         builder.Services.AddCallerRateLimiting(config);
         builder.Services.AddSingleton<PublicAddress>();
+        builder.Services.AddSingleton<Http.FailClosedDecider>();
         PublicAddress.Validate(config);
 
         var app = builder.Build();

@@ -40,6 +40,10 @@ public sealed partial class AgentSessionGrain(
 
     private sealed record UnconfirmedDecision(long Sequence, EvidenceBody Told, SessionReplay Replay);
 
+    /// <summary>Decisions whose callers were told Deny before the call reached this activation (bounded; newest kept).</summary>
+    private readonly LinkedList<Guid> answeredBeforeArrival = new();
+    private const int MaxAnsweredBeforeArrival = 1024;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         maintenance = this.RegisterGrainTimer(MaintainAsync, MaintenancePeriod, MaintenancePeriod);
@@ -135,7 +139,7 @@ public sealed partial class AgentSessionGrain(
 
     public async Task<AuthzDecision> Decide(DecisionRequest request)
     {
-        var call = new DecisionCall(SessionId, Guid.NewGuid(), clock.UtcNow, request);
+        var call = new DecisionCall(SessionId, request.DecisionId ?? Guid.NewGuid(), clock.UtcNow, request);
         SessionLedger? current;
         try
         {
@@ -157,7 +161,10 @@ public sealed partial class AgentSessionGrain(
         Verdict verdict;
         try
         {
-            (verdict, policy, requestEvent) = await DecideAsync(current, call);
+            if (answeredBeforeArrival.Remove(call.DecisionId))
+                verdict = Denials.Deny(DenyReasons.InternalError, policyCache.Version, LostAnswerDetail) with { CountsAsActivity = false };
+            else
+                (verdict, policy, requestEvent) = await DecideAsync(current, call);
             verdict = await ResolveApprovalAsync(current, call, verdict);
         }
         catch (Exception ex)
@@ -295,6 +302,39 @@ public sealed partial class AgentSessionGrain(
                 SessionId, landed.Sequence, body.DecisionId, written.Head.Sequence);
             unconfirmed = null;
         }
+    }
+
+    private const string LostAnswerDetail = "the caller was told Deny: the answer did not reach it in time";
+
+    public async Task SupersedeLostAnswer(Guid decisionId)
+    {
+        if (await LoadAsync() is not { } current || !evidence.Enabled) return;
+        if (current.FindDecision(decisionId) is not { } decision)
+        {
+            answeredBeforeArrival.AddLast(decisionId);
+            if (answeredBeforeArrival.Count > MaxAnsweredBeforeArrival) answeredBeforeArrival.RemoveFirst();
+            return;
+        }
+        if (decision.Outcome != DecisionOutcome.Allow) return; // the chain already says what the caller was told
+        var allowed = (await ReadChainAsync(decision.Sequence - 1, 1)).FirstOrDefault(e => e.Sequence == decision.Sequence)
+            ?? throw new InvalidOperationException($"record {decision.Sequence} of session {SessionId} could not be read");
+        var body = EvidenceSealer.ParseBody(allowed.Body) with
+        {
+            Time = EvidenceSealer.FormatTime(clock.UtcNow),
+            Outcome = nameof(DecisionOutcome.Deny), DenyReason = DenyReasons.InternalError, RiskAdded = 0, Approval = null,
+            Supersedes = allowed.Sequence,
+            Detail = $"supersedes record {allowed.Sequence}: {LostAnswerDetail}",
+        };
+        var replay = new SessionReplay();
+        var written = await evidence.TryAppendAsync(body, current.Head, replay.ToJson());
+        if (written.Status != AppendStatus.Durable)
+        {
+            stale = true;
+            throw new InvalidOperationException($"the record superseding {allowed.Sequence} of session {SessionId} is not durable ({written.Status})");
+        }
+        current.Apply(body, replay, written.Head, policy: null, replayTemporal: false);
+        logger.LogWarning("Session {SessionId}: the Allow of decision {DecisionId} (record {Sequence}) never reached its caller, who was told Deny; superseded by record {Superseding}",
+            SessionId, decisionId, allowed.Sequence, written.Head.Sequence);
     }
 
     /// <summary>The session's state: the snapshot plus the chain's records after it, once per activation (or after a failure).</summary>
