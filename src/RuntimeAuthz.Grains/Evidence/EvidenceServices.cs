@@ -25,6 +25,7 @@ public static class EvidenceServices
             sp.GetRequiredKeyedService<TableServiceClient>(TableClientKey),
             sp.GetRequiredService<IOptions<EvidenceOptions>>().Value.Table));
         services.AddSingleton<EvidenceRecorder>();
+        services.AddEvidenceCheckpoints();
         // Replaces the logging-only default sink.
         services.AddSingleton<IGovernanceEventSink, EvidenceGovernanceEventSink>();
         return services;
