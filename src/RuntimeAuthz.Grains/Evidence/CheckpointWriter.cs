@@ -143,6 +143,10 @@ public sealed partial class EvidenceCheckpointer(
         }
     }
 
+    /// <summary>Every checkpoint of every writer (for export and verification).</summary>
+    public Task<IReadOnlyList<CheckpointEntry>> ReadAllAsync(CancellationToken cancellationToken) =>
+        store?.ReadAllAsync(cancellationToken) ?? Task.FromResult<IReadOnlyList<CheckpointEntry>>([]);
+
     /// <summary>Seals a head this silo knows was durable although it did not append it just now (one it remembers).</summary>
     public void Remember(string chain, EvidenceHead head) => heads.Return([new ChainHead(chain, head.Sequence, head.Hash)]);
 
