@@ -12,7 +12,7 @@ public interface ICheckpointStore
     /// <summary>Adds one checkpoint; <see cref="EvidenceConflictException"/> when its sequence is taken (nothing is overwritten).</summary>
     Task AppendAsync(CheckpointEntry entry, CancellationToken cancellationToken = default);
 
-    /// <summary>Notes, per chain, the highest head this writer sealed (an index for <see cref="ReadSealedHeadAsync"/>; the signed checkpoints are the truth).</summary>
+    /// <summary>Indexes the heads <paramref name="entry"/> sealed, for <see cref="ReadSealedHeadAsync"/> (the signed checkpoints are the truth; the index only finds them).</summary>
     Task IndexAsync(CheckpointEntry entry, IReadOnlyList<ChainHead> heads, CancellationToken cancellationToken = default);
 
     /// <summary>One writer's checkpoint, or null.</summary>
@@ -27,9 +27,10 @@ public interface ICheckpointStore
 
 /// <summary>
 /// Checkpoints in an Azure Table of their own: partition <c>checkpoints</c>, RowKey <c>writer|sequence</c>
-/// (19 digits), added only (a taken sequence fails). The per-chain index lives in partitions
-/// <c>heads-00</c>..<c>heads-15</c> (by a hash of the chain id), RowKey <c>chain|writer</c>: each writer
-/// moves only its own row, and only forward, so concurrent silos never overwrite each other's heads.
+/// (19 digits). The per-chain index lives in partitions <c>heads-00</c>..<c>heads-15</c> (by a hash of
+/// the chain id), RowKey <c>chain|inverted head sequence|writer</c>, so a chain's first row is its
+/// highest sealed head whichever silo sealed it. Every row is only ever added, never updated or
+/// deleted: the store works with an identity that may add and read entities and nothing else.
 /// </summary>
 public sealed class AzureTableCheckpointStore(TableServiceClient client, string tableName = AzureTableCheckpointStore.DefaultTableName) : ICheckpointStore
 {
@@ -70,11 +71,23 @@ public sealed class AzureTableCheckpointStore(TableServiceClient client, string 
         {
             foreach (var batch in partition.Chunk(AzureTableEvidenceStore.MaxBatch))
             {
-                var actions = batch.Select(h => new TableTransactionAction(TableTransactionActionType.UpsertReplace, new TableEntity(partition.Key, h.Chain + "|" + entry.Writer)
+                var rows = batch.Select(h => new TableEntity(partition.Key, IndexRowKeyOf(h.Chain, h.Sequence, entry.Writer))
                 {
-                    ["Sequence"] = h.Sequence, ["Hash"] = h.Hash, ["Checkpoint"] = entry.Sequence,
-                }));
-                await table.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false);
+                    ["Sequence"] = h.Sequence, ["Hash"] = h.Hash, ["Writer"] = entry.Writer, ["Checkpoint"] = entry.Sequence,
+                }).ToList();
+                try
+                {
+                    await table.SubmitTransactionAsync(rows.Select(r => new TableTransactionAction(TableTransactionActionType.Add, r)), cancellationToken).ConfigureAwait(false);
+                }
+                catch (TableTransactionFailedException)
+                {
+                    // A head indexed before (this writer sealed it again after a failed round) fails the batch: add one by one.
+                    foreach (var row in rows)
+                    {
+                        try { await table.AddEntityAsync(row, cancellationToken).ConfigureAwait(false); }
+                        catch (RequestFailedException ex) when (ex.Status == 409) { }
+                    }
+                }
             }
         }
     }
@@ -100,25 +113,34 @@ public sealed class AzureTableCheckpointStore(TableServiceClient client, string 
     public async Task<SealedHead?> ReadSealedHeadAsync(string chain, CancellationToken cancellationToken = default)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        SealedHead? highest = null;
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {HeadPartitionOf(chain)} and RowKey gt {chain + "|"} and RowKey lt {chain + "|~"}");
-        await foreach (var entity in table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var page in table.QueryAsync<TableEntity>(filter, maxPerPage: 1, cancellationToken: cancellationToken).AsPages().ConfigureAwait(false))
         {
-            var sequence = entity.GetInt64("Sequence") ?? 0;
-            if (highest is null || sequence > highest.Sequence)
-                highest = new SealedHead(chain, sequence, entity.GetString("Hash") ?? "", entity.RowKey[(chain.Length + 1)..], entity.GetInt64("Checkpoint") ?? 0);
+            // Rows come in RowKey order: the first holds the highest head.
+            if (page.Values.FirstOrDefault() is { } entity)
+                return new SealedHead(chain, entity.GetInt64("Sequence") ?? 0, entity.GetString("Hash") ?? "", entity.GetString("Writer") ?? "", entity.GetInt64("Checkpoint") ?? 0);
         }
-        return highest;
+        return null;
     }
 
     private async Task EnsureTableAsync(CancellationToken cancellationToken)
     {
         if (tableExists) return;
-        await table.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await table.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 403)
+        {
+            // An identity that may only add and read entities cannot create tables: the table was created beforehand.
+        }
         tableExists = true;
     }
 
     private static string RowKeyOf(string writer, long sequence) => writer + "|" + sequence.ToString("D19", CultureInfo.InvariantCulture);
+
+    private static string IndexRowKeyOf(string chain, long sequence, string writer) =>
+        chain + "|" + (long.MaxValue - sequence).ToString("D19", CultureInfo.InvariantCulture) + "|" + writer;
 
     private static string HeadPartitionOf(string chain) =>
         "heads-" + (SHA256.HashData(Encoding.UTF8.GetBytes(chain))[0] % HeadPartitions).ToString("00", CultureInfo.InvariantCulture);
