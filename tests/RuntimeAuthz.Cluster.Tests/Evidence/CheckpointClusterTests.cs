@@ -238,6 +238,27 @@ public sealed class CheckpointClusterTests(ClusterEnvironment env)
         Assert.True((await VerifyAsync(session)).Valid);
     }
 
+    [Fact]
+    public async Task A_silo_that_stops_gracefully_seals_the_heads_it_wrote_since_its_last_checkpoint()
+    {
+        var id = "cpstop-" + Guid.NewGuid().ToString("N")[..10];
+        var host = await env.StartHostAsync(env.HostArgs(id, "Production",
+            "--Seed:Example=true", $"--Seed:Directory={RepoPaths.Examples}", $"--Evidence:Table={evidenceTable}",
+            $"--Evidence:Checkpoints:ConnectionString={env.Azurite.ConnectionString}", $"--Evidence:Checkpoints:Table={checkpointTable}",
+            "--Evidence:Checkpoints:Interval=01:00:00"));
+        await Eventually.UntilAsync("the seeded policy in the silo's cache", () => host.App.Services.GetRequiredService<PolicyCache>().Version, v => v > 0);
+        var s = new Scenario(host.App.Services.GetRequiredService<IGrainFactory>(), TimeProvider.System.GetUtcNow);
+        var session = await s.OpenSessionAsync(await s.NewAgentAsync(), idle: TimeSpan.FromHours(1));
+        await SearchAsync(s, session, 3);
+        var checkpoints = new AzureTableCheckpointStore(env.Azurite.ConnectionString, checkpointTable);
+        Assert.Null(await checkpoints.ReadSealedHeadAsync(EvidenceChains.ForSession(session)));
+
+        await host.StopAsync();
+
+        Assert.Equal(3, (await checkpoints.ReadSealedHeadAsync(EvidenceChains.ForSession(session)))?.Sequence);
+        Assert.True((await VerifyAsync(session)).Valid);
+    }
+
     private static async Task<string> ReadinessAsync(RunningHost host)
     {
         using var response = await host.Http.GetAsync("/health/ready");
