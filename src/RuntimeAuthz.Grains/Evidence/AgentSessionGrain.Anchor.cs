@@ -34,11 +34,15 @@ public sealed partial class AgentSessionGrain
         if (!evidence.Enabled) return rebuilt;
         var head = rebuilt.Head;
         if (rollback is not null) return known is not null && known.Head.Sequence > head.Sequence ? known : rebuilt;
-        if (known is not null && head.Sequence < known.Head.Sequence)
+        // A record this activation saw durable must still be there as it was (records are never rewritten).
+        if (known is { Head.Sequence: > 0 } && known.Head != head
+            && (head.Sequence < known.Head.Sequence || !await IsStoredAsync(known.Head.Sequence, known.Head.Hash)))
         {
             // Sealed as well, so that every later activation, on any silo, refuses too.
             Checkpointer.Remember(Chain, known.Head);
-            Refuse($"records {head.Sequence + 1}..{known.Head.Sequence} were durable in this activation but are no longer stored");
+            Refuse(head.Sequence < known.Head.Sequence
+                ? $"records {head.Sequence + 1}..{known.Head.Sequence} were durable in this activation but are no longer stored"
+                : $"record {known.Head.Sequence} was durable in this activation but is no longer stored as it was");
             return known;
         }
         if (head.Sequence > 0 && head.Sequence == snapshotSequence && !await IsStoredAsync(head.Sequence, head.Hash))

@@ -37,9 +37,16 @@ public sealed class EvidenceCheckpointOptionsValidator(IOptions<EvidenceOptions>
             failures.Add($"{S}:Interval must be from {EvidenceCheckpointOptions.MinInterval:c} to {EvidenceCheckpointOptions.MaxInterval:c}, not {options.Interval:c}");
         if (!TableNames.IsValid(options.Table))
             failures.Add($"{S}:Table '{options.Table}' is not a table name ({TableNames.Rule})");
-        else if (string.Equals(options.Table, evidence.Value.Table, StringComparison.OrdinalIgnoreCase))
-            failures.Add($"{S}:Table must not be the evidence table '{evidence.Value.Table}' ({EvidenceOptions.Section}:Table): the checkpoints anchor that table from outside it");
+        else if (EvidenceTable() is { } table && string.Equals(options.Table, table, StringComparison.OrdinalIgnoreCase))
+            failures.Add($"{S}:Table must not be the evidence table '{table}' ({EvidenceOptions.Section}:Table): the checkpoints anchor that table from outside it");
         if (options.HasAccount) options.ValidateAccount(S, failures);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>Null when the evidence settings are invalid themselves (their own validation names those).</summary>
+    private string? EvidenceTable()
+    {
+        try { return evidence.Value.Table; }
+        catch (OptionsValidationException) { return null; }
     }
 }

@@ -25,9 +25,9 @@ public static class CheckpointServices
         services.TryAddSingleton(sp =>
         {
             var settings = sp.GetRequiredService<IOptions<EvidenceCheckpointOptions>>();
-            var store = sp.GetService<ICheckpointStore>()
+            ICheckpointStore? CreateStore() => sp.GetService<ICheckpointStore>()
                 ?? (settings.Value.Configured ? new AzureTableCheckpointStore(sp.GetRequiredKeyedService<TableServiceClient>(TableClientKey), settings.Value.Table) : null);
-            return new EvidenceCheckpointer(sp.GetRequiredService<EvidenceCheckpointHeads>(), sp.GetRequiredService<EvidenceRecorder>(), settings, store,
+            return new EvidenceCheckpointer(sp.GetRequiredService<EvidenceCheckpointHeads>(), sp.GetRequiredService<EvidenceRecorder>, settings, CreateStore,
                 sp.GetRequiredService<AuthzClock>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILocalSiloDetails>(),
                 sp.GetRequiredService<ILogger<EvidenceCheckpointer>>());
         });

@@ -15,9 +15,9 @@ namespace RuntimeAuthz.Grains.Evidence;
 /// </summary>
 public sealed partial class EvidenceCheckpointer(
     EvidenceCheckpointHeads heads,
-    EvidenceRecorder recorder,
+    Func<EvidenceRecorder> createRecorder,
     IOptions<EvidenceCheckpointOptions> options,
-    ICheckpointStore? store,
+    Func<ICheckpointStore?> createStore,
     AuthzClock clock,
     TimeProvider time,
     ILocalSiloDetails silo,
@@ -27,13 +27,16 @@ public sealed partial class EvidenceCheckpointer(
     public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan LookupTimeout = TimeSpan.FromSeconds(2);
 
+    // Built on first use, not with the silo: reading the options validates them, which start-up does for all of them at once.
+    private readonly Lazy<ICheckpointStore?> checkpointStore = new(createStore);
+    private readonly Lazy<EvidenceRecorder> evidenceRecorder = new(createRecorder);
     private readonly SemaphoreSlim gate = new(1, 1);
     private readonly CancellationTokenSource stopping = new();
     private Task loop = Task.CompletedTask;
     private CheckpointEntry? last;
     private volatile string? failure;
 
-    public bool Enabled => store is not null && recorder.Enabled;
+    public bool Enabled => evidenceRecorder.Value.Enabled && checkpointStore.Value is not null;
 
     /// <summary>This silo's checkpoint chain: its address and generation (unique per process).</summary>
     public string Writer { get; } = silo.SiloAddress.ToParsableString();
@@ -52,7 +55,7 @@ public sealed partial class EvidenceCheckpointer(
     {
         if (!Enabled)
         {
-            if (recorder.Enabled) LogNotConfigured(EvidenceCheckpointOptions.Section);
+            if (evidenceRecorder.Value.Enabled) LogNotConfigured(EvidenceCheckpointOptions.Section);
             return Task.CompletedTask;
         }
         heads.Tracking = true;
@@ -97,28 +100,28 @@ public sealed partial class EvidenceCheckpointer(
             if (collected.Count == 0)
             {
                 // Nothing to seal, but a failing store is probed, so readiness and lookups recover without traffic.
-                if (failure is not null) await store!.ReadAsync(Writer, 0, timeout.Token);
+                if (failure is not null) await checkpointStore.Value!.ReadAsync(Writer, 0, timeout.Token);
                 Recovered();
                 return 0;
             }
-            var key = await recorder.SigningKeyAsync(timeout.Token);
+            var key = await evidenceRecorder.Value.SigningKeyAsync(timeout.Token);
             var written = 0;
             foreach (var chunk in collected.Chunk(CheckpointSealer.MaxHeads))
             {
                 var entry = CheckpointSealer.Seal(Writer, last, chunk, clock.UtcNow, key);
                 try
                 {
-                    await store!.AppendAsync(entry, timeout.Token);
+                    await checkpointStore.Value!.AppendAsync(entry, timeout.Token);
                 }
                 catch (EvidenceConflictException)
                 {
                     // Only this process writes this chain: an earlier attempt landed although it reported failure.
-                    last = await store!.ReadAsync(Writer, entry.Sequence, timeout.Token) ?? throw new InvalidOperationException($"checkpoint {entry.Sequence} of {Writer} conflicts but cannot be read");
+                    last = await checkpointStore.Value!.ReadAsync(Writer, entry.Sequence, timeout.Token) ?? throw new InvalidOperationException($"checkpoint {entry.Sequence} of {Writer} conflicts but cannot be read");
                     entry = CheckpointSealer.Seal(Writer, last, chunk, clock.UtcNow, key);
-                    await store.AppendAsync(entry, timeout.Token);
+                    await checkpointStore.Value!.AppendAsync(entry, timeout.Token);
                 }
                 last = entry;
-                await store.IndexAsync(entry, chunk, timeout.Token);
+                await checkpointStore.Value!.IndexAsync(entry, chunk, timeout.Token);
                 done += chunk.Length;
                 written++;
             }
@@ -145,10 +148,13 @@ public sealed partial class EvidenceCheckpointer(
 
     /// <summary>Every checkpoint of every writer (for export and verification).</summary>
     public Task<IReadOnlyList<CheckpointEntry>> ReadAllAsync(CancellationToken cancellationToken) =>
-        store?.ReadAllAsync(cancellationToken) ?? Task.FromResult<IReadOnlyList<CheckpointEntry>>([]);
+        checkpointStore.Value?.ReadAllAsync(cancellationToken) ?? Task.FromResult<IReadOnlyList<CheckpointEntry>>([]);
 
     /// <summary>Seals a head this silo knows was durable although it did not append it just now (one it remembers).</summary>
-    public void Remember(string chain, EvidenceHead head) => heads.Return([new ChainHead(chain, head.Sequence, head.Hash)]);
+    public void Remember(string chain, EvidenceHead head)
+    {
+        if (Enabled) heads.Return([new ChainHead(chain, head.Sequence, head.Hash)]);
+    }
 
     /// <summary>
     /// The highest head any silo sealed for <paramref name="chain"/>. Throws when it cannot be known
@@ -160,7 +166,7 @@ public sealed partial class EvidenceCheckpointer(
         using var timeout = new CancellationTokenSource(LookupTimeout);
         try
         {
-            return await store!.ReadSealedHeadAsync(chain, timeout.Token);
+            return await checkpointStore.Value!.ReadSealedHeadAsync(chain, timeout.Token);
         }
         catch (Exception ex)
         {

@@ -136,6 +136,35 @@ public sealed class CheckpointClusterTests(ClusterEnvironment env)
     }
 
     [Fact]
+    public async Task Records_lost_under_a_live_session_are_noticed_on_its_next_rebuild_even_without_checkpoints_and_nothing_moves_backwards()
+    {
+        var cluster = await env.StartClusterAsync(1, env.Clock, silo => silo.Services.Configure<EvidenceOptions>(o => o.Table = evidenceTable));
+        await SessionDurabilityTests.PublishExampleAsync(cluster);
+        Assert.False(cluster.Silos[0].ServiceProvider.GetRequiredService<EvidenceCheckpointer>().Enabled);
+        var s = new Scenario(cluster.Client, env.Clock.GetUtcNow);
+        var session = await s.OpenSessionAsync(await s.NewAgentAsync(), idle: TimeSpan.FromHours(1));
+        var grain = cluster.Client.GetGrain<IAgentSessionGrain>(session);
+        await SearchAsync(s, session, 5);
+        var before = (await grain.Get())!;
+
+        // The store loses records 4..5, and another record takes slot 6: the session's next append conflicts and it re-reads its chain.
+        await DeleteRecordsAsync(session, 4, 5);
+        using var stranger = EvidenceSigningKey.Generate();
+        var chain = EvidenceChains.ForSession(session);
+        await new AzureTableEvidenceStore(env.Azurite.ConnectionString, evidenceTable).AppendAsync(EvidenceSealer.Seal(
+            new EvidenceBody { Chain = chain, Kind = EvidenceKinds.SessionNote, Time = EvidenceSealer.FormatTime(env.Clock.GetUtcNow()), SessionId = session },
+            new EvidenceHead(5, new string('f', 64)), stranger));
+        Assert.Equal(EvidenceDenyReasons.NoEvidence, (await s.DecideAsync(session, "search_web", "WebSearch", "q")).DenyReason);
+
+        var refused = await s.DecideAsync(session, "search_web", "WebSearch", "q");
+        Assert.Equal(EvidenceDenyReasons.EvidenceRollback, refused.DenyReason);
+        Assert.Equal(before.CumulativeRisk, refused.CumulativeRisk);
+        var after = (await grain.Get())!;
+        Assert.Equal((before.DecisionCount, before.CumulativeRisk), (after.DecisionCount, after.CumulativeRisk));
+        Assert.Equal(4, await StoredRecordsAsync(session)); // 1..3 and the stranger's 6: nothing appended after
+    }
+
+    [Fact]
     public async Task A_state_row_rolled_back_behind_its_chain_recovers_from_the_chain_without_risk_or_count_going_backwards()
     {
         var cluster = await StartAsync(2);
