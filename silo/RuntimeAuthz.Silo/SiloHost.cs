@@ -39,6 +39,8 @@ public static class SiloHost
             builder.Services.PostConfigure<StorageOptions>(o => { if (!o.HasAccount) o.ConnectionString = DevelopmentStorage; });
         }
         builder.Services.AddOptions<EvidenceOptions>().Bind(config.GetSection(EvidenceOptions.Section));
+        builder.Services.AddOptions<EvidenceCheckpointOptions>().Bind(config.GetSection(EvidenceCheckpointOptions.Section));
+        if (builder.Environment.IsDevelopment()) builder.Services.AddDevelopmentCheckpointAccount();
         builder.Services.AddOptions<DelegationOptions>().Bind(config.GetSection(DelegationOptions.SectionName));
         builder.Services.AddOptions<RuntimeAuthz.Grains.Approvals.ApprovalOptions>().Bind(config.GetSection(RuntimeAuthz.Grains.Approvals.ApprovalOptions.Section));
         var cluster = ClusteringOptions.Read(config);
@@ -74,6 +76,7 @@ public static class SiloHost
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
         });
         builder.Services.AddHealthChecks().AddCheck<PolicyCacheHealthCheck>("policy-cache", tags: ["ready"]);
+        builder.Services.AddHealthChecks().AddCheck<CheckpointHealthCheck>("evidence-checkpoints", tags: ["ready"]);
         builder.Services.AddCallerAuthentication(config);
         builder.Services.AddCallerRateLimiting(config);
         builder.Services.AddSingleton<PublicAddress>();

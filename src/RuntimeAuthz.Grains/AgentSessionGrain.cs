@@ -153,6 +153,7 @@ public sealed partial class AgentSessionGrain(
         }
         if (current is null) return Denials.UnknownSession(call);
         var session = current.Session;
+        if (await RollbackRefusalAsync(current) is { } refused) return refused.ToAnswer(call, session.AgentId, session.CumulativeRisk);
         // Until the chain says what an earlier unconfirmed call was told, nothing new is recorded after it.
         if (unconfirmed is not null) return Denials.NoEvidence(policyCache.Version).ToAnswer(call, session.AgentId, session.CumulativeRisk);
 
@@ -369,7 +370,7 @@ public sealed partial class AgentSessionGrain(
                 if (tail.Count < 1000) break;
             }
         }
-        ledger = rebuilt;
+        ledger = await AnchorAsync(rebuilt, ledger, state.State.EvidenceSequence);
         stale = false;
         return ledger;
     }
@@ -381,7 +382,7 @@ public sealed partial class AgentSessionGrain(
         return await evidence.Store.ReadRangeAsync(Chain, after, maxCount, timeout.Token);
     }
 
-    private bool CanSnapshot => ledger is not null && !stale && unconfirmed is null;
+    private bool CanSnapshot => ledger is not null && !stale && unconfirmed is null && rollback is null;
 
     /// <summary>Starts a snapshot in the background (nothing waits for it); skipped while one is being written.</summary>
     private void StartSnapshot()

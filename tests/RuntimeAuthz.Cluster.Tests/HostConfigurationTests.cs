@@ -34,7 +34,7 @@ public sealed class HostConfigurationTests(ClusterEnvironment env)
     }
 
     /// <summary>Builds and starts the silo host as Program does; returns the one-line start-up failure (the test fails if it starts).</summary>
-    private static async Task<string> StartFailureAsync(string[] args)
+    internal static async Task<string> StartFailureAsync(string[] args)
     {
         WebApplication? app = null;
         try

@@ -28,6 +28,7 @@ public static class EvidenceServices
         });
         services.AddSingleton<EvidenceRecorder>();
         services.AddHostedService<EvidenceStatisticsLog>();
+        services.AddEvidenceCheckpoints();
         // Replaces the logging-only default sink.
         services.AddSingleton<IGovernanceEventSink, EvidenceGovernanceEventSink>();
         return services;
