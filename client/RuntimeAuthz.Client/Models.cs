@@ -155,7 +155,15 @@ public sealed record ResourceRef(string Type, string Id, JsonElement? Properties
 /// <summary>Body of <c>POST /v1/sessions/{id}/decisions</c>: the call about to run.</summary>
 /// <param name="Context">Extra context keys (a JSON object), merged into the Cedar context.</param>
 /// <param name="Input">The tool input (a JSON object), visible to policy as <c>context.input</c>.</param>
-public sealed record DecisionRequest(string Action, ResourceRef Resource, JsonElement? Context = null, JsonElement? Input = null);
+/// <param name="ApprovalId">The approval this call uses: the id an earlier <see cref="DecisionOutcome.ApprovalRequired"/> answer named, once approved.</param>
+public sealed record DecisionRequest(string Action, ResourceRef Resource, JsonElement? Context = null, JsonElement? Input = null, string? ApprovalId = null);
+
+/// <summary>
+/// What a decision says about an approval: <c>requested</c> (ApprovalRequired: the request it opened),
+/// <c>consumed</c> (Allow: the approval it used up) or <c>presented</c> (Deny: why it could not be used, in <see cref="Reason"/>).
+/// </summary>
+/// <param name="WaitUrl">Where to wait for the approvers over HTTP (empty when the decision came through the cluster client).</param>
+public sealed record DecisionApproval(string Id, string Act, string? BindingDigest, DateTimeOffset? ExpiresAt, int RequiredApprovals, string? Reason, string WaitUrl);
 
 /// <summary>An error raised by one policy while deciding (the policy was skipped).</summary>
 public sealed record PolicyError(string PolicyId, string Message);
@@ -177,6 +185,9 @@ public sealed record Decision(
 
     /// <summary>The session's cumulative risk after this decision, when the service reports it.</summary>
     public long? CumulativeRisk { get; init; }
+
+    /// <summary>The approval this decision requested, used or could not use; null when the call named none and needs none.</summary>
+    public DecisionApproval? Approval { get; init; }
 
     /// <summary>True only for <see cref="DecisionOutcome.Allow"/>.</summary>
     [JsonIgnore]
