@@ -14,7 +14,7 @@ public sealed class AuthzClusterOptions
 {
     public const string Section = "AuthzCluster";
     public const string StaticClustering = "Static";
-    public const string AzureTableClustering = "AzureTable";
+    public const string AzureTableClustering = "AzureTableStorage";
 
     /// <summary>The silos' <c>Orleans:ClusterId</c>.</summary>
     public string ClusterId { get; set; } = "runtimeauthz-dev";

@@ -60,7 +60,7 @@ public sealed class BadInputTests(ClusterFixture fixture)
         { "Caller", "", "AuthzCluster:Caller" },
         { "ClusterId", " ", "AuthzCluster:ClusterId" },
         { "Clustering", "Consul", "AuthzCluster:Clustering" },
-        { "Clustering", "AzureTable", "AuthzCluster:MembershipConnectionString" },
+        { "Clustering", "AzureTableStorage", "AuthzCluster:MembershipConnectionString" },
         { "Gateways:0", "gateway.internal:30000", "AuthzCluster:Gateways:0" },
         { "Gateways:0", "127.0.0.1", "AuthzCluster:Gateways:0" },
         { "ResponseTimeout", "00:00:00", "AuthzCluster:ResponseTimeout" },

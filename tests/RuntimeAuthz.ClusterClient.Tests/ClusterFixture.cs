@@ -22,7 +22,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     public const string Agent = "fleet-agent";
 
     /// <summary>The silos' clustering settings: membership in the storage account's table.</summary>
-    public static readonly string[] AzureTableClustering = ["--Orleans:Clustering=AzureTable"];
+    public static readonly string[] AzureTableClustering = ["--Orleans:Clustering:ProviderType=AzureTableStorage"];
 
     private readonly List<IAsyncDisposable> owned = [];
     private readonly SemaphoreSlim gate = new(1, 1);
