@@ -42,7 +42,9 @@ public enum CedarErrorKind
     MissingField,
     /// <summary>The same entity twice with different contents.</summary>
     DuplicateEntity,
-    /// <summary>Another input format (Dogwood event schemas, traces) is malformed.</summary>
+    /// <summary>A temporal condition breaks one of Dogwood's acceptance rules; <see cref="CedarError.Rule"/> names it.</summary>
+    TemporalRule,
+    /// <summary>Another input format (Dogwood event schemas) is malformed.</summary>
     Syntax,
 
     // ---- validation ----
@@ -79,6 +81,9 @@ public enum CedarErrorKind
 /// <summary>One error with where it is, what kind it is, and, when there is something to suggest, how to fix it.</summary>
 public sealed record CedarError(CedarErrorKind Kind, SourceSpan Span, string Message, string? Help = null)
 {
+    /// <summary>For <see cref="CedarErrorKind.TemporalRule"/>: the rule broken, as Dogwood names it (<c>WF-Exists</c>, <c>TEMP-MaxWindow</c>).</summary>
+    public string? Rule { get; init; }
+
     /// <summary>"source:line:column: message" (just the message when there is no position), with the help after a semicolon.</summary>
     public override string ToString() => $"{(Span.IsNone ? "" : $"{Span}: ")}{Message}{(Help is null ? "" : $"; {Help}")}";
 }

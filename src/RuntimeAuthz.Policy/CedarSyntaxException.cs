@@ -34,6 +34,7 @@ public class CedarSyntaxException : Exception
     public int Column => Errors[0].Span.Column;
     public string Detail => Errors[0].Message;
     public string? Help => Errors[0].Help;
+    public string? Rule => Errors[0].Rule;
 
     private static IReadOnlyList<CedarError> Validate(IReadOnlyList<CedarError> errors) =>
         errors is { Count: > 0 } ? errors : throw new ArgumentException("at least one error is required", nameof(errors));
