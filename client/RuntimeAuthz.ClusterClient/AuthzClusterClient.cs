@@ -39,13 +39,14 @@ public sealed partial class AuthzClusterClient(IClusterClient cluster, AuthzClus
         var sessionId = Guid.NewGuid().ToString("N");
         var grain = cluster.GetGrain<Wire.IAgentSessionGrain>(sessionId);
         var open = new Wire.SessionOpenRequest { AgentId = request.AgentId, Lifetime = lifetime, IdleTimeout = idle };
-        var attempt = 0;
+        var attempts = 0;
         return await WithRetriesAsync("open session", async () =>
         {
+            var retried = attempts++ > 0;
             var result = await grain.Open(open);
             if (result.IsSuccess) return WireMapping.ToSession(result.Value!);
             // Nobody else knows this fresh id: "already opened" on a later attempt is our earlier open, whose answer was lost.
-            if (++attempt > 1 && result.Error == Wire.CommandError.Conflict && await grain.Get() is { } landed && landed.AgentId == request.AgentId)
+            if (retried && result.Error == Wire.CommandError.Conflict && await grain.Get() is { } landed && landed.AgentId == request.AgentId)
                 return WireMapping.ToSession(landed);
             throw WireMapping.ToException(result);
         }, cancellationToken);

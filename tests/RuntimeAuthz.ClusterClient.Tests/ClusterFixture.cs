@@ -39,6 +39,12 @@ public sealed class ClusterFixture : IAsyncLifetime
     /// <summary>Session id → how many Decide calls reached its grain.</summary>
     public static ConcurrentDictionary<string, int> DecideCalls { get; } = new();
 
+    /// <summary>Agent id → how long the first Open of a session for it waits in the silo (then it proceeds).</summary>
+    public static ConcurrentDictionary<string, TimeSpan> SlowOpens { get; } = new();
+
+    /// <summary>Agent id → how many Open calls for it reached a session grain.</summary>
+    public static ConcurrentDictionary<string, int> OpenCalls { get; } = new();
+
     public async Task InitializeAsync() => Azurite = await AzuriteServer.StartAsync();
 
     public async Task DisposeAsync()
@@ -114,7 +120,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         return client;
     }
 
-    /// <summary>Holds Decide calls of <see cref="HeldSessions"/> and counts every Decide per session.</summary>
+    /// <summary>Holds Decide calls of <see cref="HeldSessions"/> and slows opens of <see cref="SlowOpens"/>, counting both.</summary>
     private sealed class DecisionHold : IIncomingGrainCallFilter
     {
         public async Task Invoke(IIncomingGrainCallContext context)
@@ -124,6 +130,11 @@ public sealed class ClusterFixture : IAsyncLifetime
                 var session = context.TargetId.Key.ToString()!;
                 DecideCalls.AddOrUpdate(session, 1, (_, n) => n + 1);
                 if (HeldSessions.TryGetValue(session, out var release)) await release.Task;
+            }
+            else if (context.InterfaceMethod?.Name == nameof(IAgentSessionGrain.Open) && context.Request.GetArgument(0) is SessionOpenRequest open)
+            {
+                OpenCalls.AddOrUpdate(open.AgentId, 1, (_, n) => n + 1);
+                if (SlowOpens.TryRemove(open.AgentId, out var pause)) await Task.Delay(pause);
             }
             await context.Invoke();
         }

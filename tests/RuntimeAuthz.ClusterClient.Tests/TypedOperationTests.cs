@@ -110,5 +110,22 @@ public sealed class TypedOperationTests(ClusterFixture fixture)
         Assert.Equal(2, (await grain.Get())!.DecisionCount);
     }
 
+    [Fact]
+    public async Task An_open_whose_answer_was_lost_is_retried_and_recognised_as_the_same_session()
+    {
+        var client = await fixture.ConnectAsync(await fixture.SharedAsync(), o => { o.ResponseTimeout = TimeSpan.FromSeconds(5); o.RetryDelay = TimeSpan.Zero; });
+        var agent = "slow-open-" + Guid.NewGuid().ToString("N")[..8];
+        var registered = await client.Grains.GetGrain<Wire.IAgentGrain>(agent).Register(new Wire.AgentRegistration { Name = "slow", Owner = "o", Fleet = "research" });
+        Assert.True(registered.IsSuccess, registered.Message);
+        // The first open proceeds only after the client gave up waiting for it; the retry finds the session it opened.
+        ClusterFixture.SlowOpens[agent] = TimeSpan.FromSeconds(7);
+
+        var session = await client.Authz.OpenSessionAsync(new OpenSessionRequest(agent));
+
+        Assert.Equal((agent, SessionStatus.Open), (session.AgentId, session.Status));
+        Assert.Equal(2, ClusterFixture.OpenCalls[agent]);
+        Assert.Equal(session.Id, (await client.Authz.GetSessionAsync(session.Id)).Id);
+    }
+
     private static JsonElement Json(string text) => JsonSerializer.Deserialize<JsonElement>(text);
 }
