@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using RuntimeAuthz.ClusterClient;
 using RuntimeAuthz.Contracts;
 
 namespace RuntimeAuthz.Bench;
@@ -150,12 +151,17 @@ internal sealed class SiloProcess : IAsyncDisposable
         return body?["access_token"]?.GetValue<string>() ?? throw new InvalidOperationException("/dev/token answered without access_token");
     }
 
-    /// <summary>An Orleans cluster client connected through this silo's gateway.</summary>
+    /// <summary>An Orleans cluster client connected through this silo's gateway, set up as fleets set it up (RuntimeAuthz.ClusterClient).</summary>
     public async Task<IHost> ConnectClientAsync()
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.UseOrleansClient(client => client.UseLocalhostClustering(GatewayPort, serviceId, serviceId));
+        builder.AddAuthzClusterClient(configure: o =>
+        {
+            o.ClusterId = o.ServiceId = serviceId;
+            o.Gateways = [$"127.0.0.1:{GatewayPort}"];
+            o.Caller = "bench";
+        });
         var host = builder.Build();
         await host.StartAsync();
         return host;

@@ -12,23 +12,6 @@ public enum SessionEventKind { Request, Response, Error, Revocation }
 [JsonConverter(typeof(JsonStringEnumConverter<DecisionOutcome>))]
 public enum DecisionOutcome { Allow, Deny, ApprovalRequired }
 
-/// <summary>The deny reason codes of the HTTP API (<c>denyReason</c>).</summary>
-public static class DenyReasons
-{
-    public const string UnknownAgent = "unknown-agent";
-    public const string AgentSuspended = "agent-suspended";
-    public const string AgentRevoked = "agent-revoked";
-    public const string UnknownSession = "unknown-session";
-    public const string SessionClosed = "session-closed";
-    public const string SessionExpired = "session-expired";
-    public const string SessionAgentMismatch = "session-agent-mismatch";
-    public const string NoPolicy = "no-policy";
-    public const string NotPermitted = "not-permitted";
-    public const string NoDelegation = "no-delegation";
-    public const string InvalidRequest = "invalid-request";
-    public const string InternalError = "internal-error";
-}
-
 [GenerateSerializer, Immutable, Alias("authz.SessionOpenRequest")]
 public sealed record SessionOpenRequest
 {

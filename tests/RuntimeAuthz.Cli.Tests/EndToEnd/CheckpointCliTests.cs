@@ -34,9 +34,10 @@ public sealed class CheckpointCliTests(RealSilo silo)
     {
         var chain = EvidenceChains.ForSession(session);
         var deleted = new List<TableEntity>();
+        var partition = AzureTableEvidenceStore.PartitionOf(chain, await new AzureTableEvidenceStore(silo.StorageConnectionString).SessionPartitionsAsync());
         for (var seq = from; seq <= to; seq++)
         {
-            var row = await EvidenceTable.GetEntityAsync<TableEntity>(AzureTableEvidenceStore.PartitionOf(chain), AzureTableEvidenceStore.RowKeyOf(chain, seq));
+            var row = await EvidenceTable.GetEntityAsync<TableEntity>(partition, AzureTableEvidenceStore.RowKeyOf(chain, seq));
             deleted.Add(row.Value);
             await EvidenceTable.DeleteEntityAsync(row.Value.PartitionKey, row.Value.RowKey);
         }

@@ -65,8 +65,9 @@ public sealed class CheckpointClusterTests(ClusterEnvironment env)
     {
         DecisionLedger.Tampered[(evidenceTable, session)] = true;
         var chain = EvidenceChains.ForSession(session);
+        var partition = AzureTableEvidenceStore.PartitionOf(chain, await new AzureTableEvidenceStore(env.Azurite.ConnectionString, evidenceTable).SessionPartitionsAsync());
         for (var seq = from; seq <= to; seq++)
-            await EvidenceRows.DeleteEntityAsync(AzureTableEvidenceStore.PartitionOf(chain), AzureTableEvidenceStore.RowKeyOf(chain, seq));
+            await EvidenceRows.DeleteEntityAsync(partition, AzureTableEvidenceStore.RowKeyOf(chain, seq));
     }
 
     private async Task<long> StoredRecordsAsync(string session) =>

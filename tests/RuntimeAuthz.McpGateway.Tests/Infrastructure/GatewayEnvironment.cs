@@ -103,7 +103,7 @@ public sealed class GatewayEnvironment : IAsyncLifetime
         [
             "--urls", "http://127.0.0.1:0", "--environment", "Production",
             $"--Storage:ConnectionString={Azurite.ConnectionString}",
-            "--Orleans:Clustering=AzureTable", $"--Orleans:ClusterId={_clusterId}", $"--Orleans:ServiceId={_clusterId}",
+            "--Orleans:Clustering:ProviderType=AzureTableStorage", $"--Orleans:ClusterId={_clusterId}", $"--Orleans:ServiceId={_clusterId}",
             $"--Orleans:SiloPort={FreePorts.Next()}", $"--Orleans:GatewayPort={FreePorts.Next()}", "--Orleans:AdvertisedIPAddress=127.0.0.1",
             TestTokens.AuthorityArgument,
         ];
