@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using RuntimeAuthz.ClusterClient;
 using RuntimeAuthz.Contracts;
 
 namespace RuntimeAuthz.Bench;
@@ -38,6 +39,10 @@ internal static class BenchSupport
             return "unknown";
         }
     }
+
+    /// <summary>The 1, 5 and 15 minute load averages (/proc/loadavg), to go with every figure: the machine is shared.</summary>
+    public static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
     /// <summary>SIGTERM, then a kill after <paramref name="grace"/>: servers get the chance to flush and close.</summary>
     public static async Task StopAsync(Process process, TimeSpan grace)
@@ -87,7 +92,8 @@ internal sealed class SiloProcess : IAsyncDisposable
         return dll;
     }
 
-    public static async Task<SiloProcess> StartAsync(string root, AzuriteServer azurite, bool evidence, string logPath)
+    /// <param name="settings">More configuration, <c>Key=value</c> (e.g. <c>Evidence:SessionPartitions=1</c>).</param>
+    public static async Task<SiloProcess> StartAsync(string root, AzuriteServer azurite, bool evidence, string logPath, params string[] settings)
     {
         var dll = LocateBuild(root);
         var httpPort = FreePorts.Next();
@@ -108,6 +114,7 @@ internal sealed class SiloProcess : IAsyncDisposable
             },
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
+        foreach (var setting in settings) info.ArgumentList.Add("--" + setting);
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         info.Environment["DOTNET_ENVIRONMENT"] = "Development";
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start the silo");
@@ -144,12 +151,17 @@ internal sealed class SiloProcess : IAsyncDisposable
         return body?["access_token"]?.GetValue<string>() ?? throw new InvalidOperationException("/dev/token answered without access_token");
     }
 
-    /// <summary>An Orleans cluster client connected through this silo's gateway.</summary>
+    /// <summary>An Orleans cluster client connected through this silo's gateway, set up as fleets set it up (RuntimeAuthz.ClusterClient).</summary>
     public async Task<IHost> ConnectClientAsync()
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.UseOrleansClient(client => client.UseLocalhostClustering(GatewayPort, serviceId, serviceId));
+        builder.AddAuthzClusterClient(configure: o =>
+        {
+            o.ClusterId = o.ServiceId = serviceId;
+            o.Gateways = [$"127.0.0.1:{GatewayPort}"];
+            o.Caller = "bench";
+        });
         var host = builder.Build();
         await host.StartAsync();
         return host;
@@ -160,11 +172,15 @@ internal sealed class SiloProcess : IAsyncDisposable
         get { process.Refresh(); return process.TotalProcessorTime; }
     }
 
+    /// <summary>Stops the silo (SIGTERM, so it logs its shutdown lines); a second call does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref stopped, 1) == 1) return;
         Http.Dispose();
         await BenchSupport.StopAsync(process, TimeSpan.FromSeconds(30));
     }
+
+    private int stopped;
 }
 
 /// <summary>

@@ -1,6 +1,7 @@
 using RuntimeAuthz.Bench.ClusterClient;
 using RuntimeAuthz.Bench.Evidence;
 using RuntimeAuthz.Bench.Fleet;
+using RuntimeAuthz.Bench.Gateway;
 using RuntimeAuthz.Bench.Http;
 using RuntimeAuthz.Bench.Patterns;
 using RuntimeAuthz.Bench.Delegation;
@@ -17,6 +18,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
     ["http"] = HttpBenchmark.Run,
     ["cluster-client"] = ClusterClientBenchmark.Run,
     ["agents"] = AgentsBenchmark.Run,
+    ["gateway"] = GatewayBenchmark.Run,
     ["patterns"] = PatternBenchmark.Run,
 };
 
@@ -28,9 +30,13 @@ if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
     Console.Error.WriteLine("  revoke [--sessions 1000] [--cycles 60] [--deciders 16] [--no-evidence]   revoke-call latency with N active sessions of the agent (starts Azurite)");
     Console.Error.WriteLine("  evidence [--seconds 10] [--sessions 64]   decisions/s and cost per decision with evidence on and off (starts Azurite)");
     Console.Error.WriteLine("  http [--seconds 20] [--warmup 3] [--rounds 2] [--sessions 64] [--connections 32] [--threads 2] [--no-evidence]");
+    Console.Error.WriteLine("                       [--evidence-partitions 4]");
     Console.Error.WriteLine("                       decisions over HTTP (wrk) against Cerbos 0.55 with and without decision log, alternating (starts Azurite, a silo process, Cerbos)");
+    Console.Error.WriteLine("  http --history [--history-decisions 10000] [--seconds 10] [--rounds 2]   p50 in a session with N earlier decisions vs one with 10 (wrk -c1)");
+    Console.Error.WriteLine("  http --opens [--agents 100] [--connections 32] [--seconds 10]   sessions opened per second over HTTP (POST /v1/sessions)");
     Console.Error.WriteLine("  cluster-client [--seconds 20] [--sessions 64] [--rounds 1]   decisions through grain calls from a cluster client, evidence off and on");
     Console.Error.WriteLine("  agents [--count 10000] [--parallel 256] [--page 1000]   registers N agents through the grains, then pages through GET /v1/agents");
+    Console.Error.WriteLine("  gateway [--calls 500] [--warmup 50]   added latency per MCP tool call through the gateway vs the npm filesystem server directly (starts Azurite, a silo, the gateway)");
     Console.Error.WriteLine("  patterns [--ms 200]  matching time of the worst grant globs and Cedar like patterns allowed, by id length");
     return 2;
 }

@@ -33,25 +33,24 @@ public sealed record GovernanceActionRequest(string Reason);
 public sealed record RevokeByDelegatorRequest(string Reason, string? Agent = null, string? Principal = null);
 
 /// <summary>A grant of authority with its provenance and state (<c>active</c>, <c>pending</c>, <c>expired</c>, <c>revoked</c>).</summary>
-public sealed record Grant(
-    string Id,
-    IReadOnlyList<string> Actions,
-    IReadOnlyList<string> Resources,
-    string GrantedBy,
-    string? Purpose,
-    DateTimeOffset GrantedAt,
-    DateTimeOffset ExpiresAt,
-    DateTimeOffset? NotBefore,
-    string? Condition,
-    string? DelegatorAgentId,
-    string? ParentGrantId,
-    string? SessionId,
-    int Depth,
-    string Status,
-    DateTimeOffset? RevokedAt,
-    string? RevokedBy,
-    string? RevokeReason)
+public sealed record Grant : GrantedAuthority
 {
+    public DateTimeOffset? NotBefore { get; init; }
+    /// <summary>A Cedar expression that must hold for the grant to cover a request.</summary>
+    public string? Condition { get; init; }
+    /// <summary>For a sub-delegation: the delegating agent and its grant.</summary>
+    public string? DelegatorAgentId { get; init; }
+    public string? ParentGrantId { get; init; }
+    /// <summary>For a session elevation: the only session that may use it.</summary>
+    public string? SessionId { get; init; }
+    /// <summary>0 for a direct grant, n for the n-th sub-delegation.</summary>
+    public int Depth { get; init; }
+    public string Status { get; init; } = "";
+    public DateTimeOffset? RevokedAt { get; init; }
+    public string? RevokedBy { get; init; }
+    public string? RevokeReason { get; init; }
+
+    /// <summary>Fields the service sent that this SDK version does not know.</summary>
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? AdditionalProperties { get; init; }
 }

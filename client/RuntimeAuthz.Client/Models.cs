@@ -31,31 +31,6 @@ public sealed class CamelCaseEnumConverter<TEnum>() : JsonStringEnumConverter<TE
 public sealed class ExactNameEnumConverter<TEnum>() : JsonStringEnumConverter<TEnum>(namingPolicy: null, allowIntegerValues: false)
     where TEnum : struct, Enum;
 
-/// <summary>The <c>reason</c> values the service uses when a decision is denied.</summary>
-public static class DenyReasons
-{
-    /// <summary>The agent id is not registered.</summary>
-    public const string UnknownAgent = "unknown-agent";
-    /// <summary>The agent is suspended.</summary>
-    public const string AgentSuspended = "agent-suspended";
-    /// <summary>The agent is revoked.</summary>
-    public const string AgentRevoked = "agent-revoked";
-    /// <summary>The session was closed.</summary>
-    public const string SessionClosed = "session-closed";
-    /// <summary>The session's lifetime or idle timeout passed.</summary>
-    public const string SessionExpired = "session-expired";
-    /// <summary>The session belongs to another agent.</summary>
-    public const string SessionAgentMismatch = "session-agent-mismatch";
-    /// <summary>No policy has been published.</summary>
-    public const string NoPolicy = "no-policy";
-    /// <summary>No permit policy applied, or a forbid policy did.</summary>
-    public const string NotPermitted = "not-permitted";
-    /// <summary>The agent holds no live delegation covering the action and resource.</summary>
-    public const string NoDelegation = "no-delegation";
-    /// <summary>The service failed while deciding (fail closed).</summary>
-    public const string InternalError = "internal-error";
-}
-
 // ---------------------------------------------------------------------------------------
 // Agents
 // ---------------------------------------------------------------------------------------
@@ -80,15 +55,24 @@ public sealed record GrantDelegationRequest(
     DateTimeOffset ExpiresAt,
     string? Purpose = null);
 
+/// <summary>
+/// What every grant of authority states: which actions on which resources, by whom, why, since and until when.
+/// <see cref="Delegation"/> (an agent's delegations) and <see cref="Grant"/> (with provenance and state) carry it.
+/// </summary>
+public abstract record GrantedAuthority
+{
+    public string Id { get; init; } = "";
+    public IReadOnlyList<string> Actions { get; init; } = [];
+    /// <summary>Resource patterns: <c>Document::"a"</c>, <c>Document::*</c> or <c>*</c>.</summary>
+    public IReadOnlyList<string> Resources { get; init; } = [];
+    public string GrantedBy { get; init; } = "";
+    public string? Purpose { get; init; }
+    public DateTimeOffset GrantedAt { get; init; }
+    public DateTimeOffset ExpiresAt { get; init; }
+}
+
 /// <summary>An explicit, time-bounded grant of authority to an agent.</summary>
-public sealed record Delegation(
-    string Id,
-    IReadOnlyList<string> Actions,
-    IReadOnlyList<string> Resources,
-    string GrantedBy,
-    string? Purpose,
-    DateTimeOffset GrantedAt,
-    DateTimeOffset ExpiresAt)
+public sealed record Delegation : GrantedAuthority
 {
     /// <summary>Whether the delegation is still in force at <paramref name="now"/>.</summary>
     public bool IsLiveAt(DateTimeOffset now) => ExpiresAt > now;
@@ -171,7 +155,15 @@ public sealed record ResourceRef(string Type, string Id, JsonElement? Properties
 /// <summary>Body of <c>POST /v1/sessions/{id}/decisions</c>: the call about to run.</summary>
 /// <param name="Context">Extra context keys (a JSON object), merged into the Cedar context.</param>
 /// <param name="Input">The tool input (a JSON object), visible to policy as <c>context.input</c>.</param>
-public sealed record DecisionRequest(string Action, ResourceRef Resource, JsonElement? Context = null, JsonElement? Input = null);
+/// <param name="ApprovalId">The approval this call uses: the id an earlier <see cref="DecisionOutcome.ApprovalRequired"/> answer named, once approved.</param>
+public sealed record DecisionRequest(string Action, ResourceRef Resource, JsonElement? Context = null, JsonElement? Input = null, string? ApprovalId = null);
+
+/// <summary>
+/// What a decision says about an approval: <c>requested</c> (ApprovalRequired: the request it opened),
+/// <c>consumed</c> (Allow: the approval it used up) or <c>presented</c> (Deny: why it could not be used, in <see cref="Reason"/>).
+/// </summary>
+/// <param name="WaitUrl">Where to wait for the approvers over HTTP (empty when the decision came through the cluster client).</param>
+public sealed record DecisionApproval(string Id, string Act, string? BindingDigest, DateTimeOffset? ExpiresAt, int RequiredApprovals, string? Reason, string WaitUrl);
 
 /// <summary>An error raised by one policy while deciding (the policy was skipped).</summary>
 public sealed record PolicyError(string PolicyId, string Message);
@@ -193,6 +185,9 @@ public sealed record Decision(
 
     /// <summary>The session's cumulative risk after this decision, when the service reports it.</summary>
     public long? CumulativeRisk { get; init; }
+
+    /// <summary>The approval this decision requested, used or could not use; null when the call named none and needs none.</summary>
+    public DecisionApproval? Approval { get; init; }
 
     /// <summary>True only for <see cref="DecisionOutcome.Allow"/>.</summary>
     [JsonIgnore]
@@ -216,34 +211,27 @@ public sealed record PublishPolicyRequest(string Policies, string? Schema, strin
 /// <summary>Body of <c>POST /v1/policies/rollback</c>. The author recorded is the caller's token subject.</summary>
 public sealed record RollbackPolicyRequest(long Version, string? Note = null);
 
-/// <summary>One published policy version, with its texts.</summary>
-public sealed record PolicyVersion(
-    long Version,
-    string Policies,
-    string? Schema,
-    string Author,
-    string? Note,
-    DateTimeOffset PublishedAt,
-    int PolicyCount,
-    long? RolledBackFrom)
+/// <summary>A policy version without its texts (as listed); <see cref="PolicyVersion"/> adds them.</summary>
+public record PolicyVersionSummary
 {
-    /// <summary>Fields the service sent that this SDK version does not know.</summary>
+    public long Version { get; init; }
+    public string Author { get; init; } = "";
+    public string? Note { get; init; }
+    public DateTimeOffset PublishedAt { get; init; }
+    public int PolicyCount { get; init; }
+    /// <summary>The version this one republished, when it was made by a rollback.</summary>
+    public long? RolledBackFrom { get; init; }
+
+    /// <summary>Fields the service sent that this SDK version does not know; kept so nothing is lost.</summary>
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? AdditionalProperties { get; init; }
 }
 
-/// <summary>A policy version without its texts (as listed).</summary>
-public sealed record PolicyVersionSummary(
-    long Version,
-    string Author,
-    string? Note,
-    DateTimeOffset PublishedAt,
-    int PolicyCount,
-    long? RolledBackFrom)
+/// <summary>One published policy version, with its texts.</summary>
+public sealed record PolicyVersion : PolicyVersionSummary
 {
-    /// <summary>Fields the service sent that this SDK version does not know.</summary>
-    [JsonExtensionData]
-    public Dictionary<string, JsonElement>? AdditionalProperties { get; init; }
+    public string Policies { get; init; } = "";
+    public string? Schema { get; init; }
 }
 
 // ---------------------------------------------------------------------------------------

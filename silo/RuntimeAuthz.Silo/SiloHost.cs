@@ -38,28 +38,34 @@ public static class SiloHost
             builder.Services.PostConfigure<StorageOptions>(o => { if (!o.HasAccount) o.ConnectionString = DevelopmentStorage; });
         }
         builder.Services.AddOptions<EvidenceOptions>().Bind(config.GetSection(EvidenceOptions.Section));
+        builder.Services.AddOptions<EvidenceCheckpointOptions>().Bind(config.GetSection(EvidenceCheckpointOptions.Section));
+        if (builder.Environment.IsDevelopment()) builder.Services.AddDevelopmentCheckpointAccount();
         builder.Services.AddOptions<DelegationOptions>().Bind(config.GetSection(DelegationOptions.SectionName));
         builder.Services.AddOptions<RuntimeAuthz.Grains.Approvals.ApprovalOptions>().Bind(config.GetSection(RuntimeAuthz.Grains.Approvals.ApprovalOptions.Section));
         var cluster = ClusteringOptions.Read(config);
-        // Orleans reads an "Orleans:Clustering" section of its own (expecting a ProviderType child); our
-        // key is a plain value, read above and applied below, so it is hidden from Orleans' provider setup.
-        config[ClusteringOptions.ClusteringKey] = null;
 
         // Registered before Orleans, so it runs first: a wrong key stops start-up naming the setting.
         builder.Services.AddHostedService<StorageAccessCheck>();
         builder.UseOrleans(silo =>
         {
+            // Orleans has already applied its own Orleans:Clustering section (provider and its keys); what is ours is added here.
+            silo.Configure<Orleans.Configuration.ClusterOptions>(o => { o.ClusterId = cluster.ClusterId; o.ServiceId = cluster.ServiceId; });
             if (cluster.UsesAzureTable)
             {
-                silo.Configure<Orleans.Configuration.ClusterOptions>(o => { o.ClusterId = cluster.ClusterId; o.ServiceId = cluster.ServiceId; });
-                silo.UseAzureStorageClustering((OptionsBuilder<AzureStorageClusteringOptions> o) =>
-                    o.Configure<TableServiceClient>((options, client) => options.TableServiceClient = client));
+                // Orleans registered the provider; unless its section names an account, the membership table is in the grain
+                // storage account, reached with that account's client (and credential).
+                if (cluster.MembershipInStorageAccount)
+                {
+                    silo.Services.AddOptions<AzureStorageClusteringOptions>().Configure<TableServiceClient>((options, client) => options.TableServiceClient = client);
+                }
                 var address = cluster.AdvertisedAddress;
                 silo.ConfigureEndpoints(address ?? IPAddress.Loopback, cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: address is not null);
             }
             else
             {
-                silo.UseLocalhostClustering(cluster.SiloPort, cluster.GatewayPort, serviceId: cluster.ServiceId, clusterId: cluster.ClusterId);
+                // Without the section Orleans registered nothing: Development, with this silo as the primary.
+                if (!config.GetSection(ClusteringOptions.ClusteringSection).Exists()) silo.UseDevelopmentClustering(primarySiloEndpoint: null);
+                silo.ConfigureEndpoints(IPAddress.Loopback, cluster.SiloPort, cluster.GatewayPort);
             }
             silo.UseClusterSecurity(config);
             silo.AddRuntimeAuthz();
@@ -73,9 +79,11 @@ public static class SiloHost
             o.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
         });
         builder.Services.AddReadinessChecks();
+        builder.Services.AddHealthChecks().AddCheck<CheckpointHealthCheck>("evidence-checkpoints", tags: ["ready"]);
         builder.Services.AddCallerAuthentication(config);
         builder.Services.AddCallerRateLimiting(config);
         builder.Services.AddSingleton<PublicAddress>();
+        builder.Services.AddSingleton<Http.FailClosedDecider>();
         PublicAddress.Validate(config);
 
         var app = builder.Build();

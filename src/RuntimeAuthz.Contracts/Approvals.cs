@@ -6,20 +6,6 @@ namespace RuntimeAuthz.Contracts;
 [JsonConverter(typeof(JsonStringEnumConverter<ApprovalStatus>))]
 public enum ApprovalStatus { Pending, Approved, Rejected, Expired, Cancelled, Consumed }
 
-/// <summary>Deny reasons of a call that names an approval (<c>context.approval_id</c>, native <c>approvalId</c>).</summary>
-public static class ApprovalDenyReasons
-{
-    /// <summary>The approval was already used by an earlier allowed call.</summary>
-    public const string Used = "approval-used";
-    /// <summary>The call is not the approved one: another argument, resource, action, agent or session (or no such request).</summary>
-    public const string Mismatch = "approval-mismatch";
-    public const string Expired = "approval-expired";
-    /// <summary>Rejected by an approver (the detail carries the reason) or cancelled by the agent.</summary>
-    public const string Rejected = "approval-rejected";
-    /// <summary>Not decided yet (or fewer approvers than the quorum so far).</summary>
-    public const string Pending = "approval-pending";
-}
-
 /// <summary>Approval ids name their session: <c>&lt;session id&gt;~&lt;16 hex&gt;</c> ('~' never occurs in a session id).</summary>
 public static class ApprovalIds
 {

@@ -1,12 +1,5 @@
 namespace RuntimeAuthz.Contracts;
 
-/// <summary>Deny reasons added by the evidence layer.</summary>
-public static class EvidenceDenyReasons
-{
-    /// <summary>The decision's evidence record could not be persisted: no evidence, no allow.</summary>
-    public const string NoEvidence = "no-evidence";
-}
-
 /// <summary>A governance event to be recorded in the governance evidence chain.</summary>
 [GenerateSerializer, Immutable, Alias("authz.GovernanceRecord")]
 public sealed record GovernanceRecord

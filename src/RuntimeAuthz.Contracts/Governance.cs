@@ -2,13 +2,6 @@ using Orleans.Concurrency;
 
 namespace RuntimeAuthz.Contracts;
 
-/// <summary>Deny reasons added by delegation governance.</summary>
-public static class GovernanceDenyReasons
-{
-    public const string FleetSuspended = "fleet-suspended";
-    public const string LabelSuspended = "label-suspended";
-}
-
 /// <summary>A fleet or label suspension: every agent in the scope is denied while it holds.</summary>
 [GenerateSerializer, Immutable, Alias("authz.SuspensionInfo")]
 public sealed record SuspensionInfo

@@ -12,25 +12,6 @@ public enum SessionEventKind { Request, Response, Error, Revocation }
 [JsonConverter(typeof(JsonStringEnumConverter<DecisionOutcome>))]
 public enum DecisionOutcome { Allow, Deny, ApprovalRequired }
 
-/// <summary>The deny reason codes of the HTTP API (<c>denyReason</c>).</summary>
-public static class DenyReasons
-{
-    public const string UnknownAgent = "unknown-agent";
-    public const string AgentSuspended = "agent-suspended";
-    public const string AgentRevoked = "agent-revoked";
-    public const string UnknownSession = "unknown-session";
-    public const string SessionClosed = "session-closed";
-    public const string SessionExpired = "session-expired";
-    public const string SessionAgentMismatch = "session-agent-mismatch";
-    public const string NoPolicy = "no-policy";
-    public const string NotPermitted = "not-permitted";
-    public const string NoDelegation = "no-delegation";
-    public const string InvalidRequest = "invalid-request";
-    public const string InternalError = "internal-error";
-    /// <summary>Evaluating the policies for this call would take more work than one decision may spend.</summary>
-    public const string EvaluationBudgetExceeded = "evaluation-budget-exceeded";
-}
-
 [GenerateSerializer, Immutable, Alias("authz.SessionOpenRequest")]
 public sealed record SessionOpenRequest
 {
@@ -61,6 +42,11 @@ public sealed record DecisionRequest
     [Id(7)] public string? Caller { get; init; }
     /// <summary>The approval this call uses (it must be the approved call of this session, unused and unexpired).</summary>
     [Id(8)] public string? ApprovalId { get; init; }
+    /// <summary>
+    /// The decision's id, chosen by the caller's edge so that a lost answer can be reconciled
+    /// (<see cref="IAgentSessionGrain.SupersedeLostAnswer"/>); null = the session grain picks one.
+    /// </summary>
+    [Id(9)] public Guid? DecisionId { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("authz.PolicyErrorInfo")]
@@ -186,6 +172,14 @@ public interface IAgentSessionGrain : IGrainWithStringKey
     /// for a denied decision or a second report. Refused reports leave an evidence record.
     /// </summary>
     [Alias("ReportOutcome")] Task<CommandResult<SessionEvent>> ReportOutcome(OutcomeReport report);
+
+    /// <summary>
+    /// The caller of decision <paramref name="decisionId"/> was told Deny because the grain's answer never
+    /// reached it (the call failed or timed out, e.g. a silo died after the record was durable). If the
+    /// chain holds an Allow for it, a Deny record superseding it is sealed; if the decision has not been
+    /// made yet, it will be denied when it arrives. Throws when that could not be made durable (retry).
+    /// </summary>
+    [Alias("SupersedeLostAnswer")] Task SupersedeLostAnswer(Guid decisionId);
 
     /// <summary>Timeline events after record <paramref name="after"/> (0 = from the start), at most <paramref name="limit"/>; null when never opened.</summary>
     [Alias("GetTimeline")] Task<SessionTimelinePage?> GetTimeline(long after, int limit);

@@ -9,18 +9,24 @@ using Azure.Data.Tables;
 namespace RuntimeAuthz.Evidence;
 
 /// <summary>
-/// Evidence in its own Azure Table. Session chains are spread over <see cref="SessionPartitions"/>
-/// partitions (<c>s00</c>..<c>s15</c>, by a hash of the chain id) so that records of concurrent
-/// decisions in different sessions can share one batch transaction; the governance chain has the
-/// partition <c>governance</c>. RowKey = <c>chain|sequence</c> (19 digits), so a chain is one range
-/// query in sequence order. Rows are only ever added (<c>AddEntity</c> / transaction Add): a taken
-/// sequence fails, nothing is overwritten. Public keys and the development key live in
-/// partition <c>$keys</c>.
+/// Evidence in its own Azure Table. Session chains are spread over the table's session partitions
+/// (<c>s00</c>, <c>s01</c>, ... by a hash of the chain id); records of concurrent decisions in the same
+/// partition share one batch transaction, so fewer partitions mean larger batches (and fewer storage
+/// requests per record), more partitions spread the load of a very large fleet. The count is fixed
+/// per table when its first silo creates it (row <c>$keys/$layout</c>; a table from before the row
+/// existed has 16). The governance chain has the partition <c>governance</c>. RowKey =
+/// <c>chain|sequence</c> (19 digits), so a chain is one range query in sequence order. Rows are only
+/// ever added (<c>AddEntity</c> / transaction Add): a taken sequence fails, nothing is overwritten.
+/// Public keys and the development key live in partition <c>$keys</c>.
 /// </summary>
 public sealed class AzureTableEvidenceStore : IEvidenceStore
 {
     public const string DefaultTableName = "AuthzEvidence";
-    public const int SessionPartitions = 16;
+    /// <summary>Session partitions of a new table: the records of up to ~100 concurrent sessions per partition share a transaction.</summary>
+    public const int DefaultSessionPartitions = 4;
+    /// <summary>Session partitions of a table written before the layout row existed.</summary>
+    public const int LegacySessionPartitions = 16;
+    public const int MaxSessionPartitions = 100;
     /// <summary>Azure Table transactions hold at most 100 entities of one partition.</summary>
     public const int MaxBatch = 100;
     /// <summary>Replay data beside a record: 14 properties of 30,000 characters keep the row below Azure's 1 MiB entity limit.</summary>
@@ -28,22 +34,30 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
     private const int ReplayChunkChars = 30_000;
     private const string KeysPartition = "$keys";
     private const string DevelopmentKeyRow = "$development-private-key";
+    private const string LayoutRow = "$layout";
 
     private readonly TableClient table;
+    private readonly int partitionsForNewTable;
     private readonly ConcurrentDictionary<string, PartitionQueue> queues = new(StringComparer.Ordinal);
-    private volatile bool tableExists;
+    private readonly SemaphoreSlim layoutGate = new(1, 1);
+    /// <summary>0 until the table exists and its layout is read.</summary>
+    private volatile int sessionPartitions;
     private long appendRequests;
     private long appendedEntries;
 
     /// <param name="client">Of the evidence account, built with <see cref="CreateClientOptions"/> so appends fail fast.</param>
-    public AzureTableEvidenceStore(TableServiceClient client, string tableName = DefaultTableName)
+    /// <param name="partitionsForNewTable">Session partitions if this store creates the table's layout (an existing table keeps its own).</param>
+    public AzureTableEvidenceStore(TableServiceClient client, string tableName = DefaultTableName, int partitionsForNewTable = DefaultSessionPartitions)
     {
         ArgumentNullException.ThrowIfNull(client);
+        ArgumentOutOfRangeException.ThrowIfLessThan(partitionsForNewTable, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(partitionsForNewTable, MaxSessionPartitions);
         table = client.GetTableClient(tableName);
+        this.partitionsForNewTable = partitionsForNewTable;
     }
 
-    public AzureTableEvidenceStore(string connectionString, string tableName = DefaultTableName, TimeSpan? requestTimeout = null)
-        : this(new TableServiceClient(connectionString, CreateClientOptions(requestTimeout)), tableName)
+    public AzureTableEvidenceStore(string connectionString, string tableName = DefaultTableName, TimeSpan? requestTimeout = null, int partitionsForNewTable = DefaultSessionPartitions)
+        : this(new TableServiceClient(connectionString, CreateClientOptions(requestTimeout)), tableName, partitionsForNewTable)
     {
     }
 
@@ -59,6 +73,10 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
         options.Retry.MaxDelay = TimeSpan.FromSeconds(1);
         options.Retry.Mode = RetryMode.Exponential;
         options.Retry.NetworkTimeout = requestTimeout ?? TimeSpan.FromSeconds(5);
+        // Per-request logging, tracing and telemetry headers cost CPU on every append and are read by nobody here.
+        options.Diagnostics.IsLoggingEnabled = false;
+        options.Diagnostics.IsDistributedTracingEnabled = false;
+        options.Diagnostics.IsTelemetryEnabled = false;
         return options;
     }
 
@@ -67,12 +85,22 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
     /// <summary>Storage requests made for appends (single adds and batch transactions) and entries they carried: shows how much batching happened.</summary>
     public (long Requests, long Entries) AppendStatistics => (Interlocked.Read(ref appendRequests), Interlocked.Read(ref appendedEntries));
 
-    public static string PartitionOf(string chain)
+    /// <summary>The table's session partition count (reads the layout, creating the table when needed).</summary>
+    public async Task<int> SessionPartitionsAsync(CancellationToken cancellationToken = default)
+    {
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        return sessionPartitions;
+    }
+
+    /// <summary>The partition holding <paramref name="chain"/> in a table of <paramref name="partitions"/> session partitions.</summary>
+    public static string PartitionOf(string chain, int partitions)
     {
         if (chain == EvidenceChains.Governance) return EvidenceChains.Governance;
         var hash = SHA256.HashData(Encoding.UTF8.GetBytes(chain));
-        return "s" + (hash[0] % SessionPartitions).ToString("00", CultureInfo.InvariantCulture);
+        return "s" + (BitConverter.ToUInt32(hash, 0) % (uint)partitions).ToString("00", CultureInfo.InvariantCulture);
     }
+
+    private string PartitionOf(string chain) => PartitionOf(chain, sessionPartitions);
 
     public static string RowKeyOf(string chain, long sequence) => chain + "|" + sequence.ToString("D19", CultureInfo.InvariantCulture);
 
@@ -223,7 +251,7 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
         var keys = new SortedDictionary<string, string>(StringComparer.Ordinal);
         await foreach (var entity in table.QueryAsync<TableEntity>($"PartitionKey eq '{KeysPartition}'", cancellationToken: cancellationToken).ConfigureAwait(false))
         {
-            if (entity.RowKey != DevelopmentKeyRow && entity.GetString("PublicKeyPem") is { } pem) keys[entity.RowKey] = pem;
+            if (entity.RowKey is not (DevelopmentKeyRow or LayoutRow) && entity.GetString("PublicKeyPem") is { } pem) keys[entity.RowKey] = pem;
         }
         return keys;
     }
@@ -245,18 +273,63 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
 
     private async Task EnsureTableAsync(CancellationToken cancellationToken)
     {
-        if (tableExists) return;
-        await table.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
-        tableExists = true;
+        if (sessionPartitions > 0) return;
+        await layoutGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (sessionPartitions > 0) return;
+            var created = (await table.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false)).GetRawResponse().Status != 409;
+            sessionPartitions = await ReadOrCreateLayoutAsync(created, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            layoutGate.Release();
+        }
     }
 
-    private static string ChainFilter(string chain)
+    /// <summary>
+    /// The stored partition count; the first store of a new table writes its own (a table with session rows but no layout
+    /// row is legacy). Two requests in the usual cases (created + layout written, or existing + layout read): the first
+    /// appends of a silo wait for this within their append timeout.
+    /// </summary>
+    private async Task<int> ReadOrCreateLayoutAsync(bool created, CancellationToken cancellationToken)
+    {
+        if (!created && await ReadLayoutAsync(cancellationToken).ConfigureAwait(false) is { } stored) return stored;
+        var legacy = false;
+        if (!created) await foreach (var _ in table.QueryAsync<TableEntity>("PartitionKey ge 's00' and PartitionKey lt 's:'", maxPerPage: 1, select: ["PartitionKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            legacy = true;
+            break;
+        }
+        var partitions = legacy ? LegacySessionPartitions : partitionsForNewTable;
+        try
+        {
+            await table.AddEntityAsync(new TableEntity(KeysPartition, LayoutRow) { ["SessionPartitions"] = partitions }, cancellationToken).ConfigureAwait(false);
+            return partitions;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            // Another store wrote the layout first: its count holds.
+            return await ReadLayoutAsync(cancellationToken).ConfigureAwait(false) ?? throw new EvidenceKeyException("the evidence table's layout row has no partition count", ex);
+        }
+    }
+
+    private async Task<int?> ReadLayoutAsync(CancellationToken cancellationToken)
+    {
+        var row = await table.GetEntityIfExistsAsync<TableEntity>(KeysPartition, LayoutRow, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!row.HasValue || row.Value is null) return null;
+        return row.Value.GetInt32("SessionPartitions") is { } count and >= 1 and <= MaxSessionPartitions
+            ? count
+            : throw new EvidenceKeyException($"the evidence table's layout row says {row.Value.GetInt32("SessionPartitions")?.ToString(CultureInfo.InvariantCulture) ?? "nothing"} session partitions (1 to {MaxSessionPartitions} expected)");
+    }
+
+    private string ChainFilter(string chain)
     {
         var partition = PartitionOf(chain);
         return TableClient.CreateQueryFilter($"PartitionKey eq {partition} and RowKey gt {chain + "|"} and RowKey lt {chain + "|~"}");
     }
 
-    private static TableEntity ToEntity(EvidenceEntry entry)
+    private TableEntity ToEntity(EvidenceEntry entry)
     {
         var entity = new TableEntity(PartitionOf(entry.Chain), RowKeyOf(entry.Chain, entry.Sequence))
         {

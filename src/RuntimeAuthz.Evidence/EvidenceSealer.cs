@@ -22,7 +22,11 @@ public static class EvidenceSealer
         return new EvidenceEntry(linked.Chain, linked.Sequence, canonical, HashOf(canonical), key.Sign(canonical), key.KeyId);
     }
 
-    public static string CanonicalBody(EvidenceBody body) => JsonCanonicalizer.Canonicalize(JsonSerializer.Serialize(body, BodyJson));
+    /// <summary>The RFC 8785 form of the body (written directly; the general path only for text that is not well-formed UTF-16).</summary>
+    public static string CanonicalBody(EvidenceBody body) => CanonicalBodyWriter.TryWrite(body) ?? SerializeAndCanonicalize(body);
+
+    /// <summary>The definition of the canonical body: serialized with nulls omitted, then canonicalized.</summary>
+    internal static string SerializeAndCanonicalize(EvidenceBody body) => JsonCanonicalizer.Canonicalize(JsonSerializer.Serialize(body, BodyJson));
 
     public static EvidenceBody ParseBody(string canonical) =>
         JsonSerializer.Deserialize<EvidenceBody>(canonical, BodyJson) ?? throw new JsonException("evidence body is null");

@@ -40,6 +40,10 @@ public sealed partial class AgentSessionGrain(
 
     private sealed record UnconfirmedDecision(long Sequence, EvidenceBody Told, SessionReplay Replay);
 
+    /// <summary>Decisions whose callers were told Deny before the call reached this activation (bounded; newest kept).</summary>
+    private readonly LinkedList<Guid> answeredBeforeArrival = new();
+    private const int MaxAnsweredBeforeArrival = 1024;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         maintenance = this.RegisterGrainTimer(MaintainAsync, MaintenancePeriod, MaintenancePeriod);
@@ -135,7 +139,7 @@ public sealed partial class AgentSessionGrain(
 
     public async Task<AuthzDecision> Decide(DecisionRequest request)
     {
-        var call = new DecisionCall(SessionId, Guid.NewGuid(), clock.UtcNow, request);
+        var call = new DecisionCall(SessionId, request.DecisionId ?? Guid.NewGuid(), clock.UtcNow, request);
         SessionLedger? current;
         try
         {
@@ -149,6 +153,7 @@ public sealed partial class AgentSessionGrain(
         }
         if (current is null) return Denials.UnknownSession(call);
         var session = current.Session;
+        if (await RollbackRefusalAsync(current) is { } refused) return refused.ToAnswer(call, session.AgentId, session.CumulativeRisk);
         // Until the chain says what an earlier unconfirmed call was told, nothing new is recorded after it.
         if (unconfirmed is not null) return Denials.NoEvidence(policyCache.Version).ToAnswer(call, session.AgentId, session.CumulativeRisk);
 
@@ -157,7 +162,10 @@ public sealed partial class AgentSessionGrain(
         Verdict verdict;
         try
         {
-            (verdict, policy, requestEvent) = await DecideAsync(current, call);
+            if (answeredBeforeArrival.Remove(call.DecisionId))
+                verdict = Denials.Deny(DenyReasons.InternalError, policyCache.Version, LostAnswerDetail) with { CountsAsActivity = false };
+            else
+                (verdict, policy, requestEvent) = await DecideAsync(current, call);
             verdict = await ResolveApprovalAsync(current, call, verdict);
         }
         catch (Exception ex)
@@ -228,7 +236,7 @@ public sealed partial class AgentSessionGrain(
     {
         var session = current.Session;
         var answer = verdict.ToAnswer(call, session.AgentId, session.CumulativeRisk);
-        var body = DecisionEvidence.Build(evidence.Redactor, call, answer, verdict.Detail, verdict.Approval);
+        var body = DecisionEvidence.Build(evidence.DecisionRedactor, call, answer, verdict.Detail, verdict.Approval);
         var replay = new SessionReplay { CountsAsActivity = verdict.CountsAsActivity, ExpiresSession = verdict.ExpiresSession, Temporal = requestEvent };
         var result = await evidence.TryAppendAsync(body, current.Head, replay.ToJson());
         if (result.Status == AppendStatus.Durable)
@@ -246,7 +254,7 @@ public sealed partial class AgentSessionGrain(
         if (result.Status == AppendStatus.Unknown)
         {
             unconfirmed = new UnconfirmedDecision(result.Head.Sequence + 1,
-                DecisionEvidence.Build(evidence.Redactor, call, denied, "the evidence record could not be confirmed in time"),
+                DecisionEvidence.Build(evidence.DecisionRedactor, call, denied, "the evidence record could not be confirmed in time"),
                 replay with { CountsAsActivity = false, ExpiresSession = false });
         }
         return denied;
@@ -297,6 +305,39 @@ public sealed partial class AgentSessionGrain(
         }
     }
 
+    private const string LostAnswerDetail = "the caller was told Deny: the answer did not reach it in time";
+
+    public async Task SupersedeLostAnswer(Guid decisionId)
+    {
+        if (await LoadAsync() is not { } current || !evidence.Enabled) return;
+        if (current.FindDecision(decisionId) is not { } decision)
+        {
+            answeredBeforeArrival.AddLast(decisionId);
+            if (answeredBeforeArrival.Count > MaxAnsweredBeforeArrival) answeredBeforeArrival.RemoveFirst();
+            return;
+        }
+        if (decision.Outcome != DecisionOutcome.Allow) return; // the chain already says what the caller was told
+        var allowed = (await ReadChainAsync(decision.Sequence - 1, 1)).FirstOrDefault(e => e.Sequence == decision.Sequence)
+            ?? throw new InvalidOperationException($"record {decision.Sequence} of session {SessionId} could not be read");
+        var body = EvidenceSealer.ParseBody(allowed.Body) with
+        {
+            Time = EvidenceSealer.FormatTime(clock.UtcNow),
+            Outcome = nameof(DecisionOutcome.Deny), DenyReason = DenyReasons.InternalError, RiskAdded = 0, Approval = null,
+            Supersedes = allowed.Sequence,
+            Detail = $"supersedes record {allowed.Sequence}: {LostAnswerDetail}",
+        };
+        var replay = new SessionReplay();
+        var written = await evidence.TryAppendAsync(body, current.Head, replay.ToJson());
+        if (written.Status != AppendStatus.Durable)
+        {
+            stale = true;
+            throw new InvalidOperationException($"the record superseding {allowed.Sequence} of session {SessionId} is not durable ({written.Status})");
+        }
+        current.Apply(body, replay, written.Head, policy: null, replayTemporal: false);
+        logger.LogWarning("Session {SessionId}: the Allow of decision {DecisionId} (record {Sequence}) never reached its caller, who was told Deny; superseded by record {Superseding}",
+            SessionId, decisionId, allowed.Sequence, written.Head.Sequence);
+    }
+
     /// <summary>The session's state: the snapshot plus the chain's records after it, once per activation (or after a failure).</summary>
     private async Task<SessionLedger?> LoadAsync()
     {
@@ -329,7 +370,7 @@ public sealed partial class AgentSessionGrain(
                 if (tail.Count < 1000) break;
             }
         }
-        ledger = rebuilt;
+        ledger = await AnchorAsync(rebuilt, ledger, state.State.EvidenceSequence);
         stale = false;
         return ledger;
     }
@@ -341,7 +382,7 @@ public sealed partial class AgentSessionGrain(
         return await evidence.Store.ReadRangeAsync(Chain, after, maxCount, timeout.Token);
     }
 
-    private bool CanSnapshot => ledger is not null && !stale && unconfirmed is null;
+    private bool CanSnapshot => ledger is not null && !stale && unconfirmed is null && rollback is null;
 
     /// <summary>Starts a snapshot in the background (nothing waits for it); skipped while one is being written.</summary>
     private void StartSnapshot()

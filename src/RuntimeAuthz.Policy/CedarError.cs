@@ -26,7 +26,25 @@ public enum CedarErrorKind
     /// <summary>Nesting or tree depth beyond the parser's bounds.</summary>
     TooDeep,
     EmptyCondition,
-    /// <summary>Another input format (schema, JSON, Dogwood) is malformed.</summary>
+    /// <summary>A name declared twice (an entity type, action, common type, or appliesTo element of a schema).</summary>
+    DuplicateDeclaration,
+    /// <summary>A definition that refers to itself (a common type in terms of itself, an action group containing itself).</summary>
+    CyclicDefinition,
+    /// <summary>A schema type that is neither a common type, an entity type nor a built-in type.</summary>
+    UnknownType,
+    /// <summary>A name that is not a Cedar identifier or path (spaces, reserved words).</summary>
+    InvalidName,
+    /// <summary>Text that is not JSON at all.</summary>
+    InvalidJson,
+    /// <summary>A JSON value of another kind than the format needs there (an object for an array, null for a value).</summary>
+    UnexpectedJsonValue,
+    /// <summary>A member the format requires is absent (an entity's <c>uid</c>, <c>attrs</c> or <c>parents</c>).</summary>
+    MissingField,
+    /// <summary>The same entity twice with different contents.</summary>
+    DuplicateEntity,
+    /// <summary>A temporal condition breaks one of Dogwood's acceptance rules; <see cref="CedarError.Rule"/> names it.</summary>
+    TemporalRule,
+    /// <summary>Another input format (Dogwood event schemas) is malformed.</summary>
     Syntax,
 
     // ---- validation ----
@@ -65,6 +83,9 @@ public enum CedarErrorKind
 /// <summary>One error with where it is, what kind it is, and, when there is something to suggest, how to fix it.</summary>
 public sealed record CedarError(CedarErrorKind Kind, SourceSpan Span, string Message, string? Help = null)
 {
+    /// <summary>For <see cref="CedarErrorKind.TemporalRule"/>: the rule broken, as Dogwood names it (<c>WF-Exists</c>, <c>TEMP-MaxWindow</c>).</summary>
+    public string? Rule { get; init; }
+
     /// <summary>"source:line:column: message" (just the message when there is no position), with the help after a semicolon.</summary>
     public override string ToString() => $"{(Span.IsNone ? "" : $"{Span}: ")}{Message}{(Help is null ? "" : $"; {Help}")}";
 }

@@ -9,7 +9,12 @@ namespace RuntimeAuthz.Policy;
 public class CedarSyntaxException : Exception
 {
     public CedarSyntaxException(string sourceName, int line, int column, string detail, Exception? inner = null)
-        : this([new CedarError(CedarErrorKind.Syntax, new SourceSpan(sourceName, line, column, line, column, 0, 0), detail)], inner)
+        : this(CedarErrorKind.Syntax, sourceName, line, column, detail, inner)
+    {
+    }
+
+    public CedarSyntaxException(CedarErrorKind kind, string sourceName, int line, int column, string detail, Exception? inner = null)
+        : this([new CedarError(kind, new SourceSpan(sourceName, line, column, line, column, 0, 0), detail)], inner)
     {
     }
 
@@ -29,6 +34,7 @@ public class CedarSyntaxException : Exception
     public int Column => Errors[0].Span.Column;
     public string Detail => Errors[0].Message;
     public string? Help => Errors[0].Help;
+    public string? Rule => Errors[0].Rule;
 
     private static IReadOnlyList<CedarError> Validate(IReadOnlyList<CedarError> errors) =>
         errors is { Count: > 0 } ? errors : throw new ArgumentException("at least one error is required", nameof(errors));

@@ -83,23 +83,23 @@ public sealed class EntityStore
     private static Dictionary<EntityValue, EntityData> ParseExplicit(string json, string sourceName, Dictionary<EntityValue, EntityData> into)
     {
         var (source, root) = JsonSource.Parse(json, sourceName);
-        if (root.Kind != JsonKind.Array) throw source.Error(root, "expected a JSON array of entities");
+        if (root.Kind != JsonKind.Array) throw source.Error(root, CedarErrorKind.UnexpectedJsonValue, "expected a JSON array of entities");
         var seen = new HashSet<EntityUid>();
         foreach (var item in root.Items!)
         {
-            if (item.Kind != JsonKind.Object) throw source.Error(item, "expected an entity object with \"uid\", \"attrs\" and \"parents\"");
-            var uidNode = item.Get("uid") ?? throw source.Error(item, "entity is missing \"uid\"");
+            if (item.Kind != JsonKind.Object) throw source.Error(item, CedarErrorKind.UnexpectedJsonValue, "expected an entity object with \"uid\", \"attrs\" and \"parents\"");
+            var uidNode = item.Get("uid") ?? throw source.Error(item, CedarErrorKind.MissingField, "entity is missing \"uid\"");
             var uid = CedarJson.ToEntityUid(source, uidNode);
-            var attributes = ReadRecord(source, item.Get("attrs") ?? throw source.Error(item, $"entity {uid} is missing \"attrs\""), "attrs");
+            var attributes = ReadRecord(source, item.Get("attrs") ?? throw source.Error(item, CedarErrorKind.MissingField, $"entity {uid} is missing \"attrs\""), "attrs");
             var tags = item.Get("tags") is { } tagsNode ? ReadRecord(source, tagsNode, "tags") : NoValues;
             var parents = new HashSet<EntityValue>(EntityValueComparer.Instance);
-            var parentsNode = item.Get("parents") ?? throw source.Error(item, $"entity {uid} is missing \"parents\"");
-            if (parentsNode.Kind != JsonKind.Array) throw source.Error(parentsNode, "\"parents\" must be an array of entity references");
+            var parentsNode = item.Get("parents") ?? throw source.Error(item, CedarErrorKind.MissingField, $"entity {uid} is missing \"parents\"");
+            if (parentsNode.Kind != JsonKind.Array) throw source.Error(parentsNode, CedarErrorKind.UnexpectedJsonValue, "\"parents\" must be an array of entity references");
             foreach (var parent in parentsNode.Items!) parents.Add(new EntityValue(CedarJson.ToEntityUid(source, parent)));
             var key = new EntityValue(uid);
             var data = new EntityData(key, attributes, tags, parents);
             // Cedar accepts an entity listed twice only when both entries are the same.
-            if (!seen.Add(uid) && !SameEntity(into[key], data)) throw source.Error(uidNode, $"duplicate entity {uid} with different contents");
+            if (!seen.Add(uid) && !SameEntity(into[key], data)) throw source.Error(uidNode, CedarErrorKind.DuplicateEntity, $"duplicate entity {uid} with different contents");
             into[key] = data;
         }
         return into;
@@ -112,7 +112,7 @@ public sealed class EntityStore
 
     private static IReadOnlyDictionary<string, Value> ReadRecord(JsonSource source, JsonNode node, string what)
     {
-        if (node.Kind != JsonKind.Object) throw source.Error(node, $"\"{what}\" must be a JSON object");
+        if (node.Kind != JsonKind.Object) throw source.Error(node, CedarErrorKind.UnexpectedJsonValue, $"\"{what}\" must be a JSON object");
         if (node.Properties!.Count == 0) return NoValues;
         var fields = new Dictionary<string, Value>(node.Properties.Count, StringComparer.Ordinal);
         foreach (var (key, value) in node.Properties) fields[key] = CedarJson.ToValue(source, value);
@@ -156,9 +156,9 @@ public sealed class CedarContext
         try
         {
             var (source, root) = JsonSource.Parse(explicitJson, sourceName);
-            if (root.Kind != JsonKind.Object) throw source.Error(root, "the context must be a JSON object");
+            if (root.Kind != JsonKind.Object) throw source.Error(root, CedarErrorKind.UnexpectedJsonValue, "the context must be a JSON object");
             var value = CedarJson.ToValue(source, root);
-            if (value is not RecordValue record) throw source.Error(root, "the context must be a record, not an entity or extension value");
+            if (value is not RecordValue record) throw source.Error(root, CedarErrorKind.UnexpectedJsonValue, "the context must be a record, not an entity or extension value");
             return new CedarContext(record);
         }
         catch (CedarSyntaxException error) when (!ReferenceEquals(explicitJson, json))

@@ -34,7 +34,7 @@ public sealed class HostConfigurationTests(ClusterEnvironment env)
     }
 
     /// <summary>Builds and starts the silo host as Program does; returns the one-line start-up failure (the test fails if it starts).</summary>
-    private static async Task<string> StartFailureAsync(string[] args)
+    internal static async Task<string> StartFailureAsync(string[] args)
     {
         WebApplication? app = null;
         try
@@ -63,13 +63,17 @@ public sealed class HostConfigurationTests(ClusterEnvironment env)
     [InlineData("Evidence:AppendTimeout", "--Evidence:AppendTimeout=-00:00:01")]
     [InlineData("Evidence:AppendTimeout", "--Evidence:AppendTimeout=00:00:00")]
     [InlineData("Evidence:AppendTimeout", "--Evidence:AppendTimeout=01:00:00")]
+    [InlineData("Evidence:SessionPartitions", "--Evidence:SessionPartitions=0")]
+    [InlineData("Evidence:SessionPartitions", "--Evidence:SessionPartitions=101")]
     [InlineData("Evidence:Table", "--Evidence:Table=ev")]
     [InlineData("Evidence:SigningKeyPath", "--Evidence:SigningKeyPath=/nonexistent/evidence-key.pem")]
     [InlineData("Evidence:AdditionalPublicKeys:0", "--Evidence:AdditionalPublicKeys:0=old=/nonexistent/old.pem")]
     [InlineData("Evidence:Redact:0", "--Evidence:Redact:0=input/apiKey")]
     [InlineData("Evidence:ServiceUri", "--Evidence:Credential=DefaultAzureCredential")]
     [InlineData("Evidence:ConnectionString", "--Evidence:ConnectionString=AccountName=x;AccountKey=not-base64!;TableEndpoint=http://127.0.0.1:1/x")]
-    [InlineData("Orleans:Clustering", "--Orleans:Clustering=Consul")]
+    [InlineData("Orleans:Clustering:ProviderType", "--Orleans:Clustering:ProviderType=Consul")]
+    [InlineData("Orleans:Clustering:ProviderType", "--Orleans:Clustering=AzureTable")]
+    [InlineData("Orleans:Clustering:PrimarySiloEndPoint", "--Orleans:Clustering:ProviderType=Development", "--Orleans:Clustering:PrimarySiloEndPoint=silo-1")]
     [InlineData("Orleans:SiloPort", "--Orleans:SiloPort=70000")]
     [InlineData("Orleans:SiloPort", "--Orleans:SiloPort=eleven")]
     [InlineData("Orleans:GatewayPort", "--Orleans:GatewayPort=-1")]
@@ -186,7 +190,7 @@ public sealed class HostConfigurationTests(ClusterEnvironment env)
         [
             "--urls", "http://127.0.0.1:0", "--environment", "Production",
             $"--Storage:ConnectionString={env.Azurite.ConnectionString}",
-            "--Orleans:Clustering=AzureTable", $"--Orleans:ClusterId={id}", $"--Orleans:ServiceId={id}",
+            "--Orleans:Clustering:ProviderType=AzureTableStorage", $"--Orleans:ClusterId={id}", $"--Orleans:ServiceId={id}",
             $"--Orleans:SiloPort={FreePorts.Next()}", $"--Orleans:GatewayPort={FreePorts.Next()}", "--Orleans:AdvertisedIPAddress=127.0.0.1",
         ];
         var first = await env.StartHostAsync(Args());

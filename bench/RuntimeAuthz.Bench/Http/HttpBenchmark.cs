@@ -13,12 +13,15 @@ namespace RuntimeAuthz.Bench.Http;
 /// </summary>
 public static class HttpBenchmark
 {
-    private sealed record Target(string Name, Uri Address, string Mode, string Bodies, string Token);
+    /// <param name="ProcessorTime">CPU used so far by the process answering (and, for ours, its storage: Azurite).</param>
+    private sealed record Target(string Name, Uri Address, string Mode, string Bodies, string Token, Func<TimeSpan> ProcessorTime, Func<TimeSpan>? StorageProcessorTime = null);
 
     public static int Run(string[] args) => RunAsync(args).GetAwaiter().GetResult();
 
     private static async Task<int> RunAsync(string[] args)
     {
+        if (BenchSupport.HasFlag(args, "--history")) return await HistoryAsync(args);
+        if (BenchSupport.HasFlag(args, "--opens")) return await OpensAsync(args);
         var seconds = BenchSupport.ArgValue(args, "--seconds", 20);
         var warmup = BenchSupport.ArgValue(args, "--warmup", 3);
         var rounds = BenchSupport.ArgValue(args, "--rounds", 2);
@@ -26,6 +29,7 @@ public static class HttpBenchmark
         var threads = BenchSupport.ArgValue(args, "--threads", 2);
         var sessionCount = BenchSupport.ArgValue(args, "--sessions", 64);
         var evidence = !BenchSupport.HasFlag(args, "--no-evidence");
+        var partitions = BenchSupport.ArgValue(args, "--evidence-partitions", RuntimeAuthz.Evidence.AzureTableEvidenceStore.DefaultSessionPartitions);
         var root = RepoPaths.Root;
         var script = Path.Combine(root, "bench", "http-decisions.lua");
         var wrk = Wrk.Ensure();
@@ -33,7 +37,8 @@ public static class HttpBenchmark
         var work = Directory.CreateTempSubdirectory("bench-http-").FullName;
 
         await using var azurite = await AzuriteServer.StartAsync();
-        await using var silo = await SiloProcess.StartAsync(root, azurite, evidence, Path.Combine(work, "silo.log"));
+        await using var silo = await SiloProcess.StartAsync(root, azurite, evidence, Path.Combine(work, "silo.log"),
+            $"Evidence:SessionPartitions={partitions.ToString(CultureInfo.InvariantCulture)}");
         string[] sessions;
         using (var client = await silo.ConnectClientAsync())
         {
@@ -53,16 +58,16 @@ public static class HttpBenchmark
         await using var cerbosNoLog = await CerbosProcess.StartAsync(cerbosBinary, Path.Combine(root, "bench", "cerbos"), work, decisionLog: false);
         Target[] targets =
         [
-            new("RuntimeAuthz", silo.BaseAddress, "authz", ours, token),
-            new("Cerbos, file decision log", cerbosWithLog.BaseAddress, "cerbos", cerbos, ""),
-            new("Cerbos, no decision log", cerbosNoLog.BaseAddress, "cerbos", cerbos, ""),
+            new("RuntimeAuthz", silo.BaseAddress, "authz", ours, token, () => silo.ProcessorTime, () => azurite.ProcessorTime),
+            new("Cerbos, file decision log", cerbosWithLog.BaseAddress, "cerbos", cerbos, "", () => cerbosWithLog.ProcessorTime),
+            new("Cerbos, no decision log", cerbosNoLog.BaseAddress, "cerbos", cerbos, "", () => cerbosNoLog.ProcessorTime),
         ];
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {BenchSupport.GitCommit(root)}; evidence {(evidence ? "on" : "off")}, {sessionCount} sessions, " +
+            $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {BenchSupport.GitCommit(root)}, load average {BenchSupport.LoadAverage()}; evidence {(evidence ? $"on ({partitions} session partitions)" : "off")}, {sessionCount} sessions, " +
             $"wrk -t{threads} -c{connections}, {warmup} s warm-up + {seconds} s timed per slot, {rounds} rounds; bearer token {(token.Length > 0 ? "yes" : "no (silo without authentication)")}"));
-        Console.WriteLine("| round | system | decisions/s | p50 ms | p90 ms | p99 ms | max ms | not allowed | socket errors |");
-        Console.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        Console.WriteLine("| round | system | decisions/s | p50 ms | p90 ms | p99 ms | max ms | not allowed | socket errors | server CPU µs/decision | Azurite CPU µs/decision | wrk CPU µs/decision |");
+        Console.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         var results = targets.ToDictionary(t => t.Name, _ => new List<WrkResult>());
         for (var round = 1; round <= rounds; round++)
         {
@@ -70,10 +75,15 @@ public static class HttpBenchmark
             {
                 string[] scriptArgs = [target.Mode, target.Bodies, target.Token];
                 await Wrk.RunAsync(wrk, script, target.Address, connections, threads, TimeSpan.FromSeconds(warmup), scriptArgs);
+                var (serverBefore, storageBefore) = (target.ProcessorTime(), target.StorageProcessorTime?.Invoke());
                 var result = await Wrk.RunAsync(wrk, script, target.Address, connections, threads, TimeSpan.FromSeconds(seconds), scriptArgs);
+                var server = target.ProcessorTime() - serverBefore;
+                var storage = target.StorageProcessorTime?.Invoke() - storageBefore;
                 results[target.Name].Add(result);
+                double PerDecision(TimeSpan cpu) => cpu.TotalMicroseconds / Math.Max(1, result.Requests);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {round} | {target.Name} | {result.PerSecond:0} | {result.P50Ms:0.00} | {result.P90Ms:0.00} | {result.P99Ms:0.00} | {result.MaxMs:0.0} | {result.NotAllowed} | {result.SocketErrors} |"));
+                    $"| {round} | {target.Name} | {result.PerSecond:0} | {result.P50Ms:0.00} | {result.P90Ms:0.00} | {result.P99Ms:0.00} | {result.MaxMs:0.0} | {result.NotAllowed} | {result.SocketErrors} | " +
+                    $"{PerDecision(server):0} | {(storage is { } s ? PerDecision(s).ToString("0", CultureInfo.InvariantCulture) : "-")} | {PerDecision(result.ProcessorTime):0} |"));
             }
         }
 
@@ -95,8 +105,127 @@ public static class HttpBenchmark
                 $"p50 {us.Average(r => r.P50Ms) / them.Average(r => r.P50Ms):0.00}x, p99 {us.Average(r => r.P99Ms) / them.Average(r => r.P99Ms):0.00}x (ours / theirs)"));
         }
         if (us.Any(r => r.NotAllowed > 0)) Console.WriteLine($"warning: some of our answers were not Allow (see {silo.LogPath})");
+        await silo.DisposeAsync();
+        if (evidence) Console.WriteLine($"evidence batching over the whole run (warm-ups included): {EvidenceBatching.FromSiloLog(silo.LogPath)}");
         Console.WriteLine($"silo log: {silo.LogPath}; Cerbos decision log: {cerbosWithLog.DecisionLog} ({new FileInfo(cerbosWithLog.DecisionLog!).Length} bytes)");
         return 0;
+    }
+
+    /// <summary>
+    /// `http --history`: does a decision's cost depend on how long its session is? Two sessions, one
+    /// with 10 earlier decisions and one with N (10,000 by default, made through grain calls first),
+    /// then one wrk connection decides in each in turn (short, long, short, long); p50 and p99 per session.
+    /// </summary>
+    private static async Task<int> HistoryAsync(string[] args)
+    {
+        var seconds = BenchSupport.ArgValue(args, "--seconds", 10);
+        var earlier = BenchSupport.ArgValue(args, "--history-decisions", 10_000);
+        var rounds = BenchSupport.ArgValue(args, "--rounds", 2);
+        var root = RepoPaths.Root;
+        var script = Path.Combine(root, "bench", "http-decisions.lua");
+        var wrk = Wrk.Ensure();
+        var work = Directory.CreateTempSubdirectory("bench-http-history-").FullName;
+        await using var azurite = await AzuriteServer.StartAsync();
+        await using var silo = await SiloProcess.StartAsync(root, azurite, evidence: true, Path.Combine(work, "silo.log"));
+        string shortSession, longSession;
+        using (var client = await silo.ConnectClientAsync())
+        {
+            var grains = client.Services.GetRequiredService<IGrainFactory>();
+            await DecisionWorkload.SetUpAsync(grains);
+            (shortSession, longSession) = (await DecisionWorkload.OpenSessionAsync(grains), await DecisionWorkload.OpenSessionAsync(grains));
+            await DecideManyAsync(grains, shortSession, 10);
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            await DecideManyAsync(grains, longSession, earlier);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{earlier} earlier decisions made in {watch.Elapsed.TotalSeconds:0.0} s"));
+            await client.StopAsync();
+        }
+        var token = await silo.DevTokenAsync("bench-pep", ["pep"], ["*"]) ?? "";
+        var bodies = new Dictionary<string, string>
+        {
+            ["10 earlier"] = Path.Combine(work, "short.jsonl"), [$"{earlier} earlier"] = Path.Combine(work, "long.jsonl"),
+        };
+        await File.WriteAllTextAsync(bodies["10 earlier"], AuthZenBody(shortSession) + "\n");
+        await File.WriteAllTextAsync(bodies[$"{earlier} earlier"], AuthZenBody(longSession) + "\n");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {BenchSupport.GitCommit(root)}, load average {BenchSupport.LoadAverage()}; evidence on, one session at a time, wrk -t1 -c1, 2 s warm-up + {seconds} s per slot"));
+        Console.WriteLine("| round | session | decisions/s | p50 ms | p99 ms | not allowed |");
+        Console.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: |");
+        var p50s = bodies.Keys.ToDictionary(k => k, _ => new List<double>());
+        for (var round = 1; round <= rounds; round++)
+        {
+            foreach (var (name, path) in bodies)
+            {
+                string[] scriptArgs = ["authz", path, token];
+                await Wrk.RunAsync(wrk, script, silo.BaseAddress, 1, 1, TimeSpan.FromSeconds(2), scriptArgs);
+                var result = await Wrk.RunAsync(wrk, script, silo.BaseAddress, 1, 1, TimeSpan.FromSeconds(seconds), scriptArgs);
+                p50s[name].Add(result.P50Ms);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {round} | {name} | {result.PerSecond:0} | {result.P50Ms:0.00} | {result.P99Ms:0.00} | {result.NotAllowed} |"));
+            }
+        }
+        var (shortP50, longP50) = (p50s["10 earlier"].Average(), p50s[$"{earlier} earlier"].Average());
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"p50 with {earlier} earlier decisions / p50 with 10: {longP50 / shortP50:0.00}x (target: at most 1.2x)"));
+        return 0;
+    }
+
+    /// <summary>
+    /// `http --opens`: sessions opened per second over HTTP (POST /v1/sessions with a pep token), spread
+    /// over `--agents` registered agents, wrk `-c--connections`; CPU per open of the silo, Azurite and wrk.
+    /// </summary>
+    private static async Task<int> OpensAsync(string[] args)
+    {
+        var seconds = BenchSupport.ArgValue(args, "--seconds", 10);
+        var agents = BenchSupport.ArgValue(args, "--agents", 100);
+        var connections = BenchSupport.ArgValue(args, "--connections", 32);
+        var root = RepoPaths.Root;
+        var wrk = Wrk.Ensure();
+        var work = Directory.CreateTempSubdirectory("bench-http-opens-").FullName;
+        await using var azurite = await AzuriteServer.StartAsync();
+        await using var silo = await SiloProcess.StartAsync(root, azurite, evidence: true, Path.Combine(work, "silo.log"));
+        var ids = Enumerable.Range(0, agents).Select(i => "open-agent-" + i.ToString("D5", CultureInfo.InvariantCulture)).ToArray();
+        using (var client = await silo.ConnectClientAsync())
+        {
+            var grains = client.Services.GetRequiredService<IGrainFactory>();
+            foreach (var id in ids)
+            {
+                var registered = await grains.GetGrain<RuntimeAuthz.Contracts.IAgentGrain>(id).Register(new RuntimeAuthz.Contracts.AgentRegistration { Name = "bench", Owner = "bench", Fleet = DecisionWorkload.Fleet });
+                if (!registered.IsSuccess) throw new InvalidOperationException(registered.Message);
+            }
+            await client.StopAsync();
+        }
+        var token = await silo.DevTokenAsync("bench-pep", ["pep"], ["*"]) ?? "";
+        var bodies = Path.Combine(work, "open-sessions.jsonl");
+        await File.WriteAllLinesAsync(bodies, ids.Select(id => new JsonObject { ["agentId"] = id }.ToJsonString()));
+        string[] scriptArgs = ["open", bodies, token];
+        var script = Path.Combine(root, "bench", "http-decisions.lua");
+        await Wrk.RunAsync(wrk, script, silo.BaseAddress, connections, 2, TimeSpan.FromSeconds(2), scriptArgs);
+        var (siloBefore, azuriteBefore) = (silo.ProcessorTime, azurite.ProcessorTime);
+        var opened = await Wrk.RunAsync(wrk, script, silo.BaseAddress, connections, 2, TimeSpan.FromSeconds(seconds), scriptArgs);
+        var (siloCpu, azuriteCpu) = (silo.ProcessorTime - siloBefore, azurite.ProcessorTime - azuriteBefore);
+        double PerOpen(TimeSpan cpu) => cpu.TotalMicroseconds / Math.Max(1, opened.Requests);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {BenchSupport.GitCommit(root)}, load average {BenchSupport.LoadAverage()}; POST /v1/sessions over {agents} agents, wrk -t2 -c{connections}, 2 s warm-up + {seconds} s"));
+        Console.WriteLine("| opened/s | p50 ms | p90 ms | p99 ms | refused | socket errors | silo CPU µs/open | Azurite CPU µs/open | wrk CPU µs/open |");
+        Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {opened.Allowed / opened.Seconds:0} | {opened.P50Ms:0.00} | {opened.P90Ms:0.00} | {opened.P99Ms:0.00} | {opened.NotAllowed} | {opened.SocketErrors} | {PerOpen(siloCpu):0} | {PerOpen(azuriteCpu):0} | {PerOpen(opened.ProcessorTime):0} |"));
+        return 0;
+    }
+
+    /// <summary>Decisions in one session through grain calls, a few in flight (the grain takes them one at a time); every one must allow.</summary>
+    private static async Task DecideManyAsync(IGrainFactory grains, string session, int count)
+    {
+        var next = 0;
+        await Task.WhenAll(Enumerable.Range(0, Math.Min(8, count)).Select(async _ =>
+        {
+            while (Interlocked.Increment(ref next) <= count)
+            {
+                var decision = await DecisionWorkload.DecideAsync(grains, session);
+                if (decision.Outcome != RuntimeAuthz.Contracts.DecisionOutcome.Allow)
+                    throw new InvalidOperationException($"a history decision was {decision.Outcome} ({decision.DenyReason})");
+            }
+        }));
     }
 
     private static string AuthZenBody(string session) => new JsonObject

@@ -4,14 +4,16 @@ using System.Text.Json;
 using RuntimeAuthz.Cli.Infrastructure;
 using RuntimeAuthz.Client;
 using RuntimeAuthz.Evidence;
+using RuntimeAuthz.Evidence.Checkpoints;
 
 namespace RuntimeAuthz.Cli.Commands;
 
 /// <summary>
 /// <c>authz evidence verify|export</c>: recomputes evidence chains here, on the client, with public
-/// keys only. Records come from the service (<c>GET /v1/evidence/...</c>) or, with
-/// <c>--connection-string</c>, straight from the evidence table; public keys from the same source
-/// unless pinned with <c>--public-key</c>.
+/// keys only, and checks them against the signed checkpoints of their heads. Records and checkpoints
+/// come from the service (<c>GET /v1/evidence/...</c>), with <c>--connection-string</c> straight from
+/// the evidence table (checkpoints with <c>--checkpoint-connection-string</c>), or with <c>--file</c>
+/// from an export; public keys from the service or table unless pinned with <c>--public-key</c>.
 /// </summary>
 public static class EvidenceCommands
 {
@@ -23,7 +25,13 @@ public static class EvidenceCommands
         return evidence;
     }
 
-    private sealed record Sources(Option<string?> Session, Option<bool> All, Option<bool> Governance, Option<string?> ConnectionString, Option<string?> Table, Option<string[]> PublicKeys);
+    private sealed record Sources(Option<string?> Session, Option<bool> All, Option<bool> Governance, Option<string?> ConnectionString, Option<string?> Table, Option<string[]> PublicKeys)
+    {
+        public Option<string?> CheckpointConnectionString { get; } = new("--checkpoint-connection-string") { Description = "With --connection-string: the checkpoint store's connection string (the silo's Evidence:Checkpoints:ConnectionString)" };
+        public Option<string?> CheckpointTable { get; } = new("--checkpoint-table") { Description = $"Checkpoint table with --checkpoint-connection-string (default {AzureTableCheckpointStore.DefaultTableName})" };
+        /// <summary>Only for verify: an export file as the source of records and checkpoints.</summary>
+        public Option<string?> File { get; } = new("--file") { Description = "Verify an export file (from 'authz evidence export'); keys from --public-key, or else from the service or --connection-string" };
+    }
 
     private static Sources AddSources(Command command)
     {
@@ -40,37 +48,54 @@ public static class EvidenceCommands
         command.Options.Add(sources.ConnectionString);
         command.Options.Add(sources.Table);
         command.Options.Add(sources.PublicKeys);
+        command.Options.Add(sources.CheckpointConnectionString);
+        command.Options.Add(sources.CheckpointTable);
         return sources;
     }
 
     private static Command Verify(CommandRunner runner)
     {
-        var command = new Command("verify", "Recompute hashes, links and signatures; name the first broken record (exit 0 when every chain verifies, 1 otherwise)");
+        var command = new Command("verify",
+            "Recompute hashes, links and signatures and check each chain against the signed checkpoints of its heads; " +
+            "name the first broken record or the missing range (exit 0 when every chain and checkpoint chain verifies, 1 otherwise)");
         var sources = AddSources(command);
+        command.Options.Add(sources.File);
         runner.SetAction(command, async (call, cancellationToken) =>
         {
-            var source = EvidenceSource.Create(call, sources);
-            var chains = await source.ChainsAsync(call.Get(sources.Session), call.Get(sources.All), call.Get(sources.Governance), requireSelection: true, cancellationToken).ConfigureAwait(false);
+            var source = await EvidenceSource.CreateAsync(call, sources, cancellationToken).ConfigureAwait(false);
             using var keys = await source.KeysAsync(call.Get(sources.PublicKeys) ?? [], cancellationToken).ConfigureAwait(false);
+            var checkpoints = await source.CheckpointsAsync(cancellationToken).ConfigureAwait(false);
+            var seals = checkpoints is null ? CheckpointSeals.None : CheckpointVerifier.Verify(checkpoints, keys);
+            var chains = await source.ChainsAsync(call.Get(sources.Session), call.Get(sources.All), call.Get(sources.Governance), requireSelection: source is not FileSource, cancellationToken).ConfigureAwait(false);
+            // A chain deleted entirely (or a session whose state is gone) is still sealed: it is verified too, as empty.
+            var onlySealed = call.Get(sources.Session) is null && !call.Get(sources.Governance)
+                ? seals.Chains.Keys.Except(chains, StringComparer.Ordinal).ToHashSet(StringComparer.Ordinal) : [];
             var results = new List<ChainVerification>();
-            foreach (var chain in chains)
+            foreach (var chain in chains.Concat(onlySealed).Order(StringComparer.Ordinal))
             {
-                var (entries, minimum) = await source.ReadAsync(chain, cancellationToken).ConfigureAwait(false);
-                results.Add(EvidenceVerifier.Verify(chain, entries, keys, minimum));
+                IReadOnlyList<EvidenceEntry> entries;
+                long minimum;
+                try { (entries, minimum) = await source.ReadAsync(chain, cancellationToken).ConfigureAwait(false); }
+                catch (UserInputException) when (onlySealed.Contains(chain)) { (entries, minimum) = ([], 0); }
+                results.Add(CheckpointVerifier.VerifyChain(chain, entries, keys, seals, minimum));
             }
             if (call.Json)
             {
-                Display.Json(call.Output, results.Select(r => new { chain = r.Chain, valid = r.Valid, records = r.Records, brokenRecord = r.BrokenSequence, problem = r.Problem }));
+                Display.Json(call.Output, results.Select(r => new { chain = r.Chain, valid = r.Valid, records = r.Records, brokenRecord = r.BrokenSequence, problem = r.Problem })
+                    .Concat(seals.Writers.Select(w => new { chain = w.Name, valid = w.Valid, records = w.Checkpoints, brokenRecord = w.BrokenSequence, problem = w.Problem })));
             }
             else
             {
                 foreach (var result in results) call.Output.WriteLine(result.ToString());
-                var broken = results.Count(r => !r.Valid);
+                foreach (var writer in seals.Writers) call.Output.WriteLine(writer.ToString());
+                var broken = results.Count(r => !r.Valid) + seals.Writers.Count(w => !w.Valid);
                 call.Output.WriteLine(broken == 0
-                    ? $"verified {results.Count} chain(s), {results.Sum(r => r.Records)} record(s)"
-                    : $"{broken} of {results.Count} chain(s) BROKEN");
+                    ? $"verified {results.Count} chain(s), {results.Sum(r => r.Records)} record(s), against {seals.Writers.Sum(w => w.Checkpoints)} checkpoint(s)"
+                    : $"{broken} of {results.Count + seals.Writers.Count} chain(s) BROKEN");
+                if (checkpoints is null || checkpoints.Count == 0)
+                    call.Error.WriteLine("note: no checkpoints: each chain was checked on its own, so records missing from its end cannot be detected");
             }
-            return results.All(r => r.Valid) ? ExitCodes.Success : ExitCodes.Error;
+            return results.All(r => r.Valid) && seals.Valid ? ExitCodes.Success : ExitCodes.Error;
         });
         return command;
     }
@@ -82,9 +107,10 @@ public static class EvidenceCommands
         var sources = AddSources(command);
         runner.SetAction(command, async (call, cancellationToken) =>
         {
-            var source = EvidenceSource.Create(call, sources);
+            var source = await EvidenceSource.CreateAsync(call, sources, cancellationToken).ConfigureAwait(false);
             var chains = await source.ChainsAsync(call.Get(sources.Session), call.Get(sources.All), call.Get(sources.Governance), requireSelection: false, cancellationToken).ConfigureAwait(false);
             var path = call.Get(output);
+            var checkpointCount = 0;
             var writer = path is null ? call.Output : new StreamWriter(path, append: false);
             var count = 0;
             try
@@ -101,12 +127,18 @@ public static class EvidenceCommands
                         count++;
                     }
                 }
+                // Every checkpoint, whatever was selected: a checkpoint chain verifies only as a whole.
+                foreach (var checkpoint in (await source.CheckpointsAsync(cancellationToken).ConfigureAwait(false) ?? []).OrderBy(c => c.Writer, StringComparer.Ordinal).ThenBy(c => c.Sequence))
+                {
+                    await writer.WriteLineAsync(CheckpointExport.ToJsonLine(checkpoint)).ConfigureAwait(false);
+                    checkpointCount++;
+                }
             }
             finally
             {
                 if (path is not null) await writer.DisposeAsync().ConfigureAwait(false);
             }
-            if (path is not null) call.Error.WriteLine($"exported {count} record(s) from {chains.Count} chain(s) to {path}");
+            if (path is not null) call.Error.WriteLine($"exported {count} record(s) from {chains.Count} chain(s) and {checkpointCount} checkpoint(s) to {path}");
             return ExitCodes.Success;
         });
         return command;
@@ -115,10 +147,31 @@ public static class EvidenceCommands
     /// <summary>Where records and keys come from: the service's evidence endpoints or the table itself.</summary>
     private abstract class EvidenceSource
     {
-        public static EvidenceSource Create(Invocation call, Sources sources) =>
-            call.Get(sources.ConnectionString) is { Length: > 0 } connection
-                ? new TableSource(new AzureTableEvidenceStore(connection, call.Get(sources.Table) ?? AzureTableEvidenceStore.DefaultTableName))
+        public static async Task<EvidenceSource> CreateAsync(Invocation call, Sources sources, CancellationToken ct)
+        {
+            if (call.Get(sources.CheckpointConnectionString) is { Length: > 0 } && call.Get(sources.ConnectionString) is not { Length: > 0 })
+                throw new UserInputException("--checkpoint-connection-string goes with --connection-string (the service finds its checkpoints itself)");
+            EvidenceSource service = call.Get(sources.ConnectionString) is { Length: > 0 } connection
+                ? new TableSource(
+                    Table(() => new AzureTableEvidenceStore(connection, call.Get(sources.Table) ?? AzureTableEvidenceStore.DefaultTableName), "--connection-string"),
+                    call.Get(sources.CheckpointConnectionString) is { Length: > 0 } checkpoints
+                        ? Table(() => new AzureTableCheckpointStore(checkpoints, call.Get(sources.CheckpointTable) ?? AzureTableCheckpointStore.DefaultTableName), "--checkpoint-connection-string")
+                        : null)
                 : new HttpSource(call.ServiceAddress, call.Credentials);
+            return call.Get(sources.File) is { } file ? await FileSource.ReadAsync(file, service, ct).ConfigureAwait(false) : service;
+        }
+
+        private static T Table<T>(Func<T> create, string option)
+        {
+            try { return create(); }
+            catch (Exception ex) when (ex is FormatException or ArgumentException or InvalidOperationException)
+            {
+                throw new UserInputException($"{option}: not an Azure Storage connection string or table name ({ex.GetType().Name})");
+            }
+        }
+
+        /// <summary>Every checkpoint the source holds; null when it has no checkpoint store.</summary>
+        public abstract Task<IReadOnlyList<CheckpointEntry>?> CheckpointsAsync(CancellationToken ct);
 
         public async Task<IReadOnlyList<string>> ChainsAsync(string? session, bool all, bool governance, bool requireSelection, CancellationToken ct)
         {
@@ -166,16 +219,19 @@ public static class EvidenceCommands
             }
         }
 
-        protected abstract Task<IReadOnlyList<string>> ListChainsAsync(CancellationToken ct);
-        protected abstract Task<IReadOnlyDictionary<string, string>> PublishedKeysAsync(CancellationToken ct);
+        protected internal abstract Task<IReadOnlyList<string>> ListChainsAsync(CancellationToken ct);
+        protected internal abstract Task<IReadOnlyDictionary<string, string>> PublishedKeysAsync(CancellationToken ct);
         /// <summary>The chain's rows, and how many records it must hold at least (the session's decision count when known).</summary>
         public abstract Task<(IReadOnlyList<EvidenceEntry> Entries, long MinimumRecords)> ReadAsync(string chain, CancellationToken ct);
     }
 
-    private sealed class TableSource(AzureTableEvidenceStore store) : EvidenceSource
+    private sealed class TableSource(AzureTableEvidenceStore store, AzureTableCheckpointStore? checkpoints) : EvidenceSource
     {
-        protected override Task<IReadOnlyList<string>> ListChainsAsync(CancellationToken ct) => store.ListChainsAsync(ct);
-        protected override Task<IReadOnlyDictionary<string, string>> PublishedKeysAsync(CancellationToken ct) => store.ListPublicKeysAsync(ct);
+        protected internal override Task<IReadOnlyList<string>> ListChainsAsync(CancellationToken ct) => store.ListChainsAsync(ct);
+        protected internal override Task<IReadOnlyDictionary<string, string>> PublishedKeysAsync(CancellationToken ct) => store.ListPublicKeysAsync(ct);
+
+        public override async Task<IReadOnlyList<CheckpointEntry>?> CheckpointsAsync(CancellationToken ct) =>
+            checkpoints is null ? null : await checkpoints.ReadAllAsync(ct).ConfigureAwait(false);
 
         public override async Task<(IReadOnlyList<EvidenceEntry>, long)> ReadAsync(string chain, CancellationToken ct) =>
             (await store.ReadChainAsync(chain, ct).ConfigureAwait(false), 0);
@@ -185,13 +241,13 @@ public static class EvidenceCommands
     {
         private readonly HttpClient http = new() { BaseAddress = service, Timeout = TimeSpan.FromSeconds(60) };
 
-        protected override async Task<IReadOnlyList<string>> ListChainsAsync(CancellationToken ct)
+        protected internal override async Task<IReadOnlyList<string>> ListChainsAsync(CancellationToken ct)
         {
             using var document = await GetAsync("v1/evidence/chains", ct).ConfigureAwait(false);
             return document.RootElement.GetProperty("chains").EnumerateArray().Select(c => c.GetString()!).ToArray();
         }
 
-        protected override async Task<IReadOnlyDictionary<string, string>> PublishedKeysAsync(CancellationToken ct)
+        protected internal override async Task<IReadOnlyDictionary<string, string>> PublishedKeysAsync(CancellationToken ct)
         {
             using var document = await GetAsync("v1/evidence/keys", ct).ConfigureAwait(false);
             return document.RootElement.GetProperty("keys").EnumerateArray()
@@ -209,6 +265,16 @@ public static class EvidenceCommands
                 chain, r.GetProperty("seq").GetInt64(), r.GetProperty("body").GetString()!, r.GetProperty("hash").GetString()!,
                 r.GetProperty("signature").GetString()!, r.GetProperty("keyId").GetString()!)).ToArray();
             return (entries, root.TryGetProperty("minimumRecords", out var minimum) ? minimum.GetInt64() : 0);
+        }
+
+        public override async Task<IReadOnlyList<CheckpointEntry>?> CheckpointsAsync(CancellationToken ct)
+        {
+            using var document = await GetAsync("v1/evidence/checkpoints", ct).ConfigureAwait(false);
+            var root = document.RootElement;
+            if (!root.GetProperty("configured").GetBoolean()) return null;
+            return root.GetProperty("checkpoints").EnumerateArray().Select(c => new CheckpointEntry(
+                c.GetProperty("writer").GetString()!, c.GetProperty("seq").GetInt64(), c.GetProperty("body").GetString()!,
+                c.GetProperty("hash").GetString()!, c.GetProperty("signature").GetString()!, c.GetProperty("keyId").GetString()!)).ToArray();
         }
 
         private async Task<JsonDocument> GetAsync(string path, CancellationToken ct)
@@ -250,5 +316,38 @@ public static class EvidenceCommands
                 return null;
             }
         }
+    }
+
+    /// <summary>An export file: its records and checkpoints; public keys from the service or table unless pinned.</summary>
+    private sealed class FileSource(string path, ExportContents contents, EvidenceSource keys) : EvidenceSource
+    {
+        public static async Task<FileSource> ReadAsync(string path, EvidenceSource keys, CancellationToken ct)
+        {
+            if (!System.IO.File.Exists(path)) throw new UserInputException($"--file: '{path}' not found");
+            try
+            {
+                return new FileSource(path, CheckpointExport.Read(await System.IO.File.ReadAllLinesAsync(path, ct).ConfigureAwait(false)), keys);
+            }
+            catch (FormatException ex)
+            {
+                throw new UserInputException($"--file: '{path}': {ex.Message}");
+            }
+        }
+
+        protected internal override Task<IReadOnlyList<string>> ListChainsAsync(CancellationToken ct) =>
+            Task.FromResult<IReadOnlyList<string>>([.. contents.Chains.Keys.Order(StringComparer.Ordinal)]);
+
+        protected internal override Task<IReadOnlyDictionary<string, string>> PublishedKeysAsync(CancellationToken ct) => keys.PublishedKeysAsync(ct);
+
+        public override Task<IReadOnlyList<CheckpointEntry>?> CheckpointsAsync(CancellationToken ct) =>
+            Task.FromResult<IReadOnlyList<CheckpointEntry>?>(contents.Checkpoints.Count == 0 ? null : contents.Checkpoints);
+
+        private readonly HashSet<string> sealedChains = [.. contents.Checkpoints.SelectMany(c => CheckpointSealer.ParseBody(c.Body).Heads.Select(h => h.Chain))];
+
+        /// <summary>A chain neither in the file nor sealed by its checkpoints was not exported (the governance chain may be empty).</summary>
+        public override Task<(IReadOnlyList<EvidenceEntry> Entries, long MinimumRecords)> ReadAsync(string chain, CancellationToken ct) =>
+            contents.Chains.TryGetValue(chain, out var entries) || sealedChains.Contains(chain) || chain == EvidenceChains.Governance
+                ? Task.FromResult<(IReadOnlyList<EvidenceEntry>, long)>((entries ?? [], 0))
+                : throw new UserInputException($"{chain} is not in '{path}'");
     }
 }

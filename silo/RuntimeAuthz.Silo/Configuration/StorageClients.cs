@@ -35,6 +35,8 @@ public static class StorageClients
             StorageAccountOptions account = evidence.HasAccount ? evidence : sp.GetRequiredService<IOptions<StorageOptions>>().Value;
             return Create(account, RuntimeAuthz.Evidence.AzureTableEvidenceStore.CreateClientOptions(), sp);
         });
+        services.TryAddKeyedSingleton(CheckpointServices.TableClientKey, (sp, _) =>
+            Create(sp.GetRequiredService<IOptions<EvidenceCheckpointOptions>>().Value, RuntimeAuthz.Evidence.AzureTableEvidenceStore.CreateClientOptions(), sp));
         services.TryAddKeyedSingleton(FleetIndex.TableClientKey, (sp, _) =>
             Create(sp.GetRequiredService<IOptions<StorageOptions>>().Value, FleetIndex.CreateClientOptions(), sp));
         return services;

@@ -31,16 +31,16 @@ public static class AuthZenEndpoints
             });
         }).AllowAnonymous();
 
-        app.MapPost("/access/v1/evaluation", async (HttpContext context, IGrainFactory grains, CallerAccess access, PublicAddress address, TimeProvider time, ILogger<AuthzDecision> logger, CancellationToken ct) =>
+        app.MapPost("/access/v1/evaluation", async (HttpContext context, FailClosedDecider decider, CallerAccess access, PublicAddress address, CancellationToken ct) =>
         {
             var body = await RequestReading.ReadObjectAsync(context.Request, ct);
             var (sessionId, decisionRequest) = Parse(body, defaults: null, path: "");
             if (await RefuseUnlessSubjectAsync(context, access, [(sessionId, decisionRequest)]) is { } refused) return refused;
-            var decision = await SessionEndpoints.DecideFailClosed(grains, sessionId, decisionRequest, access.CallerOf(context), time, logger);
+            var decision = await decider.DecideAsync(sessionId, decisionRequest, access.CallerOf(context));
             return Results.Json(Response(decision, address.BaseUrl));
         }).RequirePermission(Permissions.Decide);
 
-        app.MapPost("/access/v1/evaluations", async (HttpContext context, IGrainFactory grains, CallerAccess access, PublicAddress address, TimeProvider time, ILogger<AuthzDecision> logger, CancellationToken ct) =>
+        app.MapPost("/access/v1/evaluations", async (HttpContext context, FailClosedDecider decider, CallerAccess access, PublicAddress address, CancellationToken ct) =>
         {
             var body = await RequestReading.ReadObjectAsync(context.Request, ct);
             var fields = new Fields(body);
@@ -48,7 +48,7 @@ public static class AuthZenEndpoints
             {
                 var (sessionId, single) = Parse(body, defaults: null, path: "");
                 if (await RefuseUnlessSubjectAsync(context, access, [(sessionId, single)]) is { } refusedSingle) return refusedSingle;
-                return Results.Json(Response(await SessionEndpoints.DecideFailClosed(grains, sessionId, single, access.CallerOf(context), time, logger), address.BaseUrl));
+                return Results.Json(Response(await decider.DecideAsync(sessionId, single, access.CallerOf(context)), address.BaseUrl));
             }
             if (body["evaluations"] is not JsonArray items)
                 throw new BadRequestException($"evaluations must be an array, not {RequestReading.Kind(body["evaluations"])}");
@@ -69,7 +69,7 @@ public static class AuthZenEndpoints
             var results = new JsonArray();
             foreach (var (sessionId, decisionRequest) in parsed)
             {
-                var decision = await SessionEndpoints.DecideFailClosed(grains, sessionId, decisionRequest, access.CallerOf(context), time, logger);
+                var decision = await decider.DecideAsync(sessionId, decisionRequest, access.CallerOf(context));
                 results.Add(Response(decision, address.BaseUrl));
                 var permitted = decision.Outcome == DecisionOutcome.Allow;
                 if ((semantic == "deny_on_first_deny" && !permitted) || (semantic == "permit_on_first_permit" && permitted)) break;

@@ -31,6 +31,24 @@ public static class EvidenceEndpoints
             catch (Exception ex) when (ex is not OperationCanceledException) { return Unavailable(ex); }
         });
 
+        evidence.MapGet("/checkpoints", async (EvidenceCheckpointer checkpointer, CancellationToken ct) =>
+        {
+            if (!checkpointer.Enabled) return Results.Ok(new { configured = false, checkpoints = Array.Empty<object>() });
+            try
+            {
+                var stored = await checkpointer.ReadAllAsync(ct);
+                return Results.Ok(new
+                {
+                    configured = true,
+                    checkpoints = stored.Select(c => new { writer = c.Writer, seq = c.Sequence, body = c.Body, hash = c.Hash, signature = c.Signature, keyId = c.KeyId }).ToArray(),
+                });
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                return Problems.Create(StatusCodes.Status503ServiceUnavailable, $"the evidence checkpoint store is unavailable: {ex.GetType().Name}");
+            }
+        });
+
         evidence.MapGet("/keys", async (EvidenceRecorder recorder, CancellationToken ct) =>
         {
             try

@@ -60,8 +60,8 @@ public static class SessionEndpoints
             return result.IsSuccess ? Results.Ok(SessionDto.From(result.Value!)) : Problems.FromCommand(result);
         }).RequirePermission(Permissions.SessionsClose);
 
-        sessions.MapPost("/{id}/decisions", async (string id, HttpContext context, IGrainFactory grains, CallerAccess access, TimeProvider time,
-            PublicAddress address, ILogger<AuthzDecision> logger, CancellationToken ct) =>
+        sessions.MapPost("/{id}/decisions", async (string id, HttpContext context, FailClosedDecider decider, CallerAccess access,
+            PublicAddress address, CancellationToken ct) =>
         {
             RequestReading.CheckId(id, "session id");
             var body = new Fields(await RequestReading.ReadObjectAsync(context.Request, ct));
@@ -75,7 +75,7 @@ public static class SessionEndpoints
                 ApprovalId = ApprovalEndpoints.ReadApprovalId(body.String("approvalId", maxLength: ApprovalIds.MaxLength), "approvalId"),
             };
             if (await access.RefuseUnlessOwnsSessionAsync(context, Permissions.Decide, id) is { } refused) return refused;
-            var decision = await DecideFailClosed(grains, id, decisionRequest, access.CallerOf(context), time, logger);
+            var decision = await decider.DecideAsync(id, decisionRequest, access.CallerOf(context));
             return decision.DenyReason == DenyReasons.UnknownSession
                 ? Problems.NotFound($"session '{id}' not found")
                 : Results.Ok(DecisionDto.From(decision, address.BaseUrl));
@@ -111,27 +111,6 @@ public static class SessionEndpoints
                 ? Results.Accepted($"/v1/sessions/{id}", new OutcomeAcceptedDto(result.Value!.Seq, Words.Of(result.Value.Kind), decisionId))
                 : Problems.FromCommand(result);
         }).RequirePermission(Permissions.OutcomesReport);
-    }
-
-    /// <summary>
-    /// Asks the session grain on behalf of <paramref name="caller"/> (named in the evidence); a failed call
-    /// (e.g. cluster unavailable) is a Deny, never an error that a caller might ignore.
-    /// </summary>
-    public static async Task<AuthzDecision> DecideFailClosed(IGrainFactory grains, string sessionId, DecisionRequest request, Caller caller, TimeProvider time, ILogger logger)
-    {
-        try
-        {
-            return await grains.GetGrain<IAgentSessionGrain>(sessionId).Decide(request with { Caller = caller.Subject });
-        }
-        catch (Exception ex)
-        {
-            logger.LogError(ex, "Decision call for session {SessionId} failed; denying", sessionId);
-            return new AuthzDecision
-            {
-                DecisionId = Guid.NewGuid(), Outcome = DecisionOutcome.Deny, DenyReason = DenyReasons.InternalError,
-                SessionId = sessionId, AgentId = request.AgentId ?? "", DecidedAt = time.GetUtcNow(),
-            };
-        }
     }
 
     private static long? QueryNumber(HttpRequest request, string name, long min, long max)

@@ -36,6 +36,8 @@ public sealed class CallerAccess(IGrainFactory grains, CallerReader callers, Aut
     {
         var caller = CallerOf(context);
         if (!permission.Roles.Where(caller.Has).All(Roles.IsAgentBound)) return null;
+        // An enforcement point given every agent acts for whichever agent the session has: no need to ask the session (one grain call less per decision).
+        if (caller.Has(Roles.Pep) && permission.Roles.Contains(Roles.Pep) && caller.Agents is { } agents && agents.Contains(Caller.AnyAgent)) return null;
         var agentId = await grains.GetGrain<IAgentSessionGrain>(sessionId).AgentOf();
         return agentId is null ? null : await RefuseUnlessActsForAsync(context, permission, agentId, sessionId);
     }

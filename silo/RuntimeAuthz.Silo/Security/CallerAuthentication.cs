@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
@@ -37,10 +38,10 @@ public static class CallerAuthentication
             .AddJwtBearer(AuthorityScheme, _ => { })
             .AddJwtBearer(DevelopmentScheme, _ => { });
 
-        services.AddOptions<JwtBearerOptions>(AuthorityScheme).Configure<IOptions<CallerAuthenticationOptions>>((o, auth) =>
+        services.AddOptions<JwtBearerOptions>(AuthorityScheme).Configure<IOptions<CallerAuthenticationOptions>, TimeProvider>((o, auth, time) =>
         {
             var a = auth.Value;
-            Common(o, a);
+            Common(o, a, time);
             o.Authority = a.HasAuthority ? a.Authority!.TrimEnd('/') : null;
             o.RequireHttpsMetadata = a.RequireHttpsMetadata;
             o.RefreshOnIssuerKeyNotFound = true;
@@ -53,9 +54,9 @@ public static class CallerAuthentication
         {
             if (o.ConfigurationManager is BaseConfigurationManager manager) manager.UseLastKnownGoodConfiguration = false;
         });
-        services.AddOptions<JwtBearerOptions>(DevelopmentScheme).Configure<IOptions<CallerAuthenticationOptions>, DevelopmentIssuer>((o, auth, issuer) =>
+        services.AddOptions<JwtBearerOptions>(DevelopmentScheme).Configure<IOptions<CallerAuthenticationOptions>, DevelopmentIssuer, TimeProvider>((o, auth, issuer, time) =>
         {
-            Common(o, auth.Value);
+            Common(o, auth.Value, time);
             o.TokenValidationParameters.ValidIssuer = DevelopmentIssuer.Issuer;
             if (auth.Value.DevelopmentIssuer.Enabled) o.TokenValidationParameters.IssuerSigningKey = issuer.VerificationKey;
         });
@@ -87,9 +88,12 @@ public static class CallerAuthentication
         }
     }
 
-    private static void Common(JwtBearerOptions o, CallerAuthenticationOptions auth)
+    private static void Common(JwtBearerOptions o, CallerAuthenticationOptions auth, TimeProvider time)
     {
         o.MapInboundClaims = false;
+        // Each scheme its own cache: a token is only ever reused under the parameters that validated it.
+        o.TokenHandlers.Clear();
+        o.TokenHandlers.Add(new CachingJsonWebTokenHandler(time, TimeSpan.FromSeconds(auth.ClockSkewSeconds)) { MapInboundClaims = false });
         o.IncludeErrorDetails = true;
         o.TokenValidationParameters.ValidAudience = auth.Audience;
         o.TokenValidationParameters.ValidateAudience = true;
@@ -138,5 +142,65 @@ public sealed class ProblemAuthorizationResultHandler : IAuthorizationMiddleware
             return;
         }
         await fallback.HandleAsync(next, context, policy, authorizeResult);
+    }
+}
+
+/// <summary>
+/// JSON web token validation that remembers a token it validated, by its exact text, so a caller that
+/// presents the same token on every request pays for the signature check once. A remembered token
+/// counts as valid while the key that verified it is still among the keys the scheme trusts (a key
+/// retired from the issuer's JWKS is refused as soon as the silo has re-read it), until the token
+/// expires (plus the clock skew the validation allowed), and at most <see cref="MaxAge"/> after it was
+/// validated; only valid tokens are kept, at most <see cref="Capacity"/>.
+/// </summary>
+public sealed class CachingJsonWebTokenHandler(TimeProvider time, TimeSpan clockSkew) : JsonWebTokenHandler
+{
+    public const int Capacity = 10_000;
+    public static readonly TimeSpan MaxAge = TimeSpan.FromMinutes(1);
+
+    private readonly ConcurrentDictionary<string, Validated> validated = new(StringComparer.Ordinal);
+
+    private sealed record Validated(TokenValidationResult Result, DateTimeOffset Until);
+
+    public int Count => validated.Count;
+
+    public override async Task<TokenValidationResult> ValidateTokenAsync(string token, TokenValidationParameters validationParameters)
+    {
+        var now = time.GetUtcNow();
+        if (validated.TryGetValue(token, out var known))
+        {
+            if (now < known.Until && StillTrusted(known.Result.SecurityToken.SigningKey, validationParameters)) return Copy(known.Result);
+            validated.TryRemove(new KeyValuePair<string, Validated>(token, known));
+        }
+        var result = await base.ValidateTokenAsync(token, validationParameters).ConfigureAwait(false);
+        if (result is { IsValid: true, SecurityToken: { } securityToken, ClaimsIdentity: not null })
+        {
+            var expires = new DateTimeOffset(DateTime.SpecifyKind(securityToken.ValidTo, DateTimeKind.Utc)) + clockSkew;
+            var until = expires < now + MaxAge ? expires : now + MaxAge;
+            if (validated.Count >= Capacity) Prune(now);
+            if (validated.Count < Capacity && until > now) validated[token] = new Validated(result, until);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Whether the key that verified the token is still one the parameters trust (the same object: a
+    /// re-read of the issuer's keys makes new ones, so a key retired from JWKS is never honoured again).
+    /// </summary>
+    private static bool StillTrusted(SecurityKey? signedWith, TokenValidationParameters parameters) =>
+        signedWith is not null && (ReferenceEquals(parameters.IssuerSigningKey, signedWith) || parameters.IssuerSigningKeys?.Any(k => ReferenceEquals(k, signedWith)) == true);
+
+    /// <summary>Each request gets its own identity: nothing one request does to it reaches another.</summary>
+    private static TokenValidationResult Copy(TokenValidationResult known) => new()
+    {
+        IsValid = true, SecurityToken = known.SecurityToken, ClaimsIdentity = known.ClaimsIdentity.Clone(),
+        Issuer = known.Issuer, TokenType = known.TokenType,
+    };
+
+    /// <summary>Drops the expired entries; when all are still live, the cache stays full and new tokens are validated every time.</summary>
+    private void Prune(DateTimeOffset now)
+    {
+        foreach (var (token, entry) in validated)
+            if (now >= entry.Until) validated.TryRemove(new KeyValuePair<string, Validated>(token, entry));
     }
 }

@@ -62,10 +62,11 @@ public static class DecisionEvidence
         }
     }
 
-    public static EvidenceBody Build(EvidenceRedactor redactor, DecisionCall call, AuthzDecision decision, string? detail, ApprovalEvidence? approval = null)
+    /// <param name="redactor">Null when evidence is off: the body then only feeds the session's state, so the input is not canonicalized or digested.</param>
+    public static EvidenceBody Build(EvidenceRedactor? redactor, DecisionCall call, AuthzDecision decision, string? detail, ApprovalEvidence? approval = null)
     {
         var (sessionId, resourceLiteral, request) = (call.SessionId, call.ResourceLiteral, call.Request);
-        var input = PrepareInput(redactor, call);
+        var input = redactor is null ? null : PrepareInput(redactor, call);
         return new EvidenceBody
         {
             Chain = EvidenceChains.ForSession(sessionId),
@@ -77,9 +78,9 @@ public static class DecisionEvidence
             // Bounded like the session timeline (the digest covers the full values).
             Action = SessionLimits.Truncate(request.Action),
             Resource = SessionLimits.Truncate(resourceLiteral),
-            InputDigest = input.Digest,
-            Input = input.Stored,
-            InputTruncated = input.Truncated ? true : null,
+            InputDigest = input?.Digest,
+            Input = input?.Stored,
+            InputTruncated = input is { Truncated: true } ? true : null,
             Outcome = decision.Outcome.ToString(),
             DenyReason = decision.DenyReason,
             DeterminingPolicies = decision.Reasons,

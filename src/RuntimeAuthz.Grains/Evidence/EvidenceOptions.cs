@@ -16,6 +16,12 @@ public sealed class EvidenceOptions : StorageAccountOptions
 
     public string Table { get; set; } = AzureTableEvidenceStore.DefaultTableName;
 
+    /// <summary>
+    /// Session partitions when the silo creates the evidence table (an existing table keeps its count):
+    /// concurrent records of one partition share a batch transaction, so fewer means larger batches.
+    /// </summary>
+    public int SessionPartitions { get; set; } = AzureTableEvidenceStore.DefaultSessionPartitions;
+
     /// <summary>PEM file with the ECDSA P-256 private signing key. Unset: the development key shared through the evidence table.</summary>
     public string? SigningKeyPath { get; set; }
 
@@ -45,6 +51,8 @@ public sealed class EvidenceOptionsValidator : IValidateOptions<EvidenceOptions>
         var failures = new List<string>();
         if (options.AppendTimeout <= TimeSpan.Zero || options.AppendTimeout > EvidenceOptions.MaxAppendTimeout)
             failures.Add($"{S}:AppendTimeout must be greater than 00:00:00 and at most {EvidenceOptions.MaxAppendTimeout:c}, not {options.AppendTimeout:c}");
+        if (options.SessionPartitions is < 1 or > AzureTableEvidenceStore.MaxSessionPartitions)
+            failures.Add($"{S}:SessionPartitions must be between 1 and {AzureTableEvidenceStore.MaxSessionPartitions}, not {options.SessionPartitions}");
         if (!TableNames.IsValid(options.Table))
             failures.Add($"{S}:Table '{options.Table}' is not a table name ({TableNames.Rule})");
         if (!string.IsNullOrWhiteSpace(options.SigningKeyPath) && !File.Exists(options.SigningKeyPath))

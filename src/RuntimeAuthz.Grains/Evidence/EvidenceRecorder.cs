@@ -10,7 +10,7 @@ namespace RuntimeAuthz.Grains.Evidence;
 /// head and appends them. Chain heads are owned by single-threaded grains (a session, the
 /// governance grain), which pass their head in and keep the returned one.
 /// </summary>
-public sealed class EvidenceRecorder(IEvidenceStore store, IOptions<EvidenceOptions> options, ILogger<EvidenceRecorder> logger) : IDisposable
+public sealed class EvidenceRecorder(IEvidenceStore store, IOptions<EvidenceOptions> options, ILogger<EvidenceRecorder> logger, EvidenceCheckpointHeads? checkpointHeads = null) : IDisposable
 {
     private readonly EvidenceOptions settings = options.Value;
     private readonly SemaphoreSlim keyGate = new(1, 1);
@@ -19,6 +19,8 @@ public sealed class EvidenceRecorder(IEvidenceStore store, IOptions<EvidenceOpti
     public bool Enabled => settings.Enabled;
     public IEvidenceStore Store => store;
     public EvidenceRedactor Redactor { get; } = new(options.Value.Redact);
+    /// <summary>The redactor for decision records, or null when evidence is off (no record, so no input to digest).</summary>
+    public EvidenceRedactor? DecisionRedactor => settings.Enabled ? Redactor : null;
 
     /// <summary>
     /// Seals <paramref name="body"/> after <paramref name="head"/> and appends it. When the sequence is
@@ -45,6 +47,7 @@ public sealed class EvidenceRecorder(IEvidenceStore store, IOptions<EvidenceOpti
                 entry = EvidenceSealer.Seal(body, stored, key);
                 await store.AppendAsync(entry, timeout.Token);
             }
+            checkpointHeads?.Appended(entry);
             return new EvidenceHead(entry.Sequence, entry.Hash);
         }
         catch (Exception ex)
@@ -62,6 +65,8 @@ public sealed class EvidenceRecorder(IEvidenceStore store, IOptions<EvidenceOpti
     public async Task<AppendResult> TryAppendAsync(EvidenceBody body, EvidenceHead head, string? replay = null)
     {
         if (!settings.Enabled) return new AppendResult(AppendStatus.Durable, head, null);
+        // A chain found behind its checkpoint is not continued (see AgentSessionGrain.Anchor.cs).
+        if (checkpointHeads?.Refuses(body.Chain) == true) return new AppendResult(AppendStatus.NotWritten, head, null);
         using var timeout = new CancellationTokenSource(settings.AppendTimeout);
         EvidenceEntry entry;
         try
@@ -77,6 +82,7 @@ public sealed class EvidenceRecorder(IEvidenceStore store, IOptions<EvidenceOpti
         try
         {
             await store.AppendAsync(entry, timeout.Token);
+            checkpointHeads?.Appended(entry);
             return new AppendResult(AppendStatus.Durable, new EvidenceHead(entry.Sequence, entry.Hash), entry);
         }
         catch (EvidenceConflictException)
@@ -118,6 +124,9 @@ public sealed class EvidenceRecorder(IEvidenceStore store, IOptions<EvidenceOpti
             yield return (equals > 0 ? spec[..equals] : EvidenceKeyIds.Derive(key), key.ExportSubjectPublicKeyInfoPem());
         }
     }
+
+    /// <summary>The key records are signed with (checkpoints are signed with it too).</summary>
+    public Task<EvidenceSigningKey> SigningKeyAsync(CancellationToken cancellationToken) => GetSigningKeyAsync(cancellationToken);
 
     /// <summary>Loads the configured key, or the shared development key (created on first use); registers its public key. Retried until it succeeds.</summary>
     private async Task<EvidenceSigningKey> GetSigningKeyAsync(CancellationToken cancellationToken)

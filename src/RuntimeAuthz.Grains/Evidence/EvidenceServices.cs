@@ -21,10 +21,14 @@ public static class EvidenceServices
     {
         services.AddOptions<EvidenceOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EvidenceOptions>, EvidenceOptionsValidator>());
-        services.TryAddSingleton<IEvidenceStore>(sp => new AzureTableEvidenceStore(
-            sp.GetRequiredKeyedService<TableServiceClient>(TableClientKey),
-            sp.GetRequiredService<IOptions<EvidenceOptions>>().Value.Table));
+        services.TryAddSingleton<IEvidenceStore>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<EvidenceOptions>>().Value;
+            return new AzureTableEvidenceStore(sp.GetRequiredKeyedService<TableServiceClient>(TableClientKey), options.Table, options.SessionPartitions);
+        });
         services.AddSingleton<EvidenceRecorder>();
+        services.AddHostedService<EvidenceStatisticsLog>();
+        services.AddEvidenceCheckpoints();
         // Replaces the logging-only default sink.
         services.AddSingleton<IGovernanceEventSink, EvidenceGovernanceEventSink>();
         return services;

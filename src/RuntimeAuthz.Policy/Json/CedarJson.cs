@@ -14,7 +14,7 @@ internal static class CedarJson
             case JsonKind.String: return new StringValue(node.Text!);
             case JsonKind.Number:
                 if (!long.TryParse(node.Text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number))
-                    throw source.Error(node, $"number {node.Text} is not a 64-bit integer (Cedar has only integers from -9223372036854775808 to 9223372036854775807)");
+                    throw source.Error(node, CedarErrorKind.IntegerOutOfRange, $"number {node.Text} is not a 64-bit integer (Cedar has only integers from -9223372036854775808 to 9223372036854775807)");
                 return LongValue.Of(number);
             case JsonKind.Array:
                 return new SetValue(node.Items!.Select(item => ToValue(source, item)));
@@ -29,23 +29,23 @@ internal static class CedarJson
                 foreach (var (key, value) in node.Properties) fields[key] = ToValue(source, value);
                 return new RecordValue(fields);
             default:
-                throw source.Error(node, "null is not a Cedar value");
+                throw source.Error(node, CedarErrorKind.UnexpectedJsonValue, "null is not a Cedar value");
         }
     }
 
     // `{"__extn": {"fn": F, "arg": A}}` or `{"fn": F, "args": [A, B]}`: any extension function applied to values.
     private static Value ToExtension(JsonSource source, JsonNode node)
     {
-        if (node.Kind != JsonKind.Object) throw source.Error(node, "expected {\"fn\": ..., \"arg\": ...} after \"__extn\"");
+        if (node.Kind != JsonKind.Object) throw source.Error(node, CedarErrorKind.UnexpectedJsonValue, "expected {\"fn\": ..., \"arg\": ...} after \"__extn\"");
         var fn = node.Get("fn");
-        if (fn is not { Kind: JsonKind.String }) throw source.Error(node, "\"__extn\" needs a string \"fn\"");
+        if (fn is not { Kind: JsonKind.String }) throw source.Error(node, CedarErrorKind.MissingField, "\"__extn\" needs a string \"fn\"");
         var argNodes = node.Get("arg") is { } single ? [single]
             : node.Get("args") is { Kind: JsonKind.Array } many ? many.Items!
-            : throw source.Error(node, $"\"__extn\" for '{fn.Text}' needs \"arg\" or \"args\"");
+            : throw source.Error(node, CedarErrorKind.MissingField, $"\"__extn\" for '{fn.Text}' needs \"arg\" or \"args\"");
         if (!ExtensionFunction.Constructors.TryGetValue(fn.Text!, out var function) && !ExtensionFunction.Methods.TryGetValue(fn.Text!, out function))
-            throw source.Error(fn, $"unknown extension function '{fn.Text}'");
+            throw source.Error(fn, CedarErrorKind.UnknownFunction, $"unknown extension function '{fn.Text}'");
         if (argNodes.Count != function.Arity)
-            throw source.Error(node, $"extension function '{fn.Text}' takes {function.Arity} argument(s), but {argNodes.Count} were given");
+            throw source.Error(node, CedarErrorKind.WrongArity, $"extension function '{fn.Text}' takes {function.Arity} argument(s), but {argNodes.Count} were given");
         var args = argNodes.Select(a => ToValue(source, a)).ToArray();
         try
         {
@@ -53,7 +53,7 @@ internal static class CedarJson
         }
         catch (EvaluationException e)
         {
-            throw source.Error(node, e.Message);
+            throw source.Error(node, CedarErrorKind.InvalidExtensionArgument, e.Message);
         }
     }
 
@@ -62,13 +62,13 @@ internal static class CedarJson
     {
         if (node.Kind == JsonKind.Object && node.Properties!.Count == 1 && node.Properties[0].Key == "__entity")
             node = node.Properties[0].Value;
-        if (node.Kind != JsonKind.Object) throw source.Error(node, "expected an entity reference {\"type\": ..., \"id\": ...}");
+        if (node.Kind != JsonKind.Object) throw source.Error(node, CedarErrorKind.UnexpectedJsonValue, "expected an entity reference {\"type\": ..., \"id\": ...}");
         var type = node.Get("type");
         var id = node.Get("id");
         if (type is not { Kind: JsonKind.String } || id is not { Kind: JsonKind.String })
-            throw source.Error(node, "expected an entity reference with string \"type\" and \"id\"");
+            throw source.Error(node, CedarErrorKind.MissingField, "expected an entity reference with string \"type\" and \"id\"");
         if (!IsValidTypeName(type.Text!))
-            throw source.Error(type, $"\"{type.Text}\" is not a valid entity type name (identifiers joined by '::', no spaces or reserved words)");
+            throw source.Error(type, CedarErrorKind.InvalidName, $"\"{type.Text}\" is not a valid entity type name (identifiers joined by '::', no spaces or reserved words)");
         return new EntityUid(type.Text!, id.Text!);
     }
 

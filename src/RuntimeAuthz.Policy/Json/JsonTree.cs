@@ -46,21 +46,21 @@ internal sealed class JsonSource
         var reader = new Utf8JsonReader(source.utf8, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 512 });
         try
         {
-            if (!reader.Read()) throw source.Error(0, "expected a JSON value, found end of input");
+            if (!reader.Read()) throw source.Error(0, CedarErrorKind.InvalidJson, "expected a JSON value, found end of input");
             var root = source.ReadValue(ref reader);
-            if (reader.Read()) throw source.Error((int)reader.TokenStartIndex, "unexpected content after the JSON value");
+            if (reader.Read()) throw source.Error((int)reader.TokenStartIndex, CedarErrorKind.InvalidJson, "unexpected content after the JSON value");
             return (source, root);
         }
         catch (InvalidOperationException e)
         {
             // e.g. a string with an unpaired surrogate escape, which has no .NET string form.
-            throw source.Error(source.lastOffset, "invalid JSON string: " + e.Message);
+            throw source.Error(source.lastOffset, CedarErrorKind.InvalidJson, "invalid JSON string: " + e.Message);
         }
         catch (JsonException e)
         {
             var line = (int)(e.LineNumber ?? 0) + 1;
             var column = (int)(e.BytePositionInLine ?? 0) + 1;
-            throw new CedarSyntaxException(sourceName, line, column, "invalid JSON: " + FirstSentence(e.Message), e);
+            throw new CedarSyntaxException(CedarErrorKind.InvalidJson, sourceName, line, column, "invalid JSON: " + FirstSentence(e.Message), e);
         }
     }
 
@@ -100,14 +100,14 @@ internal sealed class JsonSource
                     var keyOffset = (int)reader.TokenStartIndex;
                     lastOffset = keyOffset;
                     var key = reader.GetString()!;
-                    if (IsDuplicate(properties, ref seen, key)) throw Error(keyOffset, $"duplicate key \"{key}\" in JSON object");
+                    if (IsDuplicate(properties, ref seen, key)) throw Error(keyOffset, CedarErrorKind.DuplicateKey, $"duplicate key \"{key}\" in JSON object");
                     reader.Read();
                     properties.Add(new(key, ReadValue(ref reader)));
                 }
                 return new JsonNode { Kind = JsonKind.Object, Offset = offset, Properties = properties };
             }
             default:
-                throw Error(offset, $"unexpected JSON token {reader.TokenType}");
+                throw Error(offset, CedarErrorKind.InvalidJson, $"unexpected JSON token {reader.TokenType}");
         }
     }
 
@@ -126,7 +126,7 @@ internal sealed class JsonSource
 
     private const string OffsetKey = "RuntimeAuthz.JsonOffset";
 
-    public CedarSyntaxException Error(int offset, string detail)
+    public CedarSyntaxException Error(int offset, CedarErrorKind kind, string detail)
     {
         var line = 1;
         var lineStart = 0;
@@ -135,12 +135,12 @@ internal sealed class JsonSource
             if (utf8[i] == (byte)'\n') { line++; lineStart = i + 1; }
         }
         var column = Encoding.UTF8.GetCharCount(utf8, lineStart, Math.Max(0, Math.Min(offset, utf8.Length) - lineStart)) + 1;
-        var error = new CedarSyntaxException(SourceName, line, column, detail);
+        var error = new CedarSyntaxException(kind, SourceName, line, column, detail);
         error.Data[OffsetKey] = offset;   // lets Relocate map the error after a schema rewrite
         return error;
     }
 
-    public CedarSyntaxException Error(JsonNode node, string detail) => Error(node.Offset, detail);
+    public CedarSyntaxException Error(JsonNode node, CedarErrorKind kind, string detail) => Error(node.Offset, kind, detail);
 
     /// <summary>
     /// Moves an error found in schema-rewritten JSON back onto the text the caller gave: the node
@@ -163,7 +163,7 @@ internal sealed class JsonSource
                 if (next is null) break;
                 node = next;
             }
-            return originalSource.Error(node, error.Detail);
+            return originalSource.Error(node, error.Kind, error.Detail);
         }
         catch (CedarSyntaxException)
         {

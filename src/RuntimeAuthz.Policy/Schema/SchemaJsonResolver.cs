@@ -154,7 +154,7 @@ internal static class SchemaJsonResolver
         {
             int line = (int)(e.LineNumber ?? 0) + 1;
             int column = (int)(e.BytePositionInLine ?? 0) + 1;
-            throw new CedarSyntaxException(sourceName, line, column, "invalid JSON: " + e.Message, e);
+            throw new CedarSyntaxException(CedarErrorKind.InvalidJson, sourceName, line, column, "invalid JSON: " + e.Message, e);
         }
     }
 }

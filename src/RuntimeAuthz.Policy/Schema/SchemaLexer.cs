@@ -59,7 +59,7 @@ internal static class SchemaLexer
                 while (true)
                 {
                     if (i >= text.Length)
-                        throw new CedarSyntaxException(sourceName, startLine, column, "unterminated string literal");
+                        throw new CedarSyntaxException(CedarErrorKind.UnterminatedString, sourceName, startLine, column, "unterminated string literal");
                     char s = text[i];
                     if (s == '"') { i++; break; }
                     if (s == '\\' && i + 1 < text.Length)
@@ -74,7 +74,7 @@ internal static class SchemaLexer
                     i++;
                 }
                 string value = Parsing.Lexer.UnescapeBody(raw.ToString(), pattern: false, null,
-                    (_, detail) => new CedarSyntaxException(sourceName, startLine, column, detail));
+                    (_, detail) => new CedarSyntaxException(CedarErrorKind.InvalidEscape, sourceName, startLine, column, detail));
                 tokens.Add(new SchemaToken(SchemaTokenKind.String, value, startLine, column));
             }
             else if (ch == ':' && i + 1 < text.Length && text[i + 1] == ':')
@@ -89,7 +89,7 @@ internal static class SchemaLexer
             }
             else
             {
-                throw new CedarSyntaxException(sourceName, line, column, $"unexpected character '{ch}'");
+                throw new CedarSyntaxException(CedarErrorKind.UnexpectedCharacter, sourceName, line, column, $"unexpected character '{ch}'");
             }
         }
     }

@@ -62,7 +62,9 @@ internal sealed class SchemaParser
     private SchemaToken Peek(int ahead = 1) => _tokens[Math.Min(_index + ahead, _tokens.Count - 1)];
     private SchemaToken Advance() => _tokens[_index++];
 
-    private CedarSyntaxException Error(SchemaToken at, string detail) => new(_sourceName, at.Line, at.Column, detail);
+    private CedarSyntaxException Error(SchemaToken at, string detail) => Error(at, CedarErrorKind.UnexpectedToken, detail);
+
+    private CedarSyntaxException Error(SchemaToken at, CedarErrorKind kind, string detail) => new(kind, _sourceName, at.Line, at.Column, detail);
     private static SourcePos PosOf(SchemaToken t) => new(t.Line, t.Column);
 
     private SchemaToken ExpectPunct(string p, string context)
@@ -126,7 +128,7 @@ internal sealed class SchemaParser
                 value = Advance().Text;
                 ExpectPunct(")", $"after the value of annotation '@{keyToken.Text}'");
             }
-            if (!annotations.TryAdd(keyToken.Text, value)) throw Error(keyToken, $"duplicate annotation '@{keyToken.Text}'");
+            if (!annotations.TryAdd(keyToken.Text, value)) throw Error(keyToken, CedarErrorKind.DuplicateAnnotation, $"duplicate annotation '@{keyToken.Text}'");
         }
         return annotations;
     }
@@ -144,7 +146,7 @@ internal sealed class SchemaParser
     {
         var t = Current;
         if (t.Kind != SchemaTokenKind.Identifier) throw Error(t, $"expected an identifier {context}, found {t.Describe()}");
-        if (Reserved.Contains(t.Text)) throw Error(t, $"'{t.Text}' is a reserved word and cannot be used as an identifier");
+        if (Reserved.Contains(t.Text)) throw Error(t, CedarErrorKind.ReservedWord, $"'{t.Text}' is a reserved word and cannot be used as an identifier");
         Advance();
         return (t.Text, PosOf(t));
     }
@@ -305,12 +307,12 @@ internal sealed class SchemaParser
                 var list = ParseEntityTypeList($"after '{key.Text}:'");
                 if (key.Text == "principal")
                 {
-                    if (principals != null) throw Error(key, "'principal' is declared twice in appliesTo");
+                    if (principals != null) throw Error(key, CedarErrorKind.DuplicateDeclaration, "'principal' is declared twice in appliesTo");
                     principals = list;
                 }
                 else
                 {
-                    if (resources != null) throw Error(key, "'resource' is declared twice in appliesTo");
+                    if (resources != null) throw Error(key, CedarErrorKind.DuplicateDeclaration, "'resource' is declared twice in appliesTo");
                     resources = list;
                 }
             }
@@ -318,7 +320,7 @@ internal sealed class SchemaParser
             {
                 Advance();
                 ExpectPunct(":", "after 'context'");
-                if (context != null) throw Error(key, "'context' is declared twice in appliesTo");
+                if (context != null) throw Error(key, CedarErrorKind.DuplicateDeclaration, "'context' is declared twice in appliesTo");
                 context = Current.IsPunct("{") ? ParseRecord() : new RawNamedType(ParsePath("as the context type"));
             }
             else
@@ -371,7 +373,7 @@ internal sealed class SchemaParser
             var annotations = ParseAnnotations();
             var nameToken = Current;
             var name = ParseName("as an attribute name");
-            if (!seen.Add(name.Name)) throw Error(nameToken, $"duplicate attribute '{name.Name}'");
+            if (!seen.Add(name.Name)) throw Error(nameToken, CedarErrorKind.DuplicateKey, $"duplicate attribute '{name.Name}'");
             bool required = !AcceptPunct("?");
             ExpectPunct(":", $"after attribute name '{name.Name}'");
             var type = ParseType();

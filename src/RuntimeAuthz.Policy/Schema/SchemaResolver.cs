@@ -26,7 +26,7 @@ internal sealed class SchemaResolver
         _sourceName = sourceName;
     }
 
-    private CedarSyntaxException Error(SourcePos pos, string detail) => new(_sourceName, pos.Line, pos.Column, detail);
+    private CedarSyntaxException Error(SourcePos pos, CedarErrorKind kind, string detail) => new(kind, _sourceName, pos.Line, pos.Column, detail);
 
     private static string Qualify(string ns, string name) => ns.Length == 0 ? name : ns + "::" + name;
     internal static string ActionTypeOf(string ns) => Qualify(ns, "Action");
@@ -38,7 +38,7 @@ internal sealed class SchemaResolver
         {
             string nsName = ns.Name?.FullName ?? "";
             if (ns.Name != null && ns.Name.Segments.Contains("__cedar"))
-                throw Error(ns.Name.Pos, "'__cedar' is reserved and cannot be used in a namespace name");
+                throw Error(ns.Name.Pos, CedarErrorKind.ReservedWord, "'__cedar' is reserved and cannot be used in a namespace name");
             foreach (var declaration in ns.Declarations)
             {
                 switch (declaration)
@@ -47,22 +47,22 @@ internal sealed class SchemaResolver
                         foreach (var (name, pos) in entity.Names)
                         {
                             string full = Qualify(nsName, name);
-                            if (!_entityTypeNames.TryAdd(full, pos)) throw Error(pos, $"entity type '{full}' is declared twice");
+                            if (!_entityTypeNames.TryAdd(full, pos)) throw Error(pos, CedarErrorKind.DuplicateDeclaration, $"entity type '{full}' is declared twice");
                         }
                         break;
                     case RawActionDeclaration action:
                         foreach (var (name, pos) in action.Names)
                         {
                             var uid = new EntityUid(ActionTypeOf(nsName), name);
-                            if (!_actionNames.TryAdd(uid, pos)) throw Error(pos, $"action {uid} is declared twice");
+                            if (!_actionNames.TryAdd(uid, pos)) throw Error(pos, CedarErrorKind.DuplicateDeclaration, $"action {uid} is declared twice");
                         }
                         break;
                     case RawCommonTypeDeclaration common:
                         {
                             if (IsBuiltinName(common.Name) && nsName.Length == 0)
-                                throw Error(common.Pos, $"common type '{common.Name}' would shadow the built-in type of the same name");
+                                throw Error(common.Pos, CedarErrorKind.DuplicateDeclaration, $"common type '{common.Name}' would shadow the built-in type of the same name");
                             string full = Qualify(nsName, common.Name);
-                            if (!_commonDeclarations.TryAdd(full, (common, nsName))) throw Error(common.Pos, $"common type '{full}' is declared twice");
+                            if (!_commonDeclarations.TryAdd(full, (common, nsName))) throw Error(common.Pos, CedarErrorKind.DuplicateDeclaration, $"common type '{full}' is declared twice");
                             break;
                         }
                 }
@@ -71,7 +71,7 @@ internal sealed class SchemaResolver
         foreach (var name in _entityTypeNames.Keys)
         {
             if (_commonDeclarations.TryGetValue(name, out var clash))
-                throw Error(clash.Declaration.Pos, $"'{name}' is declared both as a common type and as an entity type");
+                throw Error(clash.Declaration.Pos, CedarErrorKind.DuplicateDeclaration, $"'{name}' is declared both as a common type and as an entity type");
         }
 
         // Pass 2: resolve.
@@ -107,7 +107,7 @@ internal sealed class SchemaResolver
                             if (action.AppliesTo?.Context is { } rawContext)
                             {
                                 context = ResolveType(rawContext, nsName) as RecordSchemaType
-                                    ?? throw Error(rawContext.Pos, "the context type of an action must be a record");
+                                    ?? throw Error(rawContext.Pos, CedarErrorKind.TypeMismatch, "the context type of an action must be a record");
                             }
                             foreach (var (name, pos) in action.Names)
                             {
@@ -139,7 +139,7 @@ internal sealed class SchemaResolver
     {
         if (_resolvedCommon.TryGetValue(fullName, out var done)) return done;
         var (declaration, ns) = _commonDeclarations[fullName];
-        if (!_resolvingCommon.Add(fullName)) throw Error(declaration.Pos, $"common type '{fullName}' is defined in terms of itself");
+        if (!_resolvingCommon.Add(fullName)) throw Error(declaration.Pos, CedarErrorKind.CyclicDefinition, $"common type '{fullName}' is defined in terms of itself");
         var type = ResolveType(declaration.Definition, ns);
         _resolvingCommon.Remove(fullName);
         _resolvedCommon[fullName] = type;
@@ -170,7 +170,7 @@ internal sealed class SchemaResolver
     {
         var segments = path.Segments;
         if (segments.Count == 2 && segments[0] == "__cedar")
-            return Builtin(segments[1]) ?? throw Error(path.Pos, $"'{path.FullName}' is not a built-in type");
+            return Builtin(segments[1]) ?? throw Error(path.Pos, CedarErrorKind.UnknownType, $"'{path.FullName}' is not a built-in type");
         if (segments.Count == 1)
         {
             string name = segments[0];
@@ -182,12 +182,12 @@ internal sealed class SchemaResolver
             }
             if (_commonDeclarations.ContainsKey(name)) return ResolveCommon(name);
             if (_entityTypeNames.ContainsKey(name)) return new EntitySchemaType(name);
-            return Builtin(name) ?? throw Error(path.Pos, $"unknown type '{name}': not a common type, entity type or built-in type");
+            return Builtin(name) ?? throw Error(path.Pos, CedarErrorKind.UnknownType, $"unknown type '{name}': not a common type, entity type or built-in type");
         }
         string full = path.FullName;
         if (_commonDeclarations.ContainsKey(full)) return ResolveCommon(full);
         if (_entityTypeNames.ContainsKey(full)) return new EntitySchemaType(full);
-        throw Error(path.Pos, $"unknown type '{full}': not a declared common type or entity type");
+        throw Error(path.Pos, CedarErrorKind.UnknownType, $"unknown type '{full}': not a declared common type or entity type");
     }
 
     private string ResolveEntityType(RawPath path, string ns)
@@ -199,7 +199,7 @@ internal sealed class SchemaResolver
         }
         string full = path.FullName;
         if (_entityTypeNames.ContainsKey(full)) return full;
-        throw Error(path.Pos, $"unknown entity type '{full}'");
+        throw Error(path.Pos, CedarErrorKind.UnknownEntityType, $"unknown entity type '{full}'");
     }
 
     private EntityUid ResolveActionRef(RawActionRef reference, string ns)
@@ -208,7 +208,7 @@ internal sealed class SchemaResolver
         {
             var local = new EntityUid(ActionTypeOf(ns), reference.Id);
             if (_actionNames.ContainsKey(local)) return local;
-            throw Error(reference.Pos, $"unknown action group {local}");
+            throw Error(reference.Pos, CedarErrorKind.UnknownAction, $"unknown action group {local}");
         }
         string typeName = reference.TypePath.FullName;
         if (ns.Length > 0)
@@ -218,7 +218,7 @@ internal sealed class SchemaResolver
         }
         var exact = new EntityUid(typeName, reference.Id);
         if (_actionNames.ContainsKey(exact)) return exact;
-        throw Error(reference.Pos, $"unknown action group {exact}");
+        throw Error(reference.Pos, CedarErrorKind.UnknownAction, $"unknown action group {exact}");
     }
 
     private void CheckActionHierarchyIsAcyclic(Dictionary<EntityUid, SchemaAction> actions)
@@ -233,7 +233,7 @@ internal sealed class SchemaResolver
                 if (s == 1)
                 {
                     var a = actions[uid];
-                    throw Error(new SourcePos(a.Line, a.Column), $"action {uid} is (transitively) a member of itself");
+                    throw Error(new SourcePos(a.Line, a.Column), CedarErrorKind.CyclicDefinition, $"action {uid} is (transitively) a member of itself");
                 }
                 return;
             }

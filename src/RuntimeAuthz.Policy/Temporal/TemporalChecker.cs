@@ -44,7 +44,7 @@ internal sealed class TemporalChecker
     }
 
     private CedarSyntaxException Fail(SourcePosition at, string rule, string detail) =>
-        new(sourceName, at.Line, at.Column, $"[{rule}] {detail}");
+        new([new CedarError(CedarErrorKind.TemporalRule, new SourceSpan(sourceName, at.Line, at.Column, at.Line, at.Column, 0, 0), $"[{rule}] {detail}") { Rule = rule }]);
 
     // ---- free variables and range restriction ---------------------------------------------------
 

@@ -44,7 +44,7 @@ internal sealed class TemporalParser : TokenParser
     // condition ::= conjunct_or_since { "&&" conjunct_or_since }
     private Cond ParseCondition()
     {
-        if (++nesting > MaxNesting) throw Error(Current, $"the temporal condition is nested too deeply (more than {MaxNesting} levels)");
+        if (++nesting > MaxNesting) throw Error(Current, CedarErrorKind.TooDeep, $"the temporal condition is nested too deeply (more than {MaxNesting} levels)");
         try
         {
             return ParseConditionBody();
@@ -87,7 +87,7 @@ internal sealed class TemporalParser : TokenParser
         if (Current.Kind == TokenKind.Bang)
         {
             var bang = Advance();
-            if (++nesting > MaxNesting) throw Error(bang, $"too many '!' in a row (more than {MaxNesting})");
+            if (++nesting > MaxNesting) throw Error(bang, CedarErrorKind.TooDeep, $"too many '!' in a row (more than {MaxNesting})");
             try
             {
                 return new NotCond(ParseNegated(), Pos(bang));
@@ -320,7 +320,7 @@ internal sealed class TemporalParser : TokenParser
             case TokenKind.LeftBracket:
             {
                 Advance();
-                if (++nesting > MaxNesting) throw Error(token, $"arrays are nested too deeply (more than {MaxNesting} levels)");
+                if (++nesting > MaxNesting) throw Error(token, CedarErrorKind.TooDeep, $"arrays are nested too deeply (more than {MaxNesting} levels)");
                 var items = new List<Term>();
                 while (Current.Kind != TokenKind.RightBracket)
                 {

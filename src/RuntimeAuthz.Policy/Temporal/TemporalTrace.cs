@@ -50,7 +50,9 @@ internal sealed class TraceReader
         return value;
     }
 
-    private CedarSyntaxException Error(string detail) => new(sourceName, lineNumber, pos + 1, detail);
+    private CedarSyntaxException Error(string detail) => Error(CedarErrorKind.UnexpectedToken, detail);
+
+    private CedarSyntaxException Error(CedarErrorKind kind, string detail) => new(kind, sourceName, lineNumber, pos + 1, detail);
 
     private char Cur => pos < line.Length ? line[pos] : '\0';
 
@@ -153,14 +155,14 @@ internal sealed class TraceReader
         pos++;
         while (true)
         {
-            if (pos >= line.Length) { pos = start; throw Error("unterminated string: missing closing '\"'"); }
+            if (pos >= line.Length) { pos = start; throw Error(CedarErrorKind.UnterminatedString, "unterminated string: missing closing '\"'"); }
             if (line[pos] == '\\') { pos += 2; continue; }
             if (line[pos] == '"') { pos++; break; }
             pos++;
         }
         var quoted = line[start..pos];
         var at = start;
-        return Parsing.Lexer.Unescape(quoted, pattern: false, null, (offset, detail) => new CedarSyntaxException(sourceName, lineNumber, at + 1, detail));
+        return Parsing.Lexer.Unescape(quoted, pattern: false, null, (offset, detail) => new CedarSyntaxException(CedarErrorKind.InvalidEscape, sourceName, lineNumber, at + 1, detail));
     }
 
     private Dictionary<string, Value> ParseFields(char close, string context)
@@ -176,7 +178,7 @@ internal sealed class TraceReader
             Expect(':', $"after the field '{key}'");
             SkipSpaces();
             var value = ParseValue(0);
-            if (!fields.TryAdd(key, value)) { pos = keyStart; throw Error($"duplicate field '{key}'"); }
+            if (!fields.TryAdd(key, value)) { pos = keyStart; throw Error(CedarErrorKind.DuplicateKey, $"duplicate field '{key}'"); }
             SkipSpaces();
             if (Cur == ',') { pos++; SkipSpaces(); }
             else if (Cur != close) throw Error($"expected ',' or '{close}' {context}, found {(pos >= line.Length ? "end of line" : $"'{Cur}'")}");
@@ -187,7 +189,7 @@ internal sealed class TraceReader
 
     private Value ParseValue(int depth)
     {
-        if (depth > 64) throw Error("value nested too deeply");
+        if (depth > 64) throw Error(CedarErrorKind.TooDeep, "value nested too deeply");
         SkipSpaces();
         var c = Cur;
         if (c == '[')
@@ -221,7 +223,7 @@ internal sealed class TraceReader
             if (long.TryParse(number, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var l)) return LongValue.Of(l);
             if (number.Contains('.') && double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out _)) return new DecimalTextValue(number);
             pos = start;
-            throw Error($"invalid number '{number}'");
+            throw Error(CedarErrorKind.IntegerOutOfRange, $"invalid number '{number}'");
         }
         if (char.IsAsciiLetter(c) || c == '_')
         {

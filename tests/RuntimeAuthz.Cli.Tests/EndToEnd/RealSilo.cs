@@ -46,6 +46,12 @@ public sealed class RealSilo : IAsyncLifetime
 
     public static string RepoRoot => RepoPaths.Root;
 
+    /// <summary>The account of grain state, evidence and (as in Development) evidence checkpoints.</summary>
+    public string StorageConnectionString => _azurite!.ConnectionString;
+
+    /// <summary>Seals the chain heads written so far into a checkpoint now, as the silo's timer does every few seconds.</summary>
+    public Task CheckpointAsync() => _host!.Services.GetRequiredService<RuntimeAuthz.Grains.Evidence.EvidenceCheckpointer>().CheckpointNowAsync();
+
     public async Task InitializeAsync()
     {
         _azurite = await AzuriteServer.StartAsync();

@@ -17,7 +17,7 @@ public sealed class SessionDurabilityTests(ClusterEnvironment env)
 {
     private const string ReadProps = """{"fleet":"research"}""";
 
-    private static async Task PublishExampleAsync(InProcessTestCluster cluster)
+    internal static async Task PublishExampleAsync(InProcessTestCluster cluster)
     {
         var published = await cluster.Client.GetGrain<IPolicyGrain>(0).Publish(new PolicyPublishRequest
         {

@@ -16,6 +16,9 @@ public sealed class DecisionLedger(IOptions<EvidenceOptions> options) : IIncomin
 
     public static ConcurrentQueue<Entry> Returned { get; } = new();
 
+    /// <summary>Sessions (evidence table, session id) whose records a test deleted or rolled back on purpose: not counted.</summary>
+    public static ConcurrentDictionary<(string Table, string SessionId), bool> Tampered { get; } = new();
+
     public async Task Invoke(IIncomingGrainCallContext context)
     {
         await context.Invoke();

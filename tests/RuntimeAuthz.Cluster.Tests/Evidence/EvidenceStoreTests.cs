@@ -122,8 +122,9 @@ public sealed class EvidenceStoreTests(ClusterEnvironment env)
             store.AppendAsync(EvidenceSealer.Seal(Body("session:x", 0), EvidenceHead.Empty, key), new CancellationToken(canceled: true))));
 
         // Many appends to one partition: the drainer sends 100 per transaction, the rest wait in the queue when the caller gives up.
-        var partition = AzureTableEvidenceStore.PartitionOf("session:q0");
-        var chains = Enumerable.Range(0, 5000).Select(i => $"session:q{i}").Where(c => AzureTableEvidenceStore.PartitionOf(c) == partition).Take(250).ToArray();
+        var partitions = await store.SessionPartitionsAsync();
+        var partition = AzureTableEvidenceStore.PartitionOf("session:q0", partitions);
+        var chains = Enumerable.Range(0, 5000).Select(i => $"session:q{i}").Where(c => AzureTableEvidenceStore.PartitionOf(c, partitions) == partition).Take(250).ToArray();
         using var giveUp = new CancellationTokenSource();
         var appends = chains.Select(c => store.AppendAsync(EvidenceSealer.Seal(Body(c, 0), EvidenceHead.Empty, key), giveUp.Token)).ToArray();
         await giveUp.CancelAsync();
@@ -138,4 +139,45 @@ public sealed class EvidenceStoreTests(ClusterEnvironment env)
         Assert.All(withdrawn, c => Assert.DoesNotContain(c, stored));
         Assert.All(chains.Where((_, i) => outcomes[i] is null), c => Assert.Contains(c, stored));
     }
+
+    [Fact]
+    public async Task A_new_table_keeps_the_partition_count_it_was_created_with_and_a_table_from_before_the_layout_row_has_16()
+    {
+        var name = "Evidence" + Guid.NewGuid().ToString("N")[..10];
+        using var key = EvidenceSigningKey.Generate();
+        var single = new AzureTableEvidenceStore(env.Azurite.ConnectionString, name, partitionsForNewTable: 1);
+        Assert.Equal(1, await single.SessionPartitionsAsync());
+        var chains = Enumerable.Range(0, 20).Select(i => EvidenceChains.ForSession($"p{i}")).ToArray();
+        await Task.WhenAll(chains.Select(c => single.AppendAsync(EvidenceSealer.Seal(Body(c, 0), EvidenceHead.Empty, key))));
+
+        // A silo configured otherwise reads the table's own count, so it finds every chain.
+        var other = new AzureTableEvidenceStore(env.Azurite.ConnectionString, name, partitionsForNewTable: 8);
+        Assert.Equal(1, await other.SessionPartitionsAsync());
+        foreach (var chain in chains) Assert.Single(await other.ReadChainAsync(chain));
+        var raw = new Azure.Data.Tables.TableServiceClient(env.Azurite.ConnectionString).GetTableClient(name);
+        var partitions = new HashSet<string>();
+        await foreach (var row in raw.QueryAsync<Azure.Data.Tables.TableEntity>("PartitionKey ne '$keys'")) partitions.Add(row.PartitionKey);
+        Assert.Equal(["s00"], partitions);
+        Assert.Empty(await other.ListPublicKeysAsync());
+
+        // A table with session rows and no layout row was written with the old fixed 16 partitions.
+        var legacyName = "Evidence" + Guid.NewGuid().ToString("N")[..10];
+        var legacyTable = new Azure.Data.Tables.TableServiceClient(env.Azurite.ConnectionString).GetTableClient(legacyName);
+        await legacyTable.CreateAsync();
+        var legacyChain = EvidenceChains.ForSession("old");
+        var legacyEntry = EvidenceSealer.Seal(Body(legacyChain, 0), EvidenceHead.Empty, key);
+        await legacyTable.AddEntityAsync(new Azure.Data.Tables.TableEntity(AzureTableEvidenceStore.PartitionOf(legacyChain, 16), AzureTableEvidenceStore.RowKeyOf(legacyChain, 1))
+        {
+            ["Body"] = legacyEntry.Body, ["Hash"] = legacyEntry.Hash, ["Signature"] = legacyEntry.Signature, ["KeyId"] = legacyEntry.KeyId,
+        });
+        var legacy = new AzureTableEvidenceStore(env.Azurite.ConnectionString, legacyName, partitionsForNewTable: 2);
+        Assert.Equal(AzureTableEvidenceStore.LegacySessionPartitions, await legacy.SessionPartitionsAsync());
+        Assert.Equal(legacyEntry.Hash, Assert.Single(await legacy.ReadChainAsync(legacyChain)).Hash);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(101)]
+    public void A_partition_count_outside_1_to_100_is_refused(int partitions) =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => new AzureTableEvidenceStore(env.Azurite.ConnectionString, "EvidenceUnused", partitionsForNewTable: partitions));
 }

@@ -130,7 +130,7 @@ public sealed class ClusterTlsTests(ClusterEnvironment env, ClusterTlsTests.Shar
     {
         var gatewayPort = FreePorts.Next();
         var args = SiloArgs(env,
-            "--Orleans:Clustering=AzureTable", "--Orleans:AdvertisedIPAddress=127.0.0.1",
+            "--Orleans:Clustering:ProviderType=AzureTableStorage", "--Orleans:AdvertisedIPAddress=127.0.0.1",
             $"--Orleans:GatewayPort={gatewayPort}", $"--Orleans:Gateway:Enabled={enabled}");
         if (listenAddress is not null) args = [.. args, $"--Orleans:Gateway:ListenAddress={listenAddress}"];
 
@@ -272,7 +272,7 @@ public sealed class ClusterTlsTests(ClusterEnvironment env, ClusterTlsTests.Shar
                 int siloPort = FreePorts.Next(), gatewayPort = FreePorts.Next();
                 await env.StartHostAsync(SiloArgs(env,
                     // AzureTable clustering without an advertised address: silos advertise and listen on loopback only.
-                    "--Orleans:Clustering=AzureTable", $"--Orleans:ClusterId={id}", $"--Orleans:ServiceId={id}",
+                    "--Orleans:Clustering:ProviderType=AzureTableStorage", $"--Orleans:ClusterId={id}", $"--Orleans:ServiceId={id}",
                     $"--Orleans:SiloPort={siloPort}", $"--Orleans:GatewayPort={gatewayPort}",
                     "--Orleans:Gateway:Enabled=true",
                     $"--Orleans:Tls:CertificatePath={pfx}", $"--Orleans:Tls:CertificatePassword={TestCertificates.Password}",

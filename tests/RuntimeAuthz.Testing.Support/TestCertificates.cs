@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace RuntimeAuthz.Cluster.Tests.Security;
+namespace RuntimeAuthz.Testing;
 
 /// <summary>
 /// Certificates made at test time (nothing is committed): a test CA, certificates it issues, and

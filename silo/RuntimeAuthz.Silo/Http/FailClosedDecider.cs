@@ -1,0 +1,72 @@
+using RuntimeAuthz.Contracts;
+using RuntimeAuthz.Silo.Security;
+
+namespace RuntimeAuthz.Silo.Http;
+
+/// <summary>
+/// Asks a session grain for a decision on behalf of a caller. A failed or timed-out call is answered
+/// Deny, never an error a caller might ignore; and because the grain may still have recorded an Allow
+/// for it (its silo died after the record was durable, or the call ran after this edge gave up), the
+/// session is then told that this decision's caller was denied, until it acknowledges, so that the chain
+/// never keeps an Allow for an answer of Deny.
+/// </summary>
+public sealed partial class FailClosedDecider(IGrainFactory grains, TimeProvider time, ILogger<FailClosedDecider> logger, IHostApplicationLifetime lifetime)
+{
+    /// <summary>How long a lost answer is retried: beyond Orleans' response timeout and a silo failover.</summary>
+    private static readonly TimeSpan ReconcileFor = TimeSpan.FromMinutes(5);
+
+    public async Task<AuthzDecision> DecideAsync(string sessionId, DecisionRequest request, Caller caller)
+    {
+        var decisionId = request.DecisionId ?? Guid.NewGuid();
+        try
+        {
+            return await grains.GetGrain<IAgentSessionGrain>(sessionId).Decide(request with { Caller = caller.Subject, DecisionId = decisionId });
+        }
+        catch (Exception ex)
+        {
+            LogDenied(ex, sessionId, decisionId);
+            _ = ReconcileAsync(sessionId, decisionId);
+            return new AuthzDecision
+            {
+                DecisionId = decisionId, Outcome = DecisionOutcome.Deny, DenyReason = DenyReasons.InternalError,
+                SessionId = sessionId, AgentId = request.AgentId ?? "", DecidedAt = time.GetUtcNow(),
+            };
+        }
+    }
+
+    private async Task ReconcileAsync(string sessionId, Guid decisionId)
+    {
+        var until = time.GetUtcNow() + ReconcileFor;
+        var delay = TimeSpan.FromMilliseconds(200);
+        while (!lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            try
+            {
+                await grains.GetGrain<IAgentSessionGrain>(sessionId).SupersedeLostAnswer(decisionId);
+                return;
+            }
+            catch (Exception ex) when (time.GetUtcNow() < until)
+            {
+                LogRetry(ex, sessionId, decisionId);
+            }
+            catch (Exception ex)
+            {
+                LogGaveUp(ex, sessionId, decisionId);
+                return;
+            }
+            try { await Task.Delay(delay, time, lifetime.ApplicationStopping); }
+            catch (OperationCanceledException) { break; }
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+        }
+        LogGaveUp(null, sessionId, decisionId);
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Decision {DecisionId} for session {SessionId} failed; denying")]
+    private partial void LogDenied(Exception ex, string sessionId, Guid decisionId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Telling session {SessionId} that decision {DecisionId} was answered Deny failed; retrying")]
+    private partial void LogRetry(Exception ex, string sessionId, Guid decisionId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Gave up telling session {SessionId} that decision {DecisionId} was answered Deny; its record may say otherwise")]
+    private partial void LogGaveUp(Exception? ex, string sessionId, Guid decisionId);
+}
