@@ -22,6 +22,7 @@ public static class GatewayHost
         builder.Services.AddSingleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<RouteTable>();
+        builder.Services.AddClusterEnforcement();
         builder.Services.AddProblemDetails();
 
         var settings = section.Get<GatewayOptions>() ?? new GatewayOptions();
@@ -52,7 +53,6 @@ public static class GatewayHost
                 // The agent's token is for the gateway and the cluster, never for the upstream; nor are the gateway's own headers.
                 transforms.AddRequestHeaderRemove("Authorization");
                 transforms.AddRequestHeaderRemove(GatewayHeaders.Session);
-                transforms.AddRequestHeaderRemove(GatewayHeaders.Approval);
             });
 
         configure?.Invoke(builder);
@@ -62,6 +62,11 @@ public static class GatewayHost
         app.UseAuthorization();
         app.MapReverseProxy(proxy => proxy.UseMiddleware<CallEnforcementMiddleware>()).RequireAuthorization(AgentPolicy);
         app.MapFallback(GatewayProblems.NotRouted);
+        app.Lifetime.ApplicationStopping.Register(() =>
+        {
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            app.Services.GetRequiredService<GatewaySessions>().CloseAllAsync(grace.Token).GetAwaiter().GetResult();
+        });
         return app;
     }
 }
@@ -71,7 +76,4 @@ public static class GatewayHeaders
 {
     /// <summary>Optional: a label that keeps one agent's workflows in separate authorization sessions.</summary>
     public const string Session = "X-Authz-Session";
-
-    /// <summary>The approval id a held call's "pending" answer gave; sent with the same request again to retry it.</summary>
-    public const string Approval = "X-Authz-Approval";
 }
