@@ -21,7 +21,7 @@ public sealed class EnforcementEnvironment : IAsyncLifetime
     public static readonly IReadOnlyList<string> AgentIds =
     [
         "gw-reader", "gw-deleter", "gw-payer", "gw-retry", "gw-offline", "gw-input", "gw-sessions", "gw-outcomes", "gw-rejected",
-        "ai-guarded", "ai-approval", "ai-offline",
+        "ai-guarded", "ai-approval", "ai-rejected",
     ];
 
     private readonly List<IAsyncDisposable> owned = [];
