@@ -1,6 +1,7 @@
 using RuntimeAuthz.Bench.ClusterClient;
 using RuntimeAuthz.Bench.Evidence;
 using RuntimeAuthz.Bench.Fleet;
+using RuntimeAuthz.Bench.Gateway;
 using RuntimeAuthz.Bench.Http;
 using RuntimeAuthz.Bench.Delegation;
 using RuntimeAuthz.Bench.Policy;
@@ -16,6 +17,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
     ["http"] = HttpBenchmark.Run,
     ["cluster-client"] = ClusterClientBenchmark.Run,
     ["agents"] = AgentsBenchmark.Run,
+    ["gateway"] = GatewayBenchmark.Run,
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
@@ -29,6 +31,7 @@ if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
     Console.Error.WriteLine("                       decisions over HTTP (wrk) against Cerbos 0.55 with and without decision log, alternating (starts Azurite, a silo process, Cerbos)");
     Console.Error.WriteLine("  cluster-client [--seconds 20] [--sessions 64] [--rounds 1]   decisions through grain calls from a cluster client, evidence off and on");
     Console.Error.WriteLine("  agents [--count 10000] [--parallel 256] [--page 1000]   registers N agents through the grains, then pages through GET /v1/agents");
+    Console.Error.WriteLine("  gateway [--calls 500] [--warmup 50]   added latency per MCP tool call through the gateway vs the npm filesystem server directly (starts Azurite, a silo, the gateway)");
     return 2;
 }
 return run(args[1..]);
