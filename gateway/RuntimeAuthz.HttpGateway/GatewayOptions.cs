@@ -43,7 +43,7 @@ public sealed class GatewayOptions
         /// <summary>A file holding the client secret (never the secret itself in configuration).</summary>
         public string? ClientSecretFile { get; set; }
 
-        /// <summary>Alternatively a file holding a ready bearer token (re-read when it changes is not needed: tokens are short-lived, restart the gateway).</summary>
+        /// <summary>Alternatively a file holding a ready pep bearer token (read once at the first call; a new token needs a restart).</summary>
         public string? TokenFile { get; set; }
 
         /// <summary>How long one cluster call may take before the gateway gives up (and refuses the call).</summary>
