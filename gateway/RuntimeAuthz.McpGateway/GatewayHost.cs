@@ -27,6 +27,9 @@ public static class GatewayHost
             try
             {
                 builder.Configuration.AddJsonFile(Path.GetFullPath(file), optional: false, reloadOnChange: false);
+                // The environment and the command line still override the file.
+                builder.Configuration.AddEnvironmentVariables();
+                builder.Configuration.AddCommandLine(args);
             }
             catch (InvalidDataException bad)
             {

@@ -31,6 +31,16 @@ public sealed class GatewayConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void The_command_line_overrides_the_file()
+    {
+        var config = """{"Gateway": {"Cluster": {"Url": "http://127.0.0.1:1", "TokenFile": "@token"}, "ApprovalWaitSeconds": 5, "Servers": {"fs": {"Command": "node"}}}}""";
+
+        var error = Assert.Throws<GatewayConfigurationException>(() => GatewayHost.Build([.. Args(config), "--Gateway:ApprovalWaitSeconds=7200"]));
+
+        Assert.Contains("Gateway:ApprovalWaitSeconds must be 0..3600, not 7200", error.Message);
+    }
+
+    [Fact]
     public void A_missing_configuration_file_is_named()
     {
         var missing = Path.Combine(_directory, "absent.json");
