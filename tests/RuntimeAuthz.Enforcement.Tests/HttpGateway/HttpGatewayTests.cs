@@ -170,6 +170,29 @@ public sealed class HttpGatewayTests(EnforcementEnvironment environment)
         Assert.All(environment.Api.ReceivedFor("/documents/sessions-"), r => Assert.Null(r.SessionHeader));
     }
 
+    [Fact]
+    public async Task A_session_the_cluster_ended_is_replaced_and_the_call_decided_in_a_new_one()
+    {
+        await environment.RegisterAgentAsync("gw-renew", ["read_file"], ["Document"]);
+        var gateway = await RunningGateway.StartAsync(environment);
+        var agent = gateway.ClientWith(await environment.AgentTokenAsync("gw-renew"));
+        Assert.Equal(HttpStatusCode.OK, (await agent.GetAsync("/documents/renew-1")).StatusCode);
+        var first = Assert.Single(await environment.SessionsOfAsync("gw-renew"));
+        await environment.AdminClient.CloseSessionAsync(first.Id, new CloseSessionRequest("ended by the tests"));
+
+        var answer = await agent.GetAsync("/documents/renew-2");
+
+        Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
+        Assert.Single(environment.Api.ReceivedFor("/documents/renew-2"));
+        var sessions = await environment.SessionsOfAsync("gw-renew");
+        Assert.Equal(2, sessions.Count);
+        var closed = sessions.Single(s => s.Id == first.Id);
+        Assert.Equal(SessionStatus.Closed, closed.Status);
+        Assert.DoesNotContain(closed.Events!, e => e.Outcome == DecisionOutcome.Allow && e.Resource == "Document::\"renew-2\"");
+        var renewed = sessions.Single(s => s.Id != first.Id);
+        Assert.Equal(["Document::\"renew-2\""], renewed.Events!.Where(e => e.Kind == SessionEventKind.Request).Select(e => e.Resource));
+    }
+
     [Theory]
     [InlineData("text/plain", "amount=5", HttpStatusCode.UnsupportedMediaType, "must be JSON")]
     [InlineData("application/json", "{\"amount\": ", HttpStatusCode.BadRequest, "not valid JSON")]

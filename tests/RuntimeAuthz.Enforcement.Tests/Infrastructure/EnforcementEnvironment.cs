@@ -20,7 +20,7 @@ public sealed class EnforcementEnvironment : IAsyncLifetime
     /// <summary>The agents the tests may use; each test takes its own, so their sessions and histories never mix.</summary>
     public static readonly IReadOnlyList<string> AgentIds =
     [
-        "gw-reader", "gw-deleter", "gw-payer", "gw-retry", "gw-offline", "gw-input", "gw-sessions", "gw-outcomes", "gw-rejected",
+        "gw-reader", "gw-deleter", "gw-payer", "gw-retry", "gw-offline", "gw-input", "gw-sessions", "gw-outcomes", "gw-rejected", "gw-renew",
         "ai-guarded", "ai-approval", "ai-rejected",
     ];
 
