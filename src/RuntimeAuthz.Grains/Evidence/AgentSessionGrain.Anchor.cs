@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Evidence.Checkpoints;
 using RuntimeAuthz.Grains.Decisions;
 using RuntimeAuthz.Grains.Evidence;
