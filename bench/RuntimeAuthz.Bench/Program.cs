@@ -28,7 +28,7 @@ if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
     Console.Error.WriteLine("  http [--seconds 20] [--warmup 3] [--rounds 2] [--sessions 64] [--connections 32] [--threads 2] [--no-evidence]");
     Console.Error.WriteLine("                       decisions over HTTP (wrk) against Cerbos 0.55 with and without decision log, alternating (starts Azurite, a silo process, Cerbos)");
     Console.Error.WriteLine("  cluster-client [--seconds 20] [--sessions 64] [--rounds 1]   decisions through grain calls from a cluster client, evidence off and on");
-    Console.Error.WriteLine("  agents [--count 10000] [--parallel 256] [--page 1000]   registers N agents through the grains, then pages through GET /v1/agents");
+    Console.Error.WriteLine("  agents [--agents 10000] [--parallel 256] [--page 1000]   registers N agents through the grains, then pages through GET /v1/agents");
     return 2;
 }
 return run(args[1..]);
