@@ -1,10 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using RuntimeAuthz.Contracts;
 
 namespace RuntimeAuthz.Bench;
@@ -37,6 +32,14 @@ internal static class BenchSupport
         {
             return "unknown";
         }
+    }
+
+    /// <summary>The 1-, 5- and 15-minute load averages (/proc/loadavg), for the figures' context; "unknown" elsewhere.</summary>
+    public static string LoadAverage()
+    {
+        try { return string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
+        catch (IOException) { return "unknown"; }
+        catch (UnauthorizedAccessException) { return "unknown"; }
     }
 
     /// <summary>SIGTERM, then a kill after <paramref name="grace"/>: servers get the chance to flush and close.</summary>

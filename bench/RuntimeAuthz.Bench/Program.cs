@@ -1,7 +1,9 @@
+using RuntimeAuthz.Bench.Chaos;
 using RuntimeAuthz.Bench.ClusterClient;
 using RuntimeAuthz.Bench.Evidence;
 using RuntimeAuthz.Bench.Fleet;
 using RuntimeAuthz.Bench.Http;
+using RuntimeAuthz.Bench.Memory;
 using RuntimeAuthz.Bench.Delegation;
 using RuntimeAuthz.Bench.Policy;
 using RuntimeAuthz.Bench.Temporal;
@@ -16,6 +18,8 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
     ["http"] = HttpBenchmark.Run,
     ["cluster-client"] = ClusterClientBenchmark.Run,
     ["agents"] = AgentsBenchmark.Run,
+    ["chaos"] = ChaosBenchmark.Run,
+    ["memory"] = MemoryBenchmark.Run,
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
@@ -28,7 +32,10 @@ if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
     Console.Error.WriteLine("  http [--seconds 20] [--warmup 3] [--rounds 2] [--sessions 64] [--connections 32] [--threads 2] [--no-evidence]");
     Console.Error.WriteLine("                       decisions over HTTP (wrk) against Cerbos 0.55 with and without decision log, alternating (starts Azurite, a silo process, Cerbos)");
     Console.Error.WriteLine("  cluster-client [--seconds 20] [--sessions 64] [--rounds 1]   decisions through grain calls from a cluster client, evidence off and on");
-    Console.Error.WriteLine("  agents [--agents 10000] [--parallel 256] [--page 1000]   registers N agents through the grains, then pages through GET /v1/agents");
+    Console.Error.WriteLine("  agents [--agents 10000] [--parallel 256] [--page 1000]   registers N agents (1,000,000 works) through the grains, then pages through GET /v1/agents");
+    Console.Error.WriteLine("  chaos [--silos 3] [--sessions 32] [--before 10] [--fault 10] [--after 10] [--latency-ms 100] [--scenario KillBusiestSilo|KillHotAgentSilo|StorageStall|StorageRestart|SlowStorage]");
+    Console.Error.WriteLine("                       fault scenarios on silo processes under HTTP load, answers matched to evidence (starts Azurite and the silos)");
+    Console.Error.WriteLine("  memory [--sessions 20000] [--sessions-1k 100] [--sessions-10k 10]   heap and working set per active session with 0, 1,000, 10,000 decisions");
     return 2;
 }
 return run(args[1..]);
