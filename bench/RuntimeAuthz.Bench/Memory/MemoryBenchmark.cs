@@ -32,13 +32,13 @@ public static class MemoryBenchmark
         var serviceId = "bench-memory-" + Guid.NewGuid().ToString("N")[..8];
         var app = SiloHost.Build(
         [
-            "--urls", "http://127.0.0.1:0", "--environment", "Development", "--Logging:LogLevel:Default=Warning",
+            "--urls", "http://127.0.0.1:0", "--environment", "Development", "--Logging:LogLevel:Default=Warning", "--Authentication:DevelopmentIssuer:Enabled=true",
             $"--Storage:ConnectionString={azurite.ConnectionString}", $"--Orleans:ServiceId={serviceId}", $"--Orleans:ClusterId={serviceId}",
             $"--Orleans:SiloPort={FreePorts.Next()}", $"--Orleans:GatewayPort={FreePorts.Next()}",
         ]);
-        await app.StartAsync();
         try
         {
+            await app.StartAsync();
             var grains = app.Services.GetRequiredService<IGrainFactory>();
             await DecisionWorkload.SetUpAsync(grains);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
