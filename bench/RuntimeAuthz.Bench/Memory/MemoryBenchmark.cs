@@ -50,10 +50,17 @@ public static class MemoryBenchmark
             {
                 var watch = Stopwatch.StartNew();
                 var sessions = await OpenAsync(grains, count);
+                var failed = 0;
                 await Task.WhenAll(sessions.Select(async session =>
                 {
-                    for (var i = 0; i < decisions; i++) await DecisionWorkload.DecideAsync(grains, session);
+                    for (var i = 0; i < decisions; i++)
+                    {
+                        // A call that times out on a loaded machine is still a decision the session may have made.
+                        try { await DecisionWorkload.DecideAsync(grains, session); }
+                        catch (TimeoutException) { Interlocked.Increment(ref failed); }
+                    }
                 }));
+                if (failed > 0) Console.WriteLine($"  ({failed} decision calls timed out)");
                 var seconds = watch.Elapsed.TotalSeconds;
                 var after = await MeasureAsync();
                 var heapPerSession = (after.Heap - before.Heap) / (double)count;
@@ -74,8 +81,9 @@ public static class MemoryBenchmark
 
     /// <summary>
     /// Opens in bounded batches (thousands of grain calls in flight would only queue and time out on a loaded machine).
-    /// An open that times out is tried again as another session; it may have been activated anyway, so the timeouts
-    /// are printed (each adds at most one uncounted session to the row).
+    /// An open that fails (a timeout, or storage too slow to answer on a loaded machine) is tried again as another
+    /// session, up to 5 times; it may have been activated anyway, so the failures are printed (each adds at most one
+    /// uncounted session to the row).
     /// </summary>
     private static async Task<string[]> OpenAsync(IGrainFactory grains, int count)
     {
@@ -85,14 +93,14 @@ public static class MemoryBenchmark
         {
             opened.AddRange(await Task.WhenAll(Enumerable.Range(0, Math.Min(64, count - done)).Select(async _ =>
             {
-                while (true)
+                for (var attempt = 1; ; attempt++)
                 {
                     try { return await DecisionWorkload.OpenSessionAsync(grains); }
-                    catch (TimeoutException) { Interlocked.Increment(ref timeouts); }
+                    catch (Exception) when (attempt < 5) { Interlocked.Increment(ref timeouts); }
                 }
             })));
         }
-        if (timeouts > 0) Console.WriteLine($"  ({timeouts} opens timed out and were tried again)");
+        if (timeouts > 0) Console.WriteLine($"  ({timeouts} opens failed and were tried again)");
         return [.. opened];
     }
 

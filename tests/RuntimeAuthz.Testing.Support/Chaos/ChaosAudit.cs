@@ -29,6 +29,8 @@ public sealed record ChaosReport
     public int ChainsVerified { get; init; }
     public IReadOnlyList<string> BrokenChains { get; init; } = [];
     public int EvidenceRecords { get; init; }
+    /// <summary>The first few calls whose record disagrees with what the caller saw, for the report.</summary>
+    public IReadOnlyList<string> Disagreements { get; init; } = [];
     /// <summary>From the end of the fault until every session had an Allow again (null: not every session recovered).</summary>
     public TimeSpan? Recovery { get; init; }
     public TimeSpan Fault { get; init; }
@@ -47,6 +49,7 @@ public sealed record ChaosReport
         text.Append(CultureInfo.InvariantCulture, $"{ChainsVerified} chains verified ({EvidenceRecords} records), {BrokenChains.Count} broken; ");
         text.Append(CultureInfo.InvariantCulture, $"fault {Fault.TotalSeconds:0.0} s, recovery {(Recovery is { } r ? r.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture) + " s" : "NOT REACHED")}");
         if (Notes.Length > 0) text.Append("; ").Append(Notes);
+        foreach (var example in Disagreements) text.Append("; e.g. ").Append(example);
         return text.ToString();
     }
 }
@@ -72,6 +75,12 @@ public static class ChaosAudit
         var unansweredAllowed = 0;
         var withoutCall = 0;
         var backwards = 0;
+        var examples = new List<string>();
+        void Example(CallRecord call, string? recorded)
+        {
+            if (examples.Count < 3)
+                examples.Add($"call {call.Index} of session {call.Session[..8]} answered {call.Outcome ?? "nothing"} ({call.DenyReason ?? call.Failure ?? "-"}) at {call.Ended.TotalSeconds:0.0} s, recorded {recorded}");
+        }
         var chains = (await store.ListChainsAsync()).ToHashSet(StringComparer.Ordinal);
         chains.Add(EvidenceChains.Governance);
         var sessionChains = load.Sessions.ToDictionary(EvidenceChains.ForSession, s => s, StringComparer.Ordinal);
@@ -98,7 +107,7 @@ public static class ChaosAudit
                 var recorded = byCall.GetValueOrDefault((call.Action, call.Resource))?.Outcome;
                 if (call.Outcome is null)
                 {
-                    if (recorded == "Allow") unansweredAllowed++;
+                    if (recorded == "Allow") { unansweredAllowed++; Example(call, recorded); }
                 }
                 else if (call.Outcome == "Allow" && recorded is null)
                 {
@@ -107,6 +116,7 @@ public static class ChaosAudit
                 else if (recorded is not null && recorded != call.Outcome)
                 {
                     disagreeing++;
+                    Example(call, recorded);
                 }
             }
 
@@ -143,6 +153,7 @@ public static class ChaosAudit
             ChainsVerified = verified,
             BrokenChains = broken,
             EvidenceRecords = records,
+            Disagreements = examples,
             LoadDuration = calls.Count == 0 ? TimeSpan.Zero : calls.Max(c => c.Ended) - calls.Min(c => c.Started),
         };
     }
