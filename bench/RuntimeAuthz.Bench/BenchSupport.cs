@@ -59,7 +59,6 @@ internal static class BenchSupport
     }
 }
 
-/// <summary>
 /// <summary>The benchmarks' cluster client: connected through a silo's gateway as fleets connect (RuntimeAuthz.ClusterClient).</summary>
 internal static class FleetClients
 {
