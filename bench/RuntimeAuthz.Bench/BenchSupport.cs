@@ -1,8 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Json;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RuntimeAuthz.ClusterClient;
@@ -40,9 +37,13 @@ internal static class BenchSupport
         }
     }
 
-    /// <summary>The 1, 5 and 15 minute load averages (/proc/loadavg), to go with every figure: the machine is shared.</summary>
-    public static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
+    /// <summary>The 1-, 5- and 15-minute load averages (/proc/loadavg), for the figures' context; "unknown" elsewhere.</summary>
+    public static string LoadAverage()
+    {
+        try { return string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
+        catch (IOException) { return "unknown"; }
+        catch (UnauthorizedAccessException) { return "unknown"; }
+    }
 
     /// <summary>SIGTERM, then a kill after <paramref name="grace"/>: servers get the chance to flush and close.</summary>
     public static async Task StopAsync(Process process, TimeSpan grace)
@@ -58,129 +59,23 @@ internal static class BenchSupport
     }
 }
 
-/// <summary>
-/// The Release build of silo/RuntimeAuthz.Silo as its own process, configured as ./start runs it
-/// (Development, Localhost clustering, Azurite), on free loopback ports, with the client gateway
-/// and the development token issuer on. Output goes to a log file; stopped with SIGTERM.
-/// </summary>
-internal sealed class SiloProcess : IAsyncDisposable
+/// <summary>The benchmarks' cluster client: connected through a silo's gateway as fleets connect (RuntimeAuthz.ClusterClient).</summary>
+internal static class FleetClients
 {
-    private readonly Process process;
-    private readonly string serviceId;
-
-    private SiloProcess(Process process, Uri baseAddress, int gatewayPort, string serviceId, string logPath)
-    {
-        this.process = process;
-        BaseAddress = baseAddress;
-        GatewayPort = gatewayPort;
-        this.serviceId = serviceId;
-        LogPath = logPath;
-        Http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
-    }
-
-    public Uri BaseAddress { get; }
-    public int GatewayPort { get; }
-    public string LogPath { get; }
-    public HttpClient Http { get; }
-
-    /// <summary>The silo built by the bench's own Release build (the bench references the silo project).</summary>
-    public static string LocateBuild(string root)
-    {
-        var dll = Path.Combine(root, "silo", "RuntimeAuthz.Silo", "bin", "Release", "net10.0", "RuntimeAuthz.Silo.dll");
-        if (!File.Exists(dll))
-            throw new InvalidOperationException($"{dll} is missing: run the bench with dotnet run -c Release --project bench/RuntimeAuthz.Bench (it builds the silo)");
-        return dll;
-    }
-
-    /// <param name="settings">More configuration, <c>Key=value</c> (e.g. <c>Evidence:SessionPartitions=1</c>).</param>
-    public static async Task<SiloProcess> StartAsync(string root, AzuriteServer azurite, bool evidence, string logPath, params string[] settings)
-    {
-        var dll = LocateBuild(root);
-        var httpPort = FreePorts.Next();
-        var gatewayPort = FreePorts.Next();
-        var serviceId = "bench-" + Guid.NewGuid().ToString("N")[..8];
-        var info = new ProcessStartInfo("dotnet")
-        {
-            ArgumentList =
-            {
-                dll, "--contentRoot", Path.GetDirectoryName(dll)!, "--urls", $"http://127.0.0.1:{httpPort}",
-                $"--Storage:ConnectionString={azurite.ConnectionString}",
-                $"--Orleans:ServiceId={serviceId}", $"--Orleans:ClusterId={serviceId}",
-                $"--Orleans:SiloPort={FreePorts.Next()}", $"--Orleans:GatewayPort={gatewayPort}",
-                "--Orleans:Gateway:Enabled=true", "--Authentication:DevelopmentIssuer:Enabled=true",
-                $"--Evidence:Enabled={evidence}",
-                // One pep token carries the whole load: the per-caller limit (1,000/s by default) would answer 429s.
-                "--RateLimiting:PermitLimit=1000000",
-            },
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        foreach (var setting in settings) info.ArgumentList.Add("--" + setting);
-        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
-        info.Environment["DOTNET_ENVIRONMENT"] = "Development";
-        var process = Process.Start(info) ?? throw new InvalidOperationException("could not start the silo");
-        var log = new StreamWriter(logPath, append: true) { AutoFlush = true };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.WriteLine(e.Data); };
-        process.Exited += (_, _) => { lock (log) log.Dispose(); };
-        process.EnableRaisingEvents = true;
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        var silo = new SiloProcess(process, new Uri($"http://127.0.0.1:{httpPort}/"), gatewayPort, serviceId, logPath);
-        await Eventually.TrueAsync($"the silo to report ready (log: {logPath})", async () =>
-        {
-            if (process.HasExited) throw new InvalidOperationException($"the silo exited during start-up (log: {logPath})");
-            try
-            {
-                return (await silo.Http.GetAsync("health/ready")).IsSuccessStatusCode;
-            }
-            catch (HttpRequestException)
-            {
-                return false;
-            }
-        }, TimeSpan.FromSeconds(120), TimeSpan.FromMilliseconds(250));
-        return silo;
-    }
-
-    /// <summary>A token from the development issuer (POST /dev/token), or null when this silo has no such endpoint (no authentication yet).</summary>
-    public async Task<string?> DevTokenAsync(string subject, string[] roles, string[]? agents = null)
-    {
-        var reply = await Http.PostAsJsonAsync("dev/token", new { subject, roles, agents });
-        if (reply.StatusCode == HttpStatusCode.NotFound) return null;
-        reply.EnsureSuccessStatusCode();
-        var body = await reply.Content.ReadFromJsonAsync<JsonObject>();
-        return body?["access_token"]?.GetValue<string>() ?? throw new InvalidOperationException("/dev/token answered without access_token");
-    }
-
-    /// <summary>An Orleans cluster client connected through this silo's gateway, set up as fleets set it up (RuntimeAuthz.ClusterClient).</summary>
-    public async Task<IHost> ConnectClientAsync()
+    public static async Task<IHost> ConnectFleetClientAsync(this SiloProcess silo)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddAuthzClusterClient(configure: o =>
         {
-            o.ClusterId = o.ServiceId = serviceId;
-            o.Gateways = [$"127.0.0.1:{GatewayPort}"];
+            o.ClusterId = o.ServiceId = silo.ServiceId;
+            o.Gateways = [$"127.0.0.1:{silo.GatewayPort}"];
             o.Caller = "bench";
         });
         var host = builder.Build();
         await host.StartAsync();
         return host;
     }
-
-    public TimeSpan ProcessorTime
-    {
-        get { process.Refresh(); return process.TotalProcessorTime; }
-    }
-
-    /// <summary>Stops the silo (SIGTERM, so it logs its shutdown lines); a second call does nothing.</summary>
-    public async ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref stopped, 1) == 1) return;
-        Http.Dispose();
-        await BenchSupport.StopAsync(process, TimeSpan.FromSeconds(30));
-    }
-
-    private int stopped;
 }
 
 /// <summary>

@@ -1,8 +1,10 @@
+using RuntimeAuthz.Bench.Chaos;
 using RuntimeAuthz.Bench.ClusterClient;
 using RuntimeAuthz.Bench.Evidence;
 using RuntimeAuthz.Bench.Fleet;
 using RuntimeAuthz.Bench.Gateway;
 using RuntimeAuthz.Bench.Http;
+using RuntimeAuthz.Bench.Memory;
 using RuntimeAuthz.Bench.Patterns;
 using RuntimeAuthz.Bench.Delegation;
 using RuntimeAuthz.Bench.Policy;
@@ -19,6 +21,8 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
     ["cluster-client"] = ClusterClientBenchmark.Run,
     ["agents"] = AgentsBenchmark.Run,
     ["gateway"] = GatewayBenchmark.Run,
+    ["chaos"] = ChaosBenchmark.Run,
+    ["memory"] = MemoryBenchmark.Run,
     ["patterns"] = PatternBenchmark.Run,
 };
 
@@ -35,8 +39,11 @@ if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
     Console.Error.WriteLine("  http --history [--history-decisions 10000] [--seconds 10] [--rounds 2]   p50 in a session with N earlier decisions vs one with 10 (wrk -c1)");
     Console.Error.WriteLine("  http --opens [--agents 100] [--connections 32] [--seconds 10]   sessions opened per second over HTTP (POST /v1/sessions)");
     Console.Error.WriteLine("  cluster-client [--seconds 20] [--sessions 64] [--rounds 1]   decisions through grain calls from a cluster client, evidence off and on");
-    Console.Error.WriteLine("  agents [--count 10000] [--parallel 256] [--page 1000]   registers N agents through the grains, then pages through GET /v1/agents");
     Console.Error.WriteLine("  gateway [--calls 500] [--warmup 50]   added latency per MCP tool call through the gateway vs the npm filesystem server directly (starts Azurite, a silo, the gateway)");
+    Console.Error.WriteLine("  agents [--agents 10000] [--parallel 256] [--page 1000]   registers N agents (1,000,000 works) through the grains, then pages through GET /v1/agents");
+    Console.Error.WriteLine("  chaos [--silos 3] [--sessions 32] [--before 10] [--fault 10] [--after 10] [--latency-ms 100] [--scenario KillBusiestSilo|KillHotAgentSilo|StorageStall|StorageRestart|SlowStorage]");
+    Console.Error.WriteLine("                       fault scenarios on silo processes under HTTP load, answers matched to evidence (starts Azurite and the silos)");
+    Console.Error.WriteLine("  memory [--sessions 20000] [--sessions-1k 100] [--sessions-10k 10]   heap and working set per active session with 0, 1,000, 10,000 decisions");
     Console.Error.WriteLine("  patterns [--ms 200]  matching time of the worst grant globs and Cedar like patterns allowed, by id length");
     return 2;
 }

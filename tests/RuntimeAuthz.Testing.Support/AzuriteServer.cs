@@ -20,7 +20,7 @@ public sealed class AzuriteServer : IAsyncDisposable
     private static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan TerminateGrace = TimeSpan.FromSeconds(5);
 
-    private readonly Process process;
+    private Process process;
 
     private AzuriteServer(Process process, int port, string dataDirectory)
     {
@@ -30,9 +30,6 @@ public sealed class AzuriteServer : IAsyncDisposable
     }
 
     public int Port { get; }
-
-    /// <summary>The azurite-table process (tests stop and continue it to simulate stalled storage).</summary>
-    public int ProcessId => process.Id;
     public string DataDirectory { get; }
 
     public string ConnectionString =>
@@ -47,14 +44,29 @@ public sealed class AzuriteServer : IAsyncDisposable
     /// <summary>Starts Azurite and returns once it accepts connections.</summary>
     public static async Task<AzuriteServer> StartAsync()
     {
+        var port = FreePorts.Next();
+        var data = Directory.CreateTempSubdirectory("authz-azurite-").FullName;
+        var server = new AzuriteServer(Launch(port, data), port, data);
+        try
+        {
+            await server.WaitUntilAcceptingAsync();
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static Process Launch(int port, string data)
+    {
         var executable = Path.Combine(RepoPaths.Root, "node_modules", ".bin", "azurite-table");
         if (!File.Exists(executable))
         {
             throw new InvalidOperationException(
                 $"Azurite is not installed ({executable} is missing). Run `npm ci` in {RepoPaths.Root} first (package.json pins azurite; ./test does it).");
         }
-        var port = FreePorts.Next();
-        var data = Directory.CreateTempSubdirectory("authz-azurite-").FullName;
         var start = new ProcessStartInfo(executable)
         {
             ArgumentList = { "--tableHost", "127.0.0.1", "--tablePort", port.ToString(CultureInfo.InvariantCulture), "--location", data, "--silent", "--skipApiVersionCheck", "--disableTelemetry" },
@@ -67,17 +79,43 @@ public sealed class AzuriteServer : IAsyncDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new AzuriteServer(process, port, data);
-        try
+        return process;
+    }
+
+    private Task WaitUntilAcceptingAsync() =>
+        Eventually.TrueAsync($"azurite-table to accept connections on 127.0.0.1:{Port}", () => AcceptsConnectionsAsync(), StartTimeout, TimeSpan.FromMilliseconds(100));
+
+    /// <summary>SIGSTOP: the process stays, its connections stay open, and nothing is answered (a storage stall).</summary>
+    public Task SuspendAsync() => SignalAsync("STOP");
+
+    /// <summary>SIGCONT after <see cref="SuspendAsync"/>.</summary>
+    public Task ResumeAsync() => SignalAsync("CONT");
+
+    /// <summary>Stops Azurite gracefully (it saves its data) and returns once the port refuses connections.</summary>
+    public async Task StopAsync()
+    {
+        await ResumeAsync();
+        if (!await StopWithAsync("INT", CloseGrace) && !await StopWithAsync("TERM", TerminateGrace))
         {
-            await Eventually.TrueAsync($"azurite-table to accept connections on 127.0.0.1:{port}", () => server.AcceptsConnectionsAsync(), StartTimeout, TimeSpan.FromMilliseconds(100));
-            return server;
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
         }
-        catch
-        {
-            await server.DisposeAsync();
-            throw;
-        }
+    }
+
+    /// <summary>Starts Azurite again on the same port and data directory after <see cref="StopAsync"/>.</summary>
+    public async Task StartAgainAsync()
+    {
+        if (!process.HasExited) throw new InvalidOperationException("azurite-table is still running: StopAsync first");
+        process.Dispose();
+        process = Launch(Port, DataDirectory);
+        await WaitUntilAcceptingAsync();
+    }
+
+    private async Task SignalAsync(string signal)
+    {
+        if (process.HasExited) return;
+        using var kill = Process.Start(new ProcessStartInfo("kill", [$"-{signal}", process.Id.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false });
+        if (kill is not null) await kill.WaitForExitAsync();
     }
 
     private async Task<bool> AcceptsConnectionsAsync()
@@ -97,11 +135,8 @@ public sealed class AzuriteServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!await StopWithAsync("INT", CloseGrace) && !await StopWithAsync("TERM", TerminateGrace))
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-        }
+        // A suspended Azurite would not see SIGINT: continue it first.
+        await StopAsync();
         process.Dispose();
         try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
@@ -110,10 +145,7 @@ public sealed class AzuriteServer : IAsyncDisposable
     private async Task<bool> StopWithAsync(string signal, TimeSpan grace)
     {
         if (process.HasExited) return true;
-        using (var kill = Process.Start(new ProcessStartInfo("kill", [$"-{signal}", process.Id.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false }))
-        {
-            if (kill is not null) await kill.WaitForExitAsync();
-        }
+        await SignalAsync(signal);
         using var wait = new CancellationTokenSource(grace);
         try
         {

@@ -31,7 +31,7 @@ public static class ClusterClientBenchmark
             {
                 var log = Path.Combine(work, $"silo-{round}-{(evidence ? "evidence" : "no-evidence")}.log");
                 await using var silo = await SiloProcess.StartAsync(root, azurite, evidence, log);
-                using var client = await silo.ConnectClientAsync();
+                using var client = await silo.ConnectFleetClientAsync();
                 var grains = client.Services.GetRequiredService<IGrainFactory>();
                 await DecisionWorkload.SetUpAsync(grains);
                 var sessions = await DecisionWorkload.OpenSessionsAsync(grains, sessionCount);

@@ -20,7 +20,8 @@ public static class AgentsBenchmark
 
     private static async Task<int> RunAsync(string[] args)
     {
-        var count = BenchSupport.ArgValue(args, "--count", 10_000);
+        // --agents is the name for it (1,000,000 must work); --count stays for existing scripts.
+        var count = BenchSupport.ArgValue(args, "--agents", BenchSupport.ArgValue(args, "--count", 10_000));
         var parallel = BenchSupport.ArgValue(args, "--parallel", 256);
         var pageSize = BenchSupport.ArgValue(args, "--page", AgentDirectoryLimits.MaxPageSize);
         var openSeconds = BenchSupport.ArgValue(args, "--open-seconds", 5);

@@ -19,8 +19,13 @@ public sealed class DecisionLedger(IOptions<EvidenceOptions> options) : IIncomin
     /// <summary>Sessions (evidence table, session id) whose records a test deleted or rolled back on purpose: not counted.</summary>
     public static ConcurrentDictionary<(string Table, string SessionId), bool> Tampered { get; } = new();
 
+    /// <summary>Decisions an edge reported as answered Deny after losing the grain's answer: their last record must say Deny.</summary>
+    public static ConcurrentDictionary<Guid, bool> LostAnswers { get; } = new();
+
     public async Task Invoke(IIncomingGrainCallContext context)
     {
+        if (context.InterfaceMethod.Name == nameof(IAgentSessionGrain.SupersedeLostAnswer) && context.Request.GetArgument(0) is Guid lost)
+            LostAnswers[lost] = true;
         await context.Invoke();
         if (context.Result is AuthzDecision decision && context.InterfaceMethod.Name == nameof(IAgentSessionGrain.Decide))
             Returned.Enqueue(new Entry(options.Value.Table, decision));

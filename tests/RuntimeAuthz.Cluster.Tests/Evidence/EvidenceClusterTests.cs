@@ -258,7 +258,8 @@ public sealed class EvidenceLedgerTests(ClusterEnvironment env)
             {
                 var id = entry.Decision.DecisionId.ToString();
                 var found = records.GetValueOrDefault(id) ?? [];
-                if (entry.Decision.DenyReason is EvidenceDenyReasons.NoEvidence or DenyReasons.InternalError or EvidenceDenyReasons.EvidenceRollback)
+                if (entry.Decision.DenyReason is EvidenceDenyReasons.NoEvidence or DenyReasons.InternalError or EvidenceDenyReasons.EvidenceRollback
+                    || DecisionLedger.LostAnswers.ContainsKey(entry.Decision.DecisionId))
                 {
                     if (found.Count > 0) Assert.Equal("Deny", found[^1].Outcome);
                     continue;

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -14,13 +12,6 @@ public sealed class ReadinessTests(ClusterEnvironment env)
 {
     private static readonly TimeSpan Limit = TimeSpan.FromSeconds(5);
 
-    private static async Task SignalAsync(int processId, string signal)
-    {
-        using var kill = Process.Start(new ProcessStartInfo("kill", [$"-{signal}", processId.ToString(CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
-        await kill.WaitForExitAsync();
-        Assert.Equal(0, kill.ExitCode);
-    }
-
     [Fact]
     public async Task Ready_turns_unhealthy_within_5_s_of_storage_stalling_and_healthy_within_5_s_of_its_return()
     {
@@ -30,7 +21,7 @@ public sealed class ReadinessTests(ClusterEnvironment env)
         var http = host.ClientWith(null);
         await Eventually.TrueAsync("the new silo to be ready", async () => (await http.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK);
 
-        await SignalAsync(storage.ProcessId, "STOP");
+        await storage.SuspendAsync();
         try
         {
             await Eventually.TrueAsync("ready to report unhealthy while storage is stopped",
@@ -39,7 +30,7 @@ public sealed class ReadinessTests(ClusterEnvironment env)
         }
         finally
         {
-            await SignalAsync(storage.ProcessId, "CONT");
+            await storage.ResumeAsync();
         }
 
         await Eventually.TrueAsync("ready to report healthy again once storage answers",

@@ -1,7 +1,4 @@
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
@@ -129,16 +126,7 @@ public sealed class ClusterEnvironment : IAsyncLifetime
 
     /// <summary>The arguments every test host needs: a free loopback port, this run's Azurite, its own service and free Orleans ports.</summary>
     public string[] HostArgs(string serviceId, string environment, params string[] extra) =>
-    [
-        "--urls", "http://127.0.0.1:0",
-        "--environment", environment,
-        $"--Storage:ConnectionString={Azurite.ConnectionString}",
-        $"--Orleans:ServiceId={serviceId}",
-        $"--Orleans:ClusterId={serviceId}",
-        $"--Orleans:SiloPort={FreePorts.Next()}",
-        $"--Orleans:GatewayPort={FreePorts.Next()}",
-        .. extra,
-    ];
+        LoopbackHosts.SiloArguments(Azurite, serviceId, environment, extra);
 
     /// <summary>
     /// Starts the actual silo host with these command-line arguments; it is stopped at the end of the run.
@@ -156,9 +144,7 @@ public sealed class ClusterEnvironment : IAsyncLifetime
             if (testAuthority) TestTokens.Trust(builder);
             configure?.Invoke(builder);
         });
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-        var host = new RunningHost(app, new Uri(address));
+        var host = new RunningHost(app, await app.StartOnLoopbackAsync());
         owned.Add(host);
         return host;
     }

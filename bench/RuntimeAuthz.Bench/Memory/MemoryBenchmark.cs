@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using RuntimeAuthz.Silo;
+
+namespace RuntimeAuthz.Bench.Memory;
+
+/// <summary>
+/// Memory per active session: a silo in this process (so its heap can be collected and measured) on Azurite with
+/// evidence on; N sessions are activated (opened) and, for the later rows, make 1,000 or 10,000 decisions each, and
+/// the managed heap after a full compacting collection and the process working set are measured before and after.
+/// The sessions of earlier rows stay active, so every row's delta is its own sessions' cost.
+/// </summary>
+public static class MemoryBenchmark
+{
+    public static int Run(string[] args) => RunAsync(args).GetAwaiter().GetResult();
+
+    private static async Task<int> RunAsync(string[] args)
+    {
+        (int Sessions, int Decisions)[] rows =
+        [
+            (BenchSupport.ArgValue(args, "--sessions", 20_000), 0),
+            (BenchSupport.ArgValue(args, "--sessions-1k", 100), 1_000),
+            (BenchSupport.ArgValue(args, "--sessions-10k", 10), 10_000),
+        ];
+        if (rows.Any(r => r.Sessions < 1))
+        {
+            Console.Error.WriteLine("--sessions, --sessions-1k and --sessions-10k must be at least 1");
+            return 2;
+        }
+        await using var azurite = await AzuriteServer.StartAsync();
+        var serviceId = "bench-memory-" + Guid.NewGuid().ToString("N")[..8];
+        var app = SiloHost.Build(
+        [
+            "--urls", "http://127.0.0.1:0", "--environment", "Development", "--Logging:LogLevel:Default=Warning", "--Authentication:DevelopmentIssuer:Enabled=true",
+            $"--Storage:ConnectionString={azurite.ConnectionString}", $"--Orleans:ServiceId={serviceId}", $"--Orleans:ClusterId={serviceId}",
+            $"--Orleans:SiloPort={FreePorts.Next()}", $"--Orleans:GatewayPort={FreePorts.Next()}",
+        ]);
+        try
+        {
+            await app.StartAsync();
+            var grains = app.Services.GetRequiredService<IGrainFactory>();
+            await DecisionWorkload.SetUpAsync(grains);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {BenchSupport.GitCommit(RepoPaths.Root)}, load average {BenchSupport.LoadAverage()}; one silo in process, evidence on, Azurite"));
+            Console.WriteLine("| sessions | decisions each | managed heap per session | working set per session | active sessions per GiB (heap) | decisions/s while filling |");
+            Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: |");
+            var before = await MeasureAsync();
+            foreach (var (count, decisions) in rows)
+            {
+                var watch = Stopwatch.StartNew();
+                var sessions = await OpenAsync(grains, count);
+                var failed = 0;
+                await Task.WhenAll(sessions.Select(async session =>
+                {
+                    for (var i = 0; i < decisions; i++)
+                    {
+                        // A call that times out on a loaded machine is still a decision the session may have made.
+                        try { await DecisionWorkload.DecideAsync(grains, session); }
+                        catch (TimeoutException) { Interlocked.Increment(ref failed); }
+                    }
+                }));
+                if (failed > 0) Console.WriteLine($"  ({failed} decision calls timed out)");
+                var seconds = watch.Elapsed.TotalSeconds;
+                var after = await MeasureAsync();
+                var heapPerSession = (after.Heap - before.Heap) / (double)count;
+                var workingSetPerSession = (after.WorkingSet - before.WorkingSet) / (double)count;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {count:N0} | {decisions:N0} | {Bytes(heapPerSession)} | {Bytes(workingSetPerSession)} | {(heapPerSession > 0 ? (1L << 30) / heapPerSession : double.PositiveInfinity):N0} | " +
+                    $"{(decisions == 0 ? "-" : (count * (double)decisions / seconds).ToString("N0", CultureInfo.InvariantCulture))} |"));
+                before = after;
+            }
+            return 0;
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Opens in bounded batches (thousands of grain calls in flight would only queue and time out on a loaded machine).
+    /// An open that fails (a timeout, or storage too slow to answer on a loaded machine) is tried again as another
+    /// session, up to 5 times; it may have been activated anyway, so the failures are printed (each adds at most one
+    /// uncounted session to the row).
+    /// </summary>
+    private static async Task<string[]> OpenAsync(IGrainFactory grains, int count)
+    {
+        var opened = new List<string>(count);
+        var timeouts = 0;
+        for (var done = 0; done < count; done += 64)
+        {
+            opened.AddRange(await Task.WhenAll(Enumerable.Range(0, Math.Min(64, count - done)).Select(async _ =>
+            {
+                for (var attempt = 1; ; attempt++)
+                {
+                    try { return await DecisionWorkload.OpenSessionAsync(grains); }
+                    catch (Exception) when (attempt < 5) { Interlocked.Increment(ref timeouts); }
+                }
+            })));
+        }
+        if (timeouts > 0) Console.WriteLine($"  ({timeouts} opens failed and were tried again)");
+        return [.. opened];
+    }
+
+    /// <summary>After the silo's background work has settled: the heap after full compacting collections, and the working set.</summary>
+    private static async Task<(long Heap, long WorkingSet)> MeasureAsync()
+    {
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        for (var i = 0; i < 3; i++)
+        {
+            System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+            GC.WaitForPendingFinalizers();
+        }
+        using var self = Process.GetCurrentProcess();
+        return (GC.GetTotalMemory(forceFullCollection: true), self.WorkingSet64);
+    }
+
+    private static string Bytes(double bytes) => Math.Abs(bytes) >= 1024 * 1024
+        ? string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024 * 1024):0.0} MiB")
+        : string.Create(CultureInfo.InvariantCulture, $"{bytes / 1024:0.0} KiB");
+}
