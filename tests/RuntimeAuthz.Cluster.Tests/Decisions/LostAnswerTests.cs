@@ -76,15 +76,6 @@ public sealed class LostAnswerTests(ClusterEnvironment env)
         return (cluster.Client.GetGrain<IAgentSessionGrain>(session), scenario, session);
     }
 
-    private async Task<List<EvidenceBody>> VerifiedChainAsync(string session)
-    {
-        var chain = EvidenceChains.ForSession(session);
-        var store = new AzureTableEvidenceStore(env.Azurite.ConnectionString);
-        using var keys = new EvidencePublicKeys();
-        foreach (var (id, pem) in await store.ListPublicKeysAsync()) keys.Add(id, pem);
-        var entries = await store.ReadChainAsync(chain);
-        var verified = EvidenceVerifier.Verify(chain, entries, keys);
-        Assert.True(verified.Valid, verified.ToString());
-        return [.. entries.Select(e => EvidenceSealer.ParseBody(e.Body))];
-    }
+    private Task<List<EvidenceBody>> VerifiedChainAsync(string session) =>
+        VerifiedChains.ReadAsync(env.Azurite.ConnectionString, EvidenceChains.ForSession(session));
 }

@@ -41,16 +41,7 @@ public sealed class OutcomeTests(ClusterEnvironment env)
         ReportedBy = reporter == ReporterKind.Agent ? "the-agent" : "gateway-1", ReporterKind = reporter,
     };
 
-    private async Task<List<EvidenceBody>> VerifiedChainAsync(string chain)
-    {
-        var store = new AzureTableEvidenceStore(env.Azurite.ConnectionString);
-        using var keys = new EvidencePublicKeys();
-        foreach (var (id, pem) in await store.ListPublicKeysAsync()) keys.Add(id, pem);
-        var entries = await store.ReadChainAsync(chain);
-        var verified = EvidenceVerifier.Verify(chain, entries, keys);
-        Assert.True(verified.Valid, verified.ToString());
-        return [.. entries.Select(e => EvidenceSealer.ParseBody(e.Body))];
-    }
+    private Task<List<EvidenceBody>> VerifiedChainAsync(string chain) => VerifiedChains.ReadAsync(env.Azurite.ConnectionString, chain);
 
     [Fact]
     public async Task A_forged_output_for_a_denied_lookup_is_refused_and_the_transfer_it_aimed_at_is_denied()
