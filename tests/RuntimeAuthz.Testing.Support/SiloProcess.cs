@@ -197,8 +197,10 @@ public sealed class SiloProcess : IAsyncDisposable
         await process.WaitForExitAsync();
     }
 
+    /// <summary>Stops the silo (SIGTERM, so it logs its shutdown lines, then a kill after the grace period); a second call does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref disposed, 1) == 1) return;
         Http.Dispose();
         if (!process.HasExited)
         {
@@ -213,4 +215,6 @@ public sealed class SiloProcess : IAsyncDisposable
         process.Dispose();
         lock (log) log.Dispose();
     }
+
+    private int disposed;
 }
