@@ -41,8 +41,7 @@ public sealed partial class AgentSessionGrain(
     private sealed record UnconfirmedDecision(long Sequence, EvidenceBody Told, SessionReplay Replay);
 
     /// <summary>Decisions whose callers were told Deny before the call reached this activation (bounded; newest kept).</summary>
-    private readonly LinkedList<Guid> answeredBeforeArrival = new();
-    private const int MaxAnsweredBeforeArrival = 1024;
+    private readonly BoundedIdSet answeredBeforeArrival = new(capacity: 1024);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -312,8 +311,7 @@ public sealed partial class AgentSessionGrain(
         if (await LoadAsync() is not { } current || !evidence.Enabled) return;
         if (current.FindDecision(decisionId) is not { } decision)
         {
-            answeredBeforeArrival.AddLast(decisionId);
-            if (answeredBeforeArrival.Count > MaxAnsweredBeforeArrival) answeredBeforeArrival.RemoveFirst();
+            answeredBeforeArrival.Add(decisionId);
             return;
         }
         if (decision.Outcome != DecisionOutcome.Allow) return; // the chain already says what the caller was told
