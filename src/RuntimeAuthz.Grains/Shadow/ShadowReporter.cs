@@ -11,8 +11,8 @@ namespace RuntimeAuthz.Grains.Shadow;
 public sealed class ShadowReporter(IGrainFactory grains, TimeProvider hostTime, ILogger<ShadowReporter> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
     public static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(500);
-    /// <summary>Examples a silo keeps per version between flushes (the newest).</summary>
-    public const int ExamplesPerBatch = 20;
+    /// <summary>Examples a silo keeps per version between flushes (the newest): as many as a report keeps.</summary>
+    public const int ExamplesPerBatch = ShadowReportGrain.MaxExamples;
 
     private readonly Lock gate = new();
     private Dictionary<long, Pending> pending = [];
@@ -88,7 +88,8 @@ public sealed class ShadowReporter(IGrainFactory grains, TimeProvider hostTime, 
             taken = pending;
             pending = [];
         }
-        foreach (var (version, batch) in taken)
+        // Lowest version first: a report read after a higher version's shows every lower version's count of the same flush.
+        foreach (var (version, batch) in taken.OrderBy(t => t.Key))
         {
             try
             {
