@@ -182,6 +182,18 @@ public sealed class ShadowVersionTests(ClusterEnvironment env)
         Assert.Equal(1, report["disagreements"]!.GetValue<long>());
         Assert.Equal(large["decisionId"]!.GetValue<string>(), disagreement["decisionId"]!.GetValue<string>());
         Assert.Equal(new[] { "policy2" }, disagreement["shadowPolicies"]!.AsArray().Select(p => p!.GetValue<string>()));
+
+        // The SDK (and so the CLI) reads the same report, and discards through the same endpoint.
+        using var sdk = new RuntimeAuthz.Client.AuthzClient(host.BaseAddress,
+            new RuntimeAuthz.Client.StaticTokenSource(TestTokens.Mint(TestTokens.AdminSubject, [Roles.Admin])));
+        var read = await sdk.GetShadowReportAsync(shadow);
+        Assert.Equal(("shadow", "active", 2L, 1L), (read.Mode, read.Status, read.Evaluated, read.Disagreements));
+        Assert.Equal(large["decisionId"]!.GetValue<string>(), Assert.Single(read.Examples).DecisionId);
+        Assert.Equal(("Allow", "Deny"), (read.Examples[0].LiveOutcome, read.Examples[0].ShadowOutcome));
+        var discarded = await sdk.DiscardShadowAsync(shadow, new RuntimeAuthz.Client.ShadowActionRequest("done"));
+        Assert.True(discarded.Shadow);
+        Assert.Equal("discarded", (await sdk.GetShadowReportAsync(shadow)).Status);
+        Assert.Contains(await sdk.ListPoliciesAsync(), v => v.Version == shadow && v.Shadow);
         await host.StopAsync();
     }
 
