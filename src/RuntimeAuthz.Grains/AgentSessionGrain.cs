@@ -176,6 +176,7 @@ public sealed partial class AgentSessionGrain(
         try
         {
             var answer = await RecordAsync(current, call, verdict, policy, requestEvent);
+            StartShadow(verdict, answer);
             await PublishApprovalOfAsync(current, answer);
             return answer;
         }
@@ -208,10 +209,12 @@ public sealed partial class AgentSessionGrain(
         TemporalEvent? recorded = null;
         var verdict = EvaluationStage.Evaluate(policy, agent!, facts, call, authority!, (request, entities) =>
         {
+            PrepareShadow(current, policy);
             var (response, inHistory) = current.Temporal.Decide(policy, request, entities, call.DecisionId, call.Now, SessionId);
             if (inHistory) recorded = RequestEvent(call, session.AgentId, facts);
             return response;
         });
+        NoteShadowCall(agent!, facts, call, authority!, verdict);
         return (verdict, policy, recorded);
     }
 
