@@ -138,7 +138,9 @@ public sealed class IncidentStage : IAsyncDisposable
     private static JsonObject Mapping(string action, string resourceType, string resourceArgument) =>
         new() { ["Action"] = action, ["ResourceType"] = resourceType, ["ResourceArgument"] = resourceArgument };
 
-    private static void Quiet(WebApplicationBuilder builder) => builder.Logging.SetMinimumLevel(LogLevel.Warning);
+    // The steps are the output: hosts log warnings only, and the MCP client's notes about optional methods the npm servers lack not at all.
+    private static void Quiet(WebApplicationBuilder builder) =>
+        builder.Logging.SetMinimumLevel(LogLevel.Warning).AddFilter("ModelContextProtocol", LogLevel.Error);
 
     private async Task<Uri> StartAsync(WebApplicationBuilder builder, Action<WebApplication> map, CancellationToken cancellationToken)
     {
