@@ -104,7 +104,7 @@ public sealed class IncidentStage : IAsyncDisposable
                 {
                     ["office"] = new JsonObject
                     {
-                        ["Command"] = "dotnet",
+                        ["Command"] = DotnetHost(),
                         ["Arguments"] = new JsonArray(Path.Combine(AppContext.BaseDirectory, "RuntimeAuthz.Incidents.Tools.dll"), "--data", Office),
                         ["Tools"] = new JsonObject
                         {
@@ -134,6 +134,10 @@ public sealed class IncidentStage : IAsyncDisposable
             },
         };
     }
+
+    /// <summary>The dotnet host running this process (so the tool server runs on the same runtime), else dotnet from PATH.</summary>
+    private static string DotnetHost() =>
+        Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet";
 
     private static JsonObject Mapping(string action, string resourceType, string resourceArgument) =>
         new() { ["Action"] = action, ["ResourceType"] = resourceType, ["ResourceArgument"] = resourceArgument };

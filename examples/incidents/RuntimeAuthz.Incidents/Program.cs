@@ -43,7 +43,7 @@ try
     Console.WriteLine($"incidents: {results.Count - wrong} steps as expected, {wrong} not");
     return wrong == 0 ? 0 : 2;
 }
-catch (Exception failure) when (failure is AuthzException or GatewayConfigurationException or HttpRequestException)
+catch (Exception failure) when (failure is AuthzException or GatewayConfigurationException or HttpRequestException or ModelContextProtocol.McpException)
 {
     // Unreachable, no development issuer (not ./start), a refused request or a tool server that would not start: one line.
     Console.Error.WriteLine($"incidents: {failure.Message}");
