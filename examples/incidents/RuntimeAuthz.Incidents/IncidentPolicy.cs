@@ -1,4 +1,5 @@
 using RuntimeAuthz.Client;
+using RuntimeAuthz.Policy;
 using RuntimeAuthz.Policy.Temporal;
 
 namespace RuntimeAuthz.Incidents;
@@ -42,10 +43,21 @@ public sealed class PolicyNames(IReadOnlyDictionary<string, string> byId)
         .Replace("event <A>::response {", "event <A>::response { reporter: String,", StringComparison.Ordinal)
         .Replace("event <A>::error {", "event <A>::error { reporter: String,", StringComparison.Ordinal), "incidents.dwschema");
 
-    public static PolicyNames Of(string policyText) =>
-        new(TemporalPolicySet.Parse(policyText, "policies.cedar", ClusterEvents).Policies.Policies
-            .Where(p => p.Annotations.TryGetValue("id", out var name) && name.Length > 0)
-            .ToDictionary(p => p.Id, p => p.Annotations["id"], StringComparer.Ordinal));
+    /// <summary>The names in <paramref name="policyText"/>; none (positional ids are shown) when this parser cannot read it.</summary>
+    public static PolicyNames Of(string policyText)
+    {
+        try
+        {
+            return new(TemporalPolicySet.Parse(policyText, "policies.cedar", ClusterEvents).Policies.Policies
+                .Where(p => p.Annotations.TryGetValue("id", out var name) && name.Length > 0)
+                .ToDictionary(p => p.Id, p => p.Annotations["id"], StringComparer.Ordinal));
+        }
+        catch (CedarSyntaxException)
+        {
+            // The names only label the output; the cluster accepted the text, so the decisions stand without them.
+            return new(new Dictionary<string, string>());
+        }
+    }
 
     /// <summary>The policy's @id, or its positional id when it has none.</summary>
     public string Name(string policyId) => byId.GetValueOrDefault(policyId, policyId);
