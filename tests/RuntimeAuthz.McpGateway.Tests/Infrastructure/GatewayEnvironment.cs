@@ -9,6 +9,7 @@ using Microsoft.Extensions.Logging;
 using ModelContextProtocol.Client;
 using RuntimeAuthz.Client;
 using RuntimeAuthz.Cluster.Tests.Infrastructure;
+using RuntimeAuthz.Incidents;
 
 namespace RuntimeAuthz.McpGateway.Tests.Infrastructure;
 
@@ -65,6 +66,9 @@ public sealed class GatewayEnvironment : IAsyncLifetime
     public string PepReaderTokenFile { get; private set; } = null!;
     public RunningGateway Gateway { get; private set; } = null!;
 
+    /// <summary>The policy text in force: <see cref="Policies"/>, then the incidents' policies.</summary>
+    public string PublishedPolicy { get; private set; } = null!;
+
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(Files);
@@ -74,7 +78,9 @@ public sealed class GatewayEnvironment : IAsyncLifetime
         Admin = new AuthzClient(Silos[0].BaseAddress, new StaticTokenSource(TestTokens.Mint(TestTokens.AdminSubject, ["admin"], lifetime: TimeSpan.FromDays(1))));
         Approver = new AuthzClient(Silos[1].BaseAddress, new StaticTokenSource(TestTokens.Mint("test-approver", ["approver"], lifetime: TimeSpan.FromDays(1))));
         AdminHttp = TestTokens.Client(Silos[0].BaseAddress, TestTokens.Mint(TestTokens.AdminSubject, ["admin"], lifetime: TimeSpan.FromDays(1)));
-        await Admin.PublishPolicyAsync(new PublishPolicyRequest(Policies, null, "MCP gateway tests"));
+        // The incident walk-throughs' policies follow the gateway tests' own, whose ids (policy0, ...) stay as they are.
+        PublishedPolicy = IncidentPolicy.Combine(Policies, RepoPaths.Examples);
+        await Admin.PublishPolicyAsync(new PublishPolicyRequest(PublishedPolicy, null, "MCP gateway tests and incident walk-throughs"));
         PepTokenFile = WriteSecret("pep.token", TestTokens.Mint(GatewaySubject, ["pep"], agents: ["*"], lifetime: TimeSpan.FromDays(1)));
         PepReaderTokenFile = WriteSecret("pep-reader.token", TestTokens.Mint(GatewaySubject, ["pep", "responder"], agents: ["*"], lifetime: TimeSpan.FromDays(1)));
         GovernanceTokenFile = WriteSecret("governance.token", TestTokens.Mint("gateway-catalog", ["governance"], lifetime: TimeSpan.FromDays(1)));
