@@ -25,6 +25,7 @@ public static class PolicyCommands
         }
         policies.Subcommands.Add(ReplayCommand.Create(runner));
         policies.Subcommands.Add(PolicyTestCommand.Create(runner));
+        policies.Subcommands.Add(WhatIfCommand.Create(runner));
         return policies;
     }
 

@@ -8,6 +8,7 @@ namespace RuntimeAuthz.Replay.WhatIf;
 public sealed record RecordedSession(string SessionId, AgentInfo? Agent, DateTimeOffset OpenedAt, IReadOnlyList<EvidenceBody> Records);
 
 /// <summary>What became of one recorded decision.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<ReplayStatus>))]
 public enum ReplayStatus
 {
     /// <summary>Decided again by the candidate.</summary>

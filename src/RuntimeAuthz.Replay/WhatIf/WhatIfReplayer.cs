@@ -16,7 +16,7 @@ namespace RuntimeAuthz.Replay.WhatIf;
 /// records alone; a redacted, truncated or unparsed input is never guessed, and since the session's
 /// history after it is then unknown, its session's later decisions are not replayable either.
 /// </summary>
-public static class WhatIfReplayer
+public static partial class WhatIfReplayer
 {
     /// <summary>Deny reasons the policies give; every other deny happened before them and stays what it was.</summary>
     private static readonly HashSet<string> PolicyDenyReasons = new(StringComparer.Ordinal) { DenyReasons.NotPermitted, DenyReasons.EvaluationBudgetExceeded };
@@ -57,7 +57,7 @@ public static class WhatIfReplayer
     /// <summary>Every decision of one session, in order, as the candidate would have decided it.</summary>
     public static IEnumerable<ReplayedDecision> Replay(CompiledPolicy candidate, RecordedSession recorded)
     {
-        var temporal = candidate.Temporal.HasTemporalConditions;
+        var outcomesRead = OutcomesRead(candidate);
         // It passed the identity stage when it was decided, whatever its status is now.
         var session = recorded.Agent is { } agent ? new OfflineSession(candidate, agent with { Status = AgentStatus.Active }, recorded.SessionId, recorded.OpenedAt) : null;
         var superseded = recorded.Records.Where(r => r.Supersedes is not null).Select(r => r.Supersedes!.Value).ToHashSet();
@@ -71,8 +71,8 @@ public static class WhatIfReplayer
                 case EvidenceKinds.Decision when record.Supersedes is null:
                     var result = Decide(session, record, at, superseded.Contains(record.Sequence), unknownAfter, out var taints);
                     if (taints is not null) unknownAfter ??= taints;
-                    if (temporal && result is { Status: ReplayStatus.Replayed, CandidateOutcome: nameof(DecisionOutcome.Allow) }
-                        && result.RecordedOutcome != nameof(DecisionOutcome.Allow))
+                    if (result is { Status: ReplayStatus.Replayed, CandidateOutcome: nameof(DecisionOutcome.Allow) }
+                        && result.RecordedOutcome != nameof(DecisionOutcome.Allow) && outcomesRead.Contains(result.Action))
                         unknownAfter ??= NotReplayableReasons.AfterNewlyAllowed;
                     yield return result;
                     break;
@@ -80,12 +80,12 @@ public static class WhatIfReplayer
                     if (!Guid.TryParse(record.DecisionId, out var decided) || !session.IsReportable(decided)) break;
                     if (OutputOf(record) is not { } output)
                     {
-                        if (temporal) unknownAfter = NotReplayableReasons.AfterUnreplayable;
+                        if (outcomesRead.Contains(record.Action ?? "")) unknownAfter = NotReplayableReasons.AfterUnreplayable;
                         break;
                     }
                     session.ReportOutcome(decided, record.Report == TemporalEvent.ErrorKind, output, record.ReporterKind ?? ReporterKinds.Agent, at);
                     break;
-                case EvidenceKinds.Approval when temporal && record.Approval?.Act == ApprovalActs.Approved:
+                case EvidenceKinds.Approval when outcomesRead.Contains(Grains.Approvals.ApprovalStage.ApproveAction) && record.Approval?.Act == ApprovalActs.Approved:
                     // A granted approval is an Approve::response event; its call is not in this record.
                     unknownAfter ??= NotReplayableReasons.AfterUnreplayable;
                     break;
@@ -127,6 +127,22 @@ public static class WhatIfReplayer
             CandidatePolicies = [.. verdict.Reasons.Select(p => PolicySuiteRunner.NameOf(session.Policy, p))],
         };
     }
+
+    /// <summary>
+    /// The actions whose outcome events (<c>Action::"a"::response</c> or <c>::error</c>) the candidate's temporal
+    /// conditions read: only for these does a missing or unknown outcome change what later decisions see.
+    /// </summary>
+    private static HashSet<string> OutcomesRead(CompiledPolicy candidate)
+    {
+        var actions = new HashSet<string>(StringComparer.Ordinal);
+        if (!candidate.Temporal.HasTemporalConditions) return actions;
+        foreach (var policy in candidate.Policies.Policies)
+            foreach (System.Text.RegularExpressions.Match match in OutcomePredicate().Matches(policy.Text)) actions.Add(match.Groups["action"].Value);
+        return actions;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex("""Action::"(?<action>(?:[^"\\]|\\.)*)"\s*::\s*(?:response|error)\b""")]
+    private static partial System.Text.RegularExpressions.Regex OutcomePredicate();
 
     /// <summary>The decision request exactly as the record's input holds it, or why it cannot be rebuilt.</summary>
     private static (DecisionRequest? Request, string? Problem) RequestOf(EvidenceBody record)
