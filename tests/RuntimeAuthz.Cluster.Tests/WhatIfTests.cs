@@ -7,6 +7,7 @@ using RuntimeAuthz.Grains.Evidence;
 using RuntimeAuthz.Replay.PolicyTests;
 using RuntimeAuthz.Replay.WhatIf;
 using RuntimeAuthz.Silo.Http;
+using Xunit.Abstractions;
 
 namespace RuntimeAuthz.Cluster.Tests;
 
@@ -16,7 +17,7 @@ namespace RuntimeAuthz.Cluster.Tests;
 /// cluster with evidence on Azurite and a fake clock; the same calls are then made live under the candidate.
 /// </summary>
 [Collection(ClusterCollection.Name)]
-public sealed class WhatIfTests(ClusterEnvironment env)
+public sealed class WhatIfTests(ClusterEnvironment env, ITestOutputHelper output)
 {
     private const int SessionCount = 100;
     private const int Rounds = 100;
@@ -79,15 +80,16 @@ public sealed class WhatIfTests(ClusterEnvironment env)
             < 30 => new Call("read_file", "Document", $"doc-{random.Next(50)}",
                 $$"""{"fleet": "{{(random.Next(2) == 0 ? fleet : "elsewhere")}}"}""", $$"""{"path": "/d/{{round}}"{{secret}}}"""),
             < 55 => new Call("search_web", "WebSearch", "web", null, $$"""{"query": "q{{random.Next(1000)}}"{{secret}}}"""),
-            < 70 => random.Next(5) is var account
-                ? new Call("lookup_account", "Ledger", "main", null, $$"""{"name": "acct-{{account}}"{{secret}}}""", $$"""{"accountId": "AC-{{account}}"}""")
-                : throw new InvalidOperationException(),
+            < 70 => Lookup(random.Next(5), secret),
             < 85 => new Call("transfer", "Ledger", "main", null, $$"""{"toAccount": "AC-{{random.Next(7)}}", "amount": {{random.Next(1, 500)}}{{secret}}}"""),
             < 90 => new Call("delete_database", "Database", "prod", null, $$"""{"why": "cleanup"{{secret}}}"""),
             < 95 => new Call("send_payment", "Account", "acme", null, $$"""{"amount": {{random.Next(1, 900)}}{{secret}}}"""),
             _ => new Call("format_disk", "Disk", "d1", null, $$"""{"force": true{{secret}}}"""), // granted to nobody: denied before the policies
         };
     }
+
+    private static Call Lookup(int account, string secret) =>
+        new("lookup_account", "Ledger", "main", null, $$"""{"name": "acct-{{account}}"{{secret}}}""", $$"""{"accountId": "AC-{{account}}"}""");
 
     [Fact]
     public async Task What_if_over_10000_recorded_decisions_agrees_exactly_with_the_candidate_live_and_never_guesses_redacted_inputs()
@@ -124,6 +126,10 @@ public sealed class WhatIfTests(ClusterEnvironment env)
         await PublishAsync(cluster, Candidate);
         var live = await RunTrafficAsync(scenario, clock, agents);
 
+        output.WriteLine($"decisions {report.Decisions}, replayed {report.Replayed} (changed {report.Changed}), before policy {report.DecidedBeforePolicy}, not replayable {report.NotReplayable}: "
+            + string.Join(", ", report.NotReplayableByReason.Select(r => $"{r.Key} {r.Value}")));
+        output.WriteLine("changes: " + string.Join(", ", report.Changes.Select(c => $"{c.From}->{c.To} {c.Count}")));
+        output.WriteLine("by policy: " + string.Join(", ", report.ByPolicy.Select(g => $"{g.Key} {g.Changed} (a->d {g.AllowToDeny}, d->a {g.DenyToAllow}, other {g.Other})")));
         Assert.Equal(SessionCount * Rounds, report.Decisions);
         Assert.Equal(SessionCount, report.Sessions);
         var replayed = report.All!.ToDictionary(d => d.DecisionId);

@@ -33,6 +33,7 @@ public static partial class WhatIfReplayer
             sessionCount++;
             foreach (var decision in Replay(candidate, session))
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 if (options.Since is { } since && decision.At < since) continue;
                 if (decisions.Count >= options.MaxDecisions)
                 {
