@@ -9,6 +9,7 @@ using RuntimeAuthz.Bench.Patterns;
 using RuntimeAuthz.Bench.Delegation;
 using RuntimeAuthz.Bench.Policy;
 using RuntimeAuthz.Bench.Temporal;
+using RuntimeAuthz.Bench.WhatIf;
 
 // Benchmarks; run with: dotnet run -c Release --project bench/RuntimeAuthz.Bench -- <name>
 var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.OrdinalIgnoreCase)
@@ -24,6 +25,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
     ["chaos"] = ChaosBenchmark.Run,
     ["memory"] = MemoryBenchmark.Run,
     ["patterns"] = PatternBenchmark.Run,
+    ["what-if"] = WhatIfBenchmark.Run,
 };
 
 if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
@@ -31,6 +33,7 @@ if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
     Console.Error.WriteLine($"usage: RuntimeAuthz.Bench <{string.Join("|", benchmarks.Keys)}> [options]");
     Console.Error.WriteLine("  policy [--no-wasm]   our Authorizer vs cedar-wasm at 10..10,000 policies");
     Console.Error.WriteLine("  temporal             session decisions with 10 temporal policies at 10, 1,000, 100,000 past events");
+    Console.Error.WriteLine("  what-if [--decisions 100000] [--per-session 100]   recorded decisions re-decided per second by a candidate (in memory)");
     Console.Error.WriteLine("  revoke [--sessions 1000] [--cycles 60] [--deciders 16] [--no-evidence]   revoke-call latency with N active sessions of the agent (starts Azurite)");
     Console.Error.WriteLine("  evidence [--seconds 10] [--sessions 64]   decisions/s and cost per decision with evidence on and off (starts Azurite)");
     Console.Error.WriteLine("  http [--seconds 20] [--warmup 3] [--rounds 2] [--sessions 64] [--connections 32] [--threads 2] [--no-evidence]");

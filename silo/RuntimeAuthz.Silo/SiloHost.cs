@@ -42,6 +42,7 @@ public static class SiloHost
         if (builder.Environment.IsDevelopment()) builder.Services.AddDevelopmentCheckpointAccount();
         builder.Services.AddOptions<DelegationOptions>().Bind(config.GetSection(DelegationOptions.SectionName));
         builder.Services.AddOptions<RuntimeAuthz.Grains.Approvals.ApprovalOptions>().Bind(config.GetSection(RuntimeAuthz.Grains.Approvals.ApprovalOptions.Section));
+        builder.Services.AddOptions<Http.PolicyTestOptions>().Bind(config.GetSection(Http.PolicyTestOptions.Section));
         var cluster = ClusteringOptions.Read(config);
 
         // Registered before Orleans, so it runs first: a wrong key stops start-up naming the setting.
@@ -106,6 +107,7 @@ public static class SiloHost
         app.MapSessionEndpoints();
         app.MapPolicyEndpoints();
         app.MapShadowEndpoints();
+        app.MapWhatIfEndpoints();
         app.MapEvidenceEndpoints();
         app.MapApprovalEndpoints();
         app.MapCatalogEndpoints();

@@ -28,6 +28,8 @@ public static class PolicyCommands
             policies.Subcommands.Add(local);
         }
         policies.Subcommands.Add(ReplayCommand.Create(runner));
+        policies.Subcommands.Add(PolicyTestCommand.Create(runner));
+        policies.Subcommands.Add(WhatIfCommand.Create(runner));
         return policies;
     }
 
@@ -79,7 +81,9 @@ public static class PolicyCommands
     }
 
     private static string FileFor(string? source, FileInfo policyFile, FileInfo? schemaFile) =>
-        source is not null && source.Contains("schema", StringComparison.OrdinalIgnoreCase) && schemaFile is not null
+        // A failing case of the silo's test suite names the suite file, as the silo knows it.
+        source is not null && source.EndsWith(Replay.PolicyTests.PolicySuite.FileSuffix, StringComparison.OrdinalIgnoreCase) ? $"test suite {source}"
+        : source is not null && source.Contains("schema", StringComparison.OrdinalIgnoreCase) && schemaFile is not null
             ? schemaFile.ToString()
             : policyFile.ToString();
 

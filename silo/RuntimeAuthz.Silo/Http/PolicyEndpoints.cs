@@ -10,7 +10,7 @@ public static class PolicyEndpoints
         var policies = app.MapGroup("/v1/policies");
         const int maxText = Grains.PolicyGrain.MaxPolicyTextLength;
 
-        policies.MapPost("", async (HttpContext context, IGrainFactory grains, CallerAccess access, CancellationToken ct) =>
+        policies.MapPost("", async (HttpContext context, IGrainFactory grains, CallerAccess access, Microsoft.Extensions.Options.IOptions<PolicyTestOptions> tests, CancellationToken ct) =>
         {
             var body = new Fields(await RequestReading.ReadObjectAsync(context.Request, ct));
             body.RefuseActorFields("author");
@@ -25,6 +25,7 @@ public static class PolicyEndpoints
                 Catalog = body.Object("catalog")?.ToJsonString(),
                 Shadow = ShadowEndpoints.IsShadowMode(body),
             };
+            if (await PolicyTestGate.RefusalAsync(publish, tests.Value, ct) is { } refused) return refused;
             var result = await grains.GetGrain<IPolicyGrain>(0).Publish(publish);
             return result.IsSuccess
                 ? Results.Created($"/v1/policies/{result.Value!.Version}", PolicyVersionDto.From(result.Value))

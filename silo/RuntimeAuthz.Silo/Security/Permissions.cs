@@ -51,6 +51,8 @@ public static class Permissions
 
     public static readonly Permission PoliciesRead = new("policies:read", [Governance, Responder, Admin]);
     public static readonly Permission PoliciesPublish = new("policies:publish", [Governance, Admin]);
+    /// <summary>Re-decide recorded traffic with a candidate policy; the report names agents, actions and resources of recorded decisions.</summary>
+    public static readonly Permission PoliciesWhatIf = new("policies:what-if", [Governance, Admin]);
 
     public static readonly Permission SessionsOpen = new("sessions:open", [Agent, Pep, Admin]);
     public static readonly Permission SessionsRead = new("sessions:read", [Agent, Pep, Approver, Responder, Admin]);
@@ -75,7 +77,7 @@ public static class Permissions
         Identity, AgentsRead, AgentsRegister, AgentsStatus, AgentsSuspend, GrantsWrite, GrantsRevoke,
         SuspensionsRead, SuspensionsSuspend, SuspensionsReactivate, PoliciesRead, PoliciesPublish,
         SessionsOpen, SessionsRead, SessionsClose, Decide, OutcomesReport, EvidenceRead,
-        ApprovalsList, ApprovalsRead, ApprovalsDecide, ApprovalsCancel, CatalogRead,
+        ApprovalsList, ApprovalsRead, ApprovalsDecide, ApprovalsCancel, CatalogRead, PoliciesWhatIf,
     ];
 
     /// <summary>Declares the endpoint's permission (its authorization policy is named after it).</summary>
