@@ -55,6 +55,24 @@ public sealed class PolicySuiteGateAndWhatIfHttpTests(ClusterEnvironment env)
     }
 
     [Fact]
+    public async Task A_shadow_version_may_fail_the_suite_but_is_not_promoted_while_it_does()
+    {
+        var host = await HostAsync();
+        var before = (await host.Http.GetJsonAsync("/v1/policies/current")).Json["version"]!.GetValue<long>();
+        var shadowBody = JsonNode.Parse(PublishBody("@id(\"everything\")\npermit (principal, action, resource);"))!.AsObject();
+        shadowBody["mode"] = "shadow";
+
+        var shadow = await host.Http.PostJsonAsync("/v1/policies", shadowBody.ToJsonString());
+        Assert.Equal(HttpStatusCode.Created, shadow.Status);
+        var shadowVersion = shadow.Json["version"]!.GetValue<long>();
+
+        var promote = await host.Http.PostJsonAsync($"/v1/policies/{shadowVersion}/promote", "{}");
+        Assert.StartsWith("not published: the policy test suite fails", promote.AssertProblem(HttpStatusCode.BadRequest), StringComparison.Ordinal);
+        Assert.Contains(promote.Json["errors"]!.AsArray(), e => e!["message"]!.GetValue<string>().StartsWith("databases are never deleted: ", StringComparison.Ordinal));
+        Assert.Equal(before, (await host.Http.GetJsonAsync("/v1/policies/current")).Json["version"]!.GetValue<long>());
+    }
+
+    [Fact]
     public async Task A_configured_suite_location_without_suites_refuses_every_publish()
     {
         var empty = Directory.CreateTempSubdirectory("authz-no-suites");

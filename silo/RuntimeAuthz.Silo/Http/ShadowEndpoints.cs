@@ -34,11 +34,17 @@ public static class ShadowEndpoints
         .ProducesProblem(StatusCodes.Status403Forbidden)
         .ProducesProblem(StatusCodes.Status404NotFound);
 
-        policies.MapPost("/{version}/promote", async (string version, HttpContext context, IGrainFactory grains, CallerAccess access, CancellationToken ct) =>
+        policies.MapPost("/{version}/promote", async (string version, HttpContext context, IGrainFactory grains, CallerAccess access,
+            Microsoft.Extensions.Options.IOptions<PolicyTestOptions> tests, CancellationToken ct) =>
         {
             var number = VersionNumber(version);
             var note = await NoteAsync(context, ct);
             var caller = access.CallerOf(context);
+            // Promoting publishes the shadow's texts, so the configured test suites must pass for them as for any publish.
+            if (await grains.GetGrain<IPolicyGrain>(0).Get(number) is { Shadow: true } shadow
+                && await PolicyTestGate.RefusalAsync(new PolicyPublishRequest { Policies = shadow.Policies, Schema = shadow.Schema, Catalog = shadow.Catalog, Author = caller.Subject },
+                    tests.Value, ct) is { } refused)
+                return refused;
             var result = await grains.GetGrain<IPolicyGrain>(0).PromoteShadow(number, caller.Subject, note, caller.Issuer);
             return result.IsSuccess
                 ? Results.Created($"/v1/policies/{result.Value!.Version}", PolicyVersionDto.From(result.Value))
