@@ -84,6 +84,7 @@ public static class SiloHost
         builder.Services.AddCallerRateLimiting(config);
         builder.Services.AddSingleton<PublicAddress>();
         builder.Services.AddSingleton<Http.FailClosedDecider>();
+        builder.Services.AddOptions<AuthZenOptions>().Bind(config.GetSection(AuthZenOptions.Section));
         PublicAddress.Validate(config);
 
         var app = builder.Build();
@@ -108,6 +109,7 @@ public static class SiloHost
         app.MapEvidenceEndpoints();
         app.MapApprovalEndpoints();
         app.MapCatalogEndpoints();
+        app.MapEntityEndpoints();
         return app;
     }
 }
