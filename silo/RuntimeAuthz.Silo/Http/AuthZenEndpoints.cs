@@ -228,7 +228,7 @@ public static class AuthZenEndpoints
             {
                 principal = EntityKey.Of(CedarType(subjectType, $"{prefix}subject.type"), SubjectId(subject, prefix));
                 if (sessionId is not null)
-                    throw new BadRequestException($"{prefix}context.{SessionIdKey} is for agents' sessions: a subject of type '{RequestReading.Shorten(subjectType)}' decides without a session");
+                    throw new BadRequestException($"{prefix}context.{SessionIdKey} is for agents' sessions: subject.type '{RequestReading.Shorten(subjectType)}' decides without a session");
                 if (subject.Object("properties") is { } given && options.Trusts(Caller, AuthZenOptions.TrustSubject)) subjectProperties = given.ToJsonString();
             }
             if (approvalId is not null && sessionId is null)
