@@ -292,7 +292,7 @@ public static class AuthZenEndpoints
             var actionName = action?.RequiredString("name");
             var page = fields.Nested("page");
             var limit = (int)(page?.Long("limit", min: 1, max: EntityLimits.MaxPageSize) ?? DefaultSearchPage);
-            var token = page?.String("token", maxLength: 2048) ?? page?.String("next_token", maxLength: 2048);
+            var token = page?.String("token", maxLength: 2048, allowEmpty: true) ?? page?.String("next_token", maxLength: 2048, allowEmpty: true);
             var after = token is { Length: > 0 } ? ReadToken(kind, token) : null;
             var callContext = fields.Object("context") is { } c ? (JsonObject)c.DeepClone() : new JsonObject();
             if (action?.Object("properties") is { } actionProperties) callContext[ActionPropertiesKey] = actionProperties.DeepClone();

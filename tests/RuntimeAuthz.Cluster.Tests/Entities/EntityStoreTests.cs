@@ -78,10 +78,10 @@ public sealed class EntityStoreTests(ClusterEnvironment env)
         Eventually.TrueAsync($"entity store version {version} on both silos",
             () => new[] { hosts.First, hosts.Second }.All(h => h.App.Services.GetRequiredService<EntityCache>().Version >= version), deadline);
 
-    private static string Evaluation(string type, string id, string action, string resourceType, string resourceId, string subjectProperties = "null", string resourceProperties = "null") => $$"""
-        {"subject": {"type": "{{type}}", "id": "{{id}}", "properties": {{subjectProperties}}},
-         "action": {"name": "{{action}}"},
-         "resource": {"type": "{{resourceType}}", "id": "{{resourceId}}", "properties": {{resourceProperties}}}}
+    private static string Evaluation(string type, string id, string action, string resourceType, string resourceId, string subjectProperties = "null", string resourceProperties = "null") => $$$"""
+        {"subject": {"type": "{{{type}}}", "id": "{{{id}}}", "properties": {{{subjectProperties}}}},
+         "action": {"name": "{{{action}}}"},
+         "resource": {"type": "{{{resourceType}}}", "id": "{{{resourceId}}}", "properties": {{{resourceProperties}}}}}
         """.Replace("\"properties\": null", "\"ignored\": null", StringComparison.Ordinal);
 
     [Fact]
@@ -90,32 +90,32 @@ public sealed class EntityStoreTests(ClusterEnvironment env)
         var hosts = await PairAsync();
         var governance = hosts.First.As(Roles.Governance);
         var merged = await governance.PostJsonAsync("/v1/entities", """
-            {"entities": [{"uid": {"type": "Scratch", "id": "one"}, "attrs": {"n": 1}, "parents": [{"type": "Scratch", "id": "root"}]},
-                          {"uid": {"type": "Scratch", "id": "two"}, "attrs": {"n": 2}}]}
+            {"entities": [{"uid": {"type": "Listed", "id": "one"}, "attrs": {"n": 1}, "parents": [{"type": "Listed", "id": "root"}]},
+                          {"uid": {"type": "Listed", "id": "two"}, "attrs": {"n": 2}}]}
             """);
         Assert.Equal(HttpStatusCode.OK, merged.Status);
         Assert.Equal(2, merged.Json["imported"]!.GetValue<int>());
         Assert.Equal(0, merged.Json["removed"]!.GetValue<int>());
 
         // Another silo's API answers from the same store; a responder may read.
-        var shown = await hosts.Second.As(Roles.Responder).GetJsonAsync("/v1/entities/Scratch/one");
+        var shown = await hosts.Second.As(Roles.Responder).GetJsonAsync("/v1/entities/Listed/one");
         Assert.Equal(HttpStatusCode.OK, shown.Status);
         Assert.Equal(1, shown.Json["attrs"]!["n"]!.GetValue<int>());
         Assert.Equal("root", shown.Json["parents"]![0]!["id"]!.GetValue<string>());
 
-        var first = await governance.GetJsonAsync("/v1/entities?type=Scratch&limit=1");
+        var first = await governance.GetJsonAsync("/v1/entities?type=Listed&limit=1");
         Assert.Equal("one", first.Json["entities"]![0]!["uid"]!["id"]!.GetValue<string>());
         var continuation = first.Json["continuation"]!.GetValue<string>();
-        var second = await governance.GetJsonAsync($"/v1/entities?type=Scratch&limit=1&continuation={Uri.EscapeDataString(continuation)}");
+        var second = await governance.GetJsonAsync($"/v1/entities?type=Listed&limit=1&continuation={Uri.EscapeDataString(continuation)}");
         Assert.Equal("two", second.Json["entities"]![0]!["uid"]!["id"]!.GetValue<string>());
         Assert.Null(second.Json["continuation"]);
 
-        var deleted = await governance.SendAsync(HttpMethod.Delete, "/v1/entities/Scratch/two");
+        var deleted = await governance.SendAsync(HttpMethod.Delete, "/v1/entities/Listed/two");
         Assert.Equal(HttpStatusCode.OK, deleted.Status);
         Assert.True(deleted.Json["version"]!.GetValue<long>() > merged.Json["version"]!.GetValue<long>());
-        (await governance.GetJsonAsync("/v1/entities/Scratch/two")).AssertProblem(HttpStatusCode.NotFound);
-        (await governance.SendAsync(HttpMethod.Delete, "/v1/entities/Scratch/two")).AssertProblem(HttpStatusCode.NotFound);
-        Assert.Single((await governance.GetJsonAsync("/v1/entities?type=Scratch")).Json["entities"]!.AsArray());
+        (await governance.GetJsonAsync("/v1/entities/Listed/two")).AssertProblem(HttpStatusCode.NotFound);
+        (await governance.SendAsync(HttpMethod.Delete, "/v1/entities/Listed/two")).AssertProblem(HttpStatusCode.NotFound);
+        Assert.Single((await governance.GetJsonAsync("/v1/entities?type=Listed")).Json["entities"]!.AsArray());
     }
 
     [Theory]
@@ -146,7 +146,7 @@ public sealed class EntityStoreTests(ClusterEnvironment env)
         var hosts = await PairAsync();
         var governance = hosts.First.As(Roles.Governance);
         var longId = new string('i', EntityLimits.MaxIdLength + 1);
-        Assert.Contains("1-256 characters", (await governance.PostJsonAsync("/v1/entities", $$"""{"entities": [{"uid": {"type": "User", "id": "{{longId}}"}}]}"""))
+        Assert.Contains("1-256 characters", (await governance.PostJsonAsync("/v1/entities", $$$"""{"entities": [{"uid": {"type": "User", "id": "{{{longId}}}"}}]}"""))
             .AssertProblem(HttpStatusCode.BadRequest), StringComparison.Ordinal);
         var bigAttrs = new JsonObject { ["blob"] = new string('x', EntityLimits.MaxAttrsBytes) };
         var big = new JsonObject { ["entities"] = new JsonArray(new JsonObject { ["uid"] = new JsonObject { ["type"] = "User", ["id"] = "big" }, ["attrs"] = bigAttrs }) };
@@ -170,13 +170,13 @@ public sealed class EntityStoreTests(ClusterEnvironment env)
     public async Task Only_governance_and_admins_write_and_responders_read()
     {
         var hosts = await PairAsync();
-        const string body = """{"entities": [{"uid": {"type": "Scratch", "id": "perm"}}]}""";
+        const string body = """{"entities": [{"uid": {"type": "Guarded", "id": "perm"}}]}""";
         foreach (var role in new[] { Roles.Responder, Roles.Approver, Roles.Auditor, Roles.Pep, Roles.Agent })
             (await hosts.First.As(role).PostJsonAsync("/v1/entities", body)).AssertProblem(HttpStatusCode.Forbidden);
         Assert.Equal(HttpStatusCode.OK, (await hosts.First.Http.PostJsonAsync("/v1/entities", body)).Status);
         foreach (var role in new[] { Roles.Approver, Roles.Auditor, Roles.Pep, Roles.Agent })
-            (await hosts.First.As(role).GetJsonAsync("/v1/entities/Scratch/perm")).AssertProblem(HttpStatusCode.Forbidden);
-        (await hosts.First.As(Roles.Responder).SendAsync(HttpMethod.Delete, "/v1/entities/Scratch/perm")).AssertProblem(HttpStatusCode.Forbidden);
+            (await hosts.First.As(role).GetJsonAsync("/v1/entities/Guarded/perm")).AssertProblem(HttpStatusCode.Forbidden);
+        (await hosts.First.As(Roles.Responder).SendAsync(HttpMethod.Delete, "/v1/entities/Guarded/perm")).AssertProblem(HttpStatusCode.Forbidden);
         (await hosts.First.ClientWith(null).GetJsonAsync("/v1/entities")).AssertProblem(HttpStatusCode.Unauthorized);
     }
 
@@ -294,8 +294,8 @@ public sealed class EntityStoreTests(ClusterEnvironment env)
         var pages = 0;
         do
         {
-            var reply = await pep.PostJsonAsync("/access/v1/search/subject", $$"""
-                {"subject": {"type": "user"}, "action": {"name": "read"}, "resource": {"type": "Document", "id": "q3-report"}, "page": {"limit": 1, "token": "{{token}}"}}
+            var reply = await pep.PostJsonAsync("/access/v1/search/subject", $$$"""
+                {"subject": {"type": "user"}, "action": {"name": "read"}, "resource": {"type": "Document", "id": "q3-report"}, "page": {"limit": 1, "token": "{{{token}}}"}}
                 """);
             Assert.Equal(HttpStatusCode.OK, reply.Status);
             foreach (var result in reply.Json["results"]!.AsArray())
