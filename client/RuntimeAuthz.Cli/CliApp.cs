@@ -31,6 +31,7 @@ public static class CliApp
         root.Subcommands.Add(ApprovalCommands.Create(runner));
         root.Subcommands.Add(CatalogCommands.Create(runner));
         root.Subcommands.Add(DemoCommands.Create(runner));
+        root.Subcommands.Add(EntityCommands.Create(runner));
         return root;
     }
 

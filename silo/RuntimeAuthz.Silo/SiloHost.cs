@@ -85,6 +85,7 @@ public static class SiloHost
         builder.Services.AddCallerRateLimiting(config);
         builder.Services.AddSingleton<PublicAddress>();
         builder.Services.AddSingleton<Http.FailClosedDecider>();
+        builder.Services.AddOptions<AuthZenOptions>().Bind(config.GetSection(AuthZenOptions.Section));
         PublicAddress.Validate(config);
 
         var app = builder.Build();
@@ -111,6 +112,7 @@ public static class SiloHost
         app.MapEvidenceEndpoints();
         app.MapApprovalEndpoints();
         app.MapCatalogEndpoints();
+        app.MapEntityEndpoints();
         return app;
     }
 }

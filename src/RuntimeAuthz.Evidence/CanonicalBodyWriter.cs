@@ -29,6 +29,7 @@ internal static class CanonicalBodyWriter
         o.String("denyReason", body.DenyReason);
         o.String("detail", body.Detail);
         o.Strings("determiningPolicies", body.DeterminingPolicies);
+        o.Number("entityStoreVersion", body.EntityStoreVersion);
         o.Number("format", body.Format);
         o.String("input", body.Input);
         o.String("inputDigest", body.InputDigest);

@@ -16,6 +16,7 @@ namespace RuntimeAuthz.Grains;
 public sealed partial class AgentSessionGrain(
     [PersistentState("session", AuthzStorage.ProviderName)] IPersistentState<SessionState> state,
     PolicyCache policyCache,
+    Entities.EntityCache entityCache,
     AuthzClock clock,
     EvidenceRecorder evidence,
     ILogger<AgentSessionGrain> logger) : Grain, IAgentSessionGrain, IRevocationObserverGrain
@@ -207,14 +208,15 @@ public sealed partial class AgentSessionGrain(
         var facts = new CedarRequestBuilder.SessionFacts(SessionId, session.CumulativeRisk, session.DecisionCount,
             (long)Math.Max(0, (call.Now - session.OpenedAt).TotalSeconds));
         TemporalEvent? recorded = null;
+        var stored = entityCache.Current;
         var verdict = EvaluationStage.Evaluate(policy, agent!, facts, call, authority!, (request, entities) =>
         {
             PrepareShadow(current, policy);
             var (response, inHistory) = current.Temporal.Decide(policy, request, entities, call.DecisionId, call.Now, SessionId);
             if (inHistory) recorded = RequestEvent(call, session.AgentId, facts);
             return response;
-        });
-        NoteShadowCall(agent!, facts, call, authority!, verdict);
+        }, stored);
+        NoteShadowCall(agent!, facts, call, authority!, verdict, stored);
         return (verdict, policy, recorded);
     }
 

@@ -41,11 +41,12 @@ public sealed partial class AgentSessionGrain
     }
 
     /// <summary>After the policies decided: what the comparison needs, kept until the answer is sealed.</summary>
-    private void NoteShadowCall(AgentInfo agent, CedarRequestBuilder.SessionFacts facts, DecisionCall call, GrantAuthority.Resolution authority, Verdict live)
+    /// <param name="stored">The entity store copy the live decision read (the shadow reads the same).</param>
+    private void NoteShadowCall(AgentInfo agent, CedarRequestBuilder.SessionFacts facts, DecisionCall call, GrantAuthority.Resolution authority, Verdict live, Entities.EntitySnapshot stored)
     {
         if (shadowStart is not { } start) return;
         shadowStart = null;
-        pendingShadow = new ShadowCall(start.Candidates, start.Starts, agent, facts, call, authority, live);
+        pendingShadow = new ShadowCall(start.Candidates, start.Starts, agent, facts, call, authority, live, stored);
     }
 
     /// <summary>The answer is sealed: queue the comparison, unless the answer is not what the policies said (no evidence, internal error).</summary>

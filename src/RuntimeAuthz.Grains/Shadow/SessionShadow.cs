@@ -9,7 +9,8 @@ namespace RuntimeAuthz.Grains.Shadow;
 /// <summary>A decision the live policy made, with everything a shadow version needs to decide it again.</summary>
 public sealed record ShadowCall(
     IReadOnlyList<CompiledPolicy> Candidates, IReadOnlyDictionary<CompiledPolicy, TemporalSessionState> StartHistories,
-    AgentInfo Agent, CedarRequestBuilder.SessionFacts Facts, DecisionCall Call, GrantAuthority.Resolution Authority, Verdict Live);
+    AgentInfo Agent, CedarRequestBuilder.SessionFacts Facts, DecisionCall Call, GrantAuthority.Resolution Authority, Verdict Live,
+    Entities.EntitySnapshot? Stored = null);
 
 /// <summary>
 /// One session's shadow evaluations. They run one at a time, in the order of the session's
@@ -112,7 +113,7 @@ public sealed class SessionShadow(ShadowReporter reporter, ILogger logger)
         if (!histories.TryGetValue(candidate, out var history))
             histories[candidate] = history = new TemporalHistoryKeeper(call.StartHistories.GetValueOrDefault(candidate));
         return EvaluationStage.Evaluate(candidate, call.Agent, call.Facts, call.Call, call.Authority, (request, entities) =>
-            history.Decide(candidate, request, entities, call.Call.DecisionId, call.Call.Now, call.Call.SessionId).Response);
+            history.Decide(candidate, request, entities, call.Call.DecisionId, call.Call.Now, call.Call.SessionId).Response, call.Stored);
     }
 
     /// <summary>The record of a comparison whose outcomes differ; null when they agree.</summary>

@@ -6,13 +6,14 @@ using RuntimeAuthz.Grains.Evidence;
 namespace RuntimeAuthz.Cluster.Tests.Evidence;
 
 /// <summary>
-/// Notes every decision a session grain returns in the test silos (with the evidence table it
+/// Notes every decision a session grain (or a session-less decision grain) returns in the test silos (with the evidence table it
 /// should be in), so a test can count evidence records against all decisions the integration
 /// tests received.
 /// </summary>
 public sealed class DecisionLedger(IOptions<EvidenceOptions> options) : IIncomingGrainCallFilter
 {
-    public sealed record Entry(string Table, AuthzDecision Decision);
+    /// <param name="Chain">The chain the record belongs in: the session's, or a session-less decision's principal chain.</param>
+    public sealed record Entry(string Table, AuthzDecision Decision, string Chain);
 
     public static ConcurrentQueue<Entry> Returned { get; } = new();
 
@@ -28,6 +29,11 @@ public sealed class DecisionLedger(IOptions<EvidenceOptions> options) : IIncomin
             LostAnswers[lost] = true;
         await context.Invoke();
         if (context.Result is AuthzDecision decision && context.InterfaceMethod.Name == nameof(IAgentSessionGrain.Decide))
-            Returned.Enqueue(new Entry(options.Value.Table, decision));
+        {
+            var chain = context.InterfaceMethod.DeclaringType == typeof(ISessionlessDecisionGrain)
+                ? RuntimeAuthz.Evidence.EvidenceChains.ForSessionless(context.TargetId.Key.ToString()!)
+                : RuntimeAuthz.Evidence.EvidenceChains.ForSession(decision.SessionId);
+            Returned.Enqueue(new Entry(options.Value.Table, decision, chain));
+        }
     }
 }
