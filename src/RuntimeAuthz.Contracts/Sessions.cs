@@ -75,6 +75,8 @@ public sealed record AuthzDecision
     [Id(10)] public long CumulativeRisk { get; init; }
     /// <summary>The approval request this decision created (ApprovalRequired), used (Allow) or could not use (Deny).</summary>
     [Id(11)] public ApprovalTicket? Approval { get; init; }
+    /// <summary>The entity store version the decision read (0: the store was empty or not loaded yet).</summary>
+    [Id(12)] public long EntityStoreVersion { get; init; }
 }
 
 /// <summary>Who reported an outcome: the agent itself, or an enforcement point (a gateway that saw the tool's answer).</summary>

@@ -29,6 +29,11 @@ public static class EvidenceChains
 
     public static string ForSession(string sessionId) => SessionPrefix + sessionId;
 
+    /// <summary>The chain of a principal's session-less decisions; the key escapes what a table key may not hold.</summary>
+    public static string ForSessionless(string principalKey) => SessionlessPrefix + principalKey;
+
+    public const string SessionlessPrefix = "sessionless:";
+
     public static string? SessionOf(string chainId) => chainId.StartsWith(SessionPrefix, StringComparison.Ordinal) ? chainId[SessionPrefix.Length..] : null;
 }
 
@@ -62,6 +67,8 @@ public sealed record EvidenceBody
     [JsonPropertyName("denyReason")] public string? DenyReason { get; init; }
     [JsonPropertyName("determiningPolicies")] public IReadOnlyList<string>? DeterminingPolicies { get; init; }
     [JsonPropertyName("policyVersion")] public long? PolicyVersion { get; init; }
+    /// <summary>Decision records: the entity store version the decision read (omitted when none was loaded).</summary>
+    [JsonPropertyName("entityStoreVersion")] public long? EntityStoreVersion { get; init; }
     /// <summary>Risk an allowed decision added to its session (omitted when none).</summary>
     [JsonPropertyName("riskAdded")] public long? RiskAdded { get; init; }
     /// <summary>Set on a decision record that replaces an earlier record of the same decision (its sequence): the caller was told what this one says.</summary>

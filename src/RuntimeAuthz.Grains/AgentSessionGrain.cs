@@ -16,6 +16,7 @@ namespace RuntimeAuthz.Grains;
 public sealed partial class AgentSessionGrain(
     [PersistentState("session", AuthzStorage.ProviderName)] IPersistentState<SessionState> state,
     PolicyCache policyCache,
+    Entities.EntityCache entityCache,
     AuthzClock clock,
     EvidenceRecorder evidence,
     ILogger<AgentSessionGrain> logger) : Grain, IAgentSessionGrain, IRevocationObserverGrain
@@ -212,7 +213,7 @@ public sealed partial class AgentSessionGrain(
             var (response, inHistory) = current.Temporal.Decide(policy, request, entities, call.DecisionId, call.Now, SessionId);
             if (inHistory) recorded = RequestEvent(call, session.AgentId, facts);
             return response;
-        });
+        }, entityCache.Current);
         return (verdict, policy, recorded);
     }
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Policy;
+using RuntimeAuthz.Grains.Entities;
 
 namespace RuntimeAuthz.Grains;
 
@@ -27,7 +28,11 @@ public static class CedarRequestBuilder
 
     /// <summary>As above, from the call's JSON parsed once (copied here: the evidence record keeps the originals).</summary>
     /// <param name="action">The action catalog's <c>context.action</c> for the request (it replaces any the caller sent).</param>
-    public static (AuthorizationRequest Request, EntityStore Entities) Build(AgentInfo agent, SessionFacts session, Decisions.DecisionCall call, JsonObject? action = null)
+    /// <param name="stored">
+    /// The entity store: the resource's stored attributes (winning over the caller's properties) and parents, the
+    /// agent's stored parents and further attributes (its registered facts win), and every stored entity they reach.
+    /// </param>
+    public static (AuthorizationRequest Request, EntityStore Entities) Build(AgentInfo agent, SessionFacts session, Decisions.DecisionCall call, JsonObject? action = null, EntitySnapshot? stored = null)
     {
         var request = call.Request;
         var principal = new EntityUid(AgentType, agent.Id);
@@ -36,28 +41,88 @@ public static class CedarRequestBuilder
 
         var labels = new JsonObject();
         foreach (var (key, value) in agent.Labels) labels[key] = value;
+        var registered = new JsonObject
+        {
+            ["name"] = agent.Name,
+            ["owner"] = agent.Owner,
+            ["fleet"] = agent.Fleet,
+            ["labels"] = labels,
+            ["status"] = agent.Status.ToString().ToLowerInvariant(),
+            ["grants"] = GrantRecords(agent, session.SessionId),
+        };
+        var storedAgent = stored?.Find(Key(principal));
         var entities = new JsonArray
         {
-            Entity(principal, new JsonObject
-            {
-                ["name"] = agent.Name,
-                ["owner"] = agent.Owner,
-                ["fleet"] = agent.Fleet,
-                ["labels"] = labels,
-                ["status"] = agent.Status.ToString().ToLowerInvariant(),
-                ["grants"] = GrantRecords(agent, session.SessionId),
-            }, [fleet]),
+            Entity(principal, Overlay(storedAgent?.AttrsCopy() ?? new JsonObject(), registered), [fleet, .. ParentsOf(storedAgent)]),
             Entity(fleet, new JsonObject(), []),
         };
-        if (resource != principal && resource != fleet)
-        {
-            var properties = ObjectOf(call.Json.Properties, "resource.properties");
-            entities.Add(Entity(resource, properties, []));
-        }
+        if (resource != principal && resource != fleet) entities.Add(StoredOrGiven(resource, ObjectOf(call.Json.Properties, "resource.properties"), stored));
+        AddReachable(entities, stored, [principal, fleet, resource]);
 
         var store = EntityStore.FromJson(entities.ToJsonString(), schema: null, sourceName: "entities.json");
         var cedarContext = Context(session, ObjectOf(call.Json.Context, "context"), call.Json.Input, action);
         return (new AuthorizationRequest(principal, new EntityUid(ActionType, request.Action), resource, cedarContext), store);
+    }
+
+    /// <summary>
+    /// A session-less request of any principal: principal and resource with their stored attributes (winning
+    /// over the given properties, which are the trusted caller's only) and parents, the stored entities they
+    /// reach, and a context of the caller's keys, <c>input</c> and the catalog's <c>action</c> (no <c>session</c>).
+    /// </summary>
+    public static (AuthorizationRequest Request, EntityStore Entities) BuildForSubject(
+        EntityUid principal, JsonObject? subjectProperties, Decisions.DecisionCall call, JsonObject? action, EntitySnapshot? stored)
+    {
+        var request = call.Request;
+        var resource = new EntityUid(request.ResourceType, request.ResourceId);
+        var entities = new JsonArray { StoredOrGiven(principal, subjectProperties ?? new JsonObject(), stored) };
+        if (resource != principal) entities.Add(StoredOrGiven(resource, ObjectOf(call.Json.Properties, "resource.properties"), stored));
+        AddReachable(entities, stored, [principal, resource]);
+
+        var context = ObjectOf(call.Json.Context, "context");
+        if (call.Json.Input.Error is { } invalid) throw invalid;
+        if (action is not null) context["action"] = action;
+        context["input"] = call.Json.Input.Node?.DeepClone() ?? new JsonObject();
+        var store = EntityStore.FromJson(entities.ToJsonString(), schema: null, sourceName: "entities.json");
+        var cedarContext = CedarContext.FromJson(context.ToJsonString(), schema: null, action: null, sourceName: "context.json");
+        return (new AuthorizationRequest(principal, new EntityUid(ActionType, request.Action), resource, cedarContext), store);
+    }
+
+    private static EntityKey Key(EntityUid uid) => EntityKey.Of(uid.Type, uid.Id);
+
+    private static IEnumerable<EntityUid> ParentsOf(CachedEntity? entity) =>
+        entity?.Document.Parents.Select(p => new EntityUid(p.Type, p.Id)) ?? [];
+
+    /// <summary>The entity with the given attributes, overlaid by its stored ones (the store wins), and its stored parents.</summary>
+    private static JsonObject StoredOrGiven(EntityUid uid, JsonObject given, EntitySnapshot? stored)
+    {
+        var entity = stored?.Find(Key(uid));
+        return Entity(uid, entity is null ? given : Overlay(given, entity.AttrsCopy()), ParentsOf(entity));
+    }
+
+    /// <summary><paramref name="under"/> with every key of <paramref name="over"/> set on it (over wins).</summary>
+    private static JsonObject Overlay(JsonObject under, JsonObject over)
+    {
+        foreach (var key in over.Select(p => p.Key).ToArray())
+        {
+            var value = over[key];
+            over.Remove(key);
+            under[key] = value;
+        }
+        return under;
+    }
+
+    /// <summary>Adds the stored entities the request's entities reach (parents, entity-valued attributes) that are not in it yet.</summary>
+    private static void AddReachable(JsonArray entities, EntitySnapshot? stored, IEnumerable<EntityUid> present)
+    {
+        if (stored is null || stored.Count == 0) return;
+        var have = present.Select(Key).ToHashSet();
+        var roots = entities.OfType<JsonObject>().SelectMany(e => ((JsonArray)e["parents"]!).OfType<JsonObject>()
+                .Select(p => EntityKey.Of(p["type"]!.GetValue<string>(), p["id"]!.GetValue<string>())))
+            .Concat(have.SelectMany(k => stored.Find(k)?.References ?? []));
+        foreach (var entity in stored.Reachable(roots))
+        {
+            if (have.Add(entity.Uid)) entities.Add(EntityJson.ToNode(entity.Document));
+        }
     }
 
     /// <summary>The request context: the caller's keys, <c>session</c> (the facts) and <c>input</c> (the tool input).</summary>

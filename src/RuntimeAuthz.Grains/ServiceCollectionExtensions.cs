@@ -26,6 +26,9 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<PolicyCache>();
         services.AddSingleton<PolicyCacheService>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PolicyCacheService>());
+        services.AddSingleton<Entities.EntityCache>();
+        services.AddSingleton<Entities.EntityCacheService>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<Entities.EntityCacheService>());
         return services;
     }
 }

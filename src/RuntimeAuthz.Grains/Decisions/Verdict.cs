@@ -38,6 +38,8 @@ public sealed record Verdict(DecisionOutcome Outcome, string? DenyReason, long P
     public int RequiredApprovals { get; init; }
     /// <summary>The approval this decision requests, uses or could not use (sealed into its record).</summary>
     public RuntimeAuthz.Evidence.ApprovalEvidence? Approval { get; init; }
+    /// <summary>The entity store version the Cedar request was built from (0: none used).</summary>
+    public long EntityStoreVersion { get; init; }
 
     public bool IsDeny => Outcome == DecisionOutcome.Deny;
 
@@ -47,6 +49,7 @@ public sealed record Verdict(DecisionOutcome Outcome, string? DenyReason, long P
         DecisionId = call.DecisionId, Outcome = Outcome, Reasons = Reasons, Errors = Errors, PolicyVersion = PolicyVersion,
         DenyReason = DenyReason, SessionId = call.SessionId, AgentId = agentId, DecidedAt = call.Now,
         RiskAdded = RiskAdded, CumulativeRisk = riskBefore + RiskAdded, Approval = Approvals.ApprovalStage.TicketOf(Approval),
+        EntityStoreVersion = EntityStoreVersion,
     };
 }
 

@@ -85,6 +85,7 @@ public static class DecisionEvidence
             DenyReason = decision.DenyReason,
             DeterminingPolicies = decision.Reasons,
             PolicyVersion = decision.PolicyVersion,
+            EntityStoreVersion = decision.EntityStoreVersion == 0 ? null : decision.EntityStoreVersion,
             RiskAdded = decision.RiskAdded == 0 ? null : decision.RiskAdded,
             ApprovalIds = approval is null ? null : [approval.Id],
             Approval = approval,
