@@ -84,6 +84,7 @@ public static class SiloHost
         builder.Services.AddCallerRateLimiting(config);
         builder.Services.AddSingleton<PublicAddress>();
         builder.Services.AddSingleton<Http.FailClosedDecider>();
+        builder.Services.AddSingleton<Http.OnBehalfOfDecisions>();
         PublicAddress.Validate(config);
 
         var app = builder.Build();

@@ -29,12 +29,14 @@ internal static class CanonicalBodyWriter
         o.String("denyReason", body.DenyReason);
         o.String("detail", body.Detail);
         o.Strings("determiningPolicies", body.DeterminingPolicies);
+        o.Number("entityStoreVersion", body.EntityStoreVersion);
         o.Number("format", body.Format);
         o.String("input", body.Input);
         o.String("inputDigest", body.InputDigest);
         o.Bool("inputTruncated", body.InputTruncated);
         o.String("keyId", body.KeyId);
         o.String("kind", body.Kind);
+        o.String("onBehalfOf", body.OnBehalfOf);
         o.String("outcome", body.Outcome);
         o.Number("policyVersion", body.PolicyVersion);
         o.String("prevHash", body.PreviousHash);
