@@ -30,6 +30,7 @@ public static class CliApp
         foreach (var identity in IdentityCommands.Create(runner)) root.Subcommands.Add(identity);
         root.Subcommands.Add(ApprovalCommands.Create(runner));
         root.Subcommands.Add(CatalogCommands.Create(runner));
+        root.Subcommands.Add(EntityCommands.Create(runner));
         root.Subcommands.Add(AuthZenCommands.Create(runner));
         return root;
     }

@@ -6,7 +6,7 @@ namespace RuntimeAuthz.Client;
 // OpenID AuthZEN Authorization API 1.0 wire types. AuthZEN names its fields in snake_case,
 // so they are spelled out here rather than left to the camelCase default.
 
-/// <summary>The subject of an AuthZEN request; for this service <c>type</c> is <c>agent</c> and <c>id</c> the agent id.</summary>
+/// <summary>The subject of an AuthZEN request: <c>agent</c> and the agent id (decided in its session), or any other type (a user, decided session-less).</summary>
 public sealed record AuthZenSubject(
     [property: JsonPropertyName("type")] string Type,
     [property: JsonPropertyName("id")] string Id,
@@ -96,6 +96,10 @@ public sealed record AuthZenConfiguration(
     [property: JsonPropertyName("access_evaluation_endpoint")] string AccessEvaluationEndpoint,
     [property: JsonPropertyName("access_evaluations_endpoint")] string? AccessEvaluationsEndpoint)
 {
+    [JsonPropertyName("search_subject_endpoint")] public string? SearchSubjectEndpoint { get; init; }
+    [JsonPropertyName("search_resource_endpoint")] public string? SearchResourceEndpoint { get; init; }
+    [JsonPropertyName("search_action_endpoint")] public string? SearchActionEndpoint { get; init; }
+
     /// <summary>Fields the service sent that this SDK version does not know.</summary>
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? AdditionalProperties { get; init; }

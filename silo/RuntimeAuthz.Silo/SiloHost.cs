@@ -84,6 +84,7 @@ public static class SiloHost
         builder.Services.AddCallerRateLimiting(config);
         builder.Services.AddSingleton<PublicAddress>();
         builder.Services.AddSingleton<Http.FailClosedDecider>();
+        builder.Services.AddOptions<AuthZenOptions>().Bind(config.GetSection(AuthZenOptions.Section));
         builder.Services.AddSingleton<Http.OnBehalfOfDecisions>();
         PublicAddress.Validate(config);
 
@@ -109,6 +110,7 @@ public static class SiloHost
         app.MapEvidenceEndpoints();
         app.MapApprovalEndpoints();
         app.MapCatalogEndpoints();
+        app.MapEntityEndpoints();
         return app;
     }
 }

@@ -58,6 +58,12 @@ public static class Permissions
     public static readonly Permission Decide = new("decisions:decide", [Agent, Pep, Admin]);
     public static readonly Permission OutcomesReport = new("outcomes:report", [Agent, Pep, Admin]);
 
+    /// <summary>The AuthZEN search APIs (they reveal who may do what over the entity store).</summary>
+    public static readonly Permission Search = new("decisions:search", [Pep, Governance, Responder, Admin]);
+
+    public static readonly Permission EntitiesRead = new("entities:read", [Governance, Responder, Admin]);
+    public static readonly Permission EntitiesWrite = new("entities:write", [Governance, Admin]);
+
     public static readonly Permission EvidenceRead = new("evidence:read", [Responder, Auditor, Admin]);
 
     /// <summary>The action catalog (publishing it is <see cref="PoliciesPublish"/>: it is published with the policy).</summary>
@@ -75,7 +81,7 @@ public static class Permissions
         Identity, AgentsRead, AgentsRegister, AgentsStatus, AgentsSuspend, GrantsWrite, GrantsRevoke,
         SuspensionsRead, SuspensionsSuspend, SuspensionsReactivate, PoliciesRead, PoliciesPublish,
         SessionsOpen, SessionsRead, SessionsClose, Decide, OutcomesReport, EvidenceRead,
-        ApprovalsList, ApprovalsRead, ApprovalsDecide, ApprovalsCancel, CatalogRead,
+        ApprovalsList, ApprovalsRead, ApprovalsDecide, ApprovalsCancel, CatalogRead, Search, EntitiesRead, EntitiesWrite,
     ];
 
     /// <summary>Declares the endpoint's permission (its authorization policy is named after it).</summary>
