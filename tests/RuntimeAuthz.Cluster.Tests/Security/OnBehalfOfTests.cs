@@ -267,4 +267,42 @@ public sealed class OnBehalfOfTests(ClusterEnvironment environment, OnBehalfOfFi
         Assert.Equal(HttpStatusCode.BadRequest, garbage.Status);
         Assert.Null(garbage.AccessToken);
     }
+
+    public static TheoryData<string, string> MalformedActors() => new()
+    {
+        { "a chain: an agent acting for an agent acting for the user", """{"sub": "bot-a", "act": {"sub": "bot-b"}}""" },
+        { "no sub", """{"client_id": "bot-a"}""" },
+        { "an empty sub", """{"sub": ""}""" },
+        { "a sub that is not a string", """{"sub": 42}""" },
+        { "not an object", "\"bot-a\"" },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedActors))]
+    public async Task A_token_whose_act_claim_is_malformed_is_refused(string why, string act)
+    {
+        var host = await environment.GetSharedHostAsync();
+        var token = TestTokens.Mint("alice", [RuntimeAuthz.Silo.Security.Roles.Agent],
+            extraClaims: new Dictionary<string, object> { ["act"] = System.Text.Json.JsonSerializer.Deserialize<System.Text.Json.JsonElement>(act) });
+
+        var reply = await host.ClientWith(token).GetJsonAsync("/v1/whoami");
+
+        // A validated token that names no usable caller is refused like one without a subject: 403, nothing allowed.
+        Assert.True(reply.Status == HttpStatusCode.Forbidden, $"{why}: {(int)reply.Status}");
+    }
+
+    [Fact]
+    public async Task A_delegated_token_naming_another_agent_in_agent_id_is_refused_and_a_wellformed_one_acts_only_as_its_agent()
+    {
+        var host = await environment.GetSharedHostAsync();
+        var act = new Dictionary<string, object> { ["act"] = new Dictionary<string, object> { ["sub"] = "demo-agent" } };
+
+        var mismatch = await host.ClientWith(TestTokens.Mint("alice", [RuntimeAuthz.Silo.Security.Roles.Agent], agentId: "other-agent", extraClaims: act)).GetJsonAsync("/v1/whoami");
+        var wellFormed = await host.ClientWith(TestTokens.Mint("alice", [RuntimeAuthz.Silo.Security.Roles.Admin], extraClaims: act)).GetJsonAsync("/v1/whoami");
+
+        Assert.Equal(HttpStatusCode.Forbidden, mismatch.Status);
+        Assert.Equal(HttpStatusCode.OK, wellFormed.Status);
+        Assert.Equal("demo-agent", wellFormed.Json["agentId"]!.GetValue<string>());
+        Assert.Equal(["agent"], JwtParts.Strings(wellFormed.Json["roles"]));
+    }
 }
