@@ -118,10 +118,11 @@ public interface IEntityStoreGrain : IGrainWithIntegerKey
     /// <summary>The new version; NotFound when no such entity is stored.</summary>
     [Alias("Delete")] Task<CommandResult<long>> Delete(EntityKey uid, string actor, string? actorIssuer);
 
-    [Alias("CurrentVersion")] Task<long> CurrentVersion();
+    /// <summary>The published version; interleaves with a change in progress (silos need not wait for its evidence record).</summary>
+    [Alias("CurrentVersion"), AlwaysInterleave] Task<long> CurrentVersion();
 
     /// <summary>Entities from index <paramref name="from"/> of the store at <paramref name="version"/>; null when the store has moved on (start again).</summary>
-    [Alias("ReadSnapshot")] Task<EntitySnapshotPage?> ReadSnapshot(long version, int from, int max);
+    [Alias("ReadSnapshot"), AlwaysInterleave] Task<EntitySnapshotPage?> ReadSnapshot(long version, int from, int max);
 
     [Alias("Subscribe")] Task Subscribe(IEntityStoreObserver observer);
 

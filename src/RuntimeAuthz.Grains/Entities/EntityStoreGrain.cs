@@ -29,13 +29,17 @@ public sealed class EntityStoreGrain(
     private static readonly TimeSpan StorageTimeout = TimeSpan.FromSeconds(30);
     private readonly ObserverManager<IEntityStoreObserver> observers = new(TimeSpan.FromMinutes(2), logger);
     private SortedDictionary<EntityKey, EntityDocument> entities = new(KeyOrder.Instance);
-    private EntityDocument[]? ordered;
+    /// <summary>What silos copy: a version and its entities, replaced together (reads interleave with changes).</summary>
+    private volatile Published published = new(0, []);
+
+    private sealed record Published(long Version, EntityDocument[] Entities);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         await LoadAsync(cancellationToken);
         state.State = state.State with { Version = state.State.Version + 1 };
         await state.WriteStateAsync(cancellationToken);
+        published = new Published(state.State.Version, [.. entities.Values]);
         logger.LogInformation("Entity store at version {Version} with {Count} entities", state.State.Version, entities.Count);
     }
 
@@ -44,7 +48,6 @@ public sealed class EntityStoreGrain(
         var loaded = new SortedDictionary<EntityKey, EntityDocument>(KeyOrder.Instance);
         foreach (var document in await table.ReadAllAsync(cancellationToken)) loaded[document.Uid] = document;
         entities = loaded;
-        ordered = null;
     }
 
     public async Task<CommandResult<EntityImportResult>> Import(EntityImportRequest request)
@@ -106,9 +109,9 @@ public sealed class EntityStoreGrain(
         }
         finally
         {
-            ordered = null;
             state.State = state.State with { Version = state.State.Version + 1 };
             await state.WriteStateAsync();
+            published = new Published(state.State.Version, [.. entities.Values]);
             await observers.Notify(o => o.EntitiesChanged(state.State.Version));
         }
         logger.LogInformation("Entity store version {Version}: {Upserts} written, {Deletes} deleted, {Count} entities", state.State.Version, upserts.Count, deletes.Count, entities.Count);
@@ -153,12 +156,12 @@ public sealed class EntityStoreGrain(
         }));
     }
 
-    public Task<long> CurrentVersion() => Task.FromResult(state.State.Version);
+    public Task<long> CurrentVersion() => Task.FromResult(published.Version);
 
     public Task<EntitySnapshotPage?> ReadSnapshot(long version, int from, int max)
     {
-        if (version != state.State.Version) return Task.FromResult<EntitySnapshotPage?>(null);
-        ordered ??= [.. entities.Values];
+        var (current, ordered) = published;
+        if (version != current) return Task.FromResult<EntitySnapshotPage?>(null);
         from = Math.Clamp(from, 0, ordered.Length);
         var count = Math.Min(Math.Clamp(max, 1, EntityLimits.MaxPageSize), ordered.Length - from);
         var next = from + count < ordered.Length ? from + count : (int?)null;
