@@ -27,7 +27,9 @@ public sealed class DecisionLedger(IOptions<EvidenceOptions> options) : IIncomin
         if (context.InterfaceMethod.Name == nameof(IAgentSessionGrain.SupersedeLostAnswer) && context.Request.GetArgument(0) is Guid lost)
             LostAnswers[lost] = true;
         await context.Invoke();
-        if (context.Result is AuthzDecision decision && context.InterfaceMethod.Name == nameof(IAgentSessionGrain.Decide))
+        // Session grains only: session-less decisions (ISessionlessDecisionGrain.Decide) are sealed into principal chains, not session ones.
+        if (context.Result is AuthzDecision decision && context.InterfaceMethod.DeclaringType == typeof(IAgentSessionGrain)
+            && context.InterfaceMethod.Name == nameof(IAgentSessionGrain.Decide))
             Returned.Enqueue(new Entry(options.Value.Table, decision));
     }
 }
