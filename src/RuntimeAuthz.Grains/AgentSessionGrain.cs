@@ -42,8 +42,7 @@ public sealed partial class AgentSessionGrain(
     private sealed record UnconfirmedDecision(long Sequence, EvidenceBody Told, SessionReplay Replay);
 
     /// <summary>Decisions whose callers were told Deny before the call reached this activation (bounded; newest kept).</summary>
-    private readonly LinkedList<Guid> answeredBeforeArrival = new();
-    private const int MaxAnsweredBeforeArrival = 1024;
+    private readonly BoundedIdSet answeredBeforeArrival = new(capacity: 1024);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -178,6 +177,7 @@ public sealed partial class AgentSessionGrain(
         try
         {
             var answer = await RecordAsync(current, call, verdict, policy, requestEvent);
+            StartShadow(verdict, answer);
             await PublishApprovalOfAsync(current, answer);
             return answer;
         }
@@ -208,12 +208,15 @@ public sealed partial class AgentSessionGrain(
         var facts = new CedarRequestBuilder.SessionFacts(SessionId, session.CumulativeRisk, session.DecisionCount,
             (long)Math.Max(0, (call.Now - session.OpenedAt).TotalSeconds));
         TemporalEvent? recorded = null;
+        var stored = entityCache.Current;
         var verdict = EvaluationStage.Evaluate(policy, agent!, facts, call, authority!, (request, entities) =>
         {
+            PrepareShadow(current, policy);
             var (response, inHistory) = current.Temporal.Decide(policy, request, entities, call.DecisionId, call.Now, SessionId);
             if (inHistory) recorded = RequestEvent(call, session.AgentId, facts);
             return response;
-        }, entityCache.Current);
+        }, stored);
+        NoteShadowCall(agent!, facts, call, authority!, verdict, stored);
         return (verdict, policy, recorded);
     }
 
@@ -313,8 +316,7 @@ public sealed partial class AgentSessionGrain(
         if (await LoadAsync() is not { } current || !evidence.Enabled) return;
         if (current.FindDecision(decisionId) is not { } decision)
         {
-            answeredBeforeArrival.AddLast(decisionId);
-            if (answeredBeforeArrival.Count > MaxAnsweredBeforeArrival) answeredBeforeArrival.RemoveFirst();
+            answeredBeforeArrival.Add(decisionId);
             return;
         }
         if (decision.Outcome != DecisionOutcome.Allow) return; // the chain already says what the caller was told

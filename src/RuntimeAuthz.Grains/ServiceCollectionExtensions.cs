@@ -29,6 +29,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<Entities.EntityCache>();
         services.AddSingleton<Entities.EntityCacheService>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<Entities.EntityCacheService>());
+        services.AddSingleton<Shadow.ShadowReporter>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<Shadow.ShadowReporter>());
         return services;
     }
 }

@@ -19,8 +19,11 @@ public sealed class EntityCache(IGrainFactory grains, ILogger<EntityCache> logge
 
     public long Version => current.Version;
 
-    /// <summary>Asks the store for its version and, when newer, copies it (a consistent copy: a change meanwhile starts it again).</summary>
-    public async Task RefreshAsync(CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Asks the store for its version (or takes the pushed one) and, when newer, copies it (a consistent copy:
+    /// a change meanwhile starts it again).
+    /// </summary>
+    public async Task RefreshAsync(long? pushed = null, CancellationToken cancellationToken = default)
     {
         await refreshLock.WaitAsync(cancellationToken);
         try
@@ -28,7 +31,8 @@ public sealed class EntityCache(IGrainFactory grains, ILogger<EntityCache> logge
             var store = grains.GetGrain<IEntityStoreGrain>(0);
             for (var attempt = 0; attempt < 5; attempt++)
             {
-                var latest = await store.CurrentVersion();
+                // A pushed version saves a round trip; if the store has moved past it, the next attempt asks.
+                var latest = attempt == 0 && pushed is { } version ? version : await store.CurrentVersion();
                 if (latest <= current.Version) return;
                 var documents = new List<EntityDocument>();
                 int? from = 0;
@@ -113,6 +117,7 @@ public sealed class EntityCacheService(EntityCache cache, IGrainFactory grains, 
     private async Task RunAsync(CancellationToken cancellationToken)
     {
         var nextSubscribe = DateTimeOffset.MinValue;
+        long? pushed = null;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -122,7 +127,7 @@ public sealed class EntityCacheService(EntityCache cache, IGrainFactory grains, 
                     await grains.GetGrain<IEntityStoreGrain>(0).Subscribe(reference);
                     nextSubscribe = hostTime.GetUtcNow() + ResubscribeInterval;
                 }
-                await cache.RefreshAsync(cancellationToken);
+                await cache.RefreshAsync(pushed, cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -137,8 +142,9 @@ public sealed class EntityCacheService(EntityCache cache, IGrainFactory grains, 
             using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, poll.Token);
             try
             {
+                pushed = null;
                 await wakeUp.Reader.WaitToReadAsync(wait.Token);
-                wakeUp.Reader.TryRead(out _);
+                if (wakeUp.Reader.TryRead(out var version)) pushed = version;
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {

@@ -6,13 +6,14 @@ using RuntimeAuthz.Grains.Evidence;
 namespace RuntimeAuthz.Cluster.Tests.Evidence;
 
 /// <summary>
-/// Notes every decision a session grain returns in the test silos (with the evidence table it
+/// Notes every decision a session grain (or a session-less decision grain) returns in the test silos (with the evidence table it
 /// should be in), so a test can count evidence records against all decisions the integration
 /// tests received.
 /// </summary>
 public sealed class DecisionLedger(IOptions<EvidenceOptions> options) : IIncomingGrainCallFilter
 {
-    public sealed record Entry(string Table, AuthzDecision Decision);
+    /// <param name="Chain">The chain the record belongs in: the session's, or a session-less decision's principal chain.</param>
+    public sealed record Entry(string Table, AuthzDecision Decision, string Chain);
 
     public static ConcurrentQueue<Entry> Returned { get; } = new();
 
@@ -27,9 +28,12 @@ public sealed class DecisionLedger(IOptions<EvidenceOptions> options) : IIncomin
         if (context.InterfaceMethod.Name == nameof(IAgentSessionGrain.SupersedeLostAnswer) && context.Request.GetArgument(0) is Guid lost)
             LostAnswers[lost] = true;
         await context.Invoke();
-        // Session grains only: session-less decisions (ISessionlessDecisionGrain.Decide) are sealed into principal chains, not session ones.
-        if (context.Result is AuthzDecision decision && context.InterfaceMethod.DeclaringType == typeof(IAgentSessionGrain)
-            && context.InterfaceMethod.Name == nameof(IAgentSessionGrain.Decide))
-            Returned.Enqueue(new Entry(options.Value.Table, decision));
+        if (context.Result is AuthzDecision decision && context.InterfaceMethod.Name == nameof(IAgentSessionGrain.Decide))
+        {
+            var chain = context.InterfaceMethod.DeclaringType == typeof(ISessionlessDecisionGrain)
+                ? RuntimeAuthz.Evidence.EvidenceChains.ForSessionless(context.TargetId.Key.ToString()!)
+                : RuntimeAuthz.Evidence.EvidenceChains.ForSession(decision.SessionId);
+            Returned.Enqueue(new Entry(options.Value.Table, decision, chain));
+        }
     }
 }

@@ -245,11 +245,11 @@ public sealed class EvidenceLedgerTests(ClusterEnvironment env)
 
         var returned = DecisionLedger.Returned.ToArray();
         var counted = 0;
-        foreach (var group in returned.Where(e => e.Decision.DenyReason != DenyReasons.UnknownSession).GroupBy(e => (e.Table, e.Decision.SessionId)))
+        foreach (var group in returned.Where(e => e.Decision.DenyReason != DenyReasons.UnknownSession).GroupBy(e => (e.Table, e.Chain)))
         {
-            if (DecisionLedger.Tampered.ContainsKey(group.Key)) continue;
+            if (DecisionLedger.Tampered.ContainsKey((group.Key.Table, EvidenceChains.SessionOf(group.Key.Chain) ?? ""))) continue;
             var store = new AzureTableEvidenceStore(env.Azurite.ConnectionString, group.Key.Table);
-            var records = (await store.ReadChainAsync(EvidenceChains.ForSession(group.Key.SessionId)))
+            var records = (await store.ReadChainAsync(group.Key.Chain))
                 .Select(e => EvidenceSealer.ParseBody(e.Body))
                 .Where(b => b.Kind == EvidenceKinds.Decision)
                 .GroupBy(b => b.DecisionId!)
@@ -264,7 +264,7 @@ public sealed class EvidenceLedgerTests(ClusterEnvironment env)
                     if (found.Count > 0) Assert.Equal("Deny", found[^1].Outcome);
                     continue;
                 }
-                Assert.True(found.Count == 1, $"decision {id} of session {group.Key.SessionId} has {found.Count} evidence records");
+                Assert.True(found.Count == 1, $"decision {id} of chain {group.Key.Chain} has {found.Count} evidence records");
                 Assert.Equal(entry.Decision.Outcome.ToString(), found[0].Outcome);
                 counted++;
             }
