@@ -32,6 +32,7 @@ public static class CliApp
         root.Subcommands.Add(CatalogCommands.Create(runner));
         root.Subcommands.Add(DemoCommands.Create(runner));
         root.Subcommands.Add(EntityCommands.Create(runner));
+        root.Subcommands.Add(AuthZenCommands.Create(runner));
         return root;
     }
 

@@ -86,6 +86,7 @@ public static class SiloHost
         builder.Services.AddSingleton<PublicAddress>();
         builder.Services.AddSingleton<Http.FailClosedDecider>();
         builder.Services.AddOptions<AuthZenOptions>().Bind(config.GetSection(AuthZenOptions.Section));
+        builder.Services.AddSingleton<Http.OnBehalfOfDecisions>();
         PublicAddress.Validate(config);
 
         var app = builder.Build();

@@ -35,12 +35,14 @@ public static class DenyReasons
     public const string InternalError = "internal-error";
     /// <summary>Evaluating the policies for this call would take more work than one decision may spend (<c>Authorizer.DefaultEvaluationBudget</c>).</summary>
     public const string EvaluationBudgetExceeded = "evaluation-budget-exceeded";
+    /// <summary>An agent acting on behalf of a user (a delegated token): the user may not do this themselves (docs/on-behalf-of.md).</summary>
+    public const string UserNotPermitted = "user-not-permitted";
 
     /// <summary>Every deny reason the service answers, across <see cref="DenyReasons"/>, <see cref="ApprovalDenyReasons"/>, <see cref="EvidenceDenyReasons"/> and <see cref="GovernanceDenyReasons"/>.</summary>
     public static IReadOnlySet<string> All { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
         UnknownAgent, AgentSuspended, AgentRevoked, UnknownSession, SessionClosed, SessionExpired, SessionAgentMismatch,
-        NoPolicy, NotPermitted, NoDelegation, InvalidRequest, InternalError, EvaluationBudgetExceeded,
+        NoPolicy, NotPermitted, NoDelegation, InvalidRequest, InternalError, EvaluationBudgetExceeded, UserNotPermitted,
         ApprovalDenyReasons.Used, ApprovalDenyReasons.Mismatch, ApprovalDenyReasons.Expired, ApprovalDenyReasons.Rejected, ApprovalDenyReasons.Pending,
         EvidenceDenyReasons.NoEvidence, EvidenceDenyReasons.EvidenceRollback,
         GovernanceDenyReasons.FleetSuspended, GovernanceDenyReasons.LabelSuspended,

@@ -47,6 +47,8 @@ public sealed record DecisionRequest
     /// (<see cref="IAgentSessionGrain.SupersedeLostAnswer"/>); null = the session grain picks one.
     /// </summary>
     [Id(9)] public Guid? DecisionId { get; init; }
+    /// <summary>The user an agent acts for (a delegated token's subject), as a Cedar entity literal; recorded in the evidence.</summary>
+    [Id(10)] public string? OnBehalfOf { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("authz.PolicyErrorInfo")]

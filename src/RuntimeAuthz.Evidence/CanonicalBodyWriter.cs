@@ -36,6 +36,7 @@ internal static class CanonicalBodyWriter
         o.Bool("inputTruncated", body.InputTruncated);
         o.String("keyId", body.KeyId);
         o.String("kind", body.Kind);
+        o.String("onBehalfOf", body.OnBehalfOf);
         o.String("outcome", body.Outcome);
         o.Number("policyVersion", body.PolicyVersion);
         o.String("prevHash", body.PreviousHash);

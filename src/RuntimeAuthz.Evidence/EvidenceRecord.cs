@@ -82,6 +82,8 @@ public sealed record EvidenceBody
     [JsonPropertyName("approval")] public ApprovalEvidence? Approval { get; init; }
     /// <summary>Who caused a governance event (publisher, approver, revoker).</summary>
     [JsonPropertyName("actor")] public string? Actor { get; init; }
+    /// <summary>Decision records of an agent acting for a user (a token with <c>act</c>): that user, as a Cedar entity literal.</summary>
+    [JsonPropertyName("onBehalfOf")] public string? OnBehalfOf { get; init; }
     [JsonPropertyName("detail")] public string? Detail { get; init; }
     [JsonPropertyName("prevHash")] public string PreviousHash { get; init; } = GenesisHash;
     [JsonPropertyName("keyId")] public string KeyId { get; init; } = "";

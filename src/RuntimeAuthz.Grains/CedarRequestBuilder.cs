@@ -57,7 +57,7 @@ public static class CedarRequestBuilder
             Entity(fleet, new JsonObject(), []),
         };
         if (resource != principal && resource != fleet) entities.Add(StoredOrGiven(resource, ObjectOf(call.Json.Properties, "resource.properties"), stored));
-        AddReachable(entities, stored, [principal, fleet, resource]);
+        AddReachable(entities, stored, [principal, fleet, resource], call.Json.Context.Node);
 
         var store = EntityStore.FromJson(entities.ToJsonString(), schema: null, sourceName: "entities.json");
         var cedarContext = Context(session, ObjectOf(call.Json.Context, "context"), call.Json.Input, action);
@@ -76,7 +76,7 @@ public static class CedarRequestBuilder
         var resource = new EntityUid(request.ResourceType, request.ResourceId);
         var entities = new JsonArray { StoredOrGiven(principal, subjectProperties ?? new JsonObject(), stored) };
         if (resource != principal) entities.Add(StoredOrGiven(resource, ObjectOf(call.Json.Properties, "resource.properties"), stored));
-        AddReachable(entities, stored, [principal, resource]);
+        AddReachable(entities, stored, [principal, resource], call.Json.Context.Node);
 
         var context = ObjectOf(call.Json.Context, "context");
         if (call.Json.Input.Error is { } invalid) throw invalid;
@@ -111,14 +111,18 @@ public static class CedarRequestBuilder
         return under;
     }
 
-    /// <summary>Adds the stored entities the request's entities reach (parents, entity-valued attributes) that are not in it yet.</summary>
-    private static void AddReachable(JsonArray entities, EntitySnapshot? stored, IEnumerable<EntityUid> present)
+    /// <summary>
+    /// Adds the stored entities the request's entities and context reach (parents, entity-valued attributes,
+    /// <c>{"__entity": …}</c> context values such as <c>context.onBehalfOf</c>) that are not in it yet.
+    /// </summary>
+    private static void AddReachable(JsonArray entities, EntitySnapshot? stored, IEnumerable<EntityUid> present, JsonNode? context)
     {
         if (stored is null || stored.Count == 0) return;
         var have = present.Select(Key).ToHashSet();
         var roots = entities.OfType<JsonObject>().SelectMany(e => ((JsonArray)e["parents"]!).OfType<JsonObject>()
                 .Select(p => EntityKey.Of(p["type"]!.GetValue<string>(), p["id"]!.GetValue<string>())))
-            .Concat(have.SelectMany(k => stored.Find(k)?.References ?? []));
+            .Concat(have.SelectMany(k => stored.Find(k)?.References ?? []))
+            .Concat(EntityJson.References(context));
         foreach (var entity in stored.Reachable(roots))
         {
             if (have.Add(entity.Uid)) entities.Add(EntityJson.ToNode(entity.Document));

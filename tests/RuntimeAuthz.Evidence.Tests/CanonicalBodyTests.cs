@@ -19,7 +19,7 @@ public sealed class CanonicalBodyTests
         DecisionId = Guid.Empty.ToString(), AgentId = "agent-ü", SessionId = "s-1", Action = "read\tfile", Resource = "Document::\"d\\1\"",
         InputDigest = "sha256:" + new string('a', 64), Input = """{"a":"<b>&'+\u0001","z":[1,2.5,"é😀"]}""", InputTruncated = true,
         Outcome = "Allow", DenyReason = "no-evidence", DeterminingPolicies = ["p1", "p\u001f2"], PolicyVersion = 12, EntityStoreVersion = 5, RiskAdded = 3, Supersedes = 4,
-        Report = "response", ReporterKind = "enforcement-point", ApprovalIds = ["ap-1"], Approval = FullApproval, Actor = "Ω actor",
+        Report = "response", ReporterKind = "enforcement-point", ApprovalIds = ["ap-1"], Approval = FullApproval, Actor = "Ω actor", OnBehalfOf = "User::\"ü\"",
         Detail = "line1\r\nline2\u007f\u2028", PreviousHash = new string('0', 64), KeyId = "p256-abc",
     };
 

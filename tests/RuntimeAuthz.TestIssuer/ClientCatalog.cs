@@ -8,7 +8,9 @@ namespace RuntimeAuthz.TestIssuer;
 /// <summary>
 /// One client the issuer accepts for the client-credentials grant, and the claims its tokens carry.
 /// <see cref="Audience"/> and <see cref="TokenLifetimeSeconds"/> override the issuer-wide values (tests use them
-/// for wrong-audience and short-lived tokens).
+/// for wrong-audience and short-lived tokens). <see cref="MayAct"/>: the agent clients that may exchange this client's
+/// tokens for tokens acting on its behalf (RFC 8693); they become audiences of its tokens, as a user's token names the
+/// agent application it was given to.
 /// </summary>
 public sealed record IssuerClient(
     string ClientId,
@@ -18,13 +20,14 @@ public sealed record IssuerClient(
     string? AgentId,
     IReadOnlyList<string>? AuthzAgents,
     string? Audience,
-    int? TokenLifetimeSeconds)
+    int? TokenLifetimeSeconds,
+    IReadOnlyList<string>? MayAct = null)
 {
     /// <summary>The token subject: the configured one, or the client id.</summary>
     public string EffectiveSubject => Subject ?? ClientId;
 }
 
-/// <summary>The clients file: <c>{"clients": [{"client_id": "..", "secret": "..", "subject": "..", "roles": [..], "agent_id": "..", "authz_agents": [..]}]}</c>.</summary>
+/// <summary>The clients file: <c>{"clients": [{"client_id": "..", "secret": "..", "subject": "..", "roles": [..], "agent_id": "..", "authz_agents": [..], "may_act": [..]}]}</c>.</summary>
 public sealed record ClientsFile(IReadOnlyList<IssuerClient>? Clients);
 
 /// <summary>The registered clients, looked up by client id; secrets are compared in constant time.</summary>
@@ -71,6 +74,7 @@ public sealed class ClientCatalog
             if (client.AgentId is { } agent && string.IsNullOrWhiteSpace(agent)) throw new IssuerSetupException($"{Where("agent_id")} must not be blank");
             if (client.AuthzAgents?.Any(string.IsNullOrWhiteSpace) == true) throw new IssuerSetupException($"{Where("authz_agents")} has a blank agent id");
             if (client.Audience is { } audience && string.IsNullOrWhiteSpace(audience)) throw new IssuerSetupException($"{Where("audience")} must not be blank");
+            if (client.MayAct?.Any(string.IsNullOrWhiteSpace) == true) throw new IssuerSetupException($"{Where("may_act")} has a blank client id");
             if (client.TokenLifetimeSeconds is < 1 or > 86400) throw new IssuerSetupException($"{Where("token_lifetime_seconds")} must be from 1 to 86400");
             if (!byId.TryAdd(client.ClientId, client)) throw new IssuerSetupException($"{Where("client_id")} '{client.ClientId}' is registered twice");
         }

@@ -13,14 +13,17 @@ namespace RuntimeAuthz.TestIssuer;
 
 /// <summary>
 /// Builds the issuer: OpenIddict in degraded mode (no database), the client-credentials grant with clients from
-/// <see cref="ClientCatalog"/>, unencrypted JWT access tokens signed by <see cref="SigningKeyRing"/>, and
-/// <c>POST /test/rotate-key</c> for tests.
+/// <see cref="ClientCatalog"/>, OAuth 2.0 token exchange (RFC 8693, OpenIddict's own grant support: an agent client trades
+/// a user's access token for one with the user as <c>sub</c> and itself as <c>act</c>), unencrypted JWT access tokens
+/// signed by <see cref="SigningKeyRing"/>, and <c>POST /test/rotate-key</c> for tests.
 /// </summary>
 public static class IssuerServer
 {
     public const string TokenPath = "connect/token";
     public const string JwksPath = ".well-known/jwks";
     public const string RotateKeyPath = "/test/rotate-key";
+    /// <summary>RFC 8693's actor claim (OpenIddict's <c>Claims.Actor</c> is OpenID's <c>actor</c>, a different name).</summary>
+    public const string ActClaim = "act";
 
     public static WebApplication Build(IssuerCommandLine commandLine, ClientCatalog clients)
     {
@@ -44,6 +47,7 @@ public static class IssuerServer
             server.SetJsonWebKeySetEndpointUris(JwksPath);
             server.SetTokenEndpointUris(TokenPath);
             server.AllowClientCredentialsFlow();
+            server.AllowTokenExchangeFlow();
             server.SetAccessTokenLifetime(commandLine.TokenLifetime);
             server.DisableAccessTokenEncryption();
             // Degraded mode: no application/token stores; the handlers below authenticate clients and build the tokens.
@@ -81,6 +85,11 @@ public static class IssuerServer
         // Validated in AuthenticateClient; looked up again because validation and handling are separate events.
         var client = clients.Authenticate(context.ClientId, context.Request.ClientSecret)
             ?? throw new InvalidOperationException("a token request reached the handler without an authenticated client");
+        if (context.Request.IsTokenExchangeGrantType())
+        {
+            ExchangeToken(context, client, defaultAudience);
+            return default;
+        }
 
         var identity = new ClaimsIdentity(TokenValidationParameters.DefaultAuthenticationType, Claims.Subject, "roles");
         identity.SetClaim(Claims.Subject, client.EffectiveSubject);
@@ -90,11 +99,41 @@ public static class IssuerServer
         if (client.AuthzAgents is { Count: > 0 } agents) identity.SetClaims("authz_agents", JsonSerializer.SerializeToElement(agents));
 
         var principal = new ClaimsPrincipal(identity);
-        principal.SetAudiences(client.Audience ?? defaultAudience);
+        // Agents a user's token may be exchanged by are its audiences too: the token was given to them.
+        principal.SetAudiences([client.Audience ?? defaultAudience, .. client.MayAct ?? []]);
         if (client.TokenLifetimeSeconds is { } seconds) principal.SetAccessTokenLifetime(TimeSpan.FromSeconds(seconds));
         principal.SetDestinations(static _ => [Destinations.AccessToken]);
         context.SignIn(principal);
         return default;
+    }
+
+    /// <summary>
+    /// Delegation, not impersonation: the new token keeps the user (the subject token's <c>sub</c>) and names the agent
+    /// that asked as <c>act</c> (<c>{"sub": "&lt;agent id&gt;"}</c>). Only an agent client may act, only for a subject token
+    /// that names it (OpenIddict has already validated the subject token: signature, lifetime, and that it was issued to
+    /// or for this client), and never for a token that is itself delegated (no chains).
+    /// </summary>
+    private static void ExchangeToken(HandleTokenRequestContext context, IssuerClient actor, string defaultAudience)
+    {
+        var subject = context.SubjectTokenPrincipal?.GetClaim(Claims.Subject);
+        if (actor.AgentId is not { } agentId)
+        {
+            context.Reject(Errors.UnauthorizedClient, "only an agent client (one with an agent_id) may act on behalf of a user");
+            return;
+        }
+        if (string.IsNullOrEmpty(subject) || context.SubjectTokenPrincipal!.HasClaim(ActClaim))
+        {
+            context.Reject(Errors.InvalidGrant, "the subject token names no user, or is already a delegated token");
+            return;
+        }
+        var identity = new ClaimsIdentity(TokenValidationParameters.DefaultAuthenticationType, Claims.Subject, "roles");
+        identity.SetClaim(Claims.Subject, subject);
+        identity.SetClaim(ActClaim, JsonSerializer.SerializeToElement(new Dictionary<string, string> { [Claims.Subject] = agentId }));
+        identity.SetClaims("roles", JsonSerializer.SerializeToElement(new[] { "agent" }));
+        var principal = new ClaimsPrincipal(identity);
+        principal.SetAudiences(actor.Audience ?? defaultAudience);
+        principal.SetDestinations(static _ => [Destinations.AccessToken]);
+        context.SignIn(principal);
     }
 
     /// <summary>POST /test/rotate-key[?retire=true]: a new current signing key; with retire, the old keys leave JWKS.</summary>

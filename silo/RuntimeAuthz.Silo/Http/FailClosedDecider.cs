@@ -10,7 +10,7 @@ namespace RuntimeAuthz.Silo.Http;
 /// session is then told that this decision's caller was denied, until it acknowledges, so that the chain
 /// never keeps an Allow for an answer of Deny.
 /// </summary>
-public sealed partial class FailClosedDecider(IGrainFactory grains, TimeProvider time, ILogger<FailClosedDecider> logger, IHostApplicationLifetime lifetime)
+public sealed partial class FailClosedDecider(IGrainFactory grains, TimeProvider time, ILogger<FailClosedDecider> logger, IHostApplicationLifetime lifetime, OnBehalfOfDecisions onBehalfOf)
 {
     /// <summary>How long a lost answer is retried: beyond Orleans' response timeout and a silo failover.</summary>
     private static readonly TimeSpan ReconcileFor = TimeSpan.FromMinutes(5);
@@ -26,9 +26,12 @@ public sealed partial class FailClosedDecider(IGrainFactory grains, TimeProvider
         var decisionId = request.DecisionId ?? Guid.NewGuid();
         try
         {
+            // An agent acting for a user: the user's own evaluation first (it may answer Deny alone).
+            (request, var refused) = await onBehalfOf.CheckUserAsync(sessionId, request, caller);
+            if (refused is not null) return refused;
             return await grains.GetGrain<IAgentSessionGrain>(sessionId).Decide(request with { Caller = caller.Subject, DecisionId = decisionId });
         }
-        catch (Exception ex)
+        catch (Exception ex) when (ex is not BadRequestException)
         {
             LogDenied(ex, sessionId, decisionId);
             if (Interlocked.Increment(ref pending) <= MaxPending) _ = ReconcileAsync(sessionId, decisionId);

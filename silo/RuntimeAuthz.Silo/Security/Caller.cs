@@ -9,6 +9,12 @@ public sealed record Caller(string Subject, string Issuer, IReadOnlyList<string>
 {
     public const string AnyAgent = "*";
 
+    /// <summary>
+    /// Set when the token was exchanged for an agent acting for a user (RFC 8693 <c>act</c>): the user (the token's
+    /// subject), whose own permission every decision also needs. <see cref="AgentId"/> is then the actor.
+    /// </summary>
+    public string? OnBehalfOf { get; init; }
+
     public bool Has(string role) => Roles.Contains(role);
 
     public bool Holds(Permission permission) => Roles.Any(permission.Roles.Contains);
@@ -27,7 +33,7 @@ public sealed record Caller(string Subject, string Issuer, IReadOnlyList<string>
     }
 
     /// <summary>How the caller is named in logs and refusals.</summary>
-    public override string ToString() => $"{Subject} ({Issuer})";
+    public override string ToString() => OnBehalfOf is null ? $"{Subject} ({Issuer})" : $"agent {AgentId} for {Subject} ({Issuer})";
 }
 
 /// <summary>Reads a <see cref="Caller"/> from a validated principal using the configured claim names.</summary>
@@ -56,7 +62,33 @@ public sealed class CallerReader(IOptions<CallerAuthenticationOptions> options)
             agents = named.Distinct(StringComparer.Ordinal).Take(MaxListItems).ToArray();
         }
         DateTimeOffset? expiresAt = long.TryParse(user.FindFirst("exp")?.Value, out var exp) ? DateTimeOffset.FromUnixTimeSeconds(exp) : null;
+        if (user.FindFirst(claims.Actor) is { } act)
+        {
+            // A delegated token acts only as its agent, whatever else it names: the user's own roles never pass to the agent.
+            var actor = ActorOf(act.Value);
+            if (actor is null || (agentId is not null && !string.Equals(agentId, actor, StringComparison.Ordinal))) return null;
+            return new Caller(subject, issuer, [Roles.Agent], actor, null, expiresAt) { OnBehalfOf = subject };
+        }
         return new Caller(subject, issuer, roles, agentId, agents, expiresAt);
+    }
+
+    /// <summary>
+    /// The acting agent of an <c>act</c> claim (<c>{"sub": "agent-id"}</c>), or null when it names none or is a chain
+    /// (<c>act</c> within <c>act</c>): one agent for one user, never an agent acting for an agent acting for a user.
+    /// </summary>
+    private static string? ActorOf(string json)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || root.TryGetProperty("act", out _)) return null;
+            return root.TryGetProperty("sub", out var sub) && sub.ValueKind == JsonValueKind.String && sub.GetString() is { Length: > 0 } id && id.Trim() == id ? id : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>A list claim: repeated claims, a JSON array in one claim, or space-separated words.</summary>

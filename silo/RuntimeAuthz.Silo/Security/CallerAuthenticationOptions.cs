@@ -37,6 +37,10 @@ public sealed class CallerAuthenticationOptions
         public string Roles { get; set; } = "roles";
         public string AgentId { get; set; } = "agent_id";
         public string PepAgents { get; set; } = "authz_agents";
+        /// <summary>RFC 8693 actor claim: a token with <c>{"sub": "&lt;agent-id&gt;"}</c> here is that agent acting on behalf of the token's subject.</summary>
+        public string Actor { get; set; } = "act";
+        /// <summary>The Cedar entity type of the user an agent acts for (<c>context.onBehalfOf</c>, and the principal of the user's own evaluation).</summary>
+        public string OnBehalfOfType { get; set; } = "User";
     }
 
     public sealed class PepSettings
@@ -79,7 +83,8 @@ public sealed class CallerAuthenticationOptionsValidator(IHostEnvironment enviro
         foreach (var (claim, value) in new[]
                  {
                      ("Subject", options.Claims.Subject), ("Roles", options.Claims.Roles),
-                     ("AgentId", options.Claims.AgentId), ("PepAgents", options.Claims.PepAgents),
+                     ("AgentId", options.Claims.AgentId), ("PepAgents", options.Claims.PepAgents), ("Actor", options.Claims.Actor),
+                     ("OnBehalfOfType", options.Claims.OnBehalfOfType),
                  })
         {
             if (string.IsNullOrWhiteSpace(value)) failures.Add($"{CallerAuthenticationOptions.Section}:Claims:{claim} must name a claim");

@@ -90,6 +90,7 @@ public static class DecisionEvidence
             ApprovalIds = approval is null ? null : [approval.Id],
             Approval = approval,
             Actor = request.Caller,
+            OnBehalfOf = request.OnBehalfOf,
             // Request-derived parse errors may quote the input: keep them out of the record (the digest covers the input).
             Detail = decision.DenyReason == DenyReasons.InvalidRequest ? null : SessionLimits.Truncate(detail),
         };

@@ -20,7 +20,8 @@ public sealed record IssuerClient(
     string? AgentId = null,
     IReadOnlyList<string>? AuthzAgents = null,
     string? Audience = null,
-    int? TokenLifetimeSeconds = null);
+    int? TokenLifetimeSeconds = null,
+    IReadOnlyList<string>? MayAct = null);
 
 /// <summary>The token endpoint's answer: an access token, or an OAuth error.</summary>
 public sealed record TokenReply(HttpStatusCode Status, string? AccessToken, string? Error, string? ErrorDescription);
@@ -125,6 +126,30 @@ public sealed class OidcIssuerProcess : IAsyncDisposable
             ["grant_type"] = "client_credentials",
             ["client_id"] = clientId,
             ["client_secret"] = secret,
+        });
+        using var response = await http.PostAsync("connect/token", form, cancellation);
+        var text = await response.Content.ReadAsStringAsync(cancellation);
+        var body = text.Length > 0 ? JsonNode.Parse(text) : null;
+        return new TokenReply(
+            response.StatusCode,
+            body?["access_token"]?.GetValue<string>(),
+            body?["error"]?.GetValue<string>(),
+            body?["error_description"]?.GetValue<string>());
+    }
+
+    /// <summary>
+    /// An RFC 8693 token exchange by <paramref name="actor"/> (an agent client) for <paramref name="subjectToken"/> (a user's
+    /// access token): the reply's token has the user as <c>sub</c> and the agent as <c>act</c>; an error comes back as the reply.
+    /// </summary>
+    public async Task<TokenReply> ExchangeTokenAsync(IssuerClient actor, string subjectToken, CancellationToken cancellation = default)
+    {
+        using var form = new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["grant_type"] = "urn:ietf:params:oauth:grant-type:token-exchange",
+            ["client_id"] = actor.ClientId,
+            ["client_secret"] = actor.Secret,
+            ["subject_token"] = subjectToken,
+            ["subject_token_type"] = "urn:ietf:params:oauth:token-type:access_token",
         });
         using var response = await http.PostAsync("connect/token", form, cancellation);
         var text = await response.Content.ReadAsStringAsync(cancellation);
