@@ -4,6 +4,7 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.Options;
 using Orleans.Clustering.AzureStorage;
 using RuntimeAuthz.Silo.Configuration;
+using RuntimeAuthz.Silo.WebConsole;
 using RuntimeAuthz.Silo.Health;
 using RuntimeAuthz.Silo.Http;
 using RuntimeAuthz.Silo.Security;
@@ -84,6 +85,7 @@ public static class SiloHost
         builder.Services.AddCallerRateLimiting(config);
         builder.Services.AddSingleton<PublicAddress>();
         builder.Services.AddSingleton<Http.FailClosedDecider>();
+        builder.Services.AddWebConsole(config);
         PublicAddress.Validate(config);
 
         var app = builder.Build();
@@ -108,6 +110,8 @@ public static class SiloHost
         app.MapEvidenceEndpoints();
         app.MapApprovalEndpoints();
         app.MapCatalogEndpoints();
+        app.MapRevocationPreviewEndpoints();
+        app.MapWebConsole();
         return app;
     }
 }

@@ -70,12 +70,16 @@ public static class Permissions
     public static readonly Permission ApprovalsDecide = new("approvals:decide", [Approver, Admin]);
     public static readonly Permission ApprovalsCancel = new("approvals:cancel", [Agent, Pep, Admin]);
 
+    /// <summary>The web console's pages (each page's data still needs that API's own permission); never agent or pep tokens.</summary>
+    public static readonly Permission ConsoleOpen = new("console:open", [Governance, Approver, Responder, Auditor, Admin]);
+
     public static readonly IReadOnlyList<Permission> All =
     [
         Identity, AgentsRead, AgentsRegister, AgentsStatus, AgentsSuspend, GrantsWrite, GrantsRevoke,
         SuspensionsRead, SuspensionsSuspend, SuspensionsReactivate, PoliciesRead, PoliciesPublish,
         SessionsOpen, SessionsRead, SessionsClose, Decide, OutcomesReport, EvidenceRead,
         ApprovalsList, ApprovalsRead, ApprovalsDecide, ApprovalsCancel, CatalogRead,
+        ConsoleOpen,
     ];
 
     /// <summary>Declares the endpoint's permission (its authorization policy is named after it).</summary>
