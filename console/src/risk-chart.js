@@ -51,5 +51,5 @@ export function RiskChart({ points }) {
     });
     return () => chart.destroy();
   }, [points]);
-  return html`<div class="chart"><canvas ref=${canvas} aria-label="cumulative risk over time" role="img"></canvas></div>`;
+  return html`<div class="chart" data-points=${points.map((p) => p.y).join(',')}><canvas ref=${canvas} aria-label="cumulative risk over time" role="img"></canvas></div>`;
 }

@@ -42,8 +42,6 @@ public static class ConsoleEndpoints
 
     public static void MapWebConsole(this IEndpointRouteBuilder app)
     {
-        app.MapGet(BasePath, () => Results.Redirect(BasePath + "/")).AllowAnonymous().ExcludeFromDescription();
-
         app.MapGet(BasePath + "/config.json", (HttpContext context, IOptions<ConsoleOptions> console, IOptions<CallerAuthenticationOptions> authentication) =>
         {
             AddSecurityHeaders(context, console.Value, authentication.Value);
@@ -57,6 +55,8 @@ public static class ConsoleEndpoints
         app.MapGet(BasePath + "/{**path}", (string? path, HttpContext context, IWebHostEnvironment environment, IOptions<ConsoleOptions> console,
             IOptions<CallerAuthenticationOptions> authentication) =>
         {
+            // The route also matches "/console": relative asset URLs need the trailing slash.
+            if (!context.Request.Path.Value!.EndsWith('/') && string.IsNullOrEmpty(path)) return Results.Redirect(BasePath + "/");
             var root = Path.GetFullPath(Path.Combine(environment.ContentRootPath, console.Value.Directory));
             if (!File.Exists(Path.Combine(root, "index.html")))
                 return Problems.NotFound("the web console is not built into this silo (run npm run build:console, then build the silo)");
