@@ -21,6 +21,16 @@ public sealed class TestAgent(string id, Api token)
         return new TestAgent(id, await fixture.TokenAsync(id, "agent", agentId: id));
     }
 
+    /// <summary>
+    /// Fields of a grant sub-delegated by <paramref name="delegator"/> from its <paramref name="parentGrant"/>, ending before the parent
+    /// as it must: 10 minutes earlier per link of <paramref name="depth"/> (grants made here end 2 hours from now).
+    /// </summary>
+    public static JsonObject DerivedFrom(string delegator, string parentGrant, int depth = 1) => new()
+    {
+        ["delegatorAgentId"] = delegator, ["parentGrantId"] = parentGrant,
+        ["expiresAt"] = DateTimeOffset.UtcNow.AddHours(2).AddMinutes(-10 * depth).ToString("O"),
+    };
+
     public static async Task<string> GrantAsync(Api governance, string agentId, string[] actions, JsonObject? more = null)
     {
         var body = new JsonObject
@@ -43,7 +53,7 @@ public sealed class TestAgent(string id, Api token)
             ["action"] = action,
             ["resource"] = new JsonObject { ["type"] = resourceType, ["id"] = resourceId, ["properties"] = new JsonObject { ["fleet"] = "research" } },
         };
-        if (input is not null) body["input"] = input;
+        if (input is not null) body["input"] = input.DeepClone();
         if (approvalId is not null) body["approvalId"] = approvalId;
         return (await token.ExpectAsync(HttpStatusCode.OK, token.PostAsync($"v1/sessions/{session}/decisions", body))).Body;
     }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json.Nodes;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -36,10 +35,7 @@ public sealed class AgentsPageTests(ConsoleFixture fixture)
         var lead = await TestAgent.RegisterAsync(fixture, "lead-bot");
         var helper = await TestAgent.RegisterAsync(fixture, "help-bot");
         var leadGrant = await TestAgent.GrantAsync(fixture.Admin, lead.Id, ["read_file"]);
-        var helperGrant = await TestAgent.GrantAsync(fixture.Admin, helper.Id, ["read_file"], new JsonObject
-        {
-            ["delegatorAgentId"] = lead.Id, ["parentGrantId"] = leadGrant,
-        });
+        var helperGrant = await TestAgent.GrantAsync(fixture.Admin, helper.Id, ["read_file"], TestAgent.DerivedFrom(lead.Id, leadGrant));
         var helperSession = await helper.OpenSessionAsync();
         Assert.Equal("Allow", (await helper.DecideAsync(helperSession, "read_file", "Document", "a"))["outcome"]!.GetValue<string>());
 

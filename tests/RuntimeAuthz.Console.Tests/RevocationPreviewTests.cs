@@ -14,9 +14,9 @@ public sealed class RevocationPreviewTests(ConsoleFixture fixture)
         var leaf = await TestAgent.RegisterAsync(fixture, "leaf-bot");
         var rootGrant = await TestAgent.GrantAsync(fixture.Admin, root.Id, ["read_file", "search_web"]);
         var untouched = await TestAgent.GrantAsync(fixture.Admin, root.Id, ["read_file"]);
-        var middleGrant = await TestAgent.GrantAsync(fixture.Admin, middle.Id, ["read_file"], Derived(root.Id, rootGrant));
-        var leafGrant = await TestAgent.GrantAsync(fixture.Admin, leaf.Id, ["read_file"], Derived(middle.Id, middleGrant));
-        var sideGrant = await TestAgent.GrantAsync(fixture.Admin, leaf.Id, ["read_file"], Derived(root.Id, untouched));
+        var middleGrant = await TestAgent.GrantAsync(fixture.Admin, middle.Id, ["read_file"], TestAgent.DerivedFrom(root.Id, rootGrant));
+        var leafGrant = await TestAgent.GrantAsync(fixture.Admin, leaf.Id, ["read_file"], TestAgent.DerivedFrom(middle.Id, middleGrant, depth: 2));
+        var sideGrant = await TestAgent.GrantAsync(fixture.Admin, leaf.Id, ["read_file"], TestAgent.DerivedFrom(root.Id, untouched));
 
         var governance = await fixture.TokenAsync("preview-governance", "governance");
         var preview = await governance.ExpectAsync(HttpStatusCode.OK, governance.GetAsync($"v1/agents/{root.Id}/grants/{rootGrant}/revocation-preview"));
@@ -61,9 +61,6 @@ public sealed class RevocationPreviewTests(ConsoleFixture fixture)
         var reply = await fixture.Admin.GetAsync($"v1/agents/{agent.Id}/grants/{grant}/revocation-preview");
         Assert.Equal(HttpStatusCode.NotFound, reply.Status);
     }
-
-    private static JsonObject Derived(string delegator, string parentGrant) =>
-        new() { ["delegatorAgentId"] = delegator, ["parentGrantId"] = parentGrant };
 
     private static string[] GrantIds(JsonNode list) => list.AsArray().Select(g => g!["grant"]!["id"]!.GetValue<string>()).ToArray();
 }
