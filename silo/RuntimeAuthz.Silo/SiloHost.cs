@@ -104,6 +104,7 @@ public static class SiloHost
         app.MapFleetEndpoints();
         app.MapGovernanceEndpoints();
         app.MapSessionEndpoints();
+        app.MapSessionSearchEndpoints();
         app.MapPolicyEndpoints();
         app.MapEvidenceEndpoints();
         app.MapApprovalEndpoints();
