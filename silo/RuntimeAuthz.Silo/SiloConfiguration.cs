@@ -33,6 +33,7 @@ public static class SiloConfiguration
                 o.GrainStorageSerializer = serializer;
             }));
         silo.Services.AddSingleton(sp => new FleetIndex(sp.GetRequiredKeyedService<TableServiceClient>(FleetIndex.TableClientKey), sp.GetRequiredService<IOptions<ClusterOptions>>()));
+        silo.Services.AddSingleton(sp => new Grains.Sessions.SessionIndex(sp.GetRequiredKeyedService<TableServiceClient>(FleetIndex.TableClientKey), sp.GetRequiredService<IOptions<ClusterOptions>>()));
         silo.Services.AddRuntimeAuthzGrainServices();
         silo.Services.AddRuntimeAuthzEvidence();
         return silo;

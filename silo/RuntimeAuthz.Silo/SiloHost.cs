@@ -106,6 +106,7 @@ public static class SiloHost
         app.MapFleetEndpoints();
         app.MapGovernanceEndpoints();
         app.MapSessionEndpoints();
+        app.MapSessionSearchEndpoints();
         app.MapPolicyEndpoints();
         app.MapEvidenceEndpoints();
         app.MapApprovalEndpoints();

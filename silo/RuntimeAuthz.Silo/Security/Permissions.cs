@@ -56,6 +56,8 @@ public static class Permissions
     public static readonly Permission SessionsRead = new("sessions:read", [Agent, Pep, Approver, Responder, Admin]);
     public static readonly Permission SessionsClose = new("sessions:close", [Agent, Pep, Admin]);
     public static readonly Permission Decide = new("decisions:decide", [Agent, Pep, Admin]);
+    /// <summary>Search the session index; agents and peps only for an agent they act for, which they must name.</summary>
+    public static readonly Permission SessionsSearch = new("sessions:search", [Agent, Pep, Approver, Responder, Auditor, Admin]);
     public static readonly Permission OutcomesReport = new("outcomes:report", [Agent, Pep, Admin]);
 
     public static readonly Permission EvidenceRead = new("evidence:read", [Responder, Auditor, Admin]);
@@ -77,7 +79,7 @@ public static class Permissions
     [
         Identity, AgentsRead, AgentsRegister, AgentsStatus, AgentsSuspend, GrantsWrite, GrantsRevoke,
         SuspensionsRead, SuspensionsSuspend, SuspensionsReactivate, PoliciesRead, PoliciesPublish,
-        SessionsOpen, SessionsRead, SessionsClose, Decide, OutcomesReport, EvidenceRead,
+        SessionsOpen, SessionsRead, SessionsSearch, SessionsClose, Decide, OutcomesReport, EvidenceRead,
         ApprovalsList, ApprovalsRead, ApprovalsDecide, ApprovalsCancel, CatalogRead,
         ConsoleOpen,
     ];
