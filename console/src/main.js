@@ -11,7 +11,9 @@ async function start() {
   } catch (e) {
     config.signInError = e.message;
   }
-  render(html`<${App} config=${config} />`, document.getElementById('app'));
+  const root = document.getElementById('app');
+  root.textContent = ''; // the "Loading" line is not Preact's to diff
+  render(html`<${App} config=${config} />`, root);
 }
 
 start();

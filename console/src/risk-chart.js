@@ -20,9 +20,16 @@ export function riskSeries(records) {
   return points;
 }
 
+/** Tick labels: seconds, with milliseconds when the whole session spans less than a minute. */
+function timeOfDay(points) {
+  const span = points.length > 1 ? points.at(-1).x - points[0].x : 0;
+  return (ms) => new Date(ms).toISOString().slice(11, span < 60_000 ? 23 : 19);
+}
+
 export function RiskChart({ points }) {
   const canvas = useRef(null);
   useEffect(() => {
+    const tick = timeOfDay(points);
     const chart = new Chart(canvas.current, {
       type: 'line',
       data: {
@@ -41,7 +48,7 @@ export function RiskChart({ points }) {
         responsive: true,
         maintainAspectRatio: false,
         scales: {
-          x: { type: 'linear', ticks: { callback: (v) => when(v).slice(11) } },
+          x: { type: 'linear', ticks: { callback: tick, maxTicksLimit: 8 } },
           y: { beginAtZero: true, ticks: { precision: 0 } },
         },
         plugins: {

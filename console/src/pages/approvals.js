@@ -73,7 +73,9 @@ function ApprovalDetail({ id, onDecided }) {
       <h3>The exact call</h3>
       <pre class="call" aria-label="held call">${JSON.stringify(a.call, null, 2)}</pre>
       <h3>Timeline excerpt</h3>
-      <ol class="excerpt">${a.timeline.map((line) => html`<li>${line}</li>`)}</ol>
+      ${a.timeline.length === 0
+        ? html`<p class="note">No earlier decisions in this session.</p>`
+        : html`<ol class="excerpt">${a.timeline.map((line) => html`<li>${line}</li>`)}</ol>`}
       ${a.status === 'pending' && html`
         <div class="decide">
           <label>Reason or comment <textarea name="reason" maxlength="1024" value=${reason} onInput=${(e) => setReason(e.target.value)} /></label>

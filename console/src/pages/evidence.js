@@ -36,14 +36,14 @@ function ChainCheck({ target }) {
         : `${chain.chain}: BROKEN at record ${verdict.brokenSeq}: ${verdict.problem}`}
     </p>
     <table class="records" aria-label="evidence records">
-      <thead><tr><th>#</th><th>Time</th><th>Kind</th><th>Action</th><th>Outcome</th><th>Actor / reason</th><th>Hash</th></tr></thead>
+      <thead><tr><th>#</th><th>Time</th><th>Kind</th><th>Action</th><th>Resource</th><th>Outcome</th><th>Actor / reason</th><th>Hash</th></tr></thead>
       <tbody>
         ${chain.records.map((r) => {
           let body = {};
           try { body = JSON.parse(r.body); } catch { body = {}; }
           return html`
             <tr class=${rowClass(r.seq)} data-seq=${r.seq}>
-              <td>${r.seq}</td><td>${body.time ?? ''}</td><td>${body.kind ?? '?'}</td><td>${body.action ?? ''}</td>
+              <td>${r.seq}</td><td>${body.time ?? ''}</td><td>${body.kind ?? '?'}</td><td>${body.action ?? ''}</td><td><code>${body.resource ?? ''}</code></td>
               <td>${body.outcome ?? ''}${body.denyReason ? ` (${body.denyReason})` : ''}</td><td>${body.actor ?? body.detail ?? ''}</td>
               <td><code>${r.hash.slice(0, 16)}…</code></td>
             </tr>`;

@@ -42,6 +42,15 @@ export function PoliciesPage() {
     </div>`;
 }
 
+const CONTEXT = 3;
+
+/** The lines of one diff part; a long unchanged run between changes is cut to its first and last lines. */
+function diffLinesOf(part, changed) {
+  const lines = part.value.replace(/\n$/, '').split('\n');
+  if (part.added || part.removed || !changed || lines.length <= 2 * CONTEXT + 1) return lines;
+  return [...lines.slice(0, CONTEXT), `… ${lines.length - 2 * CONTEXT} unchanged lines …`, ...lines.slice(-CONTEXT)];
+}
+
 function VersionDiff({ from, to, current, onRolledBack }) {
   const texts = useLoad(async () => {
     const [a, b] = await Promise.all([api(`/v1/policies/${enc(from)}`), api(`/v1/policies/${enc(to)}`)]);
@@ -65,7 +74,7 @@ function VersionDiff({ from, to, current, onRolledBack }) {
     <p class="note">${b.author} published ${to} at ${when(b.publishedAt)}${b.note ? `: ${b.note}` : ''}</p>
     ${!changed && html`<p class="note">The policy texts are the same.</p>`}
     <pre class="diff" aria-label="policy diff">${parts.map((p) => html`<span class=${p.added ? 'diff-add' : p.removed ? 'diff-del' : 'diff-same'}>${
-      p.value.replace(/\n$/, '').split('\n').map((line) => `${p.added ? '+ ' : p.removed ? '- ' : '  '}${line}\n`).join('')}</span>`)}</pre>
+      diffLinesOf(p, changed).map((line) => `${p.added ? '+ ' : p.removed ? '- ' : '  '}${line}\n`).join('')}</span>`)}</pre>
     ${target !== current && html`
       <div class="rollback">
         <label>Note <input name="rollbackNote" value=${note} maxlength="1024" onInput=${(e) => setNote(e.target.value)} /></label>
