@@ -56,8 +56,9 @@ function userManager(oidc) {
   });
 }
 
+/** Goes to the authority's sign-in; the page the person was on comes back with the answer (oidc-client-ts keeps it as state). */
 export function oidcSignIn(oidc) {
-  return userManager(oidc).signinRedirect();
+  return userManager(oidc).signinRedirect({ state: location.hash });
 }
 
 /** Completes a sign-in when the authority has just redirected back here with ?code=&state=. */
@@ -65,7 +66,8 @@ export async function completeOidcSignIn(oidc) {
   const query = new URLSearchParams(location.search);
   if (!oidc || !query.has('code') || !query.has('state')) return false;
   const user = await userManager(oidc).signinRedirectCallback();
-  history.replaceState(null, '', '/console/' + location.hash);
+  const hash = typeof user.state === 'string' && user.state.startsWith('#/') ? user.state : '';
+  history.replaceState(null, '', '/console/' + hash);
   keep(user.access_token, user.expires_in ?? 300);
   return true;
 }

@@ -21,9 +21,14 @@ public sealed class SessionsPageTests(ConsoleFixture fixture)
         var page = await fixture.SignInAsync("rita-responder", "responder", "#/sessions");
         await page.GetByLabel("Agent").FillAsync(agent.Id);
         await page.GetByLabel("has denies").CheckAsync();
-        await page.GetByRole(AriaRole.Button, new() { Name = "Search" }).ClickAsync();
-        var found = page.GetByLabel("sessions found").Locator("tbody tr");
-        await Expect(found).ToHaveCountAsync(1);
+        // The session index is written off the decision path: search again until it has caught up.
+        var found = page.GetByLabel("sessions found").Locator("tbody tr[data-session]");
+        await Eventually.TrueAsync("the denied session to be found by search", async () =>
+        {
+            await page.GetByRole(AriaRole.Button, new() { Name = "Search" }).ClickAsync();
+            await Expect(page.GetByLabel("sessions found")).ToBeVisibleAsync();
+            return await found.CountAsync() == 1;
+        });
         await Expect(found).ToHaveAttributeAsync("data-session", denied);
         await ConsoleFixture.ScreenshotAsync(page, "sessions-search");
         await found.ClickAsync();
