@@ -41,7 +41,7 @@ public sealed partial class AgentSessionGrain(
     private SessionIndexFeed? indexFeed;
     /// <summary>The session's rows in the search index (written off the decision path, see <see cref="SessionIndexFeed"/>).</summary>
     private SessionIndexFeed IndexFeed => indexFeed ??=
-        new(sessionIndex, clock, async agentId => (await GrainFactory.GetGrain<IAgentGrain>(agentId).Get())?.Fleet ?? "", logger);
+        new(sessionIndex, async agentId => (await GrainFactory.GetGrain<IAgentGrain>(agentId).Get())?.Fleet ?? "", logger);
 
     private sealed record UnconfirmedDecision(long Sequence, EvidenceBody Told, SessionReplay Replay);
 

@@ -135,7 +135,22 @@ public sealed class SessionIndex
         foreach (var (day, fleet) in days) await EnsureDayListedAsync(day, fleet, cancellationToken).ConfigureAwait(false);
         var batches = rows.GroupBy(r => r.PartitionKey, StringComparer.Ordinal).SelectMany(g => g.Chunk(MaxBatch));
         await Parallel.ForEachAsync(batches, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = cancellationToken }, async (batch, ct) =>
-            await table.SubmitTransactionAsync(batch.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)), ct).ConfigureAwait(false)).ConfigureAwait(false);
+        {
+            var actions = batch.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)).ToArray();
+            // The index's client retries briefly (grains wait on it); a bulk load outlasts a busy moment. Upserts repeat safely.
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    await table.SubmitTransactionAsync(actions, ct).ConfigureAwait(false);
+                    return;
+                }
+                catch (Exception ex) when (attempt < 8 && !ct.IsCancellationRequested && ex is not TableTransactionFailedException { Status: >= 400 and < 500 })
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(250 * attempt), ct).ConfigureAwait(false);
+                }
+            }
+        }).ConfigureAwait(false);
     }
 
     private async Task SubmitIgnoringMissingAsync(List<TableTransactionAction> actions, CancellationToken cancellationToken)
@@ -203,8 +218,7 @@ public sealed class SessionIndex
         {
             var wanted = query.Limit - items.Count;
             var keyRange = KeyRange(lowest, beyond, after);
-            var perPartition = await Task.WhenAll(partitions.Select(p => TopAsync(p, keyRange, filter, wanted, cancellationToken))).ConfigureAwait(false);
-            foreach (var row in perPartition.SelectMany(rows => rows).OrderBy(r => r.RowKey, StringComparer.Ordinal).Take(wanted))
+            foreach (var row in await MergeAsync(partitions, keyRange, filter, wanted, cancellationToken).ConfigureAwait(false))
             {
                 var entry = FromRow(row);
                 items.Add(entry with { Status = entry.StatusAt(now) });
@@ -248,17 +262,36 @@ public sealed class SessionIndex
         return string.Join(" and ", parts);
     }
 
-    /// <summary>The first <paramref name="wanted"/> matching rows of one partition in key order.</summary>
-    private async Task<List<TableEntity>> TopAsync(string partition, string keyRange, string? filter, int wanted, CancellationToken cancellationToken)
+    /// <summary>
+    /// The first <paramref name="wanted"/> matching rows of the partitions together, in key order: each
+    /// partition is read in pages of about its share, and read further only while its rows are next.
+    /// </summary>
+    private async Task<List<TableEntity>> MergeAsync(string[] partitions, string keyRange, string? filter, int wanted, CancellationToken cancellationToken)
     {
-        var query = TableClient.CreateQueryFilter($"PartitionKey eq {partition}") + " and " + keyRange + (filter is null ? "" : " and " + filter);
-        var rows = new List<TableEntity>(wanted);
-        await foreach (var row in table.QueryAsync<TableEntity>(query, maxPerPage: Math.Min(wanted, 1000), select: Columns, cancellationToken: cancellationToken).ConfigureAwait(false))
+        var pageSize = Math.Min(1000, partitions.Length == 1 ? wanted : wanted * 2 / partitions.Length + 8);
+        var cursors = partitions.Select(p => table.QueryAsync<TableEntity>(
+            TableClient.CreateQueryFilter($"PartitionKey eq {p}") + " and " + keyRange + (filter is null ? "" : " and " + filter),
+            maxPerPage: pageSize, select: Columns, cancellationToken: cancellationToken).GetAsyncEnumerator(cancellationToken)).ToArray();
+        try
         {
-            rows.Add(row);
-            if (rows.Count == wanted) break;
+            var next = new PriorityQueue<int, string>(StringComparer.Ordinal);
+            var started = await Task.WhenAll(cursors.Select(c => c.MoveNextAsync().AsTask())).ConfigureAwait(false);
+            for (var i = 0; i < cursors.Length; i++)
+            {
+                if (started[i]) next.Enqueue(i, cursors[i].Current.RowKey);
+            }
+            var rows = new List<TableEntity>(wanted);
+            while (rows.Count < wanted && next.TryDequeue(out var i, out _))
+            {
+                rows.Add(cursors[i].Current);
+                if (rows.Count < wanted && await cursors[i].MoveNextAsync().ConfigureAwait(false)) next.Enqueue(i, cursors[i].Current.RowKey);
+            }
+            return rows;
         }
-        return rows;
+        finally
+        {
+            foreach (var cursor in cursors) await cursor.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     /// <summary>The filters on columns, evaluated by the table service within the key ranges read.</summary>

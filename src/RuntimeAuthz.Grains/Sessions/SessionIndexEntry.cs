@@ -34,11 +34,11 @@ public sealed record SessionIndexEntry
         Status == SessionStatus.Open && now >= UsableUntil ? SessionStatus.Expired : Status;
 
     /// <summary>
-    /// Whether the index must hear of this change at once: the session's status, risk or denies changed
-    /// (what responders search for). Activity alone may wait for the next coalesced write.
+    /// Whether the index must hear of this change at once: the session is new to it, its status
+    /// changed, or it has its first deny. Everything else may wait for the next paced write.
     /// </summary>
     public bool IsUrgentChangeFrom(SessionIndexEntry? indexed) =>
-        indexed is null || Status != indexed.Status || CumulativeRisk != indexed.CumulativeRisk || Denies != indexed.Denies;
+        indexed is null || Status != indexed.Status || (Denies > 0 && indexed.Denies == 0);
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a <= b ? a : b;
 }

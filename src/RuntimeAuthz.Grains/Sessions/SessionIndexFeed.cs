@@ -5,13 +5,13 @@ namespace RuntimeAuthz.Grains.Sessions;
 
 /// <summary>
 /// Keeps one session's rows in the <see cref="SessionIndex"/> current, from its grain and on its
-/// scheduler (one write at a time). Opening and closing wait for their write; a decision never does:
-/// a change of status, risk or denies starts a background write at once, while activity alone
-/// (last activity, decision count, policy version) is written at most once per <see cref="CoalescePeriod"/>,
-/// or by the grain's maintenance timer, or on deactivation. A failed write is logged and retried by
-/// the next change or maintenance; the index may lag the session, never the other way round.
+/// scheduler (one write at a time). Opening and closing wait for their write; a decision never does.
+/// A change of status or a session's first deny is written in the background at once; anything else
+/// (risk, deny count, last activity, decisions, policy version) at most once per <see cref="CoalescePeriod"/>:
+/// a busy session costs the index one write per period, however many decisions it makes. A failed
+/// write is logged and retried by the next change or the grain's maintenance.
 /// </summary>
-public sealed class SessionIndexFeed(SessionIndex index, AuthzClock clock, Func<string, Task<string>> fleetOf, ILogger logger)
+public sealed class SessionIndexFeed(SessionIndex index, Func<string, Task<string>> fleetOf, ILogger logger)
 {
     public static readonly TimeSpan CoalescePeriod = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan WriteTimeout = TimeSpan.FromSeconds(10);
@@ -25,7 +25,9 @@ public sealed class SessionIndexFeed(SessionIndex index, AuthzClock clock, Func<
     private bool pointerRead;
     private bool writeAgain;
     private Task writing = Task.CompletedTask;
-    private DateTimeOffset lastWrite = DateTimeOffset.MinValue;
+    /// <summary>Pacing is wall-clock time (<see cref="TimeProvider.System"/>), not the authorization clock, which tests may hold still.</summary>
+    private long lastWrite = long.MinValue / 2;
+    private CancellationTokenSource? pause;
 
     /// <summary>A new session: listed before Open returns (a failure is logged; maintenance retries).</summary>
     public Task OpenedAsync(SessionInfo session, string agentFleet)
@@ -36,29 +38,36 @@ public sealed class SessionIndexFeed(SessionIndex index, AuthzClock clock, Func<
         return WriteNowAsync();
     }
 
-    /// <summary>A change the grain applied; written in the background when it matters now or the last write is old enough.</summary>
+    /// <summary>A change the grain applied: written in the background, at once when it is urgent, else when the period since the last write is over.</summary>
     public void Changed(SessionInfo session)
     {
         var urgent = fleet is null || SessionIndexEntry.Of(session, fleet).IsUrgentChangeFrom(indexed);
         wanted = session;
         if (!writing.IsCompleted)
         {
-            writeAgain |= urgent;
+            // A write is running or waiting for its turn: it takes the latest state; an urgent change cuts the wait short.
+            if (urgent)
+            {
+                writeAgain = true;
+                pause?.Cancel();
+            }
             return;
         }
-        if (urgent || clock.UtcNow - lastWrite >= CoalescePeriod) writing = WriteLoopAsync();
+        var wait = urgent ? TimeSpan.Zero : CoalescePeriod - TimeProvider.System.GetElapsedTime(lastWrite);
+        writing = WriteLoopAsync(wait);
     }
 
-    /// <summary>Maintenance: writes what is not yet in the index, in the background.</summary>
+    /// <summary>Maintenance: writes what is not yet in the index (after a failure), in the background.</summary>
     public void Flush()
     {
-        if (writing.IsCompleted && IsBehind) writing = WriteLoopAsync();
+        if (writing.IsCompleted && IsBehind) writing = WriteLoopAsync(TimeSpan.Zero);
     }
 
     /// <summary>Close and deactivation: waits until the index has the session as it is now (failures are logged).</summary>
     public async Task FlushAsync(SessionInfo session)
     {
         wanted = session;
+        pause?.Cancel();
         await WriteNowAsync();
     }
 
@@ -69,13 +78,29 @@ public sealed class SessionIndexFeed(SessionIndex index, AuthzClock clock, Func<
         await writing;
         if (IsBehind)
         {
-            writing = WriteLoopAsync();
+            writing = WriteLoopAsync(TimeSpan.Zero);
             await writing;
         }
     }
 
-    private async Task WriteLoopAsync()
+    private async Task WriteLoopAsync(TimeSpan wait)
     {
+        if (wait > TimeSpan.Zero)
+        {
+            using var waiting = pause = new CancellationTokenSource();
+            try
+            {
+                await Task.Delay(wait, TimeProvider.System, waiting.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // Cut short: an urgent change, a close or a deactivation.
+            }
+            finally
+            {
+                pause = null;
+            }
+        }
         do
         {
             writeAgain = false;
@@ -109,7 +134,7 @@ public sealed class SessionIndexFeed(SessionIndex index, AuthzClock clock, Func<
                 current = await index.WriteAsync(entry, current is null ? [.. stale] : [current, .. stale], timeout.Token);
                 indexed = entry;
                 stale.Clear();
-                lastWrite = clock.UtcNow;
+                lastWrite = TimeProvider.System.GetTimestamp();
             }
             catch
             {
