@@ -36,6 +36,8 @@ public sealed class ConsoleFixture : IAsyncLifetime
         Admin = await TokenAsync("console-tests-admin", "admin");
         var published = await Admin.PostAsync("v1/policies", new JsonObject { ["policies"] = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Examples, "policies.cedar")) });
         Assert.Equal(HttpStatusCode.Created, published.Status);
+        // Two cores shared with the other test assemblies: the default 5 s for an expectation is too tight there.
+        Assertions.SetDefaultExpectTimeout(20_000);
         playwright = await Playwright.CreateAsync();
         Browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

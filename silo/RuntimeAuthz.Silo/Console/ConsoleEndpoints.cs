@@ -72,7 +72,9 @@ public static class ConsoleEndpoints
             return Results.File(file.PhysicalPath, contentType);
         })
         .AllowAnonymous()
-        .ExcludeFromDescription();
+        .WithName("GetConsoleFile")
+        .Produces(StatusCodes.Status200OK, contentType: "text/html")
+        .ProducesProblem(StatusCodes.Status404NotFound);
 
         app.MapGet("/v1/console/access", (HttpContext context, CallerReader callers) =>
         {
