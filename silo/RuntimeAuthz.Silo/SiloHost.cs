@@ -108,6 +108,7 @@ public static class SiloHost
         app.MapSessionEndpoints();
         app.MapSessionSearchEndpoints();
         app.MapPolicyEndpoints();
+        app.MapShadowEndpoints();
         app.MapEvidenceEndpoints();
         app.MapApprovalEndpoints();
         app.MapCatalogEndpoints();

@@ -26,6 +26,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<PolicyCache>();
         services.AddSingleton<PolicyCacheService>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PolicyCacheService>());
+        services.AddSingleton<Shadow.ShadowReporter>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<Shadow.ShadowReporter>());
         return services;
     }
 }
