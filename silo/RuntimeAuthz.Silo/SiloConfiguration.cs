@@ -34,6 +34,7 @@ public static class SiloConfiguration
             }));
         silo.Services.AddSingleton(sp => new FleetIndex(sp.GetRequiredKeyedService<TableServiceClient>(FleetIndex.TableClientKey), sp.GetRequiredService<IOptions<ClusterOptions>>()));
         silo.Services.AddSingleton(sp => new RuntimeAuthz.Grains.Entities.EntityTable(sp.GetRequiredService<TableServiceClient>(), sp.GetRequiredService<IOptions<ClusterOptions>>()));
+        silo.Services.AddSingleton(sp => new Grains.Sessions.SessionIndex(sp.GetRequiredKeyedService<TableServiceClient>(FleetIndex.TableClientKey), sp.GetRequiredService<IOptions<ClusterOptions>>()));
         silo.Services.AddRuntimeAuthzGrainServices();
         silo.Services.AddRuntimeAuthzEvidence();
         return silo;

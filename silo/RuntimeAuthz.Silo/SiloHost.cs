@@ -4,6 +4,7 @@ using Azure.Data.Tables;
 using Microsoft.Extensions.Options;
 using Orleans.Clustering.AzureStorage;
 using RuntimeAuthz.Silo.Configuration;
+using RuntimeAuthz.Silo.WebConsole;
 using RuntimeAuthz.Silo.Health;
 using RuntimeAuthz.Silo.Http;
 using RuntimeAuthz.Silo.Security;
@@ -87,6 +88,7 @@ public static class SiloHost
         builder.Services.AddSingleton<Http.FailClosedDecider>();
         builder.Services.AddOptions<AuthZenOptions>().Bind(config.GetSection(AuthZenOptions.Section));
         builder.Services.AddSingleton<Http.OnBehalfOfDecisions>();
+        builder.Services.AddWebConsole(config);
         PublicAddress.Validate(config);
 
         var app = builder.Build();
@@ -107,6 +109,7 @@ public static class SiloHost
         app.MapFleetEndpoints();
         app.MapGovernanceEndpoints();
         app.MapSessionEndpoints();
+        app.MapSessionSearchEndpoints();
         app.MapPolicyEndpoints();
         app.MapShadowEndpoints();
         app.MapWhatIfEndpoints();
@@ -114,6 +117,8 @@ public static class SiloHost
         app.MapApprovalEndpoints();
         app.MapCatalogEndpoints();
         app.MapEntityEndpoints();
+        app.MapRevocationPreviewEndpoints();
+        app.MapWebConsole();
         return app;
     }
 }

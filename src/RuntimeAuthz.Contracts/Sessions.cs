@@ -158,6 +158,10 @@ public sealed record SessionInfo
     [Id(14)] public long ErrorEvents { get; init; }
     /// <summary>The most recent events, oldest first (at most SessionLimits.TimelinePage; older ones through GetTimeline).</summary>
     [Id(15)] public IReadOnlyList<SessionEvent> Events { get; init; } = [];
+    /// <summary>Decisions whose outcome was Deny (as the chain says, superseding records included).</summary>
+    [Id(16)] public long DenyCount { get; init; }
+    /// <summary>The policy version of the most recent decision (0: none yet).</summary>
+    [Id(17)] public long LastPolicyVersion { get; init; }
 }
 
 /// <summary>An agent's session: the chain of its actions, its cumulative risk and lifetime; key = session id.</summary>

@@ -19,6 +19,7 @@ public sealed partial class AgentSessionGrain(
     Entities.EntityCache entityCache,
     AuthzClock clock,
     EvidenceRecorder evidence,
+    SessionIndex sessionIndex,
     ILogger<AgentSessionGrain> logger) : Grain, IAgentSessionGrain, IRevocationObserverGrain
 {
     /// <summary>Upper bound for the identity lookup and policy load inside one decision.</summary>
@@ -38,6 +39,10 @@ public sealed partial class AgentSessionGrain(
     /// <summary>A decision answered Deny whose record was not confirmed: the chain must end up saying Deny.</summary>
     private UnconfirmedDecision? unconfirmed;
     private IGrainTimer? maintenance;
+    private SessionIndexFeed? indexFeed;
+    /// <summary>The session's rows in the search index (written off the decision path, see <see cref="SessionIndexFeed"/>).</summary>
+    private SessionIndexFeed IndexFeed => indexFeed ??=
+        new(sessionIndex, async agentId => (await GrainFactory.GetGrain<IAgentGrain>(agentId).Get())?.Fleet ?? "", logger);
 
     private sealed record UnconfirmedDecision(long Sequence, EvidenceBody Told, SessionReplay Replay);
 
@@ -58,6 +63,7 @@ public sealed partial class AgentSessionGrain(
             await ResolveUnconfirmedAsync();
             await snapshotWrite;
             if (ledger is { UnsnapshottedRecords: > 0 } && CanSnapshot) await WriteSnapshotAsync();
+            if (indexFeed is not null && ledger is not null) await indexFeed.FlushAsync(ledger.Session);
         }
         catch (Exception ex)
         {
@@ -92,6 +98,7 @@ public sealed partial class AgentSessionGrain(
         state.State = opened.ToSnapshot();
         await state.WriteStateAsync();
         ledger = opened;
+        await IndexFeed.OpenedAsync(opened.Session, agent.Fleet);
         logger.LogInformation("Session {SessionId} opened for agent {AgentId} until {ExpiresAt}", SessionId, agent.Id, opened.Session.ExpiresAt);
         return CommandResult<SessionInfo>.Ok(opened.Session);
     }
@@ -102,7 +109,10 @@ public sealed partial class AgentSessionGrain(
     {
         if (await LoadAsync() is not { } current) return null;
         if (current.Session.Status == SessionStatus.Open && SessionGate.ExpiryOf(current.Session, clock.UtcNow) is not null)
+        {
             current.Update(s => s with { Status = SessionStatus.Expired });
+            IndexFeed.Changed(current.Session);
+        }
         var head = current.Head.Sequence;
         var recent = await ReadTimelineAsync(Math.Max(0, head - SessionLimits.TimelinePage), SessionLimits.TimelinePage);
         return current.Session with { Events = recent.Events };
@@ -133,6 +143,7 @@ public sealed partial class AgentSessionGrain(
         await snapshotWrite;
         current.Update(s => s with { Status = SessionStatus.Closed, ClosedAt = clock.UtcNow, CloseReason = SessionLimits.Truncate(reason) });
         await WriteSnapshotAsync(throwOnFailure: true);
+        await IndexFeed.FlushAsync(current.Session);
         logger.LogInformation("Session {SessionId} closed", SessionId);
         return CommandResult<SessionInfo>.Ok(current.Session);
     }
@@ -247,6 +258,7 @@ public sealed partial class AgentSessionGrain(
         {
             current.Apply(body, replay, result.Head, policy, replayTemporal: false);
             if (current.UnsnapshottedRecords >= SnapshotEvery) StartSnapshot();
+            IndexFeed.Changed(current.Session);
             LogDecision(call.DecisionId, SessionId, session.AgentId, call.Request.Action, answer.Outcome, answer.DenyReason, answer.PolicyVersion);
             return answer;
         }
@@ -337,6 +349,7 @@ public sealed partial class AgentSessionGrain(
             throw new InvalidOperationException($"the record superseding {allowed.Sequence} of session {SessionId} is not durable ({written.Status})");
         }
         current.Apply(body, replay, written.Head, policy: null, replayTemporal: false);
+        IndexFeed.Changed(current.Session);
         logger.LogWarning("Session {SessionId}: the Allow of decision {DecisionId} (record {Sequence}) never reached its caller, who was told Deny; superseded by record {Superseding}",
             SessionId, decisionId, allowed.Sequence, written.Head.Sequence);
     }
@@ -426,6 +439,7 @@ public sealed partial class AgentSessionGrain(
         }
         await MaintainApprovalsAsync();
         if (ledger is { UnsnapshottedRecords: > 0 }) StartSnapshot();
+        indexFeed?.Flush();
     }
 
     /// <summary>Notes a revocation of the agent's authority in the session's chain (enforcement does not depend on it).</summary>

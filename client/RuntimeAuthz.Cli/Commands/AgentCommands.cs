@@ -81,7 +81,7 @@ public static class AgentCommands
     private static Command Show(CommandRunner runner)
     {
         var id = new Argument<string>("id") { Description = "Agent id" };
-        var command = new Command("show", "Show an agent and its delegations") { id };
+        var command = new Command("show", "Show an agent, its delegations and its most recently active sessions") { id };
         runner.SetAction(command, async (call, cancellationToken) =>
         {
             var agent = await call.Client.GetAgentAsync(call.Required(id), cancellationToken).ConfigureAwait(false);
@@ -92,6 +92,7 @@ public static class AgentCommands
             else
             {
                 WriteAgent(call.Output, agent, call.Now);
+                await WriteRecentSessionsAsync(call, agent.Id, cancellationToken).ConfigureAwait(false);
             }
             return ExitCodes.Success;
         });
@@ -126,6 +127,31 @@ public static class AgentCommands
             table.Add(delegation.Id, Display.List(delegation.Actions), Display.List(delegation.Resources), expires, delegation.GrantedBy, Display.Text(delegation.Purpose));
         }
         table.WriteTo(output);
+    }
+
+    public const int RecentSessions = 10;
+
+    private static async Task WriteRecentSessionsAsync(Invocation call, string agentId, CancellationToken cancellationToken)
+    {
+        call.Output.WriteLine();
+        SessionSummaryPage recent;
+        try
+        {
+            recent = await call.Client.SearchSessionsAsync(new SessionSearch { Agent = agentId, Limit = RecentSessions }, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (AuthzApiException ex) when (ex.IsForbidden)
+        {
+            // Governance may read agents but not sessions: the agent is shown all the same.
+            call.Output.WriteLine("Recent sessions: not shown (your token may not search sessions: needs sessions:search)");
+            return;
+        }
+        if (recent.Items.Count == 0)
+        {
+            call.Output.WriteLine("No sessions yet.");
+            return;
+        }
+        call.Output.WriteLine(recent.Continuation is null ? "Sessions" : $"Recent sessions (the {RecentSessions} most recently active; more: authz sessions list --agent {agentId} --all)");
+        SessionCommands.WriteSummaries(call.Output, recent.Items, call.Now);
     }
 
     private static Command ChangeStatus(CommandRunner runner, string name, AgentStatus status, string description)

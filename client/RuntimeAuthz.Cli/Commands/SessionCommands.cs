@@ -10,9 +10,10 @@ public static class SessionCommands
 {
     public static Command Create(CommandRunner runner)
     {
-        var sessions = new Command("sessions", "Open, inspect and close agent sessions");
+        var sessions = new Command("sessions", "Open, find, inspect and close agent sessions");
         sessions.Aliases.Add("session");
         sessions.Subcommands.Add(Open(runner));
+        sessions.Subcommands.Add(List(runner));
         sessions.Subcommands.Add(Show(runner));
         sessions.Subcommands.Add(Close(runner));
         sessions.Subcommands.Add(Outcome(runner));
@@ -43,6 +44,89 @@ public static class SessionCommands
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    private static Command List(CommandRunner runner)
+    {
+        var agent = new Option<string?>("--agent") { Description = "Only this agent's sessions" };
+        var fleet = new Option<string?>("--fleet") { Description = "Only sessions of agents in this fleet" };
+        var status = new Option<string?>("--status") { Description = "open, closed or expired" };
+        var since = new Option<string?>("--since") { Description = "Active since: a span back from now (1h, 30m, 7d) or an ISO-8601 time" };
+        var minRisk = new Option<long?>("--min-risk") { Description = "Cumulative risk at least this" };
+        var hasDenies = new Option<bool>("--has-denies") { Description = "Only sessions with at least one denied decision" };
+        var policyVersion = new Option<long?>("--policy-version") { Description = "Only sessions whose latest decision was made by this policy version" };
+        var limit = new Option<int?>("--limit") { Description = "Sessions per page, 1..500 (default 50)" };
+        var all = new Option<bool>("--all") { Description = "Every matching session, page after page (default: the first page)" };
+        var command = new Command("list", "Find sessions, most recently active first") { agent, fleet, status, since, minRisk, hasDenies, policyVersion, limit, all };
+        command.Aliases.Add("ls");
+        runner.SetAction(command, async (call, cancellationToken) =>
+        {
+            var search = new SessionSearch
+            {
+                Agent = call.Get(agent), Fleet = call.Get(fleet), Status = ParseStatus(call.Get(status)),
+                ActiveAfter = call.Get(since) is { } text ? ParseSince(text, call.Now) : null,
+                MinRisk = call.Get(minRisk), HasDenies = call.Get(hasDenies) ? true : null, PolicyVersion = call.Get(policyVersion),
+                Limit = call.Get(limit),
+            };
+            if (search.Limit is < 1 or > 500) throw new UserInputException($"--limit must be between 1 and 500, got {search.Limit}");
+            if (search.MinRisk is < 0 || search.PolicyVersion is < 0) throw new UserInputException("--min-risk and --policy-version must be 0 or more");
+            var found = new List<SessionSummary>();
+            string? continuation = null;
+            do
+            {
+                var page = await call.Client.SearchSessionsAsync(search, continuation, cancellationToken).ConfigureAwait(false);
+                found.AddRange(page.Items);
+                continuation = page.Continuation;
+            }
+            while (continuation is not null && call.Get(all));
+            if (call.Json)
+            {
+                Display.Json(call.Output, found);
+                return ExitCodes.Success;
+            }
+            if (found.Count == 0)
+            {
+                call.Output.WriteLine("no matching sessions");
+                return ExitCodes.Success;
+            }
+            WriteSummaries(call.Output, found, call.Now);
+            if (continuation is not null) call.Output.WriteLine($"showing the first {found.Count}; more match: add --all (or a larger --limit)");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    /// <summary>A table of found sessions (also under <c>authz agents show</c>).</summary>
+    public static void WriteSummaries(TextWriter output, IEnumerable<SessionSummary> sessions, DateTimeOffset now)
+    {
+        var table = new TextTable("SESSION", "AGENT", "FLEET", "STATUS", "OPENED", "LAST ACTIVITY", "RISK", "DECISIONS", "DENIES", "POLICY");
+        foreach (var session in sessions)
+        {
+            table.Add(session.SessionId, session.AgentId, Display.Text(session.Fleet), Display.Lower(session.Status), Display.Time(session.OpenedAt),
+                $"{Display.Time(session.LastActivityAt)} ({Display.Relative(session.LastActivityAt, now)})",
+                session.CumulativeRisk.ToString(CultureInfo.InvariantCulture), session.Decisions.ToString(CultureInfo.InvariantCulture),
+                session.Denies.ToString(CultureInfo.InvariantCulture), session.LastPolicyVersion > 0 ? $"v{session.LastPolicyVersion}" : "-");
+        }
+        table.WriteTo(output);
+    }
+
+    private static SessionStatus? ParseStatus(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        null => null,
+        "open" => SessionStatus.Open,
+        "closed" => SessionStatus.Closed,
+        "expired" => SessionStatus.Expired,
+        _ => throw new UserInputException($"--status must be open, closed or expired, got '{text}'"),
+    };
+
+    /// <summary>A span back from now (<c>1h</c>) or an instant (<c>2026-12-01T08:00:00Z</c>).</summary>
+    private static DateTimeOffset ParseSince(string text, DateTimeOffset now)
+    {
+        var trimmed = text.Trim();
+        if (InputParsing.TryParseDuration(trimmed, out var span) && span > TimeSpan.Zero) return now - span;
+        if (DateTimeOffset.TryParse(trimmed, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var instant) && instant <= now)
+            return instant;
+        throw new UserInputException($"--since: '{text}' is neither a positive span back from now (30m, 1h, 7d) nor an ISO-8601 time in the past (2026-12-01T08:00:00Z)");
     }
 
     private static Command Show(CommandRunner runner)

@@ -58,6 +58,8 @@ public static class Permissions
     public static readonly Permission SessionsRead = new("sessions:read", [Agent, Pep, Approver, Responder, Admin]);
     public static readonly Permission SessionsClose = new("sessions:close", [Agent, Pep, Admin]);
     public static readonly Permission Decide = new("decisions:decide", [Agent, Pep, Admin]);
+    /// <summary>Search the session index; agents and peps only for an agent they act for, which they must name.</summary>
+    public static readonly Permission SessionsSearch = new("sessions:search", [Agent, Pep, Approver, Responder, Auditor, Admin]);
     public static readonly Permission OutcomesReport = new("outcomes:report", [Agent, Pep, Admin]);
 
     /// <summary>The AuthZEN search APIs (they reveal who may do what over the entity store).</summary>
@@ -78,12 +80,16 @@ public static class Permissions
     public static readonly Permission ApprovalsDecide = new("approvals:decide", [Approver, Admin]);
     public static readonly Permission ApprovalsCancel = new("approvals:cancel", [Agent, Pep, Admin]);
 
+    /// <summary>The web console's pages (each page's data still needs that API's own permission); never agent or pep tokens.</summary>
+    public static readonly Permission ConsoleOpen = new("console:open", [Governance, Approver, Responder, Auditor, Admin]);
+
     public static readonly IReadOnlyList<Permission> All =
     [
         Identity, AgentsRead, AgentsRegister, AgentsStatus, AgentsSuspend, GrantsWrite, GrantsRevoke,
         SuspensionsRead, SuspensionsSuspend, SuspensionsReactivate, PoliciesRead, PoliciesPublish,
-        SessionsOpen, SessionsRead, SessionsClose, Decide, OutcomesReport, EvidenceRead,
+        SessionsOpen, SessionsRead, SessionsSearch, SessionsClose, Decide, OutcomesReport, EvidenceRead,
         ApprovalsList, ApprovalsRead, ApprovalsDecide, ApprovalsCancel, CatalogRead, PoliciesWhatIf, Search, EntitiesRead, EntitiesWrite,
+        ConsoleOpen,
     ];
 
     /// <summary>Declares the endpoint's permission (its authorization policy is named after it).</summary>

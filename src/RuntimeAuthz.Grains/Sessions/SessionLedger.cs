@@ -181,6 +181,7 @@ public sealed class SessionLedger
             Session = Session with
             {
                 CumulativeRisk = Session.CumulativeRisk - previous.RiskAdded + risk,
+                DenyCount = Session.DenyCount + (outcome == DecisionOutcome.Deny && previous.Outcome != DecisionOutcome.Deny ? 1 : 0),
                 TotalEvents = Session.TotalEvents + 1,
                 RequestEvents = Session.RequestEvents + 1, // it is a request event of the timeline, not another decision
             };
@@ -192,6 +193,8 @@ public sealed class SessionLedger
             Status = replay?.ExpiresSession == true && Session.Status == SessionStatus.Open ? SessionStatus.Expired : Session.Status,
             CumulativeRisk = Session.CumulativeRisk + risk,
             DecisionCount = Session.DecisionCount + 1,
+            DenyCount = Session.DenyCount + (outcome == DecisionOutcome.Deny ? 1 : 0),
+            LastPolicyVersion = body.PolicyVersion is { } version and > 0 ? version : Session.LastPolicyVersion,
             LastActivityAt = replay?.CountsAsActivity == true ? at : Session.LastActivityAt,
             TotalEvents = Session.TotalEvents + 1,
             RequestEvents = Session.RequestEvents + 1,

@@ -110,7 +110,9 @@ public sealed class SecurityMatrixTests(ClusterEnvironment env)
         {
             foreach (var (name, client, expected) in cases)
             {
-                var reply = await client.SendAsync(new HttpMethod(row.Method), Concrete(row.Path, session), BodyFor(row, session));
+                // Session search: agent-bound tokens must name the agent they act for.
+                var query = row is { Method: "GET", Path: "/v1/sessions" } ? "?agent=" + Agent : "";
+                var reply = await client.SendAsync(new HttpMethod(row.Method), Concrete(row.Path, session) + query, BodyFor(row, session));
                 var actual = reply.Status switch { HttpStatusCode.Unauthorized => "401", HttpStatusCode.Forbidden => "403", _ => "allowed" };
                 cells++;
                 if (actual != expected(row)) mismatches.Add($"{row.Endpoint} with {name}: expected {expected(row)}, got {(int)reply.Status} {reply.Body?.ToJsonString()}");
