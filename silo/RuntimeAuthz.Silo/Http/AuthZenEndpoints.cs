@@ -51,7 +51,7 @@ public static class AuthZenEndpoints
 
         app.MapPost("/access/v1/evaluation", async (HttpContext context, CancellationToken ct) =>
         {
-            var body = await RequestReading.ReadObjectAsync(context.Request, ct);
+            var body = await ReadBodyAsync(context.Request, ct);
             var edge = Edge.Of(context);
             var call = edge.Parse(body, defaults: null, path: "");
             if (await edge.RefuseUnlessMayDecideAsync([call]) is { } refused) return refused;
@@ -61,7 +61,7 @@ public static class AuthZenEndpoints
 
         app.MapPost("/access/v1/evaluations", async (HttpContext context, CancellationToken ct) =>
         {
-            var body = await RequestReading.ReadObjectAsync(context.Request, ct);
+            var body = await ReadBodyAsync(context.Request, ct);
             var edge = Edge.Of(context);
             var fields = new Fields(body);
             // No evaluations, or none: the single evaluation API (the specification's backwards compatibility).
@@ -115,10 +115,23 @@ public static class AuthZenEndpoints
         {
             app.MapPost($"/access/v1/search/{kind}", async (HttpContext context, CancellationToken ct) =>
             {
-                var body = await RequestReading.ReadObjectAsync(context.Request, ct);
+                var body = await ReadBodyAsync(context.Request, ct);
                 return Results.Json(await Edge.Of(context).SearchAsync(kind, body, ct));
             }).RequirePermission(Permissions.Search).WithName($"AuthZenSearch{char.ToUpperInvariant(kind[0])}{kind[1..]}").Accepts<JsonObject>("application/json")
                 .Produces<JsonObject>(StatusCodes.Status200OK).ProducesProblem(StatusCodes.Status400BadRequest);
+        }
+    }
+
+    /// <summary>The request body; AuthZEN answers every malformed request 400, a body that is not JSON included (elsewhere 415).</summary>
+    private static async Task<JsonObject> ReadBodyAsync(HttpRequest request, CancellationToken ct)
+    {
+        try
+        {
+            return await RequestReading.ReadObjectAsync(request, ct);
+        }
+        catch (BadRequestException ex) when (ex.StatusCode == StatusCodes.Status415UnsupportedMediaType)
+        {
+            throw new BadRequestException(ex.Message);
         }
     }
 
@@ -158,10 +171,13 @@ public static class AuthZenEndpoints
         public async Task<AuthzDecision> DecideAsync(Call call)
         {
             if (call.SessionId is { } session) return await Services.GetRequiredService<FailClosedDecider>().DecideAsync(session, call.Request, Caller);
+            // An agent acting for a user outside a session: the user's own evaluation still comes first.
+            var (checkedRequest, refusedForUser) = await Services.GetRequiredService<OnBehalfOfDecisions>().CheckUserAsync("", call.Request, Caller);
+            if (refusedForUser is not null) return refusedForUser;
             var request = new SessionlessDecisionRequest
             {
                 Principal = call.Principal, SubjectPropertiesJson = call.SubjectPropertiesJson,
-                Request = call.Request with { Caller = Caller.Subject, DecisionId = call.Request.DecisionId ?? Guid.NewGuid() },
+                Request = checkedRequest with { Caller = Caller.Subject, DecisionId = checkedRequest.DecisionId ?? Guid.NewGuid() },
             };
             try
             {
