@@ -82,6 +82,9 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
 
     public string TableName => table.Name;
 
+    /// <summary>Told the number of records each append request carried (the silo's batch-size metric); set before the first append.</summary>
+    public Action<int>? AppendRequestSent { get; init; }
+
     /// <summary>Storage requests made for appends (single adds and batch transactions) and entries they carried: shows how much batching happened.</summary>
     public (long Requests, long Entries) AppendStatistics => (Interlocked.Read(ref appendRequests), Interlocked.Read(ref appendedEntries));
 
@@ -145,6 +148,7 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
             try
             {
                 Interlocked.Increment(ref appendRequests);
+                AppendRequestSent?.Invoke(batch.Count);
                 await table.SubmitTransactionAsync(batch.Select(p => new TableTransactionAction(TableTransactionActionType.Add, ToEntity(p.Entry)))).ConfigureAwait(false);
                 Interlocked.Add(ref appendedEntries, batch.Count);
                 foreach (var p in batch) p.Completion.TrySetResult();
@@ -166,6 +170,7 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
         try
         {
             Interlocked.Increment(ref appendRequests);
+            AppendRequestSent?.Invoke(1);
             await table.AddEntityAsync(ToEntity(pending.Entry)).ConfigureAwait(false);
             Interlocked.Increment(ref appendedEntries);
             pending.Completion.TrySetResult();

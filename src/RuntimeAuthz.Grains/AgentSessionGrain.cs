@@ -18,7 +18,8 @@ public sealed partial class AgentSessionGrain(
     PolicyCache policyCache,
     AuthzClock clock,
     EvidenceRecorder evidence,
-    ILogger<AgentSessionGrain> logger) : Grain, IAgentSessionGrain, IRevocationObserverGrain
+    ILogger<AgentSessionGrain> logger,
+    Telemetry.AuthzMetrics metrics) : Grain, IAgentSessionGrain, IRevocationObserverGrain
 {
     /// <summary>Upper bound for the identity lookup and policy load inside one decision.</summary>
     public static readonly TimeSpan DecisionDependencyTimeout = TimeSpan.FromSeconds(5);
@@ -37,6 +38,8 @@ public sealed partial class AgentSessionGrain(
     /// <summary>A decision answered Deny whose record was not confirmed: the chain must end up saying Deny.</summary>
     private UnconfirmedDecision? unconfirmed;
     private IGrainTimer? maintenance;
+    /// <summary>This activation counts its session in <see cref="Telemetry.AuthzMetrics.SessionsActive"/>.</summary>
+    private bool countedActive;
 
     private sealed record UnconfirmedDecision(long Sequence, EvidenceBody Told, SessionReplay Replay);
 
@@ -53,6 +56,7 @@ public sealed partial class AgentSessionGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         maintenance?.Dispose();
+        countedActive = metrics.TrackSession(countedActive, open: false);
         try
         {
             await ResolveUnconfirmedAsync();
@@ -92,6 +96,7 @@ public sealed partial class AgentSessionGrain(
         state.State = opened.ToSnapshot();
         await state.WriteStateAsync();
         ledger = opened;
+        TrackActive();
         logger.LogInformation("Session {SessionId} opened for agent {AgentId} until {ExpiresAt}", SessionId, agent.Id, opened.Session.ExpiresAt);
         return CommandResult<SessionInfo>.Ok(opened.Session);
     }
@@ -133,11 +138,23 @@ public sealed partial class AgentSessionGrain(
         await snapshotWrite;
         current.Update(s => s with { Status = SessionStatus.Closed, ClosedAt = clock.UtcNow, CloseReason = SessionLimits.Truncate(reason) });
         await WriteSnapshotAsync(throwOnFailure: true);
+        TrackActive();
         logger.LogInformation("Session {SessionId} closed", SessionId);
         return CommandResult<SessionInfo>.Ok(current.Session);
     }
 
     public async Task<AuthzDecision> Decide(DecisionRequest request)
+    {
+        var started = metrics.Timestamp();
+        var answer = await DecideUnmeasured(request);
+        metrics.Decided(answer, started);
+        TrackActive();
+        return answer;
+    }
+
+    private void TrackActive() => countedActive = metrics.TrackSession(countedActive, ledger is { Session.Status: SessionStatus.Open });
+
+    private async Task<AuthzDecision> DecideUnmeasured(DecisionRequest request)
     {
         var call = new DecisionCall(SessionId, request.DecisionId ?? Guid.NewGuid(), clock.UtcNow, request);
         SessionLedger? current;
