@@ -7,6 +7,7 @@ using RuntimeAuthz.Silo.Configuration;
 using RuntimeAuthz.Silo.Health;
 using RuntimeAuthz.Silo.Http;
 using RuntimeAuthz.Silo.Security;
+using RuntimeAuthz.Silo.Telemetry;
 using RuntimeAuthz.Grains.Governance;
 using RuntimeAuthz.Grains.Evidence;
 
@@ -43,6 +44,8 @@ public static class SiloHost
         builder.Services.AddOptions<DelegationOptions>().Bind(config.GetSection(DelegationOptions.SectionName));
         builder.Services.AddOptions<RuntimeAuthz.Grains.Approvals.ApprovalOptions>().Bind(config.GetSection(RuntimeAuthz.Grains.Approvals.ApprovalOptions.Section));
         var cluster = ClusteringOptions.Read(config);
+        var tracing = builder.AddSiloTelemetry();
+        var dashboard = config.GetSection(DashboardSettings.Section).Get<DashboardSettings>() ?? new DashboardSettings();
 
         // Registered before Orleans, so it runs first: a wrong key stops start-up naming the setting.
         builder.Services.AddHostedService<StorageAccessCheck>();
@@ -70,6 +73,7 @@ public static class SiloHost
             silo.UseClusterSecurity(config);
             silo.AddRuntimeAuthz();
             silo.TuneMembershipForFastFailover();
+            silo.AddSiloTelemetry(tracing, dashboard);
         });
 
         builder.Services.AddHostedService<ExampleSeeder>();
@@ -84,6 +88,7 @@ public static class SiloHost
         builder.Services.AddCallerRateLimiting(config);
         builder.Services.AddSingleton<PublicAddress>();
         builder.Services.AddSingleton<Http.FailClosedDecider>();
+        builder.Services.AddApiReference();
         PublicAddress.Validate(config);
 
         var app = builder.Build();
@@ -96,8 +101,11 @@ public static class SiloHost
         app.UseAuthorization();
         // After authorization: a caller refused there never has its body read.
         app.UseMiddleware<JsonInputGuard>();
-        app.MapHealthChecks("/health/live", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
-        app.MapHealthChecks("/health/ready", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).AllowAnonymous();
+        app.MapHealthChecks("/health/live", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = _ => false }).AllowAnonymous()
+            .DescribeMiddleware("HealthLive", "Liveness: the process answers", ApiReference.Text(StatusCodes.Status200OK));
+        app.MapHealthChecks("/health/ready", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).AllowAnonymous()
+            .DescribeMiddleware("HealthReady", "Readiness: cluster, storage and evidence reachable",
+                ApiReference.Text(StatusCodes.Status200OK), ApiReference.Text(StatusCodes.Status503ServiceUnavailable));
         app.MapIdentityEndpoints();
         app.MapAuthZenEndpoints();
         app.MapAgentEndpoints();
@@ -108,6 +116,8 @@ public static class SiloHost
         app.MapEvidenceEndpoints();
         app.MapApprovalEndpoints();
         app.MapCatalogEndpoints();
+        app.MapSiloTelemetry(dashboard);
+        app.MapApiReference();
         return app;
     }
 }

@@ -65,7 +65,8 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
     /// Few, quick retries: an append the caller waits on must fail fast (and deny) when storage is down,
     /// and a slow request must not hold up the partition's queue behind it.
     /// </summary>
-    public static TableClientOptions CreateClientOptions(TimeSpan? requestTimeout = null)
+    /// <param name="tracing">Emit the SDK's request spans (cheap while nobody listens; off unless the silo traces storage).</param>
+    public static TableClientOptions CreateClientOptions(TimeSpan? requestTimeout = null, bool tracing = false)
     {
         var options = new TableClientOptions();
         options.Retry.MaxRetries = 2;
@@ -73,9 +74,9 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
         options.Retry.MaxDelay = TimeSpan.FromSeconds(1);
         options.Retry.Mode = RetryMode.Exponential;
         options.Retry.NetworkTimeout = requestTimeout ?? TimeSpan.FromSeconds(5);
-        // Per-request logging, tracing and telemetry headers cost CPU on every append and are read by nobody here.
+        // Per-request logging and telemetry headers cost CPU on every append and are read by nobody here; spans only when asked for.
         options.Diagnostics.IsLoggingEnabled = false;
-        options.Diagnostics.IsDistributedTracingEnabled = false;
+        options.Diagnostics.IsDistributedTracingEnabled = tracing;
         options.Diagnostics.IsTelemetryEnabled = false;
         return options;
     }

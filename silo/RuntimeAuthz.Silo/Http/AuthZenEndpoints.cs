@@ -23,13 +23,8 @@ public static class AuthZenEndpoints
         app.MapGet("/.well-known/authzen-configuration", (PublicAddress address) =>
         {
             var baseUrl = address.BaseUrl;
-            return Results.Json(new JsonObject
-            {
-                ["policy_decision_point"] = baseUrl,
-                ["access_evaluation_endpoint"] = $"{baseUrl}/access/v1/evaluation",
-                ["access_evaluations_endpoint"] = $"{baseUrl}/access/v1/evaluations",
-            });
-        }).AllowAnonymous();
+            return Results.Ok(new AuthZenConfigurationDto(baseUrl, $"{baseUrl}/access/v1/evaluation", $"{baseUrl}/access/v1/evaluations"));
+        }).AllowAnonymous().Describe<AuthZenConfigurationDto>("GetAuthZenConfiguration", "AuthZEN policy decision point metadata");
 
         app.MapPost("/access/v1/evaluation", async (HttpContext context, FailClosedDecider decider, CallerAccess access, PublicAddress address, CancellationToken ct) =>
         {
@@ -38,7 +33,8 @@ public static class AuthZenEndpoints
             if (await RefuseUnlessSubjectAsync(context, access, [(sessionId, decisionRequest)]) is { } refused) return refused;
             var decision = await decider.DecideAsync(sessionId, decisionRequest, access.CallerOf(context));
             return Results.Json(Response(decision, address.BaseUrl));
-        }).RequirePermission(Permissions.Decide);
+        }).RequirePermission(Permissions.Decide).Reads<AuthZenEvaluationRequest>()
+            .Describe<AuthZenDecisionDto>("AuthZenEvaluation", "Decide one tool call (AuthZEN Access Evaluation)", problems: 400);
 
         app.MapPost("/access/v1/evaluations", async (HttpContext context, FailClosedDecider decider, CallerAccess access, PublicAddress address, CancellationToken ct) =>
         {
@@ -75,7 +71,8 @@ public static class AuthZenEndpoints
                 if ((semantic == "deny_on_first_deny" && !permitted) || (semantic == "permit_on_first_permit" && permitted)) break;
             }
             return Results.Json(new JsonObject { ["evaluations"] = results });
-        }).RequirePermission(Permissions.Decide);
+        }).RequirePermission(Permissions.Decide).Reads<AuthZenEvaluationsRequest>()
+            .Describe<AuthZenDecisionsDto>("AuthZenEvaluations", "Decide up to 64 calls (AuthZEN Access Evaluations; without evaluations, one decision)", problems: 400);
     }
 
     /// <summary>
