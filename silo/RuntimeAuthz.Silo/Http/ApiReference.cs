@@ -20,6 +20,12 @@ public static class ApiReference
 
     public static IServiceCollection AddApiReference(this IServiceCollection services) => services.AddOpenApi(DocumentName, options =>
     {
+        // Anonymous operations need no token: their security requirement is empty (the document's default is the bearer token).
+        options.AddOperationTransformer((operation, context, _) =>
+        {
+            if (context.Description.ActionDescriptor.EndpointMetadata.OfType<Microsoft.AspNetCore.Authorization.IAllowAnonymous>().Any()) operation.Security = [];
+            return Task.CompletedTask;
+        });
         options.AddDocumentTransformer((document, context, _) =>
         {
             document.Info = new OpenApiInfo
