@@ -77,6 +77,9 @@ public static class SiloTelemetry
         var settings = config.GetSection(TelemetryOptions.Section).Get<TelemetryOptions>() ?? new TelemetryOptions();
         builder.Services.AddSingleton(settings);
         var otlp = !string.IsNullOrWhiteSpace(config[OtlpEndpointKey]);
+        // Checked here: the exporter would fail later, inside the telemetry host, without naming the setting.
+        if (otlp && !(Uri.TryCreate(config[OtlpEndpointKey], UriKind.Absolute, out var endpoint) && endpoint.Scheme is "http" or "https"))
+            throw new InvalidOperationException($"{OtlpEndpointKey} must be an absolute http or https URI (the collector's OTLP endpoint)");
         var tracing = settings.Tracing ?? otlp;
         var storageSpans = tracing && settings.StorageSpans;
         if (storageSpans) AppContext.SetSwitch(AzureActivitySourceSwitch, true);

@@ -141,6 +141,8 @@ public sealed partial class OpenApiDocumentTests(ClusterEnvironment env)
         Assert.False(Uri.TryCreate(script, UriKind.Absolute, out var absolute) && absolute.Host != host.BaseAddress.Host, $"script from {script}");
         using var js = await anonymous.GetAsync(new Uri(new Uri(host.BaseAddress, RuntimeAuthz.Silo.Http.ApiReference.DocsPath + "/"), script));
         Assert.Equal(HttpStatusCode.OK, js.StatusCode);
+        // A document that does not exist is a 404, not an error.
+        Assert.Equal(HttpStatusCode.NotFound, (await anonymous.GetAsync("/openapi/v2.json")).StatusCode);
     }
 
     /// <summary>

@@ -196,6 +196,30 @@ public sealed class TelemetryTests(ClusterEnvironment env)
         }
     }
 
+    [Theory]
+    [InlineData("Telemetry:Tracing", "--Telemetry:Tracing=maybe")]
+    [InlineData("Telemetry:Prometheus", "--Telemetry:Prometheus=often")]
+    [InlineData("Telemetry:PrometheusAnonymous", "--Telemetry:PrometheusAnonymous=2")]
+    [InlineData("Dashboard:Enabled", "--Dashboard:Enabled=sure")]
+    [InlineData(SiloTelemetry.OtlpEndpointKey, "--OTEL_EXPORTER_OTLP_ENDPOINT=collector:4317")]
+    [InlineData(SiloTelemetry.OtlpEndpointKey, "--OTEL_EXPORTER_OTLP_ENDPOINT=ftp://collector:4317")]
+    public async Task A_bad_telemetry_setting_stops_start_up_naming_it(string key, string setting)
+    {
+        var failure = await HostConfigurationTests.StartFailureAsync(
+            env.HostArgs("otel-bad-" + Guid.NewGuid().ToString("N")[..8], "Production", TestTokens.AuthorityArgument, setting));
+        Assert.Contains(key, failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_scrape_is_anonymous_only_when_configured_so()
+    {
+        var host = await env.StartHostAsync(env.HostArgs("otel-anon-" + Guid.NewGuid().ToString("N")[..8], "Production", "--Telemetry:PrometheusAnonymous=true"));
+        using var scrape = await host.ClientWith(null).GetAsync(SiloTelemetry.ScrapePath);
+        Assert.Equal(HttpStatusCode.OK, scrape.StatusCode);
+        var off = await env.StartHostAsync(env.HostArgs("otel-off-" + Guid.NewGuid().ToString("N")[..8], "Production", "--Telemetry:Prometheus=false"));
+        Assert.Equal(HttpStatusCode.NotFound, (await off.Http.GetAsync(SiloTelemetry.ScrapePath)).StatusCode);
+    }
+
     [Fact]
     public async Task The_Prometheus_scrape_needs_metrics_read()
     {
