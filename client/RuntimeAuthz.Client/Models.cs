@@ -206,7 +206,8 @@ public sealed record ReportOutcomeRequest(string DecisionId, OutcomeKind Kind, J
 // ---------------------------------------------------------------------------------------
 
 /// <summary>Body of <c>POST /v1/policies</c>. The author recorded is the caller's token subject.</summary>
-public sealed record PublishPolicyRequest(string Policies, string? Schema, string? Note = null);
+/// <param name="Mode"><c>"shadow"</c> publishes a shadow version (evaluated beside every decision, never deciding); null or <c>"live"</c> publishes the next current version.</param>
+public sealed record PublishPolicyRequest(string Policies, string? Schema, string? Note = null, string? Mode = null);
 
 /// <summary>Body of <c>POST /v1/policies/rollback</c>. The author recorded is the caller's token subject.</summary>
 public sealed record RollbackPolicyRequest(long Version, string? Note = null);
@@ -221,6 +222,10 @@ public record PolicyVersionSummary
     public int PolicyCount { get; init; }
     /// <summary>The version this one republished, when it was made by a rollback.</summary>
     public long? RolledBackFrom { get; init; }
+    /// <summary>A shadow version: evaluated beside every decision, never deciding.</summary>
+    public bool Shadow { get; init; }
+    /// <summary>The shadow version whose texts this live version published (promote).</summary>
+    public long? PromotedFrom { get; init; }
 
     /// <summary>Fields the service sent that this SDK version does not know; kept so nothing is lost.</summary>
     [JsonExtensionData]

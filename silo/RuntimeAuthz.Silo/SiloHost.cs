@@ -113,6 +113,7 @@ public static class SiloHost
         app.MapGovernanceEndpoints();
         app.MapSessionEndpoints();
         app.MapPolicyEndpoints();
+        app.MapShadowEndpoints();
         app.MapEvidenceEndpoints();
         app.MapApprovalEndpoints();
         app.MapCatalogEndpoints();

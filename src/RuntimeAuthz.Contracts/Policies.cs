@@ -14,6 +14,8 @@ public sealed record PolicyPublishRequest
     [Id(4)] public string? AuthorIssuer { get; init; }
     /// <summary>JSON: the action catalog published with this version (null = none; every action then counts as irreversible).</summary>
     [Id(5)] public string? Catalog { get; init; }
+    /// <summary>Publish as a shadow version: pushed to every silo and evaluated beside each decision, never deciding (see docs/policies-shadow.md).</summary>
+    [Id(6)] public bool Shadow { get; init; }
 }
 
 /// <summary>One published policy version with its full texts.</summary>
@@ -31,11 +33,15 @@ public sealed record PolicyVersionRecord
     [Id(8)] public string? AuthorIssuer { get; init; }
     /// <summary>JSON: the action catalog of this version.</summary>
     [Id(9)] public string? Catalog { get; init; }
+    /// <summary>Published as a shadow version: it never decided (unless promoted, which publishes its texts as a new live version).</summary>
+    [Id(10)] public bool Shadow { get; init; }
+    /// <summary>The shadow version whose texts this live version published (promote).</summary>
+    [Id(11)] public long? PromotedFrom { get; init; }
 
     public PolicyVersionSummary ToSummary() => new()
     {
         Version = Version, Author = Author, Note = Note, PublishedAt = PublishedAt,
-        PolicyCount = PolicyCount, RolledBackFrom = RolledBackFrom, HasSchema = Schema is not null,
+        PolicyCount = PolicyCount, RolledBackFrom = RolledBackFrom, HasSchema = Schema is not null, Shadow = Shadow, PromotedFrom = PromotedFrom,
     };
 }
 
@@ -50,6 +56,8 @@ public sealed record PolicyVersionSummary
     [Id(4)] public int PolicyCount { get; init; }
     [Id(5)] public long? RolledBackFrom { get; init; }
     [Id(6)] public bool HasSchema { get; init; }
+    [Id(7)] public bool Shadow { get; init; }
+    [Id(8)] public long? PromotedFrom { get; init; }
 }
 
 /// <summary>Receives publish notifications; one per silo (its policy cache).</summary>
@@ -85,6 +93,15 @@ public interface IPolicyGrain : IGrainWithIntegerKey
 
     /// <summary>The current version number, 0 when nothing was published.</summary>
     [Alias("CurrentVersion")] Task<long> CurrentVersion();
+
+    /// <summary>The shadow versions being evaluated beside every decision, lowest first.</summary>
+    [Alias("ActiveShadows")] Task<IReadOnlyList<long>> ActiveShadows();
+
+    /// <summary>Publishes an active shadow version's texts as a new live version (the normal publish path); NotFound / Conflict when it is not an active shadow.</summary>
+    [Alias("PromoteShadow")] Task<CommandResult<PolicyVersionRecord>> PromoteShadow(long version, string author, string? note, string? authorIssuer = null);
+
+    /// <summary>Stops evaluating an active shadow version (its report stays readable); NotFound / Conflict when it is not an active shadow.</summary>
+    [Alias("DiscardShadow")] Task<CommandResult<PolicyVersionRecord>> DiscardShadow(long version, string author, string? note, string? authorIssuer = null);
 
     [Alias("Subscribe")] Task Subscribe(IPolicyObserver observer);
 

@@ -62,6 +62,7 @@ public sealed partial class AgentSessionGrain
         }
         var policy = await policyCache.GetAsync().WaitAsync(DecisionDependencyTimeout);
         current.Apply(body, replay, result.Head, policy, replayTemporal: true);
+        RecordForShadow(replay?.Temporal);
         if (current.UnsnapshottedRecords >= SnapshotEvery) StartSnapshot();
         var recorded = result.Entry is { } entry ? SessionLedger.TimelineEvent(entry) : null;
         return CommandResult<SessionEvent>.Ok(recorded ?? new SessionEvent

@@ -44,8 +44,7 @@ public sealed partial class AgentSessionGrain(
     private sealed record UnconfirmedDecision(long Sequence, EvidenceBody Told, SessionReplay Replay);
 
     /// <summary>Decisions whose callers were told Deny before the call reached this activation (bounded; newest kept).</summary>
-    private readonly LinkedList<Guid> answeredBeforeArrival = new();
-    private const int MaxAnsweredBeforeArrival = 1024;
+    private readonly BoundedIdSet answeredBeforeArrival = new(capacity: 1024);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -194,6 +193,7 @@ public sealed partial class AgentSessionGrain(
         try
         {
             var answer = await RecordAsync(current, call, verdict, policy, requestEvent);
+            StartShadow(verdict, answer);
             await PublishApprovalOfAsync(current, answer);
             return answer;
         }
@@ -226,10 +226,12 @@ public sealed partial class AgentSessionGrain(
         TemporalEvent? recorded = null;
         var verdict = EvaluationStage.Evaluate(policy, agent!, facts, call, authority!, (request, entities) =>
         {
+            PrepareShadow(current, policy);
             var (response, inHistory) = current.Temporal.Decide(policy, request, entities, call.DecisionId, call.Now, SessionId);
             if (inHistory) recorded = RequestEvent(call, session.AgentId, facts);
             return response;
         });
+        NoteShadowCall(agent!, facts, call, authority!, verdict);
         return (verdict, policy, recorded);
     }
 
@@ -329,8 +331,7 @@ public sealed partial class AgentSessionGrain(
         if (await LoadAsync() is not { } current || !evidence.Enabled) return;
         if (current.FindDecision(decisionId) is not { } decision)
         {
-            answeredBeforeArrival.AddLast(decisionId);
-            if (answeredBeforeArrival.Count > MaxAnsweredBeforeArrival) answeredBeforeArrival.RemoveFirst();
+            answeredBeforeArrival.Add(decisionId);
             return;
         }
         if (decision.Outcome != DecisionOutcome.Allow) return; // the chain already says what the caller was told

@@ -8,16 +8,26 @@ namespace RuntimeAuthz.Grains;
 /// <summary>A policy version parsed and ready for <see cref="Authorizer.IsAuthorized"/>.</summary>
 public sealed class CompiledPolicy
 {
-    private CompiledPolicy(long version, TemporalPolicySet temporal, CedarSchema? schema)
+    /// <param name="all">Every policy of the version; the log-only ones are left out of the set that decides unless <paramref name="enforceLogOnly"/>.</param>
+    private CompiledPolicy(long version, TemporalPolicySet all, CedarSchema? schema, bool enforceLogOnly)
     {
         Version = version;
-        Temporal = temporal;
-        Policies = temporal.Policies;
+        LogOnlyPolicies = all.Policies.Policies.Where(p => PolicyMode.Read(p, PolicySourceName).LogOnly).Select(p => p.Id).ToHashSet(StringComparer.Ordinal);
+        Temporal = enforceLogOnly || LogOnlyPolicies.Count == 0 ? all : all.Without(LogOnlyPolicies);
+        Policies = Temporal.Policies;
         Schema = schema;
-        PoliciesById = Policies.Policies.ToDictionary(p => p.Id, StringComparer.Ordinal);
+        PoliciesById = all.Policies.Policies.ToDictionary(p => p.Id, StringComparer.Ordinal);
         // Published versions were checked (see Check); a stored text from before that check keeps its readable annotations.
-        Traits = Policies.Policies.ToDictionary(p => p.Id, p => PolicyTraits.Read(p, PolicySourceName).Traits ?? PolicyTraits.None, StringComparer.Ordinal);
+        Traits = all.Policies.Policies.ToDictionary(p => p.Id, p => PolicyTraits.Read(p, PolicySourceName).Traits ?? PolicyTraits.None, StringComparer.Ordinal);
+        IsLogOnlyView = enforceLogOnly && LogOnlyPolicies.Count > 0;
     }
+
+    /// <summary>The policies marked <c>@mode("log-only")</c>: never part of <see cref="Policies"/> (unless this is <see cref="LogOnlyEnforced"/>).</summary>
+    public IReadOnlySet<string> LogOnlyPolicies { get; }
+    /// <summary>True for <see cref="LogOnlyEnforced"/>: the version as it would decide with its log-only policies enforced.</summary>
+    public bool IsLogOnlyView { get; }
+    /// <summary>This version with its log-only policies enforced, for comparison only; null when it has none.</summary>
+    public CompiledPolicy? LogOnlyEnforced { get; private init; }
 
     public long Version { get; }
     public PolicySet Policies { get; }
@@ -61,9 +71,12 @@ public sealed class CompiledPolicy
     public static CompiledPolicy FromRecord(PolicyVersionRecord record)
     {
         var schema = record.Schema is null ? null : CedarSchema.Parse(record.Schema, SchemaSourceName);
-        return new(record.Version, TemporalPolicySet.Parse(record.Policies, PolicySourceName, EventModel, schema), schema)
+        var all = TemporalPolicySet.Parse(record.Policies, PolicySourceName, EventModel, schema);
+        var catalog = RuntimeAuthz.Grains.Catalog.ActionCatalog.FromText(record.Catalog);
+        var enforced = new CompiledPolicy(record.Version, all, schema, enforceLogOnly: true) { Catalog = catalog };
+        return new(record.Version, all, schema, enforceLogOnly: false)
         {
-            Catalog = RuntimeAuthz.Grains.Catalog.ActionCatalog.FromText(record.Catalog),
+            Catalog = catalog, LogOnlyEnforced = enforced.IsLogOnlyView ? enforced : null,
         };
     }
 
@@ -87,7 +100,7 @@ public sealed class CompiledPolicy
             return [Issue(ex)];
         }
         policyCount = set.Policies.Count;
-        var annotationIssues = set.Policies.Select(p => PolicyTraits.Read(p, PolicySourceName).Issue).OfType<SourceIssue>().ToArray();
+        var annotationIssues = set.Policies.Select(p => PolicyTraits.Read(p, PolicySourceName).Issue ?? PolicyMode.Read(p, PolicySourceName).Issue).OfType<SourceIssue>().ToArray();
         if (annotationIssues.Length > 0) return annotationIssues;
         if (schema is null) return [];
         try

@@ -8,11 +8,15 @@ namespace RuntimeAuthz.Grains;
 /// The silo-local compiled policy. One per silo; it only ever moves to a higher version.
 /// Fed by <see cref="PolicyCacheService"/> (push from the policy grain plus a repair poll).
 /// </summary>
-public sealed class PolicyCache(IGrainFactory grainFactory, ILogger<PolicyCache> logger)
+public sealed partial class PolicyCache(IGrainFactory grainFactory, ILogger<PolicyCache> logger)
 {
     private readonly SemaphoreSlim refreshLock = new(1, 1);
     private volatile CompiledPolicy? current;
+    private volatile IReadOnlyList<CompiledPolicy> shadows = [];
     private volatile bool synchronized;
+
+    /// <summary>The active shadow versions, compiled: evaluated beside each decision, never deciding.</summary>
+    public IReadOnlyList<CompiledPolicy> Shadows => shadows;
 
     /// <summary>The compiled policy, or null when none is loaded (none published, or not fetched yet).</summary>
     public CompiledPolicy? Current => current;
@@ -57,7 +61,8 @@ public sealed class PolicyCache(IGrainFactory grainFactory, ILogger<PolicyCache>
         await refreshLock.WaitAsync(cancellationToken);
         try
         {
-            var latest = await grainFactory.GetGrain<IPolicyGrain>(0).CurrentVersion();
+            var policyGrain = grainFactory.GetGrain<IPolicyGrain>(0);
+            var latest = await policyGrain.CurrentVersion();
             if (latest > Version)
             {
                 var record = await grainFactory.GetGrain<IPolicyVersionGrain>(latest).Get()
@@ -65,11 +70,43 @@ public sealed class PolicyCache(IGrainFactory grainFactory, ILogger<PolicyCache>
                 TryInstall(CompiledPolicy.FromRecord(record));
             }
             synchronized = true;
+            await RefreshShadowsAsync(await policyGrain.ActiveShadows());
         }
         finally
         {
             refreshLock.Release();
         }
+    }
+}
+
+public sealed partial class PolicyCache
+{
+    /// <summary>Installs exactly the active shadow versions (compiling only the new ones). A shadow that fails to load is left out, never the live policy.</summary>
+    private async Task RefreshShadowsAsync(IReadOnlyList<long> active)
+    {
+        var installed = shadows;
+        if (installed.Select(s => s.Version).SequenceEqual(active)) return;
+        var next = new List<CompiledPolicy>(active.Count);
+        foreach (var version in active)
+        {
+            if (installed.FirstOrDefault(s => s.Version == version) is { } kept)
+            {
+                next.Add(kept);
+                continue;
+            }
+            try
+            {
+                var record = await grainFactory.GetGrain<IPolicyVersionGrain>(version).Get()
+                    ?? throw new InvalidOperationException($"shadow version {version} is active but its texts are missing");
+                next.Add(CompiledPolicy.FromRecord(record));
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                logger.LogError(ex, "Shadow policy version {Version} could not be loaded; it is not evaluated on this silo", version);
+            }
+        }
+        shadows = next;
+        logger.LogInformation("Shadow policy versions on this silo: {Versions}", string.Join(", ", next.Select(s => s.Version)));
     }
 }
 

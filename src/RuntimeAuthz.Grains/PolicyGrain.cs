@@ -12,6 +12,10 @@ public sealed record PolicyState
     public long CurrentVersion { get; init; }
     /// <summary>The most recent summaries, oldest first (at most <see cref="PolicyGrain.MaxSummaries"/>).</summary>
     public IReadOnlyList<PolicyVersionSummary> Summaries { get; init; } = [];
+    /// <summary>The highest version number given out, live or shadow (0 in state from before shadow versions: then it is <see cref="CurrentVersion"/>).</summary>
+    public long LastVersion { get; init; }
+    /// <summary>Shadow versions evaluated beside every decision, lowest first.</summary>
+    public IReadOnlyList<long> ActiveShadows { get; init; } = [];
 }
 
 public sealed partial class PolicyGrain(
@@ -30,7 +34,9 @@ public sealed partial class PolicyGrain(
 
     private readonly ObserverManager<IPolicyObserver> observers = new(ObserverExpiration, logger);
 
-    public async Task<CommandResult<PolicyVersionRecord>> Publish(PolicyPublishRequest request)
+    public Task<CommandResult<PolicyVersionRecord>> Publish(PolicyPublishRequest request) => Publish(request, promotedFrom: null);
+
+    private async Task<CommandResult<PolicyVersionRecord>> Publish(PolicyPublishRequest request, long? promotedFrom)
     {
         if (string.IsNullOrWhiteSpace(request.Author))
             return CommandResult<PolicyVersionRecord>.Fail(CommandError.Invalid, "author must not be empty");
@@ -62,18 +68,20 @@ public sealed partial class PolicyGrain(
                 $"{first.Source}:{first.Line}:{first.Column}: {first.Message}" + (issues.Count > 1 ? $" (and {issues.Count - 1} more)" : ""),
                 issues);
         }
-        return CommandResult<PolicyVersionRecord>.Ok(await Commit(request.Policies, request.Schema, request.Catalog, (request.Author, request.AuthorIssuer), request.Note, policyCount, rolledBackFrom: null));
+        if (request.Shadow)
+            return await CommitShadow(request, policyCount);
+        return CommandResult<PolicyVersionRecord>.Ok(await Commit(request.Policies, request.Schema, request.Catalog, (request.Author, request.AuthorIssuer), request.Note, policyCount, rolledBackFrom: null, promotedFrom));
     }
 
     public async Task<CommandResult<PolicyVersionRecord>> Rollback(long version, string author, string? note, string? authorIssuer = null)
     {
         if (string.IsNullOrWhiteSpace(author))
             return CommandResult<PolicyVersionRecord>.Fail(CommandError.Invalid, "author must not be empty");
-        var old = version >= 1 && version <= state.State.CurrentVersion
-            ? await GrainFactory.GetGrain<IPolicyVersionGrain>(version).Get()
-            : null;
+        var old = await Get(version);
         if (old is null)
             return CommandResult<PolicyVersionRecord>.Fail(CommandError.NotFound, $"policy version {version} not found");
+        if (old.Shadow)
+            return CommandResult<PolicyVersionRecord>.Fail(CommandError.Conflict, $"policy version {version} is a shadow version and never decided: promote it instead");
         var record = await Commit(old.Policies, old.Schema, old.Catalog, (author, authorIssuer), note ?? $"rollback to version {version}", old.PolicyCount, rolledBackFrom: version);
         return CommandResult<PolicyVersionRecord>.Ok(record);
     }
@@ -93,7 +101,7 @@ public sealed partial class PolicyGrain(
         Task.FromResult<IReadOnlyList<PolicyVersionSummary>>(state.State.Summaries.Reverse().ToArray());
 
     public async Task<PolicyVersionRecord?> Get(long version) =>
-        version >= 1 && version <= state.State.CurrentVersion
+        version >= 1 && version <= LastVersion
             ? await GrainFactory.GetGrain<IPolicyVersionGrain>(version).Get()
             : null;
 
@@ -113,18 +121,25 @@ public sealed partial class PolicyGrain(
         return Task.CompletedTask;
     }
 
-    private async Task<PolicyVersionRecord> Commit(string policies, string? schema, string? catalog, (string Subject, string? Issuer) author, string? note, int policyCount, long? rolledBackFrom)
+    /// <summary>The highest version number given out so far (live or shadow).</summary>
+    private long LastVersion => Math.Max(state.State.CurrentVersion, state.State.LastVersion);
+
+    private async Task<PolicyVersionRecord> Commit(string policies, string? schema, string? catalog, (string Subject, string? Issuer) author, string? note, int policyCount, long? rolledBackFrom, long? promotedFrom = null)
     {
-        var version = state.State.CurrentVersion + 1;
+        var version = LastVersion + 1;
         var record = new PolicyVersionRecord
         {
             Version = version, Policies = policies, Schema = schema, Catalog = catalog, Author = author.Subject, AuthorIssuer = author.Issuer, Note = note,
-            PublishedAt = clock.UtcNow, PolicyCount = policyCount, RolledBackFrom = rolledBackFrom,
+            PublishedAt = clock.UtcNow, PolicyCount = policyCount, RolledBackFrom = rolledBackFrom, PromotedFrom = promotedFrom,
         };
         // Texts first: a version number only becomes current once its texts are durable.
         await GrainFactory.GetGrain<IPolicyVersionGrain>(version).Store(record);
         var summaries = state.State.Summaries.Append(record.ToSummary()).TakeLast(MaxSummaries).ToArray();
-        state.State = state.State with { CurrentVersion = version, Summaries = summaries };
+        state.State = state.State with
+        {
+            CurrentVersion = version, LastVersion = version, Summaries = summaries,
+            ActiveShadows = [.. state.State.ActiveShadows.Where(v => v != promotedFrom)],
+        };
         await state.WriteStateAsync();
         logger.LogInformation("Policy version {Version} published by {Author} ({PolicyCount} policies, rolled back from {RolledBackFrom})",
             version, author.Subject, policyCount, rolledBackFrom);
@@ -149,9 +164,16 @@ public sealed partial class PolicyGrain
             var recorded = await GrainFactory.GetGrain<IGovernanceEvidenceGrain>(0).Record(new GovernanceRecord
             {
                 Kind = record.RolledBackFrom is null ? RuntimeAuthz.Evidence.EvidenceKinds.PolicyPublish : RuntimeAuthz.Evidence.EvidenceKinds.PolicyRollback,
-                Action = record.RolledBackFrom is null ? "publish" : "rollback", Actor = record.Author, At = record.PublishedAt,
+                Action = record switch { { RolledBackFrom: not null } => "rollback", { Shadow: true } => "publish-shadow", { PromotedFrom: not null } => "promote", _ => "publish" },
+                Actor = record.Author, At = record.PublishedAt,
                 Resource = $"policy version {record.Version}", PolicyVersion = record.Version,
-                Detail = record.RolledBackFrom is { } from ? $"rolled back to the texts of version {from}" : $"{record.PolicyCount} policies",
+                Detail = record switch
+                {
+                    { RolledBackFrom: { } from } => $"rolled back to the texts of version {from}",
+                    { Shadow: true } => $"{record.PolicyCount} policies, as a shadow version (evaluated, never enforced)",
+                    { PromotedFrom: { } shadow } => $"{record.PolicyCount} policies, promoted from shadow version {shadow}",
+                    _ => $"{record.PolicyCount} policies",
+                },
                 InputJson = input.ToJsonString(),
             });
             if (!recorded) logger.LogError("Policy version {Version} has no evidence record", record.Version);

@@ -44,7 +44,7 @@ public sealed record PolicyTraits(long Risk, int Approvers)
     }
 
     /// <summary>The annotation's position in the source: the policy's start plus the offset of <c>@name</c> in its text.</summary>
-    private static SourceIssue IssueAt(RuntimeAuthz.Policy.Policy policy, string sourceName, string annotation, string message)
+    internal static SourceIssue IssueAt(RuntimeAuthz.Policy.Policy policy, string sourceName, string annotation, string message)
     {
         var match = Regex.Match(policy.Text, @"@\s*" + annotation + @"\b");
         var (line, column) = (policy.Line, policy.Column);

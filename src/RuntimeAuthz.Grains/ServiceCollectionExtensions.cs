@@ -29,6 +29,8 @@ public static class ServiceCollectionExtensions
             sp.GetRequiredService<PolicyCache>(), () => sp.GetService<ILocalSiloDetails>()?.SiloAddress.ToString() ?? ""));
         services.AddSingleton<PolicyCacheService>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PolicyCacheService>());
+        services.AddSingleton<Shadow.ShadowReporter>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<Shadow.ShadowReporter>());
         return services;
     }
 }

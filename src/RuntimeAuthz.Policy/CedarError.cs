@@ -44,8 +44,17 @@ public enum CedarErrorKind
     DuplicateEntity,
     /// <summary>A temporal condition breaks one of Dogwood's acceptance rules; <see cref="CedarError.Rule"/> names it.</summary>
     TemporalRule,
-    /// <summary>Another input format (Dogwood event schemas) is malformed.</summary>
-    Syntax,
+    // ---- Dogwood event schemas ----
+    /// <summary>A <c>max_window</c> that is zero or lacks its time unit.</summary>
+    InvalidWindow,
+    /// <summary>A declaration out of its place (<c>max_window</c> after an event).</summary>
+    MisplacedDeclaration,
+    /// <summary>An event schema with no <c>decision</c> event kind, under which nothing could be decided.</summary>
+    MissingDecisionEvent,
+    /// <summary>A selector used where it does not fit, unknown, or with an argument other than the action binder.</summary>
+    InvalidSelector,
+    /// <summary>A pin on a record group, a pin without its value, a value without <c>pin</c>, or a pin value that is not a reference.</summary>
+    InvalidPin,
 
     // ---- validation ----
     UnknownEntityType,

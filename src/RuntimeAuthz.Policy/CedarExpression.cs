@@ -37,7 +37,8 @@ public sealed class CedarExpression
     /// Whether the expression evaluates to <c>true</c> for the request. An evaluation error or a
     /// non-boolean result is not true: <paramref name="error"/> then says why.
     /// </summary>
-    public bool Holds(AuthorizationRequest request, EntityStore entities, out string? error)
+    /// <summary>Whether the expression is true for the request; an evaluation error (typed, with its span) makes it not hold.</summary>
+    public bool Holds(AuthorizationRequest request, EntityStore entities, out CedarError? error)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(entities);
@@ -49,12 +50,12 @@ public sealed class CedarExpression
         }
         catch (EvaluationException e)
         {
-            error = e.Message;
+            error = new CedarError(e.Kind, e.Span, e.Message);
             return false;
         }
         catch (EvaluationBudgetExceededException e)
         {
-            error = e.Message;
+            error = new CedarError(CedarErrorKind.BudgetExceeded, Span, e.Message);
             return false;
         }
     }

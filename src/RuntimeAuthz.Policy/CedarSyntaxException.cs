@@ -8,11 +8,6 @@ namespace RuntimeAuthz.Policy;
 /// </summary>
 public class CedarSyntaxException : Exception
 {
-    public CedarSyntaxException(string sourceName, int line, int column, string detail, Exception? inner = null)
-        : this(CedarErrorKind.Syntax, sourceName, line, column, detail, inner)
-    {
-    }
-
     public CedarSyntaxException(CedarErrorKind kind, string sourceName, int line, int column, string detail, Exception? inner = null)
         : this([new CedarError(kind, new SourceSpan(sourceName, line, column, line, column, 0, 0), detail)], inner)
     {

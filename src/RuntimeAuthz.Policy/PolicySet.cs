@@ -72,6 +72,9 @@ public sealed class PolicySet
         return new PolicySet([.. Policies, .. added]);
     }
 
+    /// <summary>The same set without the named policies (the others keep their ids).</summary>
+    public PolicySet Without(IReadOnlySet<string> policyIds) => new([.. Policies.Where(p => !policyIds.Contains(p.Id))]);
+
     /// <summary>A set holding the policies of both sets; ids must not collide.</summary>
     public PolicySet Merge(PolicySet other) => new([.. Policies, .. other.Policies]);
 }

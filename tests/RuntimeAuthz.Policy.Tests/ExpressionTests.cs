@@ -20,12 +20,12 @@ public class ExpressionTests
     }
 
     [Theory]
-    [InlineData("context.pages <= 10", "{}", "does not have the attribute")]
-    [InlineData("context.pages", """{"pages": 3}""", "expected bool")]
-    public void AnErrorOrANonBooleanDoesNotHold(string text, string contextJson, string because)
+    [InlineData("context.pages <= 10", "{}", CedarErrorKind.MissingAttribute)]
+    [InlineData("context.pages", """{"pages": 3}""", CedarErrorKind.TypeError)]
+    public void AnErrorOrANonBooleanDoesNotHold(string text, string contextJson, CedarErrorKind because)
     {
         Assert.False(CedarExpression.Parse(text).Holds(Request(contextJson), Entities, out var error));
-        Assert.Contains(because, error);
+        Assert.Equal(because, error?.Kind);
     }
 
     [Fact]

@@ -19,6 +19,10 @@ public static class PolicyCommands
         policies.Subcommands.Add(List(runner));
         policies.Subcommands.Add(Show(runner));
         policies.Subcommands.Add(Rollback(runner));
+        foreach (var shadow in ShadowPolicyCommands.Create(runner))
+        {
+            policies.Subcommands.Add(shadow);
+        }
         foreach (var local in LocalPolicyCommands.Create(runner))
         {
             policies.Subcommands.Add(local);
@@ -32,7 +36,8 @@ public static class PolicyCommands
         var file = new Argument<FileInfo>("file") { Description = "Cedar policy file (.cedar)" };
         var schema = new Option<FileInfo?>("--schema") { Description = "Cedar schema (.cedarschema) to validate against and publish with" };
         var note = new Option<string?>("--note") { Description = "What changed and why" };
-        var command = new Command("publish", "Publish a policy file as the next version (every silo switches to it)") { file, schema, note };
+        var shadow = new Option<bool>("--shadow") { Description = "Publish as a shadow version: evaluated beside every decision and reported, never deciding (see shadow-report, promote, discard)" };
+        var command = new Command("publish", "Publish a policy file as the next version (every silo switches to it)") { file, schema, note, shadow };
         runner.SetAction(command, async (call, cancellationToken) =>
         {
             var policyFile = call.Required(file);
@@ -42,7 +47,7 @@ public static class PolicyCommands
             PolicyVersion version;
             try
             {
-                version = await call.Client.PublishPolicyAsync(new PublishPolicyRequest(policyText, schemaText, call.Get(note)), cancellationToken).ConfigureAwait(false);
+                version = await call.Client.PublishPolicyAsync(new PublishPolicyRequest(policyText, schemaText, call.Get(note), call.Get(shadow) ? "shadow" : null), cancellationToken).ConfigureAwait(false);
             }
             catch (AuthzApiException exception) when (exception.Errors.Count > 0)
             {
@@ -59,6 +64,10 @@ public static class PolicyCommands
             if (call.Json)
             {
                 Display.Json(call.Output, version);
+            }
+            else if (version.Shadow)
+            {
+                call.Output.WriteLine($"published shadow version {version.Version} ({version.PolicyCount} {(version.PolicyCount == 1 ? "policy" : "policies")}): evaluated beside every decision, never deciding; see authz policies shadow-report {version.Version}");
             }
             else
             {
@@ -100,13 +109,13 @@ public static class PolicyCommands
                 call.Output.WriteLine("no policy published yet (every decision is denied: no-policy); publish one with: authz policies publish <file.cedar>");
                 return ExitCodes.Success;
             }
-            var newest = versions.Max(version => version.Version);
+            var newest = versions.Where(version => !version.Shadow).Select(version => version.Version).DefaultIfEmpty(0).Max();
             var table = new TextTable("VERSION", "PUBLISHED", "AUTHOR", "POLICIES", "NOTE");
             foreach (var version in versions.OrderByDescending(version => version.Version))
             {
                 var note = version.RolledBackFrom is { } from ? $"(rollback to v{from}) {version.Note}".TrimEnd() : Display.Text(version.Note);
                 table.Add(
-                    version.Version == newest ? $"{version.Version} (current)" : version.Version.ToString(CultureInfo.InvariantCulture),
+                    version.Version == newest ? $"{version.Version} (current)" : version.Shadow ? $"{version.Version} (shadow)" : version.Version.ToString(CultureInfo.InvariantCulture),
                     Display.Time(version.PublishedAt),
                     version.Author,
                     version.PolicyCount.ToString(CultureInfo.InvariantCulture),
@@ -180,7 +189,7 @@ public static class PolicyCommands
         return command;
     }
 
-    private static long ParseVersion(string text)
+    internal static long ParseVersion(string text)
     {
         var trimmed = text.Trim().TrimStart('v', 'V');
         return long.TryParse(trimmed, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number > 0

@@ -44,15 +44,16 @@ public sealed record DecisionDto(Guid DecisionId, string Outcome, IReadOnlyList<
 }
 
 public sealed record PolicyVersionDto(long Version, string Policies, string? Schema, string Author, string? Note, DateTimeOffset PublishedAt, int PolicyCount,
-    long? RolledBackFrom, string? AuthorIssuer)
+    long? RolledBackFrom, string? AuthorIssuer, bool Shadow, long? PromotedFrom)
 {
     public static PolicyVersionDto From(PolicyVersionRecord r) =>
-        new(r.Version, r.Policies, r.Schema, r.Author, r.Note, r.PublishedAt, r.PolicyCount, r.RolledBackFrom, r.AuthorIssuer);
+        new(r.Version, r.Policies, r.Schema, r.Author, r.Note, r.PublishedAt, r.PolicyCount, r.RolledBackFrom, r.AuthorIssuer, r.Shadow, r.PromotedFrom);
 }
 
-public sealed record PolicyVersionSummaryDto(long Version, string Author, string? Note, DateTimeOffset PublishedAt, int PolicyCount, long? RolledBackFrom, bool HasSchema)
+public sealed record PolicyVersionSummaryDto(long Version, string Author, string? Note, DateTimeOffset PublishedAt, int PolicyCount, long? RolledBackFrom, bool HasSchema,
+    bool Shadow, long? PromotedFrom)
 {
-    public static PolicyVersionSummaryDto From(PolicyVersionSummary s) => new(s.Version, s.Author, s.Note, s.PublishedAt, s.PolicyCount, s.RolledBackFrom, s.HasSchema);
+    public static PolicyVersionSummaryDto From(PolicyVersionSummary s) => new(s.Version, s.Author, s.Note, s.PublishedAt, s.PolicyCount, s.RolledBackFrom, s.HasSchema, s.Shadow, s.PromotedFrom);
 }
 
 public sealed record OutcomeAcceptedDto(long Seq, string Kind, Guid DecisionId);

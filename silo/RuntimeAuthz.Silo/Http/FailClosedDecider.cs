@@ -15,6 +15,12 @@ public sealed partial class FailClosedDecider(IGrainFactory grains, TimeProvider
     /// <summary>How long a lost answer is retried: beyond Orleans' response timeout and a silo failover.</summary>
     private static readonly TimeSpan ReconcileFor = TimeSpan.FromMinutes(5);
 
+    /// <summary>Lost answers being retried at once, and at most in all: a storage outage must not grow tasks or grain calls without bound.</summary>
+    private const int MaxConcurrentAttempts = 32, MaxPending = 10_000;
+
+    private readonly SemaphoreSlim attempts = new(MaxConcurrentAttempts);
+    private int pending;
+
     public async Task<AuthzDecision> DecideAsync(string sessionId, DecisionRequest request, Caller caller)
     {
         var decisionId = request.DecisionId ?? Guid.NewGuid();
@@ -25,7 +31,12 @@ public sealed partial class FailClosedDecider(IGrainFactory grains, TimeProvider
         catch (Exception ex)
         {
             LogDenied(ex, sessionId, decisionId);
-            _ = ReconcileAsync(sessionId, decisionId);
+            if (Interlocked.Increment(ref pending) <= MaxPending) _ = ReconcileAsync(sessionId, decisionId);
+            else
+            {
+                Interlocked.Decrement(ref pending);
+                LogGaveUp(null, sessionId, decisionId);
+            }
             return new AuthzDecision
             {
                 DecisionId = decisionId, Outcome = DecisionOutcome.Deny, DenyReason = DenyReasons.InternalError,
@@ -36,29 +47,42 @@ public sealed partial class FailClosedDecider(IGrainFactory grains, TimeProvider
 
     private async Task ReconcileAsync(string sessionId, Guid decisionId)
     {
-        var until = time.GetUtcNow() + ReconcileFor;
-        var delay = TimeSpan.FromMilliseconds(200);
-        while (!lifetime.ApplicationStopping.IsCancellationRequested)
+        try
         {
-            try
+            var until = time.GetUtcNow() + ReconcileFor;
+            var delay = TimeSpan.FromMilliseconds(200);
+            while (!lifetime.ApplicationStopping.IsCancellationRequested)
             {
-                await grains.GetGrain<IAgentSessionGrain>(sessionId).SupersedeLostAnswer(decisionId);
-                return;
+                try
+                {
+                    await attempts.WaitAsync(lifetime.ApplicationStopping);
+                    try { await grains.GetGrain<IAgentSessionGrain>(sessionId).SupersedeLostAnswer(decisionId); }
+                    finally { attempts.Release(); }
+                    return;
+                }
+                catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+                {
+                    break;
+                }
+                catch (Exception ex) when (time.GetUtcNow() < until)
+                {
+                    LogRetry(ex, sessionId, decisionId);
+                }
+                catch (Exception ex)
+                {
+                    LogGaveUp(ex, sessionId, decisionId);
+                    return;
+                }
+                try { await Task.Delay(delay, time, lifetime.ApplicationStopping); }
+                catch (OperationCanceledException) { break; }
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
             }
-            catch (Exception ex) when (time.GetUtcNow() < until)
-            {
-                LogRetry(ex, sessionId, decisionId);
-            }
-            catch (Exception ex)
-            {
-                LogGaveUp(ex, sessionId, decisionId);
-                return;
-            }
-            try { await Task.Delay(delay, time, lifetime.ApplicationStopping); }
-            catch (OperationCanceledException) { break; }
-            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
+            LogGaveUp(null, sessionId, decisionId);
         }
-        LogGaveUp(null, sessionId, decisionId);
+        finally
+        {
+            Interlocked.Decrement(ref pending);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Decision {DecisionId} for session {SessionId} failed; denying")]

@@ -23,6 +23,7 @@ public static class PolicyEndpoints
                 AuthorIssuer = caller.Issuer,
                 Note = body.String("note", maxLength: 1024, allowEmpty: true),
                 Catalog = body.Object("catalog")?.ToJsonString(),
+                Shadow = ShadowEndpoints.IsShadowMode(body),
             };
             var result = await grains.GetGrain<IPolicyGrain>(0).Publish(publish);
             return result.IsSuccess

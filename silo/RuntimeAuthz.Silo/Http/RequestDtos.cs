@@ -38,7 +38,8 @@ public sealed record SessionDecisionRequest(string Action, ResourceRequest Resou
 /// <param name="Kind"><c>response</c> or <c>error</c>.</param>
 public sealed record OutcomeRequest(Guid DecisionId, string Kind, JsonNode? Output, string? Error);
 
-public sealed record PublishPolicyRequest(string Policies, string? Schema, string? Note, JsonObject? Catalog);
+/// <param name="Mode"><c>live</c> (the default) or <c>shadow</c> (evaluated beside the live version, never deciding: docs/policies-shadow.md).</param>
+public sealed record PublishPolicyRequest(string Policies, string? Schema, string? Note, JsonObject? Catalog, string? Mode);
 
 public sealed record RollbackPolicyRequest(long Version, string? Note);
 

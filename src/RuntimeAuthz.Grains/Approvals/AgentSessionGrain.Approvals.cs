@@ -130,6 +130,7 @@ public sealed partial class AgentSessionGrain : ISessionApprovalsGrain
         }
         var policy = granted is null ? null : await policyCache.GetAsync().WaitAsync(DecisionDependencyTimeout);
         current.Apply(body, replay, result.Head, policy, replayTemporal: true);
+        RecordForShadow(replay?.Temporal);
         if (step is ApprovalActs.Approved or ApprovalActs.Rejected or ApprovalActs.Refused) await RecordGovernanceStepAsync(approval, step, act, reason, now);
         return true;
     }

@@ -172,9 +172,9 @@ public sealed class EventSchema
         var reader = new SchemaReader(tokens, sourceName);
         var (maxWindow, declared) = reader.ReadSchema();
         if (declared.Count == 0)
-            throw new CedarSyntaxException(sourceName, 1, 1, "the event schema declares no events, so no request could ever be decided (omit it to use the default)");
+            throw new CedarSyntaxException(CedarErrorKind.MissingDecisionEvent, sourceName, 1, 1, "the event schema declares no events, so no request could ever be decided (omit it to use the default)");
         if (!declared.Any(k => k.IsDecision))
-            throw new CedarSyntaxException(sourceName, declared[0].Position.Line, declared[0].Position.Column, "the event schema declares no 'decision' event kind, so no request could ever be decided");
+            throw new CedarSyntaxException(CedarErrorKind.MissingDecisionEvent, sourceName, declared[0].Position.Line, declared[0].Position.Column, "the event schema declares no 'decision' event kind, so no request could ever be decided");
         return new EventSchema(sourceName, maxWindow, declared);
     }
 
@@ -219,10 +219,10 @@ public sealed class EventSchema
         private Token Current => tokens[index];
         private Token Peek(int ahead = 1) => tokens[Math.Min(index + ahead, tokens.Count - 1)];
         private Token Advance() { var t = tokens[index]; if (index < tokens.Count - 1) index++; return t; }
-        private CedarSyntaxException Error(Token at, string detail) => new(sourceName, at.Line, at.Column, detail);
+        private CedarSyntaxException Error(Token at, CedarErrorKind kind, string detail) => new(kind, sourceName, at.Line, at.Column, detail);
         private bool IsWord(string w) => Current.Kind == TokenKind.Identifier && Current.Text == w;
         private Token Expect(TokenKind kind, string what, string context) =>
-            Current.Kind == kind ? Advance() : throw Error(Current, $"expected {what} {context}, found {Current.Describe()}");
+            Current.Kind == kind ? Advance() : throw Error(Current, CedarErrorKind.UnexpectedToken, $"expected {what} {context}, found {Current.Describe()}");
 
         public (long, List<EventKind>) ReadSchema()
         {
@@ -234,26 +234,26 @@ public sealed class EventSchema
                 var amount = Expect(TokenKind.Integer, "a window like 24h", "after 'max_window ='");
                 var unit = Expect(TokenKind.Identifier, "a time unit (s, m, h or d)", $"after '{amount.Text}'");
                 if (unit.Text is not ("s" or "m" or "h" or "d") || unit.Offset != amount.Offset + amount.Text.Length)
-                    throw Error(unit, $"expected a time unit (s, m, h or d) right after '{amount.Text}', found {unit.Describe()}");
+                    throw Error(unit, CedarErrorKind.InvalidWindow, $"expected a time unit (s, m, h or d) right after '{amount.Text}', found {unit.Describe()}");
                 var n = long.Parse(amount.Text, CultureInfo.InvariantCulture);
-                if (n == 0) throw Error(amount, "max_window must be positive (omit it for the 24h default)");
+                if (n == 0) throw Error(amount, CedarErrorKind.InvalidWindow, "max_window must be positive (omit it for the 24h default)");
                 maxWindow = n * (unit.Text switch { "s" => 1L, "m" => 60L, "h" => 3600L, _ => 86400L }) * 1000;
             }
             var declared = new List<EventKind>();
             while (Current.Kind != TokenKind.EndOfInput)
             {
-                if (IsWord("max_window")) throw Error(Current, "max_window must come first, before any event declaration");
+                if (IsWord("max_window")) throw Error(Current, CedarErrorKind.MisplacedDeclaration, "max_window must come first, before any event declaration");
                 var start = Current;
                 var decision = false;
                 if (IsWord("decision")) { decision = true; Advance(); }
-                if (!IsWord("event")) throw Error(Current, $"expected 'event' or 'decision event', found {Current.Describe()}");
+                if (!IsWord("event")) throw Error(Current, CedarErrorKind.UnexpectedToken, $"expected 'event' or 'decision event', found {Current.Describe()}");
                 Advance();
                 Expect(TokenKind.Less, "'<'", "after 'event' (declarations look like: event <A>::kind { … })");
                 var binder = Expect(TokenKind.Identifier, "the action binder name", "inside '<…>'");
                 Expect(TokenKind.Greater, "'>'", "after the action binder");
                 Expect(TokenKind.DoubleColon, "'::'", "after '<" + binder.Text + ">'");
                 var kind = Expect(TokenKind.Identifier, "an event kind name", "after '::'");
-                if (declared.Any(k => k.Kind == kind.Text)) throw Error(kind, $"event kind '{kind.Text}' is declared twice");
+                if (declared.Any(k => k.Kind == kind.Text)) throw Error(kind, CedarErrorKind.DuplicateDeclaration, $"event kind '{kind.Text}' is declared twice");
                 var fields = ReadFields(binder.Text);
                 declared.Add(new EventKind(kind.Text, decision, fields, new SourcePosition(start.Line, start.Column)));
             }
@@ -273,11 +273,11 @@ public sealed class EventSchema
                     for (var i = 0; i < 3; i++) Expect(TokenKind.Dot, "'...'", "to spread a selector");
                     var selector = Expect(TokenKind.Identifier, "inputs or outputs", "after '...'");
                     if (selector.Text is "principalType" or "resourceType")
-                        throw Error(selector, $"'{selector.Text}' cannot be spread (it yields entity types, not a field record); use it as a field type instead");
-                    if (selector.Text is not ("inputs" or "outputs")) throw Error(selector, $"unknown selector '{selector.Text}' (expected inputs, outputs, principalType or resourceType)");
+                        throw Error(selector, CedarErrorKind.InvalidSelector, $"'{selector.Text}' cannot be spread (it yields entity types, not a field record); use it as a field type instead");
+                    if (selector.Text is not ("inputs" or "outputs")) throw Error(selector, CedarErrorKind.InvalidSelector, $"unknown selector '{selector.Text}' (expected inputs, outputs, principalType or resourceType)");
                     ReadSelectorArgument(binder);
                     var name = selector.Text == "inputs" ? "input" : "output";
-                    if (fields.Any(f => f.Name == name)) throw Error(start, $"the group '{name}' is declared twice in this event");
+                    if (fields.Any(f => f.Name == name)) throw Error(start, CedarErrorKind.DuplicateDeclaration, $"the group '{name}' is declared twice in this event");
                     fields.Add(new EventField(name, EventFieldShape.Spread, selector.Text, [], null, position));
                 }
                 else
@@ -286,11 +286,11 @@ public sealed class EventSchema
                     if (IsWord("pin") && Peek().Kind == TokenKind.Identifier && Peek(2).Kind == TokenKind.Colon) { pinned = true; Advance(); }
                     var name = Expect(TokenKind.Identifier, "a field name or '...'", "in the event's fields");
                     Expect(TokenKind.Colon, "':'", $"after the field name '{name.Text}'");
-                    if (fields.Any(f => f.Name == name.Text)) throw Error(name, $"duplicate field '{name.Text}'");
+                    if (fields.Any(f => f.Name == name.Text)) throw Error(name, CedarErrorKind.DuplicateDeclaration, $"duplicate field '{name.Text}'");
                     EventField field;
                     if (Current.Kind == TokenKind.LeftBrace)
                     {
-                        if (pinned) throw Error(name, $"'{name.Text}' is a record group and cannot be pinned; pin a leaf inside it");
+                        if (pinned) throw Error(name, CedarErrorKind.InvalidPin, $"'{name.Text}' is a record group and cannot be pinned; pin a leaf inside it");
                         field = new EventField(name.Text, EventFieldShape.Group, null, ReadFields(binder), null, position);
                     }
                     else
@@ -300,7 +300,7 @@ public sealed class EventSchema
                         if (typeToken.Text is "principalType" or "resourceType" or "inputs" or "outputs" && Current.Kind == TokenKind.LeftParen)
                         {
                             if (typeToken.Text is "inputs" or "outputs")
-                                throw Error(typeToken, $"'{typeToken.Text}' yields a field record and cannot be a type; spread it with '...{typeToken.Text}({binder})'");
+                                throw Error(typeToken, CedarErrorKind.InvalidSelector, $"'{typeToken.Text}' yields a field record and cannot be a type; spread it with '...{typeToken.Text}({binder})'");
                             ReadSelectorArgument(binder);
                             type = typeToken.Text;
                         }
@@ -313,17 +313,17 @@ public sealed class EventSchema
                         Term? pin = null;
                         if (Current.Kind == TokenKind.Assign)
                         {
-                            if (!pinned) throw Error(Current, $"field '{name.Text}' has a '= …' value but is not marked 'pin'");
+                            if (!pinned) throw Error(Current, CedarErrorKind.InvalidPin, $"field '{name.Text}' has a '= …' value but is not marked 'pin'");
                             Advance();
                             pin = ReadPinReference();
                         }
-                        else if (pinned) throw Error(name, $"pinned field '{name.Text}' is missing its pin value ('= context.…', '= principal' or '= resource')");
+                        else if (pinned) throw Error(name, CedarErrorKind.InvalidPin, $"pinned field '{name.Text}' is missing its pin value ('= context.…', '= principal' or '= resource')");
                         field = new EventField(name.Text, EventFieldShape.Leaf, type, [], pin, position);
                     }
                     fields.Add(field);
                 }
                 if (Current.Kind == TokenKind.Comma) Advance();
-                else if (Current.Kind != TokenKind.RightBrace) throw Error(Current, $"expected ',' or '}}' after a field, found {Current.Describe()}");
+                else if (Current.Kind != TokenKind.RightBrace) throw Error(Current, CedarErrorKind.UnexpectedToken, $"expected ',' or '}}' after a field, found {Current.Describe()}");
             }
             Advance();
             return fields;
@@ -333,7 +333,7 @@ public sealed class EventSchema
         {
             Expect(TokenKind.LeftParen, "'('", "after the selector");
             var argument = Expect(TokenKind.Identifier, "the action binder", "as the selector's argument");
-            if (argument.Text != binder) throw Error(argument, $"selector argument '{argument.Text}' does not name the declared action binder '{binder}'");
+            if (argument.Text != binder) throw Error(argument, CedarErrorKind.InvalidSelector, $"selector argument '{argument.Text}' does not name the declared action binder '{binder}'");
             Expect(TokenKind.RightParen, "')'", "after the selector's argument");
         }
 
@@ -348,7 +348,7 @@ public sealed class EventSchema
                 "context" when path.Count > 0 => new ContextTerm(path, position),
                 "principal" => new ScopeTerm(true, path, position),
                 "resource" => new ScopeTerm(false, path, position),
-                _ => throw Error(root, "a pin value must be context.<path>, principal or resource"),
+                _ => throw Error(root, CedarErrorKind.InvalidPin, "a pin value must be context.<path>, principal or resource"),
             };
         }
     }

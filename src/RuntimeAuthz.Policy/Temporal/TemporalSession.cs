@@ -53,6 +53,14 @@ public sealed class TemporalPolicySet
         _ => null,
     };
 
+    /// <summary>The same checked set without the named policies (and their temporal blocks); the others keep their ids.</summary>
+    public TemporalPolicySet Without(IReadOnlySet<string> policyIds)
+    {
+        ArgumentNullException.ThrowIfNull(policyIds);
+        return new TemporalPolicySet(Policies.Without(policyIds), EventSchema,
+            new TemporalMonitor([.. Monitor.Blocks.Where(b => !policyIds.Contains(b.PolicyId))], EventSchema));
+    }
+
     /// <summary>Wraps a plain Cedar set (no temporal blocks).</summary>
     public static TemporalPolicySet FromCedar(PolicySet policies, EventSchema? eventSchema = null)
     {

@@ -148,7 +148,9 @@ public sealed class TelemetryTests(ClusterEnvironment env)
         var session = await OpenSessionAsync(http);
         await DecideAsync(http, session, "send_payment", "Account:acme", input: PaymentInput);
 
-        var spans = traced.SpansNow();
+        // A server span ends after its response is sent: wait until both requests' spans are exported.
+        var spans = await Eventually.UntilAsync("both requests' server spans exported", () => traced.SpansNow(),
+            now => now.Count(s => s.Kind == ActivityKind.Server && s.Source.Name == "Microsoft.AspNetCore") >= 2);
         var request = spans.Single(s => s.Kind == ActivityKind.Server && s.Source.Name == "Microsoft.AspNetCore"
             && (string?)s.GetTagItem("http.route") == "/v1/sessions/{id}/decisions");
         var trace = spans.Where(s => s.TraceId == request.TraceId).ToArray();

@@ -32,7 +32,7 @@ public sealed class TemporalLanguageTests
             new AuthorizationRequest(new EntityUid("App::User", "a"), new EntityUid("App::Action", "Read"), new EntityUid("App::Doc", "d"), CedarContext.Empty),
             set.Policies, EntityStore.Empty);
         Assert.Equal(Decision.Deny, response.Decision);
-        Assert.Contains(response.Errors, e => e.Message.Contains("temporal", StringComparison.Ordinal));
+        Assert.Contains(response.Errors, e => e.Kind == CedarErrorKind.Temporal);
     }
 
     [Theory]
@@ -149,20 +149,24 @@ public sealed class TemporalLanguageTests
     }
 
     [Theory]
-    [InlineData("decision event <A>::r { pin x: String }", "missing its pin value", 1, 29)]
-    [InlineData("decision event <A>::r { x: String = context.x }", "not marked 'pin'", 1, 35)]
-    [InlineData("decision event <A>::r { ...principalType(A) }", "cannot be spread", 1, 28)]
-    [InlineData("decision event <A>::r { ...inputs(B) }", "does not name the declared action binder", 1, 35)]
-    [InlineData("max_window = 0h\ndecision event <A>::r {}", "must be positive", 1, 14)]
-    [InlineData("decision event <A>::r {}\nmax_window = 1h", "must come first", 2, 1)]
-    [InlineData("event <A>::r {}", "no 'decision' event kind", 1, 1)]
-    [InlineData("// nothing\n", "declares no events", 1, 1)]
-    [InlineData("decision event <A>::r { g: { a: String }, pin h: { b: String } }", "cannot be pinned", 1, 47)]
-    public void Event_schema_errors_have_positions(string text, string fragment, int line, int column)
+    [InlineData("decision event <A>::r { pin x: String }", CedarErrorKind.InvalidPin, 1, 29)]
+    [InlineData("decision event <A>::r { x: String = context.x }", CedarErrorKind.InvalidPin, 1, 35)]
+    [InlineData("decision event <A>::r { ...principalType(A) }", CedarErrorKind.InvalidSelector, 1, 28)]
+    [InlineData("decision event <A>::r { ...inputs(B) }", CedarErrorKind.InvalidSelector, 1, 35)]
+    [InlineData("max_window = 0h\ndecision event <A>::r {}", CedarErrorKind.InvalidWindow, 1, 14)]
+    [InlineData("decision event <A>::r {}\nmax_window = 1h", CedarErrorKind.MisplacedDeclaration, 2, 1)]
+    [InlineData("event <A>::r {}", CedarErrorKind.MissingDecisionEvent, 1, 1)]
+    [InlineData("// nothing\n", CedarErrorKind.MissingDecisionEvent, 1, 1)]
+    [InlineData("decision event <A>::r { g: { a: String }, pin h: { b: String } }", CedarErrorKind.InvalidPin, 1, 47)]
+    [InlineData("decision event <A>::r {}\nevent <A>::r {}", CedarErrorKind.DuplicateDeclaration, 2, 12)]
+    [InlineData("decision event <A>::r { x: String, x: Long }", CedarErrorKind.DuplicateDeclaration, 1, 36)]
+    [InlineData("decision event <A>::r { ...extras(A) }", CedarErrorKind.InvalidSelector, 1, 28)]
+    [InlineData("decision event <A>::r { x String }", CedarErrorKind.UnexpectedToken, 1, 27)]
+    [InlineData("max_window = 5x\ndecision event <A>::r {}", CedarErrorKind.InvalidWindow, 1, 15)]
+    public void Event_schema_errors_have_kinds_and_positions(string text, CedarErrorKind kind, int line, int column)
     {
         var error = Assert.Throws<CedarSyntaxException>(() => EventSchema.Parse(text, "e.dwschema"));
-        Assert.Contains(fragment, error.Detail, StringComparison.Ordinal);
-        Assert.Equal((line, column), (error.Line, error.Column));
+        Assert.Equal(("e.dwschema", kind, line, column), (error.SourceName, error.Kind, error.Line, error.Column));
     }
 
     [Fact]
