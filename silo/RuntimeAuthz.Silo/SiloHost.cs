@@ -8,6 +8,7 @@ using RuntimeAuthz.Silo.WebConsole;
 using RuntimeAuthz.Silo.Health;
 using RuntimeAuthz.Silo.Http;
 using RuntimeAuthz.Silo.Security;
+using RuntimeAuthz.Silo.Telemetry;
 using RuntimeAuthz.Grains.Governance;
 using RuntimeAuthz.Grains.Evidence;
 
@@ -45,6 +46,8 @@ public static class SiloHost
         builder.Services.AddOptions<RuntimeAuthz.Grains.Approvals.ApprovalOptions>().Bind(config.GetSection(RuntimeAuthz.Grains.Approvals.ApprovalOptions.Section));
         builder.Services.AddOptions<Http.PolicyTestOptions>().Bind(config.GetSection(Http.PolicyTestOptions.Section));
         var cluster = ClusteringOptions.Read(config);
+        var tracing = builder.AddSiloTelemetry();
+        var dashboard = config.GetSection(DashboardSettings.Section).Get<DashboardSettings>() ?? new DashboardSettings();
 
         // Registered before Orleans, so it runs first: a wrong key stops start-up naming the setting.
         builder.Services.AddHostedService<StorageAccessCheck>();
@@ -72,6 +75,7 @@ public static class SiloHost
             silo.UseClusterSecurity(config);
             silo.AddRuntimeAuthz();
             silo.TuneMembershipForFastFailover();
+            silo.AddSiloTelemetry(tracing, dashboard);
         });
 
         builder.Services.AddHostedService<ExampleSeeder>();
@@ -89,6 +93,7 @@ public static class SiloHost
         builder.Services.AddOptions<AuthZenOptions>().Bind(config.GetSection(AuthZenOptions.Section));
         builder.Services.AddSingleton<Http.OnBehalfOfDecisions>();
         builder.Services.AddWebConsole(config);
+        builder.Services.AddApiReference();
         PublicAddress.Validate(config);
 
         var app = builder.Build();
@@ -101,8 +106,11 @@ public static class SiloHost
         app.UseAuthorization();
         // After authorization: a caller refused there never has its body read.
         app.UseMiddleware<JsonInputGuard>();
-        app.MapHealthChecks("/health/live", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
-        app.MapHealthChecks("/health/ready", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).AllowAnonymous();
+        app.MapHealthChecks("/health/live", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = _ => false }).AllowAnonymous()
+            .DescribeMiddleware("HealthLive", "Liveness: the process answers", ApiReference.Text(StatusCodes.Status200OK));
+        app.MapHealthChecks("/health/ready", new Microsoft.AspNetCore.Diagnostics.HealthChecks.HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") }).AllowAnonymous()
+            .DescribeMiddleware("HealthReady", "Readiness: cluster, storage and evidence reachable",
+                ApiReference.Text(StatusCodes.Status200OK), ApiReference.Text(StatusCodes.Status503ServiceUnavailable));
         app.MapIdentityEndpoints();
         app.MapAuthZenEndpoints();
         app.MapAgentEndpoints();
@@ -119,6 +127,8 @@ public static class SiloHost
         app.MapEntityEndpoints();
         app.MapRevocationPreviewEndpoints();
         app.MapWebConsole();
+        app.MapSiloTelemetry(dashboard);
+        app.MapApiReference();
         return app;
     }
 }

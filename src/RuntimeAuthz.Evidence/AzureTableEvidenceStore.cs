@@ -65,7 +65,8 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
     /// Few, quick retries: an append the caller waits on must fail fast (and deny) when storage is down,
     /// and a slow request must not hold up the partition's queue behind it.
     /// </summary>
-    public static TableClientOptions CreateClientOptions(TimeSpan? requestTimeout = null)
+    /// <param name="tracing">Emit the SDK's request spans (cheap while nobody listens; off unless the silo traces storage).</param>
+    public static TableClientOptions CreateClientOptions(TimeSpan? requestTimeout = null, bool tracing = false)
     {
         var options = new TableClientOptions();
         options.Retry.MaxRetries = 2;
@@ -73,14 +74,17 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
         options.Retry.MaxDelay = TimeSpan.FromSeconds(1);
         options.Retry.Mode = RetryMode.Exponential;
         options.Retry.NetworkTimeout = requestTimeout ?? TimeSpan.FromSeconds(5);
-        // Per-request logging, tracing and telemetry headers cost CPU on every append and are read by nobody here.
+        // Per-request logging and telemetry headers cost CPU on every append and are read by nobody here; spans only when asked for.
         options.Diagnostics.IsLoggingEnabled = false;
-        options.Diagnostics.IsDistributedTracingEnabled = false;
+        options.Diagnostics.IsDistributedTracingEnabled = tracing;
         options.Diagnostics.IsTelemetryEnabled = false;
         return options;
     }
 
     public string TableName => table.Name;
+
+    /// <summary>Told the number of records each append request carried (the silo's batch-size metric); set before the first append.</summary>
+    public Action<int>? AppendRequestSent { get; init; }
 
     /// <summary>Storage requests made for appends (single adds and batch transactions) and entries they carried: shows how much batching happened.</summary>
     public (long Requests, long Entries) AppendStatistics => (Interlocked.Read(ref appendRequests), Interlocked.Read(ref appendedEntries));
@@ -145,6 +149,7 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
             try
             {
                 Interlocked.Increment(ref appendRequests);
+                AppendRequestSent?.Invoke(batch.Count);
                 await table.SubmitTransactionAsync(batch.Select(p => new TableTransactionAction(TableTransactionActionType.Add, ToEntity(p.Entry)))).ConfigureAwait(false);
                 Interlocked.Add(ref appendedEntries, batch.Count);
                 foreach (var p in batch) p.Completion.TrySetResult();
@@ -166,6 +171,7 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
         try
         {
             Interlocked.Increment(ref appendRequests);
+            AppendRequestSent?.Invoke(1);
             await table.AddEntityAsync(ToEntity(pending.Entry)).ConfigureAwait(false);
             Interlocked.Increment(ref appendedEntries);
             pending.Completion.TrySetResult();

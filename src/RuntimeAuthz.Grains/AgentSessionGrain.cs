@@ -20,7 +20,8 @@ public sealed partial class AgentSessionGrain(
     AuthzClock clock,
     EvidenceRecorder evidence,
     SessionIndex sessionIndex,
-    ILogger<AgentSessionGrain> logger) : Grain, IAgentSessionGrain, IRevocationObserverGrain
+    ILogger<AgentSessionGrain> logger,
+    Telemetry.AuthzMetrics metrics) : Grain, IAgentSessionGrain, IRevocationObserverGrain
 {
     /// <summary>Upper bound for the identity lookup and policy load inside one decision.</summary>
     public static readonly TimeSpan DecisionDependencyTimeout = TimeSpan.FromSeconds(5);
@@ -43,6 +44,8 @@ public sealed partial class AgentSessionGrain(
     /// <summary>The session's rows in the search index (written off the decision path, see <see cref="SessionIndexFeed"/>).</summary>
     private SessionIndexFeed IndexFeed => indexFeed ??=
         new(sessionIndex, async agentId => (await GrainFactory.GetGrain<IAgentGrain>(agentId).Get())?.Fleet ?? "", logger);
+    /// <summary>This activation counts its session in <see cref="Telemetry.AuthzMetrics.SessionsActive"/>.</summary>
+    private bool countedActive;
 
     private sealed record UnconfirmedDecision(long Sequence, EvidenceBody Told, SessionReplay Replay);
 
@@ -58,6 +61,7 @@ public sealed partial class AgentSessionGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         maintenance?.Dispose();
+        countedActive = metrics.TrackSession(countedActive, open: false);
         try
         {
             await ResolveUnconfirmedAsync();
@@ -99,6 +103,7 @@ public sealed partial class AgentSessionGrain(
         await state.WriteStateAsync();
         ledger = opened;
         await IndexFeed.OpenedAsync(opened.Session, agent.Fleet);
+        TrackActive();
         logger.LogInformation("Session {SessionId} opened for agent {AgentId} until {ExpiresAt}", SessionId, agent.Id, opened.Session.ExpiresAt);
         return CommandResult<SessionInfo>.Ok(opened.Session);
     }
@@ -144,11 +149,23 @@ public sealed partial class AgentSessionGrain(
         current.Update(s => s with { Status = SessionStatus.Closed, ClosedAt = clock.UtcNow, CloseReason = SessionLimits.Truncate(reason) });
         await WriteSnapshotAsync(throwOnFailure: true);
         await IndexFeed.FlushAsync(current.Session);
+        TrackActive();
         logger.LogInformation("Session {SessionId} closed", SessionId);
         return CommandResult<SessionInfo>.Ok(current.Session);
     }
 
     public async Task<AuthzDecision> Decide(DecisionRequest request)
+    {
+        var started = metrics.Timestamp();
+        var answer = await DecideUnmeasured(request);
+        metrics.Decided(answer, started);
+        TrackActive();
+        return answer;
+    }
+
+    private void TrackActive() => countedActive = metrics.TrackSession(countedActive, ledger is { Session.Status: SessionStatus.Open });
+
+    private async Task<AuthzDecision> DecideUnmeasured(DecisionRequest request)
     {
         var call = new DecisionCall(SessionId, request.DecisionId ?? Guid.NewGuid(), clock.UtcNow, request);
         SessionLedger? current;

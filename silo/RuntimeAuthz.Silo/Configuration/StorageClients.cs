@@ -33,7 +33,8 @@ public static class StorageClients
         {
             var evidence = sp.GetRequiredService<IOptions<EvidenceOptions>>().Value;
             StorageAccountOptions account = evidence.HasAccount ? evidence : sp.GetRequiredService<IOptions<StorageOptions>>().Value;
-            return Create(account, RuntimeAuthz.Evidence.AzureTableEvidenceStore.CreateClientOptions(), sp);
+            var tracing = sp.GetService<Telemetry.StorageTracing>()?.Enabled == true;
+            return Create(account, RuntimeAuthz.Evidence.AzureTableEvidenceStore.CreateClientOptions(tracing: tracing), sp);
         });
         services.TryAddKeyedSingleton(CheckpointServices.TableClientKey, (sp, _) =>
             Create(sp.GetRequiredService<IOptions<EvidenceCheckpointOptions>>().Value, RuntimeAuthz.Evidence.AzureTableEvidenceStore.CreateClientOptions(), sp));

@@ -24,7 +24,8 @@ public static class AgentEndpoints
             return result.IsSuccess
                 ? Results.Created($"/v1/agents/{Uri.EscapeDataString(id)}", AgentDto.From(result.Value!))
                 : Problems.FromCommand(result);
-        }).RequirePermission(Permissions.AgentsRegister);
+        }).RequirePermission(Permissions.AgentsRegister).Reads<RegisterAgentRequest>()
+            .Describe<AgentDto>("RegisterAgent", "Register an agent", StatusCodes.Status201Created, 400, 409);
 
         agents.MapGet("", async (HttpRequest request, IGrainFactory grains) =>
         {
@@ -34,14 +35,14 @@ public static class AgentEndpoints
             // An id listed by a registration whose identity write then failed has no agent: skipped.
             var found = await Task.WhenAll(page.Value!.AgentIds.Select(id => grains.GetGrain<IAgentGrain>(id).Get()));
             return Results.Ok(new AgentPageDto(found.OfType<AgentInfo>().Select(AgentDto.From).ToArray(), page.Value.Continuation));
-        }).RequirePermission(Permissions.AgentsRead);
+        }).RequirePermission(Permissions.AgentsRead).Describe<AgentPageDto>("ListAgents", "List agents, a page at a time (?limit=&continuation=)", problems: 400);
 
         agents.MapGet("/{id}", async (string id, IGrainFactory grains) =>
         {
             RequestReading.CheckId(id, "agent id");
             var agent = await grains.GetGrain<IAgentGrain>(id).Get();
             return agent is null ? Problems.NotFound($"agent '{id}' not found") : Results.Ok(AgentDto.From(agent));
-        }).RequirePermission(Permissions.AgentsRead);
+        }).RequirePermission(Permissions.AgentsRead).Describe<AgentDto>("GetAgent", "Show an agent and its delegations", problems: [400, 404]);
 
         agents.MapPost("/{id}/status", async (string id, HttpContext context, IGrainFactory grains, CallerAccess access, CancellationToken ct) =>
         {
@@ -64,7 +65,8 @@ public static class AgentEndpoints
             };
             var result = await grains.GetGrain<IAgentGrain>(id).SetStatus(change);
             return result.IsSuccess ? Results.Ok(AgentDto.From(result.Value!)) : Problems.FromCommand(result);
-        }).RequirePermission(Permissions.AgentsSuspend);
+        }).RequirePermission(Permissions.AgentsSuspend).Reads<AgentStatusRequest>()
+            .Describe<AgentDto>("SetAgentStatus", "Suspend (kill switch), reactivate or revoke an agent", problems: [400, 404, 409]);
 
         agents.MapPost("/{id}/delegations", async (string id, HttpContext context, IGrainFactory grains, CallerAccess access, CancellationToken ct) =>
         {
@@ -76,7 +78,8 @@ public static class AgentEndpoints
             return result.IsSuccess
                 ? Results.Created($"/v1/agents/{Uri.EscapeDataString(id)}", DelegationDto.From(result.Value!))
                 : Problems.FromCommand(result);
-        }).RequirePermission(Permissions.GrantsWrite);
+        }).RequirePermission(Permissions.GrantsWrite).Reads<GrantRequest>()
+            .Describe<DelegationDto>("AddDelegation", "Delegate authority to an agent (as /grants)", StatusCodes.Status201Created, 400, 404, 409);
 
         agents.MapDelete("/{id}/delegations/{delegationId}", async (string id, string delegationId, HttpContext context, IGrainFactory grains, CallerAccess access) =>
         {
@@ -87,6 +90,6 @@ public static class AgentEndpoints
             var result = await grains.GetGrain<IGovernanceGrain>(0).RevokeGrant(id, delegationId, by);
             if (!result.IsSuccess) return Problems.FromCommand(result);
             return Results.Ok(AgentDto.From((await grains.GetGrain<IAgentGrain>(id).Get())!));
-        }).RequirePermission(Permissions.GrantsRevoke);
+        }).RequirePermission(Permissions.GrantsRevoke).Describe<AgentDto>("RemoveDelegation", "Revoke one delegation (and what was sub-delegated from it)", problems: [400, 404, 409]);
     }
 }

@@ -32,7 +32,8 @@ public static class ApprovalEndpoints
             var limit = QueryInt(request, "limit", 1, 1000) ?? DefaultListLimit;
             var listed = await grains.GetGrain<IApprovalDirectoryGrain>(0).List(status, limit);
             return Results.Ok(listed.Select(ApprovalSummaryDto.From).ToArray());
-        }).RequirePermission(Permissions.ApprovalsList);
+        }).RequirePermission(Permissions.ApprovalsList)
+            .Describe<ApprovalSummaryDto[]>("ListApprovals", "List recent approval requests, newest first (?status=&limit=)", problems: 400);
 
         approvals.MapGet("/{id}", async (string id, HttpContext context, IGrainFactory grains, CallerAccess access, PublicAddress address) =>
         {
@@ -40,7 +41,7 @@ public static class ApprovalEndpoints
             if (await access.RefuseUnlessOwnsSessionAsync(context, Permissions.ApprovalsRead, sessionId) is { } refused) return refused;
             var approval = await grains.GetGrain<ISessionApprovalsGrain>(sessionId).GetApproval(id);
             return approval is null ? NotFound(id) : Results.Ok(ApprovalDto.From(approval, address.BaseUrl));
-        }).RequirePermission(Permissions.ApprovalsRead);
+        }).RequirePermission(Permissions.ApprovalsRead).Describe<ApprovalDto>("GetApproval", "Show an approval request", problems: [400, 404]);
 
         approvals.MapGet("/{id}/wait", async (string id, HttpContext context, IGrainFactory grains, CallerAccess access, PublicAddress address,
             TimeProvider time, CancellationToken ct) =>
@@ -63,7 +64,8 @@ public static class ApprovalEndpoints
                 approval = await grain.GetApproval(id) ?? approval;
             }
             return Results.Ok(ApprovalDto.From(approval, address.BaseUrl));
-        }).RequirePermission(Permissions.ApprovalsRead);
+        }).RequirePermission(Permissions.ApprovalsRead)
+            .Describe<ApprovalDto>("WaitForApproval", "Wait until an approval request is decided (long poll, ?timeoutSeconds=0..60)", problems: [400, 404]);
 
         approvals.MapPost("/{id}/approve", async (string id, HttpContext context, IGrainFactory grains, CallerAccess access, PublicAddress address, CancellationToken ct) =>
         {
@@ -73,7 +75,8 @@ public static class ApprovalEndpoints
             var act = ActOf(context, access, body?.String("comment", maxLength: 1024, allowEmpty: true));
             var result = await grains.GetGrain<ISessionApprovalsGrain>(sessionId).Approve(id, act);
             return Answer(result, address);
-        }).RequirePermission(Permissions.ApprovalsDecide).WithMetadata(RefusalEvidence.Instance);
+        }).RequirePermission(Permissions.ApprovalsDecide).WithMetadata(RefusalEvidence.Instance).Reads<ApproveRequest>(optional: true)
+            .Describe<ApprovalDto>("ApproveApproval", "Approve the exact held call", problems: [400, 404, 409]);
 
         approvals.MapPost("/{id}/reject", async (string id, HttpContext context, IGrainFactory grains, CallerAccess access, PublicAddress address, CancellationToken ct) =>
         {
@@ -83,7 +86,8 @@ public static class ApprovalEndpoints
             var act = ActOf(context, access, body.RequiredString("reason", maxLength: 1024));
             var result = await grains.GetGrain<ISessionApprovalsGrain>(sessionId).Reject(id, act);
             return Answer(result, address);
-        }).RequirePermission(Permissions.ApprovalsDecide).WithMetadata(RefusalEvidence.Instance);
+        }).RequirePermission(Permissions.ApprovalsDecide).WithMetadata(RefusalEvidence.Instance).Reads<RejectRequest>()
+            .Describe<ApprovalDto>("RejectApproval", "Reject a held call, with a reason", problems: [400, 404, 409]);
 
         approvals.MapPost("/{id}/cancel", async (string id, HttpContext context, IGrainFactory grains, CallerAccess access, PublicAddress address, CancellationToken ct) =>
         {
@@ -92,7 +96,8 @@ public static class ApprovalEndpoints
             if (await access.RefuseUnlessOwnsSessionAsync(context, Permissions.ApprovalsCancel, sessionId) is { } refused) return refused;
             var result = await grains.GetGrain<ISessionApprovalsGrain>(sessionId).Cancel(id, ActOf(context, access, reason));
             return Answer(result, address);
-        }).RequirePermission(Permissions.ApprovalsCancel);
+        }).RequirePermission(Permissions.ApprovalsCancel).Reads<OptionalReasonRequest>(optional: true)
+            .Describe<ApprovalDto>("CancelApproval", "Withdraw an approval request (the requesting agent)", problems: [400, 404, 409]);
     }
 
     /// <summary>The session an approval id names; 400 for something that is not an approval id.</summary>

@@ -39,15 +39,9 @@ public static class AuthZenEndpoints
         app.MapGet("/.well-known/authzen-configuration", (PublicAddress address) =>
         {
             var baseUrl = address.BaseUrl;
-            var metadata = new JsonObject
-            {
-                ["policy_decision_point"] = baseUrl,
-                ["access_evaluation_endpoint"] = $"{baseUrl}/access/v1/evaluation",
-                ["access_evaluations_endpoint"] = $"{baseUrl}/access/v1/evaluations",
-            };
-            foreach (var kind in SearchKinds) metadata[$"search_{kind}_endpoint"] = $"{baseUrl}/access/v1/search/{kind}";
-            return Results.Json(metadata);
-        }).AllowAnonymous().WithName("AuthZenConfiguration").Produces<JsonObject>(StatusCodes.Status200OK);
+            return Results.Ok(new AuthZenConfigurationDto(baseUrl, $"{baseUrl}/access/v1/evaluation", $"{baseUrl}/access/v1/evaluations",
+                $"{baseUrl}/access/v1/search/subject", $"{baseUrl}/access/v1/search/resource", $"{baseUrl}/access/v1/search/action"));
+        }).AllowAnonymous().Describe<AuthZenConfigurationDto>("GetAuthZenConfiguration", "AuthZEN policy decision point metadata");
 
         app.MapPost("/access/v1/evaluation", async (HttpContext context, CancellationToken ct) =>
         {
@@ -56,8 +50,8 @@ public static class AuthZenEndpoints
             var call = edge.Parse(body, defaults: null, path: "");
             if (await edge.RefuseUnlessMayDecideAsync([call]) is { } refused) return refused;
             return Results.Json(Response(await edge.DecideAsync(call), edge.BaseUrl));
-        }).RequirePermission(Permissions.Decide).WithName("AuthZenEvaluation").Accepts<JsonObject>("application/json")
-            .Produces<JsonObject>(StatusCodes.Status200OK).ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden);
+        }).RequirePermission(Permissions.Decide).Reads<AuthZenEvaluationRequest>()
+            .Describe<AuthZenDecisionDto>("AuthZenEvaluation", "Decide one tool call (AuthZEN Access Evaluation)", problems: 400);
 
         app.MapPost("/access/v1/evaluations", async (HttpContext context, CancellationToken ct) =>
         {
@@ -108,8 +102,8 @@ public static class AuthZenEndpoints
                 if ((semantic == "deny_on_first_deny" && !permitted) || (semantic == "permit_on_first_permit" && permitted)) break;
             }
             return Results.Json(new JsonObject { ["evaluations"] = results });
-        }).RequirePermission(Permissions.Decide).WithName("AuthZenEvaluations").Accepts<JsonObject>("application/json")
-            .Produces<JsonObject>(StatusCodes.Status200OK).ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status403Forbidden);
+        }).RequirePermission(Permissions.Decide).Reads<AuthZenEvaluationsRequest>()
+            .Describe<AuthZenDecisionsDto>("AuthZenEvaluations", "Decide up to 64 calls (AuthZEN Access Evaluations; without evaluations, one decision)", problems: 400);
 
         foreach (var kind in SearchKinds)
         {
@@ -117,10 +111,13 @@ public static class AuthZenEndpoints
             {
                 var body = await ReadBodyAsync(context.Request, ct);
                 return Results.Json(await Edge.Of(context).SearchAsync(kind, body, ct));
-            }).RequirePermission(Permissions.Search).WithName($"AuthZenSearch{char.ToUpperInvariant(kind[0])}{kind[1..]}").Accepts<JsonObject>("application/json")
-                .Produces<JsonObject>(StatusCodes.Status200OK).ProducesProblem(StatusCodes.Status400BadRequest);
+            }).RequirePermission(Permissions.Search).Reads<AuthZenSearchRequest>()
+                .Describe<AuthZenSearchDto>($"AuthZenSearch{char.ToUpperInvariant(kind[0])}{kind[1..]}", $"Which {kind}s the policy allows for the rest of the request (AuthZEN Search, paged)", problems: 400);
         }
     }
+
+    /// <summary>Whether the path is one of the AuthZEN API's (whose errors follow the specification's status codes).</summary>
+    public static bool Owns(PathString path) => path.StartsWithSegments("/access/v1", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The request body; AuthZEN answers every malformed request 400, a body that is not JSON included (elsewhere 415).</summary>
     private static async Task<JsonObject> ReadBodyAsync(HttpRequest request, CancellationToken ct)

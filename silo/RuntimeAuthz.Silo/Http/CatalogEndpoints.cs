@@ -18,7 +18,7 @@ public static class CatalogEndpoints
         {
             var current = await grains.GetGrain<IPolicyGrain>(0).Current();
             return current is null ? Problems.NotFound("no policy is published yet") : Results.Ok(CatalogDto.From(current));
-        }).RequirePermission(Permissions.CatalogRead);
+        }).RequirePermission(Permissions.CatalogRead).Describe<CatalogDto>("GetCatalog", "The current policy version's action catalog", problems: 404);
 
         app.MapPost("/v1/catalog", async (HttpContext context, IGrainFactory grains, CallerAccess access, CancellationToken ct) =>
         {
@@ -31,7 +31,8 @@ public static class CatalogEndpoints
             return result.IsSuccess
                 ? Results.Created($"/v1/policies/{result.Value!.Version}", CatalogDto.From(result.Value))
                 : Problems.FromCommand(result);
-        }).RequirePermission(Permissions.PoliciesPublish);
+        }).RequirePermission(Permissions.PoliciesPublish).Reads<PublishCatalogRequest>()
+            .Describe<CatalogDto>("PublishCatalog", "Publish a new catalog with the current policy texts (a new policy version)", StatusCodes.Status201Created, 400, 404, 409);
     }
 }
 

@@ -21,43 +21,41 @@ public static class EvidenceEndpoints
             var session = await grains.GetGrain<IAgentSessionGrain>(id).Get();
             if (session is null) return Problems.NotFound($"session '{id}' not found");
             return await ChainReply(recorder, EvidenceChains.ForSession(id), session.DecisionCount, ct);
-        });
+        }).Describe<EvidenceChainDto>("GetSessionEvidence", "A session's evidence chain as stored", problems: [400, 404, 503]);
 
-        evidence.MapGet("/governance", (EvidenceRecorder recorder, CancellationToken ct) => ChainReply(recorder, EvidenceChains.Governance, 0, ct));
+        evidence.MapGet("/governance", (EvidenceRecorder recorder, CancellationToken ct) => ChainReply(recorder, EvidenceChains.Governance, 0, ct))
+            .Describe<EvidenceChainDto>("GetGovernanceEvidence", "The governance evidence chain as stored", problems: 503);
 
         evidence.MapGet("/chains", async (EvidenceRecorder recorder, CancellationToken ct) =>
         {
-            try { return Results.Ok(new { chains = await recorder.Store.ListChainsAsync(ct) }); }
+            try { return Results.Ok(new EvidenceChainListDto(await recorder.Store.ListChainsAsync(ct))); }
             catch (Exception ex) when (ex is not OperationCanceledException) { return Unavailable(ex); }
-        });
+        }).Describe<EvidenceChainListDto>("ListEvidenceChains", "Every evidence chain's id", problems: 503);
 
         evidence.MapGet("/checkpoints", async (EvidenceCheckpointer checkpointer, CancellationToken ct) =>
         {
-            if (!checkpointer.Enabled) return Results.Ok(new { configured = false, checkpoints = Array.Empty<object>() });
+            if (!checkpointer.Enabled) return Results.Ok(new EvidenceCheckpointListDto(false, []));
             try
             {
                 var stored = await checkpointer.ReadAllAsync(ct);
-                return Results.Ok(new
-                {
-                    configured = true,
-                    checkpoints = stored.Select(c => new { writer = c.Writer, seq = c.Sequence, body = c.Body, hash = c.Hash, signature = c.Signature, keyId = c.KeyId }).ToArray(),
-                });
+                return Results.Ok(new EvidenceCheckpointListDto(true,
+                    stored.Select(c => new EvidenceCheckpointDto(c.Writer, c.Sequence, c.Body, c.Hash, c.Signature, c.KeyId)).ToArray()));
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
                 return Problems.Create(StatusCodes.Status503ServiceUnavailable, $"the evidence checkpoint store is unavailable: {ex.GetType().Name}");
             }
-        });
+        }).Describe<EvidenceCheckpointListDto>("ListEvidenceCheckpoints", "The signed checkpoints of the chains' heads (if configured)", problems: 503);
 
         evidence.MapGet("/keys", async (EvidenceRecorder recorder, CancellationToken ct) =>
         {
             try
             {
                 var keys = await recorder.PublicKeysAsync(ct);
-                return Results.Ok(new { keys = keys.Select(k => new { keyId = k.Key, publicKeyPem = k.Value }).ToArray() });
+                return Results.Ok(new EvidenceKeyListDto(keys.Select(k => new EvidenceKeyDto(k.Key, k.Value)).ToArray()));
             }
             catch (Exception ex) when (ex is not OperationCanceledException) { return Unavailable(ex); }
-        });
+        }).Describe<EvidenceKeyListDto>("ListEvidenceKeys", "The public keys evidence is verified with", problems: 503);
     }
 
     private static async Task<IResult> ChainReply(EvidenceRecorder recorder, string chain, long minimumRecords, CancellationToken ct)
@@ -65,12 +63,8 @@ public static class EvidenceEndpoints
         try
         {
             var entries = await recorder.Store.ReadChainAsync(chain, ct);
-            return Results.Ok(new
-            {
-                chain,
-                minimumRecords,
-                records = entries.Select(e => new { seq = e.Sequence, body = e.Body, hash = e.Hash, signature = e.Signature, keyId = e.KeyId }).ToArray(),
-            });
+            return Results.Ok(new EvidenceChainDto(chain, minimumRecords,
+                entries.Select(e => new EvidenceRecordDto(e.Sequence, e.Body, e.Hash, e.Signature, e.KeyId)).ToArray()));
         }
         catch (Exception ex) when (ex is not OperationCanceledException) { return Unavailable(ex); }
     }

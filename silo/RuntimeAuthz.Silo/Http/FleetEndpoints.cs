@@ -18,7 +18,8 @@ public static class FleetEndpoints
             return page.IsSuccess
                 ? Results.Ok(new SessionPageDto(page.Value!.Sessions.Select(s => new IndexedSessionDto(s.SessionId, s.OpenedAt)).ToArray(), page.Value.Continuation))
                 : Problems.FromCommand(page);
-        }).RequirePermission(Permissions.SessionsRead);
+        }).RequirePermission(Permissions.SessionsRead)
+            .Describe<SessionPageDto>("ListAgentSessions", "An agent's sessions from the fleet index, a page at a time", problems: [400, 404]);
     }
 }
 

@@ -54,7 +54,8 @@ public static class GovernanceEndpoints
             return result.IsSuccess
                 ? Results.Created($"/v1/agents/{Uri.EscapeDataString(id)}/grants/{result.Value!.Id}", GrantDto.Made(result.Value!, clock.UtcNow))
                 : Problems.FromCommand(result);
-        }).RequirePermission(Permissions.GrantsWrite);
+        }).RequirePermission(Permissions.GrantsWrite).Reads<GrantRequest>()
+            .Describe<GrantDto>("AddGrant", "Delegate authority to an agent", StatusCodes.Status201Created, 400, 404, 409);
 
         agents.MapGet("/{id}/grants", async (string id, IGrainFactory grains, AuthzClock clock) =>
         {
@@ -64,7 +65,7 @@ public static class GovernanceEndpoints
             var now = clock.UtcNow;
             return Results.Ok(new GrantListDto(agent.Id, agent.Delegations.Select(d => GrantDto.From(d, now)).ToArray(),
                 agent.RevokedDelegations.Reverse().Select(d => GrantDto.From(d, now)).ToArray()));
-        }).RequirePermission(Permissions.AgentsRead);
+        }).RequirePermission(Permissions.AgentsRead).Describe<GrantListDto>("ListGrants", "An agent's grants in force and revoked", problems: [400, 404]);
 
         agents.MapGet("/{id}/grants/{grantId}", async (string id, string grantId, IGrainFactory grains, AuthzClock clock) =>
         {
@@ -72,7 +73,7 @@ public static class GovernanceEndpoints
             var link = await grains.GetGrain<IAgentGrain>(id).GetGrantLink(grantId);
             if (link.HolderStatus is null) return Problems.NotFound($"agent '{id}' not found");
             return link.Grant is null ? Problems.NotFound($"grant '{grantId}' not found on agent '{id}'") : Results.Ok(GrantDto.From(link.Grant, clock.UtcNow));
-        }).RequirePermission(Permissions.AgentsRead);
+        }).RequirePermission(Permissions.AgentsRead).Describe<GrantDto>("GetGrant", "One grant of an agent", problems: [400, 404]);
 
         agents.MapPost("/{id}/grants/{grantId}/revoke", async (string id, string grantId, HttpContext context, IGrainFactory grains, CallerAccess access, CancellationToken ct) =>
         {
@@ -80,7 +81,8 @@ public static class GovernanceEndpoints
             var by = await ReadActorAsync(context, access, ct);
             var result = await grains.GetGrain<IGovernanceGrain>(0).RevokeGrant(id, grantId, by);
             return result.IsSuccess ? Results.Ok(RevocationDto.From(result.Value!)) : Problems.FromCommand(result);
-        }).RequirePermission(Permissions.GrantsRevoke);
+        }).RequirePermission(Permissions.GrantsRevoke).Reads<ReasonRequest>()
+            .Describe<RevocationDto>("RevokeGrant", "Revoke a grant and, cascading, what was sub-delegated from it", problems: [400, 404, 409]);
 
         agents.MapPost("/{id}/revoke", async (string id, HttpContext context, IGrainFactory grains, CallerAccess access, CancellationToken ct) =>
         {
@@ -88,7 +90,8 @@ public static class GovernanceEndpoints
             var by = await ReadActorAsync(context, access, ct);
             var result = await grains.GetGrain<IGovernanceGrain>(0).RevokeAgent(id, by);
             return result.IsSuccess ? Results.Ok(RevocationDto.From(result.Value!)) : Problems.FromCommand(result);
-        }).RequirePermission(Permissions.GrantsRevoke);
+        }).RequirePermission(Permissions.GrantsRevoke).Reads<ReasonRequest>()
+            .Describe<RevocationDto>("RevokeAgentGrants", "Revoke every grant of an agent (cascading)", problems: [400, 404, 409]);
 
         app.MapPost("/v1/delegators/revoke", async (HttpContext context, IGrainFactory grains, CallerAccess access, CancellationToken ct) =>
         {
@@ -100,7 +103,8 @@ public static class GovernanceEndpoints
             var key = agent is not null ? DelegatorKeys.Agent(RequestReading.CheckId(agent, "agent")) : DelegatorKeys.Principal(principal!);
             var result = await grains.GetGrain<IGovernanceGrain>(0).RevokeByDelegator(key, ReadActor(body, access.CallerOf(context)));
             return result.IsSuccess ? Results.Ok(RevocationDto.From(result.Value!)) : Problems.FromCommand(result);
-        }).RequirePermission(Permissions.GrantsRevoke);
+        }).RequirePermission(Permissions.GrantsRevoke).Reads<DelegatorRevokeRequest>()
+            .Describe<RevocationDto>("RevokeByDelegator", "Revoke everything a delegator (agent or human) granted", problems: 400);
 
         app.MapPost("/v1/sessions/{id}/elevations", async (string id, HttpContext context, IGrainFactory grains, AuthzClock clock, CallerAccess access,
             Microsoft.Extensions.Options.IOptions<DelegationOptions> options, CancellationToken ct) =>
@@ -134,17 +138,19 @@ public static class GovernanceEndpoints
             return result.IsSuccess
                 ? Results.Created($"/v1/agents/{Uri.EscapeDataString(session.AgentId)}/grants/{result.Value!.Id}", GrantDto.Made(result.Value!, clock.UtcNow))
                 : Problems.FromCommand(result);
-        }).RequirePermission(Permissions.GrantsWrite);
+        }).RequirePermission(Permissions.GrantsWrite).Reads<ElevationRequest>()
+            .Describe<GrantDto>("ElevateSession", "A short grant bound to one session (elevation)", StatusCodes.Status201Created, 400, 404, 409);
 
-        MapSuspension(app, "/v1/fleets/{fleet}", r => SuspensionScopes.Fleet(Name(r, "fleet")));
-        MapSuspension(app, "/v1/labels/{key}/{value}", r => SuspensionScopes.Label(Name(r, "key"), Name(r, "value", allowEmpty: true)));
+        MapSuspension(app, "Fleet", "/v1/fleets/{fleet}", r => SuspensionScopes.Fleet(Name(r, "fleet")));
+        MapSuspension(app, "Label", "/v1/labels/{key}/{value}", r => SuspensionScopes.Label(Name(r, "key"), Name(r, "value", allowEmpty: true)));
     }
 
-    private static void MapSuspension(IEndpointRouteBuilder app, string prefix, Func<HttpRequest, string> scopeOf)
+    /// <param name="scopeName">Names the operations (GetFleetSuspension, SuspendLabel, ...).</param>
+    private static void MapSuspension(IEndpointRouteBuilder app, string scopeName, string prefix, Func<HttpRequest, string> scopeOf)
     {
         app.MapGet(prefix + "/suspension", async (HttpRequest request, IGrainFactory grains) =>
             Results.Ok(SuspensionDto.From(await grains.GetGrain<ISuspensionGrain>(scopeOf(request)).Get())))
-            .RequirePermission(Permissions.SuspensionsRead);
+            .RequirePermission(Permissions.SuspensionsRead).Describe<SuspensionDto>($"Get{scopeName}Suspension", $"Whether a {scopeName.ToLowerInvariant()} is suspended, and its history", problems: 400);
         foreach (var (verb, suspended, permission) in new[] { ("suspend", true, Permissions.SuspensionsSuspend), ("reactivate", false, Permissions.SuspensionsReactivate) })
         {
             app.MapPost(prefix + "/" + verb, async (HttpContext context, IGrainFactory grains, CallerAccess access, CancellationToken ct) =>
@@ -153,7 +159,8 @@ public static class GovernanceEndpoints
                 var by = await ReadActorAsync(context, access, ct);
                 var result = await grains.GetGrain<ISuspensionGrain>(scope).Set(suspended, by);
                 return result.IsSuccess ? Results.Ok(SuspensionDto.From(result.Value!)) : Problems.FromCommand(result);
-            }).RequirePermission(permission);
+            }).RequirePermission(permission).Reads<ReasonRequest>()
+                .Describe<SuspensionDto>($"{(suspended ? "Suspend" : "Reactivate")}{scopeName}", $"{(suspended ? "Suspend" : "Reactivate")} every agent of a {scopeName.ToLowerInvariant()}", problems: [400, 409]);
         }
     }
 

@@ -31,17 +31,18 @@ public static class PolicyEndpoints
             return result.IsSuccess
                 ? Results.Created($"/v1/policies/{result.Value!.Version}", PolicyVersionDto.From(result.Value))
                 : Problems.FromCommand(result);
-        }).RequirePermission(Permissions.PoliciesPublish);
+        }).RequirePermission(Permissions.PoliciesPublish).Reads<PublishPolicyRequest>()
+            .Describe<PolicyVersionDto>("PublishPolicy", "Publish a new policy version (validated against its schema)", StatusCodes.Status201Created, 400, 409);
 
         policies.MapGet("", async (IGrainFactory grains) =>
             Results.Ok((await grains.GetGrain<IPolicyGrain>(0).List()).Select(PolicyVersionSummaryDto.From).ToArray()))
-            .RequirePermission(Permissions.PoliciesRead);
+            .RequirePermission(Permissions.PoliciesRead).Describe<PolicyVersionSummaryDto[]>("ListPolicyVersions", "Every published policy version");
 
         policies.MapGet("/current", async (IGrainFactory grains) =>
             await grains.GetGrain<IPolicyGrain>(0).Current() is { } current
                 ? Results.Ok(PolicyVersionDto.From(current))
                 : Problems.NotFound("no policy has been published yet"))
-            .RequirePermission(Permissions.PoliciesRead);
+            .RequirePermission(Permissions.PoliciesRead).Describe<PolicyVersionDto>("GetCurrentPolicy", "The policy version in force", problems: 404);
 
         policies.MapGet("/{version}", async (string version, IGrainFactory grains) =>
         {
@@ -50,7 +51,7 @@ public static class PolicyEndpoints
             return await grains.GetGrain<IPolicyGrain>(0).Get(number) is { } found
                 ? Results.Ok(PolicyVersionDto.From(found))
                 : Problems.NotFound($"policy version {number} not found");
-        }).RequirePermission(Permissions.PoliciesRead);
+        }).RequirePermission(Permissions.PoliciesRead).Describe<PolicyVersionDto>("GetPolicyVersion", "One policy version", problems: [400, 404]);
 
         policies.MapPost("/rollback", async (HttpContext context, IGrainFactory grains, CallerAccess access, CancellationToken ct) =>
         {
@@ -63,6 +64,7 @@ public static class PolicyEndpoints
             return result.IsSuccess
                 ? Results.Created($"/v1/policies/{result.Value!.Version}", PolicyVersionDto.From(result.Value))
                 : Problems.FromCommand(result);
-        }).RequirePermission(Permissions.PoliciesPublish);
+        }).RequirePermission(Permissions.PoliciesPublish).Reads<RollbackPolicyRequest>()
+            .Describe<PolicyVersionDto>("RollbackPolicy", "Publish an earlier version's texts again as a new version", StatusCodes.Status201Created, 400, 404, 409);
     }
 }

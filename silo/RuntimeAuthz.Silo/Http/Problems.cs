@@ -31,10 +31,21 @@ public static class Problems
 
     /// <summary>
     /// Unexpected failures (500) say only that they happened and under which trace id they are logged:
-    /// no exception text, stack trace or file path reaches the caller, in any environment.
+    /// no exception text, stack trace or file path reaches the caller, in any environment. A 415 says what was sent.
     /// </summary>
     public static void HideInternals(ProblemDetailsContext context)
     {
+        // An endpoint declaring its JSON body (Accepts, for the OpenAPI document) is not even matched by another content type:
+        // routing answers 415 before the handler's own check could name what was sent.
+        if (context.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType && string.IsNullOrEmpty(context.ProblemDetails.Detail))
+            context.ProblemDetails.Detail = RequestReading.NotJson(context.HttpContext.Request);
+        // AuthZEN answers every malformed request 400, a body that is not JSON included.
+        if (context.ProblemDetails.Status == StatusCodes.Status415UnsupportedMediaType && AuthZenEndpoints.Owns(context.HttpContext.Request.Path)
+            && !context.HttpContext.Response.HasStarted)
+        {
+            context.ProblemDetails.Status = context.HttpContext.Response.StatusCode = StatusCodes.Status400BadRequest;
+            context.ProblemDetails.Title = Title(StatusCodes.Status400BadRequest);
+        }
         if (context.ProblemDetails.Status is not >= 500) return;
         context.ProblemDetails.Extensions.Remove("exception");
         context.ProblemDetails.Extensions.Remove("errors");

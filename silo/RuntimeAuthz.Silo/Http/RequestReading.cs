@@ -63,9 +63,12 @@ public static partial class RequestReading
     private static void CheckJsonContentType(HttpRequest request)
     {
         if (request.HasJsonContentType()) return;
-        var given = string.IsNullOrEmpty(request.ContentType) ? "none" : Shorten(request.ContentType);
-        throw new BadRequestException($"request body must be application/json (Content-Type: {given})", StatusCodes.Status415UnsupportedMediaType);
+        throw new BadRequestException(NotJson(request), StatusCodes.Status415UnsupportedMediaType);
     }
+
+    /// <summary>Why a body that is not JSON is refused (also for the 415 routing answers itself, for endpoints that declare a JSON body).</summary>
+    public static string NotJson(HttpRequest request) =>
+        $"request body must be application/json (Content-Type: {(string.IsNullOrEmpty(request.ContentType) ? "none" : Shorten(request.ContentType))})";
 
     /// <summary>The body's object, or null when the request has no body (an empty body is allowed).</summary>
     public static async Task<Fields?> ReadOptionalObjectAsync(HttpRequest request, CancellationToken cancellationToken)

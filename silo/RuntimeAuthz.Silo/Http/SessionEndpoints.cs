@@ -28,7 +28,8 @@ public static class SessionEndpoints
             return result.IsSuccess
                 ? Results.Created($"/v1/sessions/{sessionId}", SessionDto.From(result.Value!))
                 : Problems.FromCommand(result);
-        }).RequirePermission(Permissions.SessionsOpen);
+        }).RequirePermission(Permissions.SessionsOpen).Reads<OpenSessionRequest>()
+            .Describe<SessionDto>("OpenSession", "Open a session for an agent", StatusCodes.Status201Created, 400, 404, 409);
 
         sessions.MapGet("/{id}", async (string id, HttpContext context, IGrainFactory grains, CallerAccess access) =>
         {
@@ -36,7 +37,7 @@ public static class SessionEndpoints
             if (await access.RefuseUnlessOwnsSessionAsync(context, Permissions.SessionsRead, id) is { } refused) return refused;
             var session = await grains.GetGrain<IAgentSessionGrain>(id).Get();
             return session is null ? Problems.NotFound($"session '{id}' not found") : Results.Ok(SessionDto.From(session));
-        }).RequirePermission(Permissions.SessionsRead);
+        }).RequirePermission(Permissions.SessionsRead).Describe<SessionDto>("GetSession", "Show a session: status, risk, counts and recent events", problems: [400, 404]);
 
         // The timeline, read from the session's evidence chain: ?after=<record seq>&limit=<1..1000>.
         sessions.MapGet("/{id}/timeline", async (string id, HttpContext context, IGrainFactory grains, CallerAccess access) =>
@@ -48,8 +49,9 @@ public static class SessionEndpoints
             var page = await grains.GetGrain<IAgentSessionGrain>(id).GetTimeline(after, (int)limit);
             return page is null
                 ? Problems.NotFound($"session '{id}' not found")
-                : Results.Ok(new { events = page.Events.Select(SessionEventDto.From).ToArray(), nextAfter = page.NextAfter });
-        }).RequirePermission(Permissions.SessionsRead);
+                : Results.Ok(new TimelineDto(page.Events.Select(SessionEventDto.From).ToArray(), page.NextAfter));
+        }).RequirePermission(Permissions.SessionsRead)
+            .Describe<TimelineDto>("GetSessionTimeline", "A session's timeline from its evidence chain (?after=&limit=)", problems: [400, 404]);
 
         sessions.MapPost("/{id}/close", async (string id, HttpContext context, IGrainFactory grains, CallerAccess access, CancellationToken ct) =>
         {
@@ -58,7 +60,8 @@ public static class SessionEndpoints
             if (await access.RefuseUnlessOwnsSessionAsync(context, Permissions.SessionsClose, id) is { } refused) return refused;
             var result = await grains.GetGrain<IAgentSessionGrain>(id).Close(reason);
             return result.IsSuccess ? Results.Ok(SessionDto.From(result.Value!)) : Problems.FromCommand(result);
-        }).RequirePermission(Permissions.SessionsClose);
+        }).RequirePermission(Permissions.SessionsClose).Reads<OptionalReasonRequest>(optional: true)
+            .Describe<SessionDto>("CloseSession", "Close a session", problems: [400, 404]);
 
         sessions.MapPost("/{id}/decisions", async (string id, HttpContext context, FailClosedDecider decider, CallerAccess access,
             PublicAddress address, CancellationToken ct) =>
@@ -79,7 +82,8 @@ public static class SessionEndpoints
             return decision.DenyReason == DenyReasons.UnknownSession
                 ? Problems.NotFound($"session '{id}' not found")
                 : Results.Ok(DecisionDto.From(decision, address.BaseUrl));
-        }).RequirePermission(Permissions.Decide);
+        }).RequirePermission(Permissions.Decide).Reads<SessionDecisionRequest>()
+            .Describe<DecisionDto>("DecideInSession", "Decide one tool call in a session (native API)", problems: [400, 404]);
 
         sessions.MapPost("/{id}/outcomes", async (string id, HttpContext context, IGrainFactory grains, CallerAccess access, CancellationToken ct) =>
         {
@@ -110,7 +114,8 @@ public static class SessionEndpoints
             return result.IsSuccess
                 ? Results.Accepted($"/v1/sessions/{id}", new OutcomeAcceptedDto(result.Value!.Seq, Words.Of(result.Value.Kind), decisionId))
                 : Problems.FromCommand(result);
-        }).RequirePermission(Permissions.OutcomesReport);
+        }).RequirePermission(Permissions.OutcomesReport).Reads<OutcomeRequest>()
+            .Describe<OutcomeAcceptedDto>("ReportOutcome", "Report what an allowed call returned (or its error)", StatusCodes.Status202Accepted, 400, 404, 409);
     }
 
     private static long? QueryNumber(HttpRequest request, string name, long min, long max)

@@ -83,13 +83,14 @@ public static class IdentityEndpoints
             {
                 ["access_token"] = token, ["token_type"] = "Bearer", ["expires_in"] = lifetime,
             });
-        }).AllowAnonymous();
+        }).AllowAnonymous().Reads<DevTokenRequest>(optional: true)
+            .Describe<DevTokenDto>("MintDevelopmentToken", "Mint a token with any roles (development silos only; 404 elsewhere)", problems: [400, 404]);
 
         app.MapGet("/v1/whoami", (HttpContext context, CallerReader callers) =>
         {
             var caller = callers.Read(context.User)!;
             return Results.Ok(new WhoAmIDto(caller.Subject, caller.Issuer, caller.Roles, caller.AgentId, caller.Agents, caller.ExpiresAt));
-        }).RequirePermission(Permissions.Identity);
+        }).RequirePermission(Permissions.Identity).Describe<WhoAmIDto>("WhoAmI", "The caller as the silo sees its token");
     }
 }
 

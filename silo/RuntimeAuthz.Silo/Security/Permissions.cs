@@ -82,6 +82,10 @@ public static class Permissions
 
     /// <summary>The web console's pages (each page's data still needs that API's own permission); never agent or pep tokens.</summary>
     public static readonly Permission ConsoleOpen = new("console:open", [Governance, Approver, Responder, Auditor, Admin]);
+    /// <summary>The Prometheus scrape (<c>/metrics</c>): aggregate counts, no ids; for the people who watch, and admins.</summary>
+    public static readonly Permission MetricsRead = new("metrics:read", [Responder, Auditor, Admin]);
+    /// <summary>The Orleans Dashboard: it can show any grain's state, so admins only.</summary>
+    public static readonly Permission DashboardView = new("dashboard:view", [Admin]);
 
     public static readonly IReadOnlyList<Permission> All =
     [
@@ -89,12 +93,14 @@ public static class Permissions
         SuspensionsRead, SuspensionsSuspend, SuspensionsReactivate, PoliciesRead, PoliciesPublish,
         SessionsOpen, SessionsRead, SessionsSearch, SessionsClose, Decide, OutcomesReport, EvidenceRead,
         ApprovalsList, ApprovalsRead, ApprovalsDecide, ApprovalsCancel, CatalogRead, PoliciesWhatIf, Search, EntitiesRead, EntitiesWrite,
-        ConsoleOpen,
+        ConsoleOpen, MetricsRead, DashboardView,
     ];
 
     /// <summary>Declares the endpoint's permission (its authorization policy is named after it).</summary>
+    /// <remarks>Also documents the two refusals every such endpoint can answer (401 without a valid token, 403 without the permission).</remarks>
     public static TBuilder RequirePermission<TBuilder>(this TBuilder endpoint, Permission permission) where TBuilder : IEndpointConventionBuilder =>
-        endpoint.RequireAuthorization(permission.Name).WithMetadata(permission);
+        endpoint.RequireAuthorization(permission.Name).WithMetadata(permission,
+            Http.ApiReference.Problem(StatusCodes.Status401Unauthorized), Http.ApiReference.Problem(StatusCodes.Status403Forbidden));
 
     /// <summary>One authorization policy per permission: an authenticated caller holding one of its roles.</summary>
     public static void AddPermissionPolicies(this AuthorizationOptions options)

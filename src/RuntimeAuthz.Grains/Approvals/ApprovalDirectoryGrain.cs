@@ -16,10 +16,24 @@ public sealed record ApprovalDirectoryState
 /// is owned (and decided) by its session grain, which the approval id names.
 /// </summary>
 public sealed class ApprovalDirectoryGrain(
-    [PersistentState("approvalDirectory", AuthzStorage.ProviderName)] IPersistentState<ApprovalDirectoryState> state) : Grain, IApprovalDirectoryGrain
+    [PersistentState("approvalDirectory", AuthzStorage.ProviderName)] IPersistentState<ApprovalDirectoryState> state,
+    Telemetry.AuthzMetrics metrics) : Grain, IApprovalDirectoryGrain
 {
     /// <summary>~400 bytes each: well below Azure Table's 1 MiB row.</summary>
     public const int MaxEntries = 1000;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        metrics.PendingApprovals(state.State.Entries);
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        // The activation elsewhere reports them now.
+        metrics.PendingApprovals([]);
+        return Task.CompletedTask;
+    }
 
     public async Task Upsert(ApprovalSummary summary)
     {
@@ -34,6 +48,7 @@ public sealed class ApprovalDirectoryGrain(
         }
         state.State = state.State with { Entries = entries };
         await state.WriteStateAsync();
+        metrics.PendingApprovals(entries);
     }
 
     public Task<IReadOnlyList<ApprovalSummary>> List(ApprovalStatus? status, int limit) =>

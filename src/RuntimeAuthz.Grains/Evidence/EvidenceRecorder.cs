@@ -10,7 +10,8 @@ namespace RuntimeAuthz.Grains.Evidence;
 /// head and appends them. Chain heads are owned by single-threaded grains (a session, the
 /// governance grain), which pass their head in and keep the returned one.
 /// </summary>
-public sealed class EvidenceRecorder(IEvidenceStore store, IOptions<EvidenceOptions> options, ILogger<EvidenceRecorder> logger, EvidenceCheckpointHeads? checkpointHeads = null) : IDisposable
+public sealed class EvidenceRecorder(IEvidenceStore store, IOptions<EvidenceOptions> options, ILogger<EvidenceRecorder> logger, EvidenceCheckpointHeads? checkpointHeads = null,
+    Telemetry.AuthzMetrics? metrics = null) : IDisposable
 {
     private readonly EvidenceOptions settings = options.Value;
     private readonly SemaphoreSlim keyGate = new(1, 1);
@@ -30,6 +31,15 @@ public sealed class EvidenceRecorder(IEvidenceStore store, IOptions<EvidenceOpti
     public async Task<EvidenceHead?> AppendAsync(EvidenceBody body, EvidenceHead head)
     {
         if (!settings.Enabled) return head;
+        var started = metrics?.Timestamp() ?? 0;
+        using var span = Telemetry.AuthzMetrics.StartAppend(body.Chain, head.Sequence + 1);
+        var appended = await AppendUnmeasuredAsync(body, head);
+        metrics?.Appended(span, body.Chain, appended is null ? "not_written" : "durable", started);
+        return appended;
+    }
+
+    private async Task<EvidenceHead?> AppendUnmeasuredAsync(EvidenceBody body, EvidenceHead head)
+    {
         using var timeout = new CancellationTokenSource(settings.AppendTimeout);
         try
         {
@@ -65,6 +75,21 @@ public sealed class EvidenceRecorder(IEvidenceStore store, IOptions<EvidenceOpti
     public async Task<AppendResult> TryAppendAsync(EvidenceBody body, EvidenceHead head, string? replay = null)
     {
         if (!settings.Enabled) return new AppendResult(AppendStatus.Durable, head, null);
+        var started = metrics?.Timestamp() ?? 0;
+        using var span = Telemetry.AuthzMetrics.StartAppend(body.Chain, head.Sequence + 1);
+        var result = await TryAppendUnmeasuredAsync(body, head, replay);
+        metrics?.Appended(span, body.Chain, result.Status switch
+        {
+            AppendStatus.Durable => "durable",
+            AppendStatus.NotWritten => "not_written",
+            AppendStatus.Conflict => "conflict",
+            _ => "unknown",
+        }, started);
+        return result;
+    }
+
+    private async Task<AppendResult> TryAppendUnmeasuredAsync(EvidenceBody body, EvidenceHead head, string? replay)
+    {
         // A chain found behind its checkpoint is not continued (see AgentSessionGrain.Anchor.cs).
         if (checkpointHeads?.Refuses(body.Chain) == true) return new AppendResult(AppendStatus.NotWritten, head, null);
         using var timeout = new CancellationTokenSource(settings.AppendTimeout);

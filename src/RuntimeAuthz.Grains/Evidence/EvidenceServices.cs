@@ -24,7 +24,11 @@ public static class EvidenceServices
         services.TryAddSingleton<IEvidenceStore>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<EvidenceOptions>>().Value;
-            return new AzureTableEvidenceStore(sp.GetRequiredKeyedService<TableServiceClient>(TableClientKey), options.Table, options.SessionPartitions);
+            var metrics = sp.GetRequiredService<Telemetry.AuthzMetrics>();
+            return new AzureTableEvidenceStore(sp.GetRequiredKeyedService<TableServiceClient>(TableClientKey), options.Table, options.SessionPartitions)
+            {
+                AppendRequestSent = metrics.EvidenceBatchSent,
+            };
         });
         services.AddSingleton<EvidenceRecorder>();
         services.AddHostedService<EvidenceStatisticsLog>();

@@ -9,7 +9,7 @@ namespace RuntimeAuthz.Grains.Governance;
 /// grain that holds the grant before this call returns.
 /// </summary>
 [StatelessWorker]
-public sealed class GovernanceGrain(AuthzClock clock) : Grain, IGovernanceGrain
+public sealed class GovernanceGrain(AuthzClock clock, Telemetry.AuthzMetrics metrics) : Grain, IGovernanceGrain
 {
     public async Task<CommandResult<RevocationResult>> RevokeGrant(string agentId, string grantId, GovernanceActor by)
     {
@@ -18,7 +18,7 @@ public sealed class GovernanceGrain(AuthzClock clock) : Grain, IGovernanceGrain
         if (!revoked.IsSuccess) return CommandResult<RevocationResult>.Fail(revoked.Error, revoked.Message ?? "not revoked");
         var all = new List<RevokedGrant> { new() { AgentId = agentId, Grant = revoked.Value! } };
         await CascadeAsync(agentId, [grantId], by, all);
-        return Done(all);
+        return Done(all, "grant");
     }
 
     public async Task<CommandResult<RevocationResult>> RevokeAgent(string agentId, GovernanceActor by)
@@ -28,7 +28,7 @@ public sealed class GovernanceGrain(AuthzClock clock) : Grain, IGovernanceGrain
         if (!revoked.IsSuccess) return CommandResult<RevocationResult>.Fail(revoked.Error, revoked.Message ?? "not revoked");
         var all = revoked.Value!.Select(g => new RevokedGrant { AgentId = agentId, Grant = g }).ToList();
         await CascadeAsync(agentId, revoked.Value!.Select(g => g.Id).ToArray(), by, all);
-        return Done(all);
+        return Done(all, "agent");
     }
 
     public async Task<CommandResult<RevocationResult>> RevokeByDelegator(string delegatorKey, GovernanceActor by)
@@ -43,7 +43,7 @@ public sealed class GovernanceGrain(AuthzClock clock) : Grain, IGovernanceGrain
             all.Add(new RevokedGrant { AgentId = entry.AgentId, Grant = revoked.Value! });
             await CascadeAsync(entry.AgentId, [entry.GrantId], by, all);
         }
-        return Done(all);
+        return Done(all, "delegator");
     }
 
     /// <summary>Revokes, depth first, the grants derived from <paramref name="grantIds"/> of <paramref name="agentId"/>.</summary>
@@ -66,8 +66,11 @@ public sealed class GovernanceGrain(AuthzClock clock) : Grain, IGovernanceGrain
         }
     }
 
-    private CommandResult<RevocationResult> Done(List<RevokedGrant> all) =>
-        CommandResult<RevocationResult>.Ok(new RevocationResult { Revoked = all, RevokedAt = clock.UtcNow });
+    private CommandResult<RevocationResult> Done(List<RevokedGrant> all, string scope)
+    {
+        metrics.Revoked(scope, all.Count);
+        return CommandResult<RevocationResult>.Ok(new RevocationResult { Revoked = all, RevokedAt = clock.UtcNow });
+    }
 
     private static CommandResult<RevocationResult>? Invalid(GovernanceActor by) =>
         string.IsNullOrWhiteSpace(by.Actor) || by.Actor.Length > AgentGrain.MaxTextLength || by.Reason.Length > 1024
