@@ -72,9 +72,8 @@ public static class ConsoleEndpoints
             return Results.File(file.PhysicalPath, contentType);
         })
         .AllowAnonymous()
-        .WithName("GetConsoleFile")
-        .Produces(StatusCodes.Status200OK, contentType: "text/html")
-        .ProducesProblem(StatusCodes.Status404NotFound);
+        // The console's pages and scripts are not API operations: they stay out of the OpenAPI document.
+        .ExcludeFromDescription();
 
         app.MapGet("/v1/console/access", (HttpContext context, CallerReader callers) =>
         {

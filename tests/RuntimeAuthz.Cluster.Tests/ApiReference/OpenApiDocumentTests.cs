@@ -15,7 +15,8 @@ namespace RuntimeAuthz.Cluster.Tests.ApiReference;
 public sealed partial class OpenApiDocumentTests(ClusterEnvironment env)
 {
     /// <summary>Endpoints that are not API operations: the document itself, the reference UI and its assets.</summary>
-    private static readonly string[] UndocumentedPrefixes = ["/openapi/", RuntimeAuthz.Silo.Http.ApiReference.DocsPath];
+    /// <summary>Served files, not operations: the document itself, its reader, and the web console's pages.</summary>
+    private static readonly string[] UndocumentedPrefixes = ["/openapi/", RuntimeAuthz.Silo.Http.ApiReference.DocsPath, RuntimeAuthz.Silo.WebConsole.ConsoleEndpoints.BasePath + "/{"];
 
     private static readonly HttpMethod[] BodyMethods = [HttpMethod.Post, HttpMethod.Put, HttpMethod.Patch];
 
