@@ -26,7 +26,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<PolicyCache>();
         services.AddMetrics();
         services.TryAddSingleton(sp => new Telemetry.AuthzMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<AuthzClock>(),
-            sp.GetRequiredService<PolicyCache>(), () => sp.GetService<ILocalSiloDetails>()?.SiloAddress.ToString() ?? ""));
+            sp.GetRequiredService<PolicyCache>(), sp.GetRequiredService<Entities.EntityCache>(), () => sp.GetService<ILocalSiloDetails>()?.SiloAddress.ToString() ?? ""));
         services.AddSingleton<PolicyCacheService>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PolicyCacheService>());
         services.AddSingleton<Entities.EntityCache>();

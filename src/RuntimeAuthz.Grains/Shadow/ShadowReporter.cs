@@ -8,7 +8,7 @@ namespace RuntimeAuthz.Grains.Shadow;
 /// every <see cref="FlushInterval"/> (and when the silo stops). A batch that cannot be sent is
 /// kept and sent with the next one, so the report's counts stay exact while the silo lives.
 /// </summary>
-public sealed class ShadowReporter(IGrainFactory grains, TimeProvider hostTime, ILogger<ShadowReporter> logger) : ILifecycleParticipant<ISiloLifecycle>
+public sealed class ShadowReporter(IGrainFactory grains, TimeProvider hostTime, Telemetry.AuthzMetrics metrics, ILogger<ShadowReporter> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
     public static readonly TimeSpan FlushInterval = TimeSpan.FromMilliseconds(500);
     /// <summary>Examples a silo keeps per version between flushes (the newest): as many as a report keeps.</summary>
@@ -51,6 +51,7 @@ public sealed class ShadowReporter(IGrainFactory grains, TimeProvider hostTime, 
     /// <summary>One decision evaluated against <paramref name="version"/>; <paramref name="disagreement"/> when the outcomes differ.</summary>
     public void Compared(long version, ShadowDisagreement? disagreement)
     {
+        metrics.ShadowCompared(version, disagreement is null ? "agree" : "disagree");
         lock (gate)
         {
             var batch = For(version);
@@ -64,11 +65,13 @@ public sealed class ShadowReporter(IGrainFactory grains, TimeProvider hostTime, 
 
     public void Failed(long version)
     {
+        metrics.ShadowCompared(version, "failed");
         lock (gate) For(version).Failures++;
     }
 
     public void Skipped(long version)
     {
+        metrics.ShadowCompared(version, "skipped");
         lock (gate) For(version).Skipped++;
     }
 

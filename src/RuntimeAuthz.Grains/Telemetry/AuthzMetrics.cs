@@ -23,12 +23,14 @@ public sealed class AuthzMetrics
     public const string Revocations = "authz.revocations";
     public const string PolicyVersion = "authz.policy.version";
     public const string SessionsActive = "authz.sessions.active";
+    public const string ShadowComparisons = "authz.shadow.comparisons";
+    public const string EntityStoreVersion = "authz.entities.version";
 
     /// <summary>Every instrument name, for the lead's and the tests' lists.</summary>
     public static readonly IReadOnlyList<string> InstrumentNames =
     [
         Decisions, DecisionDuration, EvidenceAppendDuration, EvidenceBatchSize, ApprovalsPending, ApprovalsOldestPendingAge,
-        Revocations, PolicyVersion, SessionsActive,
+        Revocations, PolicyVersion, SessionsActive, ShadowComparisons, EntityStoreVersion,
     ];
 
     /// <summary>Spans of our own: the evidence append (its storage requests are the Azure SDK's children of it).</summary>
@@ -44,6 +46,7 @@ public sealed class AuthzMetrics
     private readonly Histogram<int> batchSize;
     private readonly Counter<long> revocations;
     private readonly UpDownCounter<long> sessionsActive;
+    private readonly Counter<long> shadowComparisons;
     private readonly AuthzClock clock;
     /// <summary>Real time for durations (the authorization clock may be a test's fake).</summary>
     private readonly TimeProvider time;
@@ -51,7 +54,7 @@ public sealed class AuthzMetrics
     private volatile IReadOnlyList<(DateTimeOffset RequestedAt, DateTimeOffset ExpiresAt)> pending = [];
 
     /// <param name="siloName">Tags the per-silo gauges; resolved when observed (the silo's address is known once it runs).</param>
-    public AuthzMetrics(IMeterFactory meters, TimeProvider time, AuthzClock clock, PolicyCache policyCache, Func<string> siloName)
+    public AuthzMetrics(IMeterFactory meters, TimeProvider time, AuthzClock clock, PolicyCache policyCache, Entities.EntityCache entities, Func<string> siloName)
     {
         this.time = time;
         this.clock = clock;
@@ -69,7 +72,15 @@ public sealed class AuthzMetrics
         meter.CreateObservableGauge(ApprovalsOldestPendingAge, () => OldestPendingAge(), "s", "Age of the oldest approval request waiting for a decision");
         meter.CreateObservableGauge(PolicyVersion, () => new Measurement<long>(policyCache.Version, new KeyValuePair<string, object?>("silo", siloName())),
             "{version}", "Policy version this silo's cache decides with");
+        meter.CreateObservableGauge(EntityStoreVersion, () => new Measurement<long>(entities.Version, new KeyValuePair<string, object?>("silo", siloName())),
+            "{version}", "Entity store version this silo's copy decides with");
+        shadowComparisons = meter.CreateCounter<long>(ShadowComparisons, "{comparison}",
+            "Decisions also evaluated against a shadow version (or a live version's log-only policies), by version and result: agree, disagree, failed, skipped");
     }
+
+    /// <summary>One shadow comparison of a decision against <paramref name="version"/>: agree, disagree, failed or skipped.</summary>
+    public void ShadowCompared(long version, string result) =>
+        shadowComparisons.Add(1, new KeyValuePair<string, object?>("version", version), new KeyValuePair<string, object?>("result", result));
 
     /// <summary>When a measured operation started (pass it back to the method that records it).</summary>
     public long Timestamp() => time.GetTimestamp();

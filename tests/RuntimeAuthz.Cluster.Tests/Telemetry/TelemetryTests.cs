@@ -105,6 +105,24 @@ public sealed class TelemetryTests(ClusterEnvironment env)
         var held = await DecideAsync(http, session, "send_payment", "Account:acme", input: PaymentInput);
         Assert.Equal("ApprovalRequired", held.Json["outcome"]!.GetValue<string>());
 
+        // A shadow version that forbids reading: the next read is compared against it and disagrees (then it is discarded again).
+        var shadowPolicies = (await File.ReadAllTextAsync(Path.Combine(RepoPaths.Examples, "policies.cedar")))
+            + "\n@id(\"telemetry-shadow-no-reads\")\nforbid (principal, action == Action::\"read_file\", resource);\n";
+        var shadow = await http.PostJsonAsync("/v1/policies", new System.Text.Json.Nodes.JsonObject
+        {
+            ["policies"] = shadowPolicies, ["schema"] = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Examples, "schema.cedarschema")), ["mode"] = "shadow",
+        }.ToJsonString());
+        Assert.Equal(HttpStatusCode.Created, shadow.Status);
+        var shadowVersion = shadow.Json["version"]!.GetValue<long>();
+        var comparedSession = await OpenSessionAsync(http);
+        await Eventually.UntilAsync("the shadow compared a read", async () =>
+        {
+            Assert.Equal("Allow", (await DecideAsync(http, comparedSession, "read_file", "Document:q3-report", """{"fleet":"research"}""")).Json["outcome"]!.GetValue<string>());
+            return traced.Flush();
+        }, flushed => flushed.LastOrDefault(m => m.Name == AuthzMetrics.ShadowComparisons) is { } compared
+            && Sum(compared.MetricPoints, p => Tag(p, "version") == shadowVersion.ToString() && Tag(p, "result") == "disagree") >= 1);
+        Assert.Equal(HttpStatusCode.OK, (await http.PostJsonAsync($"/v1/policies/{shadowVersion}/discard", "{}")).Status);
+
         // A grant made and revoked, so one revocation.
         var grant = await http.PostJsonAsync($"/v1/agents/{Agent}/grants", """{"actions":["read_file"],"resources":["Document::*"],"expiresAt":"2099-01-01T00:00:00Z"}""");
         Assert.Equal(HttpStatusCode.Created, grant.Status);
@@ -130,6 +148,8 @@ public sealed class TelemetryTests(ClusterEnvironment env)
         var silo = traced.Host.App.Services.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress.ToString();
         var policyVersion = Points(flushed, AuthzMetrics.PolicyVersion).Single(p => Tag(p, "silo") == silo);
         Assert.True(policyVersion.GetGaugeLastValueLong() >= 1);
+        var entityVersion = Points(flushed, AuthzMetrics.EntityStoreVersion).Single(p => Tag(p, "silo") == silo);
+        Assert.Equal(traced.Host.App.Services.GetRequiredService<RuntimeAuthz.Grains.Entities.EntityCache>().Version, entityVersion.GetGaugeLastValueLong());
         // Orleans' own meter is exported beside ours.
         Assert.Contains(flushed, m => m.MeterName == SiloTelemetry.OrleansMeter);
         Assert.Equal(AuthzMetrics.InstrumentNames.Order(), flushed.Where(m => m.MeterName == AuthzMetrics.Name).Select(m => m.Name).Distinct().Order());
