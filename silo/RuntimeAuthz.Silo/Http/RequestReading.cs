@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using RuntimeAuthz.Grains;
 
 namespace RuntimeAuthz.Silo.Http;
 
@@ -91,33 +92,11 @@ public static partial class RequestReading
         return value;
     }
 
-    internal static string Kind(JsonNode? node) => node switch
-    {
-        null => "null",
-        JsonObject => "an object",
-        JsonArray => "an array",
-        JsonValue v => v.GetValueKind() switch
-        {
-            JsonValueKind.String => "a string",
-            JsonValueKind.Number => "a number",
-            JsonValueKind.True or JsonValueKind.False => "a boolean",
-            _ => "a value",
-        },
-        _ => "a value",
-    };
+    internal static string Kind(JsonNode? node) => JsonInputText.Kind(node);
 
-    /// <summary>Whether the text holds a UTF-16 surrogate without its pair (no UTF-8 encodes it: storage and signing would fail on it).</summary>
-    public static bool HasLoneSurrogate(string text)
-    {
-        for (var i = 0; i < text.Length; i++)
-        {
-            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
-            else if (char.IsSurrogate(text[i])) return true;
-        }
-        return false;
-    }
+    public static bool HasLoneSurrogate(string text) => JsonInputText.HasLoneSurrogate(text);
 
-    internal static string Shorten(string value) => value.Length <= 80 ? value : value[..77] + "...";
+    internal static string Shorten(string value) => JsonInputText.Shorten(value);
 
     private static string FirstSentence(string message)
     {

@@ -128,30 +128,9 @@ public static partial class EntityJson
         node is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>()
             : throw new FormatException(node is null ? $"{path} is required" : $"{path} must be a string, not {Kind(node)}");
 
-    private static bool HasLoneSurrogate(string text)
-    {
-        for (var i = 0; i < text.Length; i++)
-        {
-            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
-            else if (char.IsSurrogate(text[i])) return true;
-        }
-        return false;
-    }
+    private static bool HasLoneSurrogate(string text) => JsonInputText.HasLoneSurrogate(text);
 
-    private static string Kind(JsonNode? node) => node switch
-    {
-        null => "null",
-        JsonObject => "an object",
-        JsonArray => "an array",
-        JsonValue v => v.GetValueKind() switch
-        {
-            JsonValueKind.String => "a string",
-            JsonValueKind.Number => "a number",
-            JsonValueKind.True or JsonValueKind.False => "a boolean",
-            _ => "a value",
-        },
-        _ => "a value",
-    };
+    private static string Kind(JsonNode? node) => JsonInputText.Kind(node);
 
-    private static string Shorten(string value) => value.Length <= 80 ? value : value[..77] + "...";
+    private static string Shorten(string value) => JsonInputText.Shorten(value);
 }
