@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
+using RuntimeAuthz.Bearer;
 using Yarp.ReverseProxy.Transforms;
 
 namespace RuntimeAuthz.HttpGateway;
@@ -32,16 +33,8 @@ public static class GatewayHost
             var auth = gateway.Value.Authentication;
             o.Authority = auth.Authority?.TrimEnd('/');
             o.RequireHttpsMetadata = auth.RequireHttpsMetadata;
-            o.MapInboundClaims = false;
             o.RefreshOnIssuerKeyNotFound = true;
-            o.TokenValidationParameters.ValidAudience = auth.Audience;
-            o.TokenValidationParameters.ValidateAudience = true;
-            o.TokenValidationParameters.ValidateIssuer = true;
-            o.TokenValidationParameters.ValidateLifetime = true;
-            o.TokenValidationParameters.RequireExpirationTime = true;
-            o.TokenValidationParameters.ClockSkew = TimeSpan.FromSeconds(auth.ClockSkewSeconds);
-            o.TokenValidationParameters.NameClaimType = auth.SubjectClaim;
-            o.Events = new JwtBearerEvents { OnChallenge = GatewayProblems.WriteUnauthorizedAsync };
+            BearerTokens.RequireValidToken(o, auth.Audience, auth.ClockSkewSeconds, auth.SubjectClaim, GatewayProblems.WriteUnauthorizedAsync);
         });
         builder.Services.AddAuthorization(o => o.AddPolicy(AgentPolicy, p => p.RequireAuthenticatedUser()));
         builder.Services.AddSingleton<IAuthorizationMiddlewareResultHandler, GatewayProblems.ForbiddenAsProblem>();

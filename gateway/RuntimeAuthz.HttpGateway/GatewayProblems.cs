@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
+using RuntimeAuthz.Bearer;
 
 namespace RuntimeAuthz.HttpGateway;
 
@@ -15,21 +16,9 @@ public static class GatewayProblems
         $"no gateway route maps {context.Request.Method} {context.Request.Path}; the gateway forwards configured routes only");
 
     /// <summary>401 with WWW-Authenticate saying why a presented token was refused (never echoing it).</summary>
-    public static async Task WriteUnauthorizedAsync(JwtBearerChallengeContext context)
-    {
-        context.HandleResponse();
-        var header = "Bearer";
-        var detail = "an agent's bearer token is required (Authorization: Bearer <token>)";
-        if (context.AuthenticateFailure is not null)
-        {
-            var description = string.IsNullOrEmpty(context.ErrorDescription) ? "the token is not valid" : context.ErrorDescription;
-            description = new string(description.Select(c => c == '"' ? '\'' : char.IsControl(c) ? ' ' : c).ToArray());
-            header = $"Bearer error=\"invalid_token\", error_description=\"{description}\"";
-            detail = $"the bearer token was refused: {description}";
-        }
-        context.Response.Headers.WWWAuthenticate = header;
-        await WriteAsync(context.HttpContext, StatusCodes.Status401Unauthorized, "Unauthorized", detail);
-    }
+    public static Task WriteUnauthorizedAsync(JwtBearerChallengeContext context) =>
+        WriteAsync(context.HttpContext, StatusCodes.Status401Unauthorized, "Unauthorized",
+            BearerTokens.Challenge(context, "an agent's bearer token is required (Authorization: Bearer <token>)"));
 
     /// <summary>403 as a problem (the default would be an empty body).</summary>
     public sealed class ForbiddenAsProblem : IAuthorizationMiddlewareResultHandler

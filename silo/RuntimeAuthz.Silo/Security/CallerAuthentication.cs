@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
+using RuntimeAuthz.Bearer;
 using RuntimeAuthz.Silo.Http;
 
 namespace RuntimeAuthz.Silo.Security;
@@ -90,39 +91,18 @@ public static class CallerAuthentication
 
     private static void Common(JwtBearerOptions o, CallerAuthenticationOptions auth, TimeProvider time)
     {
-        o.MapInboundClaims = false;
+        BearerTokens.RequireValidToken(o, auth.Audience, auth.ClockSkewSeconds, auth.Claims.Subject, WriteUnauthorizedAsync);
         // Each scheme its own cache: a token is only ever reused under the parameters that validated it.
         o.TokenHandlers.Clear();
         o.TokenHandlers.Add(new CachingJsonWebTokenHandler(time, TimeSpan.FromSeconds(auth.ClockSkewSeconds)) { MapInboundClaims = false });
         o.IncludeErrorDetails = true;
-        o.TokenValidationParameters.ValidAudience = auth.Audience;
-        o.TokenValidationParameters.ValidateAudience = true;
-        o.TokenValidationParameters.ValidateIssuer = true;
-        o.TokenValidationParameters.ValidateLifetime = true;
-        o.TokenValidationParameters.RequireExpirationTime = true;
-        o.TokenValidationParameters.ClockSkew = TimeSpan.FromSeconds(auth.ClockSkewSeconds);
-        o.TokenValidationParameters.NameClaimType = auth.Claims.Subject;
         o.TokenValidationParameters.RoleClaimType = auth.Claims.Roles;
-        o.Events = new JwtBearerEvents { OnChallenge = WriteUnauthorizedAsync };
     }
 
     /// <summary>401 as problem details, with WWW-Authenticate saying why a presented token was refused (never echoing it).</summary>
-    private static async Task WriteUnauthorizedAsync(JwtBearerChallengeContext context)
-    {
-        context.HandleResponse();
-        var header = "Bearer";
-        var detail = "a bearer token is required (Authorization: Bearer <token>)";
-        if (context.AuthenticateFailure is not null)
-        {
-            var description = string.IsNullOrEmpty(context.ErrorDescription) ? "the token is not valid" : context.ErrorDescription;
-            // A header value: no quotes that would end the parameter, no line breaks.
-            description = new string(description.Select(c => c == '"' ? '\'' : char.IsControl(c) ? ' ' : c).ToArray());
-            header = $"Bearer error=\"invalid_token\", error_description=\"{description}\"";
-            detail = $"the bearer token was refused: {description}";
-        }
-        context.Response.Headers.WWWAuthenticate = header;
-        await Problems.Create(StatusCodes.Status401Unauthorized, detail).ExecuteAsync(context.HttpContext);
-    }
+    private static Task WriteUnauthorizedAsync(JwtBearerChallengeContext context) =>
+        Problems.Create(StatusCodes.Status401Unauthorized, BearerTokens.Challenge(context, "a bearer token is required (Authorization: Bearer <token>)"))
+            .ExecuteAsync(context.HttpContext);
 }
 
 /// <summary>403 as problem details naming the permission the caller lacks; challenges go to the bearer scheme (401).</summary>
