@@ -5,22 +5,10 @@ using System.Text.Json.Serialization;
 
 namespace RuntimeAuthz.Client;
 
-/// <summary>
-/// Filters of <c>GET /v1/sessions</c>; every one is optional and they combine with "and". Time bounds
-/// are inclusive below (<c>...After</c>) and exclusive above (<c>...Before</c>).
-/// </summary>
-public sealed record SessionSearch
+/// <summary>Filters of <c>GET /v1/sessions</c> (see <see cref="SessionSearchFilters"/>), a status filter and the page size.</summary>
+public sealed record SessionSearch : SessionSearchFilters
 {
-    public string? Agent { get; init; }
-    public string? Fleet { get; init; }
     public SessionStatus? Status { get; init; }
-    public DateTimeOffset? OpenedAfter { get; init; }
-    public DateTimeOffset? OpenedBefore { get; init; }
-    public DateTimeOffset? ActiveAfter { get; init; }
-    public DateTimeOffset? ActiveBefore { get; init; }
-    public long? MinRisk { get; init; }
-    public bool? HasDenies { get; init; }
-    public long? PolicyVersion { get; init; }
     /// <summary>Page size, 1..500 (null: the service's default, 50).</summary>
     public int? Limit { get; init; }
 }
@@ -58,7 +46,7 @@ public sealed partial class AuthzClient
             if (value is not null) query.Add(name + "=" + Uri.EscapeDataString(value));
         }
         static string? Time(DateTimeOffset? at) => at?.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture);
-        Add("agent", search.Agent);
+        Add("agent", search.AgentId);
         Add("fleet", search.Fleet);
         Add("status", search.Status?.ToString().ToLowerInvariant());
         Add("openedAfter", Time(search.OpenedAfter));

@@ -137,7 +137,7 @@ public static class AgentCommands
         SessionSummaryPage recent;
         try
         {
-            recent = await call.Client.SearchSessionsAsync(new SessionSearch { Agent = agentId, Limit = RecentSessions }, cancellationToken: cancellationToken).ConfigureAwait(false);
+            recent = await call.Client.SearchSessionsAsync(new SessionSearch { AgentId = agentId, Limit = RecentSessions }, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (AuthzApiException ex) when (ex.IsForbidden)
         {

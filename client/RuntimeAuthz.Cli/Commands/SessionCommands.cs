@@ -63,7 +63,7 @@ public static class SessionCommands
         {
             var search = new SessionSearch
             {
-                Agent = call.Get(agent), Fleet = call.Get(fleet), Status = ParseStatus(call.Get(status)),
+                AgentId = call.Get(agent), Fleet = call.Get(fleet), Status = ParseStatus(call.Get(status)),
                 ActiveAfter = call.Get(since) is { } text ? ParseSince(text, call.Now) : null,
                 MinRisk = call.Get(minRisk), HasDenies = call.Get(hasDenies) ? true : null, PolicyVersion = call.Get(policyVersion),
                 Limit = call.Get(limit),

@@ -43,20 +43,10 @@ public sealed record SessionIndexEntry
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a <= b ? a : b;
 }
 
-/// <summary>A search over the session index; every filter is optional and they combine with "and".</summary>
-public sealed record SessionSearchQuery
+/// <summary>A search over the session index: the shared filters, a status filter and paging.</summary>
+public sealed record SessionSearchQuery : SessionSearchFilters
 {
-    public string? AgentId { get; init; }
-    public string? Fleet { get; init; }
     public SessionStatus? Status { get; init; }
-    /// <summary>Inclusive lower bounds and exclusive upper bounds.</summary>
-    public DateTimeOffset? OpenedAfter { get; init; }
-    public DateTimeOffset? OpenedBefore { get; init; }
-    public DateTimeOffset? ActiveAfter { get; init; }
-    public DateTimeOffset? ActiveBefore { get; init; }
-    public long? MinRisk { get; init; }
-    public bool? HasDenies { get; init; }
-    public long? PolicyVersion { get; init; }
     public int Limit { get; init; } = SessionIndex.DefaultPageSize;
     public string? Continuation { get; init; }
 }
