@@ -2,6 +2,7 @@ using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Policy;
 using RuntimeAuthz.Policy.Temporal;
 using RuntimeAuthz.Policy.Schema;
+using RuntimeAuthz.Grains.Shadow;
 
 namespace RuntimeAuthz.Grains;
 

@@ -1,6 +1,6 @@
 using RuntimeAuthz.Contracts;
 
-namespace RuntimeAuthz.Grains;
+namespace RuntimeAuthz.Grains.Shadow;
 
 /// <summary>
 /// <c>@mode("log-only")</c> on a policy: in a live version it is evaluated and reported as if it
