@@ -7,14 +7,17 @@ namespace RuntimeAuthz.Grains;
 /// </summary>
 public static class StringKeyGrains<T> where T : IGrainWithStringKey
 {
-    private static (GrainType Grain, GrainInterfaceType Interface)? types;
+    /// <summary>A reference, so that threads see it whole (a struct this size could be read half written).</summary>
+    private sealed record Types(GrainType Grain, GrainInterfaceType Interface);
+
+    private static volatile Types? types;
 
     public static T Get(IGrainFactory grains, string key)
     {
         if (types is { } known) return (T)grains.GetGrain(GrainId.Create(known.Grain, key), known.Interface);
         var first = grains.GetGrain<T>(key);
         var reference = (GrainReference)(object)first;
-        types = (reference.GrainId.Type, reference.InterfaceType);
+        types = new Types(reference.GrainId.Type, reference.InterfaceType);
         return first;
     }
 }
