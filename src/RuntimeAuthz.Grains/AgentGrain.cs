@@ -20,6 +20,7 @@ public sealed class AgentGrain(
     AuthzClock clock,
     IGovernanceEventSink governanceSink,
     IOptions<DelegationOptions> delegationOptions,
+    AuthorityPush authorityPush,
     ILogger<AgentGrain> logger) : Grain, IAgentGrain
 {
     /// <summary>Revoked grants kept for inspection (most recent first out).</summary>
@@ -79,7 +80,7 @@ public sealed class AgentGrain(
             Status = change.Status, StatusReason = change.Reason, StatusChangedBy = change.Actor, StatusChangedByIssuer = change.ActorIssuer, UpdatedAt = clock.UtcNow,
         };
         state.State = state.State with { Agent = updated };
-        await state.WriteStateAsync();
+        await WriteAndPushAsync();
         logger.LogInformation("Agent {AgentId} status {OldStatus} -> {NewStatus} by {Actor}", AgentId, agent.Status, change.Status, change.Actor);
         await GovernanceEvents.PublishAsync(governanceSink, logger, new GovernanceEvent
         {
@@ -137,7 +138,7 @@ public sealed class AgentGrain(
         if (!await GrainFactory.GetGrain<IDelegatorIndexGrain>(delegatorKey).Add(new IssuedGrant { AgentId = AgentId, GrantId = delegation.Id, ParentGrantId = grant.ParentGrantId }))
             return CommandResult<Delegation>.Fail(CommandError.Conflict, $"delegator '{delegatorKey}' has issued the maximum number of grants");
         state.State = state.State with { Agent = updated };
-        await state.WriteStateAsync();
+        await WriteAndPushAsync();
         logger.LogInformation("Delegation {DelegationId} granted to agent {AgentId} by {GrantedBy} until {ExpiresAt}", delegation.Id, AgentId, grant.GrantedBy, grant.ExpiresAt);
         await GovernanceEvents.PublishAsync(governanceSink, logger, new GovernanceEvent
         {
@@ -180,11 +181,14 @@ public sealed class AgentGrain(
         return await RevokeWhereAsync(d => d.ParentGrantId == parentGrantId, by, $"grants derived from {parentGrantId}");
     }
 
-    public Task<GrantLink> GetGrantLink(string delegationId)
+    public Task<GrantLink> GetGrantLink(string delegationId) => Task.FromResult(LinkOf(state.State.Agent, delegationId));
+
+    /// <summary>One grant of <paramref name="agent"/> (current or revoked) with its holder's status; empty for an unknown agent.</summary>
+    public static GrantLink LinkOf(AgentInfo? agent, string delegationId)
     {
-        if (state.State.Agent is not { } agent) return Task.FromResult(new GrantLink());
+        if (agent is null) return new GrantLink();
         var grant = agent.Delegations.FirstOrDefault(d => d.Id == delegationId) ?? agent.RevokedDelegations.FirstOrDefault(d => d.Id == delegationId);
-        return Task.FromResult(new GrantLink { Grant = grant, HolderStatus = agent.Status, HolderFleet = agent.Fleet, HolderLabels = agent.Labels });
+        return new GrantLink { Grant = grant, HolderStatus = agent.Status, HolderFleet = agent.Fleet, HolderLabels = agent.Labels };
     }
 
     public async Task<AgentInfo?> RegisterSession(string sessionId)
@@ -211,7 +215,7 @@ public sealed class AgentGrain(
             UpdatedAt = now,
         };
         state.State = state.State with { Agent = updated };
-        await state.WriteStateAsync();
+        await WriteAndPushAsync();
         logger.LogWarning("Agent {AgentId}: revoked {What} ({Count}) by {Actor}: {Reason}", AgentId, what, revoked.Length, by.Actor, by.Reason);
         foreach (var grant in revoked)
         {
@@ -225,8 +229,18 @@ public sealed class AgentGrain(
     }
 
     /// <summary>
+    /// Persists a change of what decisions read (status, grants) and drops this agent from every silo's
+    /// <see cref="AuthorityView"/> before the changing call returns.
+    /// </summary>
+    private async Task WriteAndPushAsync()
+    {
+        await state.WriteStateAsync();
+        await authorityPush.ChangedAsync(AuthorityView.AgentKey(AgentId));
+    }
+
+    /// <summary>
     /// Notes the revocation in the agent's live sessions. One-way and after persisting: enforcement
-    /// never depends on it (every decision reads this grain).
+    /// never depends on it (every decision reads this grain's state, through the silo's authority view).
     /// </summary>
     private void NotifySessions(string what, GovernanceActor by, DateTimeOffset at)
     {

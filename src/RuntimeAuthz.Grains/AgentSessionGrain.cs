@@ -21,7 +21,8 @@ public sealed partial class AgentSessionGrain(
     EvidenceRecorder evidence,
     SessionIndex sessionIndex,
     ILogger<AgentSessionGrain> logger,
-    Telemetry.AuthzMetrics metrics) : Grain, IAgentSessionGrain, IRevocationObserverGrain
+    Telemetry.AuthzMetrics metrics,
+    Governance.AuthorityView authorityView) : Grain, IAgentSessionGrain, IRevocationObserverGrain
 {
     /// <summary>Upper bound for the identity lookup and policy load inside one decision.</summary>
     public static readonly TimeSpan DecisionDependencyTimeout = TimeSpan.FromSeconds(5);
@@ -224,13 +225,13 @@ public sealed partial class AgentSessionGrain(
         var session = current.Session;
         if (await SessionGate.CheckAsync(session, call, AgentExistsAsync) is { } closed) return (closed, null, null);
 
-        var agent = await GrainFactory.GetGrain<IAgentGrain>(session.AgentId).Get().WaitAsync(DecisionDependencyTimeout);
+        var agent = await authorityView.AgentAsync(session.AgentId).AsTask().WaitAsync(DecisionDependencyTimeout);
         if (AuthorityStage.CheckIdentity(agent) is { } notActive) return (notActive, null, null);
 
         var policy = await policyCache.GetAsync().WaitAsync(DecisionDependencyTimeout);
         if (policy is null) return (Denials.Deny(DenyReasons.NoPolicy), null, null);
 
-        var (authority, unauthorized) = await AuthorityStage.ResolveGrantsAsync(GrainFactory, agent!, call, policy.Version).WaitAsync(DecisionDependencyTimeout);
+        var (authority, unauthorized) = await AuthorityStage.ResolveGrantsAsync(authorityView, agent!, call, policy.Version).WaitAsync(DecisionDependencyTimeout);
         if (unauthorized is not null) return (unauthorized, policy, null);
 
         var facts = new CedarRequestBuilder.SessionFacts(SessionId, session.CumulativeRisk, session.DecisionCount,
@@ -257,7 +258,7 @@ public sealed partial class AgentSessionGrain(
     };
 
     private async Task<bool> AgentExistsAsync(string agentId) =>
-        await GrainFactory.GetGrain<IAgentGrain>(agentId).Get().WaitAsync(DecisionDependencyTimeout) is not null;
+        await authorityView.AgentAsync(agentId).AsTask().WaitAsync(DecisionDependencyTimeout) is not null;
 
     /// <summary>
     /// Recording stage: the verdict's record is the decision's one durable write. The answer is the

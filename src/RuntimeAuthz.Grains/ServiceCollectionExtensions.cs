@@ -10,7 +10,8 @@ public static class ServiceCollectionExtensions
     /// <summary>
     /// Registers the silo-side services the grains need: the authorization clock (system time
     /// unless an <see cref="AuthzClock"/> is already registered), the per-silo policy cache and
-    /// the service that keeps it current, and the delegation limits (validated at start).
+    /// the service that keeps it current, the per-silo authority view with the service that pushes changes
+    /// to it, and the delegation limits (validated at start).
     /// </summary>
     public static IServiceCollection AddRuntimeAuthzGrainServices(this IServiceCollection services)
     {
@@ -32,6 +33,10 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<Entities.EntityCache>();
         services.AddSingleton<Entities.EntityCacheService>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<Entities.EntityCacheService>());
+        services.AddSingleton<AuthorityView>();
+        services.AddSingleton<IAuthorityViewClient, AuthorityViewClient>();
+        services.AddSingleton<AuthorityPush>();
+        services.AddGrainService<AuthorityViewService>();
         services.AddSingleton<Shadow.ShadowReporter>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<Shadow.ShadowReporter>());
         return services;

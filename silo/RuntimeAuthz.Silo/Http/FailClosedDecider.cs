@@ -1,4 +1,5 @@
 using RuntimeAuthz.Contracts;
+using RuntimeAuthz.Grains;
 using RuntimeAuthz.Silo.Security;
 
 namespace RuntimeAuthz.Silo.Http;
@@ -29,7 +30,7 @@ public sealed partial class FailClosedDecider(IGrainFactory grains, TimeProvider
             // An agent acting for a user: the user's own evaluation first (it may answer Deny alone).
             (request, var refused) = await onBehalfOf.CheckUserAsync(sessionId, request, caller);
             if (refused is not null) return refused;
-            return await grains.GetGrain<IAgentSessionGrain>(sessionId).Decide(request with { Caller = caller.Subject, DecisionId = decisionId });
+            return await StringKeyGrains<IAgentSessionGrain>.Get(grains, sessionId).Decide(request with { Caller = caller.Subject, DecisionId = decisionId });
         }
         catch (Exception ex) when (ex is not BadRequestException)
         {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
@@ -44,8 +45,22 @@ public sealed class CallerReader(IOptions<CallerAuthenticationOptions> options)
     private readonly CallerAuthenticationOptions.ClaimNames claims = options.Value.Claims;
     private readonly IReadOnlyDictionary<string, CallerAuthenticationOptions.PepSettings> peps = options.Value.Peps;
 
+    /// <summary>
+    /// Callers already read, by principal: a request reads its caller several times (rate limit, permission,
+    /// endpoint checks), and its principal, made by authentication for this request only, does not change after.
+    /// </summary>
+    private readonly ConditionalWeakTable<ClaimsPrincipal, Caller> read = new();
+
     /// <summary>The caller, or null when the principal is not authenticated or names no subject.</summary>
     public Caller? Read(ClaimsPrincipal user)
+    {
+        if (read.TryGetValue(user, out var known)) return known;
+        var caller = ReadClaims(user);
+        if (caller is not null) read.AddOrUpdate(user, caller);
+        return caller;
+    }
+
+    private Caller? ReadClaims(ClaimsPrincipal user)
     {
         if (user.Identity?.IsAuthenticated != true) return null;
         var subjectClaim = user.FindFirst(claims.Subject);

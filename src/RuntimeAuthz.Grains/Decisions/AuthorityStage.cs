@@ -21,12 +21,12 @@ public static class AuthorityStage
 
     /// <summary>The covering grants, or a denial (suspended scope, no live delegation, malformed request).</summary>
     public static async Task<(GrantAuthority.Resolution? Authority, Verdict? Denied)> ResolveGrantsAsync(
-        IGrainFactory grains, AgentInfo agent, DecisionCall call, long policyVersion)
+        AuthorityView authorityView, AgentInfo agent, DecisionCall call, long policyVersion)
     {
         var request = call.Request;
         if (string.IsNullOrWhiteSpace(request.Action) || string.IsNullOrWhiteSpace(request.ResourceType) || request.ResourceId is null)
             return (null, Denials.Deny(DenyReasons.InvalidRequest, policyVersion, "action and resource type are required"));
-        var authority = await GrantAuthority.ResolveAsync(grains, agent, call.SessionId, request, call.Now);
+        var authority = await GrantAuthority.ResolveAsync(authorityView, agent, call.SessionId, request, call.Now);
         return authority.DenyReason is { } denied
             ? (null, Denials.Deny(denied, policyVersion, authority.Detail))
             : (authority, null);

@@ -19,6 +19,7 @@ public sealed partial class SessionlessDecisionGrain(
     EntityCache entityCache,
     AuthzClock clock,
     EvidenceRecorder evidence,
+    Governance.AuthorityView authorityView,
     ILogger<SessionlessDecisionGrain> logger) : Grain, ISessionlessDecisionGrain
 {
     private static readonly TimeSpan DependencyTimeout = AgentSessionGrain.DecisionDependencyTimeout;
@@ -72,9 +73,9 @@ public sealed partial class SessionlessDecisionGrain(
         Verdict verdict;
         if (request.Principal.Type == CedarRequestBuilder.AgentType)
         {
-            var agent = await GrainFactory.GetGrain<IAgentGrain>(request.Principal.Id).Get().WaitAsync(DependencyTimeout);
+            var agent = await authorityView.AgentAsync(request.Principal.Id).AsTask().WaitAsync(DependencyTimeout);
             if (AuthorityStage.CheckIdentity(agent) is { } notActive) return notActive with { PolicyVersion = policy.Version };
-            var (authority, unauthorized) = await AuthorityStage.ResolveGrantsAsync(GrainFactory, agent!, call, policy.Version).WaitAsync(DependencyTimeout);
+            var (authority, unauthorized) = await AuthorityStage.ResolveGrantsAsync(authorityView, agent!, call, policy.Version).WaitAsync(DependencyTimeout);
             if (unauthorized is not null) return unauthorized;
             verdict = EvaluationStage.Evaluate(policy, agent!, new CedarRequestBuilder.SessionFacts("", 0, 0, 0), call, authority!, Evaluate, stored);
         }

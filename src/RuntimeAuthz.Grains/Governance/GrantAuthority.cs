@@ -9,8 +9,9 @@ namespace RuntimeAuthz.Grains.Governance;
 /// delegation chain is still live (every parent grant current, unexpired, held by an active agent
 /// outside any suspended fleet or label, and still covering the request). Grant conditions of the
 /// whole chain are checked once the Cedar request exists (<see cref="Resolution.Select"/>).
-/// Every read goes to the grains that persisted the revocations, so a revoke that returned is
-/// seen by every later decision on every silo.
+/// Identities and suspensions are read from this silo's <see cref="AuthorityView"/>, which every
+/// persisted revocation reaches before it returns, so a revoke that returned is seen by every later
+/// decision on every silo.
 /// </summary>
 public static class GrantAuthority
 {
@@ -26,9 +27,9 @@ public static class GrantAuthority
             Candidates.FirstOrDefault(c => GrantRules.ConditionsHold(c.Conditions, request, entities))?.Grant;
     }
 
-    public static async Task<Resolution> ResolveAsync(IGrainFactory grains, AgentInfo agent, string sessionId, DecisionRequest request, DateTimeOffset now)
+    public static async Task<Resolution> ResolveAsync(AuthorityView authority, AgentInfo agent, string sessionId, DecisionRequest request, DateTimeOffset now)
     {
-        if (await FindSuspensionAsync(grains, agent.Fleet, agent.Labels) is { } suspended)
+        if (await FindSuspensionAsync(authority, agent.Fleet, agent.Labels) is { } suspended)
             return Denied(suspended);
 
         var candidates = new List<Candidate>();
@@ -38,7 +39,7 @@ public static class GrantAuthority
             if (!grant.IsLiveAt(now)) continue;
             if (grant.SessionId is not null && !string.Equals(grant.SessionId, sessionId, StringComparison.Ordinal)) continue;
             if (!Covers(grant, request.Action, request.ResourceType, request.ResourceId)) continue;
-            var (conditions, problem) = await VerifyChainAsync(grains, grant, request, now);
+            var (conditions, problem) = await VerifyChainAsync(authority, grant, request, now);
             if (problem is not null)
             {
                 lastProblem = problem;
@@ -63,7 +64,7 @@ public static class GrantAuthority
 
     /// <summary>Walks the parents of a derived grant; returns the chain's conditions or why the chain is broken.</summary>
     private static async Task<(IReadOnlyList<string>? Conditions, string? Problem)> VerifyChainAsync(
-        IGrainFactory grains, Delegation grant, DecisionRequest request, DateTimeOffset now)
+        AuthorityView authority, Delegation grant, DecisionRequest request, DateTimeOffset now)
     {
         var conditions = new List<string>();
         if (grant.Condition is { Length: > 0 } own) conditions.Add(own);
@@ -72,7 +73,7 @@ public static class GrantAuthority
         {
             if (steps >= MaxChainWalk || steps >= grant.Depth || link.DelegatorAgentId is null)
                 return (null, $"grant {grant.Id}: delegation chain longer than its recorded depth");
-            var parent = await grains.GetGrain<IAgentGrain>(link.DelegatorAgentId).GetGrantLink(link.ParentGrantId);
+            var parent = AgentGrain.LinkOf(await authority.AgentAsync(link.DelegatorAgentId), link.ParentGrantId);
             if (parent.Grant is not { } parentGrant)
                 return (null, $"grant {grant.Id}: parent grant {link.ParentGrantId} of agent '{link.DelegatorAgentId}' no longer exists");
             if (parentGrant.RevokedAt is not null)
@@ -83,7 +84,7 @@ public static class GrantAuthority
                 return (null, $"grant {grant.Id}: delegating agent '{link.DelegatorAgentId}' is {parent.HolderStatus?.ToString().ToLowerInvariant() ?? "unknown"}");
             if (!Covers(parentGrant, request.Action, request.ResourceType, request.ResourceId))
                 return (null, $"grant {grant.Id}: parent grant {parentGrant.Id} does not cover the request");
-            if (await FindSuspensionAsync(grains, parent.HolderFleet, parent.HolderLabels) is { } suspended)
+            if (await FindSuspensionAsync(authority, parent.HolderFleet, parent.HolderLabels) is { } suspended)
                 return (null, $"grant {grant.Id}: delegating agent '{link.DelegatorAgentId}': {suspended.Detail}");
             if (parentGrant.Condition is { Length: > 0 } inherited) conditions.Add(inherited);
             link = parentGrant;
@@ -92,17 +93,18 @@ public static class GrantAuthority
     }
 
     /// <summary>The first suspended scope among the fleet and labels, as (deny reason, detail); null when none is.</summary>
-    public static async Task<(string Reason, string Detail)?> FindSuspensionAsync(IGrainFactory grains, string fleet, IReadOnlyDictionary<string, string> labels)
+    public static async Task<(string Reason, string Detail)?> FindSuspensionAsync(AuthorityView authority, string fleet, IReadOnlyDictionary<string, string> labels)
     {
-        var scopes = new List<string>(labels.Count + 1) { SuspensionScopes.Fleet(fleet) };
-        scopes.AddRange(labels.Select(l => SuspensionScopes.Label(l.Key, l.Value)));
-        var states = await Task.WhenAll(scopes.Select(s => grains.GetGrain<ISuspensionGrain>(s).Get()));
-        foreach (var state in states)
-        {
-            if (!state.Suspended) continue;
-            var reason = state.Scope.StartsWith("fleet/", StringComparison.Ordinal) ? GovernanceDenyReasons.FleetSuspended : GovernanceDenyReasons.LabelSuspended;
-            return (reason, $"{state.Scope} suspended by {state.ChangedBy}: {state.Reason}");
-        }
+        if (Suspended(await authority.SuspensionAsync(SuspensionScopes.Fleet(fleet))) is { } fleetSuspended) return fleetSuspended;
+        foreach (var (key, value) in labels)
+            if (Suspended(await authority.SuspensionAsync(SuspensionScopes.Label(key, value))) is { } labelSuspended) return labelSuspended;
         return null;
+    }
+
+    private static (string Reason, string Detail)? Suspended(SuspensionInfo state)
+    {
+        if (!state.Suspended) return null;
+        var reason = state.Scope.StartsWith("fleet/", StringComparison.Ordinal) ? GovernanceDenyReasons.FleetSuspended : GovernanceDenyReasons.LabelSuspended;
+        return (reason, $"{state.Scope} suspended by {state.ChangedBy}: {state.Reason}");
     }
 }

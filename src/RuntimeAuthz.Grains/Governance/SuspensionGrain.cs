@@ -15,6 +15,7 @@ public sealed class SuspensionGrain(
     [PersistentState("suspension", AuthzStorage.ProviderName)] IPersistentState<SuspensionState> state,
     AuthzClock clock,
     IGovernanceEventSink sink,
+    AuthorityPush authorityPush,
     ILogger<SuspensionGrain> logger) : Grain, ISuspensionGrain
 {
     public const int MaxHistory = 200;
@@ -33,6 +34,8 @@ public sealed class SuspensionGrain(
         var updated = current with { Suspended = suspended, ChangedAt = now, ChangedBy = by.Actor, ChangedByIssuer = by.Issuer, Reason = by.Reason, History = history };
         state.State = state.State with { Info = updated };
         await state.WriteStateAsync();
+        // In force on every silo before the call returns.
+        await authorityPush.ChangedAsync(Scope);
         logger.LogWarning("Scope {Scope} {Change} by {Actor}: {Reason}", Scope, suspended ? "suspended" : "reactivated", by.Actor, by.Reason);
         await GovernanceEvents.PublishAsync(sink, logger, new GovernanceEvent
         {
