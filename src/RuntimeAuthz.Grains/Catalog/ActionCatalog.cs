@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using RuntimeAuthz.Contracts;
+using RuntimeAuthz.Policy;
 
 namespace RuntimeAuthz.Grains.Catalog;
 
@@ -37,9 +38,18 @@ public sealed class ActionCatalog
     public IReadOnlyList<string> TrustedServers { get; }
 
     /// <summary><c>context.action</c> for <paramref name="action"/>: unknown actions are irreversible.</summary>
-    public JsonObject Describe(string action) => Entries.TryGetValue(action, out var entry)
-        ? new JsonObject { ["name"] = action, ["reversibility"] = entry.Reversibility, ["category"] = entry.Category, ["known"] = true, ["source"] = entry.Source }
-        : new JsonObject { ["name"] = action, ["reversibility"] = "irreversible", ["category"] = Unknown, ["known"] = false, ["source"] = Unknown };
+    public CedarValue Describe(string action)
+    {
+        var known = Entries.TryGetValue(action, out var entry);
+        return CedarValue.Record(
+        [
+            new("name", CedarValue.String(action)),
+            new("reversibility", CedarValue.String(known ? entry!.Reversibility : "irreversible")),
+            new("category", CedarValue.String(known ? entry!.Category : Unknown)),
+            new("known", CedarValue.Bool(known)),
+            new("source", CedarValue.String(known ? entry!.Source : Unknown)),
+        ]);
+    }
 
     /// <summary>The catalog of a stored text (already checked when published); null text = the empty catalog.</summary>
     public static ActionCatalog FromText(string? json) => json is null ? Empty : Parse(json).Catalog ?? Empty;

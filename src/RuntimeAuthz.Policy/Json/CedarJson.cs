@@ -25,12 +25,19 @@ internal static class CedarJson
                     if (key == "__entity") return new EntityValue(ToEntityUid(source, inner));
                     if (key == "__extn") return ToExtension(source, inner);
                 }
-                var fields = new Dictionary<string, Value>(node.Properties.Count, StringComparer.Ordinal);
-                foreach (var (key, value) in node.Properties) fields[key] = ToValue(source, value);
-                return new RecordValue(fields);
+                return ToRecord(source, node);
             default:
                 throw source.Error(node, CedarErrorKind.UnexpectedJsonValue, "null is not a Cedar value");
         }
+    }
+
+    /// <summary>The members of a JSON object as a record's fields (no <c>__entity</c>/<c>__extn</c> forms at this level).</summary>
+    public static RecordValue ToRecord(JsonSource source, JsonNode node)
+    {
+        if (node.Properties!.Count == 0) return RecordValue.Empty;
+        var fields = new Dictionary<string, Value>(node.Properties.Count, StringComparer.Ordinal);
+        foreach (var (key, value) in node.Properties) fields[key] = ToValue(source, value);
+        return new RecordValue(fields);
     }
 
     // `{"__extn": {"fn": F, "arg": A}}` or `{"fn": F, "args": [A, B]}`: any extension function applied to values.
