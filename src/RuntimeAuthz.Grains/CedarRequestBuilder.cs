@@ -51,11 +51,10 @@ public static class CedarRequestBuilder
             new(principal, attributes.ToValue(), [fleet, .. storedAgent?.Parents ?? []]),
             new(fleet, CedarValue.EmptyRecord, []),
         };
-        if (resource != principal && resource != fleet) entities.Add(StoredOrGiven(resource, call.Parsed.Properties.OrEmptyRecord, stored));
-        var callerContext = call.Parsed.Context.OrEmptyRecord;
-        AddReachable(entities, stored, [principal, fleet, resource], callerContext);
+        if (resource != principal && resource != fleet) entities.Add(StoredOrGiven(resource, call.Parsed.Properties.ToBuilder(), stored));
+        AddReachable(entities, stored, [principal, fleet, resource], call.Parsed.Context.References);
 
-        var context = SessionContext(session, callerContext, call.Parsed.Input, action);
+        var context = SessionContext(session, call.Parsed.Context.ToBuilder(), call.Parsed.Input, action);
         return (new AuthorizationRequest(principal, new EntityUid(ActionType, request.Action), resource, context), EntityStore.FromEntities(entities));
     }
 
@@ -65,20 +64,19 @@ public static class CedarRequestBuilder
     /// reach, and a context of the caller's keys, <c>input</c> and the catalog's <c>action</c> (no <c>session</c>).
     /// </summary>
     public static (AuthorizationRequest Request, EntityStore Entities) BuildForSubject(
-        EntityUid principal, CedarValue? subjectProperties, Decisions.DecisionCall call, CedarValue? action, EntitySnapshot? stored)
+        EntityUid principal, CedarJsonRecord? subjectProperties, Decisions.DecisionCall call, CedarValue? action, EntitySnapshot? stored)
     {
         var request = call.Request;
         var resource = new EntityUid(request.ResourceType, request.ResourceId);
-        var entities = new List<CedarEntity> { StoredOrGiven(principal, subjectProperties ?? CedarValue.EmptyRecord, stored) };
-        if (resource != principal) entities.Add(StoredOrGiven(resource, call.Parsed.Properties.OrEmptyRecord, stored));
-        var callerContext = call.Parsed.Context.OrEmptyRecord;
-        AddReachable(entities, stored, [principal, resource], callerContext);
-        var context = WithInput(new CedarRecordBuilder(callerContext), call.Parsed.Input, action);
+        var entities = new List<CedarEntity> { StoredOrGiven(principal, subjectProperties is null ? new() : new(subjectProperties), stored) };
+        if (resource != principal) entities.Add(StoredOrGiven(resource, call.Parsed.Properties.ToBuilder(), stored));
+        AddReachable(entities, stored, [principal, resource], call.Parsed.Context.References);
+        var context = WithInput(call.Parsed.Context.ToBuilder(), call.Parsed.Input, action);
         return (new AuthorizationRequest(principal, new EntityUid(ActionType, request.Action), resource, context), EntityStore.FromEntities(entities));
     }
 
     /// <summary>The context with the catalog's <c>action</c> (when given) and <c>input</c> (the tool input, an empty record when none).</summary>
-    private static CedarContext WithInput(CedarRecordBuilder context, Decisions.CallerInput.Parsed tool, CedarValue? action)
+    private static CedarContext WithInput(CedarRecordBuilder context, Decisions.CallerInput.ParsedValue tool, CedarValue? action)
     {
         var input = tool.OrEmptyRecord;
         if (action is { } described) context.Set("action", described);
@@ -88,24 +86,23 @@ public static class CedarRequestBuilder
     private static EntityKey Key(EntityUid uid) => EntityKey.Of(uid.Type, uid.Id);
 
     /// <summary>The entity with the given attributes, overlaid by its stored ones (the store wins), and its stored parents.</summary>
-    private static CedarEntity StoredOrGiven(EntityUid uid, CedarValue given, EntitySnapshot? stored)
+    private static CedarEntity StoredOrGiven(EntityUid uid, CedarRecordBuilder given, EntitySnapshot? stored)
     {
         var entity = stored?.Find(Key(uid))?.Cedar;
-        if (entity is null) return new CedarEntity(uid, given, []);
-        return entity.WithAttributes(new CedarRecordBuilder(given).SetAll(entity.Attributes).ToValue());
+        return entity is null ? new CedarEntity(uid, given.ToValue(), []) : entity.WithAttributes(given.SetAll(entity.Attributes).ToValue());
     }
 
     /// <summary>
     /// Adds the stored entities the request's entities and context reach (parents, entity-valued attributes,
     /// entity values in the caller's context such as <c>context.onBehalfOf</c>) that are not in it yet.
     /// </summary>
-    private static void AddReachable(List<CedarEntity> entities, EntitySnapshot? stored, IEnumerable<EntityUid> present, CedarValue context)
+    private static void AddReachable(List<CedarEntity> entities, EntitySnapshot? stored, IEnumerable<EntityUid> present, IReadOnlyList<EntityUid> contextReferences)
     {
         if (stored is null || stored.Count == 0) return;
         var have = present.Select(Key).ToHashSet();
         var roots = entities.SelectMany(e => e.Parents).Select(Key)
             .Concat(have.SelectMany(k => stored.Find(k)?.References ?? []))
-            .Concat(context.EntityReferences().Select(Key));
+            .Concat(contextReferences.Select(Key));
         foreach (var entity in stored.Reachable(roots))
         {
             if (have.Add(entity.Uid)) entities.Add(entity.Cedar);
@@ -116,11 +113,11 @@ public static class CedarRequestBuilder
     public static CedarContext Context(SessionFacts session, string? contextJson, string? inputJson)
     {
         var recorded = new Decisions.CallerInput(new DecisionRequest { ContextJson = contextJson, InputJson = inputJson });
-        return SessionContext(session, recorded.Context.OrEmptyRecord, recorded.Input, action: null);
+        return SessionContext(session, recorded.Context.ToBuilder(), recorded.Input, action: null);
     }
 
-    private static CedarContext SessionContext(SessionFacts session, CedarValue callerContext, Decisions.CallerInput.Parsed input, CedarValue? action) =>
-        WithInput(new CedarRecordBuilder(callerContext).Set("session", CedarValue.Record(
+    private static CedarContext SessionContext(SessionFacts session, CedarRecordBuilder callerContext, Decisions.CallerInput.ParsedValue input, CedarValue? action) =>
+        WithInput(callerContext.Set("session", CedarValue.Record(
         [
             new("id", CedarValue.String(session.SessionId)),
             new("risk", CedarValue.Long(session.Risk)),

@@ -60,33 +60,13 @@ public readonly struct CedarValue : IEquatable<CedarValue>
         return new(CedarJson.ToValue(source, root));
     }
 
-    /// <summary>
-    /// A JSON object read as a record of its members, as an entity's <c>attrs</c> or a context are: a member named
-    /// <c>__entity</c> or <c>__extn</c> is a plain field at this level. Anything but an object is an error.
-    /// </summary>
-    public static CedarValue RecordFromJson(string json, string sourceName = "record.json", int maxDepth = JsonSource.DefaultMaxDepth)
+    /// <summary>A field of a record value; false when this is not a record or has no such field.</summary>
+    public bool TryGetField(string name, out CedarValue value)
     {
-        var (source, root) = JsonSource.Parse(json, sourceName, maxDepth);
-        if (root.Kind != JsonKind.Object) throw source.Error(root, CedarErrorKind.UnexpectedJsonValue, $"{sourceName} must be a JSON object");
-        return new(CedarJson.ToRecord(source, root));
-    }
-
-    public bool IsRecord => Inner is RecordValue;
-
-    /// <summary>The entities this value refers to, wherever they are inside it (record fields, set elements).</summary>
-    public IEnumerable<EntityUid> EntityReferences()
-    {
-        var pending = new Stack<Value>();
-        if (Inner is not null) pending.Push(Inner);
-        while (pending.Count > 0)
-        {
-            switch (pending.Pop())
-            {
-                case EntityValue entity: yield return entity.Uid; break;
-                case SetValue set: foreach (var item in set.Items) pending.Push(item); break;
-                case RecordValue record: foreach (var field in record.Attributes.Values) pending.Push(field); break;
-            }
-        }
+        value = default;
+        if (Inner is not RecordValue record || !record.TryGet(name, out var field)) return false;
+        value = new(field);
+        return true;
     }
 
     internal static Value Unwrap(CedarValue value) => value.Inner ?? throw new ArgumentException("a default CedarValue is no value", nameof(value));
@@ -102,78 +82,4 @@ public readonly struct CedarValue : IEquatable<CedarValue>
 
     /// <summary>The Cedar literal form (records with their fields in ordinal order).</summary>
     public override string ToString() => Inner?.ToString() ?? "";
-}
-
-/// <summary>Builds a Cedar record field by field; a later <see cref="Set"/> of a name replaces the earlier value.</summary>
-public sealed class CedarRecordBuilder
-{
-    private readonly Dictionary<string, Value> fields;
-
-    public CedarRecordBuilder() => fields = new(StringComparer.Ordinal);
-
-    /// <summary>Starts from the fields of <paramref name="record"/>.</summary>
-    public CedarRecordBuilder(CedarValue record) =>
-        fields = new(record.AsRecord("the starting value").Attributes, StringComparer.Ordinal);
-
-    public int Count => fields.Count;
-
-    public bool Contains(string name) => fields.ContainsKey(name);
-
-    public CedarRecordBuilder Set(string name, CedarValue value)
-    {
-        ArgumentNullException.ThrowIfNull(name);
-        fields[name] = CedarValue.Unwrap(value);
-        return this;
-    }
-
-    /// <summary>Sets every field of <paramref name="record"/> (its values win).</summary>
-    public CedarRecordBuilder SetAll(CedarValue record)
-    {
-        foreach (var (name, value) in record.AsRecord("the fields to set").Attributes) fields[name] = value;
-        return this;
-    }
-
-    public CedarValue ToValue() => new(fields.Count == 0 ? RecordValue.Empty : new RecordValue(new Dictionary<string, Value>(fields, StringComparer.Ordinal)));
-
-    public CedarContext ToContext() => new((RecordValue)ToValue().Inner);
-}
-
-/// <summary>One entity built by the host: its uid, attributes and tags (records) and direct parents.</summary>
-public sealed class CedarEntity
-{
-    public CedarEntity(EntityUid uid, CedarValue attributes, IEnumerable<EntityUid> parents, CedarValue tags = default)
-    {
-        Uid = uid;
-        Attributes = attributes.Inner is null ? CedarValue.EmptyRecord : attributes;
-        AttributeRecord = Attributes.AsRecord($"the attributes of {uid}");
-        TagRecord = tags.Inner is null ? RecordValue.Empty : tags.AsRecord($"the tags of {uid}");
-        ParentSet = new HashSet<EntityValue>(parents.Select(p => new EntityValue(p)), EntityValueComparer.Instance);
-    }
-
-    internal CedarEntity(EntityUid uid, RecordValue attributes, RecordValue tags, IReadOnlyCollection<EntityValue> parents)
-    {
-        Uid = uid;
-        Attributes = new(attributes);
-        AttributeRecord = attributes;
-        TagRecord = tags;
-        ParentSet = parents;
-    }
-
-    public EntityUid Uid { get; }
-    public CedarValue Attributes { get; }
-    public CedarValue Tags => new(TagRecord);
-    public IEnumerable<EntityUid> Parents => ParentSet.Select(p => p.Uid);
-
-    internal RecordValue AttributeRecord { get; }
-    internal RecordValue TagRecord { get; }
-    internal IReadOnlyCollection<EntityValue> ParentSet { get; }
-
-    /// <summary>The same entity with other attributes.</summary>
-    public CedarEntity WithAttributes(CedarValue attributes) =>
-        new(Uid, attributes.AsRecord($"the attributes of {Uid}"), TagRecord, ParentSet);
-
-    /// <summary>Whether both say the same: uid, attributes, tags and parents (in any order).</summary>
-    public bool SameAs(CedarEntity other) =>
-        Uid == other.Uid && AttributeRecord.Equals(other.AttributeRecord) && TagRecord.Equals(other.TagRecord)
-        && ParentSet.Count == other.ParentSet.Count && ParentSet.All(p => other.ParentSet.Contains(p, EntityValueComparer.Instance));
 }

@@ -38,18 +38,27 @@ public sealed class ActionCatalog
     public IReadOnlyList<string> TrustedServers { get; }
 
     /// <summary><c>context.action</c> for <paramref name="action"/>: unknown actions are irreversible.</summary>
-    public CedarValue Describe(string action)
+    public JsonObject Describe(string action)
     {
-        var known = Entries.TryGetValue(action, out var entry);
+        var (known, entry) = Lookup(action);
+        return new JsonObject { ["name"] = action, ["reversibility"] = entry.Reversibility, ["category"] = entry.Category, ["known"] = known, ["source"] = entry.Source };
+    }
+
+    /// <summary>The same as a Cedar record, for the request's context.</summary>
+    public CedarValue DescribeForCedar(string action)
+    {
+        var (known, entry) = Lookup(action);
         return CedarValue.Record(
         [
-            new("name", CedarValue.String(action)),
-            new("reversibility", CedarValue.String(known ? entry!.Reversibility : "irreversible")),
-            new("category", CedarValue.String(known ? entry!.Category : Unknown)),
-            new("known", CedarValue.Bool(known)),
-            new("source", CedarValue.String(known ? entry!.Source : Unknown)),
+            new("name", CedarValue.String(action)), new("reversibility", CedarValue.String(entry.Reversibility)),
+            new("category", CedarValue.String(entry.Category)), new("known", CedarValue.Bool(known)), new("source", CedarValue.String(entry.Source)),
         ]);
     }
+
+    private static readonly CatalogEntry UnknownEntry = new("irreversible", Unknown, Unknown);
+
+    private (bool Known, CatalogEntry Entry) Lookup(string action) =>
+        Entries.TryGetValue(action, out var entry) ? (true, entry) : (false, UnknownEntry);
 
     /// <summary>The catalog of a stored text (already checked when published); null text = the empty catalog.</summary>
     public static ActionCatalog FromText(string? json) => json is null ? Empty : Parse(json).Catalog ?? Empty;

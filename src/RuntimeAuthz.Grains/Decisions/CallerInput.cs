@@ -17,26 +17,35 @@ public sealed class CallerInput(DecisionRequest request)
     public const int MaxDepth = 64;
 
     // A blank properties or context text means none (as it always did); a blank input is malformed.
-    private readonly Lazy<Parsed> properties = new(() => ReadRecord(request.ResourcePropertiesJson, "resource.properties"));
-    private readonly Lazy<Parsed> context = new(() => ReadRecord(request.ContextJson, "context"));
-    private readonly Lazy<Parsed> input = new(() => ReadValue(request.InputJson, "input"));
+    private readonly Lazy<ParsedRecord> properties = new(() => ReadRecord(request.ResourcePropertiesJson, "resource.properties"));
+    private readonly Lazy<ParsedRecord> context = new(() => ReadRecord(request.ContextJson, "context"));
+    private readonly Lazy<ParsedValue> input = new(() => ReadValue(request.InputJson, "input"));
     private (EvidenceRedactor Redactor, EvidenceInput Input)? evidence;
 
-    /// <summary>A text read: its value (null when absent), or why it could not be read.</summary>
-    public readonly record struct Parsed(CedarValue? Value, Exception? Error)
+    /// <summary>A JSON object text read: its members (null when absent), or why it could not be read.</summary>
+    public readonly record struct ParsedRecord(CedarJsonRecord? Record, CedarSyntaxException? Error)
+    {
+        /// <summary>A record builder starting from the members (none when absent); the error when the text did not read.</summary>
+        public CedarRecordBuilder ToBuilder() => Error is not null ? throw Error : Record is null ? new() : new(Record);
+
+        public IReadOnlyList<EntityUid> References => Record?.References ?? [];
+    }
+
+    /// <summary>A JSON value text read: its value (null when absent), or why it could not be read.</summary>
+    public readonly record struct ParsedValue(CedarValue? Value, CedarSyntaxException? Error)
     {
         /// <summary>The value, or the empty record when absent; the error when the text did not read.</summary>
         public CedarValue OrEmptyRecord => Error is null ? Value ?? CedarValue.EmptyRecord : throw Error;
     }
 
-    /// <summary>The resource's properties: a record, or absent.</summary>
-    public Parsed Properties => properties.Value;
+    /// <summary>The resource's properties: an object's members, or absent.</summary>
+    public ParsedRecord Properties => properties.Value;
 
-    /// <summary>The caller's context keys: a record, or absent.</summary>
-    public Parsed Context => context.Value;
+    /// <summary>The caller's context keys: an object's members, or absent.</summary>
+    public ParsedRecord Context => context.Value;
 
     /// <summary>The tool input: any Cedar value, or absent (JSON <c>null</c> is absent too).</summary>
-    public Parsed Input => input.Value;
+    public ParsedValue Input => input.Value;
 
     /// <summary>
     /// The evidence input of the call (digest and stored copy), canonicalized once however many records the
@@ -50,16 +59,13 @@ public sealed class CallerInput(DecisionRequest request)
         return prepared;
     }
 
-    /// <summary>
-    /// A JSON object read as a record of its members (a JSON <c>null</c> or a blank text is none). Members
-    /// named <c>__entity</c> or <c>__extn</c> are plain fields at this level, as in Cedar's <c>attrs</c>.
-    /// </summary>
-    public static Parsed ReadRecord(string? json, string what)
+    /// <summary>A JSON object read member by member (a JSON <c>null</c> or a blank text is none).</summary>
+    public static ParsedRecord ReadRecord(string? json, string what)
     {
         if (json is null || IsJsonNull(json, blankToo: true)) return default;
         try
         {
-            return new(CedarValue.RecordFromJson(json, what, MaxDepth), null);
+            return new(CedarJsonRecord.Parse(json, what, MaxDepth), null);
         }
         catch (CedarSyntaxException ex)
         {
@@ -68,7 +74,7 @@ public sealed class CallerInput(DecisionRequest request)
     }
 
     /// <summary>Any JSON value read as a Cedar value (JSON <c>null</c> is none; a blank text does not read).</summary>
-    public static Parsed ReadValue(string? json, string what)
+    public static ParsedValue ReadValue(string? json, string what)
     {
         if (json is null || IsJsonNull(json, blankToo: false)) return default;
         try

@@ -9,7 +9,7 @@ public sealed class CachedEntity(EntityDocument document)
 {
     private readonly Lazy<CedarEntity> cedar = new(() => new CedarEntity(
         new EntityUid(document.Uid.Type, document.Uid.Id),
-        CedarValue.RecordFromJson(document.AttrsJson, $"stored entity {document.Uid}"),
+        CedarJsonRecord.Parse(document.AttrsJson, $"stored entity {document.Uid}").ToValue(),
         document.Parents.Select(p => new EntityUid(p.Type, p.Id))));
 
     public EntityDocument Document { get; } = document;

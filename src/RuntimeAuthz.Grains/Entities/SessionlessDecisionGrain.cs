@@ -85,7 +85,7 @@ public sealed partial class SessionlessDecisionGrain(
             try
             {
                 (cedar, entities) = CedarRequestBuilder.BuildForSubject(new EntityUid(request.Principal.Type, request.Principal.Id), SubjectProperties(request.SubjectPropertiesJson), call,
-                    policy.Catalog.Describe(call.Request.Action), stored);
+                    policy.Catalog.DescribeForCedar(call.Request.Action), stored);
             }
             catch (Exception ex) when (ex is CedarSyntaxException or System.Text.Json.JsonException or ArgumentException or FormatException)
             {
@@ -100,12 +100,12 @@ public sealed partial class SessionlessDecisionGrain(
     }
 
     /// <summary>The trusted caller's subject properties: a JSON object's members; any other JSON value is none (as it always was).</summary>
-    private static CedarValue? SubjectProperties(string? json)
+    private static CedarJsonRecord? SubjectProperties(string? json)
     {
         if (json is null) return null;
         var read = CallerInput.ReadRecord(json, "subject.properties");
-        if (read.Error is CedarSyntaxException { Kind: CedarErrorKind.UnexpectedJsonValue } && CallerInput.IsJson(json) && !json.TrimStart().StartsWith('{')) return null;
-        return read.OrEmptyRecord;
+        if (read.Error is { Kind: CedarErrorKind.UnexpectedJsonValue } && !json.TrimStart().StartsWith('{') && CallerInput.IsJson(json)) return null;
+        return read.Error is { } invalid ? throw invalid : read.Record;
     }
 
     /// <summary>True once the record is durable. An unconfirmed earlier record is settled first; until it is, nothing is recorded.</summary>

@@ -64,6 +64,23 @@ internal static class CedarJson
         }
     }
 
+    /// <summary>
+    /// The <c>{"__entity": {"type": "…", "id": "…"}}</c> forms anywhere in the JSON, read by their shape alone (a
+    /// reference is found even where the value around it is not Cedar).
+    /// </summary>
+    public static void CollectReferences(JsonNode node, List<EntityUid> into)
+    {
+        if (node.Kind == JsonKind.Object && node.Properties!.Count == 1 && node.Properties[0].Key == "__entity"
+            && node.Properties[0].Value is { Kind: JsonKind.Object } inner
+            && inner.Get("type") is { Kind: JsonKind.String } type && inner.Get("id") is { Kind: JsonKind.String } id)
+        {
+            into.Add(new EntityUid(type.Text!, id.Text!));
+            return;
+        }
+        foreach (var child in node.Items ?? (IEnumerable<JsonNode>?)node.Properties?.Select(p => p.Value) ?? [])
+            CollectReferences(child, into);
+    }
+
     /// <summary>An entity reference: <c>{"type": ..., "id": ...}</c> or <c>{"__entity": {...}}</c>.</summary>
     public static EntityUid ToEntityUid(JsonSource source, JsonNode node)
     {
