@@ -22,10 +22,7 @@ public static class CedarRequestBuilder
 
     public sealed record SessionFacts(string SessionId, long Risk, long Decisions, long AgeSeconds);
 
-    public static (AuthorizationRequest Request, EntityStore Entities) Build(AgentInfo agent, SessionFacts session, DecisionRequest request) =>
-        Build(agent, session, new Decisions.DecisionCall(session.SessionId, Guid.Empty, default, request));
-
-    /// <summary>As above, from the call's input read once (its values are shared, never changed here).</summary>
+    /// <summary>The Cedar request of a call, from the call's input read once (its values are shared, never changed here).</summary>
     /// <param name="action">The action catalog's <c>context.action</c> for the request (it replaces any the caller sent).</param>
     /// <param name="stored">
     /// The entity store: the resource's stored attributes (winning over the caller's properties) and parents, the

@@ -66,7 +66,9 @@ public sealed class TypedConstructionTests
 
         Assert.Equal(jsonRequest.Context.ToValue(), builtRequest.Context.ToValue());
         Assert.Equal(expected, built.Decision);
-        Assert.Equal((fromJson.Decision, fromJson.Reasons, fromJson.Errors), (built.Decision, built.Reasons, built.Errors));
+        Assert.Equal(fromJson.Decision, built.Decision);
+        Assert.Equal(fromJson.Reasons, built.Reasons);
+        Assert.Equal(fromJson.Errors, built.Errors);
     }
 
     [Fact]
