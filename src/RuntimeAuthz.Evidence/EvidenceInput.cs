@@ -37,14 +37,16 @@ public sealed class EvidenceRedactor
     public IReadOnlyList<string> Paths => paths.Select(p => "/" + string.Join('/', p.Select(s => s.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal)))).ToArray();
 
     /// <summary>Digest and stored copy of <paramref name="input"/> (any JSON node).</summary>
-    public EvidenceInput Prepare(JsonNode? input)
+    public EvidenceInput Prepare(JsonNode? input) => PrepareText(input?.ToJsonString() ?? "null");
+
+    /// <summary>The same for a JSON text, canonicalized here (once); <see cref="System.Text.Json.JsonException"/> when it has no canonical form.</summary>
+    public EvidenceInput PrepareText(string json)
     {
-        var full = JsonCanonicalizer.Canonicalize(input?.ToJsonString() ?? "null");
+        var full = JsonCanonicalizer.Canonicalize(json);
         var digest = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(full)));
         var stored = full;
-        if (paths.Count > 0 && input is not null)
+        if (paths.Count > 0 && JsonNode.Parse(full) is { } copy)
         {
-            var copy = JsonNode.Parse(full)!;
             var changed = false;
             foreach (var path in paths) changed |= Redact(copy, path, 0);
             if (changed) stored = JsonCanonicalizer.Canonicalize(copy.ToJsonString());

@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Policy;
 using RuntimeAuthz.Grains.Entities;
@@ -12,8 +10,9 @@ namespace RuntimeAuthz.Grains;
 /// <c>grants</c>: the agent's current grants), action
 /// <c>Action::"name"</c>, the resource with its properties as attributes, and a context holding
 /// the session facts, the tool input and the caller's other keys.
-/// Entities and context are read without the schema, so attribute values use Cedar's explicit
-/// JSON forms (<c>{"__entity": …}</c>, <c>{"__extn": …}</c>) when they are not plain JSON.
+/// Entities and context are built as Cedar values directly; the caller's JSON was read once, without
+/// the schema, so its values use Cedar's explicit JSON forms (<c>{"__entity": …}</c>, <c>{"__extn": …}</c>)
+/// when they are not plain JSON.
 /// </summary>
 public static class CedarRequestBuilder
 {
@@ -23,45 +22,37 @@ public static class CedarRequestBuilder
 
     public sealed record SessionFacts(string SessionId, long Risk, long Decisions, long AgeSeconds);
 
-    public static (AuthorizationRequest Request, EntityStore Entities) Build(AgentInfo agent, SessionFacts session, DecisionRequest request) =>
-        Build(agent, session, new Decisions.DecisionCall(session.SessionId, Guid.Empty, default, request));
-
-    /// <summary>As above, from the call's JSON parsed once (copied here: the evidence record keeps the originals).</summary>
+    /// <summary>The Cedar request of a call, from the call's input read once (its values are shared, never changed here).</summary>
     /// <param name="action">The action catalog's <c>context.action</c> for the request (it replaces any the caller sent).</param>
     /// <param name="stored">
     /// The entity store: the resource's stored attributes (winning over the caller's properties) and parents, the
     /// agent's stored parents and further attributes (its registered facts win), and every stored entity they reach.
     /// </param>
-    public static (AuthorizationRequest Request, EntityStore Entities) Build(AgentInfo agent, SessionFacts session, Decisions.DecisionCall call, JsonObject? action = null, EntitySnapshot? stored = null)
+    public static (AuthorizationRequest Request, EntityStore Entities) Build(AgentInfo agent, SessionFacts session, Decisions.DecisionCall call, CedarValue? action = null, EntitySnapshot? stored = null)
     {
         var request = call.Request;
         var principal = new EntityUid(AgentType, agent.Id);
         var fleet = new EntityUid(FleetType, agent.Fleet);
         var resource = new EntityUid(request.ResourceType, request.ResourceId);
 
-        var labels = new JsonObject();
-        foreach (var (key, value) in agent.Labels) labels[key] = value;
-        var registered = new JsonObject
+        var storedAgent = stored?.Find(Key(principal))?.Cedar;
+        var attributes = storedAgent is null ? new CedarRecordBuilder() : new CedarRecordBuilder(storedAgent.Attributes);
+        attributes.Set("name", CedarValue.String(agent.Name))
+            .Set("owner", CedarValue.String(agent.Owner))
+            .Set("fleet", CedarValue.String(agent.Fleet))
+            .Set("labels", CedarValue.Record(agent.Labels.Select(l => KeyValuePair.Create(l.Key, CedarValue.String(l.Value)))))
+            .Set("status", CedarValue.String(agent.Status.ToString().ToLowerInvariant()))
+            .Set("grants", GrantRecords(agent, session.SessionId));
+        var entities = new List<CedarEntity>
         {
-            ["name"] = agent.Name,
-            ["owner"] = agent.Owner,
-            ["fleet"] = agent.Fleet,
-            ["labels"] = labels,
-            ["status"] = agent.Status.ToString().ToLowerInvariant(),
-            ["grants"] = GrantRecords(agent, session.SessionId),
+            new(principal, attributes.ToValue(), [fleet, .. storedAgent?.Parents ?? []]),
+            new(fleet, CedarValue.EmptyRecord, []),
         };
-        var storedAgent = stored?.Find(Key(principal));
-        var entities = new JsonArray
-        {
-            Entity(principal, Overlay(storedAgent?.AttrsCopy() ?? new JsonObject(), registered), [fleet, .. ParentsOf(storedAgent)]),
-            Entity(fleet, new JsonObject(), []),
-        };
-        if (resource != principal && resource != fleet) entities.Add(StoredOrGiven(resource, ObjectOf(call.Json.Properties, "resource.properties"), stored));
-        AddReachable(entities, stored, [principal, fleet, resource], call.Json.Context.Node);
+        if (resource != principal && resource != fleet) entities.Add(StoredOrGiven(resource, call.Parsed.Properties.ToBuilder(), stored));
+        AddReachable(entities, stored, [principal, fleet, resource], call.Parsed.Context.References);
 
-        var store = EntityStore.FromJson(entities.ToJsonString(), schema: null, sourceName: "entities.json");
-        var cedarContext = Context(session, ObjectOf(call.Json.Context, "context"), call.Json.Input, action);
-        return (new AuthorizationRequest(principal, new EntityUid(ActionType, request.Action), resource, cedarContext), store);
+        var context = SessionContext(session, call.Parsed.Context.ToBuilder(), call.Parsed.Input, action);
+        return (new AuthorizationRequest(principal, new EntityUid(ActionType, request.Action), resource, context), EntityStore.FromEntities(entities));
     }
 
     /// <summary>
@@ -70,86 +61,66 @@ public static class CedarRequestBuilder
     /// reach, and a context of the caller's keys, <c>input</c> and the catalog's <c>action</c> (no <c>session</c>).
     /// </summary>
     public static (AuthorizationRequest Request, EntityStore Entities) BuildForSubject(
-        EntityUid principal, JsonObject? subjectProperties, Decisions.DecisionCall call, JsonObject? action, EntitySnapshot? stored)
+        EntityUid principal, CedarJsonRecord? subjectProperties, Decisions.DecisionCall call, CedarValue? action, EntitySnapshot? stored)
     {
         var request = call.Request;
         var resource = new EntityUid(request.ResourceType, request.ResourceId);
-        var entities = new JsonArray { StoredOrGiven(principal, subjectProperties ?? new JsonObject(), stored) };
-        if (resource != principal) entities.Add(StoredOrGiven(resource, ObjectOf(call.Json.Properties, "resource.properties"), stored));
-        AddReachable(entities, stored, [principal, resource], call.Json.Context.Node);
+        var entities = new List<CedarEntity> { StoredOrGiven(principal, subjectProperties is null ? new() : new(subjectProperties), stored) };
+        if (resource != principal) entities.Add(StoredOrGiven(resource, call.Parsed.Properties.ToBuilder(), stored));
+        AddReachable(entities, stored, [principal, resource], call.Parsed.Context.References);
+        var context = WithInput(call.Parsed.Context.ToBuilder(), call.Parsed.Input, action);
+        return (new AuthorizationRequest(principal, new EntityUid(ActionType, request.Action), resource, context), EntityStore.FromEntities(entities));
+    }
 
-        var context = ObjectOf(call.Json.Context, "context");
-        if (call.Json.Input.Error is { } invalid) throw invalid;
-        if (action is not null) context["action"] = action;
-        context["input"] = call.Json.Input.Node?.DeepClone() ?? new JsonObject();
-        var store = EntityStore.FromJson(entities.ToJsonString(), schema: null, sourceName: "entities.json");
-        var cedarContext = CedarContext.FromJson(context.ToJsonString(), schema: null, action: null, sourceName: "context.json");
-        return (new AuthorizationRequest(principal, new EntityUid(ActionType, request.Action), resource, cedarContext), store);
+    /// <summary>The context with the catalog's <c>action</c> (when given) and <c>input</c> (the tool input, an empty record when none).</summary>
+    private static CedarContext WithInput(CedarRecordBuilder context, Decisions.CallerInput.ParsedValue tool, CedarValue? action)
+    {
+        var input = tool.OrEmptyRecord;
+        if (action is { } described) context.Set("action", described);
+        return context.Set("input", input).ToContext();
     }
 
     private static EntityKey Key(EntityUid uid) => EntityKey.Of(uid.Type, uid.Id);
 
-    private static IEnumerable<EntityUid> ParentsOf(CachedEntity? entity) =>
-        entity?.Document.Parents.Select(p => new EntityUid(p.Type, p.Id)) ?? [];
-
     /// <summary>The entity with the given attributes, overlaid by its stored ones (the store wins), and its stored parents.</summary>
-    private static JsonObject StoredOrGiven(EntityUid uid, JsonObject given, EntitySnapshot? stored)
+    private static CedarEntity StoredOrGiven(EntityUid uid, CedarRecordBuilder given, EntitySnapshot? stored)
     {
-        var entity = stored?.Find(Key(uid));
-        return Entity(uid, entity is null ? given : Overlay(given, entity.AttrsCopy()), ParentsOf(entity));
-    }
-
-    /// <summary><paramref name="under"/> with every key of <paramref name="over"/> set on it (over wins).</summary>
-    private static JsonObject Overlay(JsonObject under, JsonObject over)
-    {
-        foreach (var key in over.Select(p => p.Key).ToArray())
-        {
-            var value = over[key];
-            over.Remove(key);
-            under[key] = value;
-        }
-        return under;
+        var entity = stored?.Find(Key(uid))?.Cedar;
+        return entity is null ? new CedarEntity(uid, given.ToValue(), []) : entity.WithAttributes(given.SetAll(entity.Attributes).ToValue());
     }
 
     /// <summary>
     /// Adds the stored entities the request's entities and context reach (parents, entity-valued attributes,
-    /// <c>{"__entity": …}</c> context values such as <c>context.onBehalfOf</c>) that are not in it yet.
+    /// entity values in the caller's context such as <c>context.onBehalfOf</c>) that are not in it yet.
     /// </summary>
-    private static void AddReachable(JsonArray entities, EntitySnapshot? stored, IEnumerable<EntityUid> present, JsonNode? context)
+    private static void AddReachable(List<CedarEntity> entities, EntitySnapshot? stored, IEnumerable<EntityUid> present, IReadOnlyList<EntityUid> contextReferences)
     {
         if (stored is null || stored.Count == 0) return;
         var have = present.Select(Key).ToHashSet();
-        var roots = entities.OfType<JsonObject>().SelectMany(e => ((JsonArray)e["parents"]!).OfType<JsonObject>()
-                .Select(p => EntityKey.Of(p["type"]!.GetValue<string>(), p["id"]!.GetValue<string>())))
+        var roots = entities.SelectMany(e => e.Parents).Select(Key)
             .Concat(have.SelectMany(k => stored.Find(k)?.References ?? []))
-            .Concat(EntityJson.References(context));
+            .Concat(contextReferences.Select(Key));
         foreach (var entity in stored.Reachable(roots))
         {
-            if (have.Add(entity.Uid)) entities.Add(EntityJson.ToNode(entity.Document));
+            if (have.Add(entity.Uid)) entities.Add(entity.Cedar);
         }
     }
 
-    /// <summary>The request context: the caller's keys, <c>session</c> (the facts) and <c>input</c> (the tool input).</summary>
+    /// <summary>The request context of a recorded request: the caller's keys, <c>session</c> (the facts) and <c>input</c> (the tool input).</summary>
     public static CedarContext Context(SessionFacts session, string? contextJson, string? inputJson)
     {
-        var call = new Decisions.CallerJson(new DecisionRequest { ContextJson = contextJson, InputJson = inputJson });
-        return Context(session, ObjectOf(call.Context, "context"), call.Input);
+        var recorded = new Decisions.CallerInput(new DecisionRequest { ContextJson = contextJson, InputJson = inputJson });
+        return SessionContext(session, recorded.Context.ToBuilder(), recorded.Input, action: null);
     }
 
-    private static CedarContext Context(SessionFacts session, JsonObject context, (JsonNode? Node, JsonException? Error) input, JsonObject? action = null)
-    {
-        context["session"] = new JsonObject
-        {
-            ["id"] = session.SessionId,
-            ["risk"] = session.Risk,
-            ["decisions"] = session.Decisions,
-            ["ageSeconds"] = session.AgeSeconds,
-        };
-        if (input.Error is { } invalid) throw invalid;
-        if (action is not null) context["action"] = action;
-        context["input"] = input.Node?.DeepClone() ?? new JsonObject();
-        return CedarContext.FromJson(context.ToJsonString(), schema: null, action: null, sourceName: "context.json");
-    }
+    private static CedarContext SessionContext(SessionFacts session, CedarRecordBuilder callerContext, Decisions.CallerInput.ParsedValue input, CedarValue? action) =>
+        WithInput(callerContext.Set("session", CedarValue.Record(
+        [
+            new("id", CedarValue.String(session.SessionId)),
+            new("risk", CedarValue.Long(session.Risk)),
+            new("decisions", CedarValue.Long(session.Decisions)),
+            new("ageSeconds", CedarValue.Long(session.AgeSeconds)),
+        ])), input, action);
 
     /// <summary>
     /// The agent's current grants as <c>principal.grants</c>: a set of records
@@ -157,41 +128,17 @@ public static class CedarRequestBuilder
     /// elevations of other sessions are left out). Whether a grant covers the request is decided
     /// by the cluster before the policies run; this lets policies reason about provenance.
     /// </summary>
-    private static JsonArray GrantRecords(AgentInfo agent, string sessionId)
-    {
-        var grants = new JsonArray();
-        foreach (var grant in agent.Delegations)
-        {
-            if (grant.SessionId is not null && !string.Equals(grant.SessionId, sessionId, StringComparison.Ordinal)) continue;
-            grants.Add(new JsonObject
-            {
-                ["id"] = grant.Id,
-                ["purpose"] = grant.Purpose ?? "",
-                ["grantedBy"] = grant.GrantedBy,
-                ["delegator"] = grant.DelegatorAgentId ?? "",
-                ["depth"] = grant.Depth,
-                ["elevated"] = grant.SessionId is not null,
-            });
-        }
-        return grants;
-    }
-
-    private static JsonObject Entity(EntityUid uid, JsonObject attributes, IEnumerable<EntityUid> parents)
-    {
-        var parentArray = new JsonArray();
-        foreach (var parent in parents) parentArray.Add(Uid(parent));
-        return new JsonObject { ["uid"] = Uid(uid), ["attrs"] = attributes, ["parents"] = parentArray };
-    }
-
-    private static JsonObject Uid(EntityUid uid) => new() { ["type"] = uid.Type, ["id"] = uid.Id };
-
-    /// <summary>A copy of the parsed object (an absent or JSON-null value is an empty object).</summary>
-    private static JsonObject ObjectOf((JsonNode? Node, JsonException? Error) parsed, string what)
-    {
-        if (parsed.Error is { } invalid) throw invalid;
-        if (parsed.Node is null) return new JsonObject();
-        return parsed.Node.DeepClone() as JsonObject ?? throw new JsonException($"{what} must be a JSON object");
-    }
+    private static CedarValue GrantRecords(AgentInfo agent, string sessionId) => CedarValue.Set(agent.Delegations
+        .Where(grant => grant.SessionId is null || string.Equals(grant.SessionId, sessionId, StringComparison.Ordinal))
+        .Select(grant => CedarValue.Record(
+        [
+            new("id", CedarValue.String(grant.Id)),
+            new("purpose", CedarValue.String(grant.Purpose ?? "")),
+            new("grantedBy", CedarValue.String(grant.GrantedBy)),
+            new("delegator", CedarValue.String(grant.DelegatorAgentId ?? "")),
+            new("depth", CedarValue.Long(grant.Depth)),
+            new("elevated", CedarValue.Bool(grant.SessionId is not null)),
+        ])));
 
     /// <summary>The Cedar literal of a resource, as recorded in session events.</summary>
     public static string ResourceLiteral(string type, string id) => new EntityUid(type, id).ToString();

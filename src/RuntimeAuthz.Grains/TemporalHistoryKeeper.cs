@@ -1,4 +1,3 @@
-using System.Text.Json;
 using RuntimeAuthz.Policy;
 using RuntimeAuthz.Policy.Temporal;
 
@@ -55,8 +54,8 @@ public sealed class TemporalHistoryKeeper(TemporalSessionState? stored)
             return;
         }
         // Outcome events carry the request's input, and who reported it (context.reporter).
-        var input = string.IsNullOrWhiteSpace(recorded.InputJson) ? "{}" : recorded.InputJson;
-        var context = CedarContext.FromJson($"{{\"input\": {input}, \"reporter\": {JsonSerializer.Serialize(recorded.Reporter ?? "")}}}");
+        var input = string.IsNullOrWhiteSpace(recorded.InputJson) ? CedarValue.EmptyRecord : CedarValue.FromJson(recorded.InputJson, "input");
+        var context = new CedarRecordBuilder().Set("input", input).Set("reporter", CedarValue.String(recorded.Reporter ?? "")).ToContext();
         temporal.RecordOutcome(recorded.Kind, new AuthorizationRequest(principal, action, resource, context), recorded.At,
             recorded.DecisionId.ToString("N"), sessionId, OutputOf(recorded));
     }
@@ -71,7 +70,7 @@ public sealed class TemporalHistoryKeeper(TemporalSessionState? stored)
         catch (CedarSyntaxException)
         {
             // Not a JSON object: the event carries the output as a single "value" field.
-            return CedarContext.FromJson(JsonSerializer.Serialize(new Dictionary<string, string> { ["value"] = recorded.OutputJson }));
+            return new CedarRecordBuilder().Set("value", CedarValue.String(recorded.OutputJson)).ToContext();
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using RuntimeAuthz.Policy.Json;
 using RuntimeAuthz.Policy.Schema;
 
@@ -21,7 +20,6 @@ internal sealed class EntityData(EntityValue key, IReadOnlyDictionary<string, Va
 /// </summary>
 public sealed class EntityStore
 {
-    private static readonly IReadOnlyDictionary<string, Value> NoValues = FrozenDictionary<string, Value>.Empty;
     // Never mutated after construction, so concurrent readers are safe.
     private readonly Dictionary<EntityValue, EntityData> entities;
 
@@ -36,6 +34,10 @@ public sealed class EntityStore
     private static Dictionary<EntityValue, EntityData> NewMap() => new(EntityValueComparer.Instance);
 
     public int Count => entities.Count;
+
+    /// <summary>The entities in the store, as built or read.</summary>
+    public IEnumerable<CedarEntity> Entities =>
+        entities.Values.Select(e => new CedarEntity(e.Uid, new RecordValue(e.Attributes), new RecordValue(e.Tags), e.Parents));
 
     /// <summary>The uids of all entities in the store.</summary>
     public IEnumerable<EntityUid> Uids => entities.Keys.Select(k => k.Uid);
@@ -91,33 +93,49 @@ public sealed class EntityStore
             var uidNode = item.Get("uid") ?? throw source.Error(item, CedarErrorKind.MissingField, "entity is missing \"uid\"");
             var uid = CedarJson.ToEntityUid(source, uidNode);
             var attributes = ReadRecord(source, item.Get("attrs") ?? throw source.Error(item, CedarErrorKind.MissingField, $"entity {uid} is missing \"attrs\""), "attrs");
-            var tags = item.Get("tags") is { } tagsNode ? ReadRecord(source, tagsNode, "tags") : NoValues;
+            var tags = item.Get("tags") is { } tagsNode ? ReadRecord(source, tagsNode, "tags") : RecordValue.Empty;
             var parents = new HashSet<EntityValue>(EntityValueComparer.Instance);
             var parentsNode = item.Get("parents") ?? throw source.Error(item, CedarErrorKind.MissingField, $"entity {uid} is missing \"parents\"");
             if (parentsNode.Kind != JsonKind.Array) throw source.Error(parentsNode, CedarErrorKind.UnexpectedJsonValue, "\"parents\" must be an array of entity references");
             foreach (var parent in parentsNode.Items!) parents.Add(new EntityValue(CedarJson.ToEntityUid(source, parent)));
-            var key = new EntityValue(uid);
-            var data = new EntityData(key, attributes, tags, parents);
-            // Cedar accepts an entity listed twice only when both entries are the same.
-            if (!seen.Add(uid) && !SameEntity(into[key], data)) throw source.Error(uidNode, CedarErrorKind.DuplicateEntity, $"duplicate entity {uid} with different contents");
-            into[key] = data;
+            if (!TryAdd(into, seen, new CedarEntity(uid, attributes, tags, parents)))
+                throw source.Error(uidNode, CedarErrorKind.DuplicateEntity, $"duplicate entity {uid} with different contents");
         }
         return into;
     }
 
-    private static bool SameEntity(EntityData a, EntityData b) =>
-        new RecordValue(a.Attributes).Equals(new RecordValue(b.Attributes))
-        && new RecordValue(a.Tags).Equals(new RecordValue(b.Tags))
-        && a.Parents.Count == b.Parents.Count && a.Parents.All(p => b.Parents.Contains(p));
-
-    private static IReadOnlyDictionary<string, Value> ReadRecord(JsonSource source, JsonNode node, string what)
+    /// <summary>
+    /// The store of the given entities, built directly (no JSON). An entity given twice must be the same
+    /// both times, as in Cedar's JSON; otherwise <see cref="ArgumentException"/>.
+    /// </summary>
+    public static EntityStore FromEntities(IEnumerable<CedarEntity> entities)
     {
-        if (node.Kind != JsonKind.Object) throw source.Error(node, CedarErrorKind.UnexpectedJsonValue, $"\"{what}\" must be a JSON object");
-        if (node.Properties!.Count == 0) return NoValues;
-        var fields = new Dictionary<string, Value>(node.Properties.Count, StringComparer.Ordinal);
-        foreach (var (key, value) in node.Properties) fields[key] = CedarJson.ToValue(source, value);
-        return fields.Count <= 8 ? fields : fields.ToFrozenDictionary(StringComparer.Ordinal);
+        var into = NewMap();
+        var seen = new HashSet<EntityUid>();
+        foreach (var entity in entities)
+        {
+            if (!TryAdd(into, seen, entity)) throw new ArgumentException($"duplicate entity {entity.Uid} with different contents", nameof(entities));
+        }
+        return new EntityStore(into);
     }
+
+    /// <summary>Adds the entity; false when another entity with its uid and other contents was given before.</summary>
+    private static bool TryAdd(Dictionary<EntityValue, EntityData> into, HashSet<EntityUid> seen, CedarEntity entity)
+    {
+        var key = new EntityValue(entity.Uid);
+        if (!seen.Add(entity.Uid) && !SameEntity(into[key], entity)) return false;
+        into[key] = new EntityData(key, entity.AttributeRecord.Attributes, entity.TagRecord.Attributes, entity.ParentSet);
+        return true;
+    }
+
+    private static bool SameEntity(EntityData a, CedarEntity b) =>
+        new RecordValue(a.Attributes).Equals(b.AttributeRecord)
+        && new RecordValue(a.Tags).Equals(b.TagRecord)
+        && a.Parents.Count == b.ParentSet.Count && b.ParentSet.All(p => a.Parents.Contains(p));
+
+    private static RecordValue ReadRecord(JsonSource source, JsonNode node, string what) =>
+        node.Kind == JsonKind.Object ? CedarJson.ToRecord(source, node)
+            : throw source.Error(node, CedarErrorKind.UnexpectedJsonValue, $"\"{what}\" must be a JSON object");
 
     // A breadth-first walk per entity: correct even for cyclic data, and the work is proportional
     // to the size of the closure being stored anyway.
@@ -149,6 +167,12 @@ public sealed class CedarContext
     internal RecordValue Record { get; }
 
     public static CedarContext Empty { get; } = new(RecordValue.Empty);
+
+    /// <summary>The context of a record built directly (see <see cref="CedarRecordBuilder"/>).</summary>
+    public static CedarContext FromRecord(CedarValue record) => new(record.AsRecord("the context"));
+
+    /// <summary>The context as a value (a record), e.g. to start a <see cref="CedarRecordBuilder"/> from.</summary>
+    public CedarValue ToValue() => new(Record);
 
     public static CedarContext FromJson(string json, CedarSchema? schema = null, EntityUid? action = null, string sourceName = "context.json")
     {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -36,21 +37,29 @@ public static partial class RequestReading
         if (request.ContentLength > MaxBodyBytes)
             throw new BadRequestException($"request body is larger than {MaxBodyBytes} bytes", StatusCodes.Status413PayloadTooLarge);
         if (request.ContentLength > 0) CheckJsonContentType(request);
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        // Sized by the announced length (bounded above), read through a pooled chunk: a decision's body is small.
+        using var buffer = new MemoryStream(request.ContentLength is > 0 and <= MaxBodyBytes ? (int)request.ContentLength.Value : 0);
+        var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
         {
-            buffer.Write(chunk, 0, read);
-            if (buffer.Length > MaxBodyBytes)
-                throw new BadRequestException($"request body is larger than {MaxBodyBytes} bytes", StatusCodes.Status413PayloadTooLarge);
+            int read;
+            while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+            {
+                buffer.Write(chunk, 0, read);
+                if (buffer.Length > MaxBodyBytes)
+                    throw new BadRequestException($"request body is larger than {MaxBodyBytes} bytes", StatusCodes.Status413PayloadTooLarge);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
         }
         if (buffer.Length == 0) throw new BadRequestException(BodyRequired);
         CheckJsonContentType(request);
         JsonNode? node;
         try
         {
-            node = JsonNode.Parse(buffer.ToArray(), documentOptions: new JsonDocumentOptions { MaxDepth = 64, AllowDuplicateProperties = false });
+            node = JsonNode.Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), documentOptions: new JsonDocumentOptions { MaxDepth = 64, AllowDuplicateProperties = false });
         }
         catch (JsonException ex)
         {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using RuntimeAuthz.Contracts;
+using RuntimeAuthz.Policy;
 
 namespace RuntimeAuthz.Grains.Catalog;
 
@@ -37,9 +38,27 @@ public sealed class ActionCatalog
     public IReadOnlyList<string> TrustedServers { get; }
 
     /// <summary><c>context.action</c> for <paramref name="action"/>: unknown actions are irreversible.</summary>
-    public JsonObject Describe(string action) => Entries.TryGetValue(action, out var entry)
-        ? new JsonObject { ["name"] = action, ["reversibility"] = entry.Reversibility, ["category"] = entry.Category, ["known"] = true, ["source"] = entry.Source }
-        : new JsonObject { ["name"] = action, ["reversibility"] = "irreversible", ["category"] = Unknown, ["known"] = false, ["source"] = Unknown };
+    public JsonObject Describe(string action)
+    {
+        var (known, entry) = Lookup(action);
+        return new JsonObject { ["name"] = action, ["reversibility"] = entry.Reversibility, ["category"] = entry.Category, ["known"] = known, ["source"] = entry.Source };
+    }
+
+    /// <summary>The same as a Cedar record, for the request's context.</summary>
+    public CedarValue DescribeForCedar(string action)
+    {
+        var (known, entry) = Lookup(action);
+        return CedarValue.Record(
+        [
+            new("name", CedarValue.String(action)), new("reversibility", CedarValue.String(entry.Reversibility)),
+            new("category", CedarValue.String(entry.Category)), new("known", CedarValue.Bool(known)), new("source", CedarValue.String(entry.Source)),
+        ]);
+    }
+
+    private static readonly CatalogEntry UnknownEntry = new("irreversible", Unknown, Unknown);
+
+    private (bool Known, CatalogEntry Entry) Lookup(string action) =>
+        Entries.TryGetValue(action, out var entry) ? (true, entry) : (false, UnknownEntry);
 
     /// <summary>The catalog of a stored text (already checked when published); null text = the empty catalog.</summary>
     public static ActionCatalog FromText(string? json) => json is null ? Empty : Parse(json).Catalog ?? Empty;

@@ -29,7 +29,7 @@ public static class EvaluationStage
         EntityStore entities;
         try
         {
-            (request, entities) = CedarRequestBuilder.Build(agent, facts, call, policy.Catalog.Describe(call.Request.Action), stored);
+            (request, entities) = CedarRequestBuilder.Build(agent, facts, call, policy.Catalog.DescribeForCedar(call.Request.Action), stored);
         }
         catch (Exception ex) when (ex is CedarSyntaxException or JsonException or ArgumentException or FormatException)
         {

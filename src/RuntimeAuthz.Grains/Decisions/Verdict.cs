@@ -5,8 +5,8 @@ namespace RuntimeAuthz.Grains.Decisions;
 /// <summary>One decision call as received: the session, a fresh id, the time it is decided at and the request.</summary>
 public sealed record DecisionCall(string SessionId, Guid DecisionId, DateTimeOffset Now, DecisionRequest Request)
 {
-    /// <summary>The caller's JSON texts, each parsed once for the whole call (the Cedar request copies them, the evidence record keeps them).</summary>
-    public CallerJson Json { get; } = new(Request);
+    /// <summary>The caller's JSON texts, each read once for the whole call (the Cedar requests share the values, the evidence record keeps the texts).</summary>
+    public CallerInput Parsed { get; } = new(Request);
 
     /// <summary>The resource in Cedar literal form (kept readable even when the id is not a valid literal).</summary>
     public string ResourceLiteral { get; } = SafeResourceLiteral(Request);
@@ -71,27 +71,4 @@ public static class Denials
     /// <summary>The answer for a call to a session that was never opened (nothing is recorded: there is no chain to record in).</summary>
     public static AuthzDecision UnknownSession(DecisionCall call) =>
         Deny(DenyReasons.UnknownSession).ToAnswer(call, call.Request.AgentId ?? "", 0);
-}
-
-/// <summary>
-/// The request's JSON texts parsed once. A text that does not parse is null here, with its error:
-/// the Cedar request then fails as invalid, and the evidence record keeps the text as received.
-/// </summary>
-public sealed class CallerJson(DecisionRequest request)
-{
-    // A blank properties or context text means none (as it always did); a blank input is malformed.
-    private readonly Lazy<(System.Text.Json.Nodes.JsonNode? Node, System.Text.Json.JsonException? Error)> properties = new(() => Parse(request.ResourcePropertiesJson, blankIsAbsent: true));
-    private readonly Lazy<(System.Text.Json.Nodes.JsonNode? Node, System.Text.Json.JsonException? Error)> context = new(() => Parse(request.ContextJson, blankIsAbsent: true));
-    private readonly Lazy<(System.Text.Json.Nodes.JsonNode? Node, System.Text.Json.JsonException? Error)> input = new(() => Parse(request.InputJson, blankIsAbsent: false));
-
-    public (System.Text.Json.Nodes.JsonNode? Node, System.Text.Json.JsonException? Error) Properties => properties.Value;
-    public (System.Text.Json.Nodes.JsonNode? Node, System.Text.Json.JsonException? Error) Context => context.Value;
-    public (System.Text.Json.Nodes.JsonNode? Node, System.Text.Json.JsonException? Error) Input => input.Value;
-
-    private static (System.Text.Json.Nodes.JsonNode?, System.Text.Json.JsonException?) Parse(string? json, bool blankIsAbsent)
-    {
-        if (json is null || (blankIsAbsent && string.IsNullOrWhiteSpace(json))) return (null, null);
-        try { return (System.Text.Json.Nodes.JsonNode.Parse(json), null); }
-        catch (System.Text.Json.JsonException ex) { return (null, ex); }
-    }
 }

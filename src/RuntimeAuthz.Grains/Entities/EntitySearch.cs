@@ -26,7 +26,7 @@ public static class EntitySearch
         try
         {
             var (cedar, entities) = CedarRequestBuilder.BuildForSubject(new EntityUid(probe.Principal.Type, probe.Principal.Id),
-                (JsonObject?)probe.SubjectProperties?.DeepClone(), call, policy.Catalog.Describe(probe.Action), stored);
+                probe.SubjectProperties is null ? null : CedarJsonRecord.Parse(probe.SubjectProperties.ToJsonString(), "subject.properties", CallerInput.MaxDepth), call, policy.Catalog.DescribeForCedar(probe.Action), stored);
             var response = new TemporalHistoryKeeper(null).Decide(policy, cedar, entities, call.DecisionId, now, "search").Response;
             return EvaluationStage.Judge(policy, response, "search").Outcome == DecisionOutcome.Allow;
         }

@@ -1,18 +1,23 @@
 using System.Text.Json.Nodes;
 using RuntimeAuthz.Contracts;
+using RuntimeAuthz.Policy;
 
 namespace RuntimeAuthz.Grains.Entities;
 
-/// <summary>One stored entity as a silo holds it: parsed once, copied into each request that uses it.</summary>
+/// <summary>One stored entity as a silo holds it: read into Cedar values once, shared by every request that uses it.</summary>
 public sealed class CachedEntity(EntityDocument document)
 {
+    private readonly Lazy<CedarEntity> cedar = new(() => new CedarEntity(
+        new EntityUid(document.Uid.Type, document.Uid.Id),
+        CedarJsonRecord.Parse(document.AttrsJson, $"stored entity {document.Uid}").ToValue(),
+        document.Parents.Select(p => new EntityUid(p.Type, p.Id))));
+
     public EntityDocument Document { get; } = document;
     public EntityKey Uid => Document.Uid;
-    /// <summary>Never handed out: <see cref="AttrsCopy"/> gives each Cedar request its own nodes.</summary>
-    private readonly JsonObject attrs = JsonNode.Parse(document.AttrsJson) as JsonObject ?? new JsonObject();
     public IReadOnlyList<EntityKey> References { get; } = EntityJson.References(JsonNode.Parse(document.AttrsJson));
 
-    public JsonObject AttrsCopy() => (JsonObject)attrs.DeepClone();
+    /// <summary>The entity as Cedar reads it (stored entities were checked when imported, so this reads).</summary>
+    public CedarEntity Cedar => cedar.Value;
 }
 
 /// <summary>An immutable copy of the entity store at one version, as every silo holds it.</summary>

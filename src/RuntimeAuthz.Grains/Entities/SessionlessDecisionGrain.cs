@@ -85,9 +85,8 @@ public sealed partial class SessionlessDecisionGrain(
             EntityStore entities;
             try
             {
-                var properties = request.SubjectPropertiesJson is null ? null : System.Text.Json.Nodes.JsonNode.Parse(request.SubjectPropertiesJson) as System.Text.Json.Nodes.JsonObject;
-                (cedar, entities) = CedarRequestBuilder.BuildForSubject(new EntityUid(request.Principal.Type, request.Principal.Id), properties, call,
-                    policy.Catalog.Describe(call.Request.Action), stored);
+                (cedar, entities) = CedarRequestBuilder.BuildForSubject(new EntityUid(request.Principal.Type, request.Principal.Id), SubjectProperties(request.SubjectPropertiesJson), call,
+                    policy.Catalog.DescribeForCedar(call.Request.Action), stored);
             }
             catch (Exception ex) when (ex is CedarSyntaxException or System.Text.Json.JsonException or ArgumentException or FormatException)
             {
@@ -99,6 +98,15 @@ public sealed partial class SessionlessDecisionGrain(
         return verdict.Outcome == DecisionOutcome.ApprovalRequired
             ? Denials.Deny(DenyReasons.NotPermitted, verdict.PolicyVersion, ApprovalNeedsSession) with { Reasons = verdict.Reasons, EntityStoreVersion = verdict.EntityStoreVersion }
             : verdict;
+    }
+
+    /// <summary>The trusted caller's subject properties: a JSON object's members; any other JSON value is none (as it always was).</summary>
+    private static CedarJsonRecord? SubjectProperties(string? json)
+    {
+        if (json is null) return null;
+        var read = CallerInput.ReadRecord(json, "subject.properties");
+        if (read.Error is { Kind: CedarErrorKind.UnexpectedJsonValue } && !json.TrimStart().StartsWith('{') && CallerInput.IsJson(json)) return null;
+        return read.Error is { } invalid ? throw invalid : read.Record;
     }
 
     /// <summary>True once the record is durable. An unconfirmed earlier record is settled first; until it is, nothing is recorded.</summary>

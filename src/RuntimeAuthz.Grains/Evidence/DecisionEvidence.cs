@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using RuntimeAuthz.Contracts;
@@ -30,35 +32,57 @@ public static class DecisionEvidence
     };
 
     /// <summary>
-    /// The same object from the call's JSON parsed once, canonicalized once for the digest; only when
-    /// that fails (a value JCS cannot represent) are the fields checked one by one as above.
+    /// The same object, written from the call's texts as received (each checked to be one JSON value, else kept
+    /// under <c>unparsed</c>) and canonicalized once for the digest; only when that fails (a value JCS cannot
+    /// represent) are the fields checked one by one as above. A call's records share the result.
     /// </summary>
-    private static EvidenceInput PrepareInput(EvidenceRedactor redactor, DecisionCall call)
+    private static EvidenceInput PrepareInput(EvidenceRedactor redactor, DecisionCall call) => call.Parsed.EvidenceWith(redactor, () =>
     {
         var request = call.Request;
-        // A node belongs to one parent: a second record of the same call (a correction) takes copies.
-        static JsonNode? Kept(string? text, JsonNode? parsed) =>
-            text is null ? null : parsed is null ? new JsonObject { ["unparsed"] = text } : parsed.Parent is null ? parsed : parsed.DeepClone();
-        var input = new JsonObject
-        {
-            ["agentId"] = request.AgentId,
-            ["action"] = request.Action,
-            ["resource"] = new JsonObject
-            {
-                ["type"] = request.ResourceType,
-                ["id"] = request.ResourceId,
-                ["properties"] = Kept(request.ResourcePropertiesJson, call.Json.Properties.Node),
-            },
-            ["context"] = Kept(request.ContextJson, call.Json.Context.Node),
-            ["input"] = Kept(request.InputJson, call.Json.Input.Node),
-        };
         try
         {
-            return redactor.Prepare(input);
+            return redactor.PrepareText(InputText(request));
         }
         catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException)
         {
             return redactor.Prepare(InputOf(request));
+        }
+    });
+
+    private static string InputText(DecisionRequest request)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("agentId", request.AgentId);
+            writer.WriteString("action", request.Action);
+            writer.WriteStartObject("resource");
+            writer.WriteString("type", request.ResourceType);
+            writer.WriteString("id", request.ResourceId);
+            WriteKept(writer, "properties", request.ResourcePropertiesJson);
+            writer.WriteEndObject();
+            WriteKept(writer, "context", request.ContextJson);
+            WriteKept(writer, "input", request.InputJson);
+            writer.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>The text as it came when it is one JSON value (the writer checks it), else the text under <c>unparsed</c>.</summary>
+    private static void WriteKept(Utf8JsonWriter writer, string name, string? json)
+    {
+        writer.WritePropertyName(name);
+        if (json is null) { writer.WriteNullValue(); return; }
+        try
+        {
+            writer.WriteRawValue(json);
+        }
+        catch (Exception ex) when (ex is JsonException or ArgumentException)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("unparsed", json);
+            writer.WriteEndObject();
         }
     }
 

@@ -25,12 +25,19 @@ internal static class CedarJson
                     if (key == "__entity") return new EntityValue(ToEntityUid(source, inner));
                     if (key == "__extn") return ToExtension(source, inner);
                 }
-                var fields = new Dictionary<string, Value>(node.Properties.Count, StringComparer.Ordinal);
-                foreach (var (key, value) in node.Properties) fields[key] = ToValue(source, value);
-                return new RecordValue(fields);
+                return ToRecord(source, node);
             default:
                 throw source.Error(node, CedarErrorKind.UnexpectedJsonValue, "null is not a Cedar value");
         }
+    }
+
+    /// <summary>The members of a JSON object as a record's fields (no <c>__entity</c>/<c>__extn</c> forms at this level).</summary>
+    public static RecordValue ToRecord(JsonSource source, JsonNode node)
+    {
+        if (node.Properties!.Count == 0) return RecordValue.Empty;
+        var fields = new Dictionary<string, Value>(node.Properties.Count, StringComparer.Ordinal);
+        foreach (var (key, value) in node.Properties) fields[key] = ToValue(source, value);
+        return new RecordValue(fields);
     }
 
     // `{"__extn": {"fn": F, "arg": A}}` or `{"fn": F, "args": [A, B]}`: any extension function applied to values.
@@ -55,6 +62,23 @@ internal static class CedarJson
         {
             throw source.Error(node, CedarErrorKind.InvalidExtensionArgument, e.Message);
         }
+    }
+
+    /// <summary>
+    /// The <c>{"__entity": {"type": "…", "id": "…"}}</c> forms anywhere in the JSON, read by their shape alone (a
+    /// reference is found even where the value around it is not Cedar).
+    /// </summary>
+    public static void CollectReferences(JsonNode node, List<EntityUid> into)
+    {
+        if (node.Kind == JsonKind.Object && node.Properties!.Count == 1 && node.Properties[0].Key == "__entity"
+            && node.Properties[0].Value is { Kind: JsonKind.Object } inner
+            && inner.Get("type") is { Kind: JsonKind.String } type && inner.Get("id") is { Kind: JsonKind.String } id)
+        {
+            into.Add(new EntityUid(type.Text!, id.Text!));
+            return;
+        }
+        foreach (var child in node.Items ?? (IEnumerable<JsonNode>?)node.Properties?.Select(p => p.Value) ?? [])
+            CollectReferences(child, into);
     }
 
     /// <summary>An entity reference: <c>{"type": ..., "id": ...}</c> or <c>{"__entity": {...}}</c>.</summary>

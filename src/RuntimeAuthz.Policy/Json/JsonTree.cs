@@ -40,10 +40,12 @@ internal sealed class JsonSource
 
     public string SourceName { get; }
 
-    public static (JsonSource Source, JsonNode Root) Parse(string json, string sourceName)
+    public const int DefaultMaxDepth = 512;
+
+    public static (JsonSource Source, JsonNode Root) Parse(string json, string sourceName, int maxDepth = DefaultMaxDepth)
     {
         var source = new JsonSource(Encoding.UTF8.GetBytes(json), sourceName);
-        var reader = new Utf8JsonReader(source.utf8, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 512 });
+        var reader = new Utf8JsonReader(source.utf8, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = maxDepth });
         try
         {
             if (!reader.Read()) throw source.Error(0, CedarErrorKind.InvalidJson, "expected a JSON value, found end of input");
