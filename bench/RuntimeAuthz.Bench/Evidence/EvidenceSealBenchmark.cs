@@ -53,7 +53,7 @@ public static class EvidenceSealBenchmark
     }
 
     /// <summary>A decision record of the size `bench http` writes (AuthZEN context with a session id, small input).</summary>
-    private static EvidenceBody SampleBody() => new()
+    internal static EvidenceBody SampleBody() => new()
     {
         Chain = EvidenceChains.ForSession("3f0c5a0e9b6d4d7e8f1a2b3c4d5e6f70"),
         Time = EvidenceSealer.FormatTime(DateTimeOffset.UtcNow),
