@@ -29,6 +29,8 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
     public const int MaxSessionPartitions = 100;
     /// <summary>Azure Table transactions hold at most 100 entities of one partition.</summary>
     public const int MaxBatch = 100;
+    public const int DefaultRequestsInFlightPerPartition = 4;
+    public const int DefaultBatchWhileBusy = 8;
     /// <summary>Replay data beside a record: 14 properties of 30,000 characters keep the row below Azure's 1 MiB entity limit.</summary>
     public const int MaxReplayChars = 14 * ReplayChunkChars;
     private const int ReplayChunkChars = 30_000;
@@ -83,6 +85,12 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
 
     public string TableName => table.Name;
 
+    /// <summary>Requests a partition may have in flight at once (more than one only for a batch of <see cref="BatchWhileBusy"/>).</summary>
+    public int RequestsInFlightPerPartition { get; init; } = DefaultRequestsInFlightPerPartition;
+
+    /// <summary>Records that must be waiting before a partition sends a request beside one in flight; fewer wait for it to finish.</summary>
+    public int BatchWhileBusy { get; init; } = DefaultBatchWhileBusy;
+
     /// <summary>Told the number of records each append request carried (the silo's batch-size metric); set before the first append.</summary>
     public Action<int>? AppendRequestSent { get; init; }
 
@@ -108,7 +116,13 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
 
     public static string RowKeyOf(string chain, long sequence) => chain + "|" + sequence.ToString("D19", CultureInfo.InvariantCulture);
 
-    public async Task AppendAsync(EvidenceEntry entry, CancellationToken cancellationToken = default)
+    public Task AppendAsync(EvidenceEntry entry, CancellationToken cancellationToken = default) => EnqueueAsync(entry, null, cancellationToken);
+
+    /// <summary>Signed when its batch is sent: one signature over the batch's Merkle root (<see cref="EvidenceBatchSeal"/>).</summary>
+    public Task AppendUnsignedAsync(EvidenceEntry unsigned, EvidenceSigningKey signer, CancellationToken cancellationToken = default) =>
+        EnqueueAsync(unsigned, signer, cancellationToken);
+
+    private async Task EnqueueAsync(EvidenceEntry entry, EvidenceSigningKey? signer, CancellationToken cancellationToken)
     {
         if (entry.Replay?.Length > MaxReplayChars)
             throw new EvidenceNotWrittenException(entry.Chain, entry.Sequence, new ArgumentException($"replay data is longer than {MaxReplayChars} characters"));
@@ -121,9 +135,10 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
         {
             throw new EvidenceNotWrittenException(entry.Chain, entry.Sequence, ex);
         }
-        var pending = new PendingAppend(entry);
+        var pending = new PendingAppend(entry, signer);
         var queue = queues.GetOrAdd(PartitionOf(entry.Chain), p => new PartitionQueue(p));
-        if (queue.Enqueue(pending)) _ = Task.Run(() => DrainAsync(queue));
+        queue.Enqueue(pending);
+        StartRequests(queue);
         try
         {
             await pending.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -136,33 +151,78 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
         }
     }
 
-    /// <summary>One drainer per partition: sends whatever queued up while the previous request was in flight as one transaction.</summary>
-    private async Task DrainAsync(PartitionQueue queue)
+    /// <summary>
+    /// Starts as many requests for the partition as its queue calls for: one whenever none is in flight, and
+    /// more (up to <see cref="RequestsInFlightPerPartition"/>) only for at least <see cref="BatchWhileBusy"/> records,
+    /// so that records meeting while a request is out wait for it and go out together instead of one by one.
+    /// A partition's records are never of the same chain twice (a chain's owner appends one record at a time),
+    /// so requests in flight together cannot reorder a chain.
+    /// </summary>
+    private void StartRequests(PartitionQueue queue)
     {
-        while (queue.TakeBatch(MaxBatch) is { Count: > 0 } batch)
+        while (queue.TryStartBatch(MaxBatch, RequestsInFlightPerPartition, BatchWhileBusy) is { } batch)
+            _ = Task.Run(() => SendAsync(queue, batch));
+    }
+
+    private async Task SendAsync(PartitionQueue queue, List<PendingAppend> batch)
+    {
+        try
         {
-            if (batch.Count == 1)
-            {
-                await AppendOneAsync(batch[0]).ConfigureAwait(false);
-                continue;
-            }
-            try
-            {
-                Interlocked.Increment(ref appendRequests);
-                AppendRequestSent?.Invoke(batch.Count);
-                await table.SubmitTransactionAsync(batch.Select(p => new TableTransactionAction(TableTransactionActionType.Add, ToEntity(p.Entry)))).ConfigureAwait(false);
-                Interlocked.Add(ref appendedEntries, batch.Count);
-                foreach (var p in batch) p.Completion.TrySetResult();
-            }
-            catch (TableTransactionFailedException)
-            {
-                // One bad entity (a taken sequence) fails the whole transaction: retry each on its own so only that one fails.
-                foreach (var p in batch) await AppendOneAsync(p).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                foreach (var p in batch) p.Completion.TrySetException(ex);
-            }
+            await SendBatchAsync(batch).ConfigureAwait(false);
+        }
+        finally
+        {
+            queue.Finished();
+            StartRequests(queue);
+        }
+    }
+
+    private async Task SendBatchAsync(List<PendingAppend> batch)
+    {
+        try
+        {
+            SignBatch(batch);
+        }
+        catch (Exception ex)
+        {
+            foreach (var p in batch) p.Completion.TrySetException(new EvidenceNotWrittenException(p.Entry.Chain, p.Entry.Sequence, ex));
+            return;
+        }
+        if (batch.Count == 1)
+        {
+            await AppendOneAsync(batch[0]).ConfigureAwait(false);
+            return;
+        }
+        try
+        {
+            Interlocked.Increment(ref appendRequests);
+            AppendRequestSent?.Invoke(batch.Count);
+            var actions = new TableTransactionAction[batch.Count];
+            for (var i = 0; i < actions.Length; i++) actions[i] = new TableTransactionAction(TableTransactionActionType.Add, ToEntity(batch[i].Entry));
+            await table.SubmitTransactionAsync(actions).ConfigureAwait(false);
+            Interlocked.Add(ref appendedEntries, batch.Count);
+            foreach (var p in batch) p.Completion.TrySetResult();
+        }
+        catch (TableTransactionFailedException)
+        {
+            // One bad entity (a taken sequence) fails the whole transaction: retry each on its own so only that one fails
+            // (each keeps its batch proof, which verifies without the others).
+            foreach (var p in batch) await AppendOneAsync(p).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            foreach (var p in batch) p.Completion.TrySetException(ex);
+        }
+    }
+
+    /// <summary>The batch's unsigned entries get one signature per signing key (normally there is one key).</summary>
+    private static void SignBatch(List<PendingAppend> batch)
+    {
+        foreach (var group in batch.Where(p => p.Signer is not null).GroupBy(p => p.Signer!))
+        {
+            var members = group.ToArray();
+            var signed = EvidenceBatchSeal.Sign([.. members.Select(p => p.Entry)], group.Key);
+            for (var i = 0; i < members.Length; i++) members[i].Signed(signed[i]);
         }
     }
 
@@ -344,6 +404,7 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
             ["Signature"] = entry.Signature,
             ["KeyId"] = entry.KeyId,
         };
+        if (entry.Proof is { } proof) entity["Proof"] = proof;
         if (entry.Replay is { } replay)
         {
             // A string property holds at most 64 KiB (32K UTF-16 units): longer data is split over Replay, Replay1, ...
@@ -370,34 +431,32 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
         entity.GetString("Signature") ?? "", entity.GetString("KeyId") ?? "")
     {
         Replay = ReplayOf(entity),
+        Proof = entity.GetString("Proof"),
     };
 
-    private sealed class PendingAppend(EvidenceEntry entry)
+    private sealed class PendingAppend(EvidenceEntry entry, EvidenceSigningKey? signer)
     {
-        public EvidenceEntry Entry { get; } = entry;
+        public EvidenceEntry Entry { get; private set; } = entry;
+        /// <summary>Signs the entry when its batch is sent; null when it came signed.</summary>
+        public EvidenceSigningKey? Signer { get; } = signer;
         public TaskCompletionSource Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Signed(EvidenceEntry signed) => Entry = signed;
     }
 
     private sealed class PartitionQueue(string partition)
     {
         private readonly Queue<PendingAppend> pending = new();
-        private bool draining;
+        private int inFlight;
 
         public string Partition { get; } = partition;
 
-        /// <summary>True when the caller must start the drainer.</summary>
-        public bool Enqueue(PendingAppend append)
+        public void Enqueue(PendingAppend append)
         {
-            lock (pending)
-            {
-                pending.Enqueue(append);
-                if (draining) return false;
-                draining = true;
-                return true;
-            }
+            lock (pending) pending.Enqueue(append);
         }
 
-        /// <summary>Takes a queued append out; false when a drainer already took it (it is being sent or was).</summary>
+        /// <summary>Takes a queued append out; false when a request already took it (it is being sent or was).</summary>
         public bool Withdraw(PendingAppend append)
         {
             lock (pending)
@@ -411,16 +470,25 @@ public sealed class AzureTableEvidenceStore : IEvidenceStore
             }
         }
 
-        /// <summary>Up to <paramref name="max"/> queued appends; empty (and the drainer ends) when none are left.</summary>
-        public List<PendingAppend> TakeBatch(int max)
+        /// <summary>
+        /// Up to <paramref name="max"/> queued appends for a new request: any when no request is in flight, at least
+        /// <paramref name="minWhileBusy"/> while fewer than <paramref name="maxInFlight"/> are; otherwise null.
+        /// </summary>
+        public List<PendingAppend>? TryStartBatch(int max, int maxInFlight, int minWhileBusy)
         {
             lock (pending)
             {
+                if (pending.Count == 0 || inFlight >= maxInFlight || (inFlight > 0 && pending.Count < minWhileBusy)) return null;
                 var batch = new List<PendingAppend>(Math.Min(max, pending.Count));
                 while (batch.Count < max && pending.TryDequeue(out var next)) batch.Add(next);
-                if (batch.Count == 0) draining = false;
+                inFlight++;
                 return batch;
             }
+        }
+
+        public void Finished()
+        {
+            lock (pending) inFlight--;
         }
     }
 }

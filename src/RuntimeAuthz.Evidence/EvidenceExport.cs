@@ -4,8 +4,8 @@ using System.Text.Json.Nodes;
 namespace RuntimeAuthz.Evidence;
 
 /// <summary>
-/// JSON-lines export: every field of the signed record, its hash, signature and key id, and the
-/// controls governance teams report the record against.
+/// JSON-lines export: every field of the signed record, its hash, signature and key id (with the
+/// batch proof when one signature covers its batch), and the controls governance teams report the record against.
 /// </summary>
 public static class EvidenceExport
 {
@@ -56,6 +56,8 @@ public static class EvidenceExport
         line["hash"] = entry.Hash;
         line["signature"] = entry.Signature;
         line["signatureAlgorithm"] = "ES256";
+        // A batch signature is over the batch's root: the record's audit path to it goes with the record.
+        if (entry.Proof is { } proof) line["batchProof"] = proof;
         line["controls"] = new JsonArray(ControlsFor(body).Select(t => (JsonNode?)JsonValue.Create(t)).ToArray());
         return line.ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     }

@@ -91,7 +91,8 @@ public sealed record EvidenceBody
 
 /// <summary>
 /// One stored record: the canonical body text exactly as signed, its SHA-256 (hex) and the
-/// signature (base64url, ECDSA P-256 over the body bytes, IEEE P1363 r||s).
+/// signature (base64url, ECDSA P-256, IEEE P1363 r||s): over the body bytes, or, when
+/// <see cref="Proof"/> is set, over the root of the batch the record was written in.
 /// </summary>
 public sealed record EvidenceEntry(string Chain, long Sequence, string Body, string Hash, string Signature, string KeyId)
 {
@@ -100,6 +101,12 @@ public sealed record EvidenceEntry(string Chain, long Sequence, string Body, str
     /// state from the record (for a session: the unredacted input its temporal history replays). Never exported.
     /// </summary>
     public string? Replay { get; init; }
+
+    /// <summary>
+    /// Set when one signature covers the record's batch: the record's audit path to the signed root
+    /// (<c>index/count:hash:hash...</c>, see <see cref="EvidenceBatchSeal"/>). Null: the signature is over the body.
+    /// </summary>
+    public string? Proof { get; init; }
 }
 
 /// <summary>The last record of a chain: the next record gets <c>Sequence + 1</c> and links to <c>Hash</c>.</summary>

@@ -17,9 +17,19 @@ public static class EvidenceSealer
     /// <summary>Links <paramref name="body"/> after <paramref name="head"/> and signs it with <paramref name="key"/>.</summary>
     public static EvidenceEntry Seal(EvidenceBody body, EvidenceHead head, EvidenceSigningKey key)
     {
-        var linked = body with { Sequence = head.Sequence + 1, PreviousHash = head.Hash, KeyId = key.KeyId };
+        var unsigned = SealUnsigned(body, head, key.KeyId);
+        return unsigned with { Signature = key.Sign(unsigned.Body) };
+    }
+
+    /// <summary>
+    /// Links and hashes <paramref name="body"/> for key <paramref name="keyId"/> without signing it: the
+    /// store signs it with the other records of its batch (<see cref="EvidenceBatchSeal"/>).
+    /// </summary>
+    public static EvidenceEntry SealUnsigned(EvidenceBody body, EvidenceHead head, string keyId)
+    {
+        var linked = body with { Sequence = head.Sequence + 1, PreviousHash = head.Hash, KeyId = keyId };
         var canonical = CanonicalBody(linked);
-        return new EvidenceEntry(linked.Chain, linked.Sequence, canonical, HashOf(canonical), key.Sign(canonical), key.KeyId);
+        return new EvidenceEntry(linked.Chain, linked.Sequence, canonical, HashOf(canonical), "", keyId);
     }
 
     /// <summary>The RFC 8785 form of the body (written directly; the general path only for text that is not well-formed UTF-16).</summary>

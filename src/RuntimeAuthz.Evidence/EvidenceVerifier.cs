@@ -12,7 +12,8 @@ public sealed record ChainVerification(string Chain, bool Valid, long Records, l
 
 /// <summary>
 /// Recomputes a chain from its stored rows with public keys only: each record's hash, its link to
-/// the previous record, its position (row key vs signed sequence, no gaps) and its signature.
+/// the previous record, its position (row key vs signed sequence, no gaps) and its signature (over
+/// the body, or over its batch's root through the record's own audit path).
 /// </summary>
 public static class EvidenceVerifier
 {
@@ -59,8 +60,14 @@ public static class EvidenceVerifier
                 return Broken(expected, $"signed key id '{body.KeyId}' differs from the row's key id '{entry.KeyId}'");
             if (!keys.Contains(body.KeyId))
                 return Broken(expected, $"signing key '{body.KeyId}' is unknown (no public key for it)");
-            if (!keys.Verify(body.KeyId, entry.Body, entry.Signature))
+            if (entry.Proof is not null)
+            {
+                if (EvidenceBatchSeal.Verify(entry, keys, body.KeyId) is { } batchProblem) return Broken(expected, batchProblem);
+            }
+            else if (!keys.Verify(body.KeyId, entry.Body, entry.Signature))
+            {
                 return Broken(expected, $"signature does not verify with key '{body.KeyId}'");
+            }
             previousHash = entry.Hash;
         }
         if (entries.Count < minimumRecords)
@@ -68,3 +75,4 @@ public static class EvidenceVerifier
         return new(chain, true, entries.Count, null, null);
     }
 }
+

@@ -11,6 +11,14 @@ public interface IEvidenceStore
     /// </summary>
     Task AppendAsync(EvidenceEntry entry, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// As <see cref="AppendAsync(EvidenceEntry, CancellationToken)"/> for an entry sealed without a signature
+    /// (<see cref="EvidenceSealer.SealUnsigned"/>): the store signs it with <paramref name="signer"/>, a store that
+    /// batches with one signature for the batch (<see cref="EvidenceBatchSeal"/>). By default it is signed on its own.
+    /// </summary>
+    Task AppendUnsignedAsync(EvidenceEntry unsigned, EvidenceSigningKey signer, CancellationToken cancellationToken = default) =>
+        AppendAsync(EvidenceBatchSeal.Sign([unsigned], signer)[0], cancellationToken);
+
     /// <summary>Up to <paramref name="maxCount"/> entries of a chain after <paramref name="afterSequence"/>, in sequence order.</summary>
     Task<IReadOnlyList<EvidenceEntry>> ReadRangeAsync(string chain, long afterSequence, int maxCount, CancellationToken cancellationToken = default);
 

@@ -263,7 +263,10 @@ public static class EvidenceCommands
             var root = document.RootElement;
             var entries = root.GetProperty("records").EnumerateArray().Select(r => new EvidenceEntry(
                 chain, r.GetProperty("seq").GetInt64(), r.GetProperty("body").GetString()!, r.GetProperty("hash").GetString()!,
-                r.GetProperty("signature").GetString()!, r.GetProperty("keyId").GetString()!)).ToArray();
+                r.GetProperty("signature").GetString()!, r.GetProperty("keyId").GetString()!)
+            {
+                Proof = r.TryGetProperty("proof", out var proof) && proof.ValueKind == JsonValueKind.String ? proof.GetString() : null,
+            }).ToArray();
             return (entries, root.TryGetProperty("minimumRecords", out var minimum) ? minimum.GetInt64() : 0);
         }
 

@@ -64,7 +64,7 @@ public static class EvidenceEndpoints
         {
             var entries = await recorder.Store.ReadChainAsync(chain, ct);
             return Results.Ok(new EvidenceChainDto(chain, minimumRecords,
-                entries.Select(e => new EvidenceRecordDto(e.Sequence, e.Body, e.Hash, e.Signature, e.KeyId)).ToArray()));
+                entries.Select(e => new EvidenceRecordDto(e.Sequence, e.Body, e.Hash, e.Signature, e.KeyId, e.Proof)).ToArray()));
         }
         catch (Exception ex) when (ex is not OperationCanceledException) { return Unavailable(ex); }
     }

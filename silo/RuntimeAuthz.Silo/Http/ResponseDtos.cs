@@ -8,7 +8,8 @@ namespace RuntimeAuthz.Silo.Http;
 public sealed record TimelineDto(IReadOnlyList<SessionEventDto> Events, long? NextAfter);
 
 /// <summary>One stored evidence record: its canonical body, hash and signature, as a verifier needs them.</summary>
-public sealed record EvidenceRecordDto(long Seq, string Body, string Hash, string Signature, string KeyId);
+/// <param name="Proof">Set when one signature covers the record's batch: the record's audit path to the signed root.</param>
+public sealed record EvidenceRecordDto(long Seq, string Body, string Hash, string Signature, string KeyId, string? Proof = null);
 
 /// <param name="MinimumRecords">Records the chain must hold at least (a session's decision count): fewer means records were removed.</param>
 public sealed record EvidenceChainDto(string Chain, long MinimumRecords, IReadOnlyList<EvidenceRecordDto> Records);

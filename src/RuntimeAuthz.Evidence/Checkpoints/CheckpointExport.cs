@@ -9,7 +9,7 @@ namespace RuntimeAuthz.Evidence.Checkpoints;
 /// </summary>
 public static class CheckpointExport
 {
-    private static readonly string[] AddedByExport = ["hash", "signature", "signatureAlgorithm", "controls"];
+    private static readonly string[] AddedByExport = ["hash", "signature", "signatureAlgorithm", "batchProof", "controls"];
 
     public static string ToJsonLine(CheckpointEntry entry)
     {
@@ -39,6 +39,7 @@ public static class CheckpointExport
                 var node = JsonNode.Parse(line) as JsonObject ?? throw new JsonException("not a JSON object");
                 var hash = (string?)node["hash"] ?? throw new JsonException("no hash");
                 var signature = (string?)node["signature"] ?? throw new JsonException("no signature");
+                var proof = (string?)node["batchProof"];
                 foreach (var added in AddedByExport) node.Remove(added);
                 var body = JsonCanonicalizer.Canonicalize(node.ToJsonString());
                 if ((string?)node["type"] == CheckpointBody.TypeName)
@@ -50,7 +51,7 @@ public static class CheckpointExport
                 {
                     var record = EvidenceSealer.ParseBody(body);
                     if (!records.TryGetValue(record.Chain, out var chain)) records[record.Chain] = chain = [];
-                    chain.Add(new EvidenceEntry(record.Chain, record.Sequence, body, hash, signature, record.KeyId));
+                    chain.Add(new EvidenceEntry(record.Chain, record.Sequence, body, hash, signature, record.KeyId) { Proof = proof });
                 }
             }
             catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)

@@ -22,6 +22,15 @@ public sealed class EvidenceOptions : StorageAccountOptions
     /// </summary>
     public int SessionPartitions { get; set; } = AzureTableEvidenceStore.DefaultSessionPartitions;
 
+    /// <summary>
+    /// Append requests one session partition may have in flight at once. A second and later request goes out
+    /// only for at least <see cref="BatchWhileBusy"/> waiting records; fewer wait for the request in flight and join the next batch.
+    /// </summary>
+    public int RequestsInFlightPerPartition { get; set; } = AzureTableEvidenceStore.DefaultRequestsInFlightPerPartition;
+
+    /// <summary>Waiting records that justify another request while one of the partition's is in flight (1 to 100).</summary>
+    public int BatchWhileBusy { get; set; } = AzureTableEvidenceStore.DefaultBatchWhileBusy;
+
     /// <summary>PEM file with the ECDSA P-256 private signing key. Unset: the development key shared through the evidence table.</summary>
     public string? SigningKeyPath { get; set; }
 
@@ -45,6 +54,7 @@ public sealed class EvidenceOptions : StorageAccountOptions
 public sealed class EvidenceOptionsValidator : IValidateOptions<EvidenceOptions>
 {
     private const string S = EvidenceOptions.Section;
+    private const int MaxRequestsInFlight = 64;
 
     public ValidateOptionsResult Validate(string? name, EvidenceOptions options)
     {
@@ -53,6 +63,10 @@ public sealed class EvidenceOptionsValidator : IValidateOptions<EvidenceOptions>
             failures.Add($"{S}:AppendTimeout must be greater than 00:00:00 and at most {EvidenceOptions.MaxAppendTimeout:c}, not {options.AppendTimeout:c}");
         if (options.SessionPartitions is < 1 or > AzureTableEvidenceStore.MaxSessionPartitions)
             failures.Add($"{S}:SessionPartitions must be between 1 and {AzureTableEvidenceStore.MaxSessionPartitions}, not {options.SessionPartitions}");
+        if (options.RequestsInFlightPerPartition is < 1 or > MaxRequestsInFlight)
+            failures.Add($"{S}:RequestsInFlightPerPartition must be between 1 and {MaxRequestsInFlight}, not {options.RequestsInFlightPerPartition}");
+        if (options.BatchWhileBusy is < 1 or > AzureTableEvidenceStore.MaxBatch)
+            failures.Add($"{S}:BatchWhileBusy must be between 1 and {AzureTableEvidenceStore.MaxBatch}, not {options.BatchWhileBusy}");
         if (!TableNames.IsValid(options.Table))
             failures.Add($"{S}:Table '{options.Table}' is not a table name ({TableNames.Rule})");
         if (!string.IsNullOrWhiteSpace(options.SigningKeyPath) && !File.Exists(options.SigningKeyPath))

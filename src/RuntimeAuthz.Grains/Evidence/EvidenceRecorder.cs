@@ -7,7 +7,7 @@ namespace RuntimeAuthz.Grains.Evidence;
 
 /// <summary>
 /// Silo-wide evidence writer: holds the signing key and the store, seals records after a chain's
-/// head and appends them. Chain heads are owned by single-threaded grains (a session, the
+/// head and appends them (the store signs each batch it sends once, see <see cref="EvidenceBatchSeal"/>). Chain heads are owned by single-threaded grains (a session, the
 /// governance grain), which pass their head in and keep the returned one.
 /// </summary>
 public sealed class EvidenceRecorder(IEvidenceStore store, IOptions<EvidenceOptions> options, ILogger<EvidenceRecorder> logger, EvidenceCheckpointHeads? checkpointHeads = null,
@@ -44,18 +44,18 @@ public sealed class EvidenceRecorder(IEvidenceStore store, IOptions<EvidenceOpti
         try
         {
             var key = await GetSigningKeyAsync(timeout.Token);
-            var entry = EvidenceSealer.Seal(body, head, key);
+            var entry = EvidenceSealer.SealUnsigned(body, head, key.KeyId);
             try
             {
-                await store.AppendAsync(entry, timeout.Token);
+                await store.AppendUnsignedAsync(entry, key, timeout.Token);
             }
             catch (EvidenceConflictException)
             {
                 var stored = await store.ReadHeadAsync(body.Chain, timeout.Token);
                 logger.LogWarning("Evidence chain {Chain} head was {Sequence} in memory but {StoredSequence} in storage; continuing after the stored head",
                     body.Chain, head.Sequence, stored.Sequence);
-                entry = EvidenceSealer.Seal(body, stored, key);
-                await store.AppendAsync(entry, timeout.Token);
+                entry = EvidenceSealer.SealUnsigned(body, stored, key.KeyId);
+                await store.AppendUnsignedAsync(entry, key, timeout.Token);
             }
             checkpointHeads?.Appended(entry);
             return new EvidenceHead(entry.Sequence, entry.Hash);
@@ -94,10 +94,11 @@ public sealed class EvidenceRecorder(IEvidenceStore store, IOptions<EvidenceOpti
         if (checkpointHeads?.Refuses(body.Chain) == true) return new AppendResult(AppendStatus.NotWritten, head, null);
         using var timeout = new CancellationTokenSource(settings.AppendTimeout);
         EvidenceEntry entry;
+        EvidenceSigningKey key;
         try
         {
-            var key = await GetSigningKeyAsync(timeout.Token);
-            entry = EvidenceSealer.Seal(body, head, key) with { Replay = replay };
+            key = await GetSigningKeyAsync(timeout.Token);
+            entry = EvidenceSealer.SealUnsigned(body, head, key.KeyId) with { Replay = replay };
         }
         catch (Exception ex)
         {
@@ -106,7 +107,7 @@ public sealed class EvidenceRecorder(IEvidenceStore store, IOptions<EvidenceOpti
         }
         try
         {
-            await store.AppendAsync(entry, timeout.Token);
+            await store.AppendUnsignedAsync(entry, key, timeout.Token);
             checkpointHeads?.Appended(entry);
             return new AppendResult(AppendStatus.Durable, new EvidenceHead(entry.Sequence, entry.Hash), entry);
         }
@@ -203,5 +204,5 @@ public enum AppendStatus
 }
 
 /// <param name="Head">The chain's head after the append when durable; the head it was sealed after otherwise.</param>
-/// <param name="Entry">The sealed entry (null when evidence is off or sealing failed).</param>
+/// <param name="Entry">The sealed entry as linked and hashed (null when evidence is off or sealing failed); the store signs it, with its batch.</param>
 public sealed record AppendResult(AppendStatus Status, EvidenceHead Head, EvidenceEntry? Entry);

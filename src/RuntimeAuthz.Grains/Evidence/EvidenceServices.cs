@@ -28,6 +28,8 @@ public static class EvidenceServices
             return new AzureTableEvidenceStore(sp.GetRequiredKeyedService<TableServiceClient>(TableClientKey), options.Table, options.SessionPartitions)
             {
                 AppendRequestSent = metrics.EvidenceBatchSent,
+                RequestsInFlightPerPartition = options.RequestsInFlightPerPartition,
+                BatchWhileBusy = options.BatchWhileBusy,
             };
         });
         services.AddSingleton<EvidenceRecorder>();

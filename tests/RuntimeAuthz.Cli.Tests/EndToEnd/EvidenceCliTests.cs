@@ -57,6 +57,42 @@ public sealed class EvidenceCliTests(RealSilo silo)
     }
 
     [Fact]
+    public async Task Records_of_sessions_deciding_at_once_verify_over_http_and_from_an_export_whichever_way_their_batches_were_signed()
+    {
+        using var client = silo.Client();
+        var sessions = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => client.OpenSessionAsync(new OpenSessionRequest("demo-agent"))));
+        // Every session decides one call at a time, all sessions at once: records meet in the store's batches.
+        await Task.WhenAll(sessions.Select(async session =>
+        {
+            for (var i = 0; i < 4; i++)
+                await client.DecideAsync(session.Id, new DecisionRequest("read_file", new ResourceRef("Document", $"d{i}", JsonSerializer.SerializeToElement(new { fleet = "research" }))));
+        }));
+        var path = Path.Combine(Path.GetTempPath(), $"evidence-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            foreach (var session in sessions)
+            {
+                var verify = await Authz("evidence", "verify", "--session", session.Id);
+                Assert.Equal(ExitCodes.Success, verify.ExitCode);
+                Assert.Contains($"session:{session.Id}: OK, 4 records", verify.Output, StringComparison.Ordinal);
+            }
+            Assert.Equal(ExitCodes.Success, (await Authz("evidence", "export", "--out", path)).ExitCode);
+            var fromFile = await Authz("evidence", "verify", "--file", path, "--json");
+            Assert.Equal(ExitCodes.Success, fromFile.ExitCode);
+            var results = JsonNode.Parse(fromFile.Output)!.AsArray();
+            foreach (var session in sessions)
+                Assert.Contains(results, r => r!["chain"]!.GetValue<string>() == $"session:{session.Id}" && r["valid"]!.GetValue<bool>() && r["records"]!.GetValue<long>() == 4);
+            // A record written in a batch carries its audit path in the export, and signed alone it carries none.
+            var lines = (await File.ReadAllLinesAsync(path)).Select(l => JsonNode.Parse(l)!.AsObject()).Where(l => l["type"] is null).ToArray();
+            Assert.All(lines.Where(l => l["batchProof"] is not null), l => Assert.Matches("^[0-9]+/[0-9]+(:[0-9a-f]{64})+$", l["batchProof"]!.GetValue<string>()));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public async Task Verify_all_covers_the_governance_chain_and_every_session()
     {
         var (session, _) = await DecideSomeAsync();

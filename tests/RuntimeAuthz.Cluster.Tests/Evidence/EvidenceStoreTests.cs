@@ -48,6 +48,46 @@ public sealed class EvidenceStoreTests(ClusterEnvironment env)
     }
 
     [Fact]
+    public async Task Unsigned_appends_of_one_partition_are_signed_once_per_batch_with_requests_in_flight_together_and_each_record_verifies()
+    {
+        var store = new AzureTableEvidenceStore(env.Azurite.ConnectionString, "Evidence" + Guid.NewGuid().ToString("N")[..10], partitionsForNewTable: 1)
+        {
+            RequestsInFlightPerPartition = 3,
+            BatchWhileBusy = 2,
+        };
+        using var key = EvidenceSigningKey.Generate();
+        var chains = Enumerable.Range(0, 40).Select(i => EvidenceChains.ForSession($"s{i}")).ToArray();
+        await Task.WhenAll(chains.Select(async chain =>
+        {
+            var head = EvidenceHead.Empty;
+            for (var i = 0; i < 5; i++)
+            {
+                var entry = EvidenceSealer.SealUnsigned(Body(chain, i), head, key.KeyId);
+                await store.AppendUnsignedAsync(entry, key);
+                head = new EvidenceHead(entry.Sequence, entry.Hash);
+            }
+        }));
+        var (requests, entries) = store.AppendStatistics;
+        Assert.Equal(200, entries);
+        Assert.True(requests < entries, $"{requests} requests for {entries} records: nothing was batched");
+
+        using var keys = new EvidencePublicKeys();
+        keys.Add(key.KeyId, key.PublicKeyPem);
+        var stored = new List<EvidenceEntry>();
+        foreach (var chain in chains)
+        {
+            var chainEntries = await store.ReadChainAsync(chain);
+            Assert.Equal([1L, 2, 3, 4, 5], chainEntries.Select(e => e.Sequence));
+            var verified = EvidenceVerifier.Verify(chain, chainEntries, keys);
+            Assert.True(verified.Valid, verified.Problem);
+            stored.AddRange(chainEntries);
+        }
+        // Batched records carry their audit path; a batch shares one signature.
+        Assert.Contains(stored, e => e.Proof is not null);
+        Assert.True(stored.Select(e => e.Signature).Distinct().Count() < stored.Count);
+    }
+
+    [Fact]
     public async Task A_taken_sequence_is_refused_and_only_that_append_fails()
     {
         var store = NewStore();
