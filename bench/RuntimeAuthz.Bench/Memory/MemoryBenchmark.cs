@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
+using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Silo;
 
 namespace RuntimeAuthz.Bench.Memory;
@@ -31,6 +32,7 @@ public static class MemoryBenchmark
         // Evidence off only speeds the filling up: a session keeps the same state either way (the chain is in storage).
         var evidenceOn = !args.Contains("--evidence-off", StringComparer.Ordinal);
         var holdSeconds = BenchSupport.ArgValue(args, "--hold-seconds", 0);
+        var temporal = args.Contains("--temporal", StringComparer.Ordinal);
         await using var azurite = await AzuriteServer.StartAsync();
         var serviceId = "bench-memory-" + Guid.NewGuid().ToString("N")[..8];
         // Errors only: on a loaded machine storage timeouts log warnings with stack traces, and the console
@@ -46,8 +48,9 @@ public static class MemoryBenchmark
             await app.StartAsync();
             var grains = app.Services.GetRequiredService<IGrainFactory>();
             await DecisionWorkload.SetUpAsync(grains);
+            if (temporal) await PublishTemporalPolicyAsync(grains);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {BenchSupport.GitCommit(RepoPaths.Root)}, load average {BenchSupport.LoadAverage()}; one silo in process, evidence {(evidenceOn ? "on" : "off")}, Azurite"));
+                $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {BenchSupport.GitCommit(RepoPaths.Root)}, load average {BenchSupport.LoadAverage()}; one silo in process, evidence {(evidenceOn ? "on" : "off")}, Azurite{(temporal ? ", with a temporal rule keeping every request of the last hour" : "")}"));
             Console.WriteLine("| sessions | decisions each | managed heap per session | working set per session | active sessions per GiB (heap) | decisions/s while filling |");
             Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: |");
             var before = await MeasureAsync();
@@ -89,6 +92,29 @@ public static class MemoryBenchmark
             await app.StopAsync();
             await app.DisposeAsync();
         }
+    }
+
+    /// <summary>
+    /// The bench policy plus a rule that never fires but whose window keeps every read_file request of the last
+    /// hour in the session's temporal history: what a session under temporal policies costs at most for its decisions.
+    /// </summary>
+    private static async Task PublishTemporalPolicyAsync(IGrainFactory grains)
+    {
+        var published = await grains.GetGrain<IPolicyGrain>(0).Publish(new PolicyPublishRequest
+        {
+            Author = "bench",
+            Policies = DecisionWorkload.Policy + """
+
+                @id("no-read-of-a-never-path-within-an-hour")
+                forbid (principal, action == Action::"read_file", resource)
+                when temporal { formerly within 1h Action::"read_file"::request{ input.path: "/never" } };
+                """,
+        });
+        if (!published.IsSuccess) throw new InvalidOperationException(published.Message);
+        var probe = await DecisionWorkload.OpenSessionAsync(grains);
+        await Eventually.UntilAsync("an Allow under the temporal version", () => DecisionWorkload.DecideAsync(grains, probe),
+            d => d.Outcome == DecisionOutcome.Allow && d.PolicyVersion == published.Value!.Version,
+            timeout: TimeSpan.FromSeconds(10), describe: d => $"{d.Outcome} {d.DenyReason} v{d.PolicyVersion}");
     }
 
     /// <summary>
