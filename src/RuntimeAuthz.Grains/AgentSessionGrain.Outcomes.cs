@@ -33,6 +33,24 @@ public sealed partial class AgentSessionGrain
                 (CommandError.Conflict, $"outcomes are accepted for {SessionLimits.OutcomeWindow.TotalMinutes:0} minutes after the decision; decision '{report.DecisionId}' is older"),
             _ => ((CommandError, string)?)null,
         };
+        TemporalEvent? request = null;
+        if (decision is not null)
+        {
+            try
+            {
+                (decision, request) = await WithRecordAsync(decision);
+            }
+            catch (Exception ex) when (refusal is null)
+            {
+                logger.LogWarning(ex, "Session {SessionId}: record {Sequence} of decision {DecisionId} could not be read for its outcome", SessionId, decision.Sequence, report.DecisionId);
+                return CommandResult<SessionEvent>.Fail(CommandError.Conflict, "the decision's record could not be read; report again shortly");
+            }
+            catch (Exception ex)
+            {
+                // The refusal is recorded all the same, without the decision's action and resource.
+                logger.LogWarning(ex, "Session {SessionId}: record {Sequence} of decision {DecisionId} could not be read", SessionId, decision.Sequence, report.DecisionId);
+            }
+        }
         if (refusal is var (error, message))
         {
             await RecordRefusalAsync(current, report, decision, now, message);
@@ -45,7 +63,7 @@ public sealed partial class AgentSessionGrain
         var body = DecisionEvidence.Outcome(evidence.Redactor, SessionId, report, decision, now);
         var replay = new SessionReplay
         {
-            Temporal = decision!.Request is { } request
+            Temporal = request is not null
                 ? request with
                 {
                     Kind = report.Kind == SessionEventKind.Error ? TemporalEvent.ErrorKind : TemporalEvent.ResponseKind, At = now,
@@ -67,8 +85,20 @@ public sealed partial class AgentSessionGrain
         var recorded = result.Entry is { } entry ? SessionLedger.TimelineEvent(entry) : null;
         return CommandResult<SessionEvent>.Ok(recorded ?? new SessionEvent
         {
-            Seq = result.Head.Sequence, Kind = report.Kind, At = now, DecisionId = report.DecisionId, Action = decision.Action, Resource = decision.Resource,
+            Seq = result.Head.Sequence, Kind = report.Kind, At = now, DecisionId = report.DecisionId, Action = decision!.Action, Resource = decision.Resource,
         });
+    }
+
+    /// <summary>
+    /// The session remembers a decision's id, record and outcome; its action, resource and temporal request
+    /// event are in the record, read here. Without evidence there is no record: the decision as remembered.
+    /// </summary>
+    private async Task<(RecentDecision Decision, TemporalEvent? Request)> WithRecordAsync(RecentDecision decision)
+    {
+        if (!evidence.Enabled || decision.Sequence <= 0) return (decision, null);
+        var record = (await ReadChainAsync(decision.Sequence - 1, 1)).FirstOrDefault()
+            ?? throw new InvalidOperationException($"record {decision.Sequence} of session {SessionId} is not stored");
+        return SessionLedger.WithRecord(decision, record);
     }
 
     private async Task RecordRefusalAsync(SessionLedger current, OutcomeReport report, RecentDecision? decision, DateTimeOffset now, string reason)

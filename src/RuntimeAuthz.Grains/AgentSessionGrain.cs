@@ -393,6 +393,7 @@ public sealed partial class AgentSessionGrain(
             stale = false;
             return ledger = null;
         }
+        state.State = state.State.Header();
         if (evidence.Enabled)
         {
             var policy = await policyCache.GetAsync().WaitAsync(DecisionDependencyTimeout);
@@ -436,6 +437,7 @@ public sealed partial class AgentSessionGrain(
         {
             await state.WriteStateAsync();
             taken.MarkSnapshotted(changes);
+            state.State = snapshot.Header();
         }
         catch (Exception ex)
         {

@@ -28,7 +28,37 @@ public sealed class StateBoundsTests(ClusterEnvironment env)
 
         Assert.InRange(bytes.Length, 1, AzureEntityLimitBytes * 3 / 4);
         Assert.DoesNotContain("$type", System.Text.Encoding.UTF8.GetString(bytes), StringComparison.Ordinal);
-        Assert.Contains("\"SchemaVersion\":2", System.Text.Encoding.UTF8.GetString(bytes), StringComparison.Ordinal);
+        Assert.Contains($"\"SchemaVersion\":{SessionState.CurrentSchemaVersion}", System.Text.Encoding.UTF8.GetString(bytes), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_version_2_session_row_with_request_events_still_loads()
+    {
+        var cluster = await env.GetSharedClusterAsync();
+        var serializer = cluster.Silos[0].ServiceProvider.GetRequiredService<IGrainStorageSerializer>();
+        var (allowed, denied) = (Guid.NewGuid(), Guid.NewGuid());
+        // As version 2 wrote it: every recent decision with its action and resource, an allowed one with its request event.
+        var row = $$$"""
+            {"SchemaVersion":2,"Session":{"Id":"s2","AgentId":"a2","Status":0,"DecisionCount":2,"CumulativeRisk":7},
+             "EvidenceSequence":2,"EvidenceHash":"h2","Recent":[
+              {"DecisionId":"{{{allowed}}}","Sequence":1,"At":"2030-01-01T08:00:01+00:00","Outcome":0,"RiskAdded":7,"Reported":false,
+               "Action":"search_web","Resource":"WebSearch::\"q\"","Request":{"Kind":"request","DecisionId":"{{{allowed}}}","AgentId":"a2","Action":"search_web","ResourceType":"WebSearch","ResourceId":"q"}},
+              {"DecisionId":"{{{denied}}}","Sequence":2,"At":"2030-01-01T08:00:02+00:00","Outcome":1,"RiskAdded":0,"Reported":false,"Action":"send_email","Resource":"Email::\"m\""}],
+             "Approvals":[]}
+            """;
+
+        var state = serializer.Deserialize<SessionState>(BinaryData.FromString(row));
+        var ledger = SessionLedger.FromSnapshot(state!)!;
+
+        Assert.Equal((2L, 7L, new RuntimeAuthz.Evidence.EvidenceHead(2, "h2")), (ledger.Session.DecisionCount, ledger.Session.CumulativeRisk, ledger.Head));
+        var first = ledger.FindDecision(allowed)!;
+        Assert.Equal((1L, DecisionOutcome.Allow, 7L, false, "search_web"), (first.Sequence, first.Outcome, first.RiskAdded, first.Reported, first.Action));
+        Assert.Equal(DecisionOutcome.Deny, ledger.FindDecision(denied)!.Outcome);
+        Assert.Equal(["search_web", "send_email"], ledger.Recent.Select(d => d.Action));
+        // Written again as version 3: the request event stays in the decision's record only.
+        var rewritten = ledger.ToSnapshot();
+        Assert.Equal(SessionState.CurrentSchemaVersion, rewritten.SchemaVersion);
+        Assert.All(rewritten.Recent, d => Assert.Null(d.Request));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
+using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Silo;
 
 namespace RuntimeAuthz.Bench.Memory;
@@ -20,33 +21,40 @@ public static class MemoryBenchmark
         (int Sessions, int Decisions)[] rows =
         [
             (BenchSupport.ArgValue(args, "--sessions", 20_000), 0),
-            (BenchSupport.ArgValue(args, "--sessions-1k", 100), 1_000),
-            (BenchSupport.ArgValue(args, "--sessions-10k", 10), 10_000),
+            (BenchSupport.ArgValue(args, "--sessions-1k", 200), 1_000),
+            (BenchSupport.ArgValue(args, "--sessions-10k", 200), 10_000),
         ];
-        if (rows.Any(r => r.Sessions < 1))
+        if (rows.Any(r => r.Sessions < 0))
         {
-            Console.Error.WriteLine("--sessions, --sessions-1k and --sessions-10k must be at least 1");
+            Console.Error.WriteLine("--sessions, --sessions-1k and --sessions-10k must be at least 0 (0 skips the row)");
             return 2;
         }
+        // Evidence off only speeds the filling up: a session keeps the same state either way (the chain is in storage).
+        var evidenceOn = !args.Contains("--evidence-off", StringComparer.Ordinal);
+        var holdSeconds = BenchSupport.ArgValue(args, "--hold-seconds", 0);
+        var temporal = args.Contains("--temporal", StringComparer.Ordinal);
         await using var azurite = await AzuriteServer.StartAsync();
         var serviceId = "bench-memory-" + Guid.NewGuid().ToString("N")[..8];
+        // Errors only: on a loaded machine storage timeouts log warnings with stack traces, and the console
+        // logger's queue of them would be measured as session memory.
         var app = SiloHost.Build(
         [
-            "--urls", "http://127.0.0.1:0", "--environment", "Development", "--Logging:LogLevel:Default=Warning", "--Authentication:DevelopmentIssuer:Enabled=true",
+            "--urls", "http://127.0.0.1:0", "--environment", "Development", "--Logging:LogLevel:Default=Error", "--Authentication:DevelopmentIssuer:Enabled=true",
             $"--Storage:ConnectionString={azurite.ConnectionString}", $"--Orleans:ServiceId={serviceId}", $"--Orleans:ClusterId={serviceId}",
-            $"--Orleans:SiloPort={FreePorts.Next()}", $"--Orleans:GatewayPort={FreePorts.Next()}",
+            $"--Orleans:SiloPort={FreePorts.Next()}", $"--Orleans:GatewayPort={FreePorts.Next()}", $"--Evidence:Enabled={evidenceOn}",
         ]);
         try
         {
             await app.StartAsync();
             var grains = app.Services.GetRequiredService<IGrainFactory>();
             await DecisionWorkload.SetUpAsync(grains);
+            if (temporal) await PublishTemporalPolicyAsync(grains);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {BenchSupport.GitCommit(RepoPaths.Root)}, load average {BenchSupport.LoadAverage()}; one silo in process, evidence on, Azurite"));
+                $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {BenchSupport.GitCommit(RepoPaths.Root)}, load average {BenchSupport.LoadAverage()}; one silo in process, evidence {(evidenceOn ? "on" : "off")}, Azurite{(temporal ? ", with a temporal rule keeping every request of the last hour" : "")}"));
             Console.WriteLine("| sessions | decisions each | managed heap per session | working set per session | active sessions per GiB (heap) | decisions/s while filling |");
             Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: |");
             var before = await MeasureAsync();
-            foreach (var (count, decisions) in rows)
+            foreach (var (count, decisions) in rows.Where(r => r.Sessions > 0))
             {
                 var watch = Stopwatch.StartNew();
                 var sessions = await OpenAsync(grains, count);
@@ -70,6 +78,13 @@ public static class MemoryBenchmark
                     $"{(decisions == 0 ? "-" : (count * (double)decisions / seconds).ToString("N0", CultureInfo.InvariantCulture))} |"));
                 before = after;
             }
+            Console.WriteLine($"load average at the end {BenchSupport.LoadAverage()}");
+            if (holdSeconds > 0)
+            {
+                // Time to take a heap dump of the measured state (dotnet-gcdump collect -p <pid>).
+                Console.WriteLine($"holding the silo for {holdSeconds} s, process {Environment.ProcessId}");
+                await Task.Delay(TimeSpan.FromSeconds(holdSeconds));
+            }
             return 0;
         }
         finally
@@ -77,6 +92,29 @@ public static class MemoryBenchmark
             await app.StopAsync();
             await app.DisposeAsync();
         }
+    }
+
+    /// <summary>
+    /// The bench policy plus a rule that never fires but whose window keeps every read_file request of the last
+    /// hour in the session's temporal history: what a session under temporal policies costs at most for its decisions.
+    /// </summary>
+    private static async Task PublishTemporalPolicyAsync(IGrainFactory grains)
+    {
+        var published = await grains.GetGrain<IPolicyGrain>(0).Publish(new PolicyPublishRequest
+        {
+            Author = "bench",
+            Policies = DecisionWorkload.Policy + """
+
+                @id("no-read-of-a-never-path-within-an-hour")
+                forbid (principal, action == Action::"read_file", resource)
+                when temporal { formerly within 1h Action::"read_file"::request{ input.path: "/never" } };
+                """,
+        });
+        if (!published.IsSuccess) throw new InvalidOperationException(published.Message);
+        var probe = await DecisionWorkload.OpenSessionAsync(grains);
+        await Eventually.UntilAsync("an Allow under the temporal version", () => DecisionWorkload.DecideAsync(grains, probe),
+            d => d.Outcome == DecisionOutcome.Allow && d.PolicyVersion == published.Value!.Version,
+            timeout: TimeSpan.FromSeconds(10), describe: d => $"{d.Outcome} {d.DenyReason} v{d.PolicyVersion}");
     }
 
     /// <summary>
@@ -104,10 +142,29 @@ public static class MemoryBenchmark
         return [.. opened];
     }
 
-    /// <summary>After the silo's background work has settled: the heap after full compacting collections, and the working set.</summary>
+    /// <summary>
+    /// After the silo's background work has settled: the heap after full compacting collections, and the working set.
+    /// A session writes its last snapshot within one maintenance period of its last decision, and a snapshot being
+    /// written holds a full copy of the session's state; so the first reading is taken after that period, and more
+    /// follow until two in a row agree (on a loaded machine storage answers slowly and writes stay in flight longer).
+    /// </summary>
     private static async Task<(long Heap, long WorkingSet)> MeasureAsync()
     {
-        await Task.Delay(TimeSpan.FromSeconds(3));
+        await Task.Delay(TimeSpan.FromSeconds(35));
+        var last = Collect();
+        for (var i = 0; i < 12; i++)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            var now = Collect();
+            if (Math.Abs(now.Heap - last.Heap) < 256 * 1024) return now;
+            last = now;
+        }
+        Console.WriteLine("  (the heap did not settle within a minute)");
+        return last;
+    }
+
+    private static (long Heap, long WorkingSet) Collect()
+    {
         for (var i = 0; i < 3; i++)
         {
             System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;

@@ -12,9 +12,14 @@ namespace RuntimeAuthz.Grains.Sessions;
 /// history and recent decisions, as they were after evidence record <see cref="EvidenceSequence"/>.
 /// Written off the decision path; the records after it replay the rest.
 /// </summary>
+/// <remarks>
+/// Version 3: <see cref="Recent"/> keeps action and resource for the last few decisions only and no
+/// request events (both are in the decisions' evidence records). Version 2 rows load the same way
+/// (their extra fields are not kept in memory).
+/// </remarks>
 public sealed record SessionState
 {
-    public const int CurrentSchemaVersion = 2;
+    public const int CurrentSchemaVersion = 3;
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;
     public SessionInfo? Session { get; init; }
     /// <summary>The evidence chain's head this snapshot includes: the last record's sequence (0 = none) and hash.</summary>
@@ -24,6 +29,12 @@ public sealed record SessionState
     public IReadOnlyList<RecentDecision> Recent { get; init; } = [];
     /// <summary>The session's approval requests (see <see cref="Approvals.SessionApprovals"/>).</summary>
     public IReadOnlyList<ApprovalInfo> Approvals { get; init; } = [];
+
+    /// <summary>
+    /// What the grain keeps of a snapshot once it is written or read: the header. The ledger holds
+    /// the rest; a copy here would double what a busy session costs in memory.
+    /// </summary>
+    public SessionState Header() => this with { History = null, Recent = [], Approvals = [] };
 }
 
 /// <summary>A recent decision an outcome may be reported for (allowed, unreported, within the window) or was.</summary>
@@ -36,9 +47,10 @@ public sealed record RecentDecision
     public DecisionOutcome Outcome { get; init; }
     public long RiskAdded { get; init; }
     public bool Reported { get; init; }
+    /// <summary>Empty when not known without reading the decision's record (see <see cref="SessionLedger.WithRecord"/>).</summary>
     public string Action { get; init; } = "";
     public string Resource { get; init; } = "";
-    /// <summary>The request as its temporal event saw it (kept while an outcome may still come).</summary>
+    /// <summary>Version 2 snapshots only (read, not kept): the request's temporal event is in its record's replay.</summary>
     public TemporalEvent? Request { get; init; }
 }
 
@@ -47,7 +59,7 @@ public static class SessionLimits
 {
     public const int MaxDetailChars = 2048;
     public static readonly TimeSpan MaxLifetime = TimeSpan.FromDays(7);
-    /// <summary>Decisions remembered for outcome reports (and their at-most-once check).</summary>
+    /// <summary>Decisions remembered for outcome reports (and their at-most-once check); 40 bytes each in memory.</summary>
     public const int MaxRecentDecisions = 128;
     /// <summary>An outcome must be reported within this time after its decision.</summary>
     public static readonly TimeSpan OutcomeWindow = TimeSpan.FromHours(1);
@@ -83,22 +95,23 @@ public sealed record SessionReplay
 /// </summary>
 public sealed class SessionLedger
 {
-    private readonly List<RecentDecision> recent;
+    private readonly RecentDecisions recent = new();
 
     private SessionLedger(SessionInfo session, EvidenceHead head, TemporalHistoryKeeper temporal, IEnumerable<RecentDecision> recent)
     {
         Session = session;
         Head = head;
         Temporal = temporal;
-        this.recent = [.. recent];
+        foreach (var decision in recent) this.recent.Add(decision);
     }
 
     public SessionInfo Session { get; private set; }
     public EvidenceHead Head { get; private set; }
     public TemporalHistoryKeeper Temporal { get; }
     public Approvals.SessionApprovals Approvals { get; private init; } = new(null);
-    /// <summary>The most recent decisions, oldest first.</summary>
-    public IReadOnlyList<RecentDecision> Recent => recent;
+    /// <summary>The last <see cref="RecentDecisions.LabelledCount"/> decisions with their action and resource, oldest first.</summary>
+    public IReadOnlyList<RecentDecision> Recent =>
+        [.. Enumerable.Range(Math.Max(0, recent.Count - RecentDecisions.LabelledCount), Math.Min(recent.Count, RecentDecisions.LabelledCount)).Select(i => recent[i])];
     /// <summary>Records applied (and other changes) since the last snapshot was written.</summary>
     public long UnsnapshottedRecords => Changes - SnapshottedChanges;
     /// <summary>Counts every change; a snapshot remembers the count it was taken at.</summary>
@@ -118,11 +131,27 @@ public sealed class SessionLedger
     {
         return new SessionState
         {
-            Session = Session, EvidenceSequence = Head.Sequence, EvidenceHash = Head.Hash, History = Temporal.Export(), Recent = [.. recent], Approvals = [.. Approvals.All],
+            Session = Session, EvidenceSequence = Head.Sequence, EvidenceHash = Head.Hash, History = Temporal.Export(), Recent = [.. recent.All()], Approvals = [.. Approvals.All],
         };
     }
 
-    public RecentDecision? FindDecision(Guid decisionId) => recent.FindLast(r => r.DecisionId == decisionId);
+    /// <summary>The decision as remembered (its action and resource may be empty: <see cref="WithRecord"/> adds them).</summary>
+    public RecentDecision? FindDecision(Guid decisionId) => recent.FindLast(decisionId) is var index and >= 0 ? recent[index] : null;
+
+    /// <summary>
+    /// <paramref name="decision"/> with what only its evidence record keeps: action, resource and, for an
+    /// allowed decision under temporal policies, the request's temporal event (stored beside the record).
+    /// </summary>
+    public static (RecentDecision Decision, TemporalEvent? Request) WithRecord(RecentDecision decision, EvidenceEntry? record)
+    {
+        if (record is null || record.Sequence != decision.Sequence) return (decision, null);
+        EvidenceBody body;
+        try { body = EvidenceSealer.ParseBody(record.Body); }
+        catch (JsonException) { return (decision, null); }
+        if (!Guid.TryParse(body.DecisionId, out var id) || id != decision.DecisionId) return (decision, null);
+        var request = decision.Outcome == DecisionOutcome.Allow && body.Supersedes is null ? SessionReplay.Parse(record.Replay)?.Temporal : null;
+        return (decision with { Action = body.Action ?? "", Resource = body.Resource ?? "" }, request);
+    }
 
     /// <summary>Changes the session without a record (close; expiry found on reading).</summary>
     public void Update(Func<SessionInfo, SessionInfo> change)
@@ -146,8 +175,8 @@ public sealed class SessionLedger
                 if (replayTemporal && replay?.Temporal is { } request) Temporal.Record(policy, request, Session.Id);
                 break;
             case EvidenceKinds.Outcome:
-                var index = recent.FindLastIndex(r => r.DecisionId == decisionId);
-                if (index >= 0) recent[index] = recent[index] with { Reported = true, Request = null };
+                var index = recent.FindLast(decisionId);
+                if (index >= 0) recent.MarkReported(index);
                 Session = Session with
                 {
                     TotalEvents = Session.TotalEvents + 1,
@@ -173,7 +202,7 @@ public sealed class SessionLedger
     {
         var outcome = Enum.TryParse<DecisionOutcome>(body.Outcome, out var parsed) ? parsed : DecisionOutcome.Deny;
         var risk = body.RiskAdded ?? 0;
-        var superseded = body.Supersedes is { } earlier ? recent.FindLastIndex(r => r.DecisionId == decisionId && r.Sequence == earlier) : -1;
+        var superseded = body.Supersedes is { } earlier ? recent.FindLast(decisionId, earlier) : -1;
         if (superseded >= 0)
         {
             // The caller was told what this record says: the earlier record's risk never counted.
@@ -185,7 +214,7 @@ public sealed class SessionLedger
                 TotalEvents = Session.TotalEvents + 1,
                 RequestEvents = Session.RequestEvents + 1, // it is a request event of the timeline, not another decision
             };
-            recent[superseded] = previous with { Sequence = head.Sequence, Outcome = outcome, RiskAdded = risk, Request = null };
+            recent.Supersede(superseded, head.Sequence, outcome, risk);
             return;
         }
         Session = Session with
@@ -203,9 +232,7 @@ public sealed class SessionLedger
         {
             DecisionId = decisionId, Sequence = head.Sequence, At = at, Outcome = outcome, RiskAdded = risk,
             Action = body.Action ?? "", Resource = body.Resource ?? "",
-            Request = outcome == DecisionOutcome.Allow ? replay?.Temporal : null,
         });
-        if (recent.Count > SessionLimits.MaxRecentDecisions) recent.RemoveRange(0, recent.Count - SessionLimits.MaxRecentDecisions);
     }
 
     public static DateTimeOffset ParseTime(string time) =>

@@ -35,9 +35,15 @@ public sealed partial class AgentSessionGrain
     private void PrepareShadow(SessionLedger current, CompiledPolicy live)
     {
         shadowStart = null;
-        if (Shadow is not { } sessionShadow) return;
         var candidates = SessionShadow.CandidatesFor(live, policyCache.Shadows);
-        if (candidates.Count > 0) shadowStart = (candidates, sessionShadow.Prepare(candidates, current.Temporal));
+        // No shadow state is made before there is a candidate (most sessions never see one); one made earlier forgets its candidates.
+        if (candidates.Count == 0)
+        {
+            shadow?.Prepare(candidates, current.Temporal);
+            return;
+        }
+        if (Shadow is not { } sessionShadow) return;
+        shadowStart = (candidates, sessionShadow.Prepare(candidates, current.Temporal));
     }
 
     /// <summary>After the policies decided: what the comparison needs, kept until the answer is sealed.</summary>

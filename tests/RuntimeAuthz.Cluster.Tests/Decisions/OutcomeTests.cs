@@ -150,6 +150,34 @@ public sealed class OutcomeTests(ClusterEnvironment env)
     }
 
     [Fact]
+    public async Task An_outcome_for_a_decision_older_than_the_few_kept_with_names_is_sealed_with_its_action_and_resource_and_feeds_the_rule()
+    {
+        var (cluster, _, s, agent) = await StartAsync(LookupPolicies);
+        var session = await s.OpenSessionAsync(agent);
+        var grain = cluster.Client.GetGrain<IAgentSessionGrain>(session);
+        var lookup = await LookupAsync(s, session, "self");
+        // More decisions than the session keeps with action and resource: the lookup's are then only in its record.
+        for (var i = 0; i <= Grains.Sessions.RecentDecisions.LabelledCount; i++)
+            Assert.Equal(DecisionOutcome.Deny, (await TransferAsync(s, session, $"acct-{i}")).Outcome);
+
+        var reported = await grain.ReportOutcome(Response(lookup.DecisionId, "acct-late"));
+        var again = await grain.ReportOutcome(Response(lookup.DecisionId, "acct-other"));
+        var transfer = await TransferAsync(s, session, "acct-late");
+
+        Assert.True(reported.IsSuccess, reported.Message);
+        Assert.Equal(CommandError.Conflict, again.Error);
+        Assert.Equal(DecisionOutcome.Allow, transfer.Outcome);
+        Assert.Equal(DecisionOutcome.Deny, (await TransferAsync(s, session, "acct-other")).Outcome);
+        var chain = await VerifiedChainAsync(EvidenceChains.ForSession(session));
+        var decided = Assert.Single(chain, b => b.Kind == EvidenceKinds.Decision && b.DecisionId == lookup.DecisionId.ToString());
+        var outcome = Assert.Single(chain, b => b.Kind == EvidenceKinds.Outcome);
+        Assert.Equal(("lookup_account", decided.Resource), (outcome.Action, outcome.Resource));
+        Assert.Equal((outcome.Action, outcome.Resource), (reported.Value!.Action, reported.Value.Resource));
+        var refused = Assert.Single(chain, b => b.Kind == EvidenceKinds.OutcomeRefused);
+        Assert.Equal(("lookup_account", decided.Resource), (refused.Action, refused.Resource));
+    }
+
+    [Fact]
     public async Task Over_http_a_second_report_is_409_and_the_timeline_pages_with_bad_paging_refused()
     {
         var host = await env.GetSharedHostAsync();

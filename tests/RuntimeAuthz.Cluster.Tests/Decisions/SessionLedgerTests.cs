@@ -91,6 +91,27 @@ public sealed class SessionLedgerTests
     }
 
     [Fact]
+    public void A_long_session_remembers_its_last_decisions_for_outcomes_and_names_only_the_last_few()
+    {
+        var ledger = NewLedger();
+        var ids = Enumerable.Range(0, 1000).Select(_ => Guid.NewGuid()).ToArray();
+        ApplyAll(ledger, ids.Select((id, i) => (Decision(id, i % 3 == 0 ? "Deny" : "Allow", i % 5, i) with { Resource = $"Document::\"d{i}\"" }, (SessionReplay?)Active)));
+        var firstKept = ids.Length - SessionLimits.MaxRecentDecisions;
+
+        Assert.All(ids.Skip(firstKept), id => Assert.NotNull(ledger.FindDecision(id)));
+        Assert.Null(ledger.FindDecision(ids[firstKept - 1]));
+        var oldest = ledger.FindDecision(ids[firstKept])!;
+        Assert.Equal((firstKept + 1L, Opened.AddSeconds(firstKept), firstKept % 5L, firstKept % 3 == 0 ? DecisionOutcome.Deny : DecisionOutcome.Allow, ""),
+            (oldest.Sequence, oldest.At, oldest.RiskAdded, oldest.Outcome, oldest.Resource));
+        Assert.Equal(ids.TakeLast(RecentDecisions.LabelledCount), ledger.Recent.Select(d => d.DecisionId));
+        Assert.Equal("Document::\"d999\"", ledger.Recent[^1].Resource);
+        Assert.Equal(1000, ledger.Session.DecisionCount);
+        var rebuilt = SessionLedger.FromSnapshot(ledger.ToSnapshot())!;
+        Assert.Equal(ledger.ToSnapshot().Recent, rebuilt.ToSnapshot().Recent);
+        Assert.Equal(ledger.Recent, rebuilt.Recent);
+    }
+
+    [Fact]
     public void Records_map_to_timeline_events_and_refused_reports_are_not_events()
     {
         var id = Guid.NewGuid();
