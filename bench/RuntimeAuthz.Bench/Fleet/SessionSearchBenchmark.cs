@@ -60,12 +60,14 @@ public static class SessionSearchBenchmark
         string Time(DateTimeOffset at) => Uri.EscapeDataString(at.ToString("O", CultureInfo.InvariantCulture));
         var hourAgo = Time(now.AddHours(-1));
         var search = new Searcher(silo.Http, index, reads, repeats);
-        Console.WriteLine($"searches over {seeded} sessions ({seeded * 4} rows); entities = what storage returned to the silo for one search; load average {BenchSupport.LoadAverage()}");
-        await search.TimeAsync("one agent's 20 most recent sessions", $"agent={AgentId(4242 % agents)}&limit=20");
-        await search.TimeAsync("one fleet's sessions with denies, active in the last hour", $"fleet={FleetOf(7 % fleets)}&hasDenies=true&activeAfter={hourAgo}&limit=50");
+        // An agent and a fleet that have sessions among those seeded (seeding may have stopped early).
+        var sample = Entry(seeded / 2, count, agents, fleets, days, now);
+        Console.WriteLine($"searches over {seeded} sessions ({seeded * 4} rows), agent {sample.AgentId}, fleet {sample.Fleet}; entities = what storage returned to the silo for one search; load average {BenchSupport.LoadAverage()}");
+        await search.TimeAsync("one agent's 20 most recent sessions", $"agent={sample.AgentId}&limit=20");
+        await search.TimeAsync("one fleet's sessions with denies, active in the last hour", $"fleet={sample.Fleet}&hasDenies=true&activeAfter={hourAgo}&limit=50");
         await search.TimeAsync("service-wide sessions with denies, active in the last hour", $"hasDenies=true&activeAfter={hourAgo}&limit=50");
         await search.TimeAsync("service-wide open sessions with risk >= 95, last day", $"status=open&minRisk=95&activeAfter={Time(now.AddDays(-1))}&limit=50");
-        await search.DeepAsync($"fleet={FleetOf(3 % fleets)}&limit=100", deepPages);
+        await search.DeepAsync($"fleet={sample.Fleet}&limit=100", deepPages);
         Console.WriteLine($"done; load average {BenchSupport.LoadAverage()}");
         return 0;
     }
