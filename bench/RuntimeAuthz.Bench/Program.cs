@@ -48,8 +48,9 @@ if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
     Console.Error.WriteLine("  http --opens [--agents 100] [--connections 32] [--seconds 10]   sessions opened per second over HTTP (POST /v1/sessions)");
     Console.Error.WriteLine("  cluster-client [--seconds 20] [--sessions 64] [--rounds 1]   decisions through grain calls from a cluster client, evidence off and on");
     Console.Error.WriteLine("  gateway [--calls 500] [--warmup 50]   added latency per MCP tool call through the gateway vs the npm filesystem server directly (starts Azurite, a silo, the gateway)");
-    Console.Error.WriteLine("  agents [--agents 10000] [--parallel 256] [--page 1000]   registers N agents (1,000,000 works) through the grains, then pages through GET /v1/agents");
-    Console.Error.WriteLine("  sessions-search [--sessions 1000000] [--agents 10000] [--fleets 20] [--days 7] [--parallel 16] [--repeats 20] [--deep-pages 50]");
+    Console.Error.WriteLine("  agents [--agents 10000] [--parallel 32] [--page 1000] [--minutes 0] [--list-minutes 0] [--on-disk]");
+    Console.Error.WriteLine("                       registers N agents (1,000,000 works) through the grains, then pages through GET /v1/agents (Azurite in memory unless --on-disk)");
+    Console.Error.WriteLine("  sessions-search [--sessions 1000000] [--agents 10000] [--fleets 20] [--days 7] [--parallel 16] [--repeats 20] [--deep-pages 50] [--minutes 0] [--on-disk]");
     Console.Error.WriteLine("                       seeds N sessions' index rows into Azurite (batch transactions), times typical GET /v1/sessions searches on a silo process");
     Console.Error.WriteLine("  chaos [--silos 3] [--sessions 32] [--before 10] [--fault 10] [--after 10] [--latency-ms 100] [--scenario KillBusiestSilo|KillHotAgentSilo|StorageStall|StorageRestart|SlowStorage]");
     Console.Error.WriteLine("                       fault scenarios on silo processes under HTTP load, answers matched to evidence (starts Azurite and the silos)");

@@ -22,15 +22,19 @@ public sealed class AzuriteServer : IAsyncDisposable
 
     private Process process;
 
-    private AzuriteServer(Process process, int port, string dataDirectory)
+    private AzuriteServer(Process process, int port, string dataDirectory, bool inMemory)
     {
         this.process = process;
         Port = port;
         DataDirectory = dataDirectory;
+        InMemory = inMemory;
     }
 
     public int Port { get; }
     public string DataDirectory { get; }
+
+    /// <summary>Started with <c>--inMemoryPersistence</c>: nothing is written to disk, and a stop loses every table.</summary>
+    public bool InMemory { get; }
 
     public string ConnectionString =>
         $"DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={AccountKey};TableEndpoint=http://127.0.0.1:{Port}/devstoreaccount1;";
@@ -42,11 +46,16 @@ public sealed class AzuriteServer : IAsyncDisposable
     }
 
     /// <summary>Starts Azurite and returns once it accepts connections.</summary>
-    public static async Task<AzuriteServer> StartAsync()
+    /// <param name="inMemory">
+    /// Keep the tables in memory only (<c>--inMemoryPersistence</c>). On disk, Azurite rewrites its whole data file every
+    /// few seconds while anything changed, which at millions of rows costs more than the requests themselves (the fleet
+    /// benchmarks); tests that stop and restart Azurite need the default.
+    /// </param>
+    public static async Task<AzuriteServer> StartAsync(bool inMemory = false)
     {
         var port = FreePorts.Next();
         var data = Directory.CreateTempSubdirectory("authz-azurite-").FullName;
-        var server = new AzuriteServer(Launch(port, data), port, data);
+        var server = new AzuriteServer(Launch(port, data, inMemory), port, data, inMemory);
         try
         {
             await server.WaitUntilAcceptingAsync();
@@ -59,7 +68,7 @@ public sealed class AzuriteServer : IAsyncDisposable
         }
     }
 
-    private static Process Launch(int port, string data)
+    private static Process Launch(int port, string data, bool inMemory)
     {
         var executable = Path.Combine(RepoPaths.Root, "node_modules", ".bin", "azurite-table");
         if (!File.Exists(executable))
@@ -69,11 +78,19 @@ public sealed class AzuriteServer : IAsyncDisposable
         }
         var start = new ProcessStartInfo(executable)
         {
-            ArgumentList = { "--tableHost", "127.0.0.1", "--tablePort", port.ToString(CultureInfo.InvariantCulture), "--location", data, "--silent", "--skipApiVersionCheck", "--disableTelemetry" },
+            ArgumentList = { "--tableHost", "127.0.0.1", "--tablePort", port.ToString(CultureInfo.InvariantCulture), "--silent", "--skipApiVersionCheck", "--disableTelemetry" },
+            // Azurite refuses a location with --inMemoryPersistence; its working directory then holds nothing of ours.
+            WorkingDirectory = data,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (inMemory) start.ArgumentList.Add("--inMemoryPersistence");
+        else
+        {
+            start.ArgumentList.Add("--location");
+            start.ArgumentList.Add(data);
+        }
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start azurite-table");
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
@@ -102,12 +119,12 @@ public sealed class AzuriteServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts Azurite again on the same port and data directory after <see cref="StopAsync"/>.</summary>
+    /// <summary>Starts Azurite again on the same port and data directory after <see cref="StopAsync"/> (empty when <see cref="InMemory"/>).</summary>
     public async Task StartAgainAsync()
     {
         if (!process.HasExited) throw new InvalidOperationException("azurite-table is still running: StopAsync first");
         process.Dispose();
-        process = Launch(Port, DataDirectory);
+        process = Launch(Port, DataDirectory, InMemory);
         await WaitUntilAcceptingAsync();
     }
 
