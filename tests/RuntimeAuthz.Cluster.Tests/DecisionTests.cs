@@ -322,7 +322,7 @@ public sealed class DecisionTests(ClusterEnvironment env)
         Assert.Equal(CommandError.NotFound, unknown.Error);
         var state = await grain.Get();
         Assert.Equal([SessionEventKind.Request, SessionEventKind.Request, SessionEventKind.Response, SessionEventKind.Error], state!.Events.Select(e => e.Kind));
-        Assert.Equal([1L, 2, 3, 4], state.Events.Select(e => e.Seq));
+        Assert.Equal([2L, 3, 4, 5], state.Events.Select(e => e.Seq)); // record 1 is the open record
         Assert.Equal("""{"bytes":42}""", state.Events[2].Detail);
         Assert.Equal("timeout", state.Events[3].Detail);
         Assert.Equal(first.DecisionId, state.Events[2].DecisionId);

@@ -119,7 +119,7 @@ public sealed class OutcomeTests(ClusterEnvironment env)
         Assert.Equal(elsewhere.DecisionId.ToString(), refusals[2].DecisionId);
         Assert.Equal(late.DecisionId.ToString(), refusals[3].DecisionId);
         Assert.All(refusals, b => Assert.NotNull(b.Detail));
-        Assert.DoesNotContain(await VerifiedChainAsync(EvidenceChains.ForSession(other)), b => b.Kind != EvidenceKinds.Decision);
+        Assert.DoesNotContain(await VerifiedChainAsync(EvidenceChains.ForSession(other)), b => b.Kind is not (EvidenceKinds.SessionOpen or EvidenceKinds.Decision));
         var governance = await new AzureTableEvidenceStore(env.Azurite.ConnectionString).ReadChainAsync(EvidenceChains.Governance);
         Assert.Contains(governance.Select(e => EvidenceSealer.ParseBody(e.Body)),
             b => b.Kind == EvidenceKinds.OutcomeRefused && b.DecisionId == first.DecisionId.ToString() && b.SessionId!.StartsWith("no-such-session-", StringComparison.Ordinal));
