@@ -184,7 +184,9 @@ public sealed partial class AgentSessionGrain(
     private async Task<SessionTimelinePage> ReadTimelineAsync(long after, int limit)
     {
         if (!evidence.Enabled) return new SessionTimelinePage();
-        var entries = await ReadChainAsync(after, limit);
+        // The open record is no event: a page from the start reads one more in its place.
+        IReadOnlyList<EvidenceEntry> entries = await ReadChainAsync(after, after == 0 ? limit + 1 : limit);
+        if (after == 0) entries = entries is [var first, ..] && SessionOpenedIn(first) is not null ? entries.Skip(1).ToList() : entries.Take(limit).ToList();
         return new SessionTimelinePage
         {
             Events = [.. entries.Select(SessionLedger.TimelineEvent).OfType<SessionEvent>()],
