@@ -18,6 +18,8 @@ public sealed record SessionOpenRequest
     [Id(0)] public string AgentId { get; init; } = "";
     [Id(1)] public TimeSpan Lifetime { get; init; } = TimeSpan.FromHours(1);
     [Id(2)] public TimeSpan IdleTimeout { get; init; } = TimeSpan.FromMinutes(15);
+    /// <summary>Who opened it (the caller's subject), recorded in the session's first evidence record.</summary>
+    [Id(3)] public string? OpenedBy { get; init; }
 }
 
 /// <summary>

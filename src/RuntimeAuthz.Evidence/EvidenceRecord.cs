@@ -19,6 +19,8 @@ public static class EvidenceKinds
     public const string OutcomeRefused = "outcome-refused";
     /// <summary>A note in a session's chain, e.g. that its agent's authority was revoked.</summary>
     public const string SessionNote = "session-note";
+    /// <summary>The first record of a session's chain: who opened it, for which agent, until when.</summary>
+    public const string SessionOpen = "session-open";
 }
 
 /// <summary>Chain ids: one chain per session, one for governance events.</summary>

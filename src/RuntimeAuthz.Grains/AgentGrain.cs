@@ -191,11 +191,16 @@ public sealed class AgentGrain(
         return new GrantLink { Grant = grant, HolderStatus = agent.Status, HolderFleet = agent.Fleet, HolderLabels = agent.Labels };
     }
 
+    /// <summary>
+    /// Lists the session under the agent and returns the agent as it is once the row is durable. It
+    /// interleaves with other calls, so the status is read after the write: a revocation that came
+    /// first is seen (and the open refused), one that comes later finds the row for its fan-out.
+    /// </summary>
     public async Task<AgentInfo?> RegisterSession(string sessionId)
     {
-        if (state.State.Agent is not { } agent) return null;
+        if (state.State.Agent is null) return null;
         await fleetIndex.AddSessionAsync(AgentId, sessionId, clock.UtcNow);
-        return agent;
+        return state.State.Agent;
     }
 
     /// <summary>Moves the matching current grants to the revoked list, persists, reports, and tells the sessions.</summary>

@@ -79,8 +79,9 @@ public sealed partial class AgentSessionGrain(
 
     public async Task<CommandResult<SessionInfo>> Open(SessionOpenRequest request)
     {
-        if (await LoadAsync() is not null)
-            return CommandResult<SessionInfo>.Fail(CommandError.Conflict, $"session '{SessionId}' already exists");
+        // Known to this activation or snapshotted; otherwise whether the open record's slot is free decides.
+        if (ledger is not null || state.State.Session is not null)
+            return AlreadyExists();
         if (request.Lifetime <= TimeSpan.Zero || request.Lifetime > SessionLimits.MaxLifetime)
             return CommandResult<SessionInfo>.Fail(CommandError.Invalid, $"lifetime must be between 1 second and {SessionLimits.MaxLifetime.TotalSeconds:0} seconds");
         if (request.IdleTimeout <= TimeSpan.Zero || request.IdleTimeout > SessionLimits.MaxLifetime)
@@ -99,9 +100,16 @@ public sealed partial class AgentSessionGrain(
             Id = SessionId, AgentId = agent.Id, Status = SessionStatus.Open, OpenedAt = now,
             ExpiresAt = now + request.Lifetime, IdleTimeout = request.IdleTimeout, LastActivityAt = now,
         });
-        // The session's one write: its first snapshot.
-        state.State = opened.ToSnapshot();
-        await state.WriteStateAsync();
+        if (evidence.Enabled)
+        {
+            if (!await RecordOpenAsync(opened, request.OpenedBy)) return AlreadyExists();
+        }
+        else
+        {
+            // No chain to hold it: the session's one write is its first snapshot.
+            state.State = opened.ToSnapshot();
+            await state.WriteStateAsync();
+        }
         ledger = opened;
         await IndexFeed.OpenedAsync(opened.Session, agent.Fleet);
         TrackActive();
@@ -109,7 +117,51 @@ public sealed partial class AgentSessionGrain(
         return CommandResult<SessionInfo>.Ok(opened.Session);
     }
 
-    public Task<string?> AgentOf() => Task.FromResult(state.State.Session?.AgentId);
+    private CommandResult<SessionInfo> AlreadyExists() => CommandResult<SessionInfo>.Fail(CommandError.Conflict, $"session '{SessionId}' already exists");
+
+    /// <summary>
+    /// The open's one durable write: record 1 of the session's chain, group-committed with other
+    /// sessions' records. False when record 1 is taken (the session exists). No snapshot follows: a
+    /// chain of one record rebuilds the session in one read, and the first change snapshots as usual.
+    /// </summary>
+    private async Task<bool> RecordOpenAsync(SessionLedger opened, string? openedBy)
+    {
+        var session = opened.Session;
+        var body = new EvidenceBody
+        {
+            Chain = Chain, Time = EvidenceSealer.FormatTime(session.OpenedAt), Kind = EvidenceKinds.SessionOpen,
+            AgentId = session.AgentId, SessionId = SessionId, Action = "open-session", Actor = SessionLimits.Truncate(openedBy),
+            Detail = $"until {EvidenceSealer.FormatTime(session.ExpiresAt)}, idle timeout {session.IdleTimeout.TotalSeconds:0} s",
+        };
+        var replay = new SessionReplay { Opened = session };
+        var result = await evidence.TryAppendAsync(body, EvidenceHead.Empty, replay.ToJson());
+        switch (result.Status)
+        {
+            case AppendStatus.Durable:
+                opened.Apply(body, replay, result.Head, policy: null, replayTemporal: false);
+                opened.MarkSnapshotted(opened.Changes);
+                return true;
+            case AppendStatus.Conflict:
+                stale = true; // its snapshot may have been written since this activation read it
+                return false;
+            default:
+                // Unknown: it may still land, so the next load reads the chain.
+                stale = true;
+                throw new InvalidOperationException($"the open record of session {SessionId} is not durable ({result.Status})");
+        }
+    }
+
+    /// <summary>The session an open record created, or null for any other record.</summary>
+    private static SessionInfo? SessionOpenedIn(EvidenceEntry entry) =>
+        EvidenceSealer.ParseBody(entry.Body).Kind == EvidenceKinds.SessionOpen ? SessionReplay.Parse(entry.Replay)?.Opened : null;
+
+    public async Task<string?> AgentOf()
+    {
+        if ((ledger?.Session ?? state.State.Session) is { } known) return known.AgentId;
+        // Opened elsewhere and not snapshotted yet: the open record names the agent (only read here: this call interleaves).
+        if (!evidence.Enabled) return null;
+        return (await ReadChainAsync(0, 1)).FirstOrDefault() is { } first ? SessionOpenedIn(first)?.AgentId : null;
+    }
 
     public async Task<SessionInfo?> Get()
     {
@@ -133,7 +185,9 @@ public sealed partial class AgentSessionGrain(
     private async Task<SessionTimelinePage> ReadTimelineAsync(long after, int limit)
     {
         if (!evidence.Enabled) return new SessionTimelinePage();
-        var entries = await ReadChainAsync(after, limit);
+        // The open record is no event: a page from the start reads one more in its place.
+        IReadOnlyList<EvidenceEntry> entries = await ReadChainAsync(after, after == 0 ? limit + 1 : limit);
+        if (after == 0) entries = entries is [var first, ..] && SessionOpenedIn(first) is not null ? entries.Skip(1).ToList() : entries.Take(limit).ToList();
         return new SessionTimelinePage
         {
             Events = [.. entries.Select(SessionLedger.TimelineEvent).OfType<SessionEvent>()],
@@ -388,22 +442,31 @@ public sealed partial class AgentSessionGrain(
             await snapshotWrite;
             await state.ReadStateAsync();
         }
-        if (SessionLedger.FromSnapshot(state.State) is not { } rebuilt)
-        {
-            stale = false;
-            return ledger = null;
-        }
-        state.State = state.State.Header();
+        var rebuilt = SessionLedger.FromSnapshot(state.State);
+        // The grain keeps only the snapshot's header; the ledger holds the rest.
+        if (rebuilt is not null) state.State = state.State.Header();
         if (evidence.Enabled)
         {
+            // Without a snapshot the chain starts the session (its open record) or there is none.
             var policy = await policyCache.GetAsync().WaitAsync(DecisionDependencyTimeout);
-            while (true)
+            for (var after = rebuilt?.Head.Sequence ?? 0; ;)
             {
-                var tail = await ReadChainAsync(rebuilt.Head.Sequence, 1000);
+                var tail = await ReadChainAsync(after, 1000);
+                if (rebuilt is null)
+                {
+                    if (tail.Count == 0 || SessionOpenedIn(tail[0]) is not { } opened) break;
+                    rebuilt = SessionLedger.Open(opened);
+                }
                 foreach (var entry in tail)
                     rebuilt.Apply(EvidenceSealer.ParseBody(entry.Body), SessionReplay.Parse(entry.Replay), new EvidenceHead(entry.Sequence, entry.Hash), policy, replayTemporal: true);
                 if (tail.Count < 1000) break;
+                after = rebuilt.Head.Sequence;
             }
+        }
+        if (rebuilt is null)
+        {
+            stale = false;
+            return ledger = null;
         }
         ledger = await AnchorAsync(rebuilt, ledger, state.State.EvidenceSequence);
         stale = false;

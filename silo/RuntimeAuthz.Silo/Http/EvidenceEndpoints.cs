@@ -20,7 +20,7 @@ public static class EvidenceEndpoints
             RequestReading.CheckId(id, "session id");
             var session = await grains.GetGrain<IAgentSessionGrain>(id).Get();
             if (session is null) return Problems.NotFound($"session '{id}' not found");
-            return await ChainReply(recorder, EvidenceChains.ForSession(id), session.DecisionCount, ct);
+            return await ChainReply(recorder, EvidenceChains.ForSession(id), session.DecisionCount, ct, sessionChain: true);
         }).Describe<EvidenceChainDto>("GetSessionEvidence", "A session's evidence chain as stored", problems: [400, 404, 503]);
 
         evidence.MapGet("/governance", (EvidenceRecorder recorder, CancellationToken ct) => ChainReply(recorder, EvidenceChains.Governance, 0, ct))
@@ -58,11 +58,13 @@ public static class EvidenceEndpoints
         }).Describe<EvidenceKeyListDto>("ListEvidenceKeys", "The public keys evidence is verified with", problems: 503);
     }
 
-    private static async Task<IResult> ChainReply(EvidenceRecorder recorder, string chain, long minimumRecords, CancellationToken ct)
+    /// <param name="sessionChain">A session's chain: its open record (sessions opened before it existed have none) comes on top of its decisions.</param>
+    private static async Task<IResult> ChainReply(EvidenceRecorder recorder, string chain, long minimumRecords, CancellationToken ct, bool sessionChain = false)
     {
         try
         {
             var entries = await recorder.Store.ReadChainAsync(chain, ct);
+            if (sessionChain && entries is [{ Sequence: 1 } first, ..] && EvidenceSealer.ParseBody(first.Body).Kind == EvidenceKinds.SessionOpen) minimumRecords++;
             return Results.Ok(new EvidenceChainDto(chain, minimumRecords,
                 entries.Select(e => new EvidenceRecordDto(e.Sequence, e.Body, e.Hash, e.Signature, e.KeyId, e.Proof)).ToArray()));
         }

@@ -23,7 +23,7 @@ public static class SessionEndpoints
             var sessionId = Guid.NewGuid().ToString("N");
             var result = await grains.GetGrain<IAgentSessionGrain>(sessionId).Open(new SessionOpenRequest
             {
-                AgentId = agentId, Lifetime = TimeSpan.FromSeconds(lifetime), IdleTimeout = TimeSpan.FromSeconds(idle),
+                AgentId = agentId, Lifetime = TimeSpan.FromSeconds(lifetime), IdleTimeout = TimeSpan.FromSeconds(idle), OpenedBy = access.CallerOf(context).Subject,
             });
             return result.IsSuccess
                 ? Results.Created($"/v1/sessions/{sessionId}", SessionDto.From(result.Value!))

@@ -40,11 +40,14 @@ public sealed class SessionIndex
     /// <summary>Day directory rows already written by this silo (the directory only grows).</summary>
     private readonly ConcurrentDictionary<string, byte> knownDays = new(StringComparer.Ordinal);
     private volatile bool tableExists;
+    /// <summary>First listings of sessions (nothing to move): rows of concurrent openings share batch transactions.</summary>
+    private readonly RowBatchWriter newRows;
 
     public SessionIndex(TableServiceClient client, IOptions<ClusterOptions> cluster)
     {
         table = client.GetTableClient(TableName);
         prefix = Key(cluster.Value.ServiceId) + "|";
+        newRows = new RowBatchWriter(table);
     }
 
     // ---- writing --------------------------------------------------------------------------
@@ -82,6 +85,11 @@ public sealed class SessionIndex
         var day = DayOf(entry.LastActivityAt);
         await EnsureDayListedAsync(day, entry.Fleet, cancellationToken).ConfigureAwait(false);
         var moved = stale.Where(p => p != position).Distinct().ToArray();
+        if (stale.Count == 0)
+        {
+            await ListNewAsync(entry, position, day).WaitAsync(cancellationToken).ConfigureAwait(false);
+            return position;
+        }
         var previous = moved.FirstOrDefault();
 
         var pointer = ToRow(AgentPartition(entry.AgentId), PointerKey(entry.SessionId), entry);
@@ -109,6 +117,20 @@ public sealed class SessionIndex
             }
         }
         return position;
+    }
+
+    /// <summary>
+    /// A session listed nowhere yet: its rows go out with other sessions' in batch transactions, all
+    /// partitions at once (no earlier position to clean up, so no order is needed); the pointer and the
+    /// agent partition's listing row stay in one transaction.
+    /// </summary>
+    private Task ListNewAsync(SessionIndexEntry entry, Position position, DateOnly day)
+    {
+        var pointer = ToRow(AgentPartition(entry.AgentId), PointerKey(entry.SessionId), entry);
+        pointer["Position"] = position.Activity;
+        var agentRows = newRows.UpsertTogetherAsync([pointer, ToRow(AgentPartition(entry.AgentId), ListingKey(position.Activity, entry.SessionId), entry)]);
+        return Task.WhenAll([agentRows, .. ScopePartitions(entry.Fleet, day, entry.SessionId)
+            .Select(partition => newRows.UpsertAsync(ToRow(partition, ListingKey(position.Activity, entry.SessionId), entry)))]);
     }
 
     /// <summary>

@@ -77,6 +77,8 @@ public sealed record SessionReplay
     public bool CountsAsActivity { get; init; }
     public bool ExpiresSession { get; init; }
     public TemporalEvent? Temporal { get; init; }
+    /// <summary>The session as its open record created it (that record only): what a chain without a snapshot starts from.</summary>
+    public SessionInfo? Opened { get; init; }
 
     public string ToJson() => JsonSerializer.Serialize(this);
 

@@ -56,20 +56,20 @@ public sealed class CheckpointCliTests(RealSilo silo)
         {
             var verified = await Authz("evidence", "verify", "--session", session);
             Assert.Equal(ExitCodes.Success, verified.ExitCode);
-            Assert.Contains($"session:{session}: OK, 5 records", verified.Output, StringComparison.Ordinal);
+            Assert.Contains($"session:{session}: OK, 6 records", verified.Output, StringComparison.Ordinal);
             Assert.Matches(@"checkpoints:\S+: OK, \d+ checkpoints", verified.Output);
             Assert.Equal(ExitCodes.Success, (await Authz("evidence", "export", "--all", "--out", before)).ExitCode);
             Assert.Contains(File.ReadLines(before), l => JsonNode.Parse(l)!["type"]?.GetValue<string>() == "checkpoint");
             Assert.Equal(ExitCodes.Success, (await Authz("evidence", "verify", "--file", before)).ExitCode);
 
-            var deleted = await DeleteRecordsAsync(session, 4, 5);
+            var deleted = await DeleteRecordsAsync(session, 5, 6); // the last 2 of the open record and 5 decisions
             try
             {
-                var expected = $"session:{session}: BROKEN at record 4: records 4..5 sealed in checkpoint ";
+                var expected = $"session:{session}: BROKEN at record 5: records 5..6 sealed in checkpoint ";
                 var viaService = await Authz("evidence", "verify", "--session", session);
                 Assert.Equal(ExitCodes.Error, viaService.ExitCode);
                 Assert.Contains(expected, viaService.Output, StringComparison.Ordinal);
-                Assert.Contains("are missing (the stored chain ends at record 3)", viaService.Output, StringComparison.Ordinal);
+                Assert.Contains("are missing (the stored chain ends at record 4)", viaService.Output, StringComparison.Ordinal);
 
                 var viaTables = await Authz(["evidence", "verify", "--session", session, .. direct]);
                 Assert.Equal(ExitCodes.Error, viaTables.ExitCode);
@@ -79,7 +79,7 @@ public sealed class CheckpointCliTests(RealSilo silo)
                 Assert.Equal(ExitCodes.Error, all.ExitCode);
                 var broken = Assert.Single(JsonNode.Parse(all.Output)!.AsArray(), r => !r!["valid"]!.GetValue<bool>())!;
                 Assert.Equal($"session:{session}", broken["chain"]!.GetValue<string>());
-                Assert.Equal(4, broken["brokenRecord"]!.GetValue<long>());
+                Assert.Equal(5, broken["brokenRecord"]!.GetValue<long>());
 
                 Assert.Equal(ExitCodes.Success, (await Authz("evidence", "export", "--out", after)).ExitCode);
                 var fromFile = await Authz("evidence", "verify", "--file", after, "--session", session);

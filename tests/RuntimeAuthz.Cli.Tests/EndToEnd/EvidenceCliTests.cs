@@ -31,7 +31,7 @@ public sealed class EvidenceCliTests(RealSilo silo)
 
         var verify = await Authz("evidence", "verify", "--session", session);
         Assert.Equal(ExitCodes.Success, verify.ExitCode);
-        Assert.Contains($"session:{session}: OK, 3 records", verify.Output, StringComparison.Ordinal);
+        Assert.Contains($"session:{session}: OK, 4 records", verify.Output, StringComparison.Ordinal);
 
         var path = Path.Combine(Path.GetTempPath(), $"evidence-{Guid.NewGuid():N}.jsonl");
         try
@@ -39,7 +39,9 @@ public sealed class EvidenceCliTests(RealSilo silo)
             var export = await Authz("evidence", "export", "--session", session, "--out", path);
             Assert.Equal(ExitCodes.Success, export.ExitCode);
             // Records; the checkpoints that follow them (type "checkpoint") are covered in CheckpointCliTests.
-            var lines = (await File.ReadAllLinesAsync(path)).Select(l => JsonNode.Parse(l)!).Where(l => l["type"] is null).ToArray();
+            var records = (await File.ReadAllLinesAsync(path)).Select(l => JsonNode.Parse(l)!).Where(l => l["type"] is null).ToArray();
+            Assert.Equal("session-open", records[0]["kind"]!.GetValue<string>()); // the session's first record
+            var lines = records.Skip(1).ToArray();
             Assert.Equal(decisions.Select(d => d.DecisionId.ToString()), lines.Select(l => l["decisionId"]!.GetValue<string>()));
             Assert.All(lines, l =>
             {

@@ -119,7 +119,7 @@ public sealed class OutcomeTests(ClusterEnvironment env)
         Assert.Equal(elsewhere.DecisionId.ToString(), refusals[2].DecisionId);
         Assert.Equal(late.DecisionId.ToString(), refusals[3].DecisionId);
         Assert.All(refusals, b => Assert.NotNull(b.Detail));
-        Assert.DoesNotContain(await VerifiedChainAsync(EvidenceChains.ForSession(other)), b => b.Kind != EvidenceKinds.Decision);
+        Assert.DoesNotContain(await VerifiedChainAsync(EvidenceChains.ForSession(other)), b => b.Kind is not (EvidenceKinds.SessionOpen or EvidenceKinds.Decision));
         var governance = await new AzureTableEvidenceStore(env.Azurite.ConnectionString).ReadChainAsync(EvidenceChains.Governance);
         Assert.Contains(governance.Select(e => EvidenceSealer.ParseBody(e.Body)),
             b => b.Kind == EvidenceKinds.OutcomeRefused && b.DecisionId == first.DecisionId.ToString() && b.SessionId!.StartsWith("no-such-session-", StringComparison.Ordinal));
@@ -195,8 +195,8 @@ public sealed class OutcomeTests(ClusterEnvironment env)
         var page = await http.GetJsonAsync($"/v1/sessions/{session}/timeline?after=0&limit=1");
         Assert.Equal(HttpStatusCode.OK, page.Status);
         Assert.Equal("request", Assert.Single(page.Json["events"]!.AsArray())!["kind"]!.GetValue<string>());
-        Assert.Equal(1, page.Json["nextAfter"]!.GetValue<long>());
-        var rest = await http.GetJsonAsync($"/v1/sessions/{session}/timeline?after=1");
+        Assert.Equal(2, page.Json["nextAfter"]!.GetValue<long>()); // record 1 is the open record, no event
+        var rest = await http.GetJsonAsync($"/v1/sessions/{session}/timeline?after=2");
         Assert.Equal(["response"], rest.Json["events"]!.AsArray().Select(e => e!["kind"]!.GetValue<string>()));
         Assert.Null(rest.Json["nextAfter"]);
         (await http.GetJsonAsync($"/v1/sessions/{session}/timeline?limit=0")).AssertProblem(HttpStatusCode.BadRequest);

@@ -81,7 +81,7 @@ public sealed class SessionDurabilityTests(ClusterEnvironment env)
         Assert.Equal(before.DecisionCount + 1, (await grain.Get())!.DecisionCount);
         var store = new AzureTableEvidenceStore(env.Azurite.ConnectionString);
         using var keys = await KeysAsync(store);
-        var verified = EvidenceVerifier.Verify(EvidenceChains.ForSession(session), await store.ReadChainAsync(EvidenceChains.ForSession(session)), keys, decisions.Count + 1);
+        var verified = EvidenceVerifier.Verify(EvidenceChains.ForSession(session), await store.ReadChainAsync(EvidenceChains.ForSession(session)), keys, decisions.Count + 2);
         Assert.True(verified.Valid, verified.ToString());
     }
 
@@ -170,7 +170,7 @@ public sealed class SessionDurabilityTests(ClusterEnvironment env)
     }
 
     [Fact]
-    public async Task Opening_a_session_writes_one_row_and_nothing_on_the_agent()
+    public async Task Opening_a_session_writes_no_state_row_and_nothing_on_the_agent()
     {
         var cluster = await env.GetSharedClusterAsync();
         var s = new Scenario(cluster.Client, env.Clock.GetUtcNow);
@@ -187,7 +187,7 @@ public sealed class SessionDurabilityTests(ClusterEnvironment env)
 
         var session = await s.OpenSessionAsync(agent);
 
-        Assert.Equal(1, (await RowsOfAsync(session)).Rows);
+        Assert.Equal(0, (await RowsOfAsync(session)).Rows); // its open record, first of its chain, is all it needs
         Assert.Equal(agentBefore, await RowsOfAsync(agent)); // no session list row, the agent's row untouched
         Assert.Equal(DecisionOutcome.Allow, (await s.ReadOwnDocumentAsync(session)).Outcome);
     }
@@ -216,7 +216,7 @@ public sealed class SessionDurabilityTests(ClusterEnvironment env)
         Assert.Equal(SessionLimits.TimelinePage, info.Events.Count);
         Assert.Equal(decisions.TakeLast(SessionLimits.TimelinePage).Select(d => d.DecisionId), info.Events.Select(e => e.DecisionId));
         Assert.Equal(decisions.Select(d => d.DecisionId), pages.Select(e => e.DecisionId));
-        Assert.Equal(Enumerable.Range(1, decisions.Count).Select(i => (long)i), pages.Select(e => e.Seq));
+        Assert.Equal(Enumerable.Range(2, decisions.Count).Select(i => (long)i), pages.Select(e => e.Seq)); // after the open record
         Assert.Equal(decisions.Select(d => (DecisionOutcome?)d.Outcome), pages.Select(e => e.Outcome));
         Assert.Null(await cluster.Client.GetGrain<IAgentSessionGrain>("never-opened-" + Guid.NewGuid().ToString("N")).GetTimeline(0, 10));
     }

@@ -113,24 +113,24 @@ public sealed class CheckpointClusterTests(ClusterEnvironment env)
         // Sessions on both silos: each silo sealed the heads it wrote.
         var checkpoints = new AzureTableCheckpointStore(env.Azurite.ConnectionString, checkpointTable);
         foreach (var session in sessions)
-            Assert.Equal(5, (await checkpoints.ReadSealedHeadAsync(EvidenceChains.ForSession(session)))?.Sequence);
+            Assert.Equal(6, (await checkpoints.ReadSealedHeadAsync(EvidenceChains.ForSession(session)))?.Sequence); // the open record and 5 decisions
         foreach (var session in sessions) Assert.True((await VerifyAsync(session)).Valid);
 
-        await DeactivateAllAsync(cluster); // each session's snapshot now includes record 5
-        await DeleteRecordsAsync(sessions[0], 4, 5);
+        await DeactivateAllAsync(cluster); // each session's snapshot now includes record 6
+        await DeleteRecordsAsync(sessions[0], 5, 6);
 
         var verified = await VerifyAsync(sessions[0]);
         Assert.False(verified.Valid);
-        Assert.Equal(4, verified.BrokenSequence);
-        Assert.Matches($"^session:{sessions[0]}: BROKEN at record 4: records 4..5 sealed in checkpoint \\d+ of .+ are missing \\(the stored chain ends at record 3\\)$", verified.ToString());
+        Assert.Equal(5, verified.BrokenSequence);
+        Assert.Matches($"^session:{sessions[0]}: BROKEN at record 5: records 5..6 sealed in checkpoint \\d+ of .+ are missing \\(the stored chain ends at record 4\\)$", verified.ToString());
 
         var refused = await s.DecideAsync(sessions[0], "search_web", "WebSearch", "q");
         Assert.Equal(DecisionOutcome.Deny, refused.Outcome);
         Assert.Equal(EvidenceDenyReasons.EvidenceRollback, refused.DenyReason);
-        Assert.Equal(3, await StoredRecordsAsync(sessions[0])); // the shortened chain was not continued
+        Assert.Equal(4, await StoredRecordsAsync(sessions[0])); // the shortened chain was not continued
         var outcome = await cluster.Client.GetGrain<IAgentSessionGrain>(sessions[0]).ReportOutcome(new OutcomeReport { DecisionId = refused.DecisionId, OutputJson = "{}" });
         Assert.False(outcome.IsSuccess);
-        Assert.Equal(3, await StoredRecordsAsync(sessions[0]));
+        Assert.Equal(4, await StoredRecordsAsync(sessions[0]));
 
         // The other sessions go on.
         foreach (var session in sessions.Skip(1)) await SearchAsync(s, session, 1);
@@ -148,13 +148,13 @@ public sealed class CheckpointClusterTests(ClusterEnvironment env)
         await SearchAsync(s, session, 5);
         var before = (await grain.Get())!;
 
-        // The store loses records 4..5, and another record takes slot 6: the session's next append conflicts and it re-reads its chain.
-        await DeleteRecordsAsync(session, 4, 5);
+        // The store loses records 5..6 (after the open record and 3 decisions), and another record takes slot 7: the session's next append conflicts and it re-reads its chain.
+        await DeleteRecordsAsync(session, 5, 6);
         using var stranger = EvidenceSigningKey.Generate();
         var chain = EvidenceChains.ForSession(session);
         await new AzureTableEvidenceStore(env.Azurite.ConnectionString, evidenceTable).AppendAsync(EvidenceSealer.Seal(
             new EvidenceBody { Chain = chain, Kind = EvidenceKinds.SessionNote, Time = EvidenceSealer.FormatTime(env.Clock.GetUtcNow()), SessionId = session },
-            new EvidenceHead(5, new string('f', 64)), stranger));
+            new EvidenceHead(6, new string('f', 64)), stranger));
         Assert.Equal(EvidenceDenyReasons.NoEvidence, (await s.DecideAsync(session, "search_web", "WebSearch", "q")).DenyReason);
 
         var refused = await s.DecideAsync(session, "search_web", "WebSearch", "q");
@@ -162,7 +162,7 @@ public sealed class CheckpointClusterTests(ClusterEnvironment env)
         Assert.Equal(before.CumulativeRisk, refused.CumulativeRisk);
         var after = (await grain.Get())!;
         Assert.Equal((before.DecisionCount, before.CumulativeRisk), (after.DecisionCount, after.CumulativeRisk));
-        Assert.Equal(4, await StoredRecordsAsync(session)); // 1..3 and the stranger's 6: nothing appended after
+        Assert.Equal(5, await StoredRecordsAsync(session)); // 1..4 and the stranger's 7: nothing appended after
     }
 
     [Fact]
@@ -208,23 +208,23 @@ public sealed class CheckpointClusterTests(ClusterEnvironment env)
 
         // Storage lost its last writes: the state row and the chain are consistent with each other, 3 decisions back.
         await RollBackStateRowAsync(older);
-        await DeleteRecordsAsync(session, 4, 6);
+        await DeleteRecordsAsync(session, 5, 7);
         // On their own, the rolled-back state and the shortened chain agree: only the checkpoint knows.
         var store = new AzureTableEvidenceStore(env.Azurite.ConnectionString, evidenceTable);
         using (var keys = new EvidencePublicKeys())
         {
             foreach (var (id, pem) in await store.ListPublicKeysAsync()) keys.Add(id, pem);
-            Assert.True(EvidenceVerifier.Verify(EvidenceChains.ForSession(session), await store.ReadChainAsync(EvidenceChains.ForSession(session)), keys, minimumRecords: 3).Valid);
+            Assert.True(EvidenceVerifier.Verify(EvidenceChains.ForSession(session), await store.ReadChainAsync(EvidenceChains.ForSession(session)), keys, minimumRecords: 4).Valid);
         }
 
         var refused = await s.DecideAsync(session, "search_web", "WebSearch", "q");
         Assert.Equal(EvidenceDenyReasons.EvidenceRollback, refused.DenyReason);
         Assert.Equal(DecisionOutcome.Deny, (await s.DecideAsync(session, "search_web", "WebSearch", "q")).Outcome);
-        Assert.Equal(3, await StoredRecordsAsync(session));
+        Assert.Equal(4, await StoredRecordsAsync(session));
 
         var verified = await VerifyAsync(session);
         Assert.False(verified.Valid);
-        Assert.Matches("^records 4..6 sealed in checkpoint \\d+ of .+ are missing", verified.Problem);
+        Assert.Matches("^records 5..7 sealed in checkpoint \\d+ of .+ are missing", verified.Problem);
 
         // The refusal holds wherever the session activates next.
         await DeactivateAllAsync(cluster);
@@ -264,7 +264,7 @@ public sealed class CheckpointClusterTests(ClusterEnvironment env)
         Assert.Null(checkpointer.Failure);
         Assert.Equal("Healthy", await ReadinessAsync(host));
         var sealedHead = await new AzureTableCheckpointStore(env.Azurite.ConnectionString, checkpointTable).ReadSealedHeadAsync(EvidenceChains.ForSession(session));
-        Assert.Equal(5, sealedHead?.Sequence);
+        Assert.Equal(6, sealedHead?.Sequence); // the open record and 5 decisions
         Assert.True((await VerifyAsync(session)).Valid);
     }
 
@@ -285,7 +285,7 @@ public sealed class CheckpointClusterTests(ClusterEnvironment env)
 
         await host.StopAsync();
 
-        Assert.Equal(3, (await checkpoints.ReadSealedHeadAsync(EvidenceChains.ForSession(session)))?.Sequence);
+        Assert.Equal(4, (await checkpoints.ReadSealedHeadAsync(EvidenceChains.ForSession(session)))?.Sequence); // the open record and 3 decisions
         Assert.True((await VerifyAsync(session)).Valid);
     }
 

@@ -50,7 +50,9 @@ public sealed class EvidenceClusterTests(ClusterEnvironment env)
         var store = SharedStore();
         var chain = EvidenceChains.ForSession(session);
         var entries = await store.ReadChainAsync(chain);
-        var bodies = entries.Select(e => EvidenceSealer.ParseBody(e.Body)).ToList();
+        // Record 1 is the session's open record; the decisions follow.
+        Assert.Equal(EvidenceKinds.SessionOpen, EvidenceSealer.ParseBody(entries[0].Body).Kind);
+        var bodies = entries.Skip(1).Select(e => EvidenceSealer.ParseBody(e.Body)).ToList();
         Assert.Equal(decisions.Select(d => d.DecisionId.ToString()), bodies.Select(b => b.DecisionId));
         Assert.Equal(decisions.Select(d => d.Outcome.ToString()), bodies.Select(b => b.Outcome));
         Assert.Equal(decisions.Select(d => (long?)d.PolicyVersion), bodies.Select(b => b.PolicyVersion));
@@ -63,7 +65,7 @@ public sealed class EvidenceClusterTests(ClusterEnvironment env)
         var info = await cluster.Client.GetGrain<IAgentSessionGrain>(session).Get();
         var result = EvidenceVerifier.Verify(chain, entries, keys, info!.DecisionCount);
         Assert.True(result.Valid, result.ToString());
-        Assert.Equal(decisions.Count, result.Records);
+        Assert.Equal(decisions.Count + 1, result.Records);
     }
 
     [Fact]
@@ -86,7 +88,7 @@ public sealed class EvidenceClusterTests(ClusterEnvironment env)
         {
             Assert.All(made, d => Assert.Equal(DecisionOutcome.Allow, d.Outcome));
             var entries = await store.ReadChainAsync(EvidenceChains.ForSession(session));
-            Assert.Equal(made.Select(d => d.DecisionId.ToString()), entries.Select(e => EvidenceSealer.ParseBody(e.Body).DecisionId));
+            Assert.Equal(made.Select(d => d.DecisionId.ToString()), entries.Skip(1).Select(e => EvidenceSealer.ParseBody(e.Body).DecisionId));
             var result = EvidenceVerifier.Verify(EvidenceChains.ForSession(session), entries, keys, made.Count);
             Assert.True(result.Valid, result.ToString());
         }
@@ -104,46 +106,46 @@ public sealed class EvidenceClusterTests(ClusterEnvironment env)
         var table = new TableServiceClient(env.Azurite.ConnectionString).GetTableClient(AzureTableEvidenceStore.DefaultTableName);
         var partition = AzureTableEvidenceStore.PartitionOf(chain, await new AzureTableEvidenceStore(env.Azurite.ConnectionString).SessionPartitionsAsync());
         async Task<TableEntity> Row(long seq) => (await table.GetEntityAsync<TableEntity>(partition, AzureTableEvidenceStore.RowKeyOf(chain, seq))).Value;
-        async Task<ChainVerification> VerifyAsync() => EvidenceVerifier.Verify(chain, await store.ReadChainAsync(chain), keys, decisions.Count);
+        async Task<ChainVerification> VerifyAsync() => EvidenceVerifier.Verify(chain, await store.ReadChainAsync(chain), keys, decisions.Count + 1); // and the open record
 
         Assert.True((await VerifyAsync()).Valid);
 
-        // Change: record 3's outcome edited in place.
-        var third = await Row(3);
+        // Change: record 4's outcome edited in place (record 1 is the open record, so this is the third decision).
+        var third = await Row(4);
         var original = third.GetString("Body");
         var edited = new TableEntity(third) { ["Body"] = original.Replace("\"ApprovalRequired\"", "\"Allow\"", StringComparison.Ordinal) };
         Assert.NotEqual(original, edited.GetString("Body"));
         await table.UpdateEntityAsync(edited, Azure.ETag.All, TableUpdateMode.Replace);
         var changed = await VerifyAsync();
         Assert.False(changed.Valid);
-        Assert.Equal(3, changed.BrokenSequence);
+        Assert.Equal(4, changed.BrokenSequence);
         await table.UpdateEntityAsync(third, Azure.ETag.All, TableUpdateMode.Replace);
         Assert.True((await VerifyAsync()).Valid);
 
-        // Delete: record 5 removed.
-        var fifth = await Row(5);
+        // Delete: record 6 removed.
+        var fifth = await Row(6);
         await table.DeleteEntityAsync(partition, fifth.RowKey);
         var deleted = await VerifyAsync();
-        Assert.Equal(5, deleted.BrokenSequence);
+        Assert.Equal(6, deleted.BrokenSequence);
         Assert.Contains("missing", deleted.Problem);
         await table.AddEntityAsync(fifth);
         Assert.True((await VerifyAsync()).Valid);
 
         // Delete the last record: found through the session's decision count.
-        var last = await Row(8);
+        var last = await Row(9);
         await table.DeleteEntityAsync(partition, last.RowKey);
-        Assert.Equal(8, (await VerifyAsync()).BrokenSequence);
+        Assert.Equal(9, (await VerifyAsync()).BrokenSequence);
         await table.AddEntityAsync(last);
 
-        // Reorder: the contents of rows 2 and 6 swapped.
-        var (second, sixth) = (await Row(2), await Row(6));
+        // Reorder: the contents of rows 3 and 7 swapped.
+        var (second, sixth) = (await Row(3), await Row(7));
         foreach (var column in new[] { "Body", "Hash", "Signature", "KeyId" })
             (second[column], sixth[column]) = (sixth[column], second[column]);
         await table.UpdateEntityAsync(second, Azure.ETag.All, TableUpdateMode.Replace);
         await table.UpdateEntityAsync(sixth, Azure.ETag.All, TableUpdateMode.Replace);
         var reordered = await VerifyAsync();
         Assert.False(reordered.Valid);
-        Assert.Equal(2, reordered.BrokenSequence);
+        Assert.Equal(3, reordered.BrokenSequence);
     }
 
     [Fact]
@@ -192,7 +194,7 @@ public sealed class EvidenceClusterTests(ClusterEnvironment env)
         var store = new AzureTableEvidenceStore(env.Azurite.ConnectionString, table);
         var chain = EvidenceChains.ForSession(session);
         var entries = await store.ReadChainAsync(chain);
-        var bodies = entries.Select(e => EvidenceSealer.ParseBody(e.Body)).ToList();
+        var bodies = entries.Select(e => EvidenceSealer.ParseBody(e.Body)).Where(b => b.Kind == EvidenceKinds.Decision).ToList();
         // Every answered Allow has its record; an unconfirmed call may have one too, and then it says what the caller was told.
         Assert.Equal(returned.Select(d => d.DecisionId.ToString()), bodies.Where(b => b.Outcome == "Allow").Select(b => b.DecisionId));
         var told = returned.Concat(unrecorded).ToDictionary(d => d.DecisionId.ToString(), d => d.Outcome.ToString());

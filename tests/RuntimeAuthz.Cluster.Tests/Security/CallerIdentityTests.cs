@@ -113,7 +113,7 @@ public sealed class CallerIdentityTests(ClusterEnvironment env)
         Assert.Equal(HttpStatusCode.Created, own.Status);
         Assert.Equal(HttpStatusCode.OK, decided.Status);
         Assert.Equal(HttpStatusCode.OK, native.Status);
-        Assert.Equal(2, records.Length);
+        Assert.Equal(3, records.Length); // the open record (opened by the pep too) and the two decisions
         Assert.All(records, r => Assert.Equal("gateway-1", r["actor"]!.GetValue<string>()));
         Assert.Contains("gateway-1", foreign.AssertProblem(HttpStatusCode.Forbidden), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Created, anyAgent.Status);
