@@ -161,10 +161,13 @@ public sealed class EvidenceStoreTests(ClusterEnvironment env)
         Assert.IsType<EvidenceNotWrittenException>(await Record.ExceptionAsync(() =>
             store.AppendAsync(EvidenceSealer.Seal(Body("session:x", 0), EvidenceHead.Empty, key), new CancellationToken(canceled: true))));
 
-        // Many appends to one partition: the drainer sends 100 per transaction, the rest wait in the queue when the caller gives up.
+        // Many appends to one partition: up to RequestsInFlightPerPartition transactions of 100 go out at once,
+        // so more than that many wait in the queue when the caller gives up.
         var partitions = await store.SessionPartitionsAsync();
         var partition = AzureTableEvidenceStore.PartitionOf("session:q0", partitions);
-        var chains = Enumerable.Range(0, 5000).Select(i => $"session:q{i}").Where(c => AzureTableEvidenceStore.PartitionOf(c, partitions) == partition).Take(250).ToArray();
+        var queued = AzureTableEvidenceStore.DefaultRequestsInFlightPerPartition * AzureTableEvidenceStore.MaxBatch + 250;
+        var chains = Enumerable.Range(0, 40 * queued).Select(i => $"session:q{i}").Where(c => AzureTableEvidenceStore.PartitionOf(c, partitions) == partition).Take(queued).ToArray();
+        Assert.Equal(queued, chains.Length);
         using var giveUp = new CancellationTokenSource();
         var appends = chains.Select(c => store.AppendAsync(EvidenceSealer.Seal(Body(c, 0), EvidenceHead.Empty, key), giveUp.Token)).ToArray();
         await giveUp.CancelAsync();
