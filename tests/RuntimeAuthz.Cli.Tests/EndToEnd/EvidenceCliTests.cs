@@ -76,14 +76,15 @@ public sealed class EvidenceCliTests(RealSilo silo)
             {
                 var verify = await Authz("evidence", "verify", "--session", session.Id);
                 Assert.Equal(ExitCodes.Success, verify.ExitCode);
-                Assert.Contains($"session:{session.Id}: OK, 4 records", verify.Output, StringComparison.Ordinal);
+                // The open record and the four decisions.
+                Assert.Contains($"session:{session.Id}: OK, 5 records", verify.Output, StringComparison.Ordinal);
             }
             Assert.Equal(ExitCodes.Success, (await Authz("evidence", "export", "--out", path)).ExitCode);
             var fromFile = await Authz("evidence", "verify", "--file", path, "--json");
             Assert.Equal(ExitCodes.Success, fromFile.ExitCode);
             var results = JsonNode.Parse(fromFile.Output)!.AsArray();
             foreach (var session in sessions)
-                Assert.Contains(results, r => r!["chain"]!.GetValue<string>() == $"session:{session.Id}" && r["valid"]!.GetValue<bool>() && r["records"]!.GetValue<long>() == 4);
+                Assert.Contains(results, r => r!["chain"]!.GetValue<string>() == $"session:{session.Id}" && r["valid"]!.GetValue<bool>() && r["records"]!.GetValue<long>() == 5);
             // A record written in a batch carries its audit path in the export, and signed alone it carries none.
             var lines = (await File.ReadAllLinesAsync(path)).Select(l => JsonNode.Parse(l)!.AsObject()).Where(l => l["type"] is null).ToArray();
             Assert.All(lines.Where(l => l["batchProof"] is not null), l => Assert.Matches("^[0-9]+/[0-9]+(:[0-9a-f]{64})+$", l["batchProof"]!.GetValue<string>()));
