@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -39,13 +40,28 @@ public sealed class JsonInputGuard(RequestDelegate next)
     private static async Task<byte[]> ReadBoundedAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         if (request.ContentLength > RequestReading.MaxBodyBytes) throw TooLarge();
-        using var buffer = new MemoryStream(request.ContentLength is { } length ? (int)length : 4096);
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        // A declared length is read straight into its own array (Kestrel ends the body at that length): one
+        // allocation of the body's size per request, not a chunk buffer and a copy.
+        if (request.ContentLength is { } length)
         {
-            buffer.Write(chunk, 0, read);
-            if (buffer.Length > RequestReading.MaxBodyBytes) throw TooLarge();
+            var exact = new byte[length];
+            await request.Body.ReadExactlyAsync(exact, cancellationToken);
+            return exact;
+        }
+        using var buffer = new MemoryStream();
+        var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            int read;
+            while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+            {
+                buffer.Write(chunk, 0, read);
+                if (buffer.Length > RequestReading.MaxBodyBytes) throw TooLarge();
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
         }
         return buffer.ToArray();
     }

@@ -49,6 +49,45 @@ public sealed class HostileInputTests(ClusterEnvironment env)
         Assert.Contains("owner is not valid UTF-8", reply.AssertProblem(HttpStatusCode.BadRequest), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)] // chunked: no Content-Length, the guard counts what arrives
+    public async Task A_body_over_the_limit_is_a_413_with_or_without_a_declared_length(bool declared)
+    {
+        var host = await env.GetSharedHostAsync();
+        var text = """{"id":"s1","name":"n","owner":"o","fleet":"f","labels":{"k":""" + "\"" + new string('x', (int)RequestReading.MaxBodyBytes) + "\"}}";
+
+        var reply = await SendJsonAsync(host.Http, "/v1/agents", Encoding.UTF8.GetBytes(text), declared);
+
+        Assert.Contains($"larger than {RequestReading.MaxBodyBytes} bytes", reply.AssertProblem(HttpStatusCode.RequestEntityTooLarge), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_chunked_body_is_checked_like_one_with_a_declared_length()
+    {
+        var host = await env.GetSharedHostAsync();
+
+        var reply = await SendJsonAsync(host.Http, "/v1/agents", Encoding.UTF8.GetBytes("""{"id":"s1","id":"s2","name":"n","owner":"o","fleet":"f"}"""), declared: false);
+
+        Assert.Contains("id is given twice", reply.AssertProblem(HttpStatusCode.BadRequest), StringComparison.Ordinal);
+    }
+
+    private static async Task<HttpReply> SendJsonAsync(HttpClient http, string path, byte[] body, bool declared)
+    {
+        // StreamContent over a stream that cannot tell its length makes HttpClient send the body chunked.
+        HttpContent content = declared ? new ByteArrayContent(body) : new StreamContent(new UnknownLengthStream(body));
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+        var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        return new HttpReply(response.StatusCode, text.Length == 0 ? null : System.Text.Json.Nodes.JsonNode.Parse(text), response);
+    }
+
+    private sealed class UnknownLengthStream(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override bool CanSeek => false;
+    }
+
     [Fact]
     public async Task Over_deep_structures_and_over_long_strings_and_keys_are_400s_naming_where()
     {
