@@ -24,6 +24,9 @@ public static class HttpBenchmark
         if (BenchSupport.HasFlag(args, "--opens")) return await OpensAsync(args);
         var seconds = BenchSupport.ArgValue(args, "--seconds", 20);
         var warmup = BenchSupport.ArgValue(args, "--warmup", 3);
+        // Once per system before the first round: .NET's tiered JIT keeps recompiling hot methods (instrumented,
+        // then optimized) for tens of seconds of load after start; a long-running silo is past that.
+        var prime = BenchSupport.ArgValue(args, "--prime", 30);
         var rounds = BenchSupport.ArgValue(args, "--rounds", 2);
         var connections = BenchSupport.ArgValue(args, "--connections", 32);
         var threads = BenchSupport.ArgValue(args, "--threads", 2);
@@ -65,10 +68,15 @@ public static class HttpBenchmark
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {BenchSupport.GitCommit(root)}, load average {BenchSupport.LoadAverage()}; evidence {(evidence ? $"on ({partitions} session partitions)" : "off")}, {sessionCount} sessions, " +
-            $"wrk -t{threads} -c{connections}, {warmup} s warm-up + {seconds} s timed per slot, {rounds} rounds; bearer token {(token.Length > 0 ? "yes" : "no (silo without authentication)")}"));
+            $"wrk -t{threads} -c{connections}, {prime} s priming per system once, then {warmup} s warm-up + {seconds} s timed per slot, {rounds} rounds; bearer token {(token.Length > 0 ? "yes" : "no (silo without authentication)")}"));
         Console.WriteLine("| round | system | decisions/s | p50 ms | p90 ms | p99 ms | max ms | not allowed | socket errors | server CPU µs/decision | Azurite CPU µs/decision | wrk CPU µs/decision |");
         Console.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         var results = targets.ToDictionary(t => t.Name, _ => new List<WrkResult>());
+        if (prime > 0)
+        {
+            foreach (var target in targets)
+                await Wrk.RunAsync(wrk, script, target.Address, connections, threads, TimeSpan.FromSeconds(prime), [target.Mode, target.Bodies, target.Token]);
+        }
         for (var round = 1; round <= rounds; round++)
         {
             foreach (var target in targets)
