@@ -15,7 +15,9 @@ public static class ClusterClientBenchmark
     private static async Task<int> RunAsync(string[] args)
     {
         var seconds = BenchSupport.ArgValue(args, "--seconds", 20);
-        var warmup = BenchSupport.ArgValue(args, "--warmup", 3);
+        // Each mode starts its own silo; tiered JIT keeps recompiling hot methods for tens of seconds of load after a
+        // start (see bench http --prime), so the warm-up is long enough to time a running silo.
+        var warmup = BenchSupport.ArgValue(args, "--warmup", 30);
         var rounds = BenchSupport.ArgValue(args, "--rounds", 1);
         var sessionCount = BenchSupport.ArgValue(args, "--sessions", 64);
         var root = RepoPaths.Root;
