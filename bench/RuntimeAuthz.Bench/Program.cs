@@ -41,7 +41,7 @@ if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
     Console.Error.WriteLine("  evidence [--seconds 10] [--sessions 64]   decisions/s and cost per decision with evidence on and off (starts Azurite)");
     Console.Error.WriteLine("  evidence-seal [--iterations 20000]   CPU per record of sealing steps (canonical body, SHA-256, ECDSA P-256) and of one signature per batch");
     Console.Error.WriteLine("  evidence-append [--seconds 6] [--writers 32] [--rounds 1] [--config P:I:B ...]   the evidence write alone on Azurite: partitions, requests in flight, signature per record or batch");
-    Console.Error.WriteLine("  http [--seconds 20] [--prime 30] [--warmup 3] [--rounds 2] [--sessions 64] [--connections 32] [--threads 2] [--no-evidence]");
+    Console.Error.WriteLine("  http [--seconds 20] [--prime 45] [--warmup 3] [--rounds 2] [--sessions 64] [--connections 32] [--threads 2] [--no-evidence]");
     Console.Error.WriteLine("                       [--evidence-partitions 4]");
     Console.Error.WriteLine("                       decisions over HTTP (wrk) against Cerbos 0.55 with and without decision log, alternating (starts Azurite, a silo process, Cerbos)");
     Console.Error.WriteLine("  http --history [--history-decisions 10000] [--seconds 10] [--rounds 2]   p50 in a session with N earlier decisions vs one with 10 (wrk -c1)");

@@ -26,7 +26,7 @@ public static class HttpBenchmark
         var warmup = BenchSupport.ArgValue(args, "--warmup", 3);
         // Once per system before the first round: .NET's tiered JIT keeps recompiling hot methods (instrumented,
         // then optimized) for tens of seconds of load after start; a long-running silo is past that.
-        var prime = BenchSupport.ArgValue(args, "--prime", 30);
+        var prime = BenchSupport.ArgValue(args, "--prime", 45);
         var rounds = BenchSupport.ArgValue(args, "--rounds", 2);
         var connections = BenchSupport.ArgValue(args, "--connections", 32);
         var threads = BenchSupport.ArgValue(args, "--threads", 2);
