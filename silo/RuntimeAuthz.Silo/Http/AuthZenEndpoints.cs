@@ -139,6 +139,9 @@ public static class AuthZenEndpoints
         public Caller Caller { get; } = access.CallerOf(context);
         public string BaseUrl => Services.GetRequiredService<PublicAddress>().BaseUrl;
 
+        /// <summary>Sessions whose caller check failed (their grain or storage did not answer): their calls are answered Deny unasked.</summary>
+        private readonly Dictionary<string, Exception> uncheckedSessions = new(StringComparer.Ordinal);
+
         public static Edge Of(HttpContext context) => new(context,
             context.RequestServices.GetRequiredService<IOptions<AuthZenOptions>>().Value, context.RequestServices.GetRequiredService<CallerAccess>());
 
@@ -153,7 +156,16 @@ public static class AuthZenEndpoints
                 if (call.IsAgent)
                 {
                     if (await access.RefuseUnlessActsForAsync(context, Permissions.Decide, call.Principal.Id, call.SessionId) is { } refused) return refused;
-                    if (call.SessionId is { } session && await access.RefuseUnlessOwnsSessionAsync(context, Permissions.Decide, session) is { } notOwned) return notOwned;
+                    if (call.SessionId is not { } session) continue;
+                    IResult? notOwned;
+                    try { notOwned = await access.RefuseUnlessOwnsSessionAsync(context, Permissions.Decide, session); }
+                    catch (Exception ex) when (ex is not BadRequestException)
+                    {
+                        // Fail closed: the call is answered Deny (DecideAsync), not with an error a caller might ignore.
+                        uncheckedSessions[session] = ex;
+                        continue;
+                    }
+                    if (notOwned is not null) return notOwned;
                 }
                 else if (!Caller.Has(Roles.Pep) && !Caller.Has(Roles.Admin))
                 {
@@ -167,20 +179,27 @@ public static class AuthZenEndpoints
 
         public async Task<AuthzDecision> DecideAsync(Call call)
         {
-            if (call.SessionId is { } session) return await Services.GetRequiredService<FailClosedDecider>().DecideAsync(session, call.Request, Caller);
-            // An agent acting for a user outside a session: the user's own evaluation still comes first.
-            var (checkedRequest, refusedForUser) = await Services.GetRequiredService<OnBehalfOfDecisions>().CheckUserAsync("", call.Request, Caller);
-            if (refusedForUser is not null) return refusedForUser;
+            if (call.SessionId is { } session)
+            {
+                var decider = Services.GetRequiredService<FailClosedDecider>();
+                return uncheckedSessions.TryGetValue(session, out var failure)
+                    ? decider.Unasked(session, call.Request, failure)
+                    : await decider.DecideAsync(session, call.Request, Caller);
+            }
             var request = new SessionlessDecisionRequest
             {
                 Principal = call.Principal, SubjectPropertiesJson = call.SubjectPropertiesJson,
-                Request = checkedRequest with { Caller = Caller.Subject, DecisionId = checkedRequest.DecisionId ?? Guid.NewGuid() },
+                Request = call.Request with { Caller = Caller.Subject, DecisionId = call.Request.DecisionId ?? Guid.NewGuid() },
             };
             try
             {
+                // An agent acting for a user outside a session: the user's own evaluation still comes first (and fails closed too).
+                var (checkedRequest, refusedForUser) = await Services.GetRequiredService<OnBehalfOfDecisions>().CheckUserAsync("", call.Request, Caller);
+                if (refusedForUser is not null) return refusedForUser;
+                request = request with { Request = checkedRequest with { Caller = Caller.Subject, DecisionId = request.Request.DecisionId } };
                 return await Services.GetRequiredService<IGrainFactory>().GetGrain<ISessionlessDecisionGrain>(SessionlessDecisionGrain.KeyOf(call.Principal)).Decide(request);
             }
-            catch (Exception ex)
+            catch (Exception ex) when (ex is not BadRequestException)
             {
                 // Fail closed: no answer from the grain is a Deny (its record, if any, is in the principal's chain).
                 Services.GetRequiredService<ILoggerFactory>().CreateLogger(nameof(AuthZenEndpoints))

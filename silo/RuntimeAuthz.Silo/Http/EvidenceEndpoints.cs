@@ -43,7 +43,7 @@ public static class EvidenceEndpoints
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                return Problems.Create(StatusCodes.Status503ServiceUnavailable, $"the evidence checkpoint store is unavailable: {ex.GetType().Name}");
+                return Problems.Unavailable($"the evidence checkpoint store is unavailable: {ex.GetType().Name}");
             }
         }).Describe<EvidenceCheckpointListDto>("ListEvidenceCheckpoints", "The signed checkpoints of the chains' heads (if configured)", problems: 503);
 
@@ -72,5 +72,5 @@ public static class EvidenceEndpoints
     }
 
     private static IResult Unavailable(Exception ex) =>
-        Problems.Create(StatusCodes.Status503ServiceUnavailable, $"the evidence store is unavailable: {ex.GetType().Name}");
+        Problems.Unavailable($"the evidence store is unavailable: {ex.GetType().Name}");
 }

@@ -49,6 +49,21 @@ public sealed partial class FailClosedDecider(IGrainFactory grains, TimeProvider
         }
     }
 
+    /// <summary>
+    /// The Deny for a decision that was never asked of the session: whether the caller may decide in it could not be
+    /// checked (the session's grain or its storage did not answer). Nothing was recorded, so nothing is reconciled.
+    /// </summary>
+    public AuthzDecision Unasked(string sessionId, DecisionRequest request, Exception failure)
+    {
+        var decisionId = request.DecisionId ?? Guid.NewGuid();
+        LogUnasked(failure, sessionId, decisionId);
+        return new AuthzDecision
+        {
+            DecisionId = decisionId, Outcome = DecisionOutcome.Deny, DenyReason = DenyReasons.InternalError,
+            SessionId = sessionId, AgentId = request.AgentId ?? "", DecidedAt = time.GetUtcNow(),
+        };
+    }
+
     private async Task ReconcileAsync(string sessionId, Guid decisionId)
     {
         try
@@ -91,6 +106,9 @@ public sealed partial class FailClosedDecider(IGrainFactory grains, TimeProvider
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Decision {DecisionId} for session {SessionId} failed; denying")]
     private partial void LogDenied(Exception ex, string sessionId, Guid decisionId);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Decision {DecisionId} for session {SessionId}: the caller's access to the session could not be checked; denying")]
+    private partial void LogUnasked(Exception ex, string sessionId, Guid decisionId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Telling session {SessionId} that decision {DecisionId} was answered Deny failed; retrying")]
     private partial void LogRetry(Exception ex, string sessionId, Guid decisionId);

@@ -13,6 +13,18 @@ public static class Problems
 
     public static IResult NotFound(string detail) => Create(StatusCodes.Status404NotFound, detail);
 
+    /// <summary>503 with <c>Retry-After</c>: the cluster or its storage did not answer (or throttled); the same call may succeed later.</summary>
+    public static IResult Unavailable(string detail) => new RetryLater(Create(StatusCodes.Status503ServiceUnavailable, detail));
+
+    private sealed class RetryLater(IResult problem) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter = TransientFailures.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return problem.ExecuteAsync(httpContext);
+        }
+    }
+
     /// <summary>Maps a refused grain command to 404 / 409 / 400 (with located issues for policy texts).</summary>
     public static IResult FromCommand<T>(CommandResult<T> result)
     {
@@ -99,11 +111,13 @@ public sealed class ApiErrorMiddleware(RequestDelegate next, ILogger<ApiErrorMid
             logger.LogDebug(ex, "Bad HTTP request");
             await Problems.Create(ex.StatusCode, ex.Message).ExecuteAsync(context);
         }
-        catch (Exception ex) when (!context.Response.HasStarted && ex is TimeoutException or Orleans.Runtime.SiloUnavailableException or Orleans.Runtime.OrleansMessageRejectionException)
+        catch (Exception ex) when (!context.Response.HasStarted && TransientFailures.Classify(ex, context.RequestAborted) is { } reason)
         {
-            // The cluster is reachable in principle but did not answer: the caller may retry.
-            logger.LogWarning(ex, "Cluster unavailable for {Method} {Path}", context.Request.Method, context.Request.Path);
-            await Problems.Create(StatusCodes.Status503ServiceUnavailable, "the cluster did not answer in time; retry later").ExecuteAsync(context);
+            // The cluster or its storage is reachable in principle but did not answer (or was throttled): the caller may
+            // retry. The message names the kind of failure only; what failed is in the log. Decision endpoints answer
+            // Deny for these themselves (FailClosedDecider), so nothing a caller could read as a decision ends up here.
+            logger.LogWarning(ex, "Unavailable for {Method} {Path}: {Reason}", context.Request.Method, context.Request.Path, reason);
+            await Problems.Unavailable(reason).ExecuteAsync(context);
         }
     }
 }

@@ -15,6 +15,8 @@ namespace RuntimeAuthz.Grains.Governance;
 /// <see cref="EntryLifetime"/> after its read started, and the changing call waits that long before it returns
 /// when a silo did not confirm. A read that was under way when its entry was dropped is not kept (it may have
 /// seen the state before the change), so a stale answer never replaces a newer state.
+/// Concurrent misses for one key share one read (a burst of decisions after a drop makes one grain call, not one
+/// each); a shared read that was dropped while under way answers none of its callers: they read again.
 /// </summary>
 public sealed class AuthorityView(IGrainFactory grains, TimeProvider hostTime)
 {
@@ -26,14 +28,33 @@ public sealed class AuthorityView(IGrainFactory grains, TimeProvider hostTime)
 
     private readonly ConcurrentDictionary<string, Slot> slots = new(StringComparer.Ordinal);
 
-    /// <summary>One key: its current entry and how often it was dropped (a read keeps its answer only if that did not change meanwhile).</summary>
+    /// <summary>
+    /// Reads one caller makes at most when each is dropped while under way (a key changed faster than it can be read):
+    /// the last one's answer is then used, as a read that was never shared would have been before.
+    /// </summary>
+    internal const int MaxReadsPerCall = 3;
+
+    /// <summary>
+    /// One key: its current entry, the read under way for it, and how often it was dropped (a read keeps its answer,
+    /// and hands it to its callers, only if that did not change meanwhile).
+    /// </summary>
     private sealed class Slot
     {
         public long Generation;
         public Entry? Entry;
+        public SharedRead? Read;
     }
 
     private sealed record Entry(object Value, long Generation, long ReadStartedAt);
+
+    /// <summary>A read under way that every miss of the same generation waits for.</summary>
+    private sealed class SharedRead(long generation)
+    {
+        public long Generation { get; } = generation;
+
+        // Continuations run on each waiter's own context (its grain's scheduler), not inside the reader's completion.
+        public TaskCompletionSource<object?> Answer { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 
     public static string AgentKey(string agentId) => "agent/" + agentId;
 
@@ -63,12 +84,15 @@ public sealed class AuthorityView(IGrainFactory grains, TimeProvider hostTime)
 
     internal ValueTask<T?> ReadAsync<T, TState>(string key, TState state, Func<TState, Task<T?>> read) where T : class
     {
-        if (!slots.TryGetValue(key, out var slot))
-        {
-            if (slots.Count >= MaxEntries) Prune();
-            slot = slots.GetOrAdd(key, static _ => new Slot());
-        }
-        return Usable(slot) is { } entry ? new((T)entry.Value) : new(ReadThroughAsync(slot, state, read));
+        var slot = SlotOf(key);
+        return Usable(slot) is { } entry ? new((T)entry.Value) : new(ReadThroughAsync(key, slot, state, read));
+    }
+
+    private Slot SlotOf(string key)
+    {
+        if (slots.TryGetValue(key, out var slot)) return slot;
+        if (slots.Count >= MaxEntries) Prune();
+        return slots.GetOrAdd(key, static _ => new Slot());
     }
 
     private Entry? Usable(Slot slot) =>
@@ -76,23 +100,68 @@ public sealed class AuthorityView(IGrainFactory grains, TimeProvider hostTime)
             && hostTime.GetElapsedTime(entry.ReadStartedAt) < EntryLifetime
             ? entry : null;
 
-    private async Task<T?> ReadThroughAsync<T, TState>(Slot slot, TState state, Func<TState, Task<T?>> read) where T : class
+    private async Task<T?> ReadThroughAsync<T, TState>(string key, Slot slot, TState state, Func<TState, Task<T?>> read) where T : class
     {
-        var generation = Volatile.Read(ref slot.Generation);
+        for (var reads = 1; ; reads++)
+        {
+            var shared = JoinOrStart(slot, state, read);
+            var value = (T?)await shared.Answer.Task;
+            // Dropped while under way: the answer may be the state before the change, so nobody gets it; a read that
+            // starts after the drop sees the change.
+            if (Volatile.Read(ref slot.Generation) == shared.Generation || reads >= MaxReadsPerCall) return value;
+            slot = SlotOf(key);
+            if (Usable(slot) is { } entry) return (T)entry.Value;
+        }
+    }
+
+    /// <summary>The read under way for the slot's current generation, or a new one started for it.</summary>
+    private SharedRead JoinOrStart<T, TState>(Slot slot, TState state, Func<TState, Task<T?>> read) where T : class
+    {
+        while (true)
+        {
+            var generation = Volatile.Read(ref slot.Generation);
+            var current = Volatile.Read(ref slot.Read);
+            if (current is not null && current.Generation == generation) return current;
+            // None, or one of an older generation (its entry was dropped while it ran): start one; if another miss
+            // started one first, join that.
+            var started = new SharedRead(generation);
+            if (Interlocked.CompareExchange(ref slot.Read, started, current) != current) continue;
+            _ = RunAsync(slot, started, state, read);
+            return started;
+        }
+    }
+
+    private async Task RunAsync<T, TState>(Slot slot, SharedRead shared, TState state, Func<TState, Task<T?>> read) where T : class
+    {
         var started = hostTime.GetTimestamp();
-        var value = await read(state);
-        // Kept only when no change arrived while reading; an entry stored after a concurrent drop carries the
-        // old generation and is never used.
-        if (value is not null && Volatile.Read(ref slot.Generation) == generation)
-            Volatile.Write(ref slot.Entry, new Entry(value, generation, started));
-        return value;
+        try
+        {
+            // The call is made from the first caller's context; its answer is handed on from any thread.
+            var value = await read(state).ConfigureAwait(false);
+            // Kept only when no change arrived while reading; an entry stored after a concurrent drop carries the
+            // old generation and is never used.
+            if (value is not null && Volatile.Read(ref slot.Generation) == shared.Generation)
+                Volatile.Write(ref slot.Entry, new Entry(value, shared.Generation, started));
+            Interlocked.CompareExchange(ref slot.Read, null, shared);
+            shared.Answer.SetResult(value);
+        }
+        catch (Exception ex)
+        {
+            // Every waiter fails as the read did (a decision fails closed); the next miss reads again.
+            Interlocked.CompareExchange(ref slot.Read, null, shared);
+            shared.Answer.SetException(ex);
+        }
     }
 
     private void Prune()
     {
+        // A slot with a read under way stays: Invalidate must find it to drop that read.
         foreach (var (key, slot) in slots)
-            if (Usable(slot) is null) slots.TryRemove(new KeyValuePair<string, Slot>(key, slot));
-        if (slots.Count >= MaxEntries) slots.Clear();
+            if (Usable(slot) is null && Volatile.Read(ref slot.Read) is null) slots.TryRemove(new KeyValuePair<string, Slot>(key, slot));
+        if (slots.Count < MaxEntries) return;
+        // Still full: everything goes, and reads under way count as dropped (their callers read again into new slots).
+        foreach (var slot in slots.Values) Interlocked.Increment(ref slot.Generation);
+        slots.Clear();
     }
 }
 

@@ -84,9 +84,11 @@ public sealed class AuthorityViewTests(ClusterEnvironment env)
         var first = view.ReadAsync("agent/a", "a", Read);
         view.Invalidate(["agent/a"]);
         pending.SetResult(new AgentInfo { Id = "a", Status = AgentStatus.Active });
-        // The caller that asked before the change may get the state before it; nobody after it does.
-        Assert.Equal(AgentStatus.Active, (await first)!.Status);
-        Assert.False(view.Holds("agent/a"));
+        // The read dropped while under way answers nobody, not even the caller that started it: it reads again and
+        // keeps what it read after the change.
+        Assert.Equal(AgentStatus.Suspended, (await first)!.Status);
+        Assert.Equal(2, reads);
+        Assert.True(view.Holds("agent/a"));
         Assert.Equal(AgentStatus.Suspended, (await view.ReadAsync("agent/a", "a", Read))!.Status);
         Assert.Equal(2, reads);
 
@@ -106,6 +108,74 @@ public sealed class AuthorityViewTests(ClusterEnvironment env)
         Assert.Null(await view.ReadAsync("agent/none", "none", None));
         Assert.Null(await view.ReadAsync("agent/none", "none", None));
         Assert.Equal(2, missing);
+    }
+
+    [Fact]
+    public async Task Concurrent_misses_for_one_key_make_one_read_and_all_get_its_answer()
+    {
+        // The reads are the test's own: no grain is asked.
+        var view = new AuthorityView(null!, new FakeTimeProvider());
+        var reads = 0;
+        var pending = new TaskCompletionSource<AgentInfo?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task<AgentInfo?> Read(string _) { Interlocked.Increment(ref reads); return pending.Task; }
+
+        var waiting = Enumerable.Range(0, 50).Select(_ => view.ReadAsync("agent/a", "a", Read).AsTask()).ToArray();
+        var readsWhileWaiting = Volatile.Read(ref reads);
+        pending.SetResult(new AgentInfo { Id = "a", Status = AgentStatus.Active });
+        var answers = await Task.WhenAll(waiting);
+
+        Assert.Equal(1, readsWhileWaiting);
+        Assert.All(answers, a => Assert.Equal(AgentStatus.Active, a!.Status));
+        Assert.Equal(1, reads);
+        Assert.True(view.Holds("agent/a"));
+        // Other keys are read on their own.
+        Assert.Null(await view.ReadAsync("agent/b", "b", _ => { Interlocked.Increment(ref reads); return Task.FromResult<AgentInfo?>(null); }));
+        Assert.Equal(2, reads);
+    }
+
+    [Fact]
+    public async Task Waiters_of_a_read_dropped_while_under_way_read_again_and_never_get_its_answer()
+    {
+        var view = new AuthorityView(null!, new FakeTimeProvider());
+        var before = new TaskCompletionSource<AgentInfo?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var after = new TaskCompletionSource<AgentInfo?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var reads = 0;
+        Task<AgentInfo?> Read(string _) => Interlocked.Increment(ref reads) == 1 ? before.Task : after.Task;
+
+        var waitersBefore = Enumerable.Range(0, 10).Select(_ => view.ReadAsync("agent/a", "a", Read).AsTask()).ToArray();
+        view.Invalidate(["agent/a"]);
+        // A miss after the drop does not join the dropped read: it starts the fresh one.
+        var waiterAfter = view.ReadAsync("agent/a", "a", Read).AsTask();
+        var readsAfterDrop = Volatile.Read(ref reads);
+        // The dropped read answers with the state before the change: handed to nobody, not kept.
+        before.SetResult(new AgentInfo { Id = "a", Status = AgentStatus.Active });
+        after.SetResult(new AgentInfo { Id = "a", Status = AgentStatus.Suspended });
+        var answers = await Task.WhenAll([.. waitersBefore, waiterAfter]);
+
+        Assert.Equal(2, readsAfterDrop);
+        Assert.All(answers, a => Assert.Equal(AgentStatus.Suspended, a!.Status));
+        // Every waiter of the dropped read joined the one fresh read.
+        Assert.Equal(2, reads);
+        Assert.Equal(AgentStatus.Suspended, (await view.ReadAsync("agent/a", "a", Read))!.Status);
+        Assert.Equal(2, reads);
+    }
+
+    [Fact]
+    public async Task A_shared_read_that_fails_fails_each_waiter_and_the_next_miss_reads_again()
+    {
+        var view = new AuthorityView(null!, new FakeTimeProvider());
+        var pending = new TaskCompletionSource<AgentInfo?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var reads = 0;
+        Task<AgentInfo?> Read(string _) => Interlocked.Increment(ref reads) == 1 ? pending.Task : Task.FromResult<AgentInfo?>(new AgentInfo { Id = "a", Status = AgentStatus.Active });
+
+        var waiting = Enumerable.Range(0, 5).Select(_ => view.ReadAsync("agent/a", "a", Read).AsTask()).ToArray();
+        pending.SetException(new TimeoutException("the agent grain did not answer (test)"));
+
+        foreach (var waiter in waiting) await Assert.ThrowsAsync<TimeoutException>(() => waiter);
+        Assert.Equal(1, reads);
+        Assert.False(view.Holds("agent/a"));
+        Assert.Equal(AgentStatus.Active, (await view.ReadAsync("agent/a", "a", Read))!.Status);
+        Assert.Equal(2, reads);
     }
 
     /// <summary>A 2-silo cluster with the example policy, an agent and a session of it on the silo that does not host the agent, decided once there.</summary>
