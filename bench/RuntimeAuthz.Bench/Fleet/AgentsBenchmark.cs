@@ -1,12 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
-using Azure.Core;
-using Azure.Data.Tables;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
-using Orleans.Configuration;
 using RuntimeAuthz.Bench.Http;
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Grains.Fleet;
@@ -36,13 +31,9 @@ public static class AgentsBenchmark
         // Time budgets (0: none): registration stops taking new agents, listing stops paging, and the bench goes on with what it has.
         var minutes = BenchSupport.ArgValue(args, "--minutes", 0);
         var listMinutes = BenchSupport.ArgValue(args, "--list-minutes", 0);
-        var root = RepoPaths.Root;
-        var work = Directory.CreateTempSubdirectory("bench-agents-").FullName;
-        await using var azurite = await AzuriteServer.StartAsync(inMemory: !BenchSupport.HasFlag(args, "--on-disk"));
-        await using var silo = await SiloProcess.StartAsync(root, azurite, evidence: true, Path.Combine(work, "silo.log"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {BenchSupport.GitCommit(root)}; registering {count} agents through the agent grains, {parallel} in flight; " +
-            $"Azurite {(azurite.InMemory ? "in memory" : "on disk")}; load average {BenchSupport.LoadAverage()}"));
+        await using var host = await FleetBenchHost.StartAsync(args, "agents", evidence: true);
+        var silo = host.Silo;
+        host.PrintHeader($"registering {count} agents through the agent grains, {parallel} in flight");
 
         int registered;
         using (var client = await silo.ConnectClientAsync())
@@ -51,16 +42,15 @@ public static class AgentsBenchmark
             await client.StopAsync();
         }
 
-        if (await silo.DevTokenAsync("bench-admin", ["admin"]) is { } token)
-            silo.Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        await host.AuthorizeAsync("bench-admin", "admin");
         await ListAsync(silo.Http, registered, pageSize, listMinutes);
-        await CountListingReadsAsync(azurite, silo.ServiceId, pageSize);
+        await CountListingReadsAsync(host, pageSize);
 
         var wrk = Wrk.Ensure();
-        var bodies = Path.Combine(work, "open-sessions.jsonl");
+        var bodies = Path.Combine(host.Work, "open-sessions.jsonl");
         var openAgents = Math.Min(registered, 1000);
         await File.WriteAllLinesAsync(bodies, Enumerable.Range(0, openAgents).Select(i => new JsonObject { ["agentId"] = AgentId(i) }.ToJsonString()));
-        var opened = await Wrk.RunAsync(wrk, Path.Combine(root, "bench", "http-decisions.lua"), silo.BaseAddress, openConnections, 2, TimeSpan.FromSeconds(openSeconds),
+        var opened = await Wrk.RunAsync(wrk, Path.Combine(host.Root, "bench", "http-decisions.lua"), silo.BaseAddress, openConnections, 2, TimeSpan.FromSeconds(openSeconds),
             "open", bodies, silo.Http.DefaultRequestHeaders.Authorization?.Parameter ?? "");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"opening sessions over HTTP (wrk -c{openConnections}, {openSeconds} s, spread over {openAgents} agents): {opened.Allowed / opened.Seconds:0} opened/s, " +
@@ -172,12 +162,10 @@ public static class AgentsBenchmark
     /// the silo's own <see cref="FleetIndex"/> code with a counting client): about a page of entities, whatever the fleet's size.
     /// Each listed agent's identity is then read by its grain (one point read per agent not active).
     /// </summary>
-    private static async Task CountListingReadsAsync(AzuriteServer azurite, string serviceId, int pageSize)
+    private static async Task CountListingReadsAsync(FleetBenchHost host, int pageSize)
     {
         var reads = new StorageReadCounter();
-        var options = new TableClientOptions();
-        options.AddPolicy(reads, HttpPipelinePosition.PerCall);
-        var index = new FleetIndex(new TableServiceClient(azurite.ConnectionString, options), Options.Create(new ClusterOptions { ServiceId = serviceId }));
+        var index = new FleetIndex(host.CountingTables(reads), host.Cluster);
         var first = await index.ListAgentsAsync(pageSize, null);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"one listing page from the fleet index: {reads.Requests} storage requests returning {reads.Entities} entities for {first.Value?.AgentIds.Count ?? 0} agents"));

@@ -1,13 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Headers;
 using System.Text.Json.Nodes;
-using Azure.Core;
-using Azure.Data.Tables;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.WebUtilities;
-using Microsoft.Extensions.Options;
-using Orleans.Configuration;
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Grains.Sessions;
 using RuntimeAuthz.Silo.Http;
@@ -24,9 +19,6 @@ namespace RuntimeAuthz.Bench.Fleet;
 /// </summary>
 public static class SessionSearchBenchmark
 {
-    /// <summary>Sessions seeded per <see cref="SessionIndex.BulkWriteAsync"/> call: one fleet's sessions at the defaults, so batches are full.</summary>
-    private const int Chunk = 50_000;
-
     public static int Run(string[] args) => RunAsync(args).GetAwaiter().GetResult();
 
     private static async Task<int> RunAsync(string[] args)
@@ -40,26 +32,21 @@ public static class SessionSearchBenchmark
         var deepPages = BenchSupport.ArgValue(args, "--deep-pages", 50);
         // Seeding stops after this many minutes (0: none) and the searches run over what was seeded.
         var minutes = BenchSupport.ArgValue(args, "--minutes", 0);
-        var root = RepoPaths.Root;
-        var work = Directory.CreateTempSubdirectory("bench-sessions-search-").FullName;
-        await using var azurite = await AzuriteServer.StartAsync(inMemory: !BenchSupport.HasFlag(args, "--on-disk"));
-        await using var silo = await SiloProcess.StartAsync(root, azurite, evidence: false, Path.Combine(work, "silo.log"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {BenchSupport.GitCommit(root)}; {count} sessions of {agents} agents in {fleets} fleets, active over the last {days} days; " +
-            $"Azurite {(azurite.InMemory ? "in memory" : "on disk")}; load average {BenchSupport.LoadAverage()}"));
+        // Sessions per BulkWriteAsync call; the time budget is checked between calls. 10,000 is 100 agents' sessions at
+        // the defaults, still about 88 rows per batch transaction, and a call short enough to stop near the budget.
+        var chunk = BenchSupport.ArgValue(args, "--chunk", 10_000);
+        await using var host = await FleetBenchHost.StartAsync(args, "sessions-search", evidence: false);
+        host.PrintHeader($"{count} sessions of {agents} agents in {fleets} fleets, active over the last {days} days");
 
         var now = DateTimeOffset.UtcNow;
         var reads = new StorageReadCounter();
-        var clientOptions = new TableClientOptions();
-        clientOptions.AddPolicy(reads, HttpPipelinePosition.PerCall);
-        var index = new SessionIndex(new TableServiceClient(azurite.ConnectionString, clientOptions), Options.Create(new ClusterOptions { ServiceId = silo.ServiceId }));
-        var seeded = await SeedAsync(index, reads, count, parallel, minutes, i => Entry(i, count, agents, fleets, days, now));
+        var index = new SessionIndex(host.CountingTables(reads), host.Cluster);
+        var seeded = await SeedAsync(host.Azurite, index, reads, count, chunk, parallel, minutes, i => Entry(i, count, agents, fleets, days, now));
 
-        if (await silo.DevTokenAsync("bench-responder", ["responder"]) is { } token)
-            silo.Http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        await host.AuthorizeAsync("bench-responder", "responder");
         string Time(DateTimeOffset at) => Uri.EscapeDataString(at.ToString("O", CultureInfo.InvariantCulture));
         var hourAgo = Time(now.AddHours(-1));
-        var search = new Searcher(silo.Http, index, reads, repeats);
+        var search = new Searcher(host.Silo.Http, index, reads, repeats);
         // An agent and a fleet that have sessions among those seeded (seeding may have stopped early).
         var sample = Entry(seeded / 2, count, agents, fleets, days, now);
         Console.WriteLine($"searches over {seeded} sessions ({seeded * 4} rows), agent {sample.AgentId}, fleet {sample.Fleet}; entities = what storage returned to the silo for one search; load average {BenchSupport.LoadAverage()}");
@@ -72,25 +59,35 @@ public static class SessionSearchBenchmark
         return 0;
     }
 
-    /// <summary>Seeds sessions 0..count-1 in chunks, until done or the time budget is spent; returns how many were seeded.</summary>
-    private static async Task<int> SeedAsync(SessionIndex index, StorageReadCounter requests, int count, int parallel, int minutes, Func<int, SessionIndexEntry> entry)
+    /// <summary>
+    /// Seeds sessions 0..count-1 in chunks, until done or the time budget is spent; returns how many were seeded. Each
+    /// progress line shows the CPU time Azurite spent on the chunk: on one Node thread, that is what limits the rate.
+    /// </summary>
+    private static async Task<int> SeedAsync(AzuriteServer azurite, SessionIndex index, StorageReadCounter requests, int count, int chunk, int parallel, int minutes,
+        Func<int, SessionIndexEntry> entry)
     {
         var watch = Stopwatch.StartNew();
         var seeded = 0;
         requests.Reset();
+        var azuriteCpu = azurite.ProcessorTime;
         while (seeded < count && (minutes == 0 || watch.Elapsed < TimeSpan.FromMinutes(minutes)))
         {
             var chunkStart = Stopwatch.GetTimestamp();
-            var size = Math.Min(Chunk, count - seeded);
+            var size = Math.Min(chunk, count - seeded);
             await index.BulkWriteAsync(Enumerable.Range(seeded, size).Select(entry), parallel);
             seeded += size;
+            var elapsed = Stopwatch.GetElapsedTime(chunkStart).TotalSeconds;
+            var cpu = azurite.ProcessorTime;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  {seeded} sessions seeded, {seeded / watch.Elapsed.TotalSeconds:0} sessions/s so far, {size / Stopwatch.GetElapsedTime(chunkStart).TotalSeconds:0}/s for the last {size}; " +
+                $"  {DateTime.UtcNow:HH:mm:ss} {seeded} sessions seeded in {watch.Elapsed.TotalSeconds:0} s, {seeded / watch.Elapsed.TotalSeconds:0} sessions/s so far, " +
+                $"{size / elapsed:0}/s for the last {size} ({elapsed:0.0} s, Azurite CPU {(cpu - azuriteCpu).TotalSeconds:0.0} s); " +
                 $"{seeded * 4.0 / requests.Requests:0.0} rows per storage request; load average {BenchSupport.LoadAverage()}"));
+            azuriteCpu = cpu;
         }
         var stopped = seeded < count ? $" (stopped after {minutes} minutes)" : "";
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"seeded {seeded} of {count} sessions (4 rows each, {requests.Requests} storage requests) in {watch.Elapsed.TotalSeconds:0} s: {seeded / watch.Elapsed.TotalSeconds:0} sessions/s{stopped}"));
+            $"seeded {seeded} of {count} sessions (4 rows each, {requests.Requests} storage requests) in {watch.Elapsed.TotalSeconds:0} s: {seeded / watch.Elapsed.TotalSeconds:0} sessions/s{stopped}; " +
+            $"Azurite CPU {azurite.ProcessorTime.TotalSeconds:0} s in all"));
         return seeded;
     }
 
