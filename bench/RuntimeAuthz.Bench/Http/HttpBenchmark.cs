@@ -208,7 +208,7 @@ public static class HttpBenchmark
         string[] scriptArgs = ["open", bodies, token];
         var script = Path.Combine(root, "bench", "http-decisions.lua");
         await Wrk.RunAsync(wrk, script, silo.BaseAddress, connections, 2, TimeSpan.FromSeconds(2), scriptArgs);
-        var (siloBefore, azuriteBefore, storageBefore) = (silo.ProcessorTime, azurite.ProcessorTime, counter?.Requests ?? 0);
+        var (siloBefore, azuriteBefore, storageBefore, kindsBefore) = (silo.ProcessorTime, azurite.ProcessorTime, counter?.Requests ?? 0, counter?.ByKind());
         var opened = await Wrk.RunAsync(wrk, script, silo.BaseAddress, connections, 2, TimeSpan.FromSeconds(seconds), scriptArgs);
         var (siloCpu, azuriteCpu, storage) = (silo.ProcessorTime - siloBefore, azurite.ProcessorTime - azuriteBefore, (counter?.Requests ?? 0) - storageBefore);
         double PerOpen(TimeSpan cpu) => cpu.TotalMicroseconds / Math.Max(1, opened.Requests);
@@ -221,6 +221,11 @@ public static class HttpBenchmark
         if (counter is not null)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"storage requests during the run: {storage} for {opened.Requests} opens, {storage / (double)Math.Max(1, opened.Requests):0.000} per open (every request the silo sent Azurite, background work included)"));
+        if (counter is not null)
+        {
+            foreach (var (kind, count) in counter.ByKind().Select(k => (k.Key, k.Value - kindsBefore!.GetValueOrDefault(k.Key))).Where(k => k.Item2 > 0).OrderByDescending(k => k.Item2))
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {kind}: {count / (double)Math.Max(1, opened.Requests):0.000} per open"));
+        }
         return 0;
     }
 

@@ -18,6 +18,7 @@ public sealed partial class StorageRequestCounter : IAsyncDisposable
     private readonly CancellationTokenSource stopping = new();
     private readonly Task accepting;
     private long requests;
+    private readonly Dictionary<string, long> byKind = new(StringComparer.Ordinal);
 
     private StorageRequestCounter(int targetPort)
     {
@@ -28,6 +29,12 @@ public sealed partial class StorageRequestCounter : IAsyncDisposable
 
     public int Port => ((IPEndPoint)listener.LocalEndpoint).Port;
     public long Requests => Interlocked.Read(ref requests);
+
+    /// <summary>Requests so far by method and table (a batch by the table its first operation names).</summary>
+    public IReadOnlyDictionary<string, long> ByKind()
+    {
+        lock (byKind) return new Dictionary<string, long>(byKind, StringComparer.Ordinal);
+    }
 
     /// <summary>A relay to Azurite's table port; <see cref="ConnectionString"/> points through it.</summary>
     public static StorageRequestCounter For(RuntimeAuthz.Testing.AzuriteServer azurite) => new(azurite.Port);
@@ -94,6 +101,7 @@ public sealed partial class StorageRequestCounter : IAsyncDisposable
                 Interlocked.Increment(ref requests);
                 bodyLeft = ContentLength().Match(head) is { Success: true } length ? long.Parse(length.Groups[1].ValueSpan, provider: null) : 0;
                 consumed += end + 4;
+                Count(head, Encoding.ASCII.GetString(buffer, consumed, (int)Math.Min(bodyLeft, Math.Min(filled - consumed, 4096))));
             }
             if (consumed > 0) await to.WriteAsync(buffer.AsMemory(0, consumed), stopping.Token);
             Buffer.BlockCopy(buffer, consumed, buffer, 0, filled - consumed);
@@ -102,8 +110,23 @@ public sealed partial class StorageRequestCounter : IAsyncDisposable
         }
     }
 
+    private void Count(string head, string bodyStart)
+    {
+        var line = RequestLine().Match(head);
+        var kind = !line.Success ? "?" : line.Groups[2].Value == "$batch"
+            ? "batch " + (BatchTable().Match(bodyStart) is { Success: true } table ? table.Groups[1].Value : "?")
+            : line.Groups[1].Value + " " + line.Groups[2].Value;
+        lock (byKind) byKind[kind] = byKind.GetValueOrDefault(kind) + 1;
+    }
+
     [GeneratedRegex(@"\r\nContent-Length:\s*(\d+)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex ContentLength();
+
+    [GeneratedRegex(@"^(\S+) /[^/]+/([^/(?\s]+)", RegexOptions.CultureInvariant)]
+    private static partial Regex RequestLine();
+
+    [GeneratedRegex(@"(?:PUT|MERGE|POST|DELETE|PATCH) \S+?/devstoreaccount1/([^/(?\s]+)", RegexOptions.CultureInvariant)]
+    private static partial Regex BatchTable();
 
     public async ValueTask DisposeAsync()
     {
