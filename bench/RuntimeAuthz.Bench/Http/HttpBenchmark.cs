@@ -180,17 +180,25 @@ public static class HttpBenchmark
     /// <summary>
     /// `http --opens`: sessions opened per second over HTTP (POST /v1/sessions with a pep token), spread
     /// over `--agents` registered agents, wrk `-c--connections`; CPU per open of the silo, Azurite and wrk.
+    /// With `--count-storage` the silo reaches Azurite through <see cref="StorageRequestCounter"/>, and the
+    /// storage requests per open of the measured run are printed too (independent of the machine's load).
     /// </summary>
     private static async Task<int> OpensAsync(string[] args)
     {
         var seconds = BenchSupport.ArgValue(args, "--seconds", 10);
         var agents = BenchSupport.ArgValue(args, "--agents", 100);
         var connections = BenchSupport.ArgValue(args, "--connections", 32);
+        var countStorage = BenchSupport.HasFlag(args, "--count-storage");
         var root = RepoPaths.Root;
         var wrk = Wrk.Ensure();
         var work = Directory.CreateTempSubdirectory("bench-http-opens-").FullName;
         await using var azurite = await AzuriteServer.StartAsync();
-        await using var silo = await SiloProcess.StartAsync(root, azurite, evidence: true, Path.Combine(work, "silo.log"));
+        await using var counter = countStorage ? StorageRequestCounter.For(azurite) : null;
+        await using var silo = await SiloProcess.StartAsync(root, new SiloLaunch
+        {
+            StorageConnectionString = counter?.ConnectionString(azurite.ConnectionString) ?? azurite.ConnectionString,
+            ServiceId = "bench-" + Guid.NewGuid().ToString("N")[..8], Evidence = true,
+        }, Path.Combine(work, "silo.log"));
         var ids = Enumerable.Range(0, agents).Select(i => "open-agent-" + i.ToString("D5", CultureInfo.InvariantCulture)).ToArray();
         using (var client = await silo.ConnectClientAsync())
         {
@@ -208,9 +216,9 @@ public static class HttpBenchmark
         string[] scriptArgs = ["open", bodies, token];
         var script = Path.Combine(root, "bench", "http-decisions.lua");
         await Wrk.RunAsync(wrk, script, silo.BaseAddress, connections, 2, TimeSpan.FromSeconds(2), scriptArgs);
-        var (siloBefore, azuriteBefore) = (silo.ProcessorTime, azurite.ProcessorTime);
+        var (siloBefore, azuriteBefore, storageBefore, kindsBefore) = (silo.ProcessorTime, azurite.ProcessorTime, counter?.Requests ?? 0, counter?.ByKind());
         var opened = await Wrk.RunAsync(wrk, script, silo.BaseAddress, connections, 2, TimeSpan.FromSeconds(seconds), scriptArgs);
-        var (siloCpu, azuriteCpu) = (silo.ProcessorTime - siloBefore, azurite.ProcessorTime - azuriteBefore);
+        var (siloCpu, azuriteCpu, storage) = (silo.ProcessorTime - siloBefore, azurite.ProcessorTime - azuriteBefore, (counter?.Requests ?? 0) - storageBefore);
         double PerOpen(TimeSpan cpu) => cpu.TotalMicroseconds / Math.Max(1, opened.Requests);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {BenchSupport.GitCommit(root)}, load average {BenchSupport.LoadAverage()}; POST /v1/sessions over {agents} agents, wrk -t2 -c{connections}, 2 s warm-up + {seconds} s"));
@@ -218,6 +226,14 @@ public static class HttpBenchmark
         Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {opened.Allowed / opened.Seconds:0} | {opened.P50Ms:0.00} | {opened.P90Ms:0.00} | {opened.P99Ms:0.00} | {opened.NotAllowed} | {opened.SocketErrors} | {PerOpen(siloCpu):0} | {PerOpen(azuriteCpu):0} | {PerOpen(opened.ProcessorTime):0} |"));
+        if (counter is not null)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"storage requests during the run: {storage} for {opened.Requests} opens, {storage / (double)Math.Max(1, opened.Requests):0.000} per open (every request the silo sent Azurite, background work included)"));
+        if (counter is not null)
+        {
+            foreach (var (kind, count) in counter.ByKind().Select(k => (k.Key, k.Value - kindsBefore!.GetValueOrDefault(k.Key))).Where(k => k.Item2 > 0).OrderByDescending(k => k.Item2))
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {kind}: {count / (double)Math.Max(1, opened.Requests):0.000} per open"));
+        }
         return 0;
     }
 

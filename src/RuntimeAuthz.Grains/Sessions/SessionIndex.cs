@@ -15,7 +15,9 @@ namespace RuntimeAuthz.Grains.Sessions;
 /// <summary>
 /// The session index in Azure Table storage (layout in docs/session-search.md). Each session is listed
 /// under a row key that orders by last activity, newest first (inverted ticks), in three places:
-/// its agent's partition, its fleet's partitions and the service-wide partitions, the last two split
+/// its agent's key range, its fleet's partitions and the service-wide partitions. Agents' rows are
+/// spread over <see cref="AgentShards"/> partitions by agent id, each agent's keys starting with its
+/// own (so rows of different agents share batch transactions); fleet and service-wide rows are split
 /// by UTC day of last activity and by <see cref="Shards"/> (so no partition takes a whole fleet's
 /// writes). A small directory of days lets a search walk only days that hold sessions. Every search
 /// is range queries on row keys within named partitions: no table scan.
@@ -23,11 +25,17 @@ namespace RuntimeAuthz.Grains.Sessions;
 /// </summary>
 public sealed class SessionIndex
 {
-    public const string TableName = "AuthzSessionIndex";
+    /// <summary>
+    /// Layout 2 (agents' rows sharded). Layout 1 (table AuthzSessionIndex, one partition per agent) is
+    /// not read: a session listed there appears here once its grain next writes, as if never indexed.
+    /// </summary>
+    public const string TableName = "AuthzSessionIndex2";
     public const int DefaultPageSize = 50;
     public const int MaxPageSize = 500;
     /// <summary>Fleet and service-wide days are each spread over this many partitions (a search reads them all and merges).</summary>
     public const int Shards = 8;
+    /// <summary>Agents' session rows are spread over this many partitions (by agent id).</summary>
+    public const int AgentShards = 16;
     /// <summary>Azure's limit of operations per batch transaction.</summary>
     public const int MaxBatch = 100;
     private const string TokenVersion = "q1";
@@ -37,6 +45,7 @@ public sealed class SessionIndex
 
     private readonly TableClient table;
     private readonly string prefix;
+    private readonly string[] agentPartitions;
     /// <summary>Day directory rows already written by this silo (the directory only grows).</summary>
     private readonly ConcurrentDictionary<string, byte> knownDays = new(StringComparer.Ordinal);
     private volatile bool tableExists;
@@ -47,6 +56,7 @@ public sealed class SessionIndex
     {
         table = client.GetTableClient(TableName);
         prefix = Key(cluster.Value.ServiceId) + "|";
+        agentPartitions = [.. Enumerable.Range(0, AgentShards).Select(shard => prefix + "as|" + shard.ToString("x2", CultureInfo.InvariantCulture))];
         newRows = new RowBatchWriter(table);
     }
 
@@ -65,7 +75,7 @@ public sealed class SessionIndex
     public async Task<Indexed?> ReadAsync(string agentId, string sessionId, CancellationToken cancellationToken = default)
     {
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var row = await table.GetEntityIfExistsAsync<TableEntity>(AgentPartition(agentId), PointerKey(sessionId), cancellationToken: cancellationToken).ConfigureAwait(false);
+        var row = await table.GetEntityIfExistsAsync<TableEntity>(AgentPartition(agentId), AgentPointerKey(agentId, sessionId), cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!row.HasValue || row.Value is not { } pointer) return null;
         var current = new Position(pointer.GetString("Position") ?? "", pointer.GetString("Fleet") ?? "");
         var previous = pointer.GetString("PreviousPosition") is { Length: > 0 } activity ? new Position(activity, pointer.GetString("PreviousFleet") ?? "") : null;
@@ -92,17 +102,17 @@ public sealed class SessionIndex
         }
         var previous = moved.FirstOrDefault();
 
-        var pointer = ToRow(AgentPartition(entry.AgentId), PointerKey(entry.SessionId), entry);
+        var pointer = ToRow(AgentPartition(entry.AgentId), AgentPointerKey(entry.AgentId, entry.SessionId), entry);
         pointer["Position"] = position.Activity;
         pointer["PreviousPosition"] = previous?.Activity;
         pointer["PreviousFleet"] = previous?.Fleet;
         var agentRows = new List<TableTransactionAction>
         {
             new(TableTransactionActionType.UpsertReplace, pointer),
-            new(TableTransactionActionType.UpsertReplace, ToRow(AgentPartition(entry.AgentId), ListingKey(position.Activity, entry.SessionId), entry)),
+            new(TableTransactionActionType.UpsertReplace, ToRow(AgentPartition(entry.AgentId), AgentListingKey(entry.AgentId, position.Activity, entry.SessionId), entry)),
         };
         agentRows.AddRange(moved.Where(p => p.Activity != position.Activity).Select(p => p.Activity).Distinct()
-            .Select(activity => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(AgentPartition(entry.AgentId), ListingKey(activity, entry.SessionId)), ETag.All)));
+            .Select(activity => new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(AgentPartition(entry.AgentId), AgentListingKey(entry.AgentId, activity, entry.SessionId)), ETag.All)));
         await SubmitIgnoringMissingAsync(agentRows, cancellationToken).ConfigureAwait(false);
 
         foreach (var partition in ScopePartitions(entry.Fleet, day, entry.SessionId))
@@ -126,9 +136,9 @@ public sealed class SessionIndex
     /// </summary>
     private Task ListNewAsync(SessionIndexEntry entry, Position position, DateOnly day)
     {
-        var pointer = ToRow(AgentPartition(entry.AgentId), PointerKey(entry.SessionId), entry);
+        var pointer = ToRow(AgentPartition(entry.AgentId), AgentPointerKey(entry.AgentId, entry.SessionId), entry);
         pointer["Position"] = position.Activity;
-        var agentRows = newRows.UpsertTogetherAsync([pointer, ToRow(AgentPartition(entry.AgentId), ListingKey(position.Activity, entry.SessionId), entry)]);
+        var agentRows = newRows.UpsertTogetherAsync([pointer, ToRow(AgentPartition(entry.AgentId), AgentListingKey(entry.AgentId, position.Activity, entry.SessionId), entry)]);
         return Task.WhenAll([agentRows, .. ScopePartitions(entry.Fleet, day, entry.SessionId)
             .Select(partition => newRows.UpsertAsync(ToRow(partition, ListingKey(position.Activity, entry.SessionId), entry)))]);
     }
@@ -148,10 +158,10 @@ public sealed class SessionIndex
             var position = Position.Of(entry);
             var day = DayOf(entry.LastActivityAt);
             days.Add((day, entry.Fleet));
-            var pointer = ToRow(AgentPartition(entry.AgentId), PointerKey(entry.SessionId), entry);
+            var pointer = ToRow(AgentPartition(entry.AgentId), AgentPointerKey(entry.AgentId, entry.SessionId), entry);
             pointer["Position"] = position.Activity;
             rows.Add(pointer);
-            rows.Add(ToRow(AgentPartition(entry.AgentId), ListingKey(position.Activity, entry.SessionId), entry));
+            rows.Add(ToRow(AgentPartition(entry.AgentId), AgentListingKey(entry.AgentId, position.Activity, entry.SessionId), entry));
             rows.AddRange(ScopePartitions(entry.Fleet, day, entry.SessionId).Select(p => ToRow(p, ListingKey(position.Activity, entry.SessionId), entry)));
         }
         foreach (var (day, fleet) in days) await EnsureDayListedAsync(day, fleet, cancellationToken).ConfigureAwait(false);
@@ -236,15 +246,16 @@ public sealed class SessionIndex
 
         var items = new List<SessionIndexEntry>(query.Limit);
         string? lastKey = null;
-        foreach (var partitions in await PartitionGroupsAsync(query, after, newestActive, cancellationToken).ConfigureAwait(false))
+        foreach (var (partitions, keyPrefix) in await PartitionGroupsAsync(query, after, newestActive, cancellationToken).ConfigureAwait(false))
         {
             var wanted = query.Limit - items.Count;
-            var keyRange = KeyRange(lowest, beyond, after);
+            var keyRange = KeyRange(keyPrefix, lowest, beyond, after);
             foreach (var row in await MergeAsync(partitions, keyRange, filter, wanted, cancellationToken).ConfigureAwait(false))
             {
                 var entry = FromRow(row);
                 items.Add(entry with { Status = entry.StatusAt(now) });
-                lastKey = row.RowKey;
+                // Continuations hold the key without the agent's part, the same for every scope.
+                lastKey = row.RowKey[keyPrefix.Length..];
             }
             if (items.Count == query.Limit)
                 return CommandResult<SessionSearchPage>.Ok(new SessionSearchPage(items, WriteContinuation(fingerprint, lastKey!)));
@@ -253,34 +264,37 @@ public sealed class SessionIndex
     }
 
     /// <summary>
-    /// The partitions to read, in order: the agent's one partition; or, for a fleet or the whole service,
-    /// each listed day from the newest one the search can reach back to the oldest, a day's shards together.
+    /// The partitions to read, in order, with the prefix of the row keys to read in them: the agent's key
+    /// range in its shard; or, for a fleet or the whole service, each listed day from the newest one the
+    /// search can reach back to the oldest, a day's shards together (whole partitions).
     /// </summary>
-    private async Task<IReadOnlyList<string[]>> PartitionGroupsAsync(SessionSearchQuery query, string? after, DateTimeOffset? newestActive, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<(string[] Partitions, string KeyPrefix)>> PartitionGroupsAsync(SessionSearchQuery query, string? after, DateTimeOffset? newestActive, CancellationToken cancellationToken)
     {
-        if (query.AgentId is { } agentId) return [[AgentPartition(agentId)]];
+        if (query.AgentId is { } agentId) return [([AgentPartition(agentId)], AgentPrefix(agentId))];
         var scope = query.Fleet is { } fleet ? FleetScope(fleet) : AllScope;
         DateOnly? newestDay = after is not null ? DayOfInverted(after[..19]) : query.ActiveBefore is { } before ? DayOf(before.AddTicks(-1)) : null;
         DateOnly? oldestDay = newestActive is { } since ? DayOf(since) : null;
         var from = newestDay is { } newest ? DayKey(scope, newest) : scope + "|";
         var to = oldestDay is { } oldest ? DayKey(scope, oldest) : scope + "|~";
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {DaysPartition} and RowKey ge {from} and RowKey le {to}");
-        var groups = new List<string[]>();
+        var groups = new List<(string[], string)>();
         await foreach (var day in table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             var listed = ParseDayKey(day.RowKey);
-            groups.Add([.. Enumerable.Range(0, Shards).Select(shard => ScopePartition(scope, listed, shard))]);
+            groups.Add(([.. Enumerable.Range(0, Shards).Select(shard => ScopePartition(scope, listed, shard))], ""));
         }
         return groups;
     }
 
-    private static string KeyRange(string? lowest, string? beyond, string? after)
+    private static string KeyRange(string keyPrefix, string? lowest, string? beyond, string? after)
     {
         var parts = new List<string>(3);
-        if (lowest is not null) parts.Add(TableClient.CreateQueryFilter($"RowKey ge {lowest}"));
-        if (after is not null) parts.Add(TableClient.CreateQueryFilter($"RowKey gt {after}"));
+        if (lowest is not null) parts.Add(TableClient.CreateQueryFilter($"RowKey ge {keyPrefix + lowest}"));
+        if (after is not null) parts.Add(TableClient.CreateQueryFilter($"RowKey gt {keyPrefix + after}"));
+        // Other agents' keys sort outside [prefix, prefix + "~"): '|' ends the agent's part (it is escaped inside it).
+        if (lowest is null && after is null && keyPrefix.Length > 0) parts.Add(TableClient.CreateQueryFilter($"RowKey gt {keyPrefix}"));
         // Listing keys are digits then '|'; the pointer rows ('~...') sort after them all.
-        parts.Add(TableClient.CreateQueryFilter($"RowKey lt {beyond ?? "~"}"));
+        parts.Add(TableClient.CreateQueryFilter($"RowKey lt {keyPrefix + (beyond ?? "~")}"));
         return string.Join(" and ", parts);
     }
 
@@ -390,7 +404,12 @@ public sealed class SessionIndex
     private const string AllScope = "all";
     private static string FleetScope(string fleet) => "fl:" + Key(fleet);
     private string DaysPartition => prefix + "days";
-    private string AgentPartition(string agentId) => prefix + "ag|" + Key(agentId);
+    private string AgentPartition(string agentId) => agentPartitions[AgentShardOf(agentId)];
+    public static int AgentShardOf(string agentId) => SHA256.HashData(Encoding.UTF8.GetBytes(agentId))[0] % AgentShards;
+    /// <summary>The agent's part of its rows' keys; '|' is escaped inside it, so it ends where the session's part starts.</summary>
+    private static string AgentPrefix(string agentId) => Key(agentId) + "|";
+    private static string AgentListingKey(string agentId, string activity, string sessionId) => AgentPrefix(agentId) + ListingKey(activity, sessionId);
+    private static string AgentPointerKey(string agentId, string sessionId) => AgentPrefix(agentId) + PointerKey(sessionId);
     private string ScopePartition(string scope, DateOnly day, int shard) =>
         $"{prefix}{scope}|{day.ToString("yyyyMMdd", CultureInfo.InvariantCulture)}|{shard.ToString(CultureInfo.InvariantCulture)}";
 

@@ -1,0 +1,138 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace RuntimeAuthz.Bench.Http;
+
+/// <summary>
+/// A loopback relay between the silo and Azurite that counts the HTTP requests going through it (a
+/// batch transaction is one request), so a benchmark can report storage requests per operation, a
+/// figure that does not depend on the machine's load. Requests are read head by head (a head, then
+/// Content-Length bytes of body; the Azure SDK sends no chunked bodies); responses are copied as they come.
+/// </summary>
+public sealed partial class StorageRequestCounter : IAsyncDisposable
+{
+    private readonly TcpListener listener = new(IPAddress.Loopback, 0);
+    private readonly int target;
+    private readonly CancellationTokenSource stopping = new();
+    private readonly Task accepting;
+    private long requests;
+    private readonly Dictionary<string, long> byKind = new(StringComparer.Ordinal);
+
+    private StorageRequestCounter(int targetPort)
+    {
+        target = targetPort;
+        listener.Start();
+        accepting = AcceptAsync();
+    }
+
+    public int Port => ((IPEndPoint)listener.LocalEndpoint).Port;
+    public long Requests => Interlocked.Read(ref requests);
+
+    /// <summary>Requests so far by method and table (a batch by the table its first operation names).</summary>
+    public IReadOnlyDictionary<string, long> ByKind()
+    {
+        lock (byKind) return new Dictionary<string, long>(byKind, StringComparer.Ordinal);
+    }
+
+    /// <summary>A relay to Azurite's table port; <see cref="ConnectionString"/> points through it.</summary>
+    public static StorageRequestCounter For(RuntimeAuthz.Testing.AzuriteServer azurite) => new(azurite.Port);
+
+    /// <summary><paramref name="connectionString"/> with its table endpoint moved to the relay (shared-key signatures do not cover the port).</summary>
+    public string ConnectionString(string connectionString) =>
+        connectionString.Replace($"127.0.0.1:{target}/", $"127.0.0.1:{Port}/", StringComparison.Ordinal);
+
+    private async Task AcceptAsync()
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await listener.AcceptTcpClientAsync(stopping.Token);
+            }
+            catch (Exception) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            _ = RelayAsync(client);
+        }
+    }
+
+    private async Task RelayAsync(TcpClient client)
+    {
+        using var _ = client;
+        using var upstream = new TcpClient { NoDelay = true };
+        client.NoDelay = true;
+        try
+        {
+            await upstream.ConnectAsync(IPAddress.Loopback, target, stopping.Token);
+            var (fromSilo, toAzurite) = (client.GetStream(), upstream.GetStream());
+            await Task.WhenAny(CountRequestsAsync(fromSilo, toAzurite), toAzurite.CopyToAsync(fromSilo, stopping.Token));
+        }
+        catch (Exception)
+        {
+            // A connection closed or the relay stopping: the silo's client reconnects.
+        }
+    }
+
+    private async Task CountRequestsAsync(NetworkStream from, NetworkStream to)
+    {
+        var buffer = new byte[64 * 1024];
+        var (filled, bodyLeft) = (0, 0L);
+        while (true)
+        {
+            var read = await from.ReadAsync(buffer.AsMemory(filled), stopping.Token);
+            if (read == 0) return;
+            filled += read;
+            var consumed = 0;
+            while (consumed < filled)
+            {
+                if (bodyLeft > 0)
+                {
+                    var take = (int)Math.Min(bodyLeft, filled - consumed);
+                    (consumed, bodyLeft) = (consumed + take, bodyLeft - take);
+                    continue;
+                }
+                var end = buffer.AsSpan(consumed, filled - consumed).IndexOf("\r\n\r\n"u8);
+                if (end < 0) break; // the rest of the head is still coming
+                var head = Encoding.ASCII.GetString(buffer, consumed, end);
+                Interlocked.Increment(ref requests);
+                bodyLeft = ContentLength().Match(head) is { Success: true } length ? long.Parse(length.Groups[1].ValueSpan, provider: null) : 0;
+                consumed += end + 4;
+                Count(head, Encoding.ASCII.GetString(buffer, consumed, (int)Math.Min(bodyLeft, Math.Min(filled - consumed, 4096))));
+            }
+            if (consumed > 0) await to.WriteAsync(buffer.AsMemory(0, consumed), stopping.Token);
+            Buffer.BlockCopy(buffer, consumed, buffer, 0, filled - consumed);
+            filled -= consumed;
+            if (filled == buffer.Length) Array.Resize(ref buffer, buffer.Length * 2);
+        }
+    }
+
+    private void Count(string head, string bodyStart)
+    {
+        var line = RequestLine().Match(head);
+        var kind = !line.Success ? "?" : line.Groups[2].Value == "$batch"
+            ? "batch " + (BatchTable().Match(bodyStart) is { Success: true } table ? table.Groups[1].Value : "?")
+            : line.Groups[1].Value + " " + line.Groups[2].Value;
+        lock (byKind) byKind[kind] = byKind.GetValueOrDefault(kind) + 1;
+    }
+
+    [GeneratedRegex(@"\r\nContent-Length:\s*(\d+)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex ContentLength();
+
+    [GeneratedRegex(@"^(\S+) /[^/]+/([^/(?\s]+)", RegexOptions.CultureInvariant)]
+    private static partial Regex RequestLine();
+
+    [GeneratedRegex(@"(?:PUT|MERGE|POST|DELETE|PATCH) \S+?/devstoreaccount1/([^/(?\s]+)", RegexOptions.CultureInvariant)]
+    private static partial Regex BatchTable();
+
+    public async ValueTask DisposeAsync()
+    {
+        await stopping.CancelAsync();
+        listener.Stop();
+        await accepting;
+        stopping.Dispose();
+    }
+}
