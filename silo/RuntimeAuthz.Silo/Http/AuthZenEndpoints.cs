@@ -157,15 +157,10 @@ public static class AuthZenEndpoints
                 {
                     if (await access.RefuseUnlessActsForAsync(context, Permissions.Decide, call.Principal.Id, call.SessionId) is { } refused) return refused;
                     if (call.SessionId is not { } session) continue;
-                    IResult? notOwned;
-                    try { notOwned = await access.RefuseUnlessOwnsSessionAsync(context, Permissions.Decide, session); }
-                    catch (Exception ex) when (ex is not BadRequestException)
-                    {
-                        // Fail closed: the call is answered Deny (DecideAsync), not with an error a caller might ignore.
-                        uncheckedSessions[session] = ex;
-                        continue;
-                    }
+                    var (notOwned, failure) = await access.CheckMayDecideInSessionAsync(context, session);
                     if (notOwned is not null) return notOwned;
+                    // Answered Deny in DecideAsync, unasked.
+                    if (failure is not null) uncheckedSessions[session] = failure;
                 }
                 else if (!Caller.Has(Roles.Pep) && !Caller.Has(Roles.Admin))
                 {

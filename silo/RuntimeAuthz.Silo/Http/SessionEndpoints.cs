@@ -77,14 +77,9 @@ public static class SessionEndpoints
             {
                 ApprovalId = ApprovalEndpoints.ReadApprovalId(body.String("approvalId", maxLength: ApprovalIds.MaxLength), "approvalId"),
             };
-            IResult? refused;
-            try { refused = await access.RefuseUnlessOwnsSessionAsync(context, Permissions.Decide, id); }
-            catch (Exception ex) when (ex is not BadRequestException)
-            {
-                // Fail closed: a decision endpoint answers Deny, not an error, when the caller's access cannot be checked.
-                return Results.Ok(DecisionDto.From(decider.Unasked(id, decisionRequest, ex), address.BaseUrl));
-            }
+            var (refused, failure) = await access.CheckMayDecideInSessionAsync(context, id);
             if (refused is not null) return refused;
+            if (failure is not null) return Results.Ok(DecisionDto.From(decider.Unasked(id, decisionRequest, failure), address.BaseUrl));
             var decision = await decider.DecideAsync(id, decisionRequest, access.CallerOf(context));
             return decision.DenyReason == DenyReasons.UnknownSession
                 ? Problems.NotFound($"session '{id}' not found")

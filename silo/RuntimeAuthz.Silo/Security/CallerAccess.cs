@@ -42,6 +42,23 @@ public sealed class CallerAccess(IGrainFactory grains, CallerReader callers, Aut
         return agentId is null ? null : await RefuseUnlessActsForAsync(context, permission, agentId, sessionId);
     }
 
+    /// <summary>
+    /// For a decision endpoint: <see cref="RefuseUnlessOwnsSessionAsync"/> for <see cref="Permissions.Decide"/>, with a
+    /// failure to check (the session's grain or its storage did not answer) returned, not thrown, so that the endpoint
+    /// answers Deny for it (fail closed) instead of an error a caller might ignore.
+    /// </summary>
+    public async Task<(IResult? Refused, Exception? Failure)> CheckMayDecideInSessionAsync(HttpContext context, string sessionId)
+    {
+        try
+        {
+            return (await RefuseUnlessOwnsSessionAsync(context, Permissions.Decide, sessionId), null);
+        }
+        catch (Exception ex) when (ex is not BadRequestException)
+        {
+            return (null, ex);
+        }
+    }
+
     /// <summary>Self-grant: null unless the caller is the agent, or owns it; then the recorded 403.</summary>
     public async Task<IResult?> RefuseSelfGrantAsync(HttpContext context, Permission permission, string agentId, string? sessionId = null)
     {
