@@ -168,8 +168,11 @@ public sealed class EvidenceStoreTests(ClusterEnvironment env)
         var queued = AzureTableEvidenceStore.DefaultRequestsInFlightPerPartition * AzureTableEvidenceStore.MaxBatch + 250;
         var chains = Enumerable.Range(0, 40 * queued).Select(i => $"session:q{i}").Where(c => AzureTableEvidenceStore.PartitionOf(c, partitions) == partition).Take(queued).ToArray();
         Assert.Equal(queued, chains.Length);
+        // Sealed first: signing each while queueing took long enough for the transactions in flight to come back and
+        // take the queue as it filled, so sometimes nothing was left waiting when the caller gave up.
+        var sealedEntries = chains.Select(c => EvidenceSealer.Seal(Body(c, 0), EvidenceHead.Empty, key)).ToArray();
         using var giveUp = new CancellationTokenSource();
-        var appends = chains.Select(c => store.AppendAsync(EvidenceSealer.Seal(Body(c, 0), EvidenceHead.Empty, key), giveUp.Token)).ToArray();
+        var appends = sealedEntries.Select(e => store.AppendAsync(e, giveUp.Token)).ToArray();
         await giveUp.CancelAsync();
         var outcomes = await Task.WhenAll(appends.Select(async t => await Record.ExceptionAsync(() => t)));
         // Whatever was still in flight has settled once a later append of the partition is stored.
