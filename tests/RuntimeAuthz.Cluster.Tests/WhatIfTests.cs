@@ -213,14 +213,19 @@ public sealed class WhatIfTests(ClusterEnvironment env, ITestOutputHelper output
                     DecisionId = decision.DecisionId, Kind = SessionEventKind.Response, OutputJson = call.Output, ReportedBy = "what-if-tests",
                 };
                 var reported = await scenario.Grains.GetGrain<IAgentSessionGrain>(run.SessionId).ReportOutcome(report);
-                // A report whose decision record could not be read in time is refused with "report again shortly" and
-                // leaves nothing behind; a reporter does as told (under the full suite's load a read timed out once).
+                // Under the full suite's load a report is sometimes answered "report again shortly" (its decision's
+                // record could not be read, or its own record was not confirmed in time); a reporter does as told.
+                // A record that was not confirmed may still land: the repeated report is then refused as already
+                // reported, and the outcome is in the chain all the same.
+                var retried = false;
                 for (var attempt = 1; attempt < 5 && !reported.IsSuccess && reported.Message?.Contains("report again shortly", StringComparison.Ordinal) == true; attempt++)
                 {
                     await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt));
                     reported = await scenario.Grains.GetGrain<IAgentSessionGrain>(run.SessionId).ReportOutcome(report);
+                    retried = true;
                 }
-                Assert.True(reported.IsSuccess, reported.Message);
+                var landedEarlier = retried && reported.Message?.Contains("was already reported", StringComparison.Ordinal) == true;
+                Assert.True(reported.IsSuccess || landedEarlier, reported.Message);
             }));
         }
         return runs;
