@@ -18,6 +18,10 @@ internal static class BenchSupport
 
     public static bool HasFlag(string[] args, string name) => args.Contains(name, StringComparer.Ordinal);
 
+    /// <summary>Every value given after <paramref name="name"/> (the flag may repeat), e.g. <c>--setting Evidence:BatchWhileBusy=16</c>.</summary>
+    public static string[] ArgValues(string[] args, string name) =>
+        [.. args.Select((arg, i) => (arg, i)).Where(a => a.arg == name && a.i + 1 < args.Length).Select(a => args[a.i + 1])];
+
     /// <summary>The value at quantile <paramref name="p"/> of an ascending array (0 when empty).</summary>
     public static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
 

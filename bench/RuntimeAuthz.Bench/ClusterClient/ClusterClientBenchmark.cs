@@ -20,35 +20,46 @@ public static class ClusterClientBenchmark
         var warmup = BenchSupport.ArgValue(args, "--warmup", 30);
         var rounds = BenchSupport.ArgValue(args, "--rounds", 1);
         var sessionCount = BenchSupport.ArgValue(args, "--sessions", 64);
+        bool[] modes = BenchSupport.ArgValues(args, "--evidence").LastOrDefault() switch
+        {
+            "on" => [true],
+            "off" => [false],
+            null or "both" => [false, true],
+            var other => throw new ArgumentException($"--evidence takes on, off or both, not '{other}'"),
+        };
+        // Silo configuration for experiments, e.g. --setting Evidence:SessionPartitions=1 (repeatable).
+        var settings = BenchSupport.ArgValues(args, "--setting");
         var root = RepoPaths.Root;
         var work = Directory.CreateTempSubdirectory("bench-cluster-client-").FullName;
         await using var azurite = await AzuriteServer.StartAsync();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {BenchSupport.GitCommit(root)}; {sessionCount} sessions deciding in a loop, {warmup} s warm-up + {seconds} s timed per mode, {rounds} rounds"));
-        Console.WriteLine("| round | evidence | decisions/s | p50 ms | p90 ms | p99 ms | silo CPU µs/decision | not allowed |");
-        Console.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+            $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {BenchSupport.GitCommit(root)}; {sessionCount} sessions deciding in a loop, {warmup} s warm-up + {seconds} s timed per mode, {rounds} rounds{(settings.Length > 0 ? "; silo settings " + string.Join(" ", settings) : "")}"));
+        Console.WriteLine("| round | evidence | decisions/s | p50 ms | p90 ms | p99 ms | silo CPU µs/decision | Azurite CPU µs/decision | not allowed |");
+        Console.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         for (var round = 1; round <= rounds; round++)
         {
-            foreach (var evidence in new[] { false, true })
+            foreach (var evidence in modes)
             {
                 var log = Path.Combine(work, $"silo-{round}-{(evidence ? "evidence" : "no-evidence")}.log");
-                await using var silo = await SiloProcess.StartAsync(root, azurite, evidence, log);
+                await using var silo = await SiloProcess.StartAsync(root, azurite, evidence, log, settings);
                 using var client = await silo.ConnectFleetClientAsync();
                 var grains = client.Services.GetRequiredService<IGrainFactory>();
                 await DecisionWorkload.SetUpAsync(grains);
                 var sessions = await DecisionWorkload.OpenSessionsAsync(grains, sessionCount);
                 await DecisionWorkload.ClosedLoopAsync(grains, sessions, TimeSpan.FromSeconds(warmup), null);
                 var latencies = new List<double>[sessions.Length];
-                var cpuBefore = silo.ProcessorTime;
+                var (cpuBefore, storageBefore) = (silo.ProcessorTime, azurite.ProcessorTime);
                 var watch = System.Diagnostics.Stopwatch.StartNew();
                 var (count, notAllowed) = await DecisionWorkload.ClosedLoopAsync(grains, sessions, TimeSpan.FromSeconds(seconds), latencies);
                 var elapsed = watch.Elapsed;
-                var cpu = silo.ProcessorTime - cpuBefore;
+                var (cpu, storage) = (silo.ProcessorTime - cpuBefore, azurite.ProcessorTime - storageBefore);
                 var all = latencies.SelectMany(l => l).Order().ToArray();
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {round} | {(evidence ? "on" : "off")} | {count / elapsed.TotalSeconds:0} | {BenchSupport.Percentile(all, 0.50):0.00} | {BenchSupport.Percentile(all, 0.90):0.00} | " +
-                    $"{BenchSupport.Percentile(all, 0.99):0.00} | {cpu.TotalMicroseconds / Math.Max(1, count):0} | {DecisionWorkload.FormatNotAllowed(notAllowed)} |"));
+                    $"{BenchSupport.Percentile(all, 0.99):0.00} | {cpu.TotalMicroseconds / Math.Max(1, count):0} | {storage.TotalMicroseconds / Math.Max(1, count):0} | {DecisionWorkload.FormatNotAllowed(notAllowed)} |"));
                 await client.StopAsync();
+                await silo.DisposeAsync();
+                if (evidence) Console.WriteLine($"evidence batching (warm-up included): {Http.EvidenceBatching.FromSiloLog(log)}");
             }
         }
         return 0;
