@@ -23,7 +23,11 @@ public static class ApiReference
         // Anonymous operations need no token: their security requirement is empty (the document's default is the bearer token).
         options.AddOperationTransformer((operation, context, _) =>
         {
-            if (context.Description.ActionDescriptor.EndpointMetadata.OfType<Microsoft.AspNetCore.Authorization.IAllowAnonymous>().Any()) operation.Security = [];
+            var metadata = context.Description.ActionDescriptor.EndpointMetadata;
+            var anonymous = metadata.OfType<Microsoft.AspNetCore.Authorization.IAllowAnonymous>().Any();
+            if (anonymous) operation.Security = [];
+            // Route handlers reach the cluster; the decisions answer Deny when it does not answer.
+            AddMiddlewareProblems(operation, rateLimited: true, mayBeUnavailable: !anonymous && metadata.OfType<Security.Permission>().FirstOrDefault() != Security.Permissions.Decide);
             return Task.CompletedTask;
         });
         options.AddDocumentTransformer((document, context, _) =>
@@ -82,6 +86,40 @@ public static class ApiReference
     public static IProducesResponseTypeMetadata Problem(int status) => new ProducesResponseTypeMetadata(status, typeof(ProblemDetails), ["application/problem+json"]);
 
     /// <summary>
+    /// Problems answered by middleware in front of the handlers, which their own metadata does not declare: 429 from the
+    /// per-caller rate limit (everything but the health probes), and 503 when the cluster or its storage did not answer
+    /// (<see cref="ApiErrorMiddleware"/>; every protected operation but the decisions, which answer Deny instead). Both carry
+    /// <c>Retry-After</c>. Their body schema is the one of the operation's other problem replies.
+    /// </summary>
+    private static void AddMiddlewareProblems(OpenApiOperation operation, bool rateLimited, bool mayBeUnavailable)
+    {
+        operation.Responses ??= [];
+        // An operation without problem replies of its own (anonymous metadata) gets a plain object schema.
+        var problem = operation.Responses.Values.FirstOrDefault(r => r.Content?.ContainsKey("application/problem+json") == true)?.Content
+            ?? new Dictionary<string, OpenApiMediaType> { ["application/problem+json"] = new() { Schema = new OpenApiSchema { Type = JsonSchemaType.Object } } };
+        void Add(int status, string description)
+        {
+            var key = status.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var retryAfter = new OpenApiHeader { Description = "Seconds to wait before trying again", Schema = new OpenApiSchema { Type = JsonSchemaType.Integer } };
+            // A handler's own reply of that status (what-if's time limit) keeps its description; the middleware's header is added.
+            if (operation.Responses.TryGetValue(key, out var declared) && declared is OpenApiResponse own)
+            {
+                own.Headers ??= new Dictionary<string, IOpenApiHeader>();
+                own.Headers.TryAdd("Retry-After", retryAfter);
+                return;
+            }
+            operation.Responses[key] = new OpenApiResponse
+            {
+                Description = description,
+                Content = problem.ToDictionary(c => c.Key, c => c.Value),
+                Headers = new Dictionary<string, IOpenApiHeader> { ["Retry-After"] = retryAfter },
+            };
+        }
+        if (rateLimited) Add(StatusCodes.Status429TooManyRequests, "Too many requests from this caller (per-caller rate limit)");
+        if (mayBeUnavailable) Add(StatusCodes.Status503ServiceUnavailable, "The cluster or its storage did not answer in time; the same call may succeed later");
+    }
+
+    /// <summary>
     /// ASP.NET Core describes route handlers only; endpoints built from middleware (named through <see cref="Describe"/>) are added
     /// here from their own metadata, so the document lists every endpoint the silo serves.
     /// </summary>
@@ -112,6 +150,8 @@ public static class ApiReference
                 };
             }
             if (endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Authorization.IAllowAnonymous>() is not null) operation.Security = [];
+            // Health probes are not rate limited; these pipelines answer from the silo itself (no 503 of the error middleware).
+            AddMiddlewareProblems(operation, rateLimited: !path.StartsWith("/health", StringComparison.Ordinal), mayBeUnavailable: false);
             foreach (var method in endpoint.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"])
                 (item as OpenApiPathItem)!.AddOperation(HttpMethod.Parse(method), operation);
         }

@@ -85,6 +85,39 @@ public sealed partial class OpenApiDocumentTests(ClusterEnvironment env)
         Assert.Contains("decision", Resolve(document, evaluation.Responses!["200"].Content!["application/json"].Schema!).Properties!.Keys);
     }
 
+    [Fact]
+    public async Task Retryable_problems_are_declared_where_the_middleware_answers_them()
+    {
+        var (_, document) = await ReadDocumentAsync();
+        string[] decisions = ["POST /access/v1/evaluation", "POST /access/v1/evaluations", "POST /v1/sessions/{id}/decisions"];
+        var failures = new List<string>();
+        foreach (var (path, method, operation) in Operations(document))
+        {
+            var at = $"{method} {path}";
+            var responses = operation.Responses ?? [];
+            // The health probes and the metrics scrape are middleware answering from the silo itself; health is not rate limited.
+            var health = path.StartsWith("/health", StringComparison.Ordinal);
+            var fromSilo = health || path == RuntimeAuthz.Silo.Telemetry.SiloTelemetry.ScrapePath;
+            // Storage and cluster failures: 503 with Retry-After on every protected operation except the decisions, which answer Deny.
+            var protectedOperation = operation.Security is not { Count: 0 };
+            var wants503 = !fromSilo && protectedOperation && !decisions.Contains(at);
+            if (!health && wants503 != responses.ContainsKey("503")) failures.Add($"{at}: 503 {(wants503 ? "missing" : "declared, but it answers Deny instead")}");
+            if (!health && !responses.ContainsKey("429")) failures.Add($"{at}: 429 missing (the per-caller rate limit)");
+            if (health && responses.ContainsKey("429")) failures.Add($"{at}: 429 declared, but health probes are not rate limited");
+            foreach (var status in new[] { "429", "503" })
+            {
+                if (health) continue; // its 503 is the probe's own "not ready" text
+                if (!responses.TryGetValue(status, out var reply)) continue;
+                if (reply.Headers?.ContainsKey("Retry-After") != true) failures.Add($"{at}: {status} without its Retry-After header");
+                if (reply.Content?.TryGetValue("application/problem+json", out var media) != true || media!.Schema is null)
+                    failures.Add($"{at}: {status} is not an application/problem+json schema");
+            }
+        }
+        Assert.True(failures.Count == 0, string.Join('\n', failures));
+        Assert.True(document.Paths["/v1/sessions"].Operations![HttpMethod.Post].Responses!.ContainsKey("503"));
+        Assert.False(document.Paths["/access/v1/evaluation"].Operations![HttpMethod.Post].Responses!.ContainsKey("503"));
+    }
+
     private static IOpenApiSchema Resolve(OpenApiDocument document, IOpenApiSchema schema) =>
         schema is OpenApiSchemaReference reference ? document.Components!.Schemas![reference.Reference.Id!] : schema;
 
