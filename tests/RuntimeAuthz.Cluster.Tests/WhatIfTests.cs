@@ -212,16 +212,24 @@ public sealed class WhatIfTests(ClusterEnvironment env, ITestOutputHelper output
                 {
                     DecisionId = decision.DecisionId, Kind = SessionEventKind.Response, OutputJson = call.Output, ReportedBy = "what-if-tests",
                 };
-                var reported = await scenario.Grains.GetGrain<IAgentSessionGrain>(run.SessionId).ReportOutcome(report);
                 // Under the full suite's load a report is sometimes answered "report again shortly" (its decision's
-                // record could not be read, or its own record was not confirmed in time); a reporter does as told.
+                // record could not be read, or its own record was not confirmed in time), or storage does not answer
+                // within its timeout while the session loads (over HTTP a 503 with Retry-After); a reporter does as told.
                 // A record that was not confirmed may still land: the repeated report is then refused as already
                 // reported, and the outcome is in the chain all the same.
                 var retried = false;
-                for (var attempt = 1; attempt < 5 && !reported.IsSuccess && reported.Message?.Contains("report again shortly", StringComparison.Ordinal) == true; attempt++)
+                CommandResult<SessionEvent> reported = null!;
+                for (var attempt = 1; ; attempt++)
                 {
+                    try
+                    {
+                        reported = await scenario.Grains.GetGrain<IAgentSessionGrain>(run.SessionId).ReportOutcome(report);
+                        if (reported.IsSuccess || reported.Message?.Contains("report again shortly", StringComparison.Ordinal) != true || attempt == 5) break;
+                    }
+                    catch (Exception ex) when (attempt < 5 && TransientFailures.Classify(ex, CancellationToken.None) is not null)
+                    {
+                    }
                     await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt));
-                    reported = await scenario.Grains.GetGrain<IAgentSessionGrain>(run.SessionId).ReportOutcome(report);
                     retried = true;
                 }
                 var landedEarlier = retried && reported.Message?.Contains("was already reported", StringComparison.Ordinal) == true;
