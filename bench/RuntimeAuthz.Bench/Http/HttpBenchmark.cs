@@ -39,9 +39,11 @@ public static class HttpBenchmark
         var cerbosBinary = CerbosProcess.EnsureBinary(root);
         var work = Directory.CreateTempSubdirectory("bench-http-").FullName;
 
-        await using var azurite = await AzuriteServer.StartAsync();
+        await using var azurite = await AzuriteServer.StartAsync(inMemory: BenchSupport.HasFlag(args, "--azurite-in-memory"));
+        // Silo configuration for experiments, e.g. --setting Evidence:RequestsInFlightPerPartition=2 (repeatable).
+        var settings = BenchSupport.ArgValues(args, "--setting");
         await using var silo = await SiloProcess.StartAsync(root, azurite, evidence, Path.Combine(work, "silo.log"),
-            $"Evidence:SessionPartitions={partitions.ToString(CultureInfo.InvariantCulture)}");
+            [$"Evidence:SessionPartitions={partitions.ToString(CultureInfo.InvariantCulture)}", .. settings]);
         string[] sessions;
         using (var client = await silo.ConnectClientAsync())
         {
@@ -68,7 +70,8 @@ public static class HttpBenchmark
 
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {BenchSupport.GitCommit(root)}, load average {BenchSupport.LoadAverage()}; evidence {(evidence ? $"on ({partitions} session partitions)" : "off")}, {sessionCount} sessions, " +
-            $"wrk -t{threads} -c{connections}, {prime} s priming per system once, then {warmup} s warm-up + {seconds} s timed per slot, {rounds} rounds; bearer token {(token.Length > 0 ? "yes" : "no (silo without authentication)")}"));
+            $"wrk -t{threads} -c{connections}, {prime} s priming per system once, then {warmup} s warm-up + {seconds} s timed per slot, {rounds} rounds; bearer token {(token.Length > 0 ? "yes" : "no (silo without authentication)")}; " +
+            $"Azurite {(azurite.InMemory ? "in memory" : "on disk")}{(settings.Length > 0 ? "; silo settings " + string.Join(" ", settings) : "")}"));
         Console.WriteLine("| round | system | decisions/s | p50 ms | p90 ms | p99 ms | max ms | not allowed | socket errors | server CPU µs/decision | Azurite CPU µs/decision | wrk CPU µs/decision |");
         Console.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         var results = targets.ToDictionary(t => t.Name, _ => new List<WrkResult>());
@@ -133,7 +136,7 @@ public static class HttpBenchmark
         var script = Path.Combine(root, "bench", "http-decisions.lua");
         var wrk = Wrk.Ensure();
         var work = Directory.CreateTempSubdirectory("bench-http-history-").FullName;
-        await using var azurite = await AzuriteServer.StartAsync();
+        await using var azurite = await AzuriteServer.StartAsync(inMemory: BenchSupport.HasFlag(args, "--azurite-in-memory"));
         await using var silo = await SiloProcess.StartAsync(root, azurite, evidence: true, Path.Combine(work, "silo.log"));
         string shortSession, longSession;
         using (var client = await silo.ConnectClientAsync())
@@ -192,7 +195,7 @@ public static class HttpBenchmark
         var root = RepoPaths.Root;
         var wrk = Wrk.Ensure();
         var work = Directory.CreateTempSubdirectory("bench-http-opens-").FullName;
-        await using var azurite = await AzuriteServer.StartAsync();
+        await using var azurite = await AzuriteServer.StartAsync(inMemory: BenchSupport.HasFlag(args, "--azurite-in-memory"));
         await using var counter = countStorage ? StorageRequestCounter.For(azurite) : null;
         await using var silo = await SiloProcess.StartAsync(root, new SiloLaunch
         {
