@@ -59,7 +59,7 @@ public static class SessionLimits
 {
     public const int MaxDetailChars = 2048;
     public static readonly TimeSpan MaxLifetime = TimeSpan.FromDays(7);
-    /// <summary>Decisions remembered for outcome reports (and their at-most-once check); 40 bytes each in memory.</summary>
+    /// <summary>Decisions remembered for outcome reports (and their at-most-once check); 32 bytes each in memory.</summary>
     public const int MaxRecentDecisions = 128;
     /// <summary>An outcome must be reported within this time after its decision.</summary>
     public static readonly TimeSpan OutcomeWindow = TimeSpan.FromHours(1);
