@@ -18,6 +18,9 @@ internal static class BenchSupport
 
     public static bool HasFlag(string[] args, string name) => args.Contains(name, StringComparer.Ordinal);
 
+    /// <summary>Azurite for the decision benches: on disk (as ./start runs it) unless <c>--azurite-in-memory</c>.</summary>
+    public static Task<AzuriteServer> StartAzuriteAsync(string[] args) => AzuriteServer.StartAsync(inMemory: HasFlag(args, "--azurite-in-memory"));
+
     /// <summary>Every value given after <paramref name="name"/> (the flag may repeat), e.g. <c>--setting Evidence:BatchWhileBusy=16</c>.</summary>
     public static string[] ArgValues(string[] args, string name) =>
         [.. args.Select((arg, i) => (arg, i)).Where(a => a.arg == name && a.i + 1 < args.Length).Select(a => args[a.i + 1])];

@@ -31,7 +31,7 @@ public static class ClusterClientBenchmark
         var settings = BenchSupport.ArgValues(args, "--setting");
         var root = RepoPaths.Root;
         var work = Directory.CreateTempSubdirectory("bench-cluster-client-").FullName;
-        await using var azurite = await AzuriteServer.StartAsync(inMemory: BenchSupport.HasFlag(args, "--azurite-in-memory"));
+        await using var azurite = await BenchSupport.StartAzuriteAsync(args);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {BenchSupport.GitCommit(root)}; {sessionCount} sessions deciding in a loop, {warmup} s warm-up + {seconds} s timed per mode, {rounds} rounds; Azurite {(azurite.InMemory ? "in memory" : "on disk")}{(settings.Length > 0 ? "; silo settings " + string.Join(" ", settings) : "")}"));
         Console.WriteLine("| round | evidence | decisions/s | p50 ms | p90 ms | p99 ms | silo CPU µs/decision | Azurite CPU µs/decision | not allowed |");

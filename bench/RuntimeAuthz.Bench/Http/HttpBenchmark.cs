@@ -39,7 +39,7 @@ public static class HttpBenchmark
         var cerbosBinary = CerbosProcess.EnsureBinary(root);
         var work = Directory.CreateTempSubdirectory("bench-http-").FullName;
 
-        await using var azurite = await AzuriteServer.StartAsync(inMemory: BenchSupport.HasFlag(args, "--azurite-in-memory"));
+        await using var azurite = await BenchSupport.StartAzuriteAsync(args);
         // Silo configuration for experiments, e.g. --setting Evidence:RequestsInFlightPerPartition=2 (repeatable).
         var settings = BenchSupport.ArgValues(args, "--setting");
         await using var silo = await SiloProcess.StartAsync(root, azurite, evidence, Path.Combine(work, "silo.log"),
@@ -136,7 +136,7 @@ public static class HttpBenchmark
         var script = Path.Combine(root, "bench", "http-decisions.lua");
         var wrk = Wrk.Ensure();
         var work = Directory.CreateTempSubdirectory("bench-http-history-").FullName;
-        await using var azurite = await AzuriteServer.StartAsync(inMemory: BenchSupport.HasFlag(args, "--azurite-in-memory"));
+        await using var azurite = await BenchSupport.StartAzuriteAsync(args);
         await using var silo = await SiloProcess.StartAsync(root, azurite, evidence: true, Path.Combine(work, "silo.log"));
         string shortSession, longSession;
         using (var client = await silo.ConnectClientAsync())
@@ -195,7 +195,7 @@ public static class HttpBenchmark
         var root = RepoPaths.Root;
         var wrk = Wrk.Ensure();
         var work = Directory.CreateTempSubdirectory("bench-http-opens-").FullName;
-        await using var azurite = await AzuriteServer.StartAsync(inMemory: BenchSupport.HasFlag(args, "--azurite-in-memory"));
+        await using var azurite = await BenchSupport.StartAzuriteAsync(args);
         await using var counter = countStorage ? StorageRequestCounter.For(azurite) : null;
         await using var silo = await SiloProcess.StartAsync(root, new SiloLaunch
         {

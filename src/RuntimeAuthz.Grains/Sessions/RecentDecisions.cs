@@ -6,8 +6,9 @@ namespace RuntimeAuthz.Grains.Sessions;
 /// The session's last <see cref="SessionLimits.MaxRecentDecisions"/> decisions, 32 bytes each (id, record,
 /// time, outcome, reported, risk added): what outcome reports, their at-most-once check and superseding records
 /// need. Record sequence and risk added share one word (40 and 24 bits); a decision whose values do not fit
-/// keeps them in a small side table instead (a chain past a trillion records, or one call adding 16 million risk). Action and resource are kept for the last <see cref="LabelledCount"/> only (an approval request's
-/// timeline summary); the others' are in their evidence records, read when an outcome is reported.
+/// keeps them in a small side table instead (a chain past a trillion records, or one call adding 16 million risk).
+/// Action and resource are kept for the last <see cref="LabelledCount"/> only (an approval request's timeline
+/// summary); the others' are in their evidence records, read when an outcome is reported.
 /// </summary>
 internal sealed class RecentDecisions
 {
