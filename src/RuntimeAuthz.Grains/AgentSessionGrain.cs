@@ -1,4 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Orleans.Storage;
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Evidence;
 using RuntimeAuthz.Grains.Decisions;
@@ -14,7 +16,6 @@ namespace RuntimeAuthz.Grains;
 /// Snapshots are written in the background.
 /// </summary>
 public sealed partial class AgentSessionGrain(
-    [PersistentState("session", AuthzStorage.ProviderName)] IPersistentState<SessionState> state,
     PolicyCache policyCache,
     Entities.EntityCache entityCache,
     AuthzClock clock,
@@ -35,6 +36,9 @@ public sealed partial class AgentSessionGrain(
     private string Chain => EvidenceChains.ForSession(SessionId);
 
     private SessionLedger? ledger;
+    private SessionSnapshotRow? snapshotRow;
+    /// <summary>The snapshot row, read on first use (see <see cref="SessionSnapshotRow"/>): opening a new session does not read it.</summary>
+    private SessionSnapshotRow Snapshot => snapshotRow ??= new(ServiceProvider.GetRequiredKeyedService<IGrainStorage>(AuthzStorage.ProviderName), this.GetGrainId());
     /// <summary>The in-memory state may differ from the chain (a record failed): rebuild before the next use.</summary>
     private bool stale;
     private Task snapshotWrite = Task.CompletedTask;
@@ -80,7 +84,10 @@ public sealed partial class AgentSessionGrain(
     public async Task<CommandResult<SessionInfo>> Open(SessionOpenRequest request)
     {
         // Known to this activation or snapshotted; otherwise whether the open record's slot is free decides.
-        if (ledger is not null || state.State.Session is not null)
+        // With evidence on that slot alone decides (every session opened with evidence has record 1),
+        // so a new session's snapshot row is never read; without evidence the row is all there is.
+        if (!evidence.Enabled) await Snapshot.EnsureReadAsync();
+        if (ledger is not null || Snapshot.State.Session is not null)
             return AlreadyExists();
         if (request.Lifetime <= TimeSpan.Zero || request.Lifetime > SessionLimits.MaxLifetime)
             return CommandResult<SessionInfo>.Fail(CommandError.Invalid, $"lifetime must be between 1 second and {SessionLimits.MaxLifetime.TotalSeconds:0} seconds");
@@ -107,8 +114,8 @@ public sealed partial class AgentSessionGrain(
         else
         {
             // No chain to hold it: the session's one write is its first snapshot.
-            state.State = opened.ToSnapshot();
-            await state.WriteStateAsync();
+            Snapshot.State = opened.ToSnapshot();
+            await Snapshot.WriteStateAsync();
         }
         ledger = opened;
         await IndexFeed.OpenedAsync(opened.Session, agent.Fleet);
@@ -161,7 +168,9 @@ public sealed partial class AgentSessionGrain(
 
     public async Task<string?> AgentOf()
     {
-        if ((ledger?.Session ?? state.State.Session) is { } known) return known.AgentId;
+        if (ledger?.Session is { } active) return active.AgentId;
+        await Snapshot.EnsureReadAsync();
+        if (Snapshot.State.Session is { } known) return known.AgentId;
         // Opened elsewhere and not snapshotted yet: the open record names the agent (only read here: this call interleaves).
         if (!evidence.Enabled) return null;
         return (await ReadChainAsync(0, 1)).FirstOrDefault() is { } first ? SessionOpenedIn(first)?.AgentId : null;
@@ -444,11 +453,12 @@ public sealed partial class AgentSessionGrain(
         if (stale)
         {
             await snapshotWrite;
-            await state.ReadStateAsync();
+            await Snapshot.ReadStateAsync();
         }
-        var rebuilt = SessionLedger.FromSnapshot(state.State);
+        else await Snapshot.EnsureReadAsync();
+        var rebuilt = SessionLedger.FromSnapshot(Snapshot.State);
         // The grain keeps only the snapshot's header; the ledger holds the rest.
-        if (rebuilt is not null) state.State = state.State.Header();
+        if (rebuilt is not null) Snapshot.State = Snapshot.State.Header();
         if (evidence.Enabled)
         {
             // Without a snapshot the chain starts the session (its open record) or there is none.
@@ -461,6 +471,12 @@ public sealed partial class AgentSessionGrain(
                     if (tail.Count == 0 || SessionOpenedIn(tail[0]) is not { } opened) break;
                     rebuilt = SessionLedger.Open(opened);
                 }
+                else if (after == 0 && tail.Count > 0 && SessionOpenedIn(tail[0]) is not null)
+                {
+                    // A snapshot before any record, of a chain that starts with an open record: the row is of an
+                    // earlier session of this id opened without evidence (opens do not read the row). Neither is trusted.
+                    throw new InvalidOperationException($"session {SessionId}: its snapshot row predates its chain's open record; refusing to rebuild it");
+                }
                 foreach (var entry in tail)
                     rebuilt.Apply(EvidenceSealer.ParseBody(entry.Body), SessionReplay.Parse(entry.Replay), new EvidenceHead(entry.Sequence, entry.Hash), policy, replayTemporal: true);
                 if (tail.Count < 1000) break;
@@ -472,7 +488,7 @@ public sealed partial class AgentSessionGrain(
             stale = false;
             return ledger = null;
         }
-        ledger = await AnchorAsync(rebuilt, ledger, state.State.EvidenceSequence);
+        ledger = await AnchorAsync(rebuilt, ledger, Snapshot.State.EvidenceSequence);
         stale = false;
         return ledger;
     }
@@ -498,17 +514,17 @@ public sealed partial class AgentSessionGrain(
         var taken = ledger!;
         var changes = taken.Changes;
         var snapshot = taken.ToSnapshot();
-        var previous = state.State;
-        state.State = snapshot;
+        var previous = Snapshot.State;
+        Snapshot.State = snapshot;
         try
         {
-            await state.WriteStateAsync();
+            await Snapshot.WriteStateAsync();
             taken.MarkSnapshotted(changes);
-            state.State = snapshot.Header();
+            Snapshot.State = snapshot.Header();
         }
         catch (Exception ex)
         {
-            state.State = previous;
+            Snapshot.State = previous;
             logger.LogWarning(ex, "Session {SessionId}: snapshot at record {Sequence} not written", SessionId, snapshot.EvidenceSequence);
             if (throwOnFailure) throw;
         }
