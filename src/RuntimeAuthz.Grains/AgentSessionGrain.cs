@@ -71,6 +71,9 @@ public sealed partial class AgentSessionGrain(
         {
             await ResolveUnconfirmedAsync();
             await snapshotWrite;
+            // A stop without grace (its token already cancelled) writes no snapshot, as a killed process
+            // could not: the chain holds every record, and the next activation replays its tail.
+            if (cancellationToken.IsCancellationRequested) return;
             if (ledger is { UnsnapshottedRecords: > 0 } && CanSnapshot) await WriteSnapshotAsync();
             if (indexFeed is not null && ledger is not null) await indexFeed.FlushAsync(ledger.Session);
         }
