@@ -160,14 +160,6 @@ public interface IAgentGrain : IGrainWithStringKey
     /// derived from it with a missing parent, which deny.
     /// </summary>
     [Alias("GetGrantLink"), Orleans.Concurrency.AlwaysInterleave] Task<GrantLink> GetGrantLink(string delegationId);
-
-    /// <summary>
-    /// Records an open session in the fleet index (its own small row, so opening a session never
-    /// rewrites a row that grows with the agent's sessions) so revocations can be noted in its
-    /// timeline; returns the agent (null when unknown). Interleaves: it reads the identity and
-    /// writes only the index, so concurrent opens for one agent do not queue behind each other.
-    /// </summary>
-    [Alias("RegisterSession"), Orleans.Concurrency.AlwaysInterleave] Task<AgentInfo?> RegisterSession(string sessionId);
 }
 
 /// <summary>One page of agent ids from the fleet index; <see cref="Continuation"/> is null on the last page.</summary>

@@ -196,13 +196,6 @@ public sealed class AgentGrain(
     /// interleaves with other calls, so the status is read after the write: a revocation that came
     /// first is seen (and the open refused), one that comes later finds the row for its fan-out.
     /// </summary>
-    public async Task<AgentInfo?> RegisterSession(string sessionId)
-    {
-        if (state.State.Agent is null) return null;
-        await fleetIndex.AddSessionAsync(AgentId, sessionId, clock.UtcNow);
-        return state.State.Agent;
-    }
-
     /// <summary>Moves the matching current grants to the revoked list, persists, reports, and tells the sessions.</summary>
     private async Task<IReadOnlyList<Delegation>> RevokeWhereAsync(Func<Delegation, bool> match, GovernanceActor by, string what)
     {

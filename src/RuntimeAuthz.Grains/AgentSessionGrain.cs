@@ -96,7 +96,8 @@ public sealed partial class AgentSessionGrain(
             return CommandResult<SessionInfo>.Fail(CommandError.Invalid, $"lifetime must be between 1 second and {SessionLimits.MaxLifetime.TotalSeconds:0} seconds");
         if (request.IdleTimeout <= TimeSpan.Zero || request.IdleTimeout > SessionLimits.MaxLifetime)
             return CommandResult<SessionInfo>.Fail(CommandError.Invalid, $"idle timeout must be between 1 second and {SessionLimits.MaxLifetime.TotalSeconds:0} seconds");
-        var agent = await GrainFactory.GetGrain<IAgentGrain>(request.AgentId).RegisterSession(SessionId);
+        // The agent keeps no list of its sessions: the session index's pointer rows, written below, list them.
+        var agent = await GrainFactory.GetGrain<IAgentGrain>(request.AgentId).Get();
         if (agent is null)
             return CommandResult<SessionInfo>.Fail(CommandError.NotFound, $"agent '{request.AgentId}' not found");
         // A suspended agent may hold sessions (every decision is denied, with evidence, until it is

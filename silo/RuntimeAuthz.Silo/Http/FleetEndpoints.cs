@@ -1,25 +1,25 @@
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Silo.Security;
-using RuntimeAuthz.Grains.Fleet;
+using RuntimeAuthz.Grains.Sessions;
 
 namespace RuntimeAuthz.Silo.Http;
 
-/// <summary>Finding an agent's sessions through the fleet index, page by page.</summary>
+/// <summary>Finding an agent's sessions through the session index, page by page.</summary>
 public static class FleetEndpoints
 {
     public static void MapFleetEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/v1/agents/{id}/sessions", async (string id, HttpContext context, FleetIndex fleetIndex, CallerAccess access, CancellationToken ct) =>
+        app.MapGet("/v1/agents/{id}/sessions", async (string id, HttpContext context, SessionIndex sessionIndex, CallerAccess access, CancellationToken ct) =>
         {
             RequestReading.CheckId(id, "agent id");
             var (limit, continuation) = Paging.Read(context.Request.Query, AgentDirectoryLimits.DefaultPageSize, AgentDirectoryLimits.MaxPageSize);
             if (await access.RefuseUnlessActsForAsync(context, Permissions.SessionsRead, id) is { } refused) return refused;
-            var page = await fleetIndex.ListSessionsAsync(id, limit, continuation, ct);
+            var page = await sessionIndex.ListAgentSessionsAsync(id, limit, continuation, ct);
             return page.IsSuccess
                 ? Results.Ok(new SessionPageDto(page.Value!.Sessions.Select(s => new IndexedSessionDto(s.SessionId, s.OpenedAt)).ToArray(), page.Value.Continuation))
                 : Problems.FromCommand(page);
         }).RequirePermission(Permissions.SessionsRead)
-            .Describe<SessionPageDto>("ListAgentSessions", "An agent's sessions from the fleet index, a page at a time", problems: [400, 404]);
+            .Describe<SessionPageDto>("ListAgentSessions", "An agent's sessions in id order, a page at a time", problems: [400, 404]);
     }
 }
 

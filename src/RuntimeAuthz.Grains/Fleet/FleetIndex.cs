@@ -1,6 +1,4 @@
-using System.Buffers.Text;
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using Azure.Core;
@@ -12,12 +10,11 @@ using RuntimeAuthz.Contracts;
 namespace RuntimeAuthz.Grains.Fleet;
 
 /// <summary>
-/// The fleet index in Azure Table storage: one small row per agent and one per session, so no row
-/// grows with the fleet or with an agent's sessions, and listings are paged range queries. Both are
-/// spread over <see cref="AgentShards"/> partitions by the agent id; a session row's key starts with
-/// its agent's, so an agent's sessions are one key range, and rows of different agents written at
-/// the same time share a batch transaction. Session rows of earlier versions (one partition per
-/// agent) are still read.
+/// The fleet index in Azure Table storage: one small row per agent, so no row grows with the fleet,
+/// and the listing is a paged range query. Agent rows are spread over <see cref="AgentShards"/>
+/// partitions by a hash of the id, and registrations that meet in a shard share a batch transaction.
+/// An agent's sessions are listed by the <see cref="Sessions.SessionIndex"/> (its pointer rows), not
+/// here: earlier versions wrote a row here per session as well, which is no longer read.
 /// Partition keys start with the Orleans service id, so services sharing a storage account stay apart.
 /// </summary>
 public sealed class FleetIndex
@@ -27,19 +24,17 @@ public sealed class FleetIndex
     public const int AgentShards = 16;
     /// <summary>Continuations name their listing (and format version), so one listing's token is refused by another.</summary>
     private const string AgentListing = "a1";
-    private const string SessionListing = "s1";
 
     private readonly TableClient table;
     private readonly string servicePrefix;
     private readonly KeyRange[] agentRanges;
-    private readonly string[] sessionPartitions;
     private readonly RowBatchWriter rowWriter;
     private volatile bool tableExists;
 
     /// <summary>The DI key of the index's <see cref="TableServiceClient"/> (the grain storage account, with <see cref="CreateClientOptions"/>).</summary>
     public const string TableClientKey = "fleet-index";
 
-    /// <summary>Few, quick retries: registration and session opening wait on these writes.</summary>
+    /// <summary>Few, quick retries: registration waits on these writes.</summary>
     public static TableClientOptions CreateClientOptions()
     {
         var options = new TableClientOptions();
@@ -56,7 +51,6 @@ public sealed class FleetIndex
         table = client.GetTableClient(TableName);
         servicePrefix = EscapeKey(cluster.Value.ServiceId) + "|";
         agentRanges = Enumerable.Range(0, AgentShards).Select(shard => new KeyRange(AgentPartition(shard), "")).ToArray();
-        sessionPartitions = Enumerable.Range(0, AgentShards).Select(SessionPartition).ToArray();
         rowWriter = new RowBatchWriter(table);
     }
 
@@ -75,122 +69,16 @@ public sealed class FleetIndex
     /// </summary>
     public async Task<CommandResult<AgentIdPage>> ListAgentsAsync(int limit, string? continuation, CancellationToken cancellationToken = default)
     {
-        var page = await PageAsync(AgentListing, agentRanges, "AgentId", limit, continuation, cancellationToken).ConfigureAwait(false);
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var page = await KeysetPager.PageAsync(table, AgentListing, agentRanges, ["RowKey", "AgentId"], limit, continuation, cancellationToken).ConfigureAwait(false);
         return page.IsSuccess
             ? CommandResult<AgentIdPage>.Ok(new AgentIdPage { AgentIds = page.Value!.Rows.Select(r => r.GetString("AgentId") ?? "").ToArray(), Continuation = page.Value.Continuation })
             : CommandResult<AgentIdPage>.Fail(page.Error, page.Message!);
     }
 
-    /// <summary>The agent's sessions, a page at a time in id order, with when each was opened (same limits as <see cref="ListAgentsAsync"/>).</summary>
-    public async Task<CommandResult<SessionIndexPage>> ListSessionsAsync(string agentId, int limit, string? continuation, CancellationToken cancellationToken = default)
-    {
-        var page = await PageAsync(SessionListing, SessionRanges(agentId), "SessionId", limit, continuation, cancellationToken).ConfigureAwait(false);
-        return page.IsSuccess
-            ? CommandResult<SessionIndexPage>.Ok(new SessionIndexPage(
-                page.Value!.Rows.Select(r => new IndexedSession(r.GetString("SessionId") ?? "", r.GetDateTimeOffset("OpenedAt") ?? DateTimeOffset.MinValue)).ToArray(),
-                page.Value.Continuation))
-            : CommandResult<SessionIndexPage>.Fail(page.Error, page.Message!);
-    }
-
-    private sealed record RowPage(IReadOnlyList<TableEntity> Rows, string? Continuation);
-
-    /// <summary>The rows of a partition whose keys start with <see cref="Prefix"/> (all of them for "").</summary>
-    private sealed record KeyRange(string Partition, string Prefix)
-    {
-        public string Filter(string after) => Prefix.Length == 0
-            ? TableClient.CreateQueryFilter($"PartitionKey eq {Partition} and RowKey gt {after}")
-            : TableClient.CreateQueryFilter($"PartitionKey eq {Partition} and RowKey gt {Prefix + after} and RowKey lt {Prefix[..^1] + (char)(Prefix[^1] + 1)}");
-    }
-
-    /// <summary>An agent's session rows: the partition of earlier versions first, then its range in its shard.</summary>
-    private KeyRange[] SessionRanges(string agentId) =>
-        [new(LegacySessionPartition(agentId), ""), new(sessionPartitions[ShardOf(agentId)], SessionKeyPrefix(agentId))];
-
-    /// <summary>Keyset paging over <paramref name="ranges"/> in order: the continuation names a range and the last row key returned in it.</summary>
-    private async Task<CommandResult<RowPage>> PageAsync(string listing, KeyRange[] ranges, string property, int limit, string? continuation, CancellationToken cancellationToken)
-    {
-        if (limit is < 1 or > AgentDirectoryLimits.MaxPageSize)
-            return CommandResult<RowPage>.Fail(CommandError.Invalid, $"limit must be between 1 and {AgentDirectoryLimits.MaxPageSize}");
-        var (partition, after) = (0, "");
-        if (continuation is not null && !TryReadContinuation(listing, ranges.Length, continuation, out partition, out after))
-            return CommandResult<RowPage>.Fail(CommandError.Invalid, "continuation is not one this listing issued (pass back the value of a previous page unchanged)");
-        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-
-        var rows = new List<TableEntity>(limit);
-        for (var lastRow = after; partition < ranges.Length; partition++, lastRow = "")
-        {
-            var range = ranges[partition];
-            var select = new[] { "RowKey", property, "OpenedAt" };
-            await foreach (var entity in table.QueryAsync<TableEntity>(range.Filter(lastRow), maxPerPage: limit - rows.Count, select: select, cancellationToken: cancellationToken).ConfigureAwait(false))
-            {
-                rows.Add(entity);
-                if (rows.Count == limit)
-                    return CommandResult<RowPage>.Ok(new RowPage(rows, WriteContinuation(listing, partition, entity.RowKey[range.Prefix.Length..])));
-            }
-        }
-        return CommandResult<RowPage>.Ok(new RowPage(rows, null));
-    }
-
-    /// <summary>
-    /// Records a session of the agent (idempotent), stamped with when it was opened; rows of sessions
-    /// opened at the same time in the same shard, of any agents, go out as one batch transaction.
-    /// </summary>
-    public async Task AddSessionAsync(string agentId, string sessionId, DateTimeOffset openedAt, CancellationToken cancellationToken = default)
-    {
-        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var shard = ShardOf(agentId);
-        var entity = new TableEntity(sessionPartitions[shard], SessionKeyPrefix(agentId) + EscapeKey(sessionId)) { ["SessionId"] = sessionId, ["OpenedAt"] = openedAt };
-        await rowWriter.UpsertAsync(entity).WaitAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>The agent's sessions opened at or after <paramref name="since"/>, paged from storage as they are read.</summary>
-    public async IAsyncEnumerable<string> SessionsOpenedSinceAsync(string agentId, DateTimeOffset since, [EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        foreach (var range in SessionRanges(agentId))
-        {
-            var filter = $"{range.Filter("")} and {TableClient.CreateQueryFilter($"OpenedAt ge {since}")}";
-            await foreach (var entity in table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["SessionId"], cancellationToken: cancellationToken).ConfigureAwait(false))
-            {
-                if (entity.GetString("SessionId") is { } sessionId) yield return sessionId;
-            }
-        }
-    }
-
     public static int ShardOf(string agentId) => SHA256.HashData(Encoding.UTF8.GetBytes(agentId))[0] % AgentShards;
 
     private string AgentPartition(int shard) => servicePrefix + "a|" + shard.ToString("x2", CultureInfo.InvariantCulture);
-
-    private string SessionPartition(int shard) => servicePrefix + "ss|" + shard.ToString("x2", CultureInfo.InvariantCulture);
-
-    /// <summary>Where earlier versions kept an agent's session rows (row key = session id).</summary>
-    private string LegacySessionPartition(string agentId) => servicePrefix + "s|" + EscapeKey(agentId);
-
-    /// <summary>The agent's part of a session row key; '|' is escaped too, so it ends where the session id starts.</summary>
-    private static string SessionKeyPrefix(string agentId) => EscapeKey(agentId).Replace("|", "%7C", StringComparison.Ordinal) + "|";
-
-    private static string WriteContinuation(string listing, int partition, string lastRow) =>
-        Base64Url.EncodeToString(Encoding.UTF8.GetBytes($"{listing}|{partition.ToString(CultureInfo.InvariantCulture)}|{lastRow}"));
-
-    private static bool TryReadContinuation(string listing, int partitions, string continuation, out int partition, out string lastRow)
-    {
-        (partition, lastRow) = (0, "");
-        if (continuation.Length is 0 or > 1024 || !Base64Url.IsValid(continuation)) return false;
-        string text;
-        try
-        {
-            text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(Base64Url.DecodeFromChars(continuation));
-        }
-        catch (Exception ex) when (ex is FormatException or ArgumentException)
-        {
-            return false;
-        }
-        var parts = text.Split('|', 3);
-        if (parts.Length != 3 || parts[0] != listing || parts[2].Length == 0) return false;
-        if (!int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out partition) || partition >= partitions) return false;
-        lastRow = parts[2];
-        return true;
-    }
 
     /// <summary>
     /// Makes any string a valid table key: '%' and the characters keys may not hold ('/', '\', '#',
@@ -217,12 +105,6 @@ public sealed class FleetIndex
         tableExists = true;
     }
 }
-
-/// <summary>A session as the fleet index knows it.</summary>
-public sealed record IndexedSession(string SessionId, DateTimeOffset OpenedAt);
-
-/// <summary>One page of an agent's sessions; <see cref="Continuation"/> is null on the last page.</summary>
-public sealed record SessionIndexPage(IReadOnlyList<IndexedSession> Sessions, string? Continuation);
 
 /// <summary>
 /// Upserts rows of any partitions: whatever arrives while a round of requests is in flight goes out

@@ -1,24 +1,23 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using RuntimeAuthz.Contracts;
-using RuntimeAuthz.Grains.Fleet;
 using RuntimeAuthz.Grains.Sessions;
 
 namespace RuntimeAuthz.Grains.Governance;
 
 /// <summary>
-/// Sends revocation notices to the agent's sessions, read page by page from the fleet index, so the
+/// Sends revocation notices to the agent's sessions, read page by page from the session index, so the
 /// revoking agent grain sends one message instead of one per session. Sessions opened longer ago
 /// than the longest session lifetime have ended and are skipped.
 /// </summary>
 [StatelessWorker]
-public sealed class RevocationFanoutGrain(FleetIndex fleetIndex, ILogger<RevocationFanoutGrain> logger) : Grain, IRevocationFanoutGrain
+public sealed class RevocationFanoutGrain(SessionIndex sessionIndex, ILogger<RevocationFanoutGrain> logger) : Grain, IRevocationFanoutGrain
 {
     public async Task Notify(RevocationNotice notice)
     {
         try
         {
-            await foreach (var sessionId in fleetIndex.SessionsOpenedSinceAsync(notice.AgentId, notice.At - SessionLimits.MaxLifetime))
+            await foreach (var sessionId in sessionIndex.AgentSessionsOpenedSinceAsync(notice.AgentId, notice.At - SessionLimits.MaxLifetime))
             {
                 try
                 {

@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using Azure;
@@ -39,6 +40,8 @@ public sealed class SessionIndex
     /// <summary>Azure's limit of operations per batch transaction.</summary>
     public const int MaxBatch = 100;
     private const string TokenVersion = "q1";
+    /// <summary>Names the agent session listing's continuations (see <see cref="KeysetPager"/>).</summary>
+    private const string AgentSessionListing = "as1";
 
     private static readonly string[] Columns =
         ["RowKey", "SessionId", "AgentId", "Fleet", "Status", "OpenedAt", "LastActivityAt", "UsableUntil", "CumulativeRisk", "Decisions", "Denies", "LastPolicyVersion"];
@@ -222,6 +225,34 @@ public sealed class SessionIndex
     }
 
     // ---- searching ------------------------------------------------------------------------
+
+    /// <summary>
+    /// The agent's sessions in id order, a page at a time (default and limits of the fleet listings),
+    /// read from their pointer rows: one per session, keyed by its id, so a session whose activity
+    /// moves its listing rows keeps its place here. Invalid for a limit outside
+    /// 1..<see cref="AgentDirectoryLimits.MaxPageSize"/> or a continuation this listing did not issue.
+    /// </summary>
+    public async Task<CommandResult<AgentSessionPage>> ListAgentSessionsAsync(string agentId, int limit, string? continuation, CancellationToken cancellationToken = default)
+    {
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var page = await KeysetPager.PageAsync(table, AgentSessionListing, [AgentPointers(agentId)], ["RowKey", "SessionId", "OpenedAt"], limit, continuation, cancellationToken).ConfigureAwait(false);
+        return page.IsSuccess
+            ? CommandResult<AgentSessionPage>.Ok(new AgentSessionPage(
+                [.. page.Value!.Rows.Select(r => new AgentSession(r.GetString("SessionId") ?? "", r.GetDateTimeOffset("OpenedAt") ?? DateTimeOffset.MinValue))],
+                page.Value.Continuation))
+            : CommandResult<AgentSessionPage>.Fail(page.Error, page.Message!);
+    }
+
+    /// <summary>The agent's sessions opened at or after <paramref name="since"/> (the revocation fan-out's readers), paged from storage as they are read.</summary>
+    public async IAsyncEnumerable<string> AgentSessionsOpenedSinceAsync(string agentId, DateTimeOffset since, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var filter = $"{AgentPointers(agentId).Filter("")} and {TableClient.CreateQueryFilter($"OpenedAt ge {since}")}";
+        await foreach (var row in table.QueryAsync<TableEntity>(filter, maxPerPage: 1000, select: ["SessionId"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            if (row.GetString("SessionId") is { } sessionId) yield return sessionId;
+        }
+    }
 
     /// <summary>
     /// One page of sessions matching <paramref name="query"/>, newest activity first. Invalid for a limit
@@ -410,6 +441,8 @@ public sealed class SessionIndex
     private static string AgentPrefix(string agentId) => Key(agentId) + "|";
     private static string AgentListingKey(string agentId, string activity, string sessionId) => AgentPrefix(agentId) + ListingKey(activity, sessionId);
     private static string AgentPointerKey(string agentId, string sessionId) => AgentPrefix(agentId) + PointerKey(sessionId);
+    /// <summary>The agent's pointer rows: its keys whose session part starts with the pointer mark.</summary>
+    private KeyRange AgentPointers(string agentId) => new(AgentPartition(agentId), AgentPrefix(agentId) + PointerMark);
     private string ScopePartition(string scope, DateOnly day, int shard) =>
         $"{prefix}{scope}|{day.ToString("yyyyMMdd", CultureInfo.InvariantCulture)}|{shard.ToString(CultureInfo.InvariantCulture)}";
 
@@ -423,7 +456,9 @@ public sealed class SessionIndex
     public static int ShardOf(string sessionId) => SHA256.HashData(Encoding.UTF8.GetBytes(sessionId))[0] % Shards;
 
     private static string ListingKey(string activity, string sessionId) => activity + "|" + Key(sessionId);
-    private static string PointerKey(string sessionId) => "~" + Key(sessionId);
+    /// <summary>Sorts after the digits of every listing key, so an agent's pointer rows are one key range.</summary>
+    private const string PointerMark = "~";
+    private static string PointerKey(string sessionId) => PointerMark + Key(sessionId);
 
     /// <summary>19 digits that sort newest first.</summary>
     public static string Inverted(DateTimeOffset at) => (DateTime.MaxValue.Ticks - Math.Clamp(at.UtcTicks, 0, DateTime.MaxValue.Ticks)).ToString("D19", CultureInfo.InvariantCulture);
@@ -472,3 +507,9 @@ public sealed class SessionIndex
         tableExists = true;
     }
 }
+
+/// <summary>A session as its agent's listing shows it.</summary>
+public sealed record AgentSession(string SessionId, DateTimeOffset OpenedAt);
+
+/// <summary>One page of an agent's sessions; <see cref="Continuation"/> is null on the last page.</summary>
+public sealed record AgentSessionPage(IReadOnlyList<AgentSession> Sessions, string? Continuation);

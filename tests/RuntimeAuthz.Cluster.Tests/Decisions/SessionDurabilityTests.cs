@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using RuntimeAuthz.Cluster.Tests.Infrastructure;
 using RuntimeAuthz.Contracts;
@@ -169,13 +170,29 @@ public sealed class SessionDurabilityTests(ClusterEnvironment env)
         }
     }
 
+    /// <summary>The agent's sessions as <c>GET /v1/agents/{id}/sessions</c> lists them (first page).</summary>
+    private static async Task<IEnumerable<string>> ListedSessionsAsync(InProcessTestCluster cluster, string agentId)
+    {
+        var page = await cluster.Silos[0].ServiceProvider.GetRequiredService<SessionIndex>().ListAgentSessionsAsync(agentId, 100, null);
+        Assert.True(page.IsSuccess, page.Message);
+        return page.Value!.Sessions.Select(x => x.SessionId);
+    }
+
     [Fact]
     public async Task Opening_a_session_writes_no_state_row_and_nothing_on_the_agent()
     {
         var cluster = await env.GetSharedClusterAsync();
         var s = new Scenario(cluster.Client, env.Clock.GetUtcNow);
         var agent = await s.NewAgentAsync();
-        var table = new Azure.Data.Tables.TableServiceClient(env.Azurite.ConnectionString).GetTableClient(RuntimeAuthz.Silo.SiloConfiguration.DefaultGrainStateTable);
+        var tables = new Azure.Data.Tables.TableServiceClient(env.Azurite.ConnectionString);
+        var table = tables.GetTableClient(RuntimeAuthz.Silo.SiloConfiguration.DefaultGrainStateTable);
+        async Task<int> FleetIndexRowsOfAsync(string id)
+        {
+            var rows = 0;
+            await foreach (var entity in tables.GetTableClient(RuntimeAuthz.Grains.Fleet.FleetIndex.TableName).QueryAsync<Azure.Data.Tables.TableEntity>(select: ["PartitionKey", "RowKey"]))
+                if (entity.PartitionKey.Contains(id, StringComparison.Ordinal) || entity.RowKey.Contains(id, StringComparison.Ordinal)) rows++;
+            return rows;
+        }
         async Task<(int Rows, string Etags)> RowsOfAsync(string id)
         {
             var rows = new List<string>();
@@ -189,6 +206,8 @@ public sealed class SessionDurabilityTests(ClusterEnvironment env)
 
         Assert.Equal(0, (await RowsOfAsync(session)).Rows); // its open record, first of its chain, is all it needs
         Assert.Equal(agentBefore, await RowsOfAsync(agent)); // no session list row, the agent's row untouched
+        Assert.Equal(0, await FleetIndexRowsOfAsync(session)); // the agent's sessions are listed by the session index alone
+        Assert.Contains(session, await ListedSessionsAsync(cluster, agent));
         Assert.Equal(DecisionOutcome.Allow, (await s.ReadOwnDocumentAsync(session)).Outcome);
     }
 
