@@ -53,20 +53,27 @@ internal static class KeysetPager
     private static bool TryReadContinuation(string listing, int ranges, string continuation, out int range, out string lastRow)
     {
         (range, lastRow) = (0, "");
-        if (continuation.Length is 0 or > 1024 || !Base64Url.IsValid(continuation)) return false;
-        string text;
-        try
-        {
-            text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(Base64Url.DecodeFromChars(continuation));
-        }
-        catch (Exception ex) when (ex is FormatException or ArgumentException)
-        {
-            return false;
-        }
+        if (!TryDecodeToken(continuation, maxLength: 1024, out var text)) return false;
         var parts = text.Split('|', 3);
         if (parts.Length != 3 || parts[0] != listing || parts[2].Length == 0) return false;
         if (!int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out range) || range >= ranges) return false;
         lastRow = parts[2];
         return true;
+    }
+
+    /// <summary>The UTF-8 text of a base64url continuation token, or false for one that is empty, too long or not base64url of UTF-8.</summary>
+    public static bool TryDecodeToken(string token, int maxLength, out string text)
+    {
+        text = "";
+        if (token.Length == 0 || token.Length > maxLength || !Base64Url.IsValid(token)) return false;
+        try
+        {
+            text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(Base64Url.DecodeFromChars(token));
+            return true;
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException)
+        {
+            return false;
+        }
     }
 }

@@ -398,16 +398,7 @@ public sealed class SessionIndex
     private static bool TryReadContinuation(string token, string fingerprint, out string lastKey)
     {
         lastKey = "";
-        if (token.Length is 0 or > 2048 || !Base64Url.IsValid(token)) return false;
-        string text;
-        try
-        {
-            text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(Base64Url.DecodeFromChars(token));
-        }
-        catch (Exception ex) when (ex is FormatException or ArgumentException)
-        {
-            return false;
-        }
+        if (!KeysetPager.TryDecodeToken(token, maxLength: 2048, out var text)) return false;
         var cut = text.LastIndexOf('|');
         if (cut < 0 || text[(cut + 1)..] != Checksum(text[..cut])) return false;
         var parts = text[..cut].Split('|', 3);
