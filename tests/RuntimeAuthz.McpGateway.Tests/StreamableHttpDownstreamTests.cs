@@ -29,7 +29,7 @@ public sealed class StreamableHttpDownstreamTests(GatewayEnvironment env)
         var close = await client.CallToolAsync("accounts.close_account", new Dictionary<string, object?> { ["name"] = "acme" });
 
         Assert.Equal(["accounts.close_account", "accounts.lookup_account"], listed);
-        Assert.NotEqual(true, lookup.IsError);
+        Assert.False(lookup.IsError == true, GatewayEndToEndTests.Text(lookup));
         Assert.Contains("acct-acme", GatewayEndToEndTests.Text(lookup));
         Assert.True(close.IsError);
         Assert.Equal("denied", GatewayEndToEndTests.Refusal(close)["kind"]!.GetValue<string>());
