@@ -191,11 +191,6 @@ public sealed class AgentGrain(
         return new GrantLink { Grant = grant, HolderStatus = agent.Status, HolderFleet = agent.Fleet, HolderLabels = agent.Labels };
     }
 
-    /// <summary>
-    /// Lists the session under the agent and returns the agent as it is once the row is durable. It
-    /// interleaves with other calls, so the status is read after the write: a revocation that came
-    /// first is seen (and the open refused), one that comes later finds the row for its fan-out.
-    /// </summary>
     /// <summary>Moves the matching current grants to the revoked list, persists, reports, and tells the sessions.</summary>
     private async Task<IReadOnlyList<Delegation>> RevokeWhereAsync(Func<Delegation, bool> match, GovernanceActor by, string what)
     {

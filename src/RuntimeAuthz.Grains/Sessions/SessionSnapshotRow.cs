@@ -17,7 +17,7 @@ internal sealed class SessionSnapshotRow(IGrainStorage storage, GrainId grainId)
     private Task? firstRead;
 
     /// <summary>Whether the row was read by this activation (or written by it, or known not to exist).</summary>
-    public bool IsRead { get; private set; }
+    private bool isRead;
 
     public SessionState State
     {
@@ -29,7 +29,7 @@ internal sealed class SessionSnapshotRow(IGrainStorage storage, GrainId grainId)
     {
         await storage.ReadStateAsync(StateName, grainId, row);
         row.State ??= new SessionState();
-        IsRead = true;
+        isRead = true;
     }
 
     /// <summary>
@@ -38,7 +38,7 @@ internal sealed class SessionSnapshotRow(IGrainStorage storage, GrainId grainId)
     /// </summary>
     public Task EnsureReadAsync()
     {
-        if (IsRead) return Task.CompletedTask;
+        if (isRead) return Task.CompletedTask;
         if (firstRead is null || firstRead.IsFaulted || firstRead.IsCanceled) firstRead = ReadStateAsync();
         return firstRead;
     }
@@ -46,6 +46,6 @@ internal sealed class SessionSnapshotRow(IGrainStorage storage, GrainId grainId)
     public async Task WriteStateAsync()
     {
         await storage.WriteStateAsync(StateName, grainId, row);
-        IsRead = true;
+        isRead = true;
     }
 }
