@@ -24,6 +24,9 @@ public abstract class PushPollRefresher<TObserver>(IGrainFactory grains, TimePro
     private TObserver? observerReference;
     private Task? loop;
 
+    /// <summary>The highest version a push announced that a refresh then handled (0 before any): shows pushes arrive, apart from the poll.</summary>
+    internal long LastPushedVersionRefreshed { get; private set; }
+
     /// <summary>This silo's observer as registered with the grain (null before start).</summary>
     internal TObserver? ObserverReference => observerReference;
 
@@ -89,6 +92,7 @@ public abstract class PushPollRefresher<TObserver>(IGrainFactory grains, TimePro
                     nextSubscribe = hostTime.GetUtcNow() + ResubscribeInterval;
                 }
                 await RefreshAsync(pushed, cancellationToken);
+                if (pushed > LastPushedVersionRefreshed) LastPushedVersionRefreshed = pushed.Value;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

@@ -200,7 +200,7 @@ public sealed class EntityStoreTests(ClusterEnvironment env)
     }
 
     [Fact]
-    public async Task An_entity_store_change_is_in_force_on_the_other_silo_within_a_second()
+    public async Task An_entity_store_change_is_pushed_to_the_other_silo()
     {
         var hosts = await PairAsync();
         var pep = hosts.Second.ClientWith(TestTokens.ForPep(TrustedPep));
@@ -210,8 +210,11 @@ public sealed class EntityStoreTests(ClusterEnvironment env)
         var imported = await hosts.First.As(Roles.Governance).PostJsonAsync("/v1/entities",
             """{"entities": [{"uid": {"type": "User", "id": "erin"}, "attrs": {}, "parents": [{"type": "Team", "id": "finance"}]}]}""");
         var version = imported.Json["version"]!.GetValue<long>();
-        // Pushed, not polled (the poll is every 2 s): the second silo holds the version within a second.
-        await SeenEverywhereAsync(hosts, version, deadline: TimeSpan.FromSeconds(1));
+        // Pushed, not only polled: the second silo's refresher handled a push announcing the version (a deadline
+        // shorter than the 2 s poll would say the same, but flakes on a loaded machine).
+        await SeenEverywhereAsync(hosts, version, deadline: TimeSpan.FromSeconds(30));
+        await Eventually.UntilAsync("a push of the new entity store version handled by the second silo",
+            () => hosts.Second.App.Services.GetRequiredService<EntityCacheService>().LastPushedVersionRefreshed, pushed => pushed >= version, TimeSpan.FromSeconds(30));
 
         var after = await pep.PostJsonAsync("/access/v1/evaluation", Evaluation("user", "erin", "read", "Document", "q3-report"));
         Assert.True(after.Json["decision"]!.GetValue<bool>(), after.Json.ToJsonString());

@@ -184,7 +184,20 @@ public sealed class GatewayEnvironment : IAsyncLifetime
         await app.StartAsync();
         var gateway = new RunningGateway(app, AddressOf(app));
         _owned.Add(gateway);
+        await CurrentPolicyOnEverySiloAsync();
         return gateway;
+    }
+
+    /// <summary>
+    /// Waits until every silo's policy cache holds the current version. A gateway publishes its trusted servers' annotations
+    /// as a new version when it starts, and silos learn of a version by a push: a call decided on a silo that has not yet
+    /// installed it would see the tools as unknown actions.
+    /// </summary>
+    public async Task CurrentPolicyOnEverySiloAsync()
+    {
+        var current = (await Admin.GetCurrentPolicyAsync()).Version;
+        await Eventually.TrueAsync($"policy version {current} in every silo's cache",
+            () => Silos.All(s => s.App.Services.GetRequiredService<Grains.PolicyCache>().Version >= current), TimeSpan.FromSeconds(30));
     }
 
     /// <summary>A new agent (owned by <see cref="AgentOwner"/>) with a day's delegation of <paramref name="actions"/> (default <see cref="DelegatedActions"/>) on every resource.</summary>
