@@ -9,7 +9,7 @@ namespace RuntimeAuthz.Cluster.Tests;
 public sealed class DistributionAndFailoverTests(ClusterEnvironment env)
 {
     [Fact]
-    public async Task Published_version_reaches_every_silo_within_a_second_and_decides_there()
+    public async Task Published_version_is_pushed_to_every_silo_and_decides_there()
     {
         var cluster = await env.GetSharedClusterAsync();
         var scenario = new Scenario(cluster.Client, env.Clock.GetUtcNow);
@@ -20,8 +20,12 @@ public sealed class DistributionAndFailoverTests(ClusterEnvironment env)
         var version = published.Value!.Version;
         var caches = cluster.Silos.Select(s => s.ServiceProvider.GetRequiredService<PolicyCache>()).ToArray();
         Assert.Equal(3, caches.Length);
-        await ClusterEnvironment.WaitForPolicyAsync(cluster, version, timeout: TimeSpan.FromSeconds(1));
+        await ClusterEnvironment.WaitForPolicyAsync(cluster, version, timeout: TimeSpan.FromSeconds(30));
         Assert.All(caches, c => Assert.Equal(version, c.Version));
+        // Pushed, not only polled: every silo's refresher handled a push announcing the version (a deadline under the
+        // 2 s poll would say the same, but flakes on a loaded machine).
+        await Eventually.TrueAsync($"a push of policy version {version} handled on every silo",
+            () => cluster.Silos.All(s => s.ServiceProvider.GetRequiredService<PolicyCacheService>().LastPushedVersionRefreshed >= version), TimeSpan.FromSeconds(30));
 
         // Decisions from session grains on every silo use the new version.
         var agent = await scenario.NewAgentAsync();
