@@ -54,7 +54,7 @@ if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
     Console.Error.WriteLine("                       seeds N sessions' index rows into Azurite (batch transactions), times typical GET /v1/sessions searches on a silo process");
     Console.Error.WriteLine("  chaos [--silos 3] [--sessions 32] [--before 10] [--fault 10] [--after 10] [--latency-ms 100] [--scenario KillBusiestSilo|KillHotAgentSilo|StorageStall|StorageRestart|SlowStorage]");
     Console.Error.WriteLine("                       fault scenarios on silo processes under HTTP load, answers matched to evidence (starts Azurite and the silos)");
-    Console.Error.WriteLine("  memory [--sessions 20000] [--sessions-1k 200] [--sessions-10k 200] [--evidence-off] [--temporal] [--hold-seconds 0]   heap and working set per active session with 0, 1,000, 10,000 decisions");
+    Console.Error.WriteLine("  memory [--sessions 20000] [--sessions-1k 200] [--sessions-10k 200] [--busy 200] [--evidence-off] [--temporal] [--hold-seconds 0]   heap and working set per active session with 0, 1,000, 10,000 decisions");
     Console.Error.WriteLine("  patterns [--ms 200]  matching time of the worst grant globs and Cedar like patterns allowed, by id length");
     return 2;
 }
