@@ -193,7 +193,7 @@ public sealed class GatewayEnvironment : IAsyncLifetime
     /// as a new version when it starts, and silos learn of a version by a push: a call decided on a silo that has not yet
     /// installed it would see the tools as unknown actions.
     /// </summary>
-    public async Task CurrentPolicyOnEverySiloAsync()
+    private async Task CurrentPolicyOnEverySiloAsync()
     {
         var current = (await Admin.GetCurrentPolicyAsync()).Version;
         await Eventually.TrueAsync($"policy version {current} in every silo's cache",
