@@ -71,6 +71,8 @@ public static class MemoryBenchmark
             // The set-up's probe sessions are active already; every row adds its own.
             var expectedSessions = await SessionActivationsAsync(management);
             var before = await MeasureAsync();
+            var baseline = before;
+            var measured = 0;
             foreach (var (count, decisions) in rows.Where(r => r.Sessions > 0))
             {
                 var watch = Stopwatch.StartNew();
@@ -102,6 +104,7 @@ public static class MemoryBenchmark
                     $"| {count:N0} | {decisions:N0} | {Bytes(heapPerSession)} | {Bytes(workingSetPerSession)} | {(heapPerSession > 0 ? (1L << 30) / heapPerSession : double.PositiveInfinity):N0} | " +
                     $"{(decisions == 0 ? "-" : (count * (double)decisions / seconds).ToString("N0", CultureInfo.InvariantCulture))} |"));
                 before = after;
+                measured += count;
             }
             Console.WriteLine($"load average at the end {BenchSupport.LoadAverage()}; {await SessionActivationsAsync(management):N0} session activations resident");
             if (holdSeconds > 0)
@@ -109,6 +112,15 @@ public static class MemoryBenchmark
                 // Time to take a heap dump of the measured state (dotnet-gcdump collect -p <pid>).
                 Console.WriteLine($"holding the silo for {holdSeconds} s, process {Environment.ProcessId}");
                 await Task.Delay(TimeSpan.FromSeconds(holdSeconds));
+                // Read again: memory still held by background work (snapshot writes, storage retries) at the first
+                // reading is gone by now, so the difference between the two is transient, not per-session state.
+                var held = await MeasureAsync();
+                if (measured > 0)
+                {
+                    var perSession = (held.Heap - baseline.Heap) / (double)measured;
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"after the hold: managed heap per session {Bytes(perSession)} over all {measured:N0} sessions ({(perSession > 0 ? (1L << 30) / perSession : double.PositiveInfinity):N0} per GiB), working set per session {Bytes((held.WorkingSet - baseline.WorkingSet) / (double)measured)}"));
+                }
             }
             return 0;
         }
@@ -182,23 +194,25 @@ public static class MemoryBenchmark
 
     /// <summary>
     /// After the silo's background work has settled: the heap after full compacting collections, and the working set.
-    /// A session writes its last snapshot within one maintenance period of its last decision, and a snapshot being
-    /// written holds a full copy of the session's state; so the first reading is taken after that period, and more
-    /// follow until two in a row agree (on a loaded machine storage answers slowly and writes stay in flight longer).
+    /// A session writes its last snapshot within one maintenance period (30 s) of its last decision, and a snapshot
+    /// being written holds a full copy of the session's state until storage confirms it. With 2,000 sessions writing
+    /// at once Azurite took about a minute to absorb them (2026-12-02, readings every 10 s: 70 MiB, 139 MiB at 30 s,
+    /// then 71-93 MiB until 93 s, then 69.0-69.1 MiB), so two readings 5 s apart could agree by chance while writes
+    /// were in flight and read 2-5 KiB per session too high. A reading counts once three in a row, 10 s apart, agree.
     /// </summary>
     private static async Task<(long Heap, long WorkingSet)> MeasureAsync()
     {
+        const long Tolerance = 256 * 1024;
         await Task.Delay(TimeSpan.FromSeconds(35));
-        var last = Collect();
-        for (var i = 0; i < 12; i++)
+        var readings = new List<(long Heap, long WorkingSet)> { Collect() };
+        for (var i = 0; i < 24; i++)
         {
-            await Task.Delay(TimeSpan.FromSeconds(5));
-            var now = Collect();
-            if (Math.Abs(now.Heap - last.Heap) < 256 * 1024) return now;
-            last = now;
+            await Task.Delay(TimeSpan.FromSeconds(10));
+            readings.Add(Collect());
+            if (readings.Count >= 3 && readings[^3..].Max(r => r.Heap) - readings[^3..].Min(r => r.Heap) < Tolerance) return readings[^1];
         }
-        Console.WriteLine("  (the heap did not settle within a minute)");
-        return last;
+        Console.WriteLine("  (the heap did not settle within four minutes)");
+        return readings[^1];
     }
 
     private static (long Heap, long WorkingSet) Collect()
