@@ -101,7 +101,7 @@ public static class MemoryBenchmark
                 var heapPerSession = (after.Heap - before.Heap) / (double)count;
                 var workingSetPerSession = (after.WorkingSet - before.WorkingSet) / (double)count;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {count:N0} | {decisions:N0} | {Bytes(heapPerSession)} | {Bytes(workingSetPerSession)} | {(heapPerSession > 0 ? (1L << 30) / heapPerSession : double.PositiveInfinity):N0} | " +
+                    $"| {count:N0} | {decisions:N0} | {Bytes(heapPerSession)} | {Bytes(workingSetPerSession)} | {PerGiB(heapPerSession):N0} | " +
                     $"{(decisions == 0 ? "-" : (count * (double)decisions / seconds).ToString("N0", CultureInfo.InvariantCulture))} |"));
                 before = after;
                 measured += count;
@@ -119,7 +119,7 @@ public static class MemoryBenchmark
                 {
                     var perSession = (held.Heap - baseline.Heap) / (double)measured;
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"after the hold: managed heap per session {Bytes(perSession)} over all {measured:N0} sessions ({(perSession > 0 ? (1L << 30) / perSession : double.PositiveInfinity):N0} per GiB), working set per session {Bytes((held.WorkingSet - baseline.WorkingSet) / (double)measured)}"));
+                        $"after the hold: managed heap per session {Bytes(perSession)} over all {measured:N0} sessions ({PerGiB(perSession):N0} per GiB), working set per session {Bytes((held.WorkingSet - baseline.WorkingSet) / (double)measured)}"));
                 }
             }
             return 0;
@@ -209,7 +209,9 @@ public static class MemoryBenchmark
         {
             await Task.Delay(TimeSpan.FromSeconds(10));
             readings.Add(Collect());
-            if (readings.Count >= 3 && readings[^3..].Max(r => r.Heap) - readings[^3..].Min(r => r.Heap) < Tolerance) return readings[^1];
+            if (readings.Count < 3) continue;
+            var lastThree = readings[^3..];
+            if (lastThree.Max(r => r.Heap) - lastThree.Min(r => r.Heap) < Tolerance) return readings[^1];
         }
         Console.WriteLine("  (the heap did not settle within four minutes)");
         return readings[^1];
@@ -226,6 +228,9 @@ public static class MemoryBenchmark
         using var self = Process.GetCurrentProcess();
         return (GC.GetTotalMemory(forceFullCollection: true), self.WorkingSet64);
     }
+
+    /// <summary>Active sessions per GiB of managed heap at this cost each (infinite when a row read no growth).</summary>
+    private static double PerGiB(double bytesPerSession) => bytesPerSession > 0 ? (1L << 30) / bytesPerSession : double.PositiveInfinity;
 
     private static string Bytes(double bytes) => Math.Abs(bytes) >= 1024 * 1024
         ? string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024 * 1024):0.0} MiB")
