@@ -197,6 +197,12 @@ public sealed class WhatIfTests(ClusterEnvironment env, ITestOutputHelper output
 
     private sealed record SessionRun(string SessionId, List<Made> Decisions);
 
+    /// <summary>
+    /// About 30 s of retries: in a full CI run (2026-12-03) five attempts over 2 s all met a decision record that
+    /// could not be read yet, so a reporter keeps doing as told for longer than a loaded storage stalls.
+    /// </summary>
+    private const int MaxReportAttempts = 20;
+
     /// <summary>Opens one session per index, then plays the rounds: every session makes its call, then time moves on.</summary>
     private static async Task<List<SessionRun>> RunTrafficAsync(Scenario scenario, FakeTimeProvider clock, List<(string Id, string Fleet)> agents)
     {
@@ -228,12 +234,12 @@ public sealed class WhatIfTests(ClusterEnvironment env, ITestOutputHelper output
                     try
                     {
                         reported = await scenario.Grains.GetGrain<IAgentSessionGrain>(run.SessionId).ReportOutcome(report);
-                        if (reported.IsSuccess || reported.Message?.Contains("report again shortly", StringComparison.Ordinal) != true || attempt == 5) break;
+                        if (reported.IsSuccess || reported.Message?.Contains("report again shortly", StringComparison.Ordinal) != true || attempt == MaxReportAttempts) break;
                     }
-                    catch (Exception ex) when (attempt < 5 && TransientFailures.Classify(ex, CancellationToken.None) is not null)
+                    catch (Exception ex) when (attempt < MaxReportAttempts && TransientFailures.Classify(ex, CancellationToken.None) is not null)
                     {
                     }
-                    await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt));
+                    await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(200 * attempt, 2_000)));
                     retried = true;
                 }
                 var landedEarlier = retried && reported.Message?.Contains("was already reported", StringComparison.Ordinal) == true;
