@@ -21,7 +21,7 @@ namespace RuntimeAuthz.ClusterClient;
 /// <para><b>Reads and opens retry</b> (<see cref="AuthzClusterOptions.ReadAttempts"/>): reading twice changes nothing, and an
 /// open uses a session id chosen here, so an open whose answer was lost is recognised on the next attempt.</para>
 /// <para>Errors: a refused command is an <see cref="AuthzApiException"/> with the status the HTTP API would answer (404, 409,
-/// 400, 403); bad arguments are <see cref="ArgumentException"/>s before any call. No roles apply: a cluster client has the
+/// 400, 403, and 503 when the command may be sent again shortly); bad arguments are <see cref="ArgumentException"/>s before any call. No roles apply: a cluster client has the
 /// grains' full access, which is why the gateway is closed by default and needs client certificates beyond loopback.</para>
 /// </remarks>
 public sealed partial class AuthzClusterClient(IClusterClient cluster, AuthzClusterOptions options, TimeProvider time, ILogger<AuthzClusterClient> logger)

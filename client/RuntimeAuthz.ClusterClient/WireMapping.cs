@@ -38,6 +38,7 @@ internal static class WireMapping
             Wire.CommandError.NotFound => (404, "Not Found"),
             Wire.CommandError.Conflict => (409, "Conflict"),
             Wire.CommandError.Forbidden => (403, "Forbidden"),
+            Wire.CommandError.Unavailable => (503, "Service Unavailable"),
             _ => (400, "Bad Request"),
         };
         return new AuthzApiException(status, title, failed.Message, type: null,

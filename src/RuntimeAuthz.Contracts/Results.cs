@@ -2,9 +2,13 @@ using System.Text.Json.Serialization;
 
 namespace RuntimeAuthz.Contracts;
 
-/// <summary>Why a command was refused; the HTTP layer maps these to 404, 409, 400 and 403.</summary>
+/// <summary>
+/// Why a command was refused; the HTTP layer maps these to 404, 409, 400, 403 and 503. <see cref="Unavailable"/> is the one
+/// a caller should send again unchanged: storage could not confirm or read what the command needs just now, nothing was
+/// recorded in the command's name, and the same command may succeed shortly.
+/// </summary>
 [JsonConverter(typeof(JsonStringEnumConverter<CommandError>))]
-public enum CommandError { None, NotFound, Conflict, Invalid, Forbidden }
+public enum CommandError { None, NotFound, Conflict, Invalid, Forbidden, Unavailable }
 
 /// <summary>A problem located in a source text (policy or schema), 1-based line and column.</summary>
 [GenerateSerializer, Immutable, Alias("authz.SourceIssue")]

@@ -212,22 +212,57 @@ public sealed class AuthorizationEnforcer
     }
 
     /// <summary>
-    /// The call already ran, so its outcome is reported even if the caller has gone (own timeout, not the caller's token).
-    /// A lost report is logged; output-to-input rules then see no output, so later calls relying on it are denied.
+    /// The call already ran, so its outcome is reported even if the caller has gone (own deadline, not the caller's token).
+    /// An answer that says the same report may succeed later (503, no connection, no answer in time) is retried with growing
+    /// pauses until <see cref="EnforcementOptions.OutcomeTimeout"/> has passed. A lost answer may hide a report that landed:
+    /// a retry answered "already reported" counts as recorded. A report still lost is logged; output-to-input rules then see
+    /// no output, so later calls relying on it are denied.
     /// </summary>
     private async Task<bool> ReportAsync(string sessionId, Guid decisionId, CallOutcome outcome)
     {
-        try
+        var deadline = _time.GetUtcNow() + _options.OutcomeTimeout;
+        var pause = FirstReportRetry;
+        for (var attempt = 1; ; attempt++)
         {
-            await WithTimeoutAsync(_options.OutcomeTimeout, ct => _backend.ReportOutcomeAsync(sessionId, decisionId, outcome, ct), CancellationToken.None).ConfigureAwait(false);
-            return true;
-        }
-        catch (Exception exception)
-        {
-            _logger.LogWarning(exception, "Outcome of decision {DecisionId} in session {SessionId} was not recorded", decisionId, sessionId);
-            return false;
+            var remaining = deadline - _time.GetUtcNow();
+            try
+            {
+                await WithTimeoutAsync(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, ct => _backend.ReportOutcomeAsync(sessionId, decisionId, outcome, ct), CancellationToken.None).ConfigureAwait(false);
+                return true;
+            }
+            catch (AuthzApiException conflict) when (attempt > 1 && conflict.IsConflict && conflict.Detail?.Contains(AlreadyReported, StringComparison.Ordinal) == true)
+            {
+                _logger.LogInformation("Outcome of decision {DecisionId} in session {SessionId} was recorded by an earlier attempt whose answer was lost", decisionId, sessionId);
+                return true;
+            }
+            catch (Exception exception) when (IsWorthRetrying(exception) && _time.GetUtcNow() + pause < deadline)
+            {
+                _logger.LogInformation("Outcome of decision {DecisionId} in session {SessionId} not recorded on attempt {Attempt} ({Cause}); reporting again in {Pause} ms",
+                    decisionId, sessionId, attempt, Cause(exception), (int)pause.TotalMilliseconds);
+            }
+            catch (Exception exception)
+            {
+                _logger.LogWarning(exception, "Outcome of decision {DecisionId} in session {SessionId} was not recorded after {Attempts} attempt(s)", decisionId, sessionId, attempt);
+                return false;
+            }
+            await Task.Delay(pause, _time).ConfigureAwait(false);
+            pause = pause * 2 < LongestReportRetry ? pause * 2 : LongestReportRetry;
         }
     }
+
+    private static readonly TimeSpan FirstReportRetry = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan LongestReportRetry = TimeSpan.FromSeconds(2);
+
+    /// <summary>Words of the cluster's 409 for a decision whose outcome is already recorded.</summary>
+    private const string AlreadyReported = "already reported";
+
+    /// <summary>Failures after which the same report may succeed: the cluster or its storage was briefly unavailable, or no answer came.</summary>
+    private static bool IsWorthRetrying(Exception exception) => exception switch
+    {
+        AuthzApiException api => api.Status is 429 or 502 or 503 or 504,
+        AuthzUnavailableException or TimeoutException or OperationCanceledException => true,
+        _ => false,
+    };
 
     private EnforcementResult<T> Refuse<T>(EnforcementSession session, GuardedCall call, Refusal refusal)
     {

@@ -48,7 +48,7 @@ public sealed record EnforcementOptions
     /// <summary>How long one request to the cluster (open, decide, approval poll step) may take before the call is refused.</summary>
     public TimeSpan DecisionTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>How long reporting an outcome (and closing a session) may take.</summary>
+    /// <summary>How long reporting an outcome may take, its retries included (and how long closing a session may take).</summary>
     public TimeSpan OutcomeTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>The longest single approval wait request; the HTTP client's timeout must exceed it plus <see cref="DecisionTimeout"/>.</summary>

@@ -56,7 +56,7 @@ public sealed partial class AgentSessionGrain : ISessionApprovalsGrain
         if (await LoadAsync() is not { } current || current.Approvals.Find(approvalId) is null)
             return CommandResult<ApprovalInfo>.Fail(CommandError.NotFound, $"approval '{approvalId}' not found");
         if (unconfirmed is not null)
-            return CommandResult<ApprovalInfo>.Fail(CommandError.Conflict, "the session's evidence chain is being repaired; try again shortly");
+            return CommandResult<ApprovalInfo>.Fail(CommandError.Unavailable, "the session's evidence chain is being repaired; try again shortly");
         await CloseExpiredApprovalsAsync(current);
         var approval = current.Approvals.Find(approvalId)!;
         if (step != ApprovalActs.Cancelled && await RefusalOfApproverAsync(approval, act) is { } why)
@@ -75,7 +75,7 @@ public sealed partial class AgentSessionGrain : ISessionApprovalsGrain
         };
         if (conflict is not null) return CommandResult<ApprovalInfo>.Fail(CommandError.Conflict, conflict);
         if (!await RecordApprovalStepAsync(current, approval, step, act, act.Reason))
-            return CommandResult<ApprovalInfo>.Fail(CommandError.Conflict, $"the {step} step could not be recorded; try again");
+            return CommandResult<ApprovalInfo>.Fail(CommandError.Unavailable, $"the {step} step could not be recorded; try again shortly");
         var updated = current.Approvals.Find(approvalId)!;
         await PublishAsync(updated, step);
         logger.LogInformation("Approval {ApprovalId} {Step} by {Subject}: now {Status}", approvalId, step, act.Subject, updated.Status);

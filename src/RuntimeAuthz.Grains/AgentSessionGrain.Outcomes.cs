@@ -43,7 +43,7 @@ public sealed partial class AgentSessionGrain
             catch (Exception ex) when (refusal is null)
             {
                 logger.LogWarning(ex, "Session {SessionId}: record {Sequence} of decision {DecisionId} could not be read for its outcome", SessionId, decision.Sequence, report.DecisionId);
-                return CommandResult<SessionEvent>.Fail(CommandError.Conflict, "the decision's record could not be read; report again shortly");
+                return CommandResult<SessionEvent>.Fail(CommandError.Unavailable, "the decision's record could not be read; report again shortly");
             }
             catch (Exception ex)
             {
@@ -58,7 +58,7 @@ public sealed partial class AgentSessionGrain
             return CommandResult<SessionEvent>.Fail(error, message);
         }
         if (unconfirmed is not null)
-            return CommandResult<SessionEvent>.Fail(CommandError.Conflict, "the session's evidence chain is being repaired; report again shortly");
+            return CommandResult<SessionEvent>.Fail(CommandError.Unavailable, "the session's evidence chain is being repaired; report again shortly");
 
         var body = DecisionEvidence.Outcome(evidence.Redactor, SessionId, report, decision, now);
         var replay = new SessionReplay
@@ -76,7 +76,7 @@ public sealed partial class AgentSessionGrain
         {
             // Not accepted; if it lands after all, a repeated report is then refused as already reported.
             stale = true;
-            return CommandResult<SessionEvent>.Fail(CommandError.Conflict, "the outcome could not be recorded; report again shortly");
+            return CommandResult<SessionEvent>.Fail(CommandError.Unavailable, "the outcome could not be recorded; report again shortly");
         }
         var policy = await policyCache.GetAsync().WaitAsync(DecisionDependencyTimeout);
         current.Apply(body, replay, result.Head, policy, replayTemporal: true);

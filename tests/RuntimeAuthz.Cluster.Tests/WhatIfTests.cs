@@ -222,7 +222,7 @@ public sealed class WhatIfTests(ClusterEnvironment env, ITestOutputHelper output
                 {
                     DecisionId = decision.DecisionId, Kind = SessionEventKind.Response, OutputJson = call.Output, ReportedBy = "what-if-tests",
                 };
-                // Under the full suite's load a report is sometimes answered "report again shortly" (its decision's
+                // Under the full suite's load a report is sometimes refused as Unavailable, "report again shortly" (its decision's
                 // record could not be read, or its own record was not confirmed in time), or storage does not answer
                 // within its timeout while the session loads (over HTTP a 503 with Retry-After); a reporter does as told.
                 // A record that was not confirmed may still land: the repeated report is then refused as already
@@ -234,7 +234,7 @@ public sealed class WhatIfTests(ClusterEnvironment env, ITestOutputHelper output
                     try
                     {
                         reported = await scenario.Grains.GetGrain<IAgentSessionGrain>(run.SessionId).ReportOutcome(report);
-                        if (reported.IsSuccess || reported.Message?.Contains("report again shortly", StringComparison.Ordinal) != true || attempt == MaxReportAttempts) break;
+                        if (reported.Error != CommandError.Unavailable || attempt == MaxReportAttempts) break;
                     }
                     catch (Exception ex) when (attempt < MaxReportAttempts && TransientFailures.Classify(ex, CancellationToken.None) is not null)
                     {

@@ -25,9 +25,10 @@ public static class Problems
         }
     }
 
-    /// <summary>Maps a refused grain command to 404 / 409 / 400 (with located issues for policy texts).</summary>
+    /// <summary>Maps a refused grain command to 404 / 409 / 403 / 400 (with located issues for policy texts), or 503 with Retry-After when it may be sent again.</summary>
     public static IResult FromCommand<T>(CommandResult<T> result)
     {
+        if (result.Error == CommandError.Unavailable) return Unavailable(result.Message ?? "try again shortly");
         var status = result.Error switch
         {
             CommandError.NotFound => StatusCodes.Status404NotFound,

@@ -20,16 +20,18 @@ namespace RuntimeAuthz.Cluster.Tests.Hardening;
 [Collection(ClusterCollection.Name)]
 public sealed class StorageFailureTests(ClusterEnvironment env) : IAsyncLifetime
 {
-    private readonly StorageFaults grainStorage = new(), index = new();
+    private readonly StorageFaults grainStorage = new(), index = new(), evidence = new();
     private RunningHost host = null!;
 
     public async Task InitializeAsync()
     {
-        host = await env.StartHostAsync(env.HostArgs("storage-faults-" + Guid.NewGuid().ToString("N")[..8], "Production"), builder =>
+        host = await env.StartHostAsync(env.HostArgs("storage-faults-" + Guid.NewGuid().ToString("N")[..8], "Production",
+            ["--Seed:Example=true", $"--Seed:Directory={RepoPaths.Examples}"]), builder =>
         {
             // Registered before the silo's own (which are TryAdd): grain state and the fleet/session index go through the faults.
             builder.Services.AddSingleton(_ => Client(grainStorage));
             builder.Services.AddKeyedSingleton(FleetIndex.TableClientKey, (_, _) => Client(index));
+            builder.Services.AddKeyedSingleton(RuntimeAuthz.Grains.Evidence.EvidenceServices.TableClientKey, (_, _) => Client(evidence));
         });
     }
 
@@ -154,6 +156,39 @@ public sealed class StorageFailureTests(ClusterEnvironment env) : IAsyncLifetime
             Assert.False(reply.Json["decision"]!.GetValue<bool>());
             Assert.Equal(DenyReasons.InternalError, reply.Json["context"]!["deny_reason"]!.GetValue<string>());
         });
+    }
+
+    [Fact]
+    public async Task An_outcome_whose_record_storage_refuses_is_a_503_with_Retry_After_and_is_accepted_once_when_reported_again()
+    {
+        var scenario = Scenario();
+        var session = await scenario.OpenSessionAsync(await scenario.NewAgentAsync());
+        var decision = await scenario.ReadOwnDocumentAsync(session);
+        Assert.True(decision.Outcome == RuntimeAuthz.Contracts.DecisionOutcome.Allow, decision.DenyReason);
+        var report = $$$"""{"decisionId": "{{{decision.DecisionId}}}", "kind": "response", "output": {"pages": 3}}""";
+
+        evidence.FailWhen(_ => Failure("server-busy"));
+        var failed = await host.Http.PostJsonAsync($"/v1/sessions/{session}/outcomes", report);
+        var failures = evidence.Failed;
+        evidence.Clear();
+
+        Assert.True(failures > 0, "the fault was never injected");
+        Assert.Contains("report again shortly", failed.AssertProblem(HttpStatusCode.ServiceUnavailable), StringComparison.Ordinal);
+        Assert.True(failed.Response.Headers.Contains("Retry-After"));
+        AssertNoInternals(failed);
+        // Sent again as a client told "503, Retry-After" would: accepted once the session has confirmed its chain.
+        HttpReply accepted;
+        var attempts = 0;
+        do
+        {
+            if (attempts++ > 0) await Task.Delay(200);
+            accepted = await host.Http.PostJsonAsync($"/v1/sessions/{session}/outcomes", report);
+        } while (accepted.Status == HttpStatusCode.ServiceUnavailable && attempts < 50);
+        Assert.Equal(HttpStatusCode.Accepted, accepted.Status);
+        var again = await host.Http.PostJsonAsync($"/v1/sessions/{session}/outcomes", report);
+        Assert.Contains("already reported", again.AssertProblem(HttpStatusCode.Conflict), StringComparison.Ordinal);
+        var timeline = await host.Http.GetJsonAsync($"/v1/sessions/{session}");
+        Assert.Single(timeline.Json["events"]!.AsArray(), e => e!["kind"]!.GetValue<string>() == "response");
     }
 
     private Scenario Scenario() => new(host.App.Services.GetRequiredService<IGrainFactory>(), () => DateTimeOffset.UtcNow);
