@@ -52,6 +52,26 @@ internal static class BenchSupport
         catch (UnauthorizedAccessException) { return "unknown"; }
     }
 
+    /// <summary>CPU of this process and of Azurite over one timed window of load already running.</summary>
+    public readonly record struct TimedWindow(TimeSpan Elapsed, TimeSpan ProcessCpu, TimeSpan AzuriteCpu, string Load);
+
+    /// <summary>
+    /// Times <paramref name="duration"/> of running load: <paramref name="timing"/> is set while the window is open (the load
+    /// counts only then), and the window's wall time, this process's CPU and Azurite's CPU are returned.
+    /// </summary>
+    public static async Task<TimedWindow> TimeWindowAsync(AzuriteServer azurite, TimeSpan duration, Action<bool> timing)
+    {
+        var load = LoadAverage().Split(' ')[0];
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+        var azuriteBefore = azurite.ProcessorTime;
+        var clock = Stopwatch.StartNew();
+        timing(true);
+        await Task.Delay(duration);
+        timing(false);
+        var elapsed = clock.Elapsed;
+        return new TimedWindow(elapsed, Process.GetCurrentProcess().TotalProcessorTime - cpuBefore, azurite.ProcessorTime - azuriteBefore, load);
+    }
+
     /// <summary>SIGTERM, then a kill after <paramref name="grace"/>: servers get the chance to flush and close.</summary>
     public static async Task StopAsync(Process process, TimeSpan grace)
     {

@@ -20,6 +20,7 @@ var benchmarks = new Dictionary<string, Func<string[], int>>(StringComparer.Ordi
     ["evidence"] = EvidenceBenchmark.Run,
     ["evidence-seal"] = EvidenceSealBenchmark.Run,
     ["evidence-append"] = EvidenceAppendBenchmark.Run,
+    ["azurite-rows"] = AzuriteRowCostBenchmark.Run,
     ["http"] = HttpBenchmark.Run,
     ["cluster-client"] = ClusterClientBenchmark.Run,
     ["agents"] = AgentsBenchmark.Run,
@@ -41,6 +42,7 @@ if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
     Console.Error.WriteLine("  evidence [--seconds 10] [--sessions 64]   decisions/s and cost per decision with evidence on and off (starts Azurite)");
     Console.Error.WriteLine("  evidence-seal [--iterations 20000]   CPU per record of sealing steps (canonical body, SHA-256, ECDSA P-256) and of one signature per batch");
     Console.Error.WriteLine("  evidence-append [--seconds 6] [--writers 32] [--rounds 1] [--config P:I:B ...]   the evidence write alone on Azurite: partitions, requests in flight, signature per record or batch");
+    Console.Error.WriteLine("  azurite-rows [--seconds 6] [--writers 8] [--records-per-batch 16] [--record-chars N] [--azurite-in-memory]   Azurite's CPU per record with 1, 2, 4, 8, 16 records per entity");
     Console.Error.WriteLine("  http [--seconds 20] [--prime 45] [--warmup 3] [--rounds 2] [--sessions 64] [--connections 32] [--threads 2] [--no-evidence]");
     Console.Error.WriteLine("                       [--evidence-partitions 4]");
     Console.Error.WriteLine("                       decisions over HTTP (wrk) against Cerbos 0.55 with and without decision log, alternating (starts Azurite, a silo process, Cerbos)");

@@ -96,18 +96,9 @@ public static class EvidenceAppendBenchmark
 
         var running = Enumerable.Range(0, writers).Select(w => Task.Run(() => WriteAsync(w))).ToArray();
         await Task.Delay(TimeSpan.FromSeconds(2));
-        var load = BenchSupport.LoadAverage().Split(' ')[0];
         var (requestsBefore, recordsBefore) = store.AppendStatistics;
-        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-        var azuriteBefore = azurite.ProcessorTime;
-        var clock = Stopwatch.StartNew();
-        Volatile.Write(ref timing, true);
-        await Task.Delay(duration);
-        Volatile.Write(ref timing, false);
-        var elapsed = clock.Elapsed;
+        var (elapsed, cpu, azuriteCpu, load) = await BenchSupport.TimeWindowAsync(azurite, duration, on => Volatile.Write(ref timing, on));
         var (requestsAfter, recordsAfter) = store.AppendStatistics;
-        var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
-        var azuriteCpu = azurite.ProcessorTime - azuriteBefore;
         Volatile.Write(ref stop, true);
         await Task.WhenAll(running);
 
