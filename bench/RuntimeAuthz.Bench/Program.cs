@@ -47,7 +47,7 @@ if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var run))
     Console.Error.WriteLine("                       [--evidence-partitions 4]");
     Console.Error.WriteLine("                       decisions over HTTP (wrk) against Cerbos 0.55 with and without decision log, alternating (starts Azurite, a silo process, Cerbos)");
     Console.Error.WriteLine("  http --history [--history-decisions 10000] [--seconds 10] [--rounds 2]   p50 in a session with N earlier decisions vs one with 10 (wrk -c1)");
-    Console.Error.WriteLine("  http --opens [--agents 100] [--connections 32] [--seconds 10] [--count-storage]   sessions opened per second over HTTP (POST /v1/sessions)");
+    Console.Error.WriteLine("  http --opens [--agents 100] [--connections 32] [--warmup 2] [--seconds 10] [--count-storage]   sessions opened per second over HTTP (POST /v1/sessions)");
     Console.Error.WriteLine("  cluster-client [--seconds 20] [--warmup 30] [--sessions 64] [--rounds 1]   decisions through grain calls from a cluster client, evidence off and on");
     Console.Error.WriteLine("  gateway [--calls 500] [--warmup 50]   added latency per MCP tool call through the gateway vs the npm filesystem server directly (starts Azurite, a silo, the gateway)");
     Console.Error.WriteLine("  agents [--agents 10000] [--parallel 32] [--page 1000] [--minutes 0] [--list-minutes 0] [--on-disk]");

@@ -191,6 +191,7 @@ public static class HttpBenchmark
         var seconds = BenchSupport.ArgValue(args, "--seconds", 10);
         var agents = BenchSupport.ArgValue(args, "--agents", 100);
         var connections = BenchSupport.ArgValue(args, "--connections", 32);
+        var warmup = BenchSupport.ArgValue(args, "--warmup", 2);
         var countStorage = BenchSupport.HasFlag(args, "--count-storage");
         var root = RepoPaths.Root;
         var wrk = Wrk.Ensure();
@@ -218,13 +219,13 @@ public static class HttpBenchmark
         await File.WriteAllLinesAsync(bodies, ids.Select(id => new JsonObject { ["agentId"] = id }.ToJsonString()));
         string[] scriptArgs = ["open", bodies, token];
         var script = Path.Combine(root, "bench", "http-decisions.lua");
-        await Wrk.RunAsync(wrk, script, silo.BaseAddress, connections, 2, TimeSpan.FromSeconds(2), scriptArgs);
+        await Wrk.RunAsync(wrk, script, silo.BaseAddress, connections, 2, TimeSpan.FromSeconds(warmup), scriptArgs);
         var (siloBefore, azuriteBefore, storageBefore, kindsBefore) = (silo.ProcessorTime, azurite.ProcessorTime, counter?.Requests ?? 0, counter?.ByKind());
         var opened = await Wrk.RunAsync(wrk, script, silo.BaseAddress, connections, 2, TimeSpan.FromSeconds(seconds), scriptArgs);
         var (siloCpu, azuriteCpu, storage) = (silo.ProcessorTime - siloBefore, azurite.ProcessorTime - azuriteBefore, (counter?.Requests ?? 0) - storageBefore);
         double PerOpen(TimeSpan cpu) => cpu.TotalMicroseconds / Math.Max(1, opened.Requests);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {BenchSupport.GitCommit(root)}, load average {BenchSupport.LoadAverage()}; POST /v1/sessions over {agents} agents, wrk -t2 -c{connections}, 2 s warm-up + {seconds} s"));
+            $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {BenchSupport.GitCommit(root)}, load average {BenchSupport.LoadAverage()}; POST /v1/sessions over {agents} agents, wrk -t2 -c{connections}, {warmup} s warm-up + {seconds} s"));
         Console.WriteLine("| opened/s | p50 ms | p90 ms | p99 ms | refused | socket errors | silo CPU µs/open | Azurite CPU µs/open | wrk CPU µs/open |");
         Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
