@@ -48,6 +48,9 @@ public static class EvidenceExport
         return tags;
     }
 
+    /// <summary>Export lines keep non-ASCII text as it is; one instance, since each caches the metadata it builds.</summary>
+    internal static readonly JsonSerializerOptions LineOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>One export line (no trailing newline).</summary>
     public static string ToJsonLine(EvidenceEntry entry)
     {
@@ -59,6 +62,6 @@ public static class EvidenceExport
         // A batch signature is over the batch's root: the record's audit path to it goes with the record.
         if (entry.Proof is { } proof) line["batchProof"] = proof;
         line["controls"] = new JsonArray(ControlsFor(body).Select(t => (JsonNode?)JsonValue.Create(t)).ToArray());
-        return line.ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        return line.ToJsonString(LineOptions);
     }
 }

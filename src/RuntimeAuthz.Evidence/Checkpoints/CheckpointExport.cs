@@ -17,7 +17,7 @@ public static class CheckpointExport
         line["hash"] = entry.Hash;
         line["signature"] = entry.Signature;
         line["signatureAlgorithm"] = "ES256";
-        return line.ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        return line.ToJsonString(EvidenceExport.LineOptions);
     }
 
     /// <summary>
