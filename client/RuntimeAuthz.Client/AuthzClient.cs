@@ -125,7 +125,11 @@ public sealed partial class AuthzClient : IDisposable
     public Task<Decision> DecideAsync(string sessionId, DecisionRequest request, CancellationToken cancellationToken = default) =>
         SendAsync<Decision>(HttpMethod.Post, $"v1/sessions/{Segment(sessionId)}/decisions", request, cancellationToken);
 
-    /// <summary><c>POST /v1/sessions/{id}/outcomes</c>: records what an allowed call returned (or its error).</summary>
+    /// <summary>
+    /// <c>POST /v1/sessions/{id}/outcomes</c>: records what an allowed call returned (or its error), once per decision. A 503
+    /// (<see cref="AuthzApiException.Status"/>) means it could not be recorded or confirmed just now: send the same report
+    /// again after its <c>Retry-After</c>; a 409 "already reported" after such a retry means an earlier attempt landed.
+    /// </summary>
     public Task ReportOutcomeAsync(string sessionId, ReportOutcomeRequest request, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Post, $"v1/sessions/{Segment(sessionId)}/outcomes", request, cancellationToken);
 
