@@ -4,8 +4,9 @@ namespace RuntimeAuthz.Contracts;
 
 /// <summary>
 /// Why a command was refused; the HTTP layer maps these to 404, 409, 400, 403 and 503. <see cref="Unavailable"/> is the one
-/// a caller should send again unchanged: storage could not confirm or read what the command needs just now, nothing was
-/// recorded in the command's name, and the same command may succeed shortly.
+/// a caller should send again unchanged: storage could not write, confirm or read what the command needs just now, and
+/// the same command may succeed shortly. A record that was not confirmed may still land; the command sent again is then
+/// refused as already done (a <see cref="Conflict"/>), never carried out twice.
 /// </summary>
 [JsonConverter(typeof(JsonStringEnumConverter<CommandError>))]
 public enum CommandError { None, NotFound, Conflict, Invalid, Forbidden, Unavailable }
