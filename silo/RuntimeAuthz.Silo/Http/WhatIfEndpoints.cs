@@ -107,13 +107,18 @@ public static class WhatIfEndpoints
         foreach (var chain in await store.ListChainsAsync(cancellationToken))
         {
             if (EvidenceChains.SessionOf(chain) is not { } sessionId) continue;
-            var records = (await store.ReadChainAsync(chain, cancellationToken)).Select(e => EvidenceSealer.ParseBody(e.Body)).ToList();
+            var entries = await store.ReadChainAsync(chain, cancellationToken);
+            var records = entries.Select(e => EvidenceSealer.ParseBody(e.Body)).ToList();
             if (records.FirstOrDefault(r => r.AgentId is not null)?.AgentId is not { } agentId) continue;
             if (options.AgentId is { } wanted && !string.Equals(agentId, wanted, StringComparison.Ordinal)) continue;
             if (options.Since is { } since && records.Count > 0 && Grains.Sessions.SessionLedger.ParseTime(records[^1].Time) < since) continue;
             if (!agents.TryGetValue(agentId, out var agent)) agents[agentId] = agent = await grains.GetGrain<IAgentGrain>(agentId).Get().WaitAsync(cancellationToken);
             if (options.Fleet is { } fleet && !string.Equals(agent?.Fleet, fleet, StringComparison.Ordinal)) continue;
             var session = await grains.GetGrain<IAgentSessionGrain>(sessionId).Get().WaitAsync(cancellationToken);
+            // Loading the session settles a decision whose record was not confirmed in time (its caller was told Deny): a
+            // record of Allow that landed after all is superseded now, after the read above, so the chain's tail is read again.
+            if (entries.Count > 0)
+                records.AddRange((await store.ReadRangeAsync(chain, entries[^1].Sequence, int.MaxValue, cancellationToken)).Select(e => EvidenceSealer.ParseBody(e.Body)));
             // Without its session row the opening time (and so ageSeconds) is unknown: not replayable, never guessed.
             sessions.Add(new RecordedSession(sessionId, session is null ? null : agent, session?.OpenedAt ?? default, records));
             decisions += records.Count(r => r.Kind == EvidenceKinds.Decision);

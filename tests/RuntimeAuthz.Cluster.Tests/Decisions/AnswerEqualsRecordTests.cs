@@ -3,6 +3,8 @@ using RuntimeAuthz.Cluster.Tests.Infrastructure;
 using RuntimeAuthz.Contracts;
 using RuntimeAuthz.Evidence;
 using RuntimeAuthz.Grains.Evidence;
+using RuntimeAuthz.Replay.WhatIf;
+using RuntimeAuthz.Silo.Http;
 
 namespace RuntimeAuthz.Cluster.Tests.Decisions;
 
@@ -10,8 +12,8 @@ namespace RuntimeAuthz.Cluster.Tests.Decisions;
 [Collection(ClusterCollection.Name)]
 public sealed class AnswerEqualsRecordTests(ClusterEnvironment env)
 {
-    [Fact]
-    public async Task Records_that_land_after_a_timeout_answered_Deny_end_up_saying_Deny_and_every_answered_Allow_has_its_record()
+    /// <summary>One silo whose evidence store can stall, with appends given up on after 300 ms, and the example policy.</summary>
+    private async Task<(StallingEvidenceStore Store, Orleans.TestingHost.InProcessTestCluster Cluster, Scenario Scenario)> StartStallableAsync()
     {
         var table = "Evidence" + Guid.NewGuid().ToString("N")[..10];
         var store = new StallingEvidenceStore(new AzureTableEvidenceStore(env.Azurite.ConnectionString, table));
@@ -30,7 +32,40 @@ public sealed class AnswerEqualsRecordTests(ClusterEnvironment env)
         });
         Assert.True(published.IsSuccess, published.Message);
         await ClusterEnvironment.WaitForPolicyAsync(cluster, published.Value!.Version);
-        var s = new Scenario(cluster.Client, env.Clock.GetUtcNow);
+        return (store, cluster, new Scenario(cluster.Client, env.Clock.GetUtcNow));
+    }
+
+    [Fact]
+    public async Task What_if_reads_a_late_Allow_record_of_a_call_answered_Deny_as_superseded_even_before_the_session_decides_again()
+    {
+        var (store, cluster, s) = await StartStallableAsync();
+        var agent = await s.NewAgentAsync();
+        var sessions = new List<string>();
+        for (var i = 0; i < 3; i++) sessions.Add(await s.OpenSessionAsync(agent));
+        store.Stall();
+        var stalled = await Task.WhenAll(sessions.Select(id => s.ReadOwnDocumentAsync(id)));
+        Assert.All(stalled, d => Assert.Equal((DecisionOutcome.Deny, EvidenceDenyReasons.NoEvidence), (d.Outcome, d.DenyReason)));
+        store.Release();
+        for (var wait = 0; store.Held > 0; wait++)
+        {
+            Assert.True(wait < 200, $"{store.Held} held appends never landed");
+            await Task.Delay(50);
+        }
+
+        // The late Allow records are in the table, and no session has decided (or settled) since.
+        var loaded = await WhatIfEndpoints.LoadSessionsAsync(cluster.Client, store, new WhatIfOptions(), CancellationToken.None);
+        foreach (var decision in stalled)
+        {
+            var records = loaded.Single(r => r.SessionId == decision.SessionId).Records.Where(b => b.DecisionId == decision.DecisionId.ToString()).ToList();
+            Assert.NotEmpty(records);
+            Assert.Equal(nameof(DecisionOutcome.Deny), records[^1].Outcome);
+        }
+    }
+
+    [Fact]
+    public async Task Records_that_land_after_a_timeout_answered_Deny_end_up_saying_Deny_and_every_answered_Allow_has_its_record()
+    {
+        var (store, cluster, s) = await StartStallableAsync();
         var agent = await s.NewAgentAsync();
         var sessions = new List<string>();
         for (var i = 0; i < 6; i++) sessions.Add(await s.OpenSessionAsync(agent));
