@@ -90,9 +90,13 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <summary>One Localhost-clustered silo on <paramref name="azurite"/> (the benchmarks' single silo).</summary>
     /// <param name="settings">More configuration, <c>Key=value</c> (e.g. <c>Evidence:SessionPartitions=1</c>).</param>
     public static Task<SiloProcess> StartAsync(string root, AzuriteServer azurite, bool evidence, string logPath, params string[] settings) =>
+        StartAsync(root, azurite.ConnectionString, evidence, logPath, settings);
+
+    /// <summary>One Localhost-clustered silo on the storage account of <paramref name="storageConnectionString"/> (e.g. through a relay).</summary>
+    public static Task<SiloProcess> StartAsync(string root, string storageConnectionString, bool evidence, string logPath, params string[] settings) =>
         StartAsync(root, new SiloLaunch
         {
-            StorageConnectionString = azurite.ConnectionString, ServiceId = "bench-" + Guid.NewGuid().ToString("N")[..8], Evidence = evidence,
+            StorageConnectionString = storageConnectionString, ServiceId = "bench-" + Guid.NewGuid().ToString("N")[..8], Evidence = evidence,
             ExtraArgs = [.. settings.Select(setting => "--" + setting)],
         }, logPath);
 

@@ -29,9 +29,12 @@ public static class ClusterClientBenchmark
         };
         // Silo configuration for experiments, e.g. --setting Evidence:SessionPartitions=1 (repeatable).
         var settings = BenchSupport.ArgValues(args, "--setting");
+        var countStorage = BenchSupport.HasFlag(args, "--count-storage");
         var root = RepoPaths.Root;
         var work = Directory.CreateTempSubdirectory("bench-cluster-client-").FullName;
         await using var azurite = await BenchSupport.StartAzuriteAsync(args);
+        // Storage requests per decision by kind (and bytes), through a counting relay: a figure the machine's load does not move.
+        await using var counter = countStorage ? Http.StorageRequestCounter.For(azurite) : null;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {BenchSupport.GitCommit(root)}; {sessionCount} sessions deciding in a loop, {warmup} s warm-up + {seconds} s timed per mode, {rounds} rounds; Azurite {(azurite.InMemory ? "in memory" : "on disk")}{(settings.Length > 0 ? "; silo settings " + string.Join(" ", settings) : "")}"));
         Console.WriteLine("| round | evidence | decisions/s | p50 ms | p90 ms | p99 ms | silo CPU µs/decision | Azurite CPU µs/decision | not allowed |");
@@ -41,14 +44,14 @@ public static class ClusterClientBenchmark
             foreach (var evidence in modes)
             {
                 var log = Path.Combine(work, $"silo-{round}-{(evidence ? "evidence" : "no-evidence")}.log");
-                await using var silo = await SiloProcess.StartAsync(root, azurite, evidence, log, settings);
+                await using var silo = await SiloProcess.StartAsync(root, counter?.ConnectionString(azurite.ConnectionString) ?? azurite.ConnectionString, evidence, log, settings);
                 using var client = await silo.ConnectFleetClientAsync();
                 var grains = client.Services.GetRequiredService<IGrainFactory>();
                 await DecisionWorkload.SetUpAsync(grains);
                 var sessions = await DecisionWorkload.OpenSessionsAsync(grains, sessionCount);
                 await DecisionWorkload.ClosedLoopAsync(grains, sessions, TimeSpan.FromSeconds(warmup), null);
                 var latencies = new List<double>[sessions.Length];
-                var (cpuBefore, storageBefore) = (silo.ProcessorTime, azurite.ProcessorTime);
+                var (cpuBefore, storageBefore, trafficBefore) = (silo.ProcessorTime, azurite.ProcessorTime, counter?.ByKind());
                 var watch = System.Diagnostics.Stopwatch.StartNew();
                 var (count, notAllowed) = await DecisionWorkload.ClosedLoopAsync(grains, sessions, TimeSpan.FromSeconds(seconds), latencies);
                 var elapsed = watch.Elapsed;
@@ -57,6 +60,7 @@ public static class ClusterClientBenchmark
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {round} | {(evidence ? "on" : "off")} | {count / elapsed.TotalSeconds:0} | {BenchSupport.Percentile(all, 0.50):0.00} | {BenchSupport.Percentile(all, 0.90):0.00} | " +
                     $"{BenchSupport.Percentile(all, 0.99):0.00} | {cpu.TotalMicroseconds / Math.Max(1, count):0} | {storage.TotalMicroseconds / Math.Max(1, count):0} | {DecisionWorkload.FormatNotAllowed(notAllowed)} |"));
+                counter?.Print(trafficBefore!, count, "decision");
                 await client.StopAsync();
                 await silo.DisposeAsync();
                 if (evidence) Console.WriteLine($"evidence batching (warm-up included): {Http.EvidenceBatching.FromSiloLog(log)}");

@@ -220,9 +220,9 @@ public static class HttpBenchmark
         string[] scriptArgs = ["open", bodies, token];
         var script = Path.Combine(root, "bench", "http-decisions.lua");
         await Wrk.RunAsync(wrk, script, silo.BaseAddress, connections, 2, TimeSpan.FromSeconds(warmup), scriptArgs);
-        var (siloBefore, azuriteBefore, storageBefore, kindsBefore) = (silo.ProcessorTime, azurite.ProcessorTime, counter?.Requests ?? 0, counter?.ByKind());
+        var (siloBefore, azuriteBefore, kindsBefore) = (silo.ProcessorTime, azurite.ProcessorTime, counter?.ByKind());
         var opened = await Wrk.RunAsync(wrk, script, silo.BaseAddress, connections, 2, TimeSpan.FromSeconds(seconds), scriptArgs);
-        var (siloCpu, azuriteCpu, storage) = (silo.ProcessorTime - siloBefore, azurite.ProcessorTime - azuriteBefore, (counter?.Requests ?? 0) - storageBefore);
+        var (siloCpu, azuriteCpu) = (silo.ProcessorTime - siloBefore, azurite.ProcessorTime - azuriteBefore);
         double PerOpen(TimeSpan cpu) => cpu.TotalMicroseconds / Math.Max(1, opened.Requests);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, commit {BenchSupport.GitCommit(root)}, load average {BenchSupport.LoadAverage()}; POST /v1/sessions over {agents} agents, wrk -t2 -c{connections}, {warmup} s warm-up + {seconds} s"));
@@ -230,14 +230,7 @@ public static class HttpBenchmark
         Console.WriteLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"| {opened.Allowed / opened.Seconds:0} | {opened.P50Ms:0.00} | {opened.P90Ms:0.00} | {opened.P99Ms:0.00} | {opened.NotAllowed} | {opened.SocketErrors} | {PerOpen(siloCpu):0} | {PerOpen(azuriteCpu):0} | {PerOpen(opened.ProcessorTime):0} |"));
-        if (counter is not null)
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"storage requests during the run: {storage} for {opened.Requests} opens, {storage / (double)Math.Max(1, opened.Requests):0.000} per open (every request the silo sent Azurite, background work included)"));
-        if (counter is not null)
-        {
-            foreach (var (kind, count) in counter.ByKind().Select(k => (k.Key, k.Value - kindsBefore!.GetValueOrDefault(k.Key))).Where(k => k.Item2 > 0).OrderByDescending(k => k.Item2))
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {kind}: {count / (double)Math.Max(1, opened.Requests):0.000} per open"));
-        }
+        counter?.Print(kindsBefore!, opened.Requests, "open");
         return 0;
     }
 

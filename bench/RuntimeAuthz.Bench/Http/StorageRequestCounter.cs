@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -18,7 +19,7 @@ public sealed partial class StorageRequestCounter : IAsyncDisposable
     private readonly CancellationTokenSource stopping = new();
     private readonly Task accepting;
     private long requests;
-    private readonly Dictionary<string, long> byKind = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, StorageTraffic> byKind = new(StringComparer.Ordinal);
 
     private StorageRequestCounter(int targetPort)
     {
@@ -30,10 +31,26 @@ public sealed partial class StorageRequestCounter : IAsyncDisposable
     public int Port => ((IPEndPoint)listener.LocalEndpoint).Port;
     public long Requests => Interlocked.Read(ref requests);
 
-    /// <summary>Requests so far by method and table (a batch by the table its first operation names).</summary>
-    public IReadOnlyDictionary<string, long> ByKind()
+    /// <summary>Requests and bytes sent (head and body) so far by method and table (a batch by the table its first operation names).</summary>
+    public IReadOnlyDictionary<string, StorageTraffic> ByKind()
     {
-        lock (byKind) return new Dictionary<string, long>(byKind, StringComparer.Ordinal);
+        lock (byKind) return new Dictionary<string, StorageTraffic>(byKind, StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// Prints the requests (and bytes) sent since <paramref name="before"/> per <paramref name="unit"/>, in total and by kind:
+    /// every request the silo sent Azurite, background work included.
+    /// </summary>
+    public void Print(IReadOnlyDictionary<string, StorageTraffic> before, long units, string unit)
+    {
+        var delta = ByKind().Select(k => (Kind: k.Key, Traffic: k.Value - before.GetValueOrDefault(k.Key))).Where(k => k.Traffic.Requests > 0).ToArray();
+        var per = (double)Math.Max(1, units);
+        var (requests, bytes) = (delta.Sum(k => k.Traffic.Requests), delta.Sum(k => k.Traffic.Bytes));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"storage requests during the run: {requests} for {units} {unit}s, {requests / per:0.000} per {unit}, {bytes / per:0} bytes sent per {unit} (every request the silo sent Azurite, background work included)"));
+        foreach (var (kind, traffic) in delta.OrderByDescending(k => k.Traffic.Requests))
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {kind}: {traffic.Requests / per:0.000} per {unit}, {traffic.Bytes / (double)traffic.Requests:0} bytes per request"));
     }
 
     /// <summary>A relay to Azurite's table port; <see cref="ConnectionString"/> points through it.</summary>
@@ -101,7 +118,7 @@ public sealed partial class StorageRequestCounter : IAsyncDisposable
                 Interlocked.Increment(ref requests);
                 bodyLeft = ContentLength().Match(head) is { Success: true } length ? long.Parse(length.Groups[1].ValueSpan, provider: null) : 0;
                 consumed += end + 4;
-                Count(head, Encoding.ASCII.GetString(buffer, consumed, (int)Math.Min(bodyLeft, Math.Min(filled - consumed, 4096))));
+                Count(head, Encoding.ASCII.GetString(buffer, consumed, (int)Math.Min(bodyLeft, Math.Min(filled - consumed, 4096))), end + 4 + bodyLeft);
             }
             if (consumed > 0) await to.WriteAsync(buffer.AsMemory(0, consumed), stopping.Token);
             Buffer.BlockCopy(buffer, consumed, buffer, 0, filled - consumed);
@@ -110,13 +127,13 @@ public sealed partial class StorageRequestCounter : IAsyncDisposable
         }
     }
 
-    private void Count(string head, string bodyStart)
+    private void Count(string head, string bodyStart, long bytes)
     {
         var line = RequestLine().Match(head);
         var kind = !line.Success ? "?" : line.Groups[2].Value == "$batch"
             ? "batch " + (BatchTable().Match(bodyStart) is { Success: true } table ? table.Groups[1].Value : "?")
             : line.Groups[1].Value + " " + line.Groups[2].Value;
-        lock (byKind) byKind[kind] = byKind.GetValueOrDefault(kind) + 1;
+        lock (byKind) byKind[kind] = byKind.GetValueOrDefault(kind) + new StorageTraffic(1, bytes);
     }
 
     [GeneratedRegex(@"\r\nContent-Length:\s*(\d+)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
@@ -135,4 +152,11 @@ public sealed partial class StorageRequestCounter : IAsyncDisposable
         await accepting;
         stopping.Dispose();
     }
+}
+
+/// <summary>Requests and the bytes they sent (request heads and bodies).</summary>
+public readonly record struct StorageTraffic(long Requests, long Bytes)
+{
+    public static StorageTraffic operator +(StorageTraffic a, StorageTraffic b) => new(a.Requests + b.Requests, a.Bytes + b.Bytes);
+    public static StorageTraffic operator -(StorageTraffic a, StorageTraffic b) => new(a.Requests - b.Requests, a.Bytes - b.Bytes);
 }
