@@ -128,7 +128,8 @@ public sealed partial class AuthzClient : IDisposable
     /// <summary>
     /// <c>POST /v1/sessions/{id}/outcomes</c>: records what an allowed call returned (or its error), once per decision. A 503
     /// (<see cref="AuthzApiException.Status"/>) means it could not be recorded or confirmed just now: send the same report
-    /// again after its <c>Retry-After</c>; a 409 "already reported" after such a retry means an earlier attempt landed.
+    /// again after its <c>Retry-After</c>; a 409 with <see cref="AuthzApiException.IsOutcomeAlreadyReported"/> after such a retry
+    /// means an earlier attempt landed.
     /// </summary>
     public Task ReportOutcomeAsync(string sessionId, ReportOutcomeRequest request, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Post, $"v1/sessions/{Segment(sessionId)}/outcomes", request, cancellationToken);

@@ -86,6 +86,11 @@ public sealed class AuthzApiException : AuthzException
     public bool IsUnauthorized => Status == (int)HttpStatusCode.Unauthorized;
     /// <summary>True for 403 Forbidden: authenticated, but the caller's roles do not allow it (<see cref="Detail"/> names the permission).</summary>
     public bool IsForbidden => Status == (int)HttpStatusCode.Forbidden;
+    /// <summary>
+    /// True for the 409 to an outcome report whose decision already has its outcome recorded (<see cref="ProblemTypes.OutcomeAlreadyReported"/>):
+    /// after a report whose answer was lost, the earlier attempt landed.
+    /// </summary>
+    public bool IsOutcomeAlreadyReported => Status == (int)HttpStatusCode.Conflict && Type == ProblemTypes.OutcomeAlreadyReported;
     /// <summary>True for 409 Conflict.</summary>
     public bool IsConflict => Status == (int)HttpStatusCode.Conflict;
 

@@ -41,7 +41,7 @@ internal static class WireMapping
             Wire.CommandError.Unavailable => (503, "Service Unavailable"),
             _ => (400, "Bad Request"),
         };
-        return new AuthzApiException(status, title, failed.Message, type: null,
+        return new AuthzApiException(status, title, failed.Message, type: failed.ProblemType,
             [.. failed.Issues.Select(i => new ApiErrorItem(i.Message, i.Line, i.Column, i.Source))], requestId: null);
     }
 

@@ -29,11 +29,13 @@ public sealed record CommandResult<T>
     [Id(1)] public CommandError Error { get; init; }
     [Id(2)] public string? Message { get; init; }
     [Id(3)] public IReadOnlyList<SourceIssue> Issues { get; init; } = [];
+    /// <summary>The refusal's kind for clients that act on it (<see cref="ProblemTypes"/>); null for most refusals.</summary>
+    [Id(4)] public string? ProblemType { get; init; }
 
     public bool IsSuccess => Error == CommandError.None;
 
     public static CommandResult<T> Ok(T value) => new() { Value = value };
 
-    public static CommandResult<T> Fail(CommandError error, string message, IReadOnlyList<SourceIssue>? issues = null) =>
-        new() { Error = error, Message = message, Issues = issues ?? [] };
+    public static CommandResult<T> Fail(CommandError error, string message, IReadOnlyList<SourceIssue>? issues = null, string? problemType = null) =>
+        new() { Error = error, Message = message, Issues = issues ?? [], ProblemType = problemType };
 }

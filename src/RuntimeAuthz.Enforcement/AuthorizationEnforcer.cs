@@ -215,7 +215,7 @@ public sealed class AuthorizationEnforcer
     /// The call already ran, so its outcome is reported even if the caller has gone (own deadline, not the caller's token).
     /// An answer that says the same report may succeed later (503, no connection, no answer in time) is retried with growing
     /// pauses until <see cref="EnforcementOptions.OutcomeTimeout"/> has passed. A lost answer may hide a report that landed:
-    /// a retry answered "already reported" counts as recorded. A report still lost is logged; output-to-input rules then see
+    /// a retry answered 409 of type <see cref="ProblemTypes.OutcomeAlreadyReported"/> counts as recorded. A report still lost is logged; output-to-input rules then see
     /// no output, so later calls relying on it are denied.
     /// </summary>
     private async Task<bool> ReportAsync(string sessionId, Guid decisionId, CallOutcome outcome)
@@ -230,7 +230,7 @@ public sealed class AuthorizationEnforcer
                 await WithTimeoutAsync(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, ct => _backend.ReportOutcomeAsync(sessionId, decisionId, outcome, ct), CancellationToken.None).ConfigureAwait(false);
                 return true;
             }
-            catch (AuthzApiException conflict) when (attempt > 1 && conflict.IsConflict && conflict.Detail?.Contains(AlreadyReported, StringComparison.Ordinal) == true)
+            catch (AuthzApiException conflict) when (attempt > 1 && conflict.IsOutcomeAlreadyReported)
             {
                 _logger.LogInformation("Outcome of decision {DecisionId} in session {SessionId} was recorded by an earlier attempt whose answer was lost", decisionId, sessionId);
                 return true;
@@ -252,9 +252,6 @@ public sealed class AuthorizationEnforcer
 
     private static readonly TimeSpan FirstReportRetry = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan LongestReportRetry = TimeSpan.FromSeconds(2);
-
-    /// <summary>Words of the cluster's 409 for a decision whose outcome is already recorded.</summary>
-    private const string AlreadyReported = "already reported";
 
     /// <summary>Failures after which the same report may succeed: the cluster or its storage was briefly unavailable, or no answer came.</summary>
     private static bool IsWorthRetrying(Exception exception) => exception switch

@@ -26,12 +26,12 @@ public sealed partial class AgentSessionGrain
         var decision = current.FindDecision(report.DecisionId);
         var refusal = decision switch
         {
-            null => (CommandError.NotFound, $"decision '{report.DecisionId}' not found in session '{SessionId}'"),
-            { Outcome: not DecisionOutcome.Allow } => (CommandError.Conflict, $"decision '{report.DecisionId}' was {decision.Outcome}: only an allowed decision has an outcome"),
-            { Reported: true } => (CommandError.Conflict, $"the outcome of decision '{report.DecisionId}' was already reported"),
+            null => (CommandError.NotFound, $"decision '{report.DecisionId}' not found in session '{SessionId}'", null),
+            { Outcome: not DecisionOutcome.Allow } => (CommandError.Conflict, $"decision '{report.DecisionId}' was {decision.Outcome}: only an allowed decision has an outcome", null),
+            { Reported: true } => (CommandError.Conflict, $"the outcome of decision '{report.DecisionId}' was already reported", ProblemTypes.OutcomeAlreadyReported),
             _ when now - decision.At > SessionLimits.OutcomeWindow =>
-                (CommandError.Conflict, $"outcomes are accepted for {SessionLimits.OutcomeWindow.TotalMinutes:0} minutes after the decision; decision '{report.DecisionId}' is older"),
-            _ => ((CommandError, string)?)null,
+                (CommandError.Conflict, $"outcomes are accepted for {SessionLimits.OutcomeWindow.TotalMinutes:0} minutes after the decision; decision '{report.DecisionId}' is older", null),
+            _ => ((CommandError, string, string?)?)null,
         };
         TemporalEvent? request = null;
         if (decision is not null)
@@ -51,11 +51,11 @@ public sealed partial class AgentSessionGrain
                 logger.LogWarning(ex, "Session {SessionId}: record {Sequence} of decision {DecisionId} could not be read", SessionId, decision.Sequence, report.DecisionId);
             }
         }
-        if (refusal is var (error, message))
+        if (refusal is var (error, message, problemType))
         {
             await RecordRefusalAsync(current, report, decision, now, message);
             logger.LogWarning("Session {SessionId}: outcome report for decision {DecisionId} by {Reporter} refused: {Reason}", SessionId, report.DecisionId, report.ReportedBy, message);
-            return CommandResult<SessionEvent>.Fail(error, message);
+            return CommandResult<SessionEvent>.Fail(error, message, problemType: problemType);
         }
         if (unconfirmed is not null)
             return CommandResult<SessionEvent>.Fail(CommandError.Unavailable, "the session's evidence chain is being repaired; report again shortly");

@@ -242,7 +242,7 @@ public sealed class WhatIfTests(ClusterEnvironment env, ITestOutputHelper output
                     await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(200 * attempt, 2_000)));
                     retried = true;
                 }
-                var landedEarlier = retried && reported.Message?.Contains("was already reported", StringComparison.Ordinal) == true;
+                var landedEarlier = retried && reported.ProblemType == ProblemTypes.OutcomeAlreadyReported;
                 Assert.True(reported.IsSuccess || landedEarlier, reported.Message);
             }));
         }

@@ -31,6 +31,7 @@ public sealed class TypedOperationTests(ClusterFixture fixture)
         Assert.Equal((DecisionOutcome.Deny, DenyReasons.NotPermitted), (denied.Outcome, denied.DenyReason));
         Assert.Equal((SessionEventKind.Response, allowed.DecisionId), (reported.Kind, reported.DecisionId));
         Assert.Equal(409, secondReport.Status);
+        Assert.True(secondReport.IsOutcomeAlreadyReported, secondReport.Type); // the HTTP API's problem type, carried through the cluster client too
         Assert.Equal(2, session.DecisionCount);
         Assert.Equal(allowed.CumulativeRisk, session.CumulativeRisk);
         Assert.Equal([SessionEventKind.Request, SessionEventKind.Request, SessionEventKind.Response], session.Events!.Select(e => e.Kind));

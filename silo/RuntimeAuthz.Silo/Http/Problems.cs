@@ -5,10 +5,10 @@ namespace RuntimeAuthz.Silo.Http;
 /// <summary>RFC 7807 problem responses.</summary>
 public static class Problems
 {
-    public static IResult Create(int status, string detail, object? errors = null)
+    public static IResult Create(int status, string detail, object? errors = null, string? type = null)
     {
         var extensions = errors is null ? null : new Dictionary<string, object?> { ["errors"] = errors };
-        return Results.Problem(detail: detail, statusCode: status, title: Title(status), extensions: extensions);
+        return Results.Problem(detail: detail, statusCode: status, title: Title(status), type: type, extensions: extensions);
     }
 
     public static IResult NotFound(string detail) => Create(StatusCodes.Status404NotFound, detail);
@@ -39,7 +39,7 @@ public static class Problems
         object? errors = result.Issues.Count == 0
             ? null
             : result.Issues.Select(i => new { line = i.Line, column = i.Column, message = i.Message, source = i.Source }).ToArray();
-        return Create(status, result.Message ?? result.Error.ToString(), errors);
+        return Create(status, result.Message ?? result.Error.ToString(), errors, result.ProblemType);
     }
 
     /// <summary>

@@ -102,6 +102,9 @@ public sealed class OutcomeTests(ClusterEnvironment env)
         Assert.Equal(SessionEventKind.Response, accepted.Value!.Kind);
         Assert.Equal(CommandError.Conflict, second.Error);
         Assert.Contains("already reported", second.Message);
+        Assert.Equal(ProblemTypes.OutcomeAlreadyReported, second.ProblemType);
+        // Only that refusal has the type a client may act on without reading the text.
+        Assert.All([unknown, foreign, request, tooLate, nowhere], refused => Assert.Null(refused.ProblemType));
         Assert.Equal(CommandError.NotFound, unknown.Error);
         Assert.Equal(CommandError.NotFound, foreign.Error);
         Assert.Equal(CommandError.Invalid, request.Error);

@@ -187,6 +187,7 @@ public sealed class StorageFailureTests(ClusterEnvironment env) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Accepted, accepted.Status);
         var again = await host.Http.PostJsonAsync($"/v1/sessions/{session}/outcomes", report);
         Assert.Contains("already reported", again.AssertProblem(HttpStatusCode.Conflict), StringComparison.Ordinal);
+        Assert.Equal(ProblemTypes.OutcomeAlreadyReported, again.Json["type"]?.GetValue<string>());
         var timeline = await host.Http.GetJsonAsync($"/v1/sessions/{session}");
         Assert.Single(timeline.Json["events"]!.AsArray(), e => e!["kind"]!.GetValue<string>() == "response");
     }

@@ -7,15 +7,15 @@ namespace RuntimeAuthz.Enforcement.Tests.Enforcer;
 /// <summary>
 /// The enforcer reports an allowed call's outcome to the real silo through a backend that loses or refuses chosen
 /// reports the way a network or a busy cluster does. Answers that say "again later" are retried within the outcome
-/// timeout; a retry of a report whose answer was lost is answered by the silo's own 409 "already reported", which counts
-/// as recorded; anything else is not retried. The session's timeline says how many outcomes the silo holds.
+/// timeout; a retry of a report whose answer was lost is answered by the silo's own 409 of type
+/// <see cref="ProblemTypes.OutcomeAlreadyReported"/>, which counts as recorded; anything else is not retried. The session's timeline says how many outcomes the silo holds.
 /// </summary>
 [Collection(EnforcementCollection.Name)]
 public sealed class OutcomeReportRetryTests(EnforcementEnvironment environment)
 {
     private static readonly GuardedCall Weather = new("get_weather", new ResourceRef("Tool", "get_weather"), JsonSerializer.SerializeToElement(new { city = "Oslo" }));
 
-    private static AuthzApiException Problem(int status, string detail) => new(status, "refused", detail, type: null, [], requestId: null);
+    private static AuthzApiException Problem(int status, string detail, string? type = null) => new(status, "refused", detail, type, [], requestId: null);
 
     private static AuthzUnavailableException NoConnection() => new(new Uri("http://127.0.0.1:1"), "connection refused", "the service could not be reached");
 
@@ -57,6 +57,28 @@ public sealed class OutcomeReportRetryTests(EnforcementEnvironment environment)
         Assert.False(result.OutcomeReported);
         Assert.Equal(1, backend.Reports);
         Assert.Equal(0, await OutcomesInSessionAsync(backend));
+    }
+
+    [Fact]
+    public async Task A_retry_answered_by_another_conflict_is_not_counted_as_recorded_even_when_its_text_says_already_reported()
+    {
+        // What counts is the problem type, not the wording: a 409 without the type is a refusal like any other.
+        var (result, backend) = await EnforceAsync("enf-other-409", (attempt, _) =>
+            throw (attempt == 1 ? Problem(503, "try again shortly") : Problem(409, "the outcome of decision 'x' was already reported")));
+
+        Assert.False(result.OutcomeReported);
+        Assert.Equal(2, backend.Reports);
+        Assert.Equal(0, await OutcomesInSessionAsync(backend));
+    }
+
+    [Fact]
+    public async Task A_retry_answered_already_reported_by_type_counts_as_recorded_without_reading_the_detail()
+    {
+        var (result, backend) = await EnforceAsync("enf-typed-409", (attempt, _) =>
+            throw (attempt == 1 ? Problem(503, "try again shortly") : Problem(409, "reworded", ProblemTypes.OutcomeAlreadyReported)));
+
+        Assert.True(result.OutcomeReported);
+        Assert.Equal(2, backend.Reports);
     }
 
     [Fact]

@@ -22,7 +22,7 @@ public sealed class EnforcementEnvironment : IAsyncLifetime
     [
         "gw-reader", "gw-deleter", "gw-payer", "gw-retry", "gw-offline", "gw-input", "gw-sessions", "gw-outcomes", "gw-rejected", "gw-renew",
         "ai-guarded", "ai-approval", "ai-rejected",
-        "enf-503", "enf-lost", "enf-refused-400", "enf-refused-403", "enf-refused-404", "enf-refused-409", "enf-down",
+        "enf-503", "enf-lost", "enf-refused-400", "enf-refused-403", "enf-refused-404", "enf-refused-409", "enf-down", "enf-other-409", "enf-typed-409",
     ];
 
     private readonly List<IAsyncDisposable> owned = [];
