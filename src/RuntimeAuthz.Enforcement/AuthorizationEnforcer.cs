@@ -215,8 +215,8 @@ public sealed class AuthorizationEnforcer
     /// The call already ran, so its outcome is reported even if the caller has gone (own deadline, not the caller's token).
     /// An answer that says the same report may succeed later (503, no connection, no answer in time) is retried with growing
     /// pauses until <see cref="EnforcementOptions.OutcomeTimeout"/> has passed. A lost answer may hide a report that landed:
-    /// a retry answered 409 of type <see cref="ProblemTypes.OutcomeAlreadyReported"/> counts as recorded. A report still lost is logged; output-to-input rules then see
-    /// no output, so later calls relying on it are denied.
+    /// a retry answered 409 of type <see cref="ProblemTypes.OutcomeAlreadyReported"/> counts as recorded. A report still lost
+    /// is logged; output-to-input rules then see no output, so later calls relying on it are denied.
     /// </summary>
     private async Task<bool> ReportAsync(string sessionId, Guid decisionId, CallOutcome outcome)
     {
