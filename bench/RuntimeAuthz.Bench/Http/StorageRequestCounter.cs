@@ -18,7 +18,6 @@ public sealed partial class StorageRequestCounter : IAsyncDisposable
     private readonly int target;
     private readonly CancellationTokenSource stopping = new();
     private readonly Task accepting;
-    private long requests;
     private readonly Dictionary<string, StorageTraffic> byKind = new(StringComparer.Ordinal);
 
     private StorageRequestCounter(int targetPort)
@@ -29,7 +28,6 @@ public sealed partial class StorageRequestCounter : IAsyncDisposable
     }
 
     public int Port => ((IPEndPoint)listener.LocalEndpoint).Port;
-    public long Requests => Interlocked.Read(ref requests);
 
     /// <summary>Requests and bytes sent (head and body) so far by method and table (a batch by the table its first operation names).</summary>
     public IReadOnlyDictionary<string, StorageTraffic> ByKind()
@@ -115,7 +113,6 @@ public sealed partial class StorageRequestCounter : IAsyncDisposable
                 var end = buffer.AsSpan(consumed, filled - consumed).IndexOf("\r\n\r\n"u8);
                 if (end < 0) break; // the rest of the head is still coming
                 var head = Encoding.ASCII.GetString(buffer, consumed, end);
-                Interlocked.Increment(ref requests);
                 bodyLeft = ContentLength().Match(head) is { Success: true } length ? long.Parse(length.Groups[1].ValueSpan, provider: null) : 0;
                 consumed += end + 4;
                 Count(head, Encoding.ASCII.GetString(buffer, consumed, (int)Math.Min(bodyLeft, Math.Min(filled - consumed, 4096))), end + 4 + bodyLeft);
