@@ -354,9 +354,12 @@ public sealed class ShadowVersionTests(ClusterEnvironment env)
         {
             sessions.Add(await OpenSessionAsync((i % 2 == 0 ? first : second).Http, agent));
             if (sessions.Count < 4) continue;
-            var ids = sessions.Select(s => grains.GetGrain<IAgentSessionGrain>(s).GetGrainId()).ToHashSet();
-            var statistics = await management.GetDetailedGrainStatistics();
-            if (statistics.Where(s => ids.Contains(s.GrainId)).Select(s => s.SiloAddress).Distinct().Count() == 2) return sessions;
+            var ids = sessions.ToDictionary(s => grains.GetGrain<IAgentSessionGrain>(s).GetGrainId());
+            var bySilo = (await management.GetDetailedGrainStatistics())
+                .Where(s => ids.ContainsKey(s.GrainId)).GroupBy(s => s.SiloAddress, s => ids[s.GrainId]).ToList();
+            // At most four of each silo: a busy machine may place many opens on one silo before the other,
+            // and the tests' decisions must stay below the report's example cap.
+            if (bySilo.Count == 2) return [.. bySilo.SelectMany(silo => silo.Distinct().Take(4))];
         }
         return sessions[..8];
     }
