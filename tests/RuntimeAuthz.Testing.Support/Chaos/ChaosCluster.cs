@@ -181,12 +181,17 @@ public sealed class ChaosCluster : IAsyncDisposable
             var grains = host.Services.GetRequiredService<IClusterClient>();
             var management = grains.GetGrain<IManagementGrain>(0);
             SiloProcess? ByPort(SiloAddress? address) => address is null ? null : silos.FirstOrDefault(s => s.SiloPort == address.Endpoint.Port);
-            var hosts = new Dictionary<string, SiloProcess?>(StringComparer.Ordinal)
+            // Right after a kill, a lookup may be routed to the dead silo's directory partition and refused until the
+            // cluster has declared it dead: ask again until every lookup is answered.
+            return await Eventually.UntilAsync($"the hosts of agent {agentId} and its {sessions.Count} sessions", async () =>
             {
-                [agentId] = ByPort(await management.GetActivationAddress(grains.GetGrain<IAgentGrain>(agentId))),
-            };
-            foreach (var session in sessions) hosts[session] = ByPort(await management.GetActivationAddress(grains.GetGrain<IAgentSessionGrain>(session)));
-            return hosts;
+                var hosts = new Dictionary<string, SiloProcess?>(StringComparer.Ordinal)
+                {
+                    [agentId] = ByPort(await management.GetActivationAddress(grains.GetGrain<IAgentGrain>(agentId))),
+                };
+                foreach (var session in sessions) hosts[session] = ByPort(await management.GetActivationAddress(grains.GetGrain<IAgentSessionGrain>(session)));
+                return hosts;
+            }, _ => true, timeout: TimeSpan.FromSeconds(90), interval: TimeSpan.FromMilliseconds(500), retryExceptions: true);
         }
         finally
         {
